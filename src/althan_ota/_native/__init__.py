@@ -1,0 +1,1 @@
+"""Thin Cython wrappers over the C core in csrc/. Import through the Python API, not directly."""

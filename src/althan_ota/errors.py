@@ -1,0 +1,37 @@
+"""One exception hierarchy. Each subclass also inherits the builtin a caller would naturally catch."""
+
+
+class AltHanError(Exception):
+    """Base class of every error althan-ota raises on purpose."""
+
+
+class ParameterError(AltHanError, ValueError):
+    """An argument is out of its documented range."""
+
+
+class BackendError(AltHanError, ValueError):
+    """A CPU tier was asked for that is not built or not supported here."""
+
+
+class ImageFormatError(AltHanError, ValueError):
+    """A firmware image's bytes do not follow the format; the message names field, offset and expectation."""
+
+
+class InvalidTag(AltHanError, ValueError):
+    """A CCM* MIC (or other authentication tag) did not verify."""
+
+
+class SignatureError(AltHanError, ValueError):
+    """A signature is missing, malformed or does not verify."""
+
+
+class InventoryError(AltHanError, ValueError):
+    """An inventory extract or report input is malformed; the message names file, line and column."""
+
+
+class ReleaseError(AltHanError, ValueError):
+    """A release bundle is tampered, for another environment, or signed by an unknown key."""
+
+
+class CampaignError(AltHanError, RuntimeError):
+    """A campaign cannot proceed as asked (bad state transition, missing store, refused image)."""
