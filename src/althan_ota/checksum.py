@@ -1,0 +1,7 @@
+"""Checksums over firmware images and frames: the CRC family (RevEng catalogue names), one SHA-256 per
+transfer block, and the ZigBee AES-MMO hash. Each kernel runs in C on the best CPU tier; see
+``althan_ota.backend()``.
+
+This module is the public face; each kernel family's wrapper lives in its own private module and is
+re-exported here.
+"""
