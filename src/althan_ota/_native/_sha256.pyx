@@ -1,8 +1,11 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """SHA-256 (FIPS 180-4) in C on the best CPU tier: one digest, or one digest per fixed-size block."""
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdint cimport uint8_t
+
+import operator
 
 import numpy as np
 
@@ -22,40 +25,37 @@ cdef extern from "alt_status.h":
 # Below this many bytes, releasing and retaking the GIL costs more than the hash saves other threads.
 cdef size_t RELEASE_GIL_FROM = 4096
 
-cdef const unsigned char[::1] _byte_view(data, str what):
-    """A zero-copy view of the bytes of any C-contiguous buffer (bytes, bytearray, memoryview, numpy)."""
+cdef int _get_bytes(object data, Py_buffer *buf) except -1:
+    """Borrows the bytes of any C-contiguous buffer (bytes, bytearray, memoryview, numpy) without copying;
+    the caller releases buf."""
     if isinstance(data, str):
-        raise TypeError(f"{what} must be a bytes-like object, not str; encode it first")
+        raise TypeError("data must be a bytes-like object, not str; encode it first")
     try:
-        view = memoryview(data)
+        PyObject_GetBuffer(data, buf, PyBUF_C_CONTIGUOUS)
+    except (BufferError, ValueError):
+        if not memoryview(data).c_contiguous:
+            raise ParameterError("data must be a C-contiguous buffer; copy it first (e.g. bytes(...))") from None
+        raise
     except TypeError:
-        raise TypeError(f"{what} must be a bytes-like object, not {type(data).__name__}") from None
-    if not view.c_contiguous:
-        raise ParameterError(f"{what} must be a C-contiguous buffer; copy it first (e.g. bytes(...))")
-    if view.ndim != 1 or view.format not in ("B", "b", "c"):
-        view = view.cast("B")
-    return view
+        raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}") from None
+    return 0
 
 
 def sha256(data) -> bytes:
     """The SHA-256 digest (32 bytes) of a bytes-like object, as ``hashlib.sha256(data).digest()``."""
     cdef uint8_t digest[32]
-    cdef const uint8_t *p
-    cdef size_t n
-    cdef const unsigned char[::1] view
-    cdef uint8_t empty = 0
-    if type(data) is bytes:
-        p = <const uint8_t *>PyBytes_AS_STRING(data)
-        n = <size_t>PyBytes_GET_SIZE(data)
-    else:
-        view = _byte_view(data, "data")
-        n = view.shape[0]
-        p = &view[0] if n else &empty
-    if n >= RELEASE_GIL_FROM:
-        with nogil:
+    cdef Py_buffer buf
+    _get_bytes(data, &buf)
+    cdef const uint8_t *p = <const uint8_t *>buf.buf
+    cdef size_t n = <size_t>buf.len
+    try:
+        if n >= RELEASE_GIL_FROM:
+            with nogil:
+                alt_sha256(p, n, digest)
+        else:
             alt_sha256(p, n, digest)
-    else:
-        alt_sha256(p, n, digest)
+    finally:
+        PyBuffer_Release(&buf)
     return PyBytes_FromStringAndSize(<char *>digest, 32)
 
 
@@ -64,24 +64,31 @@ def sha256_blocks(data, block_size):
 
     Returns a numpy uint8 array of shape (ceil(len(data) / block_size), 32); no rows for empty data.
     """
-    cdef const unsigned char[::1] view = _byte_view(data, "data")
-    if isinstance(block_size, bool) or not hasattr(type(block_size), "__index__"):
-        raise TypeError(f"block_size must be an int, not {type(block_size).__name__}")
-    size = block_size.__index__()
+    if isinstance(block_size, bool):
+        raise TypeError("block_size must be an int, not bool")
+    try:
+        size = operator.index(block_size)
+    except TypeError:
+        raise TypeError(f"block_size must be an int, not {type(block_size).__name__}") from None
     if size < 1:
         raise ParameterError(f"block_size must be at least 1, got {size}")
-    cdef size_t n = view.shape[0]
+    cdef Py_buffer buf
+    cdef unsigned char[:, ::1] out_view
+    cdef int status
+    _get_bytes(data, &buf)
+    cdef size_t n = <size_t>buf.len
     cdef size_t bs = min(size, max(n, 1))
     cdef size_t rows = (n + bs - 1) // bs
-    out = np.empty((rows, 32), dtype=np.uint8)
-    if rows == 0:
-        return out
-    cdef unsigned char[::1] out_view = out.reshape(-1)
-    cdef int status
-    with nogil:
-        status = alt_sha256_blocks(&view[0], n, bs, &out_view[0])
-    if status != ALT_OK:
-        raise ParameterError(f"sha256_blocks failed with status {status}")
+    try:
+        out = np.empty((rows, 32), dtype=np.uint8)
+        if rows:
+            out_view = out
+            with nogil:
+                status = alt_sha256_blocks(<const uint8_t *>buf.buf, n, bs, &out_view[0, 0])
+            if status != ALT_OK:
+                raise ParameterError(f"sha256_blocks failed with status {status}")
+    finally:
+        PyBuffer_Release(&buf)
     return out
 
 
