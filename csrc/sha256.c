@@ -39,39 +39,49 @@ static inline void store_be32(uint8_t *p, uint32_t v)
 
 static inline uint32_t rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
 
+static void expand_schedule(const uint8_t block[ALT_SHA256_BLOCK_SIZE], uint32_t w[64])
+{
+    for (int t = 0; t < 16; t++)
+        w[t] = load_be32(block + 4 * t);
+    for (int t = 16; t < 64; t++) {
+        uint32_t s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
+        uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
+        w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+    }
+}
+
+static void rounds_portable(uint32_t state[8], const uint32_t w[64])
+{
+    uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+    uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
+    for (int t = 0; t < 64; t++) {
+        uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + alt_sha256_k[t] + w[t];
+        uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        h = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
+    }
+    state[0] += a;
+    state[1] += b;
+    state[2] += c;
+    state[3] += d;
+    state[4] += e;
+    state[5] += f;
+    state[6] += g;
+    state[7] += h;
+}
+
 static void compress_portable(uint32_t state[8], const uint8_t *blocks, size_t nblocks)
 {
+    uint32_t w[64];
     for (; nblocks; nblocks--, blocks += ALT_SHA256_BLOCK_SIZE) {
-        uint32_t w[64];
-        for (int t = 0; t < 16; t++)
-            w[t] = load_be32(blocks + 4 * t);
-        for (int t = 16; t < 64; t++) {
-            uint32_t s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
-            uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
-            w[t] = w[t - 16] + s0 + w[t - 7] + s1;
-        }
-        uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
-        uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
-        for (int t = 0; t < 64; t++) {
-            uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + alt_sha256_k[t] + w[t];
-            uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-            h = g;
-            g = f;
-            f = e;
-            e = d + t1;
-            d = c;
-            c = b;
-            b = a;
-            a = t1 + t2;
-        }
-        state[0] += a;
-        state[1] += b;
-        state[2] += c;
-        state[3] += d;
-        state[4] += e;
-        state[5] += f;
-        state[6] += g;
-        state[7] += h;
+        expand_schedule(blocks, w);
+        rounds_portable(state, w);
     }
 }
 
@@ -108,10 +118,26 @@ static void oneshot_with(alt_sha256_compress_fn compress, const uint8_t *data, s
     digest_bytes(state, out);
 }
 
+/* When msg_len is a multiple of 64, every message ends in the same padding-only block, whose schedule is
+ * expanded once. */
 static void many_portable(const uint8_t *data, size_t msg_len, size_t count, uint8_t *out)
 {
-    for (size_t i = 0; i < count; i++)
-        oneshot_with(compress_portable, data + i * msg_len, msg_len, out + i * ALT_SHA256_DIGEST_SIZE);
+    if (msg_len % ALT_SHA256_BLOCK_SIZE) {
+        for (size_t i = 0; i < count; i++)
+            oneshot_with(compress_portable, data + i * msg_len, msg_len, out + i * ALT_SHA256_DIGEST_SIZE);
+        return;
+    }
+    uint8_t pad[128];
+    uint32_t padding_w[64];
+    alt_sha256_pad_tail(NULL, 0, msg_len, pad);
+    expand_schedule(pad, padding_w);
+    for (size_t i = 0; i < count; i++) {
+        uint32_t state[8];
+        memcpy(state, alt_sha256_h0, sizeof state);
+        compress_portable(state, data + i * msg_len, msg_len / ALT_SHA256_BLOCK_SIZE);
+        rounds_portable(state, padding_w);
+        digest_bytes(state, out + i * ALT_SHA256_DIGEST_SIZE);
+    }
 }
 
 /* ---- tiers ---- */
