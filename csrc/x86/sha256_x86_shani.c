@@ -146,11 +146,15 @@ typedef struct batch {
     size_t msg_len;
     size_t full_blocks;
     size_t tail_len;
-    __m128i padding_wk[16];   /* the final block's W + K, when tail_len is 0 */
+    /* When tail_len is 0: the final, padding-only block's W + K. Otherwise, per lane, the padded final
+     * block(s), of which only the first tail_len bytes change from message to message. */
+    __m128i padding_wk[16];
+    uint8_t tail_blocks[MAX_LANES][128];
+    size_t n_tail_blocks;
 } batch;
 
 /* Hashes the n consecutive messages at msgs. */
-ALWAYS_INLINE void hash_lanes(const batch *bt, const uint8_t *msgs, uint8_t *out, int n)
+ALWAYS_INLINE void hash_lanes(batch *bt, const uint8_t *msgs, uint8_t *out, int n)
 {
     lane s[MAX_LANES];
     const uint8_t *p[MAX_LANES];
@@ -160,13 +164,11 @@ ALWAYS_INLINE void hash_lanes(const batch *bt, const uint8_t *msgs, uint8_t *out
     }
     compress_lanes(s, p, bt->full_blocks, n);
     if (bt->tail_len) {
-        uint8_t pad[MAX_LANES][128];
-        size_t nblocks = 0;
         for (int j = 0; j < n; j++) {
-            nblocks = alt_sha256_pad_tail(p[j] + bt->full_blocks * ALT_SHA256_BLOCK_SIZE, bt->tail_len, bt->msg_len, pad[j]);
-            p[j] = pad[j];
+            memcpy(bt->tail_blocks[j], p[j] + bt->full_blocks * ALT_SHA256_BLOCK_SIZE, bt->tail_len);
+            p[j] = bt->tail_blocks[j];
         }
-        compress_lanes(s, p, nblocks, n);
+        compress_lanes(s, p, bt->n_tail_blocks, n);
     } else {
         compress_lanes_scheduled(s, bt->padding_wk, n);
     }
@@ -176,11 +178,15 @@ ALWAYS_INLINE void hash_lanes(const batch *bt, const uint8_t *msgs, uint8_t *out
 
 void alt_sha256_many_shani(const uint8_t *data, size_t msg_len, size_t count, uint8_t *out)
 {
+    static const uint8_t zeros[ALT_SHA256_BLOCK_SIZE];
     batch bt;
     bt.msg_len = msg_len;
     bt.full_blocks = msg_len / ALT_SHA256_BLOCK_SIZE;
     bt.tail_len = msg_len % ALT_SHA256_BLOCK_SIZE;
-    if (!bt.tail_len) {
+    if (bt.tail_len) {
+        for (int j = 0; j < MAX_LANES; j++)
+            bt.n_tail_blocks = alt_sha256_pad_tail(zeros, bt.tail_len, msg_len, bt.tail_blocks[j]);
+    } else {
         uint8_t pad[128];
         alt_sha256_pad_tail(NULL, 0, msg_len, pad);
         schedule_block(pad, bt.padding_wk);
