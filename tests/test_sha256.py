@@ -75,6 +75,20 @@ def test_whole_blocks_of_a_large_image(sha256_tier):
         np.testing.assert_array_equal(sha256_blocks(image, size), expected_blocks(image.tobytes(), size))
 
 
+def test_threads_hash_concurrently(sha256_tier):
+    # Large inputs run without the GIL; results must not depend on what other threads are doing.
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(11)
+    images = [rng.integers(0, 256, 300_000 + i, dtype=np.uint8).tobytes() for i in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        digests = list(pool.map(sha256, images))
+        blocks = list(pool.map(lambda im: sha256_blocks(im, 4096), images))
+    for image, digest, per_block in zip(images, digests, blocks):
+        assert digest == hashlib.sha256(image).digest()
+        np.testing.assert_array_equal(per_block, expected_blocks(image, 4096))
+
+
 def test_accepts_any_contiguous_buffer():
     words = np.arange(100, dtype=np.uint32)
     assert sha256(words) == hashlib.sha256(words.tobytes()).digest()
