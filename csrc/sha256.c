@@ -39,33 +39,77 @@ static inline void store_be32(uint8_t *p, uint32_t v)
 
 static inline uint32_t rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
 
+#define BSIG0(x) (rotr(x, 2) ^ rotr(x, 13) ^ rotr(x, 22))
+#define BSIG1(x) (rotr(x, 6) ^ rotr(x, 11) ^ rotr(x, 25))
+#define SSIG0(x) (rotr(x, 7) ^ rotr(x, 18) ^ ((x) >> 3))
+#define SSIG1(x) (rotr(x, 17) ^ rotr(x, 19) ^ ((x) >> 10))
+
+/* Round t with schedule word wt. Callers rotate the variable names instead of moving eight values. */
+#define ROUND(a, b, c, d, e, f, g, h, t, wt)                                                              \
+    do {                                                                                                   \
+        uint32_t t1 = h + BSIG1(e) + (g ^ (e & (f ^ g))) + alt_sha256_k[t] + (wt);                         \
+        d += t1;                                                                                           \
+        h = t1 + BSIG0(a) + ((a & b) | (c & (a | b)));                                                     \
+    } while (0)
+
+/* Eight rounds from t on, the schedule word of round t + i given by W(t + i). */
+#define ROUNDS8(t, W)                                                                                      \
+    do {                                                                                                   \
+        ROUND(a, b, c, d, e, f, g, h, (t), W((t)));                                                        \
+        ROUND(h, a, b, c, d, e, f, g, (t) + 1, W((t) + 1));                                                \
+        ROUND(g, h, a, b, c, d, e, f, (t) + 2, W((t) + 2));                                                \
+        ROUND(f, g, h, a, b, c, d, e, (t) + 3, W((t) + 3));                                                \
+        ROUND(e, f, g, h, a, b, c, d, (t) + 4, W((t) + 4));                                                \
+        ROUND(d, e, f, g, h, a, b, c, (t) + 5, W((t) + 5));                                                \
+        ROUND(c, d, e, f, g, h, a, b, (t) + 6, W((t) + 6));                                                \
+        ROUND(b, c, d, e, f, g, h, a, (t) + 7, W((t) + 7));                                                \
+    } while (0)
+
+static void compress_portable(uint32_t state[8], const uint8_t *blocks, size_t nblocks)
+{
+    for (; nblocks; nblocks--, blocks += ALT_SHA256_BLOCK_SIZE) {
+        /* The schedule kept as a ring of its last 16 words, extended as the rounds need it. */
+        uint32_t w[16];
+        for (int t = 0; t < 16; t++)
+            w[t] = load_be32(blocks + 4 * t);
+        uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+        uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
+#define LOADED(t) w[t]
+#define EXTENDED(t) (w[(t) & 15] += SSIG1(w[((t) - 2) & 15]) + w[((t) - 7) & 15] + SSIG0(w[((t) - 15) & 15]))
+        ROUNDS8(0, LOADED);
+        ROUNDS8(8, LOADED);
+        for (int t = 16; t < 64; t += 8)
+            ROUNDS8(t, EXTENDED);
+#undef LOADED
+#undef EXTENDED
+        state[0] += a;
+        state[1] += b;
+        state[2] += c;
+        state[3] += d;
+        state[4] += e;
+        state[5] += f;
+        state[6] += g;
+        state[7] += h;
+    }
+}
+
 static void expand_schedule(const uint8_t block[ALT_SHA256_BLOCK_SIZE], uint32_t w[64])
 {
     for (int t = 0; t < 16; t++)
         w[t] = load_be32(block + 4 * t);
-    for (int t = 16; t < 64; t++) {
-        uint32_t s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
-        uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
-        w[t] = w[t - 16] + s0 + w[t - 7] + s1;
-    }
+    for (int t = 16; t < 64; t++)
+        w[t] = w[t - 16] + SSIG0(w[t - 15]) + w[t - 7] + SSIG1(w[t - 2]);
 }
 
-static void rounds_portable(uint32_t state[8], const uint32_t w[64])
+/* One block whose whole schedule is known in advance. */
+static void compress_scheduled_portable(uint32_t state[8], const uint32_t w[64])
 {
     uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
     uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
-    for (int t = 0; t < 64; t++) {
-        uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + alt_sha256_k[t] + w[t];
-        uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        h = g;
-        g = f;
-        f = e;
-        e = d + t1;
-        d = c;
-        c = b;
-        b = a;
-        a = t1 + t2;
-    }
+#define GIVEN(t) w[t]
+    for (int t = 0; t < 64; t += 8)
+        ROUNDS8(t, GIVEN);
+#undef GIVEN
     state[0] += a;
     state[1] += b;
     state[2] += c;
@@ -74,15 +118,6 @@ static void rounds_portable(uint32_t state[8], const uint32_t w[64])
     state[5] += f;
     state[6] += g;
     state[7] += h;
-}
-
-static void compress_portable(uint32_t state[8], const uint8_t *blocks, size_t nblocks)
-{
-    uint32_t w[64];
-    for (; nblocks; nblocks--, blocks += ALT_SHA256_BLOCK_SIZE) {
-        expand_schedule(blocks, w);
-        rounds_portable(state, w);
-    }
 }
 
 size_t alt_sha256_pad_tail(const uint8_t *tail, size_t tail_len, uint64_t total_len, uint8_t pad[128])
@@ -135,7 +170,7 @@ static void many_portable(const uint8_t *data, size_t msg_len, size_t count, uin
         uint32_t state[8];
         memcpy(state, alt_sha256_h0, sizeof state);
         compress_portable(state, data + i * msg_len, msg_len / ALT_SHA256_BLOCK_SIZE);
-        rounds_portable(state, padding_w);
+        compress_scheduled_portable(state, padding_w);
         digest_bytes(state, out + i * ALT_SHA256_DIGEST_SIZE);
     }
 }
