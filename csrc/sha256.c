@@ -1,5 +1,6 @@
 #include "sha256.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "alt_status.h"
@@ -189,8 +190,8 @@ static const tier shani_tier = {"sha-ni", alt_sha256_compress_shani, alt_sha256_
 #endif
 
 static const tier *available[2];
-static int n_available;
-static const tier *volatile current;
+static atomic_int n_available;          /* published after available[] is filled */
+static const tier *_Atomic current;     /* NULL until first use, then the best tier */
 
 /* Idempotent, so concurrent first callers compute and store the same values. */
 static void list_tiers(void)
