@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 
 
 def register(sub) -> None:
@@ -33,7 +34,7 @@ def run(args) -> int:
     for r in results:
         ratio = f"{r.ratio:.1f}x {r.baseline}" if r.ratio is not None else ""
         table.add_row(*(escape(cell) for cell in (r.suite, r.kernel, r.impl, r.rate_text(), ratio)))
-    Console(width=None if __import__('sys').stdout.isatty() else 160).print(table)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
     if not SUITES:
         print("no benchmark suites are registered yet")
     return 0
