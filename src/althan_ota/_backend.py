@@ -19,6 +19,7 @@ from .errors import BackendError
 
 # family name -> native module implementing it
 FAMILIES: dict[str, str] = {}
+FAMILIES["crc"] = "althan_ota._native._crc"
 
 _loaded: dict[str, ModuleType] = {}
 _lock = threading.Lock()

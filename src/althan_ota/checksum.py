@@ -5,3 +5,5 @@ transfer block, and the ZigBee AES-MMO hash. Each kernel runs in C on the best C
 This module is the public face; each kernel family's wrapper lives in its own private module and is
 re-exported here.
 """
+
+from ._crc import CRC_ALGORITHMS, crc, crc_blocks  # noqa: F401
