@@ -25,14 +25,6 @@ const alt_crc_model *alt_crc_model_get(int algorithm)
 
 /* ---- derivation of tables and constants ---- */
 
-static uint32_t reflect32(uint32_t v)
-{
-    uint32_t r = 0;
-    for (int i = 0; i < 32; i++)
-        r |= ((v >> i) & 1u) << (31 - i);
-    return r;
-}
-
 static uint64_t reflect_bits(uint64_t v, int bits)
 {
     uint64_t r = 0;
@@ -94,7 +86,7 @@ static void build_impl(alt_crc_impl *impl, const alt_crc_model *m)
     impl->reflected = m->reflected;
     impl->shift = m->reflected ? 0 : 32 - m->width;
     const uint32_t g = m->poly << (32 - m->width);
-    const uint32_t g_reflected = reflect32(g);
+    const uint32_t g_reflected = (uint32_t)reflect_bits(g, 32);
     for (uint32_t b = 0; b < 256; b++) {
         uint32_t r;
         if (m->reflected) {

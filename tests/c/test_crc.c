@@ -133,6 +133,14 @@ int main(void)
         uint32_t too_wide = m->width == 16 ? 0x10000u : 0;
         CHECK(m->width == 32 || alt_crc_compute(alg, buf, 1, &too_wide) == ALT_EINVAL, "%s wide start", m->name);
     }
+    /* The derived Barrett constants agree with published ones: bit-reflected floor(x^64 / P) and P, from Linux
+     * arch/x86/crypto/crc32-pclmul_asm.S (CRC-32) and the Intel "Fast CRC Computation for Generic Polynomials
+     * Using PCLMULQDQ" constants as used in Hadoop's bulk_crc32 (CRC-32C). */
+    const alt_crc_impl *crc32 = alt_crc_impl_get(ALT_CRC32_ISO_HDLC), *crc32c = alt_crc_impl_get(ALT_CRC32_ISCSI);
+    CHECK(crc32->barrett[0] == 0x1F7011641ull && crc32->barrett[1] == 0x1DB710641ull, "CRC-32 Barrett constants");
+    CHECK(crc32c->barrett[0] == 0x0DEA713F1ull && crc32c->barrett[1] == 0x105EC76F1ull,
+          "CRC-32C Barrett constants");
+
     uint32_t c = 0;
     CHECK(alt_crc_compute(ALT_CRC_ALGORITHM_COUNT, buf, 1, &c) == ALT_EINVAL, "unknown algorithm");
     CHECK(alt_crc_blocks(0, buf, 10, 0, &c, 1) == ALT_EINVAL, "block size 0");
