@@ -5,3 +5,5 @@ transfer block, and the ZigBee AES-MMO hash. Each kernel runs in C on the best C
 This module is the public face; each kernel family's wrapper lives in its own private module and is
 re-exported here.
 """
+
+from ._aes_mmo import aes_mmo, install_code_key  # noqa: E402,F401  (the "aes" family)

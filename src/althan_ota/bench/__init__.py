@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 SUITES = []
+SUITES.append("aes_mmo")
 
 
 @dataclass

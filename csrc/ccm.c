@@ -1,0 +1,217 @@
+/* CCM*: parameter checks, frame formatting (B0, counter block, AAD length prefix) and the batch driver.
+ * The AES work runs in the active tier's ccm kernel over prepared jobs (ccm_job.h). */
+#include "ccm.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "aes_impl.h"
+
+int alt_ccm_check_params(size_t nonce_len, size_t mic_len, size_t msg_len)
+{
+    if (nonce_len < ALT_CCM_MIN_NONCE || nonce_len > ALT_CCM_MAX_NONCE)
+        return ALT_EINVAL;
+    if (mic_len > ALT_CCM_MAX_MIC || mic_len == 2 || mic_len % 2)
+        return ALT_EINVAL;
+    size_t length_bytes = 15 - nonce_len;
+    if (length_bytes < sizeof(size_t) && (uint64_t)msg_len >> (8 * length_bytes))
+        return ALT_ERANGE;
+    return ALT_OK;
+}
+
+static void prepare(alt_ccm_job *j, const uint8_t *key, const alt_aes128_key *ks, const uint8_t *nonce,
+                    size_t nonce_len, const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                    uint8_t *out, size_t mic_len, bool decrypt)
+{
+    size_t length_bytes = 15 - nonce_len;
+    j->ks = ks;
+    j->key = key;
+    j->in = in;
+    j->out = out;
+    j->aad = aad;
+    j->len = len;
+    j->mic_len = (unsigned)mic_len;
+    j->mic_in = decrypt ? in + len : NULL;
+    j->mic_out = decrypt || !out ? NULL : out + len;
+    j->full_blocks = len / 16;
+    j->nblocks = (len + 15) / 16;
+
+    j->a0[0] = (uint8_t)(length_bytes - 1);
+    memcpy(j->a0 + 1, nonce, nonce_len);
+    memset(j->a0 + 1 + nonce_len, 0, length_bytes);
+
+    /* B0: flags (Adata, M' = (M-2)/2 or 0 for CCM*, L' = L-1), nonce, message length big-endian. */
+    memcpy(j->b0, j->a0, 16);
+    j->b0[0] |= (uint8_t)((aad_len ? 0x40 : 0) | (mic_len ? ((mic_len - 2) / 2) << 3 : 0));
+    for (size_t b = 0; b < length_bytes && b < sizeof(size_t); b++)
+        j->b0[15 - b] = (uint8_t)((uint64_t)len >> (8 * b));
+
+    /* AAD length prefix per SP 800-38C A.2.2. */
+    uint8_t prefix[10];
+    size_t p;
+    uint64_t a = aad_len;
+    if (aad_len == 0) {
+        p = 0;
+    } else if (a < 0xff00) {
+        prefix[0] = (uint8_t)(a >> 8);
+        prefix[1] = (uint8_t)a;
+        p = 2;
+    } else if (a >> 32 == 0) {
+        prefix[0] = 0xff;
+        prefix[1] = 0xfe;
+        for (int b = 0; b < 4; b++)
+            prefix[2 + b] = (uint8_t)(a >> (24 - 8 * b));
+        p = 6;
+    } else {
+        prefix[0] = 0xff;
+        prefix[1] = 0xff;
+        for (int b = 0; b < 8; b++)
+            prefix[2 + b] = (uint8_t)(a >> (56 - 8 * b));
+        p = 10;
+    }
+    j->prefix_len = p;
+    j->aad_blocks = aad_len ? (p + aad_len + 15) / 16 : 0;
+    memset(j->aad_first, 0, 16);
+    if (aad_len) {
+        memcpy(j->aad_first, prefix, p);
+        size_t first = aad_len < 16 - p ? aad_len : 16 - p;
+        memcpy(j->aad_first + p, aad, first);
+    }
+    if (j->aad_blocks > 1) {
+        size_t start = 16 * (j->aad_blocks - 1) - p;
+        memset(j->aad_last, 0, 16);
+        memcpy(j->aad_last, aad + start, aad_len - start);
+    }
+    if (!decrypt && len % 16) {
+        memset(j->msg_tail, 0, 16);
+        memcpy(j->msg_tail, in + 16 * j->full_blocks, len % 16);
+    }
+    j->mac_steps = mic_len ? 1 + j->aad_blocks + j->nblocks : 0;
+    j->steps = mic_len ? j->mac_steps : j->nblocks;
+    j->ok = false;
+}
+
+int alt_ccm_encrypt(const uint8_t key[16], const uint8_t *nonce, size_t nonce_len, const uint8_t *aad,
+                    size_t aad_len, const uint8_t *pt, size_t len, size_t mic_len, uint8_t *out)
+{
+    int rc = alt_ccm_check_params(nonce_len, mic_len, len);
+    if (rc)
+        return rc;
+    if (!key || !nonce || (aad_len && !aad) || (len && !pt) || (len + mic_len && !out))
+        return ALT_EINVAL;
+    alt_ccm_job job;
+    prepare(&job, key, NULL, nonce, nonce_len, aad, aad_len, pt, len, out, mic_len, false);
+    alt_aes_active()->ccm(&job, 1, false);
+    return ALT_OK;
+}
+
+int alt_ccm_decrypt(const uint8_t key[16], const uint8_t *nonce, size_t nonce_len, const uint8_t *aad,
+                    size_t aad_len, const uint8_t *in, size_t in_len, size_t mic_len, uint8_t *pt)
+{
+    if (in_len < mic_len)
+        return ALT_EINVAL;
+    int rc = alt_ccm_check_params(nonce_len, mic_len, in_len - mic_len);
+    if (rc)
+        return rc;
+    if (!key || !nonce || (aad_len && !aad) || (in_len && !in) || (in_len - mic_len && !pt))
+        return ALT_EINVAL;
+    alt_ccm_job job;
+    prepare(&job, key, NULL, nonce, nonce_len, aad, aad_len, in, in_len - mic_len, pt, mic_len, true);
+    alt_aes_active()->ccm(&job, 1, true);
+    return job.ok ? ALT_OK : ALT_EAUTH;
+}
+
+static inline void span(const alt_ccm_spans *s, size_t i, const uint8_t **p, size_t *len)
+{
+    if (s->offsets) {
+        *p = s->data + s->offsets[i];
+        *len = (size_t)(s->offsets[i + 1] - s->offsets[i]);
+    } else {
+        *p = s->data ? s->data + i * s->stride : NULL;
+        *len = s->stride;
+    }
+}
+
+/* Frames are prepared and run a chunk at a time, so the job array stays on the stack and in cache. */
+#define CHUNK 64
+
+static int run_batch(const alt_ccm_batch *b, bool decrypt)
+{
+    if (!b || (b->n && (!b->keys || !b->nonces || !b->ok)))
+        return ALT_EINVAL;
+    if (alt_ccm_check_params(b->nonce_len, b->mic_len, 0))
+        return ALT_EINVAL;
+    if (b->key_index ? b->key_count == 0 : (b->key_count != 1 && b->key_count != b->n))
+        return ALT_EINVAL;
+    size_t mic = b->mic_len;
+    size_t out_total = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const uint8_t *p;
+        size_t len;
+        span(&b->in, i, &p, &len);
+        if (b->key_index && (b->key_index[i] < 0 || (uint64_t)b->key_index[i] >= b->key_count))
+            return ALT_EINVAL;
+        size_t msg_len = decrypt ? (len >= mic ? len - mic : 0) : len;
+        if (alt_ccm_check_params(b->nonce_len, mic, msg_len))
+            return ALT_ERANGE;
+        out_total += decrypt ? msg_len : len + mic;
+    }
+    if (out_total && !b->out)
+        return ALT_EINVAL;
+
+    const alt_aes_impl *impl = alt_aes_active();
+    alt_aes128_key single;
+    alt_aes128_key *table = NULL;
+    if (b->key_index && b->key_count < b->n) {
+        table = malloc(b->key_count * sizeof *table);
+        if (!table)
+            return ALT_ENOMEM;
+        for (size_t k = 0; k < b->key_count; k++)
+            impl->expand(b->keys + 16 * k, &table[k]);
+    } else if (!b->key_index && b->key_count == 1 && b->n) {
+        impl->expand(b->keys, &single);
+    }
+
+    alt_ccm_job jobs[CHUNK];
+    size_t frame_of[CHUNK];
+    size_t out_pos = 0;
+    for (size_t start = 0; start < b->n; start += CHUNK) {
+        size_t count = 0;
+        for (size_t i = start; i < b->n && i < start + CHUNK; i++) {
+            const uint8_t *in, *aad;
+            size_t len, aad_len;
+            span(&b->in, i, &in, &len);
+            span(&b->aad, i, &aad, &aad_len);
+            if (decrypt && len < mic) {
+                b->ok[i] = 0;
+                continue;
+            }
+            size_t msg_len = decrypt ? len - mic : len;
+            const uint8_t *key;
+            const alt_aes128_key *ks = NULL;
+            if (b->key_index) {
+                size_t k = (size_t)b->key_index[i];
+                key = b->keys + 16 * k;
+                ks = table ? &table[k] : NULL;
+            } else if (b->key_count == 1) {
+                key = b->keys;
+                ks = &single;
+            } else {
+                key = b->keys + 16 * i;
+            }
+            prepare(&jobs[count], key, ks, b->nonces + i * b->nonce_len, b->nonce_len, aad, aad_len, in,
+                    msg_len, b->out ? b->out + out_pos : NULL, mic, decrypt);
+            frame_of[count++] = i;
+            out_pos += decrypt ? msg_len : msg_len + mic;
+        }
+        impl->ccm(jobs, count, decrypt);
+        for (size_t c = 0; c < count; c++)
+            b->ok[frame_of[c]] = jobs[c].ok;
+    }
+    free(table);
+    return ALT_OK;
+}
+
+int alt_ccm_encrypt_batch(const alt_ccm_batch *batch) { return run_batch(batch, false); }
+
+int alt_ccm_decrypt_batch(const alt_ccm_batch *batch) { return run_batch(batch, true); }
