@@ -174,7 +174,7 @@ static void portable_ccm(alt_ccm_job *jobs, size_t n, bool decrypt)
 }
 
 const alt_aes_impl alt_aes_impl_portable = {
-    "portable", portable_expand, portable_ecb, portable_mmo, portable_ccm,
+    "portable", portable_expand, portable_ecb, portable_mmo, portable_ccm, NULL,
 };
 
 /* Tiers usable here, portable first; computed once (idempotent, so a race between first callers is

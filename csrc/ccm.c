@@ -19,11 +19,49 @@ int alt_ccm_check_params(size_t nonce_len, size_t mic_len, size_t msg_len)
     return ALT_OK;
 }
 
+/* B0 (flags: Adata, M' = (M-2)/2 or 0 for CCM*, L' = L-1; nonce; message length big-endian) and counter
+ * block 0 (flags L-1, nonce, zero counter). */
+static void format_b0_a0(uint8_t b0[16], uint8_t a0[16], const uint8_t *nonce, size_t nonce_len,
+                         size_t aad_len, size_t len, size_t mic_len)
+{
+    size_t length_bytes = 15 - nonce_len;
+    a0[0] = (uint8_t)(length_bytes - 1);
+    memcpy(a0 + 1, nonce, nonce_len);
+    memset(a0 + 1 + nonce_len, 0, length_bytes);
+    memcpy(b0, a0, 16);
+    b0[0] |= (uint8_t)((aad_len ? 0x40 : 0) | (mic_len ? ((mic_len - 2) / 2) << 3 : 0));
+    for (size_t b = 0; b < length_bytes && b < sizeof(size_t); b++)
+        b0[15 - b] = (uint8_t)((uint64_t)len >> (8 * b));
+}
+
+/* The AAD length prefix of SP 800-38C A.2.2; returns its length (0 without AAD). */
+static size_t format_aad_prefix(size_t aad_len, uint8_t prefix[10])
+{
+    uint64_t a = aad_len;
+    if (aad_len == 0)
+        return 0;
+    if (a < 0xff00) {
+        prefix[0] = (uint8_t)(a >> 8);
+        prefix[1] = (uint8_t)a;
+        return 2;
+    }
+    prefix[0] = 0xff;
+    if (a >> 32 == 0) {
+        prefix[1] = 0xfe;
+        for (int b = 0; b < 4; b++)
+            prefix[2 + b] = (uint8_t)(a >> (24 - 8 * b));
+        return 6;
+    }
+    prefix[1] = 0xff;
+    for (int b = 0; b < 8; b++)
+        prefix[2 + b] = (uint8_t)(a >> (56 - 8 * b));
+    return 10;
+}
+
 static void prepare(alt_ccm_job *j, const uint8_t *key, const alt_aes128_key *ks, const uint8_t *nonce,
                     size_t nonce_len, const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
                     uint8_t *out, size_t mic_len, bool decrypt)
 {
-    size_t length_bytes = 15 - nonce_len;
     j->ks = ks;
     j->key = key;
     j->in = in;
@@ -35,40 +73,9 @@ static void prepare(alt_ccm_job *j, const uint8_t *key, const alt_aes128_key *ks
     j->mic_out = decrypt || !out ? NULL : out + len;
     j->full_blocks = len / 16;
     j->nblocks = (len + 15) / 16;
-
-    j->a0[0] = (uint8_t)(length_bytes - 1);
-    memcpy(j->a0 + 1, nonce, nonce_len);
-    memset(j->a0 + 1 + nonce_len, 0, length_bytes);
-
-    /* B0: flags (Adata, M' = (M-2)/2 or 0 for CCM*, L' = L-1), nonce, message length big-endian. */
-    memcpy(j->b0, j->a0, 16);
-    j->b0[0] |= (uint8_t)((aad_len ? 0x40 : 0) | (mic_len ? ((mic_len - 2) / 2) << 3 : 0));
-    for (size_t b = 0; b < length_bytes && b < sizeof(size_t); b++)
-        j->b0[15 - b] = (uint8_t)((uint64_t)len >> (8 * b));
-
-    /* AAD length prefix per SP 800-38C A.2.2. */
+    format_b0_a0(j->b0, j->a0, nonce, nonce_len, aad_len, len, mic_len);
     uint8_t prefix[10];
-    size_t p;
-    uint64_t a = aad_len;
-    if (aad_len == 0) {
-        p = 0;
-    } else if (a < 0xff00) {
-        prefix[0] = (uint8_t)(a >> 8);
-        prefix[1] = (uint8_t)a;
-        p = 2;
-    } else if (a >> 32 == 0) {
-        prefix[0] = 0xff;
-        prefix[1] = 0xfe;
-        for (int b = 0; b < 4; b++)
-            prefix[2 + b] = (uint8_t)(a >> (24 - 8 * b));
-        p = 6;
-    } else {
-        prefix[0] = 0xff;
-        prefix[1] = 0xff;
-        for (int b = 0; b < 8; b++)
-            prefix[2 + b] = (uint8_t)(a >> (56 - 8 * b));
-        p = 10;
-    }
+    size_t p = format_aad_prefix(aad_len, prefix);
     j->prefix_len = p;
     j->aad_blocks = aad_len ? (p + aad_len + 15) / 16 : 0;
     memset(j->aad_first, 0, 16);
@@ -132,6 +139,65 @@ static inline void span(const alt_ccm_spans *s, size_t i, const uint8_t **p, siz
     }
 }
 
+/* Frames of a fixed-stride buffer that a 16-byte load from anywhere inside them cannot read past its end. */
+static size_t overread_safe(size_t n, size_t stride, size_t safe)
+{
+    if (stride == 0)
+        return safe;
+    size_t spare = 1 + (16 + stride - 1) / stride;
+    size_t s = n > spare ? n - spare : 0;
+    return s < safe ? s : safe;
+}
+
+static void uniform_init(alt_ccm_uniform *u, const alt_ccm_batch *b, bool decrypt,
+                         const alt_aes128_key *schedules)
+{
+    memset(u, 0, sizeof *u);
+    size_t mic = b->mic_len, len = decrypt ? b->in.stride - mic : b->in.stride;
+    u->keys = b->keys;
+    u->key_index = b->key_index;
+    u->key_step = b->key_index || b->key_count == 1 ? 0 : 1;
+    u->schedules = schedules;
+    u->nonces = b->nonces;
+    u->nonce_len = b->nonce_len;
+    u->aad = b->aad.data;
+    u->aad_len = b->aad.data ? b->aad.stride : 0;
+    u->in = b->in.data;
+    u->in_stride = b->in.stride;
+    u->out = b->out;
+    u->out_stride = decrypt ? len : len + mic;
+    u->ok = b->ok;
+    u->len = len;
+    u->mic_len = (unsigned)mic;
+    u->full_blocks = len / 16;
+    u->nblocks = (len + 15) / 16;
+
+    static const uint8_t zero_nonce[ALT_CCM_MAX_NONCE];
+    format_b0_a0(u->b0, u->a0, zero_nonce, b->nonce_len, u->aad_len, len, mic);
+    for (size_t k = 0; k < 16; k++)
+        u->nonce_shuffle[k] = k >= 1 && k <= b->nonce_len ? (uint8_t)(k - 1) : 0x80;
+    uint8_t prefix[10];
+    size_t p = format_aad_prefix(u->aad_len, prefix);
+    u->prefix_len = p;
+    u->aad_blocks = u->aad_len ? (p + u->aad_len + 15) / 16 : 0;
+    memcpy(u->aad_first, prefix, p);
+    size_t first = u->aad_len < 16 - p ? u->aad_len : 16 - p;
+    for (size_t k = 0; k < 16; k++)
+        u->aad_first_shuffle[k] = k >= p && k < p + first ? (uint8_t)(k - p) : 0x80;
+    size_t last = u->aad_blocks > 1 ? u->aad_len - (16 * (u->aad_blocks - 1) - p) : 0;
+    for (size_t k = 0; k < 16; k++) {
+        u->aad_last_mask[k] = k < last ? 0xff : 0;
+        u->tail_mask[k] = k < len % 16 ? 0xff : 0;
+        u->mic_mask[k] = k < mic ? 0xff : 0;
+    }
+    u->mac_steps = mic ? 1 + u->aad_blocks + u->nblocks : 0;
+    u->steps = mic ? u->mac_steps : u->nblocks;
+
+    size_t safe = overread_safe(b->n, b->nonce_len, b->n);
+    safe = overread_safe(b->n, u->aad_len, safe);
+    u->safe = overread_safe(b->n, b->in.stride, safe);
+}
+
 /* Frames are prepared and run a chunk at a time, so the job array stays on the stack and in cache. */
 #define CHUNK 64
 
@@ -172,10 +238,20 @@ static int run_batch(const alt_ccm_batch *b, bool decrypt)
         impl->expand(b->keys, &single);
     }
 
+    /* Fixed-length frames with fixed-length AAD: the tier's uniform kernel takes all it safely can. */
+    size_t done = 0, out_pos = 0;
+    if (impl->ccm_uniform && !b->in.offsets && !b->aad.offsets && (!decrypt || b->in.stride >= mic)) {
+        alt_ccm_uniform u;
+        uniform_init(&u, b, decrypt, table ? table : b->key_count == 1 && !b->key_index ? &single : NULL);
+        if (u.safe) {
+            done = impl->ccm_uniform(&u, decrypt);
+            out_pos = done * u.out_stride;
+        }
+    }
+
     alt_ccm_job jobs[CHUNK];
     size_t frame_of[CHUNK];
-    size_t out_pos = 0;
-    for (size_t start = 0; start < b->n; start += CHUNK) {
+    for (size_t start = done; start < b->n; start += CHUNK) {
         size_t count = 0;
         for (size_t i = start; i < b->n && i < start + CHUNK; i++) {
             const uint8_t *in, *aad;

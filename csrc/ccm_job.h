@@ -114,3 +114,44 @@ static inline void alt_ccm_finish(alt_ccm_job *j, bool decrypt)
 }
 
 #endif
+
+#ifndef ALT_CCM_UNIFORM_DEFINED
+#define ALT_CCM_UNIFORM_DEFINED
+/* A batch whose frames all have one shape (message, AAD, nonce and MIC lengths) and fixed strides: the
+ * step schedule is then the same for every frame, so a tier can run it without per-frame bookkeeping,
+ * building B0, the counter block and the padded AAD and message blocks with byte shuffles. Its kernels may
+ * read up to 16 bytes past the start of any block they load, so the batch driver gives them only frames
+ * whose over-reads stay inside the caller's buffers (alt_ccm_uniform.safe). */
+typedef struct alt_ccm_uniform {
+    const uint8_t *keys;        /* frame i's key: keys + 16 * (key_index ? key_index[i] : i * key_step) */
+    size_t key_step;            /* 0: one key for all, 1: a key per frame */
+    const int64_t *key_index;
+    const struct alt_aes128_key *schedules; /* expanded keys matching `keys`, or NULL */
+    const uint8_t *nonces;
+    size_t nonce_len;
+    const uint8_t *aad;         /* aad_len bytes per frame, back to back */
+    size_t aad_len;
+    const uint8_t *in;
+    size_t in_stride;
+    uint8_t *out;
+    size_t out_stride;
+    uint8_t *ok;
+    size_t len;                 /* message bytes per frame */
+    size_t safe;                /* frames [0, safe) may be over-read by 16 bytes */
+    unsigned mic_len;
+    size_t full_blocks, nblocks, aad_blocks, prefix_len, mac_steps, steps;
+    _Alignas(16) uint8_t b0[16];            /* B0 with zero nonce bytes */
+    _Alignas(16) uint8_t a0[16];            /* counter block 0 with zero nonce bytes */
+    _Alignas(16) uint8_t nonce_shuffle[16]; /* pshufb control: nonce bytes to positions 1..nonce_len */
+    _Alignas(16) uint8_t aad_first[16];     /* the length prefix, zeros after */
+    _Alignas(16) uint8_t aad_first_shuffle[16]; /* pshufb control: AAD bytes after the prefix */
+    _Alignas(16) uint8_t aad_last_mask[16];
+    _Alignas(16) uint8_t tail_mask[16];
+    _Alignas(16) uint8_t mic_mask[16];
+} alt_ccm_uniform;
+
+static inline const uint8_t *alt_ccm_uniform_key(const alt_ccm_uniform *u, size_t i)
+{
+    return u->keys + 16 * (u->key_index ? (size_t)u->key_index[i] : i * u->key_step);
+}
+#endif

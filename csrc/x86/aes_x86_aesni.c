@@ -18,6 +18,7 @@ void alt_aes_aesni_expand(const uint8_t key[16], alt_aes128_key *ks)
 static inline __m128i encrypt1(const __m128i *rk, __m128i b)
 {
     b = _mm_xor_si128(b, rk[0]);
+    _Pragma("GCC unroll 16")
     for (int r = 1; r < ALT_AES128_ROUNDS; r++)
         b = _mm_aesenc_si128(b, rk[r]);
     return _mm_aesenclast_si128(b, rk[ALT_AES128_ROUNDS]);
@@ -29,11 +30,15 @@ static void aesni_ecb(const alt_aes128_key *ks, const uint8_t *in, uint8_t *out,
     size_t i = 0;
     for (; i + 8 <= nblocks; i += 8) {
         __m128i b[8];
+        _Pragma("GCC unroll 16")
         for (int j = 0; j < 8; j++)
             b[j] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(in + 16 * (i + j))), rk[0]);
+        _Pragma("GCC unroll 16")
         for (int r = 1; r < ALT_AES128_ROUNDS; r++)
+            _Pragma("GCC unroll 16")
             for (int j = 0; j < 8; j++)
                 b[j] = _mm_aesenc_si128(b[j], rk[r]);
+        _Pragma("GCC unroll 16")
         for (int j = 0; j < 8; j++)
             _mm_storeu_si128((__m128i *)(out + 16 * (i + j)),
                              _mm_aesenclast_si128(b[j], rk[ALT_AES128_ROUNDS]));
@@ -70,6 +75,7 @@ static void ccm_group(alt_ccm_job *const job[LANES], bool decrypt)
     alt_aes128_key local[LANES];
     const __m128i *rk[LANES];
     __m128i k[LANES];
+    _Pragma("GCC unroll 16")
     for (int j = 0; j < LANES; j++) {
         k[j] = _mm_loadu_si128((const __m128i *)job[j]->key);
         _mm_store_si128((__m128i *)local[j].rk[0], k[j]);
@@ -83,6 +89,7 @@ static void ccm_group(alt_ccm_job *const job[LANES], bool decrypt)
 #undef STEP
     size_t steps = 0;
     __m128i x[LANES], a0[LANES];
+    _Pragma("GCC unroll 16")
     for (int j = 0; j < LANES; j++) {
         rk[j] = (const __m128i *)(job[j]->ks ? job[j]->ks->rk : local[j].rk);
         steps = job[j]->steps > steps ? job[j]->steps : steps;
@@ -91,21 +98,26 @@ static void ccm_group(alt_ccm_job *const job[LANES], bool decrypt)
     }
     for (size_t t = 0; t < steps; t++) {
         __m128i c[LANES];
+        _Pragma("GCC unroll 16")
         for (int j = 0; j < LANES; j++) {
             __m128i m = _mm_loadu_si128((const __m128i *)alt_ccm_mac_input(job[j], t, decrypt));
             x[j] = _mm_xor_si128(_mm_xor_si128(x[j], m), rk[j][0]);
             __m128i n = _mm_set_epi64x((long long)__builtin_bswap64(alt_ccm_counter(job[j], t)), 0);
             c[j] = _mm_xor_si128(_mm_xor_si128(a0[j], n), rk[j][0]);
         }
+        _Pragma("GCC unroll 16")
         for (int r = 1; r < ALT_AES128_ROUNDS; r++)
+            _Pragma("GCC unroll 16")
             for (int j = 0; j < LANES; j++) {
                 x[j] = _mm_aesenc_si128(x[j], rk[j][r]);
                 c[j] = _mm_aesenc_si128(c[j], rk[j][r]);
             }
+        _Pragma("GCC unroll 16")
         for (int j = 0; j < LANES; j++) {
             x[j] = _mm_aesenclast_si128(x[j], rk[j][ALT_AES128_ROUNDS]);
             c[j] = _mm_aesenclast_si128(c[j], rk[j][ALT_AES128_ROUNDS]);
         }
+        _Pragma("GCC unroll 16")
         for (int j = 0; j < LANES; j++) {
             alt_ccm_job *jb = job[j];
             if (t >= jb->steps)
@@ -122,6 +134,7 @@ static void ccm_group(alt_ccm_job *const job[LANES], bool decrypt)
                 _mm_store_si128((__m128i *)jb->mac, x[j]);
         }
     }
+    _Pragma("GCC unroll 16")
     for (int j = 0; j < LANES; j++)
         alt_ccm_finish(job[j], decrypt);
 }
@@ -139,6 +152,22 @@ static void aesni_ccm(alt_ccm_job *jobs, size_t n, bool decrypt)
     }
 }
 
+#define UK_NAME aesni_ccm_uniform
+#define UK_VEC __m128i
+#define UK_W 1
+#define UK_NVEC LANES
+#define UK_GATHER(p) _mm_loadu_si128((const __m128i *)(p)[0])
+#define UK_FROM(b) ((b)[0])
+#define UK_LANE(v, h) (v)
+#define UK_BCAST(x) (x)
+#define UK_XOR _mm_xor_si128
+#define UK_AND _mm_and_si128
+#define UK_ENC _mm_aesenc_si128
+#define UK_ENCLAST _mm_aesenclast_si128
+#define UK_KEYSTEP alt_aes_x86_keystep
+#define UK_ZERO _mm_setzero_si128
+#include "x86/ccm_x86_uniform_kernel.h"
+
 const alt_aes_impl alt_aes_impl_aesni = {
-    "aes-ni", alt_aes_aesni_expand, aesni_ecb, alt_aes_aesni_mmo, aesni_ccm,
+    "aes-ni", alt_aes_aesni_expand, aesni_ecb, alt_aes_aesni_mmo, aesni_ccm, aesni_ccm_uniform,
 };

@@ -201,5 +201,8 @@ def ccm_batch(bint decrypt, const unsigned char[::1] keys not None, Py_ssize_t k
         rc = alt_ccm_decrypt_batch(&b) if decrypt else alt_ccm_encrypt_batch(&b)
     if rc == ALT_ENOMEM:
         raise MemoryError("CCM* batch: no memory for the key table")
+    if rc == ALT_ERANGE:
+        raise ParameterError(f"a frame is too long for a {nonce_len}-byte nonce: the {15 - nonce_len}-byte "
+                             f"length field allows fewer than 2**{8 * (15 - nonce_len)} bytes")
     if rc != ALT_OK:
         raise ParameterError(f"CCM* batch rejected its arguments (status {rc})")
