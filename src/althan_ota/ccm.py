@@ -156,23 +156,24 @@ def _run(decrypt: bool, keys, nonces, frames, aads, mic_len: int, key_index):
     aad = _Frames(aads, n, "aads") if aads is not None else None
     key_arr, key_count, idx = _keys(keys, key_index, n)
 
-    lengths = src.lengths if src.ragged else np.full(n, src.stride, np.int64)
-    if decrypt:
-        if not src.ragged and src.stride < mic_len:
-            raise ParameterError(f"frames of {src.stride} bytes cannot hold a {mic_len}-byte MIC")
-        out_lengths = np.maximum(lengths - mic_len, 0)
+    if src.ragged:
+        lengths = src.lengths
+        out_lengths = np.maximum(lengths - mic_len, 0) if decrypt else lengths + mic_len
+        out_offsets = np.zeros(n + 1, np.int64)
+        np.cumsum(out_lengths, out=out_offsets[1:])
+        out = np.empty(int(out_offsets[-1]), np.uint8)
+        result = (out, out_offsets)
     else:
-        out_lengths = lengths + mic_len
-    out_offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(out_lengths, out=out_offsets[1:])
-    out = np.empty(int(out_offsets[-1]), np.uint8)
-    ok = np.zeros(n, np.uint8)
+        if decrypt and src.stride < mic_len:
+            raise ParameterError(f"frames of {src.stride} bytes cannot hold a {mic_len}-byte MIC")
+        out = np.empty((n, src.stride - mic_len if decrypt else src.stride + mic_len), np.uint8)
+        result = out
+    ok = np.empty(n, np.uint8)
     if n:
         _backend.native("aes").ccm_batch(
             decrypt, key_arr.reshape(-1), key_count, idx, nonce_arr.reshape(-1), nonce_len,
             aad.data if aad else None, aad.offsets if aad else None, aad.stride if aad else 0,
-            src.data, src.offsets, src.stride, n, out, mic_len, ok)
-    result = (out, out_offsets) if src.ragged else out.reshape(n, -1)
+            src.data, src.offsets, src.stride, n, out.reshape(-1), mic_len, ok)
     return result, ok.view(bool)
 
 
