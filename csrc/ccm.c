@@ -210,16 +210,22 @@ static int run_batch(const alt_ccm_batch *b, bool decrypt)
     if (b->key_index ? b->key_count == 0 : (b->key_count != 1 && b->key_count != b->n))
         return ALT_EINVAL;
     size_t mic = b->mic_len;
+    if (b->key_index)
+        for (size_t i = 0; i < b->n; i++)
+            if (b->key_index[i] < 0 || (uint64_t)b->key_index[i] >= b->key_count)
+                return ALT_EINVAL;
     size_t out_total = 0;
     for (size_t i = 0; i < b->n; i++) {
         const uint8_t *p;
         size_t len;
         span(&b->in, i, &p, &len);
-        if (b->key_index && (b->key_index[i] < 0 || (uint64_t)b->key_index[i] >= b->key_count))
-            return ALT_EINVAL;
         size_t msg_len = decrypt ? (len >= mic ? len - mic : 0) : len;
         if (alt_ccm_check_params(b->nonce_len, mic, msg_len))
             return ALT_ERANGE;
+        if (!b->in.offsets) {   /* every frame has this length */
+            out_total = b->n * (decrypt ? msg_len : len + mic);
+            break;
+        }
         out_total += decrypt ? msg_len : len + mic;
     }
     if (out_total && !b->out)

@@ -155,7 +155,7 @@ static void aesni_ccm(alt_ccm_job *jobs, size_t n, bool decrypt)
 #define UK_NAME aesni_ccm_uniform
 #define UK_VEC __m128i
 #define UK_W 1
-#define UK_NVEC LANES
+#define UK_NVEC 6
 #define UK_GATHER(p) _mm_loadu_si128((const __m128i *)(p)[0])
 #define UK_FROM(b) ((b)[0])
 #define UK_LANE(v, h) (v)

@@ -142,7 +142,7 @@ static void vaes_ccm(alt_ccm_job *jobs, size_t n, bool decrypt)
 #define UK_NAME vaes_ccm_uniform
 #define UK_VEC __m256i
 #define UK_W 2
-#define UK_NVEC PAIRS
+#define UK_NVEC 4
 #define UK_GATHER(p) load2((p)[0], (p)[1])
 #define UK_FROM(b) _mm256_set_m128i((b)[1], (b)[0])
 #define UK_LANE(v, h) ((h) ? _mm256_extracti128_si256((v), 1) : _mm256_castsi256_si128(v))

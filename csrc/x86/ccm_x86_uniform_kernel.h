@@ -102,6 +102,8 @@ static size_t UK_NAME(const alt_ccm_uniform *u, bool decrypt)
             }
             const uint64_t counter = (mic && t == nb) ? 0 : (uint64_t)t + 1;
             const UK_VEC ctr = UK_BCAST(_mm_set_epi64x((long long)__builtin_bswap64(counter), 0));
+            /* Each step runs the MAC chain, the keystream, or both; never blocks nobody reads. */
+            const bool do_mac = mic, do_ctr = t < nb + (mic ? 1 : 0);
             _Pragma("GCC unroll 16")
             for (int v = 0; v < UK_NVEC; v++) {
                 UK_VEC m;
@@ -117,19 +119,32 @@ static size_t UK_NAME(const alt_ccm_uniform *u, bool decrypt)
                 x[v] = UK_XOR(UK_XOR(x[v], m), rk[v][0]);
                 c[v] = UK_XOR(UK_XOR(a0[v], ctr), rk[v][0]);
             }
-            _Pragma("GCC unroll 16")
-            for (int r = 1; r < ALT_AES128_ROUNDS; r++) {
-                _Pragma("GCC unroll 16")
-                for (int v = 0; v < UK_NVEC; v++) {
-                    x[v] = UK_ENC(x[v], rk[v][r]);
-                    c[v] = UK_ENC(c[v], rk[v][r]);
-                }
+#define UK_ROUNDS(MAC, CTR)                                                   \
+            _Pragma("GCC unroll 16")                                          \
+            for (int r = 1; r < ALT_AES128_ROUNDS; r++) {                     \
+                _Pragma("GCC unroll 16")                                      \
+                for (int v = 0; v < UK_NVEC; v++) {                           \
+                    if (MAC)                                                  \
+                        x[v] = UK_ENC(x[v], rk[v][r]);                        \
+                    if (CTR)                                                  \
+                        c[v] = UK_ENC(c[v], rk[v][r]);                        \
+                }                                                             \
+            }                                                                 \
+            _Pragma("GCC unroll 16")                                          \
+            for (int v = 0; v < UK_NVEC; v++) {                               \
+                if (MAC)                                                      \
+                    x[v] = UK_ENCLAST(x[v], rk[v][ALT_AES128_ROUNDS]);        \
+                if (CTR)                                                      \
+                    c[v] = UK_ENCLAST(c[v], rk[v][ALT_AES128_ROUNDS]);        \
             }
-            _Pragma("GCC unroll 16")
-            for (int v = 0; v < UK_NVEC; v++) {
-                x[v] = UK_ENCLAST(x[v], rk[v][ALT_AES128_ROUNDS]);
-                c[v] = UK_ENCLAST(c[v], rk[v][ALT_AES128_ROUNDS]);
+            if (do_mac && do_ctr) {
+                UK_ROUNDS(1, 1)
+            } else if (do_mac) {
+                UK_ROUNDS(1, 0)
+            } else {
+                UK_ROUNDS(0, 1)
             }
+#undef UK_ROUNDS
             if (t < full) {
                 _Pragma("GCC unroll 16")
                 for (int j = 0; j < UK_LANES; j++) {
