@@ -132,6 +132,10 @@ static void vaes_ccm(alt_ccm_job *jobs, size_t n, bool decrypt)
     memset(&idle, 0, sizeof idle);
     idle.key = alt_ccm_zero_block;
     for (size_t i = 0; i < n; i += LANES) {
+        if (n - i < LANES / 2) {   /* a single frame, or a short tail: narrower groups waste less */
+            alt_aes_impl_aesni.ccm(jobs + i, n - i, decrypt);
+            break;
+        }
         alt_ccm_job *group[LANES];
         for (size_t j = 0; j < LANES; j++)
             group[j] = i + j < n ? &jobs[i + j] : &idle;

@@ -9,9 +9,15 @@ from .errors import ParameterError
 INSTALL_CODE_LENGTHS = (8, 10, 14, 18)
 
 
+_native = None   # the "aes" kernel module, looked up once
+
+
 def aes_mmo(data) -> bytes:
     """The 16-byte AES-MMO hash of ``data`` (any bytes-like object, fewer than 2**29 bytes)."""
-    return _backend.native("aes").aes_mmo(data)
+    global _native
+    if _native is None:
+        _native = _backend.native("aes")
+    return _native.aes_mmo(data)
 
 
 def install_code_key(code_with_crc) -> bytes:

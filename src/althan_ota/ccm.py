@@ -28,15 +28,25 @@ __all__ = ["encrypt", "decrypt", "encrypt_batch", "decrypt_batch", "zigbee_nonce
 MIC_LENGTHS = (0, 4, 6, 8, 10, 12, 14, 16)
 
 
+_native = None   # the "aes" kernel module, looked up once: single-frame calls are short
+
+
+def _aes():
+    global _native
+    if _native is None:
+        _native = _backend.native("aes")
+    return _native
+
+
 def encrypt(key, nonce, plaintext, aad=b"", mic_len: int = 8) -> bytes:
     """Ciphertext followed by the ``mic_len``-byte MIC."""
-    return _backend.native("aes").ccm_encrypt(key, nonce, plaintext, aad, mic_len)
+    return (_native or _aes()).ccm_encrypt(key, nonce, plaintext, aad, mic_len)
 
 
 def decrypt(key, nonce, data, aad=b"", mic_len: int = 8) -> bytes:
     """The plaintext of ``data`` (ciphertext followed by the MIC); raises :class:`InvalidTag` when the MIC
     does not verify (compared in constant time)."""
-    return _backend.native("aes").ccm_decrypt(key, nonce, data, aad, mic_len)
+    return (_native or _aes()).ccm_decrypt(key, nonce, data, aad, mic_len)
 
 
 # --- nonces ---------------------------------------------------------------------------------------------
@@ -170,7 +180,7 @@ def _run(decrypt: bool, keys, nonces, frames, aads, mic_len: int, key_index):
         result = out
     ok = np.empty(n, np.uint8)
     if n:
-        _backend.native("aes").ccm_batch(
+        _aes().ccm_batch(
             decrypt, key_arr.reshape(-1), key_count, idx, nonce_arr.reshape(-1), nonce_len,
             aad.data if aad else None, aad.offsets if aad else None, aad.stride if aad else 0,
             src.data, src.offsets, src.stride, n, out.reshape(-1), mic_len, ok)

@@ -6,7 +6,7 @@ althan_ota.checksum (aes_mmo) and althan_ota.ccm.
 """
 
 from libc.stdint cimport int64_t, uint8_t
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 
 from ..errors import BackendError, InvalidTag, ParameterError
 
@@ -107,21 +107,30 @@ def ecb_encrypt(const unsigned char[::1] key not None, const unsigned char[::1] 
     return out
 
 
-def aes_mmo(const unsigned char[::1] data not None):
-    cdef size_t n = data.shape[0]
+def aes_mmo(data):
+    if type(data) is bytes:
+        return _mmo(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+    return _mmo_view(data)
+
+
+cdef _mmo_view(const unsigned char[::1] data):
+    return _mmo(ptr(data), data.shape[0])
+
+
+cdef _mmo(const uint8_t *data, size_t n):
     if n >= ALT_AES_MMO_MAX_LEN:
         raise ParameterError(f"AES-MMO takes fewer than {ALT_AES_MMO_MAX_LEN} bytes (32-bit bit length), "
                              f"got {n}")
     cdef uint8_t digest[16]
     if n >= NOGIL_MIN:
         with nogil:
-            alt_aes_mmo(ptr(data), n, digest)
+            alt_aes_mmo(data, n, digest)
     else:
-        alt_aes_mmo(ptr(data), n, digest)
+        alt_aes_mmo(data, n, digest)
     return digest[:16]
 
 
-cdef raise_params(int nonce_len, Py_ssize_t mic_len, Py_ssize_t msg_len):
+cdef raise_params(Py_ssize_t nonce_len, Py_ssize_t mic_len, Py_ssize_t msg_len):
     rc = alt_ccm_check_params(nonce_len, mic_len, msg_len)
     if rc == ALT_EINVAL:
         if not 7 <= nonce_len <= 13:
@@ -132,42 +141,73 @@ cdef raise_params(int nonce_len, Py_ssize_t mic_len, Py_ssize_t msg_len):
                              f"must be shorter than 2**{8 * (15 - nonce_len)} bytes, got {msg_len}")
 
 
-def ccm_encrypt(const unsigned char[::1] key not None, const unsigned char[::1] nonce not None,
-                const unsigned char[::1] plaintext not None, const unsigned char[::1] aad not None,
-                Py_ssize_t mic_len):
-    check_key(key)
-    cdef size_t n = plaintext.shape[0]
-    raise_params(nonce.shape[0], mic_len, n)
+# Single frames: bytes arguments (the common case) skip the buffer protocol; anything else goes through
+# typed memoryviews, which also reject non-contiguous and non-byte buffers with a clear TypeError/ValueError.
+
+cdef inline bint all_bytes(a, b, c, d):
+    return type(a) is bytes and type(b) is bytes and type(c) is bytes and type(d) is bytes
+
+
+cdef inline const uint8_t *bp(bytes b):
+    return <const uint8_t *>PyBytes_AS_STRING(b)
+
+
+def ccm_encrypt(key, nonce, plaintext, aad, Py_ssize_t mic_len):
+    if all_bytes(key, nonce, plaintext, aad):
+        return _encrypt(bp(key), len(key), bp(nonce), len(nonce), bp(plaintext), len(plaintext), bp(aad),
+                        len(aad), mic_len)
+    return _encrypt_views(key, nonce, plaintext, aad, mic_len)
+
+
+def ccm_decrypt(key, nonce, data, aad, Py_ssize_t mic_len):
+    if all_bytes(key, nonce, data, aad):
+        return _decrypt(bp(key), len(key), bp(nonce), len(nonce), bp(data), len(data), bp(aad), len(aad),
+                        mic_len)
+    return _decrypt_views(key, nonce, data, aad, mic_len)
+
+
+cdef _encrypt_views(const unsigned char[::1] key, const unsigned char[::1] nonce,
+                    const unsigned char[::1] plaintext, const unsigned char[::1] aad, Py_ssize_t mic_len):
+    return _encrypt(ptr(key), key.shape[0], ptr(nonce), nonce.shape[0], ptr(plaintext), plaintext.shape[0],
+                    ptr(aad), aad.shape[0], mic_len)
+
+
+cdef _decrypt_views(const unsigned char[::1] key, const unsigned char[::1] nonce,
+                    const unsigned char[::1] data, const unsigned char[::1] aad, Py_ssize_t mic_len):
+    return _decrypt(ptr(key), key.shape[0], ptr(nonce), nonce.shape[0], ptr(data), data.shape[0],
+                    ptr(aad), aad.shape[0], mic_len)
+
+
+cdef _encrypt(const uint8_t *key, Py_ssize_t key_len, const uint8_t *nonce, Py_ssize_t nonce_len,
+              const uint8_t *pt, Py_ssize_t n, const uint8_t *aad, Py_ssize_t aad_len, Py_ssize_t mic_len):
+    if key_len != 16:
+        raise ParameterError(f"an AES-128 key is 16 bytes, got {key_len}")
+    raise_params(nonce_len, mic_len, n)
     out = PyBytes_FromStringAndSize(NULL, n + mic_len)
     cdef uint8_t *o = <uint8_t *>PyBytes_AS_STRING(out)
     if n >= NOGIL_MIN:
         with nogil:
-            alt_ccm_encrypt(&key[0], &nonce[0], nonce.shape[0], ptr(aad), aad.shape[0], ptr(plaintext), n,
-                            mic_len, o)
+            alt_ccm_encrypt(key, nonce, nonce_len, aad, aad_len, pt, n, mic_len, o)
     else:
-        alt_ccm_encrypt(&key[0], &nonce[0], nonce.shape[0], ptr(aad), aad.shape[0], ptr(plaintext), n,
-                        mic_len, o)
+        alt_ccm_encrypt(key, nonce, nonce_len, aad, aad_len, pt, n, mic_len, o)
     return out
 
 
-def ccm_decrypt(const unsigned char[::1] key not None, const unsigned char[::1] nonce not None,
-                const unsigned char[::1] data not None, const unsigned char[::1] aad not None,
-                Py_ssize_t mic_len):
-    check_key(key)
-    cdef size_t n = data.shape[0]
-    if mic_len >= 0 and <size_t>mic_len > n:
+cdef _decrypt(const uint8_t *key, Py_ssize_t key_len, const uint8_t *nonce, Py_ssize_t nonce_len,
+              const uint8_t *data, Py_ssize_t n, const uint8_t *aad, Py_ssize_t aad_len, Py_ssize_t mic_len):
+    if key_len != 16:
+        raise ParameterError(f"an AES-128 key is 16 bytes, got {key_len}")
+    if 0 <= mic_len and mic_len > n:
         raise InvalidTag(f"a CCM* frame with a {mic_len}-byte MIC has at least {mic_len} bytes, got {n}")
-    raise_params(nonce.shape[0], mic_len, n - mic_len)
+    raise_params(nonce_len, mic_len, n - mic_len)
     out = PyBytes_FromStringAndSize(NULL, n - mic_len)
     cdef uint8_t *o = <uint8_t *>PyBytes_AS_STRING(out)
     cdef int rc
     if n >= NOGIL_MIN:
         with nogil:
-            rc = alt_ccm_decrypt(&key[0], &nonce[0], nonce.shape[0], ptr(aad), aad.shape[0], ptr(data), n,
-                                 mic_len, o)
+            rc = alt_ccm_decrypt(key, nonce, nonce_len, aad, aad_len, data, n, mic_len, o)
     else:
-        rc = alt_ccm_decrypt(&key[0], &nonce[0], nonce.shape[0], ptr(aad), aad.shape[0], ptr(data), n,
-                             mic_len, o)
+        rc = alt_ccm_decrypt(key, nonce, nonce_len, aad, aad_len, data, n, mic_len, o)
     if rc == ALT_EAUTH:
         raise InvalidTag("CCM* MIC does not verify: wrong key, nonce or AAD, or the frame was altered")
     return out
