@@ -15,6 +15,7 @@ from typing import Callable
 SUITES = []
 SUITES.append("sha256")
 SUITES.append("checksum_crc")
+SUITES.append("aes_mmo")
 
 
 @dataclass
