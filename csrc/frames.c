@@ -1,0 +1,1063 @@
+/* IEEE 802.15.4 / ZigBee NWK / APS / ZCL OTA frames: layout, protection and parsing (see frames.h). */
+#include "frames.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccm.h"
+#include "crc.h"
+
+/* Room for the widest header stack before the 127-byte limit is checked. */
+#define WORK 320
+
+static inline void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
+static inline void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
+static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
+static inline uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
+
+static inline void put64_be(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static inline void put32_be(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static uint16_t fcs(const uint8_t *p, size_t n)
+{
+    uint32_t crc = alt_crc_empty(alt_crc_model_get(ALT_CRC16_KERMIT));
+    alt_crc_compute(ALT_CRC16_KERMIT, p, n, &crc);
+    return (uint16_t)crc;
+}
+
+/* One layer's CCM*: AAD bytes [aad, pay), message [pay, end), MIC written at end. The security control
+ * byte at sc_pos carries the real level while the MAC is computed and goes on the air as sc_air. */
+typedef struct protect_job {
+    size_t aad, pay, end;
+    unsigned mic, level;
+    size_t sc_pos;
+    uint8_t sc_air;
+    uint8_t nonce[13];
+} protect_job;
+
+static size_t addr_len(uint8_t mode) { return mode == ALT_FRAMES_ADDR_SHORT ? 2 : mode == ALT_FRAMES_ADDR_EXT ? 8 : 0; }
+
+static void put_addr(uint8_t *p, uint8_t mode, uint64_t a)
+{
+    if (mode == ALT_FRAMES_ADDR_SHORT)
+        put16(p, (uint16_t)a);
+    else
+        put64(p, a);
+}
+
+/* ---- builder: layout ---------------------------------------------------------------------------------- */
+
+static int mac_layout(const alt_frames_mac *m, uint8_t *b, size_t *pos, protect_job *job)
+{
+    bool modes_ok = (m->dst_mode == 0 || m->dst_mode >= 2) && (m->src_mode == 0 || m->src_mode >= 2);
+    if (m->frame_type > 3 || !modes_ok || m->frame_version > 1 || (m->security && m->frame_version != 1))
+        return ALT_EINVAL;
+    if (m->dst_mode == ALT_FRAMES_ADDR_SHORT && m->dst_addr > 0xffff)
+        return ALT_EINVAL;
+    if (m->src_mode == ALT_FRAMES_ADDR_SHORT && m->src_addr > 0xffff)
+        return ALT_EINVAL;
+    bool compress = m->pan_id_compression && m->dst_mode && m->src_mode;
+    uint16_t fc = (uint16_t)(m->frame_type | m->security << 3 | m->frame_pending << 4 | m->ack_request << 5 |
+                             compress << 6 | m->dst_mode << 10 | m->frame_version << 12 | m->src_mode << 14);
+    size_t p = 0;
+    put16(b, fc);
+    b[2] = m->seq;
+    p = 3;
+    if (m->dst_mode) {
+        put16(b + p, m->dst_pan);
+        put_addr(b + p + 2, m->dst_mode, m->dst_addr);
+        p += 2 + addr_len(m->dst_mode);
+    }
+    if (m->src_mode) {
+        if (!compress) {
+            put16(b + p, m->src_pan);
+            p += 2;
+        }
+        put_addr(b + p, m->src_mode, m->src_addr);
+        p += addr_len(m->src_mode);
+    }
+    if (m->security) {
+        if (m->sec_level == 0 || m->sec_level > 7 || m->key_id_mode > 3 || m->src_mode != ALT_FRAMES_ADDR_EXT)
+            return ALT_EINVAL;
+        job->sc_pos = p;
+        job->level = m->sec_level;
+        job->sc_air = (uint8_t)(m->sec_level | m->key_id_mode << 3);
+        b[p++] = job->sc_air;
+        put32(b + p, m->frame_counter);
+        p += 4;
+        if (m->key_id_mode == 2) {
+            put32(b + p, (uint32_t)m->key_source);
+            p += 4;
+        } else if (m->key_id_mode == 3) {
+            put64(b + p, m->key_source);
+            p += 8;
+        }
+        if (m->key_id_mode)
+            b[p++] = m->key_index;
+        put64_be(job->nonce, m->src_addr);
+        put32_be(job->nonce + 8, m->frame_counter);
+        job->nonce[12] = m->sec_level;
+        job->mic = alt_frames_mic_len(m->sec_level);
+        job->aad = 0;
+    }
+    if (m->frame_type == ALT_FRAMES_MAC_COMMAND)
+        b[p++] = m->command_id;
+    *pos = p;
+    return ALT_OK;
+}
+
+/* ZigBee auxiliary security header (05-3474 4.5.1): security control with the level bits zeroed on the air,
+ * frame counter, extended source (extended nonce), key sequence number (network key). */
+static int zigbee_aux_layout(uint8_t level, uint8_t key_id, bool ext_nonce, uint32_t counter, uint64_t src,
+                             uint8_t key_seq, uint8_t *b, size_t *pos, protect_job *job)
+{
+    if (level == 0 || level > 7 || key_id > 3 || !ext_nonce)
+        return ALT_EINVAL;
+    size_t p = *pos;
+    job->sc_pos = p;
+    job->level = level;
+    job->sc_air = (uint8_t)(key_id << 3 | ext_nonce << 5);
+    b[p++] = (uint8_t)(job->sc_air | level);   /* the real level while the MIC is computed */
+    put32(b + p, counter);
+    put64(b + p + 4, src);
+    p += 12;
+    if (key_id == ALT_FRAMES_KEY_NETWORK)
+        b[p++] = key_seq;
+    put64(job->nonce, src);
+    put32(job->nonce + 8, counter);
+    job->nonce[12] = (uint8_t)(job->sc_air | level);
+    job->mic = alt_frames_mic_len(level);
+    *pos = p;
+    return ALT_OK;
+}
+
+static int nwk_layout(const alt_frames_nwk *n, uint8_t *b, size_t *pos, protect_job *job)
+{
+    if (n->frame_type > 3 || n->protocol_version > 15 || n->discover_route > 3 || n->source_route)
+        return ALT_EINVAL;
+    uint16_t fc = (uint16_t)(n->frame_type | n->protocol_version << 2 | n->discover_route << 6 |
+                             n->multicast << 8 | n->security << 9 | n->has_dst_ieee << 11 |
+                             n->has_src_ieee << 12 | n->end_device_initiator << 13);
+    size_t p = *pos;
+    job->aad = p;
+    put16(b + p, fc);
+    put16(b + p + 2, n->dst);
+    put16(b + p + 4, n->src);
+    b[p + 6] = n->radius;
+    b[p + 7] = n->seq;
+    p += 8;
+    if (n->has_dst_ieee) {
+        put64(b + p, n->dst_ieee);
+        p += 8;
+    }
+    if (n->has_src_ieee) {
+        put64(b + p, n->src_ieee);
+        p += 8;
+    }
+    if (n->multicast)
+        b[p++] = n->multicast_control;
+    *pos = p;
+    if (n->security)
+        return zigbee_aux_layout(n->sec_level, n->key_id, n->ext_nonce, n->frame_counter, n->sec_src,
+                                 n->key_seq, b, pos, job);
+    return ALT_OK;
+}
+
+static int aps_layout(const alt_frames_aps *a, uint8_t *b, size_t *pos, protect_job *job)
+{
+    if (a->frame_type > 2 || a->delivery_mode == 1 || a->delivery_mode > 3 || a->extended_header)
+        return ALT_EINVAL;
+    uint8_t fc = (uint8_t)(a->frame_type | a->delivery_mode << 2 | a->ack_format << 4 | a->security << 5 |
+                           a->ack_request << 6);
+    size_t p = *pos;
+    job->aad = p;
+    b[p++] = fc;
+    bool addressed = a->frame_type == 0 || (a->frame_type == 2 && !a->ack_format);
+    if (addressed) {
+        if (a->delivery_mode == 3) {
+            put16(b + p, a->group);
+            p += 2;
+        } else {
+            b[p++] = a->dst_endpoint;
+        }
+        put16(b + p, a->cluster);
+        put16(b + p + 2, a->profile);
+        b[p + 4] = a->src_endpoint;
+        p += 5;
+    }
+    b[p++] = a->counter;
+    *pos = p;
+    if (a->security) {
+        int rc = zigbee_aux_layout(a->sec_level, a->key_id, a->ext_nonce, a->frame_counter, a->sec_src,
+                                   a->key_seq, b, pos, job);
+        if (rc)
+            return rc;
+    }
+    if (a->frame_type == 1)
+        b[(*pos)++] = a->command_id;
+    return ALT_OK;
+}
+
+static size_t zcl_layout(const alt_frames_zcl *z, uint8_t *b, size_t p)
+{
+    b[p++] = (uint8_t)((z->frame_type & 3) | z->manufacturer_specific << 2 | z->server_to_client << 3 |
+                       z->disable_default_response << 4);
+    if (z->manufacturer_specific) {
+        put16(b + p, z->manufacturer);
+        p += 2;
+    }
+    b[p++] = z->seq;
+    b[p++] = z->command;
+    return p;
+}
+
+static size_t ota_image_id(const alt_frames_ota *o, uint8_t *b, size_t p)
+{
+    put16(b + p, o->manufacturer);
+    put16(b + p + 2, o->image_type);
+    put32(b + p + 4, o->file_version);
+    return p + 8;
+}
+
+/* The command's fields; data bytes are left to the caller (Image Block Response SUCCESS). */
+static int ota_layout(uint8_t command, const alt_frames_ota *o, uint8_t *b, size_t *pos)
+{
+    size_t p = *pos;
+    switch (command) {
+    case ALT_OTA_IMAGE_NOTIFY:
+        if (o->field_control > 3)
+            return ALT_EINVAL;
+        b[p++] = o->field_control;
+        b[p++] = o->query_jitter;
+        if (o->field_control >= 1) {
+            put16(b + p, o->manufacturer);
+            p += 2;
+        }
+        if (o->field_control >= 2) {
+            put16(b + p, o->image_type);
+            p += 2;
+        }
+        if (o->field_control >= 3) {
+            put32(b + p, o->file_version);
+            p += 4;
+        }
+        break;
+    case ALT_OTA_QUERY_NEXT_IMAGE_REQUEST:
+        b[p++] = o->field_control;
+        p = ota_image_id(o, b, p);
+        if (o->field_control & 1) {
+            put16(b + p, o->hardware_version);
+            p += 2;
+        }
+        break;
+    case ALT_OTA_QUERY_NEXT_IMAGE_RESPONSE:
+        b[p++] = o->status;
+        if (o->status == ALT_OTA_SUCCESS) {
+            p = ota_image_id(o, b, p);
+            put32(b + p, o->image_size);
+            p += 4;
+        }
+        break;
+    case ALT_OTA_IMAGE_BLOCK_REQUEST:
+        b[p++] = o->field_control;
+        p = ota_image_id(o, b, p);
+        put32(b + p, o->file_offset);
+        b[p + 4] = o->data_size;
+        p += 5;
+        if (o->field_control & 1) {
+            put64(b + p, o->request_node);
+            p += 8;
+        }
+        if (o->field_control & 2) {
+            put16(b + p, o->min_block_period);
+            p += 2;
+        }
+        break;
+    case ALT_OTA_IMAGE_BLOCK_RESPONSE:
+        b[p++] = o->status;
+        if (o->status == ALT_OTA_SUCCESS) {
+            p = ota_image_id(o, b, p);
+            put32(b + p, o->file_offset);
+            b[p + 4] = o->data_size;
+            p += 5;
+            if (o->data_size && !o->data)
+                return ALT_EINVAL;
+        } else if (o->status == ALT_OTA_WAIT_FOR_DATA) {
+            put32(b + p, o->current_time);
+            put32(b + p + 4, o->request_time);
+            put16(b + p + 8, o->min_block_period);
+            p += 10;
+        }
+        break;
+    case ALT_OTA_UPGRADE_END_REQUEST:
+        b[p++] = o->status;
+        p = ota_image_id(o, b, p);
+        break;
+    case ALT_OTA_UPGRADE_END_RESPONSE:
+        p = ota_image_id(o, b, p);
+        put32(b + p, o->current_time);
+        put32(b + p + 4, o->request_time);
+        p += 8;
+        break;
+    default:
+        return ALT_EINVAL;   /* Image Page Request and unknown commands: give them as a raw ZCL payload */
+    }
+    *pos = p;
+    return ALT_OK;
+}
+
+/* Protection jobs of one frame, innermost first, and where the FCS goes. */
+typedef struct frame_plan {
+    protect_job job[3];
+    int key_of[3];          /* 0 MAC, 1 NWK, 2 APS */
+    int njobs;
+    size_t len;             /* PSDU length including the FCS */
+} frame_plan;
+
+/* Writes f in the clear into b (WORK bytes) with every MIC position reserved, and plans its protection. */
+static int layout(const alt_frames_frame *f, uint8_t *b, frame_plan *plan)
+{
+    protect_job mac = {0}, nwk = {0}, aps = {0};
+    size_t p = 0, mac_pay, nwk_pay = 0, aps_pay = 0;
+    int rc = mac_layout(&f->mac, b, &p, &mac);
+    if (rc)
+        return rc;
+    mac_pay = p;
+    if (f->has_nwk) {
+        if ((rc = nwk_layout(&f->nwk, b, &p, &nwk)))
+            return rc;
+        nwk_pay = p;
+    }
+    if (f->has_aps) {
+        if (!f->has_nwk)
+            return ALT_EINVAL;
+        if ((rc = aps_layout(&f->aps, b, &p, &aps)))
+            return rc;
+        aps_pay = p;
+    }
+    if (f->has_zcl) {
+        if (!f->has_aps)
+            return ALT_EINVAL;
+        p = zcl_layout(&f->zcl, b, p);
+    }
+    const uint8_t *tail = f->payload;
+    size_t tail_len = f->payload_len;
+    if (f->has_ota) {
+        if (!f->has_zcl)
+            return ALT_EINVAL;
+        if ((rc = ota_layout(f->zcl.command, &f->ota, b, &p)))
+            return rc;
+        if (f->zcl.command == ALT_OTA_IMAGE_BLOCK_RESPONSE && f->ota.status == ALT_OTA_SUCCESS) {
+            tail = f->ota.data;
+            tail_len = f->ota.data_size;
+        } else {
+            tail_len = 0;
+        }
+    }
+    size_t mics = (f->has_aps && f->aps.security ? aps.mic : 0) + (f->has_nwk && f->nwk.security ? nwk.mic : 0) +
+                  (f->mac.security ? mac.mic : 0);
+    if (p + tail_len + mics + ALT_FRAMES_FCS_LEN > ALT_FRAMES_MAX_PSDU)
+        return ALT_ERANGE;
+    if (tail_len && !tail)
+        return ALT_EINVAL;
+    if (tail_len)
+        memcpy(b + p, tail, tail_len);
+    p += tail_len;
+
+    plan->njobs = 0;
+    if (f->has_aps && f->aps.security) {
+        aps.pay = aps_pay;
+        aps.end = p;
+        p += aps.mic;
+        plan->key_of[plan->njobs] = 2;
+        plan->job[plan->njobs++] = aps;
+    }
+    if (f->has_nwk && f->nwk.security) {
+        nwk.pay = nwk_pay;
+        nwk.end = p;
+        p += nwk.mic;
+        plan->key_of[plan->njobs] = 1;
+        plan->job[plan->njobs++] = nwk;
+    }
+    if (f->mac.security) {
+        /* levels 1-3 authenticate the payload without encrypting it: all of it is AAD */
+        mac.pay = mac.level < 4 ? p : mac_pay;
+        mac.end = p;
+        p += mac.mic;
+        plan->key_of[plan->njobs] = 0;
+        plan->job[plan->njobs++] = mac;
+    }
+    plan->len = p + ALT_FRAMES_FCS_LEN;
+    return ALT_OK;
+}
+
+/* CCM* of one job in place (through a copy: alt_ccm_encrypt wants distinct buffers); then the security
+ * control byte takes its over-the-air value. */
+static void protect(const protect_job *j, const uint8_t *key, uint8_t *b)
+{
+    uint8_t pt[WORK];
+    size_t n = j->end - j->pay;
+    memcpy(pt, b + j->pay, n);
+    alt_ccm_encrypt(key, j->nonce, 13, b + j->aad, j->pay - j->aad, pt, n, j->mic, b + j->pay);
+    b[j->sc_pos] = j->sc_air;
+}
+
+static void finish_fcs(uint8_t *b, size_t len) { put16(b + len - 2, fcs(b, len - 2)); }
+
+int alt_frames_build(const alt_frames_frame *f, const uint8_t *mac_key, const uint8_t *nwk_key,
+                     const uint8_t *aps_key, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (!f || !out || !out_len)
+        return ALT_EINVAL;
+    uint8_t b[WORK];
+    frame_plan plan;
+    int rc = layout(f, b, &plan);
+    if (rc)
+        return rc;
+    if (plan.len > cap)
+        return ALT_ERANGE;
+    const uint8_t *keys[3] = {mac_key, nwk_key, aps_key};
+    for (int i = 0; i < plan.njobs; i++)
+        if (!keys[plan.key_of[i]])
+            return ALT_EINVAL;
+    for (int i = 0; i < plan.njobs; i++)
+        protect(&plan.job[i], keys[plan.key_of[i]], b);
+    finish_fcs(b, plan.len);
+    memcpy(out, b, plan.len);
+    *out_len = plan.len;
+    return ALT_OK;
+}
+
+/* ---- batch builder ---------------------------------------------------------------------------------- */
+
+/* Runs job `layer` (0 MAC, 1 NWK) of every frame that has it as one CCM* batch: AAD and message are packed
+ * back to back, encrypted together, and copied back into the frames. */
+static int protect_layer_batch(int layer, size_t n, const frame_plan *plans, uint8_t *out, size_t stride,
+                               const uint8_t *keys, size_t key_count, const int64_t *key_index,
+                               uint8_t *scratch, int64_t *aad_off, int64_t *msg_off, int64_t *idx,
+                               uint8_t *nonces, uint8_t *ok, size_t *which, const protect_job **jobs)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < plans[i].njobs; k++)
+            if (plans[i].key_of[k] == layer) {
+                which[m] = i;
+                jobs[m++] = &plans[i].job[k];
+            }
+    if (m == 0)
+        return ALT_OK;
+    if (!keys)
+        return ALT_EINVAL;
+    unsigned mic = jobs[0]->mic;
+    for (size_t t = 1; t < m; t++)
+        if (jobs[t]->mic != mic)
+            return ALT_EINVAL;   /* one MIC length per batch; callers mixing levels build frames singly */
+    uint8_t *aad = scratch, *msg = scratch + m * ALT_FRAMES_MAX_PSDU, *ct = msg + m * ALT_FRAMES_MAX_PSDU;
+    aad_off[0] = msg_off[0] = 0;
+    for (size_t t = 0; t < m; t++) {
+        const protect_job *j = jobs[t];
+        const uint8_t *f = out + which[t] * stride;
+        memcpy(aad + aad_off[t], f + j->aad, j->pay - j->aad);
+        aad_off[t + 1] = aad_off[t] + (int64_t)(j->pay - j->aad);
+        memcpy(msg + msg_off[t], f + j->pay, j->end - j->pay);
+        msg_off[t + 1] = msg_off[t] + (int64_t)(j->end - j->pay);
+        memcpy(nonces + 13 * t, j->nonce, 13);
+        idx[t] = key_index ? key_index[which[t]] : 0;
+    }
+    alt_ccm_batch batch = {
+        .n = m, .keys = keys, .key_count = key_count, .key_index = idx, .nonces = nonces, .nonce_len = 13,
+        .aad = {aad, aad_off, 0}, .in = {msg, msg_off, 0}, .out = ct, .mic_len = mic, .ok = ok,
+    };
+    int rc = alt_ccm_encrypt_batch(&batch);
+    if (rc)
+        return rc;
+    size_t c = 0;
+    for (size_t t = 0; t < m; t++) {
+        const protect_job *j = jobs[t];
+        uint8_t *f = out + which[t] * stride;
+        size_t len = j->end - j->pay + mic;
+        memcpy(f + j->pay, ct + c, len);
+        c += len;
+        f[j->sc_pos] = j->sc_air;
+    }
+    return ALT_OK;
+}
+
+int alt_frames_build_batch(const alt_frames_frame *frames, size_t n, const uint8_t *mac_keys,
+                           const uint8_t *nwk_keys, size_t key_count, const int64_t *key_index, uint8_t *out,
+                           size_t stride, uint16_t *lens, size_t *failed)
+{
+    if (failed)
+        *failed = 0;
+    if (n == 0)
+        return ALT_OK;
+    if (!frames || !out || !lens || key_count == 0)
+        return ALT_EINVAL;
+    if (key_index)
+        for (size_t i = 0; i < n; i++)
+            if (key_index[i] < 0 || (size_t)key_index[i] >= key_count) {
+                if (failed)
+                    *failed = i;
+                return ALT_EINVAL;
+            }
+    frame_plan *plans = malloc(n * sizeof *plans);
+    uint8_t *scratch = malloc(n * (3 * ALT_FRAMES_MAX_PSDU + 13 + 1));  /* aad, msg, out, nonces, ok */
+    int64_t *offs = malloc(3 * (n + 1) * sizeof *offs);                  /* aad, msg offsets, key index */
+    size_t *which = malloc(n * sizeof *which);
+    const protect_job **jobs = malloc(n * sizeof *jobs);
+    int rc = ALT_ENOMEM;
+    if (!plans || !scratch || !offs || !which || !jobs)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b[WORK];
+        rc = layout(&frames[i], b, &plans[i]);
+        if (rc == ALT_OK && plans[i].len > stride)
+            rc = ALT_ERANGE;
+        for (int k = 0; rc == ALT_OK && k < plans[i].njobs; k++)
+            if (plans[i].key_of[k] == 2)
+                rc = ALT_EINVAL;
+        if (rc) {
+            if (failed)
+                *failed = i;
+            goto done;
+        }
+        memcpy(out + i * stride, b, plans[i].len - ALT_FRAMES_FCS_LEN);
+        lens[i] = (uint16_t)plans[i].len;
+    }
+    uint8_t *nonces = scratch + n * 3 * ALT_FRAMES_MAX_PSDU, *ok = nonces + 13 * n;
+    for (int layer = 1; layer >= 0; layer--) {   /* NWK inside MAC */
+        rc = protect_layer_batch(layer, n, plans, out, stride, layer ? nwk_keys : mac_keys, key_count,
+                                 key_index, scratch, offs, offs + n + 1, offs + 2 * (n + 1), nonces, ok,
+                                 which, jobs);
+        if (rc)
+            goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        finish_fcs(out + i * stride, plans[i].len);
+done:
+    free(plans);
+    free(scratch);
+    free(offs);
+    free(which);
+    free(jobs);
+    return rc;
+}
+
+/* ---- parser ------------------------------------------------------------------------------------------- */
+
+typedef struct cursor {
+    uint8_t *b;
+    size_t pos, end;
+    alt_frames_status *st;
+} cursor;
+
+static bool need(cursor *c, size_t n, const char *what)
+{
+    if (c->end - c->pos >= n)
+        return true;
+    if (!c->st->error) {
+        c->st->error = what;
+        c->st->error_offset = c->pos;
+    }
+    return false;
+}
+
+static int malformed(cursor *c, const char *what)
+{
+    if (!c->st->error) {
+        c->st->error = what;
+        c->st->error_offset = c->pos;
+    }
+    return ALT_EINVAL;
+}
+
+/* Decrypts [pay, end - mic) in place and checks the MIC; the security control byte at sc_pos takes the
+ * level the sender used while the MIC is checked, then goes back to what was received. */
+static uint8_t unprotect(const uint8_t *key, const uint8_t nonce[13], uint8_t *b, size_t aad, size_t pay,
+                         size_t end, unsigned mic, size_t sc_pos, uint8_t sc_used)
+{
+    uint8_t received = b[sc_pos];
+    b[sc_pos] = sc_used;
+    int rc = alt_ccm_decrypt(key, nonce, 13, b + aad, pay - aad, b + pay, end - pay, mic, b + pay);
+    b[sc_pos] = received;
+    return rc == ALT_OK ? ALT_FRAMES_SEC_OK : ALT_FRAMES_SEC_BAD_MIC;
+}
+
+static int parse_mac(cursor *c, const alt_frames_keys *k, alt_frames_frame *f)
+{
+    alt_frames_mac *m = &f->mac;
+    uint8_t *b = c->b;
+    if (!need(c, 3, "IEEE 802.15.4 header truncated (frame control, sequence number)"))
+        return ALT_EINVAL;
+    uint16_t fc = get16(b);
+    m->frame_type = fc & 7;
+    m->security = fc >> 3 & 1;
+    m->frame_pending = fc >> 4 & 1;
+    m->ack_request = fc >> 5 & 1;
+    m->pan_id_compression = fc >> 6 & 1;
+    m->dst_mode = fc >> 10 & 3;
+    m->frame_version = fc >> 12 & 3;
+    m->src_mode = fc >> 14 & 3;
+    m->seq = b[2];
+    c->pos = 3;
+    if (m->frame_type > 3)
+        return malformed(c, "IEEE 802.15.4 frame type is reserved (or 802.15.4-2015, not supported)");
+    if (m->frame_version > 1)
+        return malformed(c, "IEEE 802.15.4-2015 frames (frame version 2) are not supported");
+    if (m->dst_mode == 1 || m->src_mode == 1)
+        return malformed(c, "IEEE 802.15.4 address mode 1 is reserved");
+    if (m->dst_mode) {
+        if (!need(c, 2 + addr_len(m->dst_mode), "IEEE 802.15.4 destination address truncated"))
+            return ALT_EINVAL;
+        m->dst_pan = get16(b + c->pos);
+        m->dst_addr = m->dst_mode == ALT_FRAMES_ADDR_SHORT ? get16(b + c->pos + 2) : get64(b + c->pos + 2);
+        c->pos += 2 + addr_len(m->dst_mode);
+    }
+    if (m->src_mode) {
+        bool compress = m->pan_id_compression && m->dst_mode;
+        if (!need(c, (compress ? 0 : 2) + addr_len(m->src_mode), "IEEE 802.15.4 source address truncated"))
+            return ALT_EINVAL;
+        if (compress) {
+            m->src_pan = m->dst_pan;
+        } else {
+            m->src_pan = get16(b + c->pos);
+            c->pos += 2;
+        }
+        m->src_addr = m->src_mode == ALT_FRAMES_ADDR_SHORT ? get16(b + c->pos) : get64(b + c->pos);
+        c->pos += addr_len(m->src_mode);
+    }
+    size_t sc_pos = c->pos;
+    if (m->security) {
+        if (m->frame_version == 0)
+            return malformed(c, "IEEE 802.15.4-2003 security is not supported (frame version 0)");
+        if (!need(c, 5, "IEEE 802.15.4 auxiliary security header truncated"))
+            return ALT_EINVAL;
+        m->sec_level = b[c->pos] & 7;
+        m->key_id_mode = b[c->pos] >> 3 & 3;
+        m->frame_counter = get32(b + c->pos + 1);
+        c->pos += 5;
+        size_t kid = m->key_id_mode == 0 ? 0 : m->key_id_mode == 1 ? 1 : m->key_id_mode == 2 ? 5 : 9;
+        if (!need(c, kid, "IEEE 802.15.4 key identifier truncated"))
+            return ALT_EINVAL;
+        if (m->key_id_mode == 2)
+            m->key_source = get32(b + c->pos);
+        else if (m->key_id_mode == 3)
+            m->key_source = get64(b + c->pos);
+        if (kid)
+            m->key_index = b[c->pos + kid - 1];
+        c->pos += kid;
+        if (m->sec_level == 0)
+            return malformed(c, "IEEE 802.15.4 security enabled with security level 0");
+    }
+    if (m->frame_type == ALT_FRAMES_MAC_COMMAND) {
+        if (!need(c, 1, "IEEE 802.15.4 command frame without a command identifier"))
+            return ALT_EINVAL;
+        m->command_id = b[c->pos++];
+    }
+    if (!m->security)
+        return ALT_OK;
+    unsigned mic = alt_frames_mic_len(m->sec_level);
+    if (!need(c, mic, "IEEE 802.15.4 frame shorter than its MIC"))
+        return ALT_EINVAL;
+    if (!k || !k->mac_key) {
+        f->payload = b + c->pos;
+        f->payload_len = c->end - c->pos;
+        c->st->mac_sec = ALT_FRAMES_SEC_NO_KEY;
+        return ALT_OK;
+    }
+    uint64_t src = m->src_addr;
+    if (m->src_mode != ALT_FRAMES_ADDR_EXT) {
+        if (!k->has_mac_nonce_src)
+            return malformed(c, "IEEE 802.15.4 secured frame from a short address: the nonce needs the "
+                                "sender's extended address (mac_nonce_src)");
+        src = k->mac_nonce_src;
+    }
+    uint8_t nonce[13];
+    put64_be(nonce, src);
+    put32_be(nonce + 8, m->frame_counter);
+    nonce[12] = m->sec_level;
+    size_t pay = m->sec_level < 4 ? c->end - mic : c->pos;
+    c->st->mac_sec = unprotect(k->mac_key, nonce, b, 0, pay, c->end, mic, sc_pos, b[sc_pos]);
+    c->end -= mic;
+    return c->st->mac_sec == ALT_FRAMES_SEC_OK ? ALT_OK : ALT_EAUTH;
+}
+
+/* The ZigBee auxiliary header at c->pos; decrypts [after it, end - MIC) with the layer's key. */
+static int parse_zigbee_aux(cursor *c, const alt_frames_keys *k, const uint8_t *key, size_t aad,
+                            uint64_t fallback_src, bool has_fallback, uint8_t *sec_level, uint8_t *key_id,
+                            bool *ext_nonce, uint32_t *counter, uint64_t *src, uint8_t *key_seq,
+                            uint8_t *sec_status, const char *layer_truncated)
+{
+    uint8_t *b = c->b;
+    if (!need(c, 5, layer_truncated))
+        return ALT_EINVAL;
+    size_t sc_pos = c->pos;
+    uint8_t sc = b[sc_pos];
+    *key_id = sc >> 3 & 3;
+    *ext_nonce = sc >> 5 & 1;
+    *counter = get32(b + c->pos + 1);
+    c->pos += 5;
+    if (*ext_nonce) {
+        if (!need(c, 8, layer_truncated))
+            return ALT_EINVAL;
+        *src = get64(b + c->pos);
+        c->pos += 8;
+    } else if (has_fallback) {
+        *src = fallback_src;
+    }
+    if (*key_id == ALT_FRAMES_KEY_NETWORK) {
+        if (!need(c, 1, layer_truncated))
+            return ALT_EINVAL;
+        *key_seq = b[c->pos++];
+    }
+    uint8_t level = sc & 7 ? sc & 7 : (k && k->zigbee_level ? k->zigbee_level : ALT_FRAMES_ZIGBEE_LEVEL);
+    *sec_level = level;
+    unsigned mic = alt_frames_mic_len(level);
+    if (!need(c, mic, "ZigBee secured frame shorter than its MIC"))
+        return ALT_EINVAL;
+    if (!key) {
+        *sec_status = ALT_FRAMES_SEC_NO_KEY;
+        return ALT_OK;
+    }
+    if (!*ext_nonce && !has_fallback)
+        return malformed(c, "ZigBee secured frame without the sender's extended address for the nonce");
+    uint8_t used = (uint8_t)((sc & ~7) | level), nonce[13];
+    put64(nonce, *src);
+    put32(nonce + 8, *counter);
+    nonce[12] = used;
+    size_t pay = level < 4 ? c->end - mic : c->pos;
+    *sec_status = unprotect(key, nonce, b, aad, pay, c->end, mic, sc_pos, used);
+    c->end -= mic;
+    return *sec_status == ALT_FRAMES_SEC_OK ? ALT_OK : ALT_EAUTH;
+}
+
+static int parse_nwk(cursor *c, const alt_frames_keys *k, alt_frames_frame *f)
+{
+    alt_frames_nwk *n = &f->nwk;
+    uint8_t *b = c->b;
+    size_t start = c->pos;
+    if (!need(c, 8, "ZigBee NWK header truncated"))
+        return ALT_EINVAL;
+    uint16_t fc = get16(b + c->pos);
+    n->frame_type = fc & 3;
+    n->protocol_version = fc >> 2 & 15;
+    n->discover_route = fc >> 6 & 3;
+    n->multicast = fc >> 8 & 1;
+    n->security = fc >> 9 & 1;
+    n->source_route = fc >> 10 & 1;
+    n->has_dst_ieee = fc >> 11 & 1;
+    n->has_src_ieee = fc >> 12 & 1;
+    n->end_device_initiator = fc >> 13 & 1;
+    n->dst = get16(b + c->pos + 2);
+    n->src = get16(b + c->pos + 4);
+    n->radius = b[c->pos + 6];
+    n->seq = b[c->pos + 7];
+    c->pos += 8;
+    if (n->has_dst_ieee) {
+        if (!need(c, 8, "ZigBee NWK destination IEEE address truncated"))
+            return ALT_EINVAL;
+        n->dst_ieee = get64(b + c->pos);
+        c->pos += 8;
+    }
+    if (n->has_src_ieee) {
+        if (!need(c, 8, "ZigBee NWK source IEEE address truncated"))
+            return ALT_EINVAL;
+        n->src_ieee = get64(b + c->pos);
+        c->pos += 8;
+    }
+    if (n->multicast) {
+        if (!need(c, 1, "ZigBee NWK multicast control truncated"))
+            return ALT_EINVAL;
+        n->multicast_control = b[c->pos++];
+    }
+    if (n->source_route) {
+        if (!need(c, 2, "ZigBee NWK source route truncated"))
+            return ALT_EINVAL;
+        n->relay_count = b[c->pos];
+        n->relay_index = b[c->pos + 1];
+        c->pos += 2;
+        if (!need(c, 2 * (size_t)n->relay_count, "ZigBee NWK relay list truncated"))
+            return ALT_EINVAL;
+        c->pos += 2 * (size_t)n->relay_count;
+    }
+    if (!n->security)
+        return ALT_OK;
+    return parse_zigbee_aux(c, k, k ? k->nwk_key : NULL, start, n->src_ieee, n->has_src_ieee, &n->sec_level,
+                            &n->key_id, &n->ext_nonce, &n->frame_counter, &n->sec_src, &n->key_seq,
+                            &c->st->nwk_sec, "ZigBee NWK auxiliary security header truncated");
+}
+
+static int parse_aps(cursor *c, const alt_frames_keys *k, alt_frames_frame *f)
+{
+    alt_frames_aps *a = &f->aps;
+    uint8_t *b = c->b;
+    size_t start = c->pos;
+    if (!need(c, 2, "ZigBee APS header truncated"))
+        return ALT_EINVAL;
+    uint8_t fc = b[c->pos++];
+    a->frame_type = fc & 3;
+    a->delivery_mode = fc >> 2 & 3;
+    a->ack_format = fc >> 4 & 1;
+    a->security = fc >> 5 & 1;
+    a->ack_request = fc >> 6 & 1;
+    a->extended_header = fc >> 7 & 1;
+    if (a->frame_type == 3)
+        return malformed(c, "ZigBee APS frame type 3 (inter-PAN) is not supported");
+    if (a->delivery_mode == 1)
+        return malformed(c, "ZigBee APS delivery mode 1 is reserved");
+    bool addressed = a->frame_type == 0 || (a->frame_type == 2 && !a->ack_format);
+    if (addressed) {
+        size_t dst = a->delivery_mode == 3 ? 2 : 1;
+        if (!need(c, dst + 5, "ZigBee APS addressing fields truncated"))
+            return ALT_EINVAL;
+        if (dst == 2)
+            a->group = get16(b + c->pos);
+        else
+            a->dst_endpoint = b[c->pos];
+        c->pos += dst;
+        a->cluster = get16(b + c->pos);
+        a->profile = get16(b + c->pos + 2);
+        a->src_endpoint = b[c->pos + 4];
+        c->pos += 5;
+    }
+    if (!need(c, 1, "ZigBee APS counter missing"))
+        return ALT_EINVAL;
+    a->counter = b[c->pos++];
+    if (a->extended_header) {
+        if (!need(c, 1, "ZigBee APS extended header truncated"))
+            return ALT_EINVAL;
+        uint8_t efc = b[c->pos++];
+        size_t more = (efc & 3) ? (a->frame_type == 2 ? 2 : 1) : 0;
+        if (!need(c, more, "ZigBee APS extended header truncated"))
+            return ALT_EINVAL;
+        c->pos += more;
+    }
+    if (a->security) {
+        int rc = parse_zigbee_aux(c, k, k ? k->aps_key : NULL, start, f->nwk.src_ieee, f->nwk.has_src_ieee,
+                                  &a->sec_level, &a->key_id, &a->ext_nonce, &a->frame_counter, &a->sec_src,
+                                  &a->key_seq, &c->st->aps_sec, "ZigBee APS auxiliary security header truncated");
+        if (rc || c->st->aps_sec == ALT_FRAMES_SEC_NO_KEY)
+            return rc;
+    }
+    if (a->frame_type == 1) {
+        if (!need(c, 1, "ZigBee APS command frame without a command identifier"))
+            return ALT_EINVAL;
+        a->command_id = b[c->pos++];
+    }
+    return ALT_OK;
+}
+
+static bool image_id(cursor *c, alt_frames_ota *o)
+{
+    if (!need(c, 8, "OTA command truncated in its image identification"))
+        return false;
+    o->manufacturer = get16(c->b + c->pos);
+    o->image_type = get16(c->b + c->pos + 2);
+    o->file_version = get32(c->b + c->pos + 4);
+    c->pos += 8;
+    return true;
+}
+
+/* An OTA Upgrade cluster command's fields; false when it is not one this parser knows (left as payload). */
+static int parse_ota(cursor *c, alt_frames_frame *f)
+{
+    alt_frames_ota *o = &f->ota;
+    uint8_t *b = c->b;
+    const char *trunc = "OTA command truncated";
+    switch (f->zcl.command) {
+    case ALT_OTA_IMAGE_NOTIFY:
+        if (!need(c, 2, trunc))
+            return ALT_EINVAL;
+        o->field_control = b[c->pos];
+        o->query_jitter = b[c->pos + 1];
+        c->pos += 2;
+        if (o->field_control > 3)
+            return malformed(c, "OTA Image Notify payload type is reserved");
+        {
+            static const size_t extra[4] = {0, 2, 4, 8};
+            if (!need(c, extra[o->field_control], trunc))
+                return ALT_EINVAL;
+            if (o->field_control >= 1)
+                o->manufacturer = get16(b + c->pos);
+            if (o->field_control >= 2)
+                o->image_type = get16(b + c->pos + 2);
+            if (o->field_control >= 3)
+                o->file_version = get32(b + c->pos + 4);
+            c->pos += extra[o->field_control];
+        }
+        break;
+    case ALT_OTA_QUERY_NEXT_IMAGE_REQUEST:
+        if (!need(c, 1, trunc))
+            return ALT_EINVAL;
+        o->field_control = b[c->pos++];
+        if (!image_id(c, o))
+            return ALT_EINVAL;
+        if (o->field_control & 1) {
+            if (!need(c, 2, trunc))
+                return ALT_EINVAL;
+            o->hardware_version = get16(b + c->pos);
+            c->pos += 2;
+        }
+        break;
+    case ALT_OTA_QUERY_NEXT_IMAGE_RESPONSE:
+        if (!need(c, 1, trunc))
+            return ALT_EINVAL;
+        o->status = b[c->pos++];
+        if (o->status == ALT_OTA_SUCCESS) {
+            if (!image_id(c, o) || !need(c, 4, trunc))
+                return ALT_EINVAL;
+            o->image_size = get32(b + c->pos);
+            c->pos += 4;
+        }
+        break;
+    case ALT_OTA_IMAGE_BLOCK_REQUEST:
+        if (!need(c, 1, trunc))
+            return ALT_EINVAL;
+        o->field_control = b[c->pos++];
+        if (!image_id(c, o) || !need(c, 5, trunc))
+            return ALT_EINVAL;
+        o->file_offset = get32(b + c->pos);
+        o->data_size = b[c->pos + 4];
+        c->pos += 5;
+        if (o->field_control & 1) {
+            if (!need(c, 8, trunc))
+                return ALT_EINVAL;
+            o->request_node = get64(b + c->pos);
+            c->pos += 8;
+        }
+        if (o->field_control & 2) {
+            if (!need(c, 2, trunc))
+                return ALT_EINVAL;
+            o->min_block_period = get16(b + c->pos);
+            c->pos += 2;
+        }
+        break;
+    case ALT_OTA_IMAGE_BLOCK_RESPONSE:
+        if (!need(c, 1, trunc))
+            return ALT_EINVAL;
+        o->status = b[c->pos++];
+        if (o->status == ALT_OTA_SUCCESS) {
+            if (!image_id(c, o) || !need(c, 5, trunc))
+                return ALT_EINVAL;
+            o->file_offset = get32(b + c->pos);
+            o->data_size = b[c->pos + 4];
+            c->pos += 5;
+            if (c->end - c->pos != o->data_size)
+                return malformed(c, "OTA Image Block Response data size disagrees with the bytes that follow");
+            o->data = b + c->pos;
+            c->pos += o->data_size;
+        } else if (o->status == ALT_OTA_WAIT_FOR_DATA) {
+            if (!need(c, 10, trunc))
+                return ALT_EINVAL;
+            o->current_time = get32(b + c->pos);
+            o->request_time = get32(b + c->pos + 4);
+            o->min_block_period = get16(b + c->pos + 8);
+            c->pos += 10;
+        }
+        break;
+    case ALT_OTA_UPGRADE_END_REQUEST:
+        if (!need(c, 1, trunc))
+            return ALT_EINVAL;
+        o->status = b[c->pos++];
+        if (!image_id(c, o))
+            return ALT_EINVAL;
+        break;
+    case ALT_OTA_UPGRADE_END_RESPONSE:
+        if (!image_id(c, o) || !need(c, 8, trunc))
+            return ALT_EINVAL;
+        o->current_time = get32(b + c->pos);
+        o->request_time = get32(b + c->pos + 4);
+        c->pos += 8;
+        break;
+    default:
+        return ALT_OK;
+    }
+    f->has_ota = true;
+    return ALT_OK;
+}
+
+static int parse_zcl(cursor *c, alt_frames_frame *f)
+{
+    alt_frames_zcl *z = &f->zcl;
+    uint8_t *b = c->b;
+    if (!need(c, 3, "ZCL header truncated"))
+        return ALT_EINVAL;
+    uint8_t fc = b[c->pos++];
+    z->frame_type = fc & 3;
+    z->manufacturer_specific = fc >> 2 & 1;
+    z->server_to_client = fc >> 3 & 1;
+    z->disable_default_response = fc >> 4 & 1;
+    if (z->manufacturer_specific) {
+        if (!need(c, 4, "ZCL header truncated"))
+            return ALT_EINVAL;
+        z->manufacturer = get16(b + c->pos);
+        c->pos += 2;
+    }
+    z->seq = b[c->pos];
+    z->command = b[c->pos + 1];
+    c->pos += 2;
+    f->has_zcl = true;
+    if (f->aps.cluster == ALT_FRAMES_CLUSTER_OTA && z->frame_type == 1 && !z->manufacturer_specific)
+        return parse_ota(c, f);
+    return ALT_OK;
+}
+
+int alt_frames_parse(const uint8_t *psdu, size_t len, bool check_fcs, const alt_frames_keys *keys,
+                     uint8_t clear[ALT_FRAMES_MAX_PSDU], alt_frames_frame *f, alt_frames_status *st)
+{
+    if (!f || !st || !clear || (len && !psdu))
+        return ALT_EINVAL;
+    memset(f, 0, sizeof *f);
+    memset(st, 0, sizeof *st);
+    if (len > ALT_FRAMES_MAX_PSDU) {
+        st->error = "longer than the 127-byte IEEE 802.15.4 PSDU";
+        return ALT_ERANGE;
+    }
+    size_t body = len;
+    if (check_fcs) {
+        if (len < 3 + ALT_FRAMES_FCS_LEN) {
+            st->error = "IEEE 802.15.4 frame shorter than a header and FCS";
+            return ALT_EINVAL;
+        }
+        body = len - ALT_FRAMES_FCS_LEN;
+        st->fcs_ok = fcs(psdu, body) == get16(psdu + body);
+        if (!st->fcs_ok)
+            return ALT_EAUTH;
+    }
+    memcpy(clear, psdu, body);
+    cursor c = {clear, 0, body, st};
+    int rc = parse_mac(&c, keys, f);
+    f->payload = clear + c.pos;
+    f->payload_len = c.end > c.pos ? c.end - c.pos : 0;
+    if (rc || st->mac_sec == ALT_FRAMES_SEC_NO_KEY || f->mac.frame_type != ALT_FRAMES_MAC_DATA ||
+        c.pos + 2 > c.end || (get16(clear + c.pos) >> 2 & 15) != 2)
+        return rc;   /* not a ZigBee PRO NWK frame inside: the MAC payload is the payload */
+    f->has_nwk = true;
+    rc = parse_nwk(&c, keys, f);
+    f->payload = clear + c.pos;
+    f->payload_len = c.end > c.pos ? c.end - c.pos : 0;
+    if (rc || st->nwk_sec == ALT_FRAMES_SEC_NO_KEY || f->nwk.frame_type != 0)
+        return rc;
+    f->has_aps = true;
+    rc = parse_aps(&c, keys, f);
+    f->payload = clear + c.pos;
+    f->payload_len = c.end > c.pos ? c.end - c.pos : 0;
+    bool zcl = f->aps.frame_type == 0 && (f->aps.delivery_mode == 3 || f->aps.dst_endpoint != 0);
+    if (rc || st->aps_sec == ALT_FRAMES_SEC_NO_KEY || !zcl)
+        return rc;
+    rc = parse_zcl(&c, f);
+    f->payload = clear + c.pos;
+    f->payload_len = c.end > c.pos ? c.end - c.pos : 0;
+    return rc;
+}

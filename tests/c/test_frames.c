@@ -1,0 +1,224 @@
+/* Frames in C, on every AES and CRC tier: the IEEE 802.15.4-2006 Annex C secured frames (data level 4,
+ * command level 6, beacon level 2) parsed and rebuilt byte for byte; a ZigBee Image Block Response inside a
+ * MAC-secured bridge frame built, parsed back and tampered with; truncations of it never crash; the batch
+ * builder equals the single-frame builder. PSDUs are copied into exact-size heap buffers so ASan sees any
+ * read past a frame. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aes.h"
+#include "crc.h"
+#include "frames.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                         \
+    do {                                                         \
+        if (!(cond)) {                                           \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                        \
+            fputc('\n', stderr);                                 \
+            failures++;                                          \
+        }                                                        \
+    } while (0)
+
+static uint8_t annex_key[16];
+
+static size_t unhex(const char *h, uint8_t *out)
+{
+    size_t n = 0;
+    while (h[0] && h[1]) {
+        if (h[0] == ' ') {
+            h++;
+            continue;
+        }
+        unsigned v;
+        sscanf(h, "%2x", &v);
+        out[n++] = (uint8_t)v;
+        h += 2;
+    }
+    return n;
+}
+
+static size_t with_fcs(uint8_t *b, size_t n)
+{
+    uint32_t crc = alt_crc_empty(alt_crc_model_get(ALT_CRC16_KERMIT));
+    alt_crc_compute(ALT_CRC16_KERMIT, b, n, &crc);
+    b[n] = (uint8_t)crc;
+    b[n + 1] = (uint8_t)(crc >> 8);
+    return n + 2;
+}
+
+static int parse_exact(const uint8_t *psdu, size_t len, const alt_frames_keys *k, uint8_t *clear,
+                       alt_frames_frame *f, alt_frames_status *st)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    memcpy(copy, psdu, len);
+    int rc = alt_frames_parse(copy, len, true, k, clear, f, st);
+    free(copy);
+    return rc;
+}
+
+/* Annex C: parse with the key, check the payload, then rebuild from the parsed description. */
+static void annex_c(const char *tier, const char *hex, const char *payload_hex, const char *name)
+{
+    uint8_t psdu[128], want_payload[64], clear[ALT_FRAMES_MAX_PSDU], rebuilt[128];
+    size_t len = with_fcs(psdu, unhex(hex, psdu)), plen = unhex(payload_hex, want_payload), rlen = 0;
+    alt_frames_keys keys = {.mac_key = annex_key};
+    alt_frames_frame f;
+    alt_frames_status st;
+    int rc = parse_exact(psdu, len, &keys, clear, &f, &st);
+    CHECK(rc == ALT_OK && st.fcs_ok && st.mac_sec == ALT_FRAMES_SEC_OK, "[%s] %s: rc %d (%s)", tier, name, rc,
+          st.error ? st.error : "");
+    CHECK(f.mac.src_addr == 0xACDE480000000001ull && f.mac.frame_counter == 5, "[%s] %s fields", tier, name);
+    CHECK(f.payload_len == plen && !memcmp(f.payload, want_payload, plen), "[%s] %s payload", tier, name);
+    uint8_t payload[64];
+    memcpy(payload, f.payload, f.payload_len);
+    f.payload = payload;
+    rc = alt_frames_build(&f, annex_key, NULL, NULL, rebuilt, sizeof rebuilt, &rlen);
+    CHECK(rc == ALT_OK && rlen == len && !memcmp(rebuilt, psdu, len), "[%s] %s rebuilt: rc %d", tier, name, rc);
+    psdu[len - 3] ^= 0x10;   /* inside the MIC or ciphertext, FCS made right again */
+    with_fcs(psdu, len - 2);
+    rc = parse_exact(psdu, len, &keys, clear, &f, &st);
+    if (alt_frames_mic_len(f.mac.sec_level))
+        CHECK(rc == ALT_EAUTH && st.fcs_ok && st.mac_sec == ALT_FRAMES_SEC_BAD_MIC, "[%s] %s forgery", tier, name);
+    else   /* encryption only: nothing to detect it, the plaintext changes */
+        CHECK(rc == ALT_OK && f.payload_len == plen && memcmp(f.payload, want_payload, plen), "[%s] %s", tier, name);
+}
+
+static const uint8_t nwk_key[16] = {0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89,
+                                    0, 0, 0, 0, 0, 0, 0, 0};
+
+static alt_frames_frame image_block_response(const uint8_t *data, uint8_t size, uint32_t counter, bool bridge)
+{
+    alt_frames_frame f;
+    memset(&f, 0, sizeof f);
+    f.mac = (alt_frames_mac){.frame_type = ALT_FRAMES_MAC_DATA, .frame_version = bridge, .ack_request = true,
+                             .pan_id_compression = true, .seq = 7, .dst_mode = ALT_FRAMES_ADDR_SHORT,
+                             .dst_pan = 0x1a62, .dst_addr = 0x3344,
+                             .src_mode = bridge ? ALT_FRAMES_ADDR_EXT : ALT_FRAMES_ADDR_SHORT,
+                             .src_addr = bridge ? 0x0011223344556677ull : 0x0000, .security = bridge,
+                             .sec_level = 5, .key_id_mode = 1, .key_index = 1, .frame_counter = counter};
+    f.has_nwk = f.has_aps = f.has_zcl = f.has_ota = true;
+    f.nwk = (alt_frames_nwk){.protocol_version = 2, .security = true, .has_src_ieee = true, .dst = 0x3344,
+                             .src = 0x0000, .radius = 30, .seq = 99, .src_ieee = 0x00124b0001020304ull,
+                             .sec_level = 5, .key_id = ALT_FRAMES_KEY_NETWORK, .ext_nonce = true,
+                             .frame_counter = counter, .sec_src = 0x00124b0001020304ull, .key_seq = 0};
+    f.aps = (alt_frames_aps){.delivery_mode = 0, .dst_endpoint = 1, .src_endpoint = 1,
+                             .cluster = ALT_FRAMES_CLUSTER_OTA, .profile = ALT_FRAMES_PROFILE_SE, .counter = 42};
+    f.zcl = (alt_frames_zcl){.frame_type = 1, .server_to_client = true, .disable_default_response = true,
+                             .seq = 17, .command = ALT_OTA_IMAGE_BLOCK_RESPONSE};
+    f.ota = (alt_frames_ota){.status = ALT_OTA_SUCCESS, .manufacturer = 0x1234, .image_type = 0x0001,
+                             .file_version = 0x01020304, .file_offset = 4096, .data_size = size, .data = data};
+    return f;
+}
+
+static void zigbee_round_trip(const char *tier, bool bridge)
+{
+    uint8_t data[64], psdu[128], clear[ALT_FRAMES_MAX_PSDU];
+    for (int i = 0; i < 64; i++)
+        data[i] = (uint8_t)(i * 7 + 3);
+    uint8_t size = bridge ? 32 : 48;
+    alt_frames_frame f = image_block_response(data, size, 1000, bridge), g;
+    size_t len = 0;
+    int rc = alt_frames_build(&f, bridge ? annex_key : NULL, nwk_key, NULL, psdu, sizeof psdu, &len);
+    CHECK(rc == ALT_OK, "[%s] build rc %d", tier, rc);
+    size_t sc = bridge ? 3 + 2 + 2 + 8 + 6 + 8 + 16 : 3 + 2 + 2 + 2 + 8 + 8;   /* NWK security control */
+    if (!bridge)
+        CHECK((psdu[sc] & 7) == 0 && psdu[sc] == 0x28, "[%s] NWK security level on the air %02x", tier, psdu[sc]);
+    alt_frames_keys keys = {.mac_key = annex_key, .nwk_key = nwk_key};
+    alt_frames_status st;
+    rc = parse_exact(psdu, len, &keys, clear, &g, &st);
+    CHECK(rc == ALT_OK && g.has_ota && st.nwk_sec == ALT_FRAMES_SEC_OK, "[%s] parse rc %d (%s)", tier, rc,
+          st.error ? st.error : "");
+    CHECK(g.ota.file_offset == 4096 && g.ota.data_size == size && !memcmp(g.ota.data, data, size) &&
+              g.nwk.frame_counter == 1000 && g.aps.cluster == 0x0019 && g.zcl.seq == 17,
+          "[%s] parsed fields", tier);
+    CHECK(!bridge || st.mac_sec == ALT_FRAMES_SEC_OK, "[%s] MAC security", tier);
+    /* without the keys: the layers stay protected, no error */
+    alt_frames_keys none = {0};
+    rc = parse_exact(psdu, len, &none, clear, &g, &st);
+    CHECK(rc == ALT_OK && (bridge ? st.mac_sec : st.nwk_sec) == ALT_FRAMES_SEC_NO_KEY && !g.has_ota,
+          "[%s] no key", tier);
+    /* every bit flip: FCS failure; every truncation: an error, never a crash */
+    for (size_t i = 0; i < len * 8; i += 5) {
+        psdu[i / 8] ^= (uint8_t)(1 << i % 8);
+        rc = parse_exact(psdu, len, &keys, clear, &g, &st);
+        CHECK(rc == ALT_EAUTH && !st.fcs_ok, "[%s] bit %zu flipped: rc %d", tier, i, rc);
+        psdu[i / 8] ^= (uint8_t)(1 << i % 8);
+    }
+    for (size_t n = 0; n < len; n++) {
+        uint8_t cut[128];
+        memcpy(cut, psdu, n);
+        if (n >= 2)
+            with_fcs(cut, n - 2);
+        rc = parse_exact(cut, n, &keys, clear, &g, &st);
+        CHECK(rc != ALT_OK || !g.has_ota, "[%s] truncated to %zu parsed as complete", tier, n);
+    }
+    /* a 127-byte limit: a frame that cannot fit is refused */
+    alt_frames_frame big = image_block_response(data, 64, 1, true);
+    uint8_t bigdata[128] = {0};
+    big.ota.data = bigdata;
+    big.ota.data_size = 100;
+    CHECK(alt_frames_build(&big, annex_key, nwk_key, NULL, psdu, sizeof psdu, &len) == ALT_ERANGE,
+          "[%s] oversize frame", tier);
+}
+
+static void batch_equals_single(const char *tier)
+{
+    enum { N = 37 };
+    uint8_t data[64], keys[3 * 16], out[N * 128], one[128];
+    for (int i = 0; i < 64; i++)
+        data[i] = (uint8_t)i;
+    for (int i = 0; i < 48; i++)
+        keys[i] = (uint8_t)(i * 31);
+    int64_t key_index[N];
+    alt_frames_frame fr[N];
+    uint16_t lens[N];
+    for (int i = 0; i < N; i++) {
+        fr[i] = image_block_response(data, (uint8_t)(i & 1 ? 10 + i % 30 : 30 + i % 20), (uint32_t)(5 + i), i & 1);
+        key_index[i] = i % 3;
+    }
+    size_t failed = 99;
+    int rc = alt_frames_build_batch(fr, N, keys, keys, 3, key_index, out, 128, lens, &failed);
+    CHECK(rc == ALT_OK, "[%s] batch rc %d at %zu", tier, rc, failed);
+    for (int i = 0; i < N; i++) {
+        size_t len = 0;
+        const uint8_t *k = keys + 16 * key_index[i];
+        alt_frames_build(&fr[i], k, k, NULL, one, sizeof one, &len);
+        CHECK(len == lens[i] && !memcmp(one, out + 128 * i, len), "[%s] batch frame %d", tier, i);
+    }
+    key_index[5] = 3;
+    rc = alt_frames_build_batch(fr, N, keys, keys, 3, key_index, out, 128, lens, &failed);
+    CHECK(rc == ALT_EINVAL && failed == 5, "[%s] key index out of range", tier);
+}
+
+int main(void)
+{
+    for (int i = 0; i < 16; i++)
+        annex_key[i] = (uint8_t)(0xc0 + i);
+    for (int a = 0; a < alt_aes_tier_count(); a++) {
+        for (int c = 0; c < alt_crc_tier_count(); c++) {
+            alt_aes_set_tier(a);
+            alt_crc_set_tier(c);
+            char tier[64];
+            snprintf(tier, sizeof tier, "%s/%s", alt_aes_tier_name(a), alt_crc_tier_name(c));
+            annex_c(tier, "69DC842143020000000048DEAC010000000048DEAC0405000000 D43E022B", "61626364",
+                    "data frame, level 4");
+            annex_c(tier, "2BDC842143020000000048DEACFFFF010000000048DEAC0605000000 01 D8 4FDE529061F9C6F1",
+                    "CE", "command frame, level 6");
+            annex_c(tier, "08D0842143010000000048DEAC0205000000 55CF000051525354 223BC1EC841AB553",
+                    "55CF000051525354", "beacon, level 2");
+            zigbee_round_trip(tier, false);
+            zigbee_round_trip(tier, true);
+            batch_equals_single(tier);
+        }
+    }
+    if (failures)
+        fprintf(stderr, "%d failure(s)\n", failures);
+    else
+        printf("frames: all tests passed\n");
+    return failures != 0;
+}
