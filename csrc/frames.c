@@ -328,21 +328,27 @@ typedef struct frame_plan {
 /* Writes f in the clear into b (WORK bytes) with every MIC position reserved, and plans its protection. */
 static int layout(const alt_frames_frame *f, uint8_t *b, frame_plan *plan)
 {
-    protect_job mac = {0}, nwk = {0}, aps = {0};
+    /* Jobs go straight into the plan, innermost first; unprotected layers write into a spare slot. */
+    bool aps_sec = f->has_aps && f->aps.security, nwk_sec = f->has_nwk && f->nwk.security;
+    int njobs = 0;
+    protect_job spare;
+    protect_job *aps = aps_sec ? &plan->job[njobs++] : &spare;
+    protect_job *nwk = nwk_sec ? &plan->job[njobs++] : &spare;
+    protect_job *mac = f->mac.security ? &plan->job[njobs++] : &spare;
     size_t p = 0, mac_pay, nwk_pay = 0, aps_pay = 0;
-    int rc = mac_layout(&f->mac, b, &p, &mac);
+    int rc = mac_layout(&f->mac, b, &p, mac);
     if (rc)
         return rc;
     mac_pay = p;
     if (f->has_nwk) {
-        if ((rc = nwk_layout(&f->nwk, b, &p, &nwk)))
+        if ((rc = nwk_layout(&f->nwk, b, &p, nwk)))
             return rc;
         nwk_pay = p;
     }
     if (f->has_aps) {
         if (!f->has_nwk)
             return ALT_EINVAL;
-        if ((rc = aps_layout(&f->aps, b, &p, &aps)))
+        if ((rc = aps_layout(&f->aps, b, &p, aps)))
             return rc;
         aps_pay = p;
     }
@@ -365,8 +371,7 @@ static int layout(const alt_frames_frame *f, uint8_t *b, frame_plan *plan)
             tail_len = 0;
         }
     }
-    size_t mics = (f->has_aps && f->aps.security ? aps.mic : 0) + (f->has_nwk && f->nwk.security ? nwk.mic : 0) +
-                  (f->mac.security ? mac.mic : 0);
+    size_t mics = (aps_sec ? aps->mic : 0) + (nwk_sec ? nwk->mic : 0) + (f->mac.security ? mac->mic : 0);
     if (p + tail_len + mics + ALT_FRAMES_FCS_LEN > ALT_FRAMES_MAX_PSDU)
         return ALT_ERANGE;
     if (tail_len && !tail)
@@ -375,29 +380,27 @@ static int layout(const alt_frames_frame *f, uint8_t *b, frame_plan *plan)
         memcpy(b + p, tail, tail_len);
     p += tail_len;
 
-    plan->njobs = 0;
-    if (f->has_aps && f->aps.security) {
-        aps.pay = aps_pay;
-        aps.end = p;
-        p += aps.mic;
-        plan->key_of[plan->njobs] = 2;
-        plan->job[plan->njobs++] = aps;
+    njobs = 0;
+    if (aps_sec) {
+        aps->pay = aps_pay;
+        aps->end = p;
+        p += aps->mic;
+        plan->key_of[njobs++] = 2;
     }
-    if (f->has_nwk && f->nwk.security) {
-        nwk.pay = nwk_pay;
-        nwk.end = p;
-        p += nwk.mic;
-        plan->key_of[plan->njobs] = 1;
-        plan->job[plan->njobs++] = nwk;
+    if (nwk_sec) {
+        nwk->pay = nwk_pay;
+        nwk->end = p;
+        p += nwk->mic;
+        plan->key_of[njobs++] = 1;
     }
     if (f->mac.security) {
         /* levels 1-3 authenticate the payload without encrypting it: all of it is AAD */
-        mac.pay = mac.level < 4 ? p : mac_pay;
-        mac.end = p;
-        p += mac.mic;
-        plan->key_of[plan->njobs] = 0;
-        plan->job[plan->njobs++] = mac;
+        mac->pay = mac->level < 4 ? p : mac_pay;
+        mac->end = p;
+        p += mac->mic;
+        plan->key_of[njobs++] = 0;
     }
+    plan->njobs = njobs;
     plan->len = p + ALT_FRAMES_FCS_LEN;
     return ALT_OK;
 }
@@ -476,9 +479,21 @@ static int protect_layer_batch(int layer, size_t n, const frame_plan *plans, uin
         idx[t] = key_index ? key_index[which[t]] : 0;
     }
     alt_ccm_batch batch = {
-        .n = m, .keys = keys, .key_count = key_count, .key_index = idx, .nonces = nonces, .nonce_len = 13,
-        .aad = {aad, aad_off, 0}, .in = {msg, msg_off, 0}, .out = ct, .mic_len = mic, .ok = ok,
+        .n = m, .keys = keys, .key_count = key_index ? key_count : 1, .key_index = key_index ? idx : NULL,
+        .nonces = nonces, .nonce_len = 13, .aad = {aad, aad_off, 0}, .in = {msg, msg_off, 0}, .out = ct,
+        .mic_len = mic, .ok = ok,
     };
+    /* Frames of one shape (the usual case: every block but the last) take the fixed-stride kernels. */
+    size_t aad_len = (size_t)aad_off[1], msg_len = (size_t)msg_off[1];
+    if ((size_t)aad_off[m] == m * aad_len && (size_t)msg_off[m] == m * msg_len) {
+        bool uniform = true;
+        for (size_t t = 1; t < m && uniform; t++)
+            uniform = (size_t)(aad_off[t + 1] - aad_off[t]) == aad_len && (size_t)(msg_off[t + 1] - msg_off[t]) == msg_len;
+        if (uniform) {
+            batch.aad = (alt_ccm_spans){aad, NULL, aad_len};
+            batch.in = (alt_ccm_spans){msg, NULL, msg_len};
+        }
+    }
     int rc = alt_ccm_encrypt_batch(&batch);
     if (rc)
         return rc;
@@ -494,6 +509,10 @@ static int protect_layer_batch(int layer, size_t n, const frame_plan *plans, uin
     return ALT_OK;
 }
 
+/* Frames per round of the batch builder: enough to keep the interleaved AES kernels busy, small enough
+ * for its workspace to live on the stack. */
+#define CHUNK 64
+
 int alt_frames_build_batch(const alt_frames_frame *frames, size_t n, const uint8_t *mac_keys,
                            const uint8_t *nwk_keys, size_t key_count, const int64_t *key_index, uint8_t *out,
                            size_t stride, uint16_t *lens, size_t *failed)
@@ -504,54 +523,50 @@ int alt_frames_build_batch(const alt_frames_frame *frames, size_t n, const uint8
         return ALT_OK;
     if (!frames || !out || !lens || key_count == 0)
         return ALT_EINVAL;
-    if (key_index)
-        for (size_t i = 0; i < n; i++)
-            if (key_index[i] < 0 || (size_t)key_index[i] >= key_count) {
-                if (failed)
-                    *failed = i;
-                return ALT_EINVAL;
-            }
-    frame_plan *plans = malloc(n * sizeof *plans);
-    uint8_t *scratch = malloc(n * (3 * ALT_FRAMES_MAX_PSDU + 13 + 1));  /* aad, msg, out, nonces, ok */
-    int64_t *offs = malloc(3 * (n + 1) * sizeof *offs);                  /* aad, msg offsets, key index */
-    size_t *which = malloc(n * sizeof *which);
-    const protect_job **jobs = malloc(n * sizeof *jobs);
-    int rc = ALT_ENOMEM;
-    if (!plans || !scratch || !offs || !which || !jobs)
-        goto done;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t b[WORK];
-        rc = layout(&frames[i], b, &plans[i]);
-        if (rc == ALT_OK && plans[i].len > stride)
-            rc = ALT_ERANGE;
-        for (int k = 0; rc == ALT_OK && k < plans[i].njobs; k++)
-            if (plans[i].key_of[k] == 2)
-                rc = ALT_EINVAL;
-        if (rc) {
+    for (size_t i = 0; key_index && i < n; i++)
+        if (key_index[i] < 0 || (size_t)key_index[i] >= key_count) {
             if (failed)
                 *failed = i;
-            goto done;
+            return ALT_EINVAL;
         }
-        memcpy(out + i * stride, b, plans[i].len - ALT_FRAMES_FCS_LEN);
-        lens[i] = (uint16_t)plans[i].len;
+    frame_plan plans[CHUNK];
+    uint8_t scratch[CHUNK * 3 * ALT_FRAMES_MAX_PSDU], nonces[CHUNK * 13], ok[CHUNK];
+    int64_t offs[3 * (CHUNK + 1)];
+    size_t which[CHUNK];
+    const protect_job *jobs[CHUNK];
+    for (size_t base = 0; base < n; base += CHUNK) {
+        size_t m = n - base < CHUNK ? n - base : CHUNK;
+        uint8_t *o = out + base * stride;
+        for (size_t i = 0; i < m; i++) {
+            uint8_t b[WORK];
+            int rc = layout(&frames[base + i], b, &plans[i]);
+            if (rc == ALT_OK && plans[i].len > stride)
+                rc = ALT_ERANGE;
+            for (int k = 0; rc == ALT_OK && k < plans[i].njobs; k++)
+                if (plans[i].key_of[k] == 2)
+                    rc = ALT_EINVAL;
+            if (rc) {
+                if (failed)
+                    *failed = base + i;
+                return rc;
+            }
+            memcpy(o + i * stride, b, plans[i].len - ALT_FRAMES_FCS_LEN);
+            lens[base + i] = (uint16_t)plans[i].len;
+        }
+        for (int layer = 1; layer >= 0; layer--) {   /* NWK inside MAC */
+            int rc = protect_layer_batch(layer, m, plans, o, stride, layer ? nwk_keys : mac_keys, key_count,
+                                         key_index ? key_index + base : NULL, scratch, offs, offs + CHUNK + 1,
+                                         offs + 2 * (CHUNK + 1), nonces, ok, which, jobs);
+            if (rc) {
+                if (failed)
+                    *failed = base;
+                return rc;
+            }
+        }
+        for (size_t i = 0; i < m; i++)
+            finish_fcs(o + i * stride, plans[i].len);
     }
-    uint8_t *nonces = scratch + n * 3 * ALT_FRAMES_MAX_PSDU, *ok = nonces + 13 * n;
-    for (int layer = 1; layer >= 0; layer--) {   /* NWK inside MAC */
-        rc = protect_layer_batch(layer, n, plans, out, stride, layer ? nwk_keys : mac_keys, key_count,
-                                 key_index, scratch, offs, offs + n + 1, offs + 2 * (n + 1), nonces, ok,
-                                 which, jobs);
-        if (rc)
-            goto done;
-    }
-    for (size_t i = 0; i < n; i++)
-        finish_fcs(out + i * stride, plans[i].len);
-done:
-    free(plans);
-    free(scratch);
-    free(offs);
-    free(which);
-    free(jobs);
-    return rc;
+    return ALT_OK;
 }
 
 /* ---- parser ------------------------------------------------------------------------------------------- */

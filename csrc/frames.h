@@ -193,7 +193,7 @@ int alt_frames_parse(const uint8_t *psdu, size_t len, bool check_fcs, const alt_
  * + 16 * key_index[i] (key_index NULL: the first key for all), key_count 16-byte keys in each table. The
  * CCM* of each layer runs as one batch with several frames interleaved, which is what makes many frames
  * cheap (a single frame waits on its serial CBC-MAC). APS security is not batched: ALT_EINVAL. On a bad
- * frame nothing is protected, its status is returned and *failed is its index. */
+ * frame its status is returned and *failed is its index; frames before it may already be built. */
 int alt_frames_build_batch(const alt_frames_frame *frames, size_t n, const uint8_t *mac_keys,
                            const uint8_t *nwk_keys, size_t key_count, const int64_t *key_index, uint8_t *out,
                            size_t stride, uint16_t *lens, size_t *failed);
