@@ -35,3 +35,7 @@ class ReleaseError(AltHanError, ValueError):
 
 class CampaignError(AltHanError, RuntimeError):
     """A campaign cannot proceed as asked (bad state transition, missing store, refused image)."""
+
+
+class FrameError(AltHanError, ValueError):
+    """A radio frame is malformed, does not fit its layer's rules, or failed its FCS / MIC / replay check."""

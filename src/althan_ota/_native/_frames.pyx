@@ -1,0 +1,282 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Frames (csrc/frames.h): build and parse IEEE 802.15.4 / ZigBee NWK / APS / ZCL OTA frames.
+
+Thin: layer descriptions travel as dicts whose keys are the C struct's field names (Cython converts them
+both ways); althan_ota.frames turns them into dataclasses. Runs on the "aes" and "crc" families' tiers.
+"""
+
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memset
+
+import numpy as np
+
+from althan_ota.errors import FrameError, ParameterError
+
+
+cdef extern from "alt_status.h":
+    enum:
+        ALT_OK
+        ALT_EINVAL
+        ALT_EAUTH
+        ALT_ENOMEM
+        ALT_ERANGE
+
+
+cdef extern from "frames.h" nogil:
+    enum:
+        ALT_FRAMES_MAX_PSDU
+    ctypedef struct alt_frames_mac:
+        uint8_t frame_type, frame_version
+        bint security, frame_pending, ack_request, pan_id_compression
+        uint8_t seq, dst_mode, src_mode
+        uint16_t dst_pan, src_pan
+        uint64_t dst_addr, src_addr
+        uint8_t sec_level, key_id_mode
+        uint32_t frame_counter
+        uint64_t key_source
+        uint8_t key_index, command_id
+    ctypedef struct alt_frames_nwk:
+        uint8_t frame_type, protocol_version, discover_route
+        bint multicast, security, source_route, end_device_initiator, has_dst_ieee, has_src_ieee
+        uint16_t dst, src
+        uint8_t radius, seq
+        uint64_t dst_ieee, src_ieee
+        uint8_t multicast_control, relay_count, relay_index
+        uint8_t sec_level, key_id
+        bint ext_nonce
+        uint32_t frame_counter
+        uint64_t sec_src
+        uint8_t key_seq
+    ctypedef struct alt_frames_aps:
+        uint8_t frame_type, delivery_mode
+        bint ack_format, security, ack_request, extended_header
+        uint8_t dst_endpoint, src_endpoint, counter
+        uint16_t group, cluster, profile
+        uint8_t command_id, sec_level, key_id
+        bint ext_nonce
+        uint32_t frame_counter
+        uint64_t sec_src
+        uint8_t key_seq
+    ctypedef struct alt_frames_zcl:
+        uint8_t frame_type
+        bint manufacturer_specific, server_to_client, disable_default_response
+        uint16_t manufacturer
+        uint8_t seq, command
+    ctypedef struct alt_frames_ota:
+        uint8_t status, field_control
+        uint16_t manufacturer, image_type
+        uint32_t file_version
+        uint16_t hardware_version
+        uint32_t image_size, file_offset
+        uint8_t data_size
+        uint64_t request_node
+        uint16_t min_block_period
+        uint32_t current_time, request_time
+        uint8_t query_jitter
+    # The data pointer, declared apart so that the struct above converts to and from a dict.
+    ctypedef struct alt_frames_ota_data "alt_frames_ota":
+        const uint8_t *data
+    ctypedef struct alt_frames_frame:
+        alt_frames_mac mac
+        bint has_nwk, has_aps, has_zcl, has_ota
+        alt_frames_nwk nwk
+        alt_frames_aps aps
+        alt_frames_zcl zcl
+        alt_frames_ota ota
+        const uint8_t *payload
+        size_t payload_len
+    ctypedef struct alt_frames_keys:
+        const uint8_t *mac_key
+        const uint8_t *nwk_key
+        const uint8_t *aps_key
+        uint64_t mac_nonce_src
+        bint has_mac_nonce_src
+        uint8_t zigbee_level
+    ctypedef struct alt_frames_status:
+        bint fcs_ok
+        uint8_t mac_sec, nwk_sec, aps_sec
+        const char *error
+        size_t error_offset
+    int alt_frames_build(const alt_frames_frame *f, const uint8_t *mac_key, const uint8_t *nwk_key,
+                         const uint8_t *aps_key, uint8_t *out, size_t cap, size_t *out_len)
+    int alt_frames_parse(const uint8_t *psdu, size_t len, bint check_fcs, const alt_frames_keys *keys,
+                         uint8_t *clear, alt_frames_frame *f, alt_frames_status *st)
+    int alt_frames_build_batch(const alt_frames_frame *frames, size_t n, const uint8_t *mac_keys,
+                               const uint8_t *nwk_keys, size_t key_count, const int64_t *key_index,
+                               uint8_t *out, size_t stride, uint16_t *lens, size_t *failed)
+
+
+cdef const uint8_t *key_ptr(const unsigned char[::1] key, str what) except? NULL:
+    if key is None:
+        return NULL
+    if key.shape[0] != 16:
+        raise ParameterError(f"the {what} is an AES-128 key, 16 bytes; got {key.shape[0]}")
+    return &key[0]
+
+
+cdef int fill(alt_frames_frame *f, mac, nwk, aps, zcl, ota) except -1:
+    """Layer dicts (None: layer absent) into the C description. Cython's dict-to-struct conversion raises
+    for a missing field; overflowing integers raise OverflowError, reported as a FrameError by the caller."""
+    memset(f, 0, sizeof(alt_frames_frame))
+    f.mac = mac
+    if nwk is not None:
+        f.has_nwk = True
+        f.nwk = nwk
+    if aps is not None:
+        f.has_aps = True
+        f.aps = aps
+    if zcl is not None:
+        f.has_zcl = True
+        f.zcl = zcl
+    if ota is not None:
+        f.has_ota = True
+        f.ota = ota
+    return 0
+
+
+cdef str build_error(int rc):
+    if rc == ALT_ERANGE:
+        return "the frame does not fit the 127-byte IEEE 802.15.4 PSDU"
+    return ("a field is out of range for its layer (address mode, security level, extended nonce off, "
+            "source route, or a missing key for a protected layer)")
+
+
+def build(mac, nwk, aps, zcl, ota, const unsigned char[::1] data, const unsigned char[::1] payload,
+          mac_key, nwk_key, aps_key):
+    """The PSDU (with FCS) of the described frame. data: Image Block Response bytes; payload: the bytes
+    after the innermost layer otherwise."""
+    cdef alt_frames_frame f
+    try:
+        fill(&f, mac, nwk, aps, zcl, ota)
+    except (OverflowError, TypeError, ValueError) as exc:
+        raise FrameError(f"frame description: {exc}") from None
+    if ota is not None:
+        if data.shape[0] > 255:
+            raise FrameError(f"an Image Block Response carries at most 255 data bytes, got {data.shape[0]}")
+        f.ota.data_size = <uint8_t>data.shape[0] if f.ota.status == 0 and f.zcl.command == 5 else f.ota.data_size
+        (<alt_frames_ota_data *>&f.ota).data = &data[0] if data.shape[0] else NULL
+    f.payload = &payload[0] if payload.shape[0] else NULL
+    f.payload_len = payload.shape[0]
+    cdef const uint8_t *mk = key_ptr(mac_key, "MAC key")
+    cdef const uint8_t *nk = key_ptr(nwk_key, "NWK key")
+    cdef const uint8_t *ak = key_ptr(aps_key, "APS key")
+    cdef uint8_t out[128]
+    cdef size_t n = 0
+    rc = alt_frames_build(&f, mk, nk, ak, out, sizeof(out), &n)
+    if rc != ALT_OK:
+        raise FrameError(build_error(rc))
+    return out[:n]
+
+
+SEC_NAMES = ("none", "ok", "no-key", "bad-mic")
+
+
+def parse(const unsigned char[::1] psdu, bint check_fcs, mac_key, nwk_key, aps_key, mac_nonce_src,
+          int zigbee_level):
+    """(rc, status dict, layer dicts, payload bytes). Never raises for the frame's own content."""
+    cdef alt_frames_keys keys
+    memset(&keys, 0, sizeof(keys))
+    keys.mac_key = key_ptr(mac_key, "MAC key")
+    keys.nwk_key = key_ptr(nwk_key, "NWK key")
+    keys.aps_key = key_ptr(aps_key, "APS key")
+    if mac_nonce_src is not None:
+        keys.has_mac_nonce_src = True
+        keys.mac_nonce_src = mac_nonce_src
+    if not 0 <= zigbee_level <= 7:
+        raise ParameterError(f"a ZigBee security level is 0..7, got {zigbee_level}")
+    keys.zigbee_level = zigbee_level
+    cdef alt_frames_frame f
+    cdef alt_frames_status st
+    cdef uint8_t clear[128]
+    cdef const uint8_t *p = &psdu[0] if psdu.shape[0] else clear
+    rc = alt_frames_parse(p, psdu.shape[0], check_fcs, &keys, clear, &f, &st)
+    status = {
+        "fcs_ok": st.fcs_ok if check_fcs else None,
+        "mac_security": SEC_NAMES[st.mac_sec], "nwk_security": SEC_NAMES[st.nwk_sec],
+        "aps_security": SEC_NAMES[st.aps_sec],
+        "error": st.error.decode() if st.error != NULL else None, "error_offset": st.error_offset,
+    }
+    data = b""
+    if f.has_ota and f.zcl.command == 5 and f.ota.status == 0:
+        start = <size_t>(f.payload - clear) - f.ota.data_size
+        data = clear[start:start + f.ota.data_size]
+    layers = (f.mac, f.nwk if f.has_nwk else None, f.aps if f.has_aps else None,
+              f.zcl if f.has_zcl else None, f.ota if f.has_ota else None)
+    payload = clear[f.payload - clear:f.payload - clear + f.payload_len] if f.payload_len else b""
+    return rc, status, layers, data, payload
+
+
+def build_image_block_responses(mac, nwk, aps, zcl, ota, const unsigned char[:, ::1] data,
+                                const uint32_t[::1] offsets, const uint32_t[::1] counters,
+                                const uint8_t[::1] seqs, mac_keys, nwk_keys, key_index):
+    """n Image Block Responses from one template (layer dicts), frame i carrying data[i] at offsets[i], with
+    NWK (and MAC, when secured) frame counter counters[i] and MAC/NWK/APS/ZCL sequence numbers seqs[i].
+    Keys: (k, 16) uint8 tables with key_index (n,) int64, or one key (16,). Returns ((n, 127) uint8, lens)."""
+    cdef Py_ssize_t n = data.shape[0], i
+    if offsets.shape[0] != n or counters.shape[0] != n or seqs.shape[0] != n:
+        raise ParameterError(f"data has {n} rows; offsets, counters and seqs need {n} entries each")
+    if data.shape[1] > 255:
+        raise ParameterError(f"an Image Block Response carries at most 255 data bytes, got {data.shape[1]}")
+    cdef alt_frames_frame tmpl
+    try:
+        fill(&tmpl, mac, nwk, aps, zcl, ota)
+    except (OverflowError, TypeError, ValueError) as exc:
+        raise FrameError(f"frame description: {exc}") from None
+    cdef const uint8_t[:, ::1] mk = _key_table(mac_keys, "MAC keys")
+    cdef const uint8_t[:, ::1] nk = _key_table(nwk_keys, "NWK keys")
+    cdef Py_ssize_t key_count = max(mk.shape[0], nk.shape[0])
+    if mac_keys is not None and nwk_keys is not None and mk.shape[0] != nk.shape[0]:
+        raise ParameterError("MAC and NWK key tables must have the same number of keys")
+    cdef const int64_t[::1] idx
+    cdef const int64_t *idx_p = NULL
+    if key_index is not None:
+        idx = np.ascontiguousarray(key_index, dtype=np.int64)
+        if idx.shape[0] != n:
+            raise ParameterError(f"key_index needs {n} entries, got {idx.shape[0]}")
+        idx_p = &idx[0] if n else NULL
+    frames = np.zeros(n * sizeof(alt_frames_frame), np.uint8)
+    cdef uint8_t[::1] frames_view = frames
+    cdef alt_frames_frame *fr = <alt_frames_frame *>&frames_view[0] if n else NULL
+    out = np.zeros((n, ALT_FRAMES_MAX_PSDU), np.uint8)
+    lens = np.zeros(n, np.uint16)
+    cdef uint8_t[:, ::1] o = out
+    cdef uint16_t[::1] lv = lens
+    cdef size_t failed = 0
+    cdef int rc = ALT_OK
+    if n == 0:
+        return out, lens
+    with nogil:
+        for i in range(n):
+            fr[i] = tmpl
+            fr[i].mac.seq = seqs[i]
+            fr[i].mac.frame_counter = counters[i]
+            fr[i].nwk.seq = seqs[i]
+            fr[i].nwk.frame_counter = counters[i]
+            fr[i].aps.counter = seqs[i]
+            fr[i].zcl.seq = seqs[i]
+            fr[i].ota.file_offset = offsets[i]
+            fr[i].ota.data_size = <uint8_t>data.shape[1]
+            (<alt_frames_ota_data *>&fr[i].ota).data = &data[i, 0] if data.shape[1] else NULL
+        rc = alt_frames_build_batch(fr, n, &mk[0, 0] if mk.shape[0] else NULL,
+                                    &nk[0, 0] if nk.shape[0] else NULL, key_count if key_count else 1,
+                                    idx_p, &o[0, 0], ALT_FRAMES_MAX_PSDU, &lv[0], &failed)
+    if rc == ALT_ENOMEM:
+        raise MemoryError()
+    if rc != ALT_OK:
+        raise FrameError(f"frame {failed}: {build_error(rc)}")
+    return out, lens
+
+
+cdef _key_table(keys, str what):
+    if keys is None:
+        return np.zeros((0, 16), np.uint8)
+    k = np.asarray(keys)
+    if k.dtype != np.uint8:
+        k = np.frombuffer(bytes(keys), np.uint8) if isinstance(keys, (bytes, bytearray)) else k
+    if k.dtype != np.uint8:
+        raise ParameterError(f"{what} must be uint8, got {k.dtype}")
+    if k.ndim == 1:
+        k = k.reshape(1, -1)
+    if k.ndim != 2 or k.shape[1] != 16:
+        raise ParameterError(f"{what} are 16-byte AES-128 keys, (k, 16) or (16,); got shape {k.shape}")
+    return np.ascontiguousarray(k)
