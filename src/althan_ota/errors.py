@@ -39,3 +39,7 @@ class CampaignError(AltHanError, RuntimeError):
 
 class FrameError(AltHanError, ValueError):
     """A radio frame is malformed, does not fit its layer's rules, or failed its FCS / MIC / replay check."""
+
+
+class CaptureError(AltHanError, ValueError):
+    """A capture file cannot be read: not pcap/pcapng, a link type other than IEEE 802.15.4, or cut short."""

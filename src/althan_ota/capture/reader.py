@@ -1,0 +1,171 @@
+"""Rebuild what OTA transfers carried from a capture: per client, the image's blocks in order, the gaps, the
+retries (offsets served more than once), and the SHA-256 of the reassembled image."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .. import frames as F
+from ..checksum import sha256
+from .pcap import Capture, read_capture
+
+
+@dataclass
+class FrameIssue:
+    index: int          # 1-based, as Wireshark numbers frames
+    time: float
+    reason: str
+
+
+@dataclass
+class Transfer:
+    """One client's download of one image, as far as the capture shows it."""
+    client: int                         # NWK short address of the device
+    manufacturer: int
+    image_type: int
+    file_version: int
+    image_size: int | None = None       # from the Query Next Image Response, when captured
+    blocks: list[tuple[int, int]] = field(default_factory=list)     # (offset, size), in offset order
+    gaps: list[tuple[int, int]] = field(default_factory=list)       # [start, end) not carried by any block
+    requests: int = 0                   # Image Block Requests
+    responses: int = 0                  # Image Block Responses with data
+    retries: int = 0                    # responses repeating an offset already served
+    retried_offsets: list[int] = field(default_factory=list)
+    waits: int = 0                      # WAIT_FOR_DATA responses
+    conflicts: list[int] = field(default_factory=list)  # offsets served twice with different bytes
+    upgrade_end_status: int | None = None
+    sha256: str | None = None           # of the reassembled image, when complete
+    _data: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def complete(self) -> bool:
+        return self.image_size is not None and not self.gaps and not self.conflicts
+
+    def image(self) -> bytes | None:
+        return _assemble(self) if self.complete else None
+
+    def as_dict(self) -> dict:
+        d = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        d["complete"] = self.complete
+        return d
+
+
+@dataclass
+class CaptureReport:
+    frames: int
+    link_type: int
+    transfers: list[Transfer]
+    issues: list[FrameIssue]            # frames that failed FCS, MIC, replay or parsing
+    undecrypted: int = 0                # frames left encrypted for lack of a key
+    problems: list[str] = field(default_factory=list)   # file-level: truncated records
+
+    def as_dict(self) -> dict:
+        return {"frames": self.frames, "link_type": self.link_type, "undecrypted": self.undecrypted,
+                "problems": self.problems, "issues": [asdict(i) for i in self.issues],
+                "transfers": [t.as_dict() for t in self.transfers]}
+
+
+def read_transfers(source, keys: F.Keys) -> CaptureReport:
+    """Read a capture (path, bytes or a :class:`Capture`) and rebuild its OTA transfers."""
+    cap = source if isinstance(source, Capture) else read_capture(source)
+    receiver = F.Receiver(keys)
+    transfers: dict[tuple, Transfer] = {}
+    issues: list[FrameIssue] = []
+    undecrypted = 0
+    for i, rec in enumerate(cap.records, 1):
+        if rec.truncated:
+            issues.append(FrameIssue(i, rec.time, f"captured {len(rec.data)} of {rec.original_length} bytes"))
+            continue
+        result = receiver.receive(rec.data, fcs=cap.has_fcs)
+        if not result.ok:
+            issues.append(FrameIssue(i, rec.time, _reason(result)))
+            continue
+        if "no-key" in (result.mac_security, result.nwk_security, result.aps_security):
+            undecrypted += 1
+            continue
+        f = result.frame
+        if f.ota is None or f.nwk is None:
+            continue
+        client = f.nwk.src if not f.ota.SERVER_TO_CLIENT else f.nwk.dst
+        _account(transfers, client, f.ota)
+    for t in transfers.values():
+        _finish(t)
+    return CaptureReport(len(cap.records), cap.link_type, list(transfers.values()), issues, undecrypted,
+                         list(cap.problems))
+
+
+def _reason(result: F.Parsed) -> str:
+    if result.fcs_ok is False:
+        return "bad FCS"
+    if result.error:
+        return f"malformed: {result.error}"
+    for layer in ("mac", "nwk", "aps"):
+        if getattr(result, f"{layer}_security") == "bad-mic":
+            return f"bad {layer.upper()} MIC (wrong key or corrupted)"
+    return "replayed frame counter"
+
+
+def _transfer(transfers: dict, client: int, ota) -> Transfer:
+    key = (client, ota.manufacturer, ota.image_type, ota.file_version)
+    t = transfers.get(key)
+    if t is None:
+        t = transfers[key] = Transfer(client, ota.manufacturer, ota.image_type, ota.file_version)
+    return t
+
+
+def _account(transfers: dict, client: int, ota) -> None:
+    if isinstance(ota, F.QueryNextImageResponse) and ota.status == F.SUCCESS:
+        _transfer(transfers, client, ota).image_size = ota.image_size
+    elif isinstance(ota, F.ImageBlockRequest):
+        _transfer(transfers, client, ota).requests += 1
+    elif isinstance(ota, F.ImageBlockResponse):
+        if ota.status == F.WAIT_FOR_DATA:
+            # WAIT_FOR_DATA carries no image id: count it against the client's latest transfer
+            for t in reversed(list(transfers.values())):
+                if t.client == client:
+                    t.waits += 1
+                    break
+            return
+        if ota.status != F.SUCCESS:
+            return
+        t = _transfer(transfers, client, ota)
+        t.responses += 1
+        seen = t._data.get(ota.file_offset)
+        if seen is not None:
+            t.retries += 1
+            t.retried_offsets.append(ota.file_offset)
+            if seen != ota.data and ota.file_offset not in t.conflicts:
+                t.conflicts.append(ota.file_offset)
+        else:
+            t._data[ota.file_offset] = ota.data
+    elif isinstance(ota, F.UpgradeEndRequest):
+        _transfer(transfers, client, ota).upgrade_end_status = ota.status
+
+
+def _finish(t: Transfer) -> None:
+    t.blocks = sorted((off, len(data)) for off, data in t._data.items())
+    end = t.image_size if t.image_size is not None else max((o + n for o, n in t.blocks), default=0)
+    pos = 0
+    gaps = []
+    for off, n in t.blocks:
+        if off > pos:
+            gaps.append((pos, off))
+        pos = max(pos, off + n)
+    if pos < end:
+        gaps.append((pos, end))
+    t.gaps = gaps
+    if t.complete and pos == end:
+        image = _assemble(t)
+        t.sha256 = sha256(image).hex() if image is not None else None
+
+
+def _assemble(t: Transfer) -> bytes | None:
+    """The image from its blocks; overlapping blocks must agree where they overlap."""
+    buf = bytearray(t.image_size)
+    for off, n in t.blocks:
+        data = t._data[off]
+        if off + n > t.image_size:
+            t.conflicts.append(off)
+            return None
+        buf[off:off + n] = data
+    return bytes(buf)
