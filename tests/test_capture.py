@@ -190,3 +190,26 @@ def test_tshark_without_the_key_decrypts_nothing(tmp_path):
            "-e", "wpan.fcs_ok"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()
     assert len(out) == len(frames) and all(line == "\t1" for line in out)
+
+
+def test_cli_writes_and_reads_back(tmp_path, capsys):
+    from althan_ota.cli import main
+    image = tmp_path / "image.ota"
+    image.write_bytes(IMAGE)
+    out = tmp_path / "c.pcap"
+    assert main(["capture", "--image", str(image), "--out", str(out), "--per", "0.2", "--seed", "9"]) == 0
+    assert "tshark -r" in capsys.readouterr().out
+    assert main(["capture", "read", str(out), "--nwk-key", C_KEY_HEX, "--json"]) == 0
+    import json
+    report = json.loads(capsys.readouterr().out)
+    (t,) = report["transfers"]
+    assert t["complete"] and t["sha256"] == hashlib.sha256(IMAGE).hexdigest() and t["retries"] > 0
+    assert main(["capture", "read", str(out)]) == 1           # no key: nothing rebuilt
+    assert "left encrypted" in capsys.readouterr().out
+    assert main(["capture", "read", str(image)]) == 1          # not a capture: a clear error
+    assert "CaptureError: not a pcap" in capsys.readouterr().err
+    assert main(["capture", "read", str(out), "--nwk-key", "abcd"]) == 1
+    assert "16 bytes" in capsys.readouterr().err
+
+
+C_KEY_HEX = "5a6967426565416c6c69616e63653039"   # the CLI's default NWK key for emulated captures

@@ -25,7 +25,7 @@ from typing import ClassVar, Union
 
 import numpy as np
 
-from ._native import _frames as _c
+from . import _backend
 from .errors import FrameError, InvalidTag
 
 __all__ = ["MacHeader", "NwkHeader", "ApsHeader", "ZclHeader", "ImageNotify", "QueryNextImageRequest",
@@ -33,6 +33,7 @@ __all__ = ["MacHeader", "NwkHeader", "ApsHeader", "ZclHeader", "ImageNotify", "Q
            "UpgradeEndResponse", "Frame", "Keys", "Parsed", "Receiver", "build", "parse",
            "build_image_block_responses", "FrameError", "MAX_PSDU", "OTA_CLUSTER", "SE_PROFILE"]
 
+_c = _backend.native("frames")
 MAX_PSDU = 127
 OTA_CLUSTER = 0x0019
 SE_PROFILE = 0x0109
@@ -68,7 +69,7 @@ class MacHeader:
     command_id: int = 0                 # MAC command frames
 
     def _c(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d = dict(self.__dict__)
         compress = self.src_pan is None and bool(self.dst_mode) and bool(self.src_mode)
         d["pan_id_compression"] = compress
         d["src_pan"] = self.dst_pan if self.src_pan is None else self.src_pan
@@ -111,7 +112,7 @@ class NwkHeader:
     relay_index: int = 0
 
     def _c(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d = dict(self.__dict__)
         d["has_dst_ieee"] = self.dst_ieee is not None
         d["has_src_ieee"] = self.src_ieee is not None
         d["dst_ieee"] = self.dst_ieee or 0
@@ -155,7 +156,7 @@ class ApsHeader:
     sec_src: int | None = None
 
     def _c(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d = dict(self.__dict__)
         if self.security and self.sec_src is None:
             raise FrameError("APS security needs the sender's IEEE address in sec_src")
         d["sec_src"] = self.sec_src or 0
@@ -179,7 +180,7 @@ class ZclHeader:
     manufacturer: int | None = None     # set: a manufacturer-specific command
 
     def _c(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d = dict(self.__dict__)
         d["manufacturer_specific"] = self.manufacturer is not None
         d["manufacturer"] = self.manufacturer or 0
         return d

@@ -16,6 +16,7 @@ SUITES = []
 SUITES.append("sha256")
 SUITES.append("checksum_crc")
 SUITES.append("aes_mmo")
+SUITES.append("frames")
 
 
 @dataclass
