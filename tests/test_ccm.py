@@ -374,3 +374,16 @@ def test_replay_window_rejects_bad_counters():
     assert window.check_counters([], []).tolist() == []
     assert window.check_counters([7, 7, 7], [0xFFFFFFFF, 1, 0xFFFFFFFF]).tolist() == [True, False, False]
     assert window.last_counter(7) == 0xFFFFFFFF and window.last_counter(8) is None
+
+
+def test_single_frame_accepts_any_contiguous_buffer(aes_tier):
+    key, nonce, pt, aad = bytes(range(16)), bytes(range(13)), b"some payload", b"aad"
+    expected = ccm.encrypt(key, nonce, pt, aad)
+    as_numpy = [np.frombuffer(x, np.uint8) for x in (key, nonce, pt, aad)]
+    assert ccm.encrypt(*as_numpy) == expected
+    assert ccm.encrypt(bytearray(key), memoryview(nonce), bytearray(pt), memoryview(aad)) == expected
+    assert ccm.decrypt(bytearray(key), nonce, bytearray(expected), aad) == pt
+    with pytest.raises((ValueError, TypeError)):
+        ccm.encrypt(key, nonce, np.zeros(20, np.uint8)[::2], aad)
+    with pytest.raises(TypeError):
+        ccm.encrypt(key, nonce, "text", aad)

@@ -14,6 +14,7 @@ from typing import Callable
 
 SUITES = []
 SUITES.append("aes_mmo")
+SUITES.append("ccm")
 
 
 @dataclass
