@@ -116,7 +116,7 @@ static size_t UK_NAME(const alt_ccm_uniform *u, bool decrypt)
                         p[h] = base[v * UK_W + h] + off;
                     m = UK_GATHER(p);
                 }
-                x[v] = UK_XOR(UK_XOR(x[v], m), rk[v][0]);
+                x[v] = UK_XOR(x[v], UK_XOR(m, rk[v][0]));   /* keep one XOR on the MAC chain */
                 c[v] = UK_XOR(UK_XOR(a0[v], ctr), rk[v][0]);
             }
 #define UK_ROUNDS(MAC, CTR)                                                   \
