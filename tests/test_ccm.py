@@ -194,6 +194,8 @@ def test_any_tampering_fails(aes_tier, mic_len):
 def test_frame_shorter_than_mic_is_invalid_tag():
     with pytest.raises(InvalidTag):
         ccm.decrypt(bytes(16), bytes(13), b"abc", b"", 8)
+    with pytest.raises(ParameterError, match="MIC"):   # a bad MIC length is a parameter error first
+        ccm.decrypt(bytes(16), bytes(13), b"abc", b"", 18)
 
 
 @pytest.mark.parametrize("kwargs,match", [

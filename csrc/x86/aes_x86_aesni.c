@@ -1,4 +1,5 @@
-/* AES-NI tier: key schedule, ECB eight blocks at a time, AES-MMO, and CCM* over four interleaved frames. */
+/* AES-NI tier: key schedule, ECB eight blocks at a time, AES-MMO, and CCM* with several frames interleaved
+ * (four per group for mixed shapes, six for uniform batches: ccm_x86_uniform_kernel.h). */
 #include <immintrin.h>
 
 #include "aes_impl.h"
