@@ -389,3 +389,19 @@ def test_single_frame_accepts_any_contiguous_buffer(aes_tier):
         ccm.encrypt(key, nonce, np.zeros(20, np.uint8)[::2], aad)
     with pytest.raises(TypeError):
         ccm.encrypt(key, nonce, "text", aad)
+
+
+def test_batch_into_callers_output():
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 256, (20, 16), dtype=np.uint8)
+    nonces, pts, aads = random_frames(rng, 20, 13, 30, 5)
+    out = np.full((20, 38), 0xEE, np.uint8)
+    assert ccm.encrypt_batch(keys, nonces, pts, aads, out=out) is out
+    assert np.array_equal(out, ccm.encrypt_batch(keys, nonces, pts, aads))
+    back = np.empty((20, 30), np.uint8)
+    result, ok = ccm.decrypt_batch(keys, nonces, out, aads, out=back)
+    assert result is back and ok.all() and np.array_equal(back, pts)
+    with pytest.raises(ParameterError, match="shape"):
+        ccm.encrypt_batch(keys, nonces, pts, aads, out=np.empty((20, 37), np.uint8))
+    with pytest.raises(ParameterError, match="contiguous"):
+        ccm.encrypt_batch(keys, nonces, pts, aads, out=np.empty((20, 76), np.uint8)[:, ::2])
