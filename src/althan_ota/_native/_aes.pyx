@@ -60,7 +60,8 @@ cdef extern from "ccm.h" nogil:
 
 
 # Below this many bytes a call is shorter than releasing and re-taking the GIL.
-DEF NOGIL_MIN = 4096
+cdef enum:
+    NOGIL_MIN = 4096
 
 cdef const uint8_t EMPTY[1]
 
