@@ -204,7 +204,7 @@ def encrypt_batch(keys, nonces, plaintexts, aads=None, mic_len: int = 8, key_ind
     a ``(buffer, offsets)`` pair).
 
     ``keys``: ``(16,)`` one key for all; ``(n, 16)`` a key per frame; or ``(k, 16)`` a key table with
-    ``key_index`` ``(n,)`` naming each frame's key (each table key is expanded once). ``nonces``: ``(n,
+    ``key_index`` ``(n,)`` naming each frame's key. ``nonces``: ``(n,
     nonce_len)``. ``aads``: None, a 2-D array or a ``(buffer, offsets)`` pair. ``out``: optionally, the
     array to write into (``(n, length + mic_len)``, or the packed buffer's size for ragged frames).
     """
