@@ -24,9 +24,11 @@ extern const alt_aes_impl alt_aes_impl_portable;
 #if defined(ALT_HAVE_X86)
 extern const alt_aes_impl alt_aes_impl_aesni;
 extern const alt_aes_impl alt_aes_impl_vaes;
-/* Shared by the vaes tier, which has nothing wider to offer for a single key schedule or the sequential MMO. */
+/* Shared by the vaes tier, which has nothing wider to offer for a single key schedule, the sequential MMO
+ * or CCM* frames of mixed shapes. */
 void alt_aes_aesni_expand(const uint8_t key[16], alt_aes128_key *ks);
 void alt_aes_aesni_mmo(uint8_t h[16], const uint8_t *blocks, size_t nblocks);
+void alt_aes_aesni_ccm(alt_ccm_job *jobs, size_t n, bool decrypt);
 #endif
 
 /* The tier in use (the best one until alt_aes_set_tier says otherwise). */

@@ -37,8 +37,10 @@ typedef struct alt_ccm_spans {
 
 typedef struct alt_ccm_batch {
     size_t n;
-    /* keys: key_count 16-byte keys. With key_index, frame i uses keys[key_index[i]] (each table key is
-     * expanded once); else key_count is 1 (one key for all) or n (one key per frame). */
+    /* keys: key_count 16-byte keys. With key_index, frame i uses keys[key_index[i]]; else key_count is 1
+     * (one key for all) or n (one key per frame). A table smaller than the batch is expanded once for the
+     * portable and mixed-shape kernels; the fixed-shape x86 kernels expand every frame's key in their
+     * lanes (interleaved, a few ns a frame). */
     const uint8_t *keys;
     size_t key_count;
     const int64_t *key_index;

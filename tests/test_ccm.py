@@ -194,6 +194,8 @@ def test_any_tampering_fails(aes_tier, mic_len):
 def test_frame_shorter_than_mic_is_invalid_tag():
     with pytest.raises(InvalidTag):
         ccm.decrypt(bytes(16), bytes(13), b"abc", b"", 8)
+    with pytest.raises(ParameterError, match="MIC"):   # a bad MIC length is a parameter error first
+        ccm.decrypt(bytes(16), bytes(13), b"abc", b"", 18)
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -374,3 +376,32 @@ def test_replay_window_rejects_bad_counters():
     assert window.check_counters([], []).tolist() == []
     assert window.check_counters([7, 7, 7], [0xFFFFFFFF, 1, 0xFFFFFFFF]).tolist() == [True, False, False]
     assert window.last_counter(7) == 0xFFFFFFFF and window.last_counter(8) is None
+
+
+def test_single_frame_accepts_any_contiguous_buffer(aes_tier):
+    key, nonce, pt, aad = bytes(range(16)), bytes(range(13)), b"some payload", b"aad"
+    expected = ccm.encrypt(key, nonce, pt, aad)
+    as_numpy = [np.frombuffer(x, np.uint8) for x in (key, nonce, pt, aad)]
+    assert ccm.encrypt(*as_numpy) == expected
+    assert ccm.encrypt(bytearray(key), memoryview(nonce), bytearray(pt), memoryview(aad)) == expected
+    assert ccm.decrypt(bytearray(key), nonce, bytearray(expected), aad) == pt
+    with pytest.raises((ValueError, TypeError)):
+        ccm.encrypt(key, nonce, np.zeros(20, np.uint8)[::2], aad)
+    with pytest.raises(TypeError):
+        ccm.encrypt(key, nonce, "text", aad)
+
+
+def test_batch_into_callers_output():
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 256, (20, 16), dtype=np.uint8)
+    nonces, pts, aads = random_frames(rng, 20, 13, 30, 5)
+    out = np.full((20, 38), 0xEE, np.uint8)
+    assert ccm.encrypt_batch(keys, nonces, pts, aads, out=out) is out
+    assert np.array_equal(out, ccm.encrypt_batch(keys, nonces, pts, aads))
+    back = np.empty((20, 30), np.uint8)
+    result, ok = ccm.decrypt_batch(keys, nonces, out, aads, out=back)
+    assert result is back and ok.all() and np.array_equal(back, pts)
+    with pytest.raises(ParameterError, match="shape"):
+        ccm.encrypt_batch(keys, nonces, pts, aads, out=np.empty((20, 37), np.uint8))
+    with pytest.raises(ParameterError, match="contiguous"):
+        ccm.encrypt_batch(keys, nonces, pts, aads, out=np.empty((20, 76), np.uint8)[:, ::2])

@@ -1,4 +1,5 @@
-/* AES-NI tier: key schedule, ECB eight blocks at a time, AES-MMO, and CCM* over four interleaved frames. */
+/* AES-NI tier: key schedule, ECB eight blocks at a time, AES-MMO, and CCM* with several frames interleaved
+ * (four per group for mixed shapes, six for uniform batches: ccm_x86_uniform_kernel.h). */
 #include <immintrin.h>
 
 #include "aes_impl.h"
@@ -139,7 +140,7 @@ static void ccm_group(alt_ccm_job *const job[LANES], bool decrypt)
         alt_ccm_finish(job[j], decrypt);
 }
 
-static void aesni_ccm(alt_ccm_job *jobs, size_t n, bool decrypt)
+void alt_aes_aesni_ccm(alt_ccm_job *jobs, size_t n, bool decrypt)
 {
     alt_ccm_job idle;
     memset(&idle, 0, sizeof idle);
@@ -169,5 +170,5 @@ static void aesni_ccm(alt_ccm_job *jobs, size_t n, bool decrypt)
 #include "x86/ccm_x86_uniform_kernel.h"
 
 const alt_aes_impl alt_aes_impl_aesni = {
-    "aes-ni", alt_aes_aesni_expand, aesni_ecb, alt_aes_aesni_mmo, aesni_ccm, aesni_ccm_uniform,
+    "aes-ni", alt_aes_aesni_expand, aesni_ecb, alt_aes_aesni_mmo, alt_aes_aesni_ccm, aesni_ccm_uniform,
 };

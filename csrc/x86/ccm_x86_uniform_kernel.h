@@ -65,11 +65,11 @@ static size_t UK_NAME(const alt_ccm_uniform *u, bool decrypt)
                                                tail_mask);
             }
             b0[v] = UK_FROM(lane_b0);
-            a0[v] = UK_FROM(lane_a0);
             af[v] = UK_FROM(lane_af);
             al[v] = UK_FROM(lane_al);
             tl[v] = UK_FROM(lane_tl);   /* decryption replaces it once the plaintext tail exists */
             rk[v][0] = UK_GATHER((key + v * UK_W));
+            a0[v] = UK_XOR(UK_FROM(lane_a0), rk[v][0]);   /* whitened once: counters only XOR in */
             x[v] = UK_ZERO();
             s0[v] = UK_ZERO();
         }
@@ -116,8 +116,8 @@ static size_t UK_NAME(const alt_ccm_uniform *u, bool decrypt)
                         p[h] = base[v * UK_W + h] + off;
                     m = UK_GATHER(p);
                 }
-                x[v] = UK_XOR(UK_XOR(x[v], m), rk[v][0]);
-                c[v] = UK_XOR(UK_XOR(a0[v], ctr), rk[v][0]);
+                x[v] = UK_XOR(x[v], UK_XOR(m, rk[v][0]));   /* keep one XOR on the MAC chain */
+                c[v] = UK_XOR(a0[v], ctr);
             }
 #define UK_ROUNDS(MAC, CTR)                                                   \
             _Pragma("GCC unroll 16")                                          \

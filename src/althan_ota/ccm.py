@@ -154,7 +154,19 @@ def _keys(keys, key_index, n: int):
     return k, k.shape[0], np.ascontiguousarray(idx, dtype=np.int64)
 
 
-def _run(decrypt: bool, keys, nonces, frames, aads, mic_len: int, key_index):
+def _output(out, shape: tuple) -> np.ndarray:
+    """A fresh output array, or the caller's (reusing one saves first-touch page faults on big batches)."""
+    if out is None:
+        return np.empty(shape, np.uint8)
+    if not isinstance(out, np.ndarray) or out.dtype != np.uint8 or out.shape != shape:
+        raise ParameterError(f"out must be a uint8 numpy array of shape {shape}, got "
+                             f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ParameterError("out must be C-contiguous and writeable")
+    return out
+
+
+def _run(decrypt: bool, keys, nonces, frames, aads, mic_len: int, key_index, out):
     if mic_len not in MIC_LENGTHS:
         raise ParameterError(f"a CCM* MIC is 0, 4, 6, 8, 10, 12, 14 or 16 bytes, got {mic_len}")
     nonce_arr = _u8(nonces, "nonces")
@@ -171,12 +183,12 @@ def _run(decrypt: bool, keys, nonces, frames, aads, mic_len: int, key_index):
         out_lengths = np.maximum(lengths - mic_len, 0) if decrypt else lengths + mic_len
         out_offsets = np.zeros(n + 1, np.int64)
         np.cumsum(out_lengths, out=out_offsets[1:])
-        out = np.empty(int(out_offsets[-1]), np.uint8)
+        out = _output(out, (int(out_offsets[-1]),))
         result = (out, out_offsets)
     else:
         if decrypt and src.stride < mic_len:
             raise ParameterError(f"frames of {src.stride} bytes cannot hold a {mic_len}-byte MIC")
-        out = np.empty((n, src.stride - mic_len if decrypt else src.stride + mic_len), np.uint8)
+        out = _output(out, (n, src.stride - mic_len if decrypt else src.stride + mic_len))
         result = out
     ok = np.empty(n, np.uint8)
     if n:
@@ -187,23 +199,24 @@ def _run(decrypt: bool, keys, nonces, frames, aads, mic_len: int, key_index):
     return result, ok.view(bool)
 
 
-def encrypt_batch(keys, nonces, plaintexts, aads=None, mic_len: int = 8, key_index=None):
+def encrypt_batch(keys, nonces, plaintexts, aads=None, mic_len: int = 8, key_index=None, out=None):
     """Encrypt n frames; returns ciphertext-then-MIC frames in the form of ``plaintexts`` (a 2-D array, or
     a ``(buffer, offsets)`` pair).
 
     ``keys``: ``(16,)`` one key for all; ``(n, 16)`` a key per frame; or ``(k, 16)`` a key table with
-    ``key_index`` ``(n,)`` naming each frame's key (each table key is expanded once). ``nonces``: ``(n,
-    nonce_len)``. ``aads``: None, a 2-D array or a ``(buffer, offsets)`` pair.
+    ``key_index`` ``(n,)`` naming each frame's key. ``nonces``: ``(n,
+    nonce_len)``. ``aads``: None, a 2-D array or a ``(buffer, offsets)`` pair. ``out``: optionally, the
+    array to write into (``(n, length + mic_len)``, or the packed buffer's size for ragged frames).
     """
-    result, _ = _run(False, keys, nonces, plaintexts, aads, mic_len, key_index)
+    result, _ = _run(False, keys, nonces, plaintexts, aads, mic_len, key_index, out)
     return result
 
 
-def decrypt_batch(keys, nonces, frames, aads=None, mic_len: int = 8, key_index=None):
+def decrypt_batch(keys, nonces, frames, aads=None, mic_len: int = 8, key_index=None, out=None):
     """Decrypt and verify n frames; returns ``(plaintexts, ok)``. A frame whose MIC does not verify (or that
     is shorter than its MIC) is ``False`` in ``ok`` and its plaintext is zeroes; nothing is raised for it.
     Arguments as for :func:`encrypt_batch`, ``frames`` holding ciphertext then MIC."""
-    return _run(True, keys, nonces, frames, aads, mic_len, key_index)
+    return _run(True, keys, nonces, frames, aads, mic_len, key_index, out)
 
 
 # --- replay protection ----------------------------------------------------------------------------------

@@ -60,7 +60,8 @@ cdef extern from "ccm.h" nogil:
 
 
 # Below this many bytes a call is shorter than releasing and re-taking the GIL.
-DEF NOGIL_MIN = 4096
+cdef enum:
+    NOGIL_MIN = 4096
 
 cdef const uint8_t EMPTY[1]
 
@@ -197,7 +198,8 @@ cdef _decrypt(const uint8_t *key, Py_ssize_t key_len, const uint8_t *nonce, Py_s
               const uint8_t *data, Py_ssize_t n, const uint8_t *aad, Py_ssize_t aad_len, Py_ssize_t mic_len):
     if key_len != 16:
         raise ParameterError(f"an AES-128 key is 16 bytes, got {key_len}")
-    if 0 <= mic_len and mic_len > n:
+    raise_params(nonce_len, mic_len, 0)
+    if mic_len > n:
         raise InvalidTag(f"a CCM* frame with a {mic_len}-byte MIC has at least {mic_len} bytes, got {n}")
     raise_params(nonce_len, mic_len, n - mic_len)
     out = PyBytes_FromStringAndSize(NULL, n - mic_len)

@@ -12,10 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-SUITES = []
-SUITES.append("sha256")
-SUITES.append("checksum_crc")
-SUITES.append("aes_mmo")
+SUITES = ["checksum_crc", "sha256", "aes_mmo", "ccm"]
 SUITES.append("frames")
 
 
