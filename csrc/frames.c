@@ -174,7 +174,7 @@ static int nwk_layout(const alt_frames_nwk *n, uint8_t *b, size_t *pos, protect_
     return ALT_OK;
 }
 
-static int aps_layout(const alt_frames_aps *a, uint8_t *b, size_t *pos, protect_job *job)
+static int aps_layout(const alt_frames_aps *a, uint8_t *b, size_t *pos, protect_job *job, size_t *counter_pos)
 {
     if (a->frame_type > 2 || a->delivery_mode == 1 || a->delivery_mode > 3 || a->extended_header)
         return ALT_EINVAL;
@@ -196,6 +196,7 @@ static int aps_layout(const alt_frames_aps *a, uint8_t *b, size_t *pos, protect_
         b[p + 4] = a->src_endpoint;
         p += 5;
     }
+    *counter_pos = p;
     b[p++] = a->counter;
     *pos = p;
     if (a->security) {
@@ -318,11 +319,17 @@ static int ota_layout(uint8_t command, const alt_frames_ota *o, uint8_t *b, size
 }
 
 /* Protection jobs of one frame, innermost first, and where the FCS goes. */
+/* Where the fields that change from one block to the next sit in a laid-out frame (0: not present). */
+typedef struct field_pos {
+    size_t nwk_seq, aps_counter, zcl_seq, ota_offset, data;
+} field_pos;
+
 typedef struct frame_plan {
     protect_job job[3];
     int key_of[3];          /* 0 MAC, 1 NWK, 2 APS */
     int njobs;
     size_t len;             /* PSDU length including the FCS */
+    field_pos at;
 } frame_plan;
 
 /* Writes f in the clear into b (WORK bytes) with every MIC position reserved, and plans its protection. */
@@ -340,7 +347,9 @@ static int layout(const alt_frames_frame *f, uint8_t *b, frame_plan *plan)
     if (rc)
         return rc;
     mac_pay = p;
+    memset(&plan->at, 0, sizeof plan->at);
     if (f->has_nwk) {
+        plan->at.nwk_seq = p + 7;
         if ((rc = nwk_layout(&f->nwk, b, &p, nwk)))
             return rc;
         nwk_pay = p;
@@ -348,13 +357,14 @@ static int layout(const alt_frames_frame *f, uint8_t *b, frame_plan *plan)
     if (f->has_aps) {
         if (!f->has_nwk)
             return ALT_EINVAL;
-        if ((rc = aps_layout(&f->aps, b, &p, aps)))
+        if ((rc = aps_layout(&f->aps, b, &p, aps, &plan->at.aps_counter)))
             return rc;
         aps_pay = p;
     }
     if (f->has_zcl) {
         if (!f->has_aps)
             return ALT_EINVAL;
+        plan->at.zcl_seq = p + (f->zcl.manufacturer_specific ? 3 : 1);
         p = zcl_layout(&f->zcl, b, p);
     }
     const uint8_t *tail = f->payload;
@@ -367,6 +377,8 @@ static int layout(const alt_frames_frame *f, uint8_t *b, frame_plan *plan)
         if (f->zcl.command == ALT_OTA_IMAGE_BLOCK_RESPONSE && f->ota.status == ALT_OTA_SUCCESS) {
             tail = f->ota.data;
             tail_len = f->ota.data_size;
+            plan->at.ota_offset = p - 5;
+            plan->at.data = p;
         } else {
             tail_len = 0;
         }
@@ -567,6 +579,183 @@ int alt_frames_build_batch(const alt_frames_frame *frames, size_t n, const uint8
             finish_fcs(o + i * stride, plans[i].len);
     }
     return ALT_OK;
+}
+
+/* ---- Image Block Responses from a template ----------------------------------------------------------- */
+
+/* One fixed-shape CCM* batch over packed AAD and messages (m frames); ciphertext-then-MIC into ct. */
+static int ccm_fixed(size_t m, const uint8_t *keys, size_t key_count, const int64_t *idx, const uint8_t *nonces,
+                     const uint8_t *aad, size_t aad_len, const uint8_t *msg, size_t msg_len, unsigned mic,
+                     uint8_t *ct, uint8_t *ok)
+{
+    alt_ccm_batch batch = {
+        .n = m, .keys = keys, .key_count = idx ? key_count : 1, .key_index = idx, .nonces = nonces,
+        .nonce_len = 13, .aad = {aad, NULL, aad_len}, .in = {msg, NULL, msg_len}, .out = ct, .mic_len = mic,
+        .ok = ok,
+    };
+    return alt_ccm_encrypt_batch(&batch);
+}
+
+/* The byte at frame position pos, in whichever piece of a frame being assembled holds it. */
+typedef struct pieces {
+    uint8_t *head, *aad, *msg;   /* [0, aad_at), [aad_at, msg_at), [msg_at, ...) */
+    size_t aad_at, msg_at;
+} pieces;
+
+static inline uint8_t *piece(const pieces *p, size_t pos)
+{
+    return pos >= p->msg_at ? p->msg + (pos - p->msg_at) : pos >= p->aad_at ? p->aad + (pos - p->aad_at) : p->head + pos;
+}
+
+/* Patches frame i's changing fields and data into its pieces. */
+static void patch_ibr(const pieces *p, const frame_plan *plan, const protect_job *mac, const protect_job *nwk,
+                      const alt_frames_ibr_batch *b, size_t i)
+{
+    uint8_t seq = b->seqs[i];
+    uint32_t counter = b->counters[i];
+    *piece(p, 2) = seq;
+    if (mac) {
+        uint8_t *c = piece(p, mac->sc_pos + 1);
+        put32(c, counter);
+    }
+    *piece(p, plan->at.nwk_seq) = seq;
+    if (nwk)
+        put32(piece(p, nwk->sc_pos + 1), counter);
+    *piece(p, plan->at.aps_counter) = seq;
+    *piece(p, plan->at.zcl_seq) = seq;
+    put32(piece(p, plan->at.ota_offset), b->offsets[i]);
+    if (b->data_len)
+        memcpy(piece(p, plan->at.data), b->data + i * b->data_stride, b->data_len);
+}
+
+/* FCS of n frames of len bytes, frame i at out + i * stride. CRC-16/KERMIT starts from a zero register and
+ * adds nothing at the end, so zero bytes in front of a message leave its CRC unchanged: with every frame's
+ * bytes after its body zeroed, the stride-sized block that ends where frame j's body ends (the tail of
+ * frame j-1, then body j) has frame j's CRC, and the CRC family computes all those blocks in one batch.
+ * Frames are done last to first so that a written FCS is never inside a block still to be computed. */
+static int fcs_fixed(uint8_t *out, size_t n, size_t stride, size_t len)
+{
+    enum { FCS_CHUNK = 512 };
+    uint16_t crc[FCS_CHUNK];
+    size_t body = len - ALT_FRAMES_FCS_LEN;
+    if (n == 0)
+        return ALT_OK;
+    for (size_t i = 0; i < n; i++)
+        memset(out + i * stride + body, 0, stride - body);
+    for (size_t end = n; end > 1;) {
+        size_t start = end - 1 > FCS_CHUNK ? end - FCS_CHUNK : 1;   /* frames [start, end), all >= 1 */
+        int rc = alt_crc_blocks(ALT_CRC16_KERMIT, out + (start - 1) * stride + body, (end - start) * stride, stride,
+                                crc, FCS_CHUNK);
+        if (rc)
+            return rc;
+        for (size_t j = start; j < end; j++)
+            put16(out + j * stride + body, crc[j - start]);
+        end = start;
+    }
+    finish_fcs(out, len);
+    return ALT_OK;
+}
+
+int alt_frames_build_ibr_batch(const alt_frames_ibr_batch *b, size_t *len_out)
+{
+    static const uint8_t zeros[256];
+    if (!b || !b->tmpl || !len_out)
+        return ALT_EINVAL;
+    if (b->n && (!b->out || !b->offsets || !b->counters || !b->seqs || (b->data_len && !b->data)))
+        return ALT_EINVAL;
+    if (b->data_len > 255 || b->key_count == 0)
+        return ALT_EINVAL;
+    for (size_t i = 0; b->key_index && i < b->n; i++)
+        if (b->key_index[i] < 0 || (size_t)b->key_index[i] >= b->key_count)
+            return ALT_EINVAL;
+    alt_frames_frame t = *b->tmpl;
+    if (!t.has_nwk || !t.has_aps || !t.has_ota || t.zcl.command != ALT_OTA_IMAGE_BLOCK_RESPONSE ||
+        t.ota.status != ALT_OTA_SUCCESS || t.aps.security)
+        return ALT_EINVAL;
+    t.ota.data = zeros;
+    t.ota.data_size = (uint8_t)b->data_len;
+    uint8_t tb[WORK];
+    frame_plan plan;
+    int rc = layout(&t, tb, &plan);
+    if (rc)
+        return rc;
+    if (plan.len > b->stride)
+        return ALT_ERANGE;
+    const protect_job *mac = NULL, *nwk = NULL;
+    for (int k = 0; k < plan.njobs; k++) {
+        if (plan.key_of[k] == 0)
+            mac = &plan.job[k];
+        else
+            nwk = &plan.job[k];
+    }
+    if ((mac && !b->mac_keys) || (nwk && !b->nwk_keys))
+        return ALT_EINVAL;
+    *len_out = plan.len;
+
+    /* NWK protection reads its AAD and message straight from packed copies of the template; the MAC layer
+     * (bridge link) then protects the assembled NWK frames. */
+    size_t aad_at = nwk ? nwk->aad : plan.len, msg_at = nwk ? nwk->pay : plan.len;
+    size_t aad_len = msg_at - aad_at, msg_len = nwk ? nwk->end - nwk->pay : 0, nwk_mic = nwk ? nwk->mic : 0;
+    size_t clear_len = plan.len - ALT_FRAMES_FCS_LEN - (mac ? mac->mic : 0) - nwk_mic;
+    /* Rounds of IBR_CHUNK frames: the fixed-shape CCM* kernels leave the last few frames of each batch
+     * (whose 16-byte over-reads could leave the buffers) to the general kernel, so longer rounds are faster;
+     * the workspace is on the heap, where a round this size is reused from call to call. */
+    enum { IBR_CHUNK = 256 };
+    size_t rounds = b->n < IBR_CHUNK ? b->n : IBR_CHUNK;
+    uint8_t *work = malloc(rounds * (3 * ALT_FRAMES_MAX_PSDU + 13 + 1) + 1);
+    if (!work)
+        return ALT_ENOMEM;
+    uint8_t *aad = work, *msg = aad + rounds * ALT_FRAMES_MAX_PSDU, *ct = msg + rounds * ALT_FRAMES_MAX_PSDU;
+    uint8_t *nonces = ct + rounds * ALT_FRAMES_MAX_PSDU, *ok = nonces + rounds * 13;
+    size_t data_at = plan.at.data - msg_at;   /* the data is the end of the NWK message: copy only its head */
+    for (size_t base = 0; base < b->n; base += IBR_CHUNK) {
+        size_t m = b->n - base < IBR_CHUNK ? b->n - base : IBR_CHUNK;
+        const int64_t *idx = b->key_index ? b->key_index + base : NULL;
+        for (size_t i = 0; i < m; i++) {
+            uint8_t *o = b->out + (base + i) * b->stride;
+            pieces p = {o, aad + i * aad_len, msg + i * msg_len, aad_at, msg_at};
+            if (!nwk) {
+                memcpy(o, tb, clear_len);
+            } else {
+                memcpy(o, tb, aad_at);
+                memcpy(p.aad, tb + aad_at, aad_len);
+                memcpy(p.msg, tb + msg_at, data_at);
+                memcpy(nonces + 13 * i, nwk->nonce, 13);
+                put32(nonces + 13 * i + 8, b->counters[base + i]);
+            }
+            patch_ibr(&p, &plan, mac, nwk, b, base + i);
+        }
+        if (nwk) {
+            rc = ccm_fixed(m, b->nwk_keys, b->key_count, idx, nonces, aad, aad_len, msg, msg_len,
+                           (unsigned)nwk_mic, ct, ok);
+            if (rc)
+                break;
+            for (size_t i = 0; i < m; i++) {
+                uint8_t *o = b->out + (base + i) * b->stride;
+                memcpy(o + aad_at, aad + i * aad_len, aad_len);
+                o[nwk->sc_pos] = nwk->sc_air;
+                memcpy(o + msg_at, ct + i * (msg_len + nwk_mic), msg_len + nwk_mic);
+            }
+        }
+        if (mac) {
+            size_t mac_aad = mac->pay, mac_msg = mac->end - mac->pay;
+            for (size_t i = 0; i < m; i++) {
+                const uint8_t *o = b->out + (base + i) * b->stride;
+                memcpy(aad + i * mac_aad, o, mac_aad);
+                memcpy(msg + i * mac_msg, o + mac->pay, mac_msg);
+                memcpy(nonces + 13 * i, mac->nonce, 13);
+                put32_be(nonces + 13 * i + 8, b->counters[base + i]);
+            }
+            rc = ccm_fixed(m, b->mac_keys, b->key_count, idx, nonces, aad, mac_aad, msg, mac_msg, mac->mic, ct, ok);
+            if (rc)
+                break;
+            for (size_t i = 0; i < m; i++)
+                memcpy(b->out + (base + i) * b->stride + mac->pay, ct + i * (mac_msg + mac->mic),
+                       mac_msg + mac->mic);
+        }
+    }
+    free(work);
+    return rc ? rc : fcs_fixed(b->out, b->n, b->stride, plan.len);
 }
 
 /* ---- parser ------------------------------------------------------------------------------------------- */

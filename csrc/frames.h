@@ -198,6 +198,28 @@ int alt_frames_build_batch(const alt_frames_frame *frames, size_t n, const uint8
                            const uint8_t *nwk_keys, size_t key_count, const int64_t *key_index, uint8_t *out,
                            size_t stride, uint16_t *lens, size_t *failed);
 
+/* The emulator's hot path: n Image Block Responses (status SUCCESS) from one template frame, which gives every
+ * field except, for frame i: the data (data + i * data_stride, data_len bytes), the file offset offsets[i],
+ * the MAC and NWK frame counters counters[i], and the MAC, NWK, APS and ZCL sequence numbers seqs[i]. The
+ * template is laid out once and patched per frame, and each protected layer's CCM* runs as fixed-shape
+ * batches. Frame i goes to out + i * stride; every frame has the same length, stored in *len. Keys as in
+ * alt_frames_build_batch. ALT_EINVAL for a template that is not such a response or uses APS security. */
+typedef struct alt_frames_ibr_batch {
+    const alt_frames_frame *tmpl;
+    size_t n;
+    const uint8_t *data;
+    size_t data_len, data_stride;
+    const uint32_t *offsets, *counters;
+    const uint8_t *seqs;
+    const uint8_t *mac_keys, *nwk_keys;
+    size_t key_count;
+    const int64_t *key_index;
+    uint8_t *out;
+    size_t stride;
+} alt_frames_ibr_batch;
+
+int alt_frames_build_ibr_batch(const alt_frames_ibr_batch *b, size_t *len);
+
 /* Replay check of a receiver: accepts a counter strictly above the last one accepted from that sender. */
 static inline bool alt_frames_counter_accept(uint32_t *last, bool *seen, uint32_t counter)
 {

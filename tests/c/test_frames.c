@@ -195,6 +195,50 @@ static void batch_equals_single(const char *tier)
     CHECK(rc == ALT_EINVAL && failed == 5, "[%s] key index out of range", tier);
 }
 
+/* The template path patches what changes per block; it must equal building each frame on its own. */
+static void ibr_batch_equals_single(const char *tier)
+{
+    enum { N = 150, SIZE = 30 };
+    uint8_t data[N * 33], keys[4 * 16], out[N * 128], one[128];
+    uint32_t offsets[N], counters[N];
+    uint8_t seqs[N];
+    int64_t key_index[N];
+    for (int i = 0; i < N * 33; i++)
+        data[i] = (uint8_t)(i * 13);
+    for (int i = 0; i < 64; i++)
+        keys[i] = (uint8_t)(i * 29 + 1);
+    for (int i = 0; i < N; i++) {
+        offsets[i] = (uint32_t)(i * SIZE);
+        counters[i] = 70000u + (uint32_t)i * 3;
+        seqs[i] = (uint8_t)(i * 7);
+        key_index[i] = (i * 5) % 3;
+    }
+    for (int bridge = 0; bridge < 2; bridge++) {
+        alt_frames_frame t = image_block_response(NULL, 0, 0, bridge);
+        alt_frames_ibr_batch b = {.tmpl = &t, .n = N, .data = data, .data_len = SIZE, .data_stride = 33,
+                                  .offsets = offsets, .counters = counters, .seqs = seqs, .mac_keys = keys,
+                                  .nwk_keys = keys + 16, .key_count = 3, .key_index = key_index, .out = out,
+                                  .stride = 128};
+        size_t len = 0;
+        int rc = alt_frames_build_ibr_batch(&b, &len);
+        CHECK(rc == ALT_OK, "[%s] ibr batch rc %d", tier, rc);
+        for (int i = 0; i < N; i++) {
+            alt_frames_frame f = image_block_response(data + 33 * i, SIZE, counters[i], bridge);
+            f.mac.seq = f.nwk.seq = f.aps.counter = f.zcl.seq = seqs[i];
+            f.ota.file_offset = offsets[i];
+            size_t n1 = 0;
+            const uint8_t *k = keys + 16 * key_index[i];
+            alt_frames_build(&f, k, k + 16, NULL, one, sizeof one, &n1);
+            CHECK(n1 == len && !memcmp(one, out + 128 * i, len), "[%s] ibr frame %d (bridge %d)", tier, i, bridge);
+        }
+        key_index[7] = 3;
+        CHECK(alt_frames_build_ibr_batch(&b, &len) == ALT_EINVAL, "[%s] key index out of range", tier);
+        key_index[7] = 0;
+        b.stride = 60;
+        CHECK(alt_frames_build_ibr_batch(&b, &len) == ALT_ERANGE, "[%s] stride too small", tier);
+    }
+}
+
 int main(void)
 {
     for (int i = 0; i < 16; i++)
@@ -214,6 +258,7 @@ int main(void)
             zigbee_round_trip(tier, false);
             zigbee_round_trip(tier, true);
             batch_equals_single(tier);
+            ibr_batch_equals_single(tier);
         }
     }
     if (failures)

@@ -131,9 +131,21 @@ cdef extern from "frames.h" nogil:
                          const uint8_t *aps_key, uint8_t *out, size_t cap, size_t *out_len)
     int alt_frames_parse(const uint8_t *psdu, size_t len, bint check_fcs, const alt_frames_keys *keys,
                          uint8_t *clear, alt_frames_frame *f, alt_frames_status *st)
-    int alt_frames_build_batch(const alt_frames_frame *frames, size_t n, const uint8_t *mac_keys,
-                               const uint8_t *nwk_keys, size_t key_count, const int64_t *key_index,
-                               uint8_t *out, size_t stride, uint16_t *lens, size_t *failed)
+    ctypedef struct alt_frames_ibr_batch:
+        const alt_frames_frame *tmpl
+        size_t n
+        const uint8_t *data
+        size_t data_len, data_stride
+        const uint32_t *offsets
+        const uint32_t *counters
+        const uint8_t *seqs
+        const uint8_t *mac_keys
+        const uint8_t *nwk_keys
+        size_t key_count
+        const int64_t *key_index
+        uint8_t *out
+        size_t stride
+    int alt_frames_build_ibr_batch(const alt_frames_ibr_batch *b, size_t *length)
 
 
 cdef const uint8_t *key_ptr(const unsigned char[::1] key, str what) except? NULL:
@@ -242,7 +254,7 @@ def build_image_block_responses(mac, nwk, aps, zcl, ota, const unsigned char[:, 
     """n Image Block Responses from one template (layer dicts), frame i carrying data[i] at offsets[i], with
     NWK (and MAC, when secured) frame counter counters[i] and MAC/NWK/APS/ZCL sequence numbers seqs[i].
     Keys: (k, 16) uint8 tables with key_index (n,) int64, or one key (16,). Returns ((n, 127) uint8, lens)."""
-    cdef Py_ssize_t n = data.shape[0], i
+    cdef Py_ssize_t n = data.shape[0]
     if offsets.shape[0] != n or counters.shape[0] != n or seqs.shape[0] != n:
         raise ParameterError(f"data has {n} rows; offsets, counters and seqs need {n} entries each")
     if data.shape[1] > 255:
@@ -254,47 +266,42 @@ def build_image_block_responses(mac, nwk, aps, zcl, ota, const unsigned char[:, 
         raise FrameError(f"frame description: {exc}") from None
     cdef const uint8_t[:, ::1] mk = _key_table(mac_keys, "MAC keys")
     cdef const uint8_t[:, ::1] nk = _key_table(nwk_keys, "NWK keys")
-    cdef Py_ssize_t key_count = max(mk.shape[0], nk.shape[0])
     if mac_keys is not None and nwk_keys is not None and mk.shape[0] != nk.shape[0]:
         raise ParameterError("MAC and NWK key tables must have the same number of keys")
     cdef const int64_t[::1] idx
-    cdef const int64_t *idx_p = NULL
+    cdef alt_frames_ibr_batch b
+    memset(&b, 0, sizeof(b))
+    b.key_count = max(mk.shape[0], nk.shape[0], 1)
     if key_index is not None:
         idx = np.ascontiguousarray(key_index, dtype=np.int64)
         if idx.shape[0] != n:
             raise ParameterError(f"key_index needs {n} entries, got {idx.shape[0]}")
-        idx_p = &idx[0] if n else NULL
-    frames = np.zeros(n * sizeof(alt_frames_frame), np.uint8)
-    cdef uint8_t[::1] frames_view = frames
-    cdef alt_frames_frame *fr = <alt_frames_frame *>&frames_view[0] if n else NULL
-    out = np.zeros((n, ALT_FRAMES_MAX_PSDU), np.uint8)
-    lens = np.zeros(n, np.uint16)
+        if n and (np.min(idx) < 0 or np.max(idx) >= b.key_count):
+            raise ParameterError(f"key_index values must be in 0..{b.key_count - 1}")
+        b.key_index = &idx[0] if n else NULL
+    out = np.empty((n, ALT_FRAMES_MAX_PSDU), np.uint8)
     cdef uint8_t[:, ::1] o = out
-    cdef uint16_t[::1] lv = lens
-    cdef size_t failed = 0
-    cdef int rc = ALT_OK
-    if n == 0:
-        return out, lens
+    b.tmpl = &tmpl
+    b.n = n
+    b.data = &data[0, 0] if n and data.shape[1] else NULL
+    b.data_len = data.shape[1]
+    b.data_stride = data.shape[1]
+    b.offsets = &offsets[0] if n else NULL
+    b.counters = &counters[0] if n else NULL
+    b.seqs = &seqs[0] if n else NULL
+    b.mac_keys = &mk[0, 0] if mk.shape[0] else NULL
+    b.nwk_keys = &nk[0, 0] if nk.shape[0] else NULL
+    b.out = &o[0, 0] if n else NULL
+    b.stride = ALT_FRAMES_MAX_PSDU
+    cdef size_t length = 0
+    cdef int rc
     with nogil:
-        for i in range(n):
-            fr[i] = tmpl
-            fr[i].mac.seq = seqs[i]
-            fr[i].mac.frame_counter = counters[i]
-            fr[i].nwk.seq = seqs[i]
-            fr[i].nwk.frame_counter = counters[i]
-            fr[i].aps.counter = seqs[i]
-            fr[i].zcl.seq = seqs[i]
-            fr[i].ota.file_offset = offsets[i]
-            fr[i].ota.data_size = <uint8_t>data.shape[1]
-            (<alt_frames_ota_data *>&fr[i].ota).data = &data[i, 0] if data.shape[1] else NULL
-        rc = alt_frames_build_batch(fr, n, &mk[0, 0] if mk.shape[0] else NULL,
-                                    &nk[0, 0] if nk.shape[0] else NULL, key_count if key_count else 1,
-                                    idx_p, &o[0, 0], ALT_FRAMES_MAX_PSDU, &lv[0], &failed)
+        rc = alt_frames_build_ibr_batch(&b, &length)
     if rc == ALT_ENOMEM:
         raise MemoryError()
     if rc != ALT_OK:
-        raise FrameError(f"frame {failed}: {build_error(rc)}")
-    return out, lens
+        raise FrameError(build_error(rc))
+    return out, np.full(n, length, np.uint16)
 
 
 cdef _key_table(keys, str what):
