@@ -213,3 +213,21 @@ def test_cli_writes_and_reads_back(tmp_path, capsys):
 
 
 C_KEY_HEX = "5a6967426565416c6c69616e63653039"   # the CLI's default NWK key for emulated captures
+
+
+@needs_tshark
+def test_tshark_decrypts_aps_security(tmp_path):
+    """APS security (link key) inside NWK security: tshark, given both keys, decrypts both layers."""
+    link_key = bytes(range(100, 116))
+    frame = F.Frame(F.MacHeader(dst_pan=0x1A62, dst_addr=0x4C2E), F.NwkHeader(dst=0x4C2E, src_ieee=0x00124B0000C0FFEE),
+                    F.ApsHeader(security=True, frame_counter=321, sec_src=0x00124B0000C0FFEE), None,
+                    F.ImageBlockResponse(file_offset=4096, data=bytes(range(24))))
+    path = tmp_path / "aps.pcap"
+    C.write_pcap(path, [(0.0, F.build(frame, nwk_key=NWK_KEY, aps_key=link_key))])
+    out = subprocess.run(
+        [TSHARK, "-r", str(path), "-o", f'uat:zigbee_pc_keys:"{NWK_KEY.hex()}","Normal","nwk"',
+         "-o", f'uat:zigbee_pc_keys:"{link_key.hex()}","Normal","link"', "-T", "fields",
+         "-e", "zbee_zcl_general.ota.file.offset", "-e", "zbee_zcl_general.ota.image.data", "-e", "_ws.expert.message"],
+        check=True, capture_output=True, text=True).stdout
+    offset, data, expert = out.rstrip("\n").split("\t")
+    assert offset == "4096" and bytes.fromhex(data.replace(":", "")) == bytes(range(24)) and expert == ""

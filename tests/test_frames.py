@@ -328,3 +328,35 @@ def test_batch_equals_single_frames(frames_tier):
             f.zcl = F.ZclHeader(seq=int(seqs[i]), command=5, server_to_client=True, disable_default_response=True)
             k = bytes(keys[key_index[i]])
             assert bytes(out[i, :lens[i]]) == F.build(f, nwk_key=k, mac_key=k if bridge else None)
+
+
+def test_aps_security_inside_nwk_security():
+    link_key = bytes(range(100, 116))
+    frame = block_response(data=bytes(range(24)))
+    frame.aps = F.ApsHeader(counter=5, security=True, frame_counter=321, sec_src=SRC_IEEE)
+    psdu = F.build(frame, nwk_key=NWK_KEY, aps_key=link_key)
+    p = F.parse(psdu, F.Keys(nwk_key=NWK_KEY, aps_key=link_key))
+    assert p.ok and p.aps_security == "ok" and p.frame.ota.data == bytes(range(24))
+    assert p.frame.aps.frame_counter == 321 and p.frame.aps.sec_level == 5
+    # the APS payload is protected on its own: the NWK key alone leaves it encrypted
+    only_nwk = F.parse(psdu, F.Keys(nwk_key=NWK_KEY))
+    assert only_nwk.aps_security == "no-key" and only_nwk.frame.ota is None
+    wrong = F.parse(psdu, F.Keys(nwk_key=NWK_KEY, aps_key=bytes(16)), strict=False)
+    assert wrong.aps_security == "bad-mic" and not wrong.ok
+    # the APS CCM*, recomputed with OpenSSL from the NWK plaintext: AAD = APS header + auxiliary header
+    # with the level put back, nonce = source, counter, security control (data key 0x20 | level 5)
+    nwk = psdu[9:-2]                                   # after the MAC header, before the FCS
+    aad = bytearray(nwk[:30])
+    aad[16] |= 5
+    nwk_nonce = SRC_IEEE.to_bytes(8, "little") + (77).to_bytes(4, "little") + bytes([0x2D])
+    aps_bytes = AESCCM(NWK_KEY, tag_length=4).decrypt(nwk_nonce, nwk[30:], bytes(aad))
+    header, aux = aps_bytes[:8], bytearray(aps_bytes[8:21])
+    assert aux[0] == 0x20                              # extended nonce, data key, level bits 0 on the air
+    aux[0] |= 5
+    nonce = SRC_IEEE.to_bytes(8, "little") + (321).to_bytes(4, "little") + bytes([0x25])
+    plain = F.build(F.Frame(frame.mac, F.NwkHeader(**{**frame.nwk.__dict__, "security": False}),
+                            F.ApsHeader(counter=5), None, frame.ota))
+    zcl = plain[len(F.build(F.Frame(frame.mac, F.NwkHeader(**{**frame.nwk.__dict__, "security": False}),
+                                    F.ApsHeader(counter=5)))) - 2:-2]
+    assert header[0] == 0x20                           # data frame, unicast, security
+    assert aps_bytes[21:] == AESCCM(link_key, tag_length=4).encrypt(nonce, zcl, header + bytes(aux))
