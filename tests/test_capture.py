@@ -231,3 +231,22 @@ def test_tshark_decrypts_aps_security(tmp_path):
         check=True, capture_output=True, text=True).stdout
     offset, data, expert = out.rstrip("\n").split("\t")
     assert offset == "4096" and bytes.fromhex(data.replace(":", "")) == bytes(range(24)) and expert == ""
+
+
+EDITCAP = shutil.which("editcap")
+
+
+@pytest.mark.skipif(EDITCAP is None, reason="editcap (Wireshark) is not installed")
+@pytest.mark.parametrize("fmt", ["pcapng", "nsecpcap", "pcap"])
+def test_reads_what_wireshark_writes(tmp_path, fmt):
+    """Our pcap rewritten by Wireshark's editcap (pcapng, nanosecond pcap) reads back to the same frames;
+    Wireshark's reading of our pcapng is checked by converting it back."""
+    frames = session(per=0.1, seed=8)
+    ours = write(tmp_path, frames, "ours.pcapng", C.write_pcapng)
+    theirs = tmp_path / f"theirs.{fmt}"
+    subprocess.run([EDITCAP, "-F", fmt, str(ours), str(theirs)], check=True, capture_output=True)
+    cap = C.read_capture(theirs)
+    assert [r.data for r in cap.records] == [c.psdu for c in frames] and not cap.problems
+    assert all(abs(r.time - c.time) < 1e-6 for r, c in zip(cap.records, frames))
+    (t,) = C.read_transfers(cap, F.Keys(nwk_key=NWK_KEY)).transfers
+    assert t.sha256 == hashlib.sha256(IMAGE).hexdigest()
