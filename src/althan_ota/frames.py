@@ -21,6 +21,7 @@ Layers (each a dataclass; a :class:`Frame` holds the ones present):
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from functools import cache
 from typing import ClassVar, Union
 
 import numpy as np
@@ -42,6 +43,12 @@ BROADCAST = 0xFFFF
 
 # OTA status codes (ZCL 2.5.3)
 SUCCESS, ABORT, INVALID_IMAGE, WAIT_FOR_DATA, NO_IMAGE_AVAILABLE = 0x00, 0x95, 0x96, 0x97, 0x98
+
+
+@cache
+def _names(cls) -> tuple[str, ...]:
+    """A dataclass's field names (dataclasses.fields() is slow enough to matter per frame)."""
+    return tuple(f.name for f in fields(cls))
 
 
 @dataclass
@@ -79,7 +86,7 @@ class MacHeader:
 
     @classmethod
     def _from_c(cls, d: dict) -> "MacHeader":
-        kw = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+        kw = {name: d[name] for name in _names(cls) if name in d}
         if d["pan_id_compression"] and d["dst_mode"] and d["src_mode"]:
             kw["src_pan"] = None
         return cls(**kw)
@@ -126,7 +133,7 @@ class NwkHeader:
 
     @classmethod
     def _from_c(cls, d: dict) -> "NwkHeader":
-        kw = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+        kw = {name: d[name] for name in _names(cls) if name in d}
         kw["dst_ieee"] = d["dst_ieee"] if d["has_dst_ieee"] else None
         kw["src_ieee"] = d["src_ieee"] if d["has_src_ieee"] else None
         kw["sec_src"] = d["sec_src"] if d["security"] else None
@@ -165,7 +172,7 @@ class ApsHeader:
 
     @classmethod
     def _from_c(cls, d: dict) -> "ApsHeader":
-        kw = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+        kw = {name: d[name] for name in _names(cls) if name in d}
         kw["sec_src"] = d["sec_src"] if d["security"] else None
         return cls(**kw)
 
@@ -187,7 +194,7 @@ class ZclHeader:
 
     @classmethod
     def _from_c(cls, d: dict) -> "ZclHeader":
-        kw = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+        kw = {name: d[name] for name in _names(cls) if name in d}
         kw["manufacturer"] = d["manufacturer"] if d["manufacturer_specific"] else None
         return cls(**kw)
 
@@ -206,16 +213,15 @@ class _OtaCommand:
 
     def _c(self) -> dict:
         d = dict.fromkeys(_OTA_C_FIELDS, 0)
-        for f in fields(self):
-            if f.name != "data":
-                value = getattr(self, f.name)
-                d[self._RENAME.get(f.name, f.name)] = 0 if value is None else value
+        for name in _names(type(self)):
+            if name != "data":
+                value = getattr(self, name)
+                d[self._RENAME.get(name, name)] = 0 if value is None else value
         return d
 
     @classmethod
     def _from_c(cls, d: dict, data: bytes):
-        return cls(**{f.name: data if f.name == "data" else d[cls._RENAME.get(f.name, f.name)]
-                      for f in fields(cls)})
+        return cls(**{name: data if name == "data" else d[cls._RENAME.get(name, name)] for name in _names(cls)})
 
 
 @dataclass
