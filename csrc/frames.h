@@ -220,6 +220,31 @@ typedef struct alt_frames_ibr_batch {
 
 int alt_frames_build_ibr_batch(const alt_frames_ibr_batch *b, size_t *len);
 
+/* n PSDUs parsed as alt_frames_parse parses each one, with the MAC and NWK decryption of all of them run as
+ * CCM* batches (several frames interleaved), as a receiver of many frames would. Frame i is psdus + i *
+ * stride, lens[i] bytes; its clear bytes go to clear + i * ALT_FRAMES_MAX_PSDU, its description to
+ * frames[i], its status to status[i] and its alt_frames_parse return code to rc[i]. Every frame uses *keys
+ * (NULL: no keys), except that with key tables frame i's MAC / NWK key is mac_keys / nwk_keys + 16 *
+ * key_index[i] (key_index NULL: the first key). Per-frame failures are in rc and status; the call itself
+ * fails only for bad arguments (ALT_EINVAL) or memory (ALT_ENOMEM). */
+typedef struct alt_frames_rx_batch {
+    size_t n;
+    const uint8_t *psdus;
+    size_t stride;
+    const uint16_t *lens;
+    bool check_fcs;
+    const alt_frames_keys *keys;
+    const uint8_t *mac_keys, *nwk_keys;
+    size_t key_count;
+    const int64_t *key_index;
+    uint8_t *clear;
+    alt_frames_frame *frames;
+    alt_frames_status *status;
+    int *rc;
+} alt_frames_rx_batch;
+
+int alt_frames_parse_batch(const alt_frames_rx_batch *b);
+
 /* Replay check of a receiver: accepts a counter strictly above the last one accepted from that sender. */
 static inline bool alt_frames_counter_accept(uint32_t *last, bool *seen, uint32_t counter)
 {

@@ -239,6 +239,64 @@ static void ibr_batch_equals_single(const char *tier)
     }
 }
 
+/* The batch parser must say exactly what the single-frame parser says, frame by frame: good frames of both
+ * links, a bad FCS, a forged NWK MIC, a forged MAC MIC, truncations, frames without a key. */
+static void parse_batch_equals_single(const char *tier)
+{
+    enum { N = 300 };
+    uint8_t data[64], *psdus = calloc(N, 128), *clear = calloc(N, ALT_FRAMES_MAX_PSDU), one[ALT_FRAMES_MAX_PSDU];
+    uint16_t lens[N];
+    int rcs[N];
+    alt_frames_frame *fr = calloc(N, sizeof *fr), g;
+    alt_frames_status *st = calloc(N, sizeof *st), sg;
+    for (int i = 0; i < 64; i++)
+        data[i] = (uint8_t)(i * 5);
+    for (int i = 0; i < N; i++) {
+        bool bridge = i % 3 == 0;
+        alt_frames_frame f = image_block_response(data, (uint8_t)(bridge ? 20 + i % 10 : 30 + i % 20), 100u + i, bridge);
+        size_t len = 0;
+        alt_frames_build(&f, annex_key, nwk_key, NULL, psdus + 128 * i, 128, &len);
+        uint8_t *p = psdus + 128 * i;
+        switch (i % 11) {
+        case 1: p[len - 5] ^= 1; break;                               /* bad FCS */
+        case 2: p[len - 5] ^= 1; with_fcs(p, len - 2); break;         /* forged inner MIC */
+        case 3: len = 3 + (size_t)(i % 40); with_fcs(p, len - 2); break;  /* truncated */
+        case 4: p[20] ^= 0x40; with_fcs(p, len - 2); break;           /* a header bit flipped */
+        default: break;
+        }
+        lens[i] = (uint16_t)len;
+    }
+    alt_frames_keys keys[2] = {{.mac_key = annex_key, .nwk_key = nwk_key}, {.nwk_key = nwk_key}};
+    for (int k = 0; k < 2; k++) {
+        alt_frames_rx_batch b = {.n = N, .psdus = psdus, .stride = 128, .lens = lens, .check_fcs = true,
+                                 .keys = &keys[k], .clear = clear, .frames = fr, .status = st, .rc = rcs};
+        int rc = alt_frames_parse_batch(&b);
+        CHECK(rc == ALT_OK, "[%s] parse batch rc %d", tier, rc);
+        int seen[4][4] = {{0}};   /* [mac_sec][nwk_sec]: the mix must hold every outcome */
+        for (int i = 0; i < N; i++)
+            seen[st[i].mac_sec][st[i].nwk_sec]++;
+        CHECK(seen[0][1] && seen[0][3] && (k ? seen[2][0] != 0 : seen[1][1] && seen[1][0] + seen[3][0] > 0),
+              "[%s] the batch does not cover every outcome", tier);
+        for (int i = 0; i < N; i++) {
+            int want = alt_frames_parse(psdus + 128 * i, lens[i], true, &keys[k], one, &g, &sg);
+            CHECK(rcs[i] == want, "[%s] frame %d: batch rc %d, single %d", tier, i, rcs[i], want);
+            CHECK(st[i].fcs_ok == sg.fcs_ok && st[i].mac_sec == sg.mac_sec && st[i].nwk_sec == sg.nwk_sec &&
+                      st[i].aps_sec == sg.aps_sec && st[i].error == sg.error,
+                  "[%s] frame %d status", tier, i);
+            CHECK(fr[i].has_ota == g.has_ota && fr[i].payload_len == g.payload_len &&
+                      (!g.payload_len || !memcmp(fr[i].payload, g.payload, g.payload_len)) &&
+                      fr[i].nwk.frame_counter == g.nwk.frame_counter,
+                  "[%s] frame %d description", tier, i);
+            if (g.has_ota && g.ota.data_size)
+                CHECK(!memcmp(fr[i].ota.data, g.ota.data, g.ota.data_size), "[%s] frame %d data", tier, i);
+        }
+    }
+    free(psdus);
+    free(clear);
+    free(fr);
+    free(st);
+}
+
 int main(void)
 {
     for (int i = 0; i < 16; i++)
@@ -259,6 +317,7 @@ int main(void)
             zigbee_round_trip(tier, true);
             batch_equals_single(tier);
             ibr_batch_equals_single(tier);
+            parse_batch_equals_single(tier);
         }
     }
     if (failures)
