@@ -32,7 +32,7 @@ from .errors import FrameError, InvalidTag
 __all__ = ["MacHeader", "NwkHeader", "ApsHeader", "ZclHeader", "ImageNotify", "QueryNextImageRequest",
            "QueryNextImageResponse", "ImageBlockRequest", "ImageBlockResponse", "UpgradeEndRequest",
            "UpgradeEndResponse", "Frame", "Keys", "Parsed", "Receiver", "build", "parse",
-           "build_image_block_responses", "FrameError", "MAX_PSDU", "OTA_CLUSTER", "SE_PROFILE"]
+           "build_image_block_responses", "parse_many", "FrameError", "MAX_PSDU", "OTA_CLUSTER", "SE_PROFILE"]
 
 _c = _backend.native("frames")
 MAX_PSDU = 127
@@ -413,15 +413,8 @@ def build(frame: Frame, nwk_key=None, mac_key=None, aps_key=None) -> bytes:
                     _key(nwk_key, "NWK key"), _key(aps_key, "APS key"))
 
 
-def parse(psdu, keys: Keys | None = None, *, fcs: bool = True, strict: bool = True) -> Parsed:
-    """Parse a PSDU (with its FCS unless ``fcs=False``), removing each layer's protection that ``keys``
-    allow. ``strict``: raise :class:`FrameError` for a malformed frame or a bad FCS and
-    :class:`~althan_ota.errors.InvalidTag` for a bad MIC; otherwise return them marked in the result."""
-    keys = keys or Keys()
-    raw = bytes(psdu)
-    rc, st, (mac, nwk, aps, zcl, ota), data, payload = _c.parse(
-        raw, fcs, _key(keys.mac_key, "MAC key"), _key(keys.nwk_key, "NWK key"), _key(keys.aps_key, "APS key"),
-        keys.mac_nonce_src, keys.zigbee_level)
+def _parsed(raw: bytes, parsed, strict: bool) -> Parsed:
+    rc, st, (mac, nwk, aps, zcl, ota), data, payload = parsed
     frame = Frame(MacHeader._from_c(mac), NwkHeader._from_c(nwk) if nwk else None,
                   ApsHeader._from_c(aps) if aps else None, ZclHeader._from_c(zcl) if zcl else None,
                   None, payload)
@@ -440,6 +433,26 @@ def parse(psdu, keys: Keys | None = None, *, fcs: bool = True, strict: bool = Tr
     return result
 
 
+def _key_args(keys: Keys) -> tuple:
+    return (_key(keys.mac_key, "MAC key"), _key(keys.nwk_key, "NWK key"), _key(keys.aps_key, "APS key"),
+            keys.mac_nonce_src, keys.zigbee_level)
+
+
+def parse(psdu, keys: Keys | None = None, *, fcs: bool = True, strict: bool = True) -> Parsed:
+    """Parse a PSDU (with its FCS unless ``fcs=False``), removing each layer's protection that ``keys``
+    allow. ``strict``: raise :class:`FrameError` for a malformed frame or a bad FCS and
+    :class:`~althan_ota.errors.InvalidTag` for a bad MIC; otherwise return them marked in the result."""
+    raw = bytes(psdu)
+    return _parsed(raw, _c.parse(raw, fcs, *_key_args(keys or Keys())), strict)
+
+
+def parse_many(psdus, keys: Keys | None = None, *, fcs: bool = True) -> list[Parsed]:
+    """:func:`parse` (``strict=False``) of many PSDUs in one C call, the MAC and NWK CCM* of all of them
+    interleaved: what a capture reader or a receiver of many frames wants."""
+    raws = [bytes(p) for p in psdus]
+    return [_parsed(raw, r, False) for raw, r in zip(raws, _c.parse_many(raws, fcs, *_key_args(keys or Keys())))]
+
+
 class Receiver:
     """A device's receive path: FCS, MICs, and frame counters that must increase per sender (MAC counters
     per MAC source, NWK and APS counters per security source), as ZigBee and 802.15.4 require."""
@@ -450,7 +463,13 @@ class Receiver:
 
     def receive(self, psdu, *, fcs: bool = True) -> Parsed:
         """Never raises for the frame's content: failures are marked (``Parsed.ok`` False)."""
-        result = parse(psdu, self.keys, fcs=fcs, strict=False)
+        return self._check_replay(parse(psdu, self.keys, fcs=fcs, strict=False))
+
+    def receive_many(self, psdus, *, fcs: bool = True) -> list[Parsed]:
+        """:meth:`receive` of many frames in their order, parsed in one C call."""
+        return [self._check_replay(r) for r in parse_many(psdus, self.keys, fcs=fcs)]
+
+    def _check_replay(self, result: Parsed) -> Parsed:
         if not result.ok:
             return result
         f = result.frame

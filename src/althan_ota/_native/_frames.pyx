@@ -146,6 +146,22 @@ cdef extern from "frames.h" nogil:
         uint8_t *out
         size_t stride
     int alt_frames_build_ibr_batch(const alt_frames_ibr_batch *b, size_t *length)
+    ctypedef struct alt_frames_rx_batch:
+        size_t n
+        const uint8_t *psdus
+        size_t stride
+        const uint16_t *lens
+        bint check_fcs
+        const alt_frames_keys *keys
+        const uint8_t *mac_keys
+        const uint8_t *nwk_keys
+        size_t key_count
+        const int64_t *key_index
+        uint8_t *clear
+        alt_frames_frame *frames
+        alt_frames_status *status
+        int *rc
+    int alt_frames_parse_batch(const alt_frames_rx_batch *b)
 
 
 cdef const uint8_t *key_ptr(const unsigned char[::1] key, str what) except? NULL:
@@ -213,11 +229,8 @@ def build(mac, nwk, aps, zcl, ota, const unsigned char[::1] data, const unsigned
 SEC_NAMES = ("none", "ok", "no-key", "bad-mic")
 
 
-def parse(const unsigned char[::1] psdu, bint check_fcs, mac_key, nwk_key, aps_key, mac_nonce_src,
-          int zigbee_level):
-    """(rc, status dict, layer dicts, payload bytes). Never raises for the frame's own content."""
-    cdef alt_frames_keys keys
-    memset(&keys, 0, sizeof(keys))
+cdef int fill_keys(alt_frames_keys *keys, mac_key, nwk_key, aps_key, mac_nonce_src, int zigbee_level) except -1:
+    memset(keys, 0, sizeof(alt_frames_keys))
     keys.mac_key = key_ptr(mac_key, "MAC key")
     keys.nwk_key = key_ptr(nwk_key, "NWK key")
     keys.aps_key = key_ptr(aps_key, "APS key")
@@ -227,11 +240,12 @@ def parse(const unsigned char[::1] psdu, bint check_fcs, mac_key, nwk_key, aps_k
     if not 0 <= zigbee_level <= 7:
         raise ParameterError(f"a ZigBee security level is 0..7, got {zigbee_level}")
     keys.zigbee_level = zigbee_level
-    cdef alt_frames_frame f
-    cdef alt_frames_status st
-    cdef uint8_t clear[128]
-    cdef const uint8_t *p = &psdu[0] if psdu.shape[0] else clear
-    rc = alt_frames_parse(p, psdu.shape[0], check_fcs, &keys, clear, &f, &st)
+    return 0
+
+
+cdef tuple result(int rc, alt_frames_status *st, alt_frames_frame *f, const uint8_t *clear,
+                  bint check_fcs):
+    """(rc, status dict, layer dicts, Image Block Response data, payload bytes) of one parsed frame."""
     status = {
         "fcs_ok": st.fcs_ok if check_fcs else None,
         "mac_security": SEC_NAMES[st.mac_sec], "nwk_security": SEC_NAMES[st.nwk_sec],
@@ -239,13 +253,74 @@ def parse(const unsigned char[::1] psdu, bint check_fcs, mac_key, nwk_key, aps_k
         "error": st.error.decode() if st.error != NULL else None, "error_offset": st.error_offset,
     }
     data = b""
+    cdef size_t start
     if f.has_ota and f.zcl.command == 5 and f.ota.status == 0:
         start = <size_t>(f.payload - clear) - f.ota.data_size
         data = clear[start:start + f.ota.data_size]
     layers = (f.mac, f.nwk if f.has_nwk else None, f.aps if f.has_aps else None,
               f.zcl if f.has_zcl else None, f.ota if f.has_ota else None)
-    payload = clear[f.payload - clear:f.payload - clear + f.payload_len] if f.payload_len else b""
+    payload = f.payload[:f.payload_len] if f.payload_len else b""
     return rc, status, layers, data, payload
+
+
+def parse(const unsigned char[::1] psdu, bint check_fcs, mac_key, nwk_key, aps_key, mac_nonce_src,
+          int zigbee_level):
+    """(rc, status dict, layer dicts, data, payload bytes). Never raises for the frame's own content."""
+    cdef alt_frames_keys keys
+    fill_keys(&keys, mac_key, nwk_key, aps_key, mac_nonce_src, zigbee_level)
+    cdef alt_frames_frame f
+    cdef alt_frames_status st
+    cdef uint8_t clear[128]
+    cdef const uint8_t *p = &psdu[0] if psdu.shape[0] else clear
+    rc = alt_frames_parse(p, psdu.shape[0], check_fcs, &keys, clear, &f, &st)
+    return result(rc, &st, &f, clear, check_fcs)
+
+
+def parse_many(list psdus, bint check_fcs, mac_key, nwk_key, aps_key, mac_nonce_src, int zigbee_level):
+    """parse() of every bytes object in psdus, the MAC and NWK decryption run as CCM* batches in C."""
+    cdef Py_ssize_t n = len(psdus), i
+    cdef alt_frames_keys keys
+    fill_keys(&keys, mac_key, nwk_key, aps_key, mac_nonce_src, zigbee_level)
+    packed = np.zeros((n, ALT_FRAMES_MAX_PSDU), np.uint8)
+    lens = np.zeros(n, np.uint16)
+    cdef uint8_t[:, ::1] pv = packed
+    cdef uint16_t[::1] lv = lens
+    cdef bytes raw
+    for i in range(n):
+        raw = psdus[i]
+        lv[i] = min(len(raw), ALT_FRAMES_MAX_PSDU + 1)
+        packed[i, :min(len(raw), ALT_FRAMES_MAX_PSDU)] = np.frombuffer(raw[:ALT_FRAMES_MAX_PSDU], np.uint8)
+    clear = np.zeros((max(n, 1), ALT_FRAMES_MAX_PSDU), np.uint8)
+    frames = np.zeros(max(n, 1) * sizeof(alt_frames_frame), np.uint8)
+    statuses = np.zeros(max(n, 1) * sizeof(alt_frames_status), np.uint8)
+    rcs = np.zeros(max(n, 1), np.intc)
+    cdef uint8_t[:, ::1] cv = clear
+    cdef uint8_t[::1] fv = frames
+    cdef uint8_t[::1] sv = statuses
+    cdef int[::1] rv = rcs
+    cdef alt_frames_rx_batch b
+    memset(&b, 0, sizeof(b))
+    b.n = n
+    b.psdus = &pv[0, 0] if n else NULL
+    b.stride = ALT_FRAMES_MAX_PSDU
+    b.lens = &lv[0] if n else NULL
+    b.check_fcs = check_fcs
+    b.keys = &keys
+    b.clear = &cv[0, 0]
+    b.frames = <alt_frames_frame *>&fv[0]
+    b.status = <alt_frames_status *>&sv[0]
+    b.rc = &rv[0]
+    cdef int rc
+    with nogil:
+        rc = alt_frames_parse_batch(&b)
+    if rc == ALT_ENOMEM:
+        raise MemoryError()
+    if rc != ALT_OK:
+        raise ParameterError("parse_many: bad arguments")
+    out = []
+    for i in range(n):
+        out.append(result(rv[i], &b.status[i], &b.frames[i], &cv[i, 0], check_fcs))
+    return out
 
 
 def build_image_block_responses(mac, nwk, aps, zcl, ota, const unsigned char[:, ::1] data,

@@ -72,11 +72,13 @@ def read_transfers(source, keys: F.Keys) -> CaptureReport:
     transfers: dict[tuple, Transfer] = {}
     issues: list[FrameIssue] = []
     undecrypted = 0
+    whole = [rec for rec in cap.records if not rec.truncated]
+    results = iter(receiver.receive_many([rec.data for rec in whole], fcs=cap.has_fcs))
     for i, rec in enumerate(cap.records, 1):
         if rec.truncated:
             issues.append(FrameIssue(i, rec.time, f"captured {len(rec.data)} of {rec.original_length} bytes"))
             continue
-        result = receiver.receive(rec.data, fcs=cap.has_fcs)
+        result = next(results)
         if not result.ok:
             issues.append(FrameIssue(i, rec.time, _reason(result)))
             continue
