@@ -502,7 +502,6 @@ enum { PARSE_PENDING = 1 };   /* a deferred decryption must be settled before th
 typedef struct parse_state {
     cursor c;
     int stage;
-    int rc;
 } parse_state;
 
 static void set_payload(alt_frames_frame *f, const cursor *c)
@@ -566,7 +565,6 @@ static int parse_start(parse_state *s, const uint8_t *psdu, size_t len, bool che
 {
     memset(f, 0, sizeof *f);
     memset(st, 0, sizeof *st);
-    memset(s, 0, sizeof *s);
     s->stage = STAGE_DONE;
     if (len > ALT_FRAMES_MAX_PSDU) {
         st->error = "longer than the 127-byte IEEE 802.15.4 PSDU";
@@ -585,7 +583,12 @@ static int parse_start(parse_state *s, const uint8_t *psdu, size_t len, bool che
     }
     if (body)
         memcpy(clear, psdu, body);
-    s->c = (cursor){.b = clear, .pos = 0, .end = body, .st = st, .defer = defer};
+    s->c.b = clear;   /* the deferred job is written before it is read: no need to clear it */
+    s->c.pos = 0;
+    s->c.end = body;
+    s->c.st = st;
+    s->c.defer = defer;
+    s->c.pending = false;
     s->stage = STAGE_MAC;
     return ALT_OK;
 }
@@ -640,6 +643,21 @@ static int settle(rx_work *w, const alt_frames_rx_batch *b, size_t base, size_t 
         .n = k, .keys = w->key, .key_count = k, .nonces = w->nonces, .nonce_len = 13,
         .aad = {w->aad, w->aad_off, 0}, .in = {w->in, w->in_off, 0}, .out = w->out, .mic_len = mic, .ok = w->ok,
     };
+    /* The common case, frames of one shape under one key, takes the fixed-shape kernels (and one key
+     * schedule) instead of the general ones. */
+    bool one_key = true, one_shape = true;
+    size_t aad_len = (size_t)w->aad_off[1], in_len = (size_t)w->in_off[1];
+    for (size_t t = 1; t < k && (one_key || one_shape); t++) {
+        one_key = one_key && w->state[w->which[t]].c.job.key == w->state[w->which[0]].c.job.key;
+        one_shape = one_shape && (size_t)(w->aad_off[t + 1] - w->aad_off[t]) == aad_len &&
+                    (size_t)(w->in_off[t + 1] - w->in_off[t]) == in_len;
+    }
+    if (one_key)
+        batch.key_count = 1;
+    if (one_shape) {
+        batch.aad = (alt_ccm_spans){w->aad, NULL, aad_len};
+        batch.in = (alt_ccm_spans){w->in, NULL, in_len};
+    }
     int err = alt_ccm_decrypt_batch(&batch);
     if (err)
         return err;
