@@ -1,0 +1,110 @@
+"""Transfer blocks with a CRC each (checked against zlib), and reassembly from blocks in any order."""
+
+import hashlib
+import random
+import zlib
+
+import numpy as np
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings, strategies as st
+
+from althan_ota.errors import ImageFormatError, ParameterError
+from althan_ota.image import build_gbcs, chunk, parse, reassemble
+
+DATA = bytes(random.Random(3).randbytes(10_000))
+
+
+@pytest.mark.parametrize("block_size", [1, 7, 64, 9999, 10_000, 20_000])
+def test_blocks_cover_the_image_with_zlib_crcs(block_size):
+    chunks = chunk(DATA, block_size)
+    assert len(chunks) == -(-len(DATA) // block_size)
+    assert chunks.offsets[0] == 0 and int(chunks.lengths.sum()) == len(DATA)
+    assert np.all(chunks.lengths[:-1] == block_size)
+    assert b"".join(bytes(b) for _, b in chunks) == DATA
+    assert [int(c) for c in chunks.crcs] == [zlib.crc32(bytes(b)) for _, b in chunks]
+
+
+def test_blocks_are_views_not_copies():
+    buffer = bytearray(DATA)
+    chunks = chunk(buffer, 64)
+    assert chunks.data.obj is buffer and chunks.data.readonly
+    buffer[0] ^= 0xFF
+    assert chunks.block(0)[0] == buffer[0]
+
+
+def test_empty_and_bad_arguments():
+    assert len(chunk(b"", 64)) == 0
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ParameterError):
+            chunk(DATA, bad)
+    with pytest.raises(ParameterError):
+        chunk("text", 64)
+
+
+def test_reassembly_in_any_order_with_duplicates():
+    expected = hashlib.sha256(DATA).digest()
+    r = reassemble(len(DATA), expected)
+    blocks = list(chunk(DATA, 50))
+    order = blocks + blocks[::3]
+    random.Random(1).shuffle(order)
+    for offset, block in order[: len(order) // 2]:
+        r.add(offset, block)
+    assert not r.complete and r.missing()
+    for offset, block in order[len(order) // 2:]:
+        r.add(offset, block)
+    assert r.complete and r.missing() == [] and r.finish() == DATA
+
+
+def test_missing_ranges_and_incomplete_finish():
+    r = reassemble(100)
+    assert r.add(10, b"x" * 10) == 10
+    assert r.add(15, b"x" * 10) == 5          # overlapping, consistent
+    assert r.add(50, b"y" * 50) == 50
+    assert r.add(10, b"x" * 15) == 0          # duplicate
+    assert r.missing() == [(0, 10), (25, 50)]
+    with pytest.raises(ImageFormatError, match=r"35 of 100 bytes missing in 2 ranges \(0-10, 25-50\)"):
+        r.finish()
+
+
+def test_conflicting_overlap_and_out_of_range_blocks():
+    r = reassemble(100)
+    r.add(0, b"a" * 20)
+    with pytest.raises(ImageFormatError, match="block at offset 10 conflicts .* byte 19 was 0x61, the block "
+                                               "says 0x62"):
+        r.add(10, b"a" * 9 + b"b")
+    assert r.missing() == [(20, 100)]   # the refused block left nothing behind
+    with pytest.raises(ImageFormatError, match="run past the image size 100"):
+        r.add(90, b"z" * 11)
+
+
+def test_hash_mismatch():
+    r = reassemble(len(DATA), hashlib.sha256(b"other").digest())
+    r.add(0, DATA)
+    with pytest.raises(ImageFormatError, match="reassembled image hash .* differs"):
+        r.finish()
+
+
+def test_gb_images_check_the_manufacturer_image_hash():
+    key = ec.derive_private_key(5, ec.SECP256R1())
+    data = build_gbcs(DATA, private_key=key, manufacturer_code=1, image_type=2, file_version=3,
+                      min_hardware_version=0, max_hardware_version=9)
+    r = reassemble(len(data), hashlib.sha256(DATA).digest(), hash_of="manufacturer_image")
+    for offset, block in chunk(data, 64):
+        r.add(offset, block)
+    assert parse(r.finish()).verify_signature(key.public_key())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=1, max_size=400), st.integers(1, 64), st.randoms(use_true_random=False))
+def test_random_reassembly(data, block_size, rng):
+    blocks = list(chunk(data, block_size))
+    rng.shuffle(blocks)
+    r = reassemble(len(data), hashlib.sha256(data).digest())
+    received = set()
+    for offset, block in blocks:
+        assert r.add(offset, block) == len(block)
+        received.update(range(offset, offset + len(block)))
+        gaps = {i for start, end in r.missing() for i in range(start, end)}
+        assert gaps == set(range(len(data))) - received
+    assert r.finish() == data
