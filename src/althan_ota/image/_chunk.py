@@ -64,10 +64,9 @@ def _block_crcs(view: memoryview, offsets: np.ndarray, lengths: np.ndarray, algo
     # Until the C CRC family is merged: zlib's CRC-32 per block, the only algorithm it offers.
     if algorithm != DEFAULT_CRC:
         raise ParameterError(f"CRC {algorithm!r} needs the native CRC kernels (checksum.crc_blocks)")
-    out = np.empty(len(offsets), dtype=np.uint32)
-    for i, (start, length) in enumerate(zip(offsets.tolist(), lengths.tolist())):
-        out[i] = zlib.crc32(view[start:start + length])
-    return out
+    crc32 = zlib.crc32
+    return np.array([crc32(view[start:start + length])
+                     for start, length in zip(offsets.tolist(), lengths.tolist())], dtype=np.uint32)
 
 
 class Reassembly:
