@@ -11,7 +11,7 @@ import zigpy.ota.image as zimg
 import zigpy.types as zt
 
 from althan_ota.errors import ImageFormatError, ParameterError
-from althan_ota.image import MAX_PREFIX, build_zigbee, parse
+from althan_ota.image import MAX_PREFIX, build_gbcs, build_zigbee, parse
 
 # Real header excerpts, published in zigpy's tests (tests/ota/test_ota_image.py): an IKEA TRADFRI light
 # (EBL, 168318 bytes) and a Philips Hue sbl-ota image (258104 bytes). Only their 56-byte headers are public
@@ -258,6 +258,12 @@ def test_fuzz_random_bytes(data, format):
     _only_format_errors(data, format=format)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([b"NGIS", b"\x1e\xf1\xee\x0b\x00\x01"]), st.binary(max_size=200))
+def test_fuzz_behind_container_and_header_openings(opening, tail):
+    _only_format_errors(opening + tail)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200), st.sampled_from([None, "zigbee", "gbcs"]))
 def test_fuzz_after_a_valid_header_start(tail, format):
@@ -268,6 +274,9 @@ SAMPLES = [
     build_zigbee(b"abc" * 20, **HEADER_OPTIONS, hardware_versions=(1, 2), elements=[(0xF001, b"v")],
                  integrity_code=True),
     build_zigbee(b"abc", **HEADER_OPTIONS, security_credential_version=1, destination=5),
+    build_gbcs(b"manufacturer image" * 3, **HEADER_OPTIONS, min_hardware_version=1, max_hardware_version=2,
+               signature=bytes(range(64))),
+    b"NGIS" + bytes(12) + struct.pack("<II", 24, 66) + build_zigbee(b"data", **HEADER_OPTIONS) + b"tail",
 ]
 
 
@@ -282,8 +291,8 @@ def test_every_single_bit_flip(sample):
     for bit in range(len(sample) * 8):
         flipped = bytearray(sample)
         flipped[bit // 8] ^= 1 << (bit % 8)
-        _only_format_errors(bytes(flipped))
-        _only_format_errors(bytes(flipped), format="zigbee")
+        for format in (None, "zigbee", "gbcs"):
+            _only_format_errors(bytes(flipped), format=format)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
