@@ -52,15 +52,17 @@ def chunk(data, block_size: int, algorithm: str = DEFAULT_CRC) -> Chunks:
     size = len(view)
     offsets = np.arange(0, size, block_size, dtype=np.int64)
     lengths = np.minimum(size - offsets, block_size)
-    return Chunks(view, block_size, algorithm, offsets, lengths, _block_crcs(view, offsets, lengths, algorithm))
+    return Chunks(view, block_size, algorithm, offsets, lengths,
+                  _block_crcs(view, block_size, offsets, lengths, algorithm))
 
 
-def _block_crcs(view: memoryview, offsets: np.ndarray, lengths: np.ndarray, algorithm: str) -> np.ndarray:
+def _block_crcs(view: memoryview, block_size: int, offsets: np.ndarray, lengths: np.ndarray,
+                algorithm: str) -> np.ndarray:
     from .. import checksum
 
     native = getattr(checksum, "crc_blocks", None)
     if native is not None:
-        return native(view, offsets, lengths, algorithm)
+        return native(view, block_size, algorithm)
     # Until the C CRC family is merged: zlib's CRC-32 per block, the only algorithm it offers.
     if algorithm != DEFAULT_CRC:
         raise ParameterError(f"CRC {algorithm!r} needs the native CRC kernels (checksum.crc_blocks)")
