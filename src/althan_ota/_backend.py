@@ -19,6 +19,7 @@ from .errors import BackendError
 
 # family name -> native module implementing it
 FAMILIES: dict[str, str] = {}
+FAMILIES["sha256"] = "althan_ota._native._sha256"
 
 _loaded: dict[str, ModuleType] = {}
 _lock = threading.Lock()

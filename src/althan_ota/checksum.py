@@ -5,3 +5,8 @@ transfer block, and the ZigBee AES-MMO hash. Each kernel runs in C on the best C
 This module is the public face; each kernel family's wrapper lives in its own private module and is
 re-exported here.
 """
+
+from ._backend import native as _native
+
+sha256 = _native("sha256").sha256
+sha256_blocks = _native("sha256").sha256_blocks

@@ -12,7 +12,9 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-SUITES = ["image"]
+SUITES = []
+SUITES.append("sha256")
+SUITES.append("image")
 
 
 @dataclass

@@ -10,7 +10,8 @@ import sys
 from ..errors import AltHanError
 
 # sub-command modules, in the order --help lists them
-GROUPS = ["backend", "bench", "image"]
+GROUPS = ["fleet", "backend", "bench"]
+GROUPS.append("image")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     except AltHanError as exc:
         print(f"althan-ota: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into head and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("althan-ota: interrupted", file=sys.stderr)
         return 130

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 
 
 def register(sub) -> None:
@@ -23,6 +24,7 @@ def run(args) -> int:
         print(json.dumps([r.as_dict() for r in results], indent=2))
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"althan-ota bench ({platform.machine()}, {platform.processor() or 'cpu'}; "
@@ -31,8 +33,8 @@ def run(args) -> int:
         table.add_column(col)
     for r in results:
         ratio = f"{r.ratio:.1f}x {r.baseline}" if r.ratio is not None else ""
-        table.add_row(r.suite, r.kernel, r.impl, r.rate_text(), ratio)
-    Console().print(table)
+        table.add_row(*(escape(cell) for cell in (r.suite, r.kernel, r.impl, r.rate_text(), ratio)))
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
     if not SUITES:
         print("no benchmark suites are registered yet")
     return 0
