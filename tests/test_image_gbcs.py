@@ -148,3 +148,10 @@ def test_random_gb_images_round_trip(manufacturer_image, force_replace, file_ver
     assert bytes(image.image) == data and image.force_replace == force_replace
     assert image.manufacturer_image_hash == hashlib.sha256(manufacturer_image).digest()
     assert image.verify_signature(KEY.public_key())
+
+
+def test_manufacturer_image_hash_matches_the_native_sha256(sha256_tier):
+    from althan_ota import checksum
+
+    image = parse(build_gbcs(MANUFACTURER_IMAGE, private_key=KEY, **OPTIONS))
+    assert checksum.sha256(image.manufacturer_image) == image.manufacturer_image_hash
