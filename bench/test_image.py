@@ -1,4 +1,5 @@
-"""Block CRCs over a 1 MiB image, 64-byte OTA blocks: ``image.chunk`` against a Python loop of zlib.crc32."""
+"""Block CRCs over a 1 MiB image in 64-byte OTA blocks: ``image.chunk`` (C kernel, best CRC tier) against a
+Python loop of zlib.crc32 over memoryview slices, in one benchmark group."""
 
 import random
 
@@ -13,7 +14,7 @@ DATA = random.Random(0).randbytes(IMAGE_SIZE)
 @pytest.mark.benchmark(group="image-chunk-crc32-1MiB-64B")
 def test_chunk_with_crc_blocks(benchmark):
     chunks = benchmark(chunk, DATA, BLOCK_SIZE)
-    assert [int(c) for c in chunks.crcs[:100]] == zlib_block_crcs(memoryview(DATA)[:6400], BLOCK_SIZE)
+    assert [int(c) for c in chunks.crcs] == zlib_block_crcs(memoryview(DATA), BLOCK_SIZE)
 
 
 @pytest.mark.benchmark(group="image-chunk-crc32-1MiB-64B")

@@ -16,13 +16,42 @@ DATA = bytes(random.Random(3).randbytes(10_000))
 
 
 @pytest.mark.parametrize("block_size", [1, 7, 64, 9999, 10_000, 20_000])
-def test_blocks_cover_the_image_with_zlib_crcs(block_size):
+def test_blocks_cover_the_image_with_zlib_crcs(block_size, crc_tier):
     chunks = chunk(DATA, block_size)
     assert len(chunks) == -(-len(DATA) // block_size)
     assert chunks.offsets[0] == 0 and int(chunks.lengths.sum()) == len(DATA)
     assert np.all(chunks.lengths[:-1] == block_size)
     assert b"".join(bytes(b) for _, b in chunks) == DATA
     assert [int(c) for c in chunks.crcs] == [zlib.crc32(bytes(b)) for _, b in chunks]
+
+
+@pytest.mark.parametrize("algorithm", ["CRC-32/ISCSI", "CRC-16/KERMIT", "CRC-16/IBM-SDLC"])
+def test_other_catalogue_crcs(algorithm, crc_tier):
+    import crc32c
+
+    chunks = chunk(DATA, 64, algorithm)
+    if algorithm == "CRC-32/ISCSI":
+        expected = [crc32c.crc32c(bytes(b)) for _, b in chunks]
+    else:
+        expected = [_bitwise_crc16(bytes(b), algorithm) for _, b in chunks]
+    assert chunks.crcs.dtype == (np.uint32 if algorithm.startswith("CRC-32") else np.uint16)
+    assert [int(c) for c in chunks.crcs] == expected
+
+
+def _bitwise_crc16(data: bytes, algorithm: str) -> int:
+    # reflected CRC-16/CCITT (poly 0x1021 reflected = 0x8408); KERMIT: init 0, xorout 0; X-25: 0xFFFF, 0xFFFF
+    init, xorout = {"CRC-16/KERMIT": (0, 0), "CRC-16/IBM-SDLC": (0xFFFF, 0xFFFF)}[algorithm]
+    crc = init
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+    return crc ^ xorout
+
+
+def test_bitwise_reference_matches_the_published_checks():
+    assert _bitwise_crc16(b"123456789", "CRC-16/KERMIT") == 0x2189
+    assert _bitwise_crc16(b"123456789", "CRC-16/IBM-SDLC") == 0x906E
 
 
 def test_blocks_are_views_not_copies():
@@ -40,6 +69,8 @@ def test_empty_and_bad_arguments():
             chunk(DATA, bad)
     with pytest.raises(ParameterError):
         chunk("text", 64)
+    with pytest.raises(ParameterError):
+        chunk(DATA, 64, "CRC-7/NOT-A-CRC")
 
 
 def test_reassembly_in_any_order_with_duplicates():

@@ -18,8 +18,10 @@ from types import ModuleType
 from .errors import BackendError
 
 # family name -> native module implementing it
-FAMILIES: dict[str, str] = {}
-FAMILIES["sha256"] = "althan_ota._native._sha256"
+FAMILIES: dict[str, str] = {
+    "crc": "althan_ota._native._crc",
+    "sha256": "althan_ota._native._sha256",
+}
 
 _loaded: dict[str, ModuleType] = {}
 _lock = threading.Lock()

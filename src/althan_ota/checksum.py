@@ -7,6 +7,7 @@ re-exported here.
 """
 
 from ._backend import native as _native
+from ._crc import CRC_ALGORITHMS, crc, crc_blocks  # noqa: F401
 
 sha256 = _native("sha256").sha256
 sha256_blocks = _native("sha256").sha256_blocks

@@ -5,11 +5,11 @@ from __future__ import annotations
 import bisect
 import hashlib
 import hmac
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..checksum import crc_blocks
 from ..errors import ImageFormatError, ParameterError
 
 DEFAULT_CRC = "CRC-32/ISO-HDLC"
@@ -40,7 +40,8 @@ class Chunks:
 
 
 def chunk(data, block_size: int, algorithm: str = DEFAULT_CRC) -> Chunks:
-    """Split ``data`` into blocks of ``block_size`` bytes (the last one shorter) with one CRC per block."""
+    """Split ``data`` into blocks of ``block_size`` bytes (the last one shorter) with one CRC per block,
+    ``algorithm`` named as in ``checksum.CRC_ALGORITHMS``, all computed by the C kernel in one call."""
     if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size <= 0:
         raise ParameterError(f"block_size must be a positive integer, not {block_size!r}")
     try:
@@ -52,23 +53,7 @@ def chunk(data, block_size: int, algorithm: str = DEFAULT_CRC) -> Chunks:
     size = len(view)
     offsets = np.arange(0, size, block_size, dtype=np.int64)
     lengths = np.minimum(size - offsets, block_size)
-    return Chunks(view, block_size, algorithm, offsets, lengths,
-                  _block_crcs(view, block_size, offsets, lengths, algorithm))
-
-
-def _block_crcs(view: memoryview, block_size: int, offsets: np.ndarray, lengths: np.ndarray,
-                algorithm: str) -> np.ndarray:
-    from .. import checksum
-
-    native = getattr(checksum, "crc_blocks", None)
-    if native is not None:
-        return native(view, block_size, algorithm)
-    # Until the C CRC family is merged: zlib's CRC-32 per block, the only algorithm it offers.
-    if algorithm != DEFAULT_CRC:
-        raise ParameterError(f"CRC {algorithm!r} needs the native CRC kernels (checksum.crc_blocks)")
-    crc32 = zlib.crc32
-    return np.array([crc32(view[start:start + length])
-                     for start, length in zip(offsets.tolist(), lengths.tolist())], dtype=np.uint32)
+    return Chunks(view, block_size, algorithm, offsets, lengths, crc_blocks(view, block_size, algorithm))
 
 
 class Reassembly:
