@@ -139,3 +139,28 @@ def test_random_reassembly(data, block_size, rng):
         gaps = {i for start, end in r.missing() for i in range(start, end)}
         assert gaps == set(range(len(data))) - received
     assert r.finish() == data
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 120), st.lists(st.tuples(st.integers(0, 130), st.binary(max_size=40)), max_size=20))
+def test_reassembly_matches_a_byte_by_byte_model(total_size, blocks):
+    r = reassemble(total_size)
+    stored: dict[int, int] = {}
+    for offset, data in blocks:
+        if offset + len(data) > total_size:
+            with pytest.raises(ImageFormatError, match="run past"):
+                r.add(offset, data)
+            continue
+        conflict = any(stored.get(offset + i, b) != b for i, b in enumerate(data))
+        if conflict:
+            with pytest.raises(ImageFormatError, match="conflicts"):
+                r.add(offset, data)
+            continue
+        fresh = sum(1 for i in range(len(data)) if offset + i not in stored)
+        assert r.add(offset, data) == fresh
+        stored.update((offset + i, b) for i, b in enumerate(data))
+        assert r.received == len(stored)
+    gaps = {i for start, end in r.missing() for i in range(start, end)}
+    assert gaps == set(range(total_size)) - stored.keys()
+    if not gaps:
+        assert r.finish() == bytes(stored[i] for i in range(total_size))
