@@ -19,6 +19,7 @@ from .errors import BackendError
 
 # family name -> native module implementing it
 FAMILIES: dict[str, str] = {
+    "aes": "althan_ota._native._aes",        # AES-128, AES-MMO and CCM* share one set of tiers
     "crc": "althan_ota._native._crc",
     "sha256": "althan_ota._native._sha256",
 }

@@ -5,8 +5,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 
+from ..checksum import aes_mmo
 from ..errors import ParameterError
-from ._integrity import INTEGRITY_CODE_LENGTH, aes_mmo
+from ._integrity import INTEGRITY_CODE_LENGTH
 from ._model import (FC_DESTINATION, FC_HARDWARE_VERSIONS, FC_SECURITY_CREDENTIAL, GBCS_SIGNATURE_LENGTH,
                      HEADER_VERSION, MAGIC, TAG_INTEGRITY_CODE, TAG_UPGRADE_IMAGE, header_length_for)
 
