@@ -15,7 +15,7 @@ from ..errors import ImageFormatError, ParameterError
 DEFAULT_CRC = "CRC-32/ISO-HDLC"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)   # numpy fields: compare identity, not element-wise
 class Chunks:
     """Transfer blocks of ``data`` (a read-only view, never copied): block ``i`` is
     ``data[offsets[i]:offsets[i] + lengths[i]]`` and its CRC (``algorithm``) is ``crcs[i]``."""
@@ -25,7 +25,7 @@ class Chunks:
     algorithm: str
     offsets: np.ndarray   # int64
     lengths: np.ndarray   # int64
-    crcs: np.ndarray      # uint32 (uint16 values for 16-bit CRCs)
+    crcs: np.ndarray      # uint32, or uint16 for the 16-bit CRCs
 
     def __len__(self) -> int:
         return len(self.offsets)
