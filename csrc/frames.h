@@ -16,7 +16,9 @@
  *
  * A frame description (alt_frames_frame) holds every layer; has_* says which are present. Building writes
  * the layers in order and protects them innermost first, in place; parsing checks the FCS, removes each
- * layer's protection into a caller-owned buffer and describes every layer it got to.
+ * layer's protection into a caller-owned buffer and describes every layer it got to. The builder sends
+ * ZigBee security with the extended nonce (the sender's EUI-64 in the auxiliary header, as ZigBee PRO
+ * devices do) and MAC security from an extended source address; the parser also takes frames without them.
  */
 #ifndef ALT_FRAMES_H
 #define ALT_FRAMES_H

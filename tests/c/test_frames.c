@@ -297,8 +297,21 @@ static void parse_batch_equals_single(const char *tier)
     free(st);
 }
 
+static void replay_window(void)
+{
+    uint32_t last = 0;
+    bool seen = false;
+    CHECK(alt_frames_counter_accept(&last, &seen, 0), "first counter 0 refused");
+    CHECK(!alt_frames_counter_accept(&last, &seen, 0), "repeated counter accepted");
+    CHECK(alt_frames_counter_accept(&last, &seen, 7) && !alt_frames_counter_accept(&last, &seen, 6),
+          "older counter accepted");
+    CHECK(alt_frames_counter_accept(&last, &seen, UINT32_MAX) && !alt_frames_counter_accept(&last, &seen, 8),
+          "counter after the largest accepted");
+}
+
 int main(void)
 {
+    replay_window();
     for (int i = 0; i < 16; i++)
         annex_key[i] = (uint8_t)(0xc0 + i);
     for (int a = 0; a < alt_aes_tier_count(); a++) {
