@@ -151,7 +151,7 @@ def _check_members(infos: list[zipfile.ZipInfo], label: str) -> dict[str, zipfil
             raise ReleaseError(f"{label}: member {name!r} uses compression method {info.compress_type}; only "
                                f"stored (0) and deflated (8) are accepted")
         mode = info.external_attr >> 16
-        if info.create_system == 3 and mode and not stat.S_ISREG(mode):
+        if info.create_system == 3 and stat.S_IFMT(mode) not in (0, stat.S_IFREG):   # 0: type not recorded
             raise ReleaseError(f"{label}: member {name!r} is not a regular file (mode 0o{mode:o})")
         if info.file_size > MAX_MEMBER_BYTES:
             raise ReleaseError(f"{label}: member {name!r} declares {info.file_size} bytes, more than the "

@@ -13,11 +13,11 @@ import numpy as np
 
 from ..errors import AltHanError, ReleaseError
 from ..image import CplEntry, OtaImage, cpl_check, format_version, image_cpl_hash, load_private_key, parse
-from ..image._sign import sign_raw, verify_raw
+from ..image._sign import verify_raw
 from ._archive import (MAX_MANIFEST_BYTES, MAX_MEMBER_BYTES, MAX_NOTES_BYTES, MAX_SIGNATURE_BYTES,
                        BundleArchive, write_archive)
 from ._compat import Compatibility
-from ._keys import key_id, load_trusted_keys
+from ._keys import key_id, load_trusted_keys, sign_deterministic
 from ._manifest import (IMAGE_DIR, MANIFEST_NAME, SCHEMA_VERSION, SIGNATURE_NAME, ImageEntry, Manifest,
                         NotesEntry, check_environment, from_json, side_code, signing_key_id_of, to_json)
 
@@ -156,7 +156,7 @@ def pack(output, *, images: Iterable[ImageInput], notes, release_id: str, releas
     correspond to (each image must be listed: an unlisted image is refused here rather than by every
     supplier); ``signing_key`` Alt HAN Co's P-256 private key (object or PEM/DER bytes);
     ``upgrade_paths`` (from, to) version pairs; ``compatibility`` (hub, meter) version pairs that work
-    together. The same inputs give the same bytes, except the ECDSA signature, which OpenSSL randomises."""
+    together. The same inputs give the same bytes (RFC 6979 signatures, where OpenSSL has them)."""
     check_environment(environment)
     private_key = _private_key(signing_key)
     if isinstance(release_date, str):
@@ -187,7 +187,7 @@ def pack(output, *, images: Iterable[ImageInput], notes, release_id: str, releas
                         tuple(Compatibility(compatibility).pairs))
     manifest_bytes = to_json(manifest)
     manifest = from_json(manifest_bytes)     # the reader's rules, applied before anything is published
-    signature = sign_raw(manifest_bytes, private_key)
+    signature = sign_deterministic(manifest_bytes, private_key)
     members = [(MANIFEST_NAME, manifest_bytes), (SIGNATURE_NAME, signature), (notes_name, notes_bytes)]
     members += [(entry.file, data) for entry, data in zip(manifest.images, blobs)]
     write_archive(output, members, manifest.release_date)

@@ -7,7 +7,10 @@ import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from ..errors import AltHanError, ReleaseError
 from ..image import load_public_key
@@ -18,6 +21,18 @@ def key_id(key) -> str:
     public = _public(key, "key")
     der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha256(der).hexdigest()
+
+
+def sign_deterministic(message: bytes, private_key: ec.EllipticCurvePrivateKey) -> bytes:
+    """ECDSA P-256 / SHA-256 signature as raw r||s, with RFC 6979 deterministic nonces when the OpenSSL
+    underneath has them (3.2+), so the same inputs give the same bundle; randomised nonces otherwise, which
+    verify the same way."""
+    try:
+        der = private_key.sign(message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+    except (UnsupportedAlgorithm, TypeError):
+        der = private_key.sign(message, ec.ECDSA(hashes.SHA256()))
+    r, s = decode_dss_signature(der)
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
 def load_trusted_keys(trusted) -> dict:

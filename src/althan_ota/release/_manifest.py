@@ -115,7 +115,7 @@ def to_json(manifest: Manifest) -> bytes:
             "manufacturer_image_hash": e.manufacturer_image_hash.hex(),
         } for e in manifest.images],
         "cpl": [{
-            "manufacturer_code": _hex(c.manufacturer_code, 4), "model": c.model,
+            "manufacturer_code": _hex(c.manufacturer_code, 4), "model": c.model or None,
             "image_type": _hex(c.image_type, 4), "firmware_version": _hex(c.firmware_version, 8),
             "min_hardware_version": _hex(c.min_hardware_version, 4),
             "max_hardware_version": _hex(c.max_hardware_version, 4),

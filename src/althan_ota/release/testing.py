@@ -6,7 +6,8 @@ hardware 1-2, see ``althan_ota.fleet.synthetic``): two GB images of version 0x01
 manufacturer key, their CPL entries, upgrade paths from 0x01030000 and 0x01030100, and a compatibility
 table in which the new hub-side firmware still works with the old meter side but not the other way round
 (so pairs upgrade ``hub_first``, and pairs still on 0x01020000 have no safe order). Keys come from the seed,
-so the same seed gives the same keys, images and manifest; only the ECDSA signatures differ between runs.
+and signatures are RFC 6979 ones where OpenSSL has them (3.2+), so the same arguments give the same bundle
+bytes.
 These keys are public knowledge: never trust them outside tests.
 """
 
@@ -24,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ..fleet.synthetic import DEFAULT_MIX
 from ..image import CplEntry, build_gbcs, image_cpl_hash, parse
 from ._bundle import ImageInput, pack
-from ._keys import key_id
+from ._keys import key_id, sign_deterministic
 from ._manifest import Manifest
 
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -38,7 +39,7 @@ OLD_VERSIONS = PRODUCT.firmware_versions     # 0x01020000, 0x01030000, 0x0103010
 HARDWARE_RANGE = (min(PRODUCT.hardware_versions), max(PRODUCT.hardware_versions))
 
 
-def test_key(label: str, seed: int = 0) -> ec.EllipticCurvePrivateKey:
+def deterministic_key(label: str, seed: int = 0) -> ec.EllipticCurvePrivateKey:
     """A P-256 private key derived from ``label`` and ``seed``: the same arguments, the same key."""
     digest = hashlib.sha256(f"althan-ota test key/{label}/{seed}".encode()).digest()
     return ec.derive_private_key(int.from_bytes(digest, "big") % (_P256_ORDER - 1) + 1, ec.SECP256R1())
@@ -54,7 +55,7 @@ def private_pem(key) -> bytes:
                              serialization.NoEncryption())
 
 
-def test_compatibility() -> list[tuple[int, int]]:
+def demo_compatibility() -> list[tuple[int, int]]:
     """The demo product's (hub, meter) pairs that work together: versions of one generation (0x0102, 0x0103,
     0x0104) and the two older generations with each other; a 0x0104 hub side with a 0x0103 meter side; not a
     0x0104 meter side with anything older."""
@@ -117,8 +118,8 @@ def make_test_release(path, *, environment: str = "test", seed: int = 0, image_s
     """Write a complete signed bundle to ``path`` (see the module docstring) and return it with its keys.
     ``image_size`` is each Manufacturer Image's length in bytes (real ones are 100-500 KB; the default keeps
     tests fast)."""
-    release_key = test_key("alt-han-co-release", seed)
-    manufacturer_key = test_key("manufacturer", seed)
+    release_key = deterministic_key("alt-han-co-release", seed)
+    manufacturer_key = deterministic_key("manufacturer", seed)
     lo, hi = HARDWARE_RANGE
     images, cpl, inputs = {}, [], []
     for side, model, image_type in (("ALTHAN_P2P_HUB", PRODUCT.hub_model, HUB_IMAGE_TYPE),
@@ -126,7 +127,8 @@ def make_test_release(path, *, environment: str = "test", seed: int = 0, image_s
         firmware = hashlib.shake_256(f"{model}/{NEW_VERSION:08X}/{seed}".encode()).digest(image_size)
         data = build_gbcs(firmware, manufacturer_code=MANUFACTURER_CODE, image_type=image_type,
                           file_version=NEW_VERSION, min_hardware_version=lo, max_hardware_version=hi,
-                          header_string=f"{model} {NEW_VERSION:08X}", private_key=manufacturer_key)
+                          header_string=f"{model} {NEW_VERSION:08X}",
+                          signature=sign_deterministic(firmware, manufacturer_key))
         images[side] = data
         cpl.append(CplEntry(MANUFACTURER_CODE, image_type, NEW_VERSION, image_cpl_hash(parse(data)), lo, hi, model))
         inputs.append(ImageInput(data, side, PRODUCT.manufacturer, model))
@@ -138,7 +140,7 @@ def make_test_release(path, *, environment: str = "test", seed: int = 0, image_s
     manifest = pack(path, images=inputs, notes=notes, release_id=release_id, release_date=release_date,
                     environment=environment, cpl=cpl, signing_key=release_key,
                     upgrade_paths=[(v, NEW_VERSION) for v in OLD_VERSIONS[1:]],
-                    compatibility=test_compatibility())
+                    compatibility=demo_compatibility())
     return TestRelease(Path(path), environment, manifest, release_key, manufacturer_key, images, tuple(cpl))
 
 
