@@ -111,7 +111,7 @@ def plan_pair_orders(compat: Compatibility, hub_from, meter_from, hub_to, meter_
     through either. An order is safe when every state it passes through is compatible. The answer is
     ``concurrent`` when it is safe (no ordering constraint), else the one safe sequential order, else unsafe.
     """
-    hub_from, meter_from, hub_to, meter_to = np.broadcast_arrays(
+    hub_from, meter_from, hub_to, meter_to = _broadcast(
         *(_as_versions(v, name) for v, name in ((hub_from, "hub_from"), (meter_from, "meter_from"),
                                                  (hub_to, "hub_to"), (meter_to, "meter_to"))))
     final_ok = compat.compatible(hub_to, meter_to)
@@ -152,5 +152,13 @@ def _as_versions(values, name: str) -> np.ndarray:
 
 
 def _versions(hub_versions, meter_versions) -> tuple[np.ndarray, np.ndarray]:
-    return np.broadcast_arrays(_as_versions(hub_versions, "hub versions"),
-                               _as_versions(meter_versions, "meter versions"))
+    return _broadcast(_as_versions(hub_versions, "hub versions"), _as_versions(meter_versions, "meter versions"))
+
+
+def _broadcast(*arrays: np.ndarray) -> list[np.ndarray]:
+    try:
+        return np.broadcast_arrays(*arrays)
+    except ValueError:
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        raise ParameterError(f"version arrays of shapes {shapes} do not broadcast together (one row per "
+                             f"installation, or a scalar)") from None
