@@ -152,9 +152,9 @@ def pack(output, *, images: Iterable[ImageInput], notes, release_id: str, releas
          compatibility: Iterable[tuple[int, int]] = (), notes_name: str = "RELEASE-NOTES.md") -> Manifest:
     """Write a signed release bundle to ``output`` and return its manifest.
 
-    ``notes`` is the release-notes text (str or UTF-8 bytes) or a ``pathlib.Path`` to it; ``cpl`` the CPL entries the images
-    correspond to (each image must be listed: an unlisted image is refused here rather than by every
-    supplier); ``signing_key`` Alt HAN Co's P-256 private key (object or PEM/DER bytes);
+    ``notes`` is the release-notes text (str or UTF-8 bytes) or a ``pathlib.Path`` to it; ``cpl`` the CPL
+    entries the images correspond to (each image must be listed: an unlisted image is refused here rather
+    than by every supplier); ``signing_key`` Alt HAN Co's P-256 private key (object or PEM/DER bytes);
     ``upgrade_paths`` (from, to) version pairs; ``compatibility`` (hub, meter) version pairs that work
     together. The same inputs give the same bytes (RFC 6979 signatures, where OpenSSL has them)."""
     check_environment(environment)

@@ -23,6 +23,10 @@ SIDES = (HUB_SIDE, METER_SIDE)
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_NAME = "manifest.sig"
 IMAGE_DIR = "images/"
+# Table lengths a manifest may have: room for any real release, and a bound on the work of checking one
+# (the hardware-overlap check compares images pairwise).
+MAX_IMAGES = 250
+MAX_ROWS = 100_000
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _RELEASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -162,6 +166,8 @@ def from_json(data: bytes) -> Manifest:
                    for i, item in enumerate(_field(doc, "images", "manifest", _list)))
     if not images:
         raise ReleaseError("manifest images: a release holds at least one image")
+    if len(images) > MAX_IMAGES:
+        raise ReleaseError(f"manifest images: {len(images)} images, more than the {MAX_IMAGES} allowed")
     cpl = tuple(_cpl(item, f"manifest cpl[{i}]") for i, item in enumerate(_field(doc, "cpl", "manifest", _list)))
     paths = tuple(_pair(item, ("from", "to"), f"manifest upgrade_paths[{i}]")
                   for i, item in enumerate(_field(doc, "upgrade_paths", "manifest", _list)))
@@ -295,6 +301,8 @@ def _object(value, where: str = "value") -> dict:
 def _list(value) -> list:
     if not isinstance(value, list):
         raise TypeError(f"expected a JSON list, got {type(value).__name__}")
+    if len(value) > MAX_ROWS:
+        raise ValueError(f"{len(value)} rows, more than the {MAX_ROWS} allowed")
     return value
 
 
