@@ -13,11 +13,10 @@ import numpy as np
 
 from ..errors import AltHanError, ReleaseError
 from ..image import CplEntry, OtaImage, cpl_check, format_version, image_cpl_hash, load_private_key, parse
-from ..image._sign import verify_raw
 from ._archive import (MAX_MANIFEST_BYTES, MAX_MEMBER_BYTES, MAX_NOTES_BYTES, MAX_SIGNATURE_BYTES,
                        BundleArchive, write_archive)
 from ._compat import Compatibility
-from ._keys import key_id, load_trusted_keys, sign_deterministic
+from ._keys import key_id, load_trusted_keys, sign_manifest, signature_ok
 from ._manifest import (IMAGE_DIR, MANIFEST_NAME, SCHEMA_VERSION, SIGNATURE_NAME, ImageEntry, Manifest,
                         NotesEntry, check_environment, from_json, side_code, signing_key_id_of, to_json)
 
@@ -187,7 +186,7 @@ def pack(output, *, images: Iterable[ImageInput], notes, release_id: str, releas
                         tuple(Compatibility(compatibility).pairs))
     manifest_bytes = to_json(manifest)
     manifest = from_json(manifest_bytes)     # the reader's rules, applied before anything is published
-    signature = sign_deterministic(manifest_bytes, private_key)
+    signature = sign_manifest(manifest_bytes, private_key)
     members = [(MANIFEST_NAME, manifest_bytes), (SIGNATURE_NAME, signature), (notes_name, notes_bytes)]
     members += [(entry.file, data) for entry, data in zip(manifest.images, blobs)]
     write_archive(output, members, manifest.release_date)
@@ -215,11 +214,9 @@ def verify_bundle(path, environment: str, trusted_keys, *, manufacturer_keys: Ma
         if claimed not in trusted:
             raise ReleaseError(f"manifest is signed by unknown key {claimed}: it is not among the "
                                f"{len(trusted)} trusted release key(s) ({', '.join(sorted(trusted))})")
-        try:
-            verify_raw(manifest_bytes, signature, trusted[claimed])
-        except AltHanError:
+        if not signature_ok(manifest_bytes, signature, trusted[claimed]):
             raise ReleaseError(f"manifest signature does not verify with trusted key {claimed}: the manifest "
-                               f"or manifest.sig was altered after signing") from None
+                               f"or manifest.sig was altered after signing")
         manifest = from_json(manifest_bytes)
         _check_members(archive.names, manifest)
         _require_environment(manifest.release_id, manifest.environment, environment)

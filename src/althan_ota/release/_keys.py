@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -23,15 +23,28 @@ def key_id(key) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def sign_deterministic(message: bytes, private_key: ec.EllipticCurvePrivateKey) -> bytes:
-    """ECDSA P-256 / SHA-256 signature as raw r||s, with RFC 6979 deterministic nonces when the OpenSSL
-    underneath has them (3.2+), so the same inputs give the same bundle; randomised nonces otherwise, which
-    verify the same way."""
+def sign_manifest(message: bytes, private_key: ec.EllipticCurvePrivateKey) -> bytes:
+    """ECDSA P-256 / SHA-256 signature, DER-encoded (what ``openssl dgst -sha256 -verify`` reads), with
+    RFC 6979 deterministic nonces when the OpenSSL underneath has them (3.2+), so the same inputs give the
+    same bundle; randomised nonces otherwise, which verify the same way."""
     try:
-        der = private_key.sign(message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+        return private_key.sign(message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
     except (UnsupportedAlgorithm, TypeError):
-        der = private_key.sign(message, ec.ECDSA(hashes.SHA256()))
-    r, s = decode_dss_signature(der)
+        return private_key.sign(message, ec.ECDSA(hashes.SHA256()))
+
+
+def signature_ok(message: bytes, signature: bytes, public_key: ec.EllipticCurvePublicKey) -> bool:
+    """Whether ``signature`` (DER) is a valid ECDSA P-256 / SHA-256 signature of ``message``."""
+    try:
+        public_key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def raw_signature(message: bytes, private_key: ec.EllipticCurvePrivateKey) -> bytes:
+    """``sign_manifest`` as the raw r||s (64 bytes) that a GB image trailer carries."""
+    r, s = decode_dss_signature(sign_manifest(message, private_key))
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ..fleet.synthetic import DEFAULT_MIX
 from ..image import CplEntry, build_gbcs, image_cpl_hash, parse
 from ._bundle import ImageInput, pack
-from ._keys import key_id, sign_deterministic
+from ._keys import key_id, raw_signature
 from ._manifest import Manifest
 
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -128,7 +128,7 @@ def make_test_release(path, *, environment: str = "test", seed: int = 0, image_s
         data = build_gbcs(firmware, manufacturer_code=MANUFACTURER_CODE, image_type=image_type,
                           file_version=NEW_VERSION, min_hardware_version=lo, max_hardware_version=hi,
                           header_string=f"{model} {NEW_VERSION:08X}",
-                          signature=sign_deterministic(firmware, manufacturer_key))
+                          signature=raw_signature(firmware, manufacturer_key))
         images[side] = data
         cpl.append(CplEntry(MANUFACTURER_CODE, image_type, NEW_VERSION, image_cpl_hash(parse(data)), lo, hi, model))
         inputs.append(ImageInput(data, side, PRODUCT.manufacturer, model))
