@@ -391,6 +391,7 @@ def test_unexpected_and_missing_members(release, tmp_path):
     (lambda d: d.pop("compatibility"), "missing field 'compatibility'"),
     (lambda d: d.update(release_date="2026-13-01"), "release_date"),
     (lambda d: d["notes"].update(sha256="XYZ"), "64 lowercase hex digits"),
+    (lambda d: d["images"][0].update(model="NB\x1b[2J"), "printable characters"),
 ])
 def test_authentic_but_malformed_manifest(release, tmp_path, edit, match):
     refused(resigned(release, tmp_path, edit), match, trusted=release.trusted_keys)

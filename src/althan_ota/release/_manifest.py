@@ -309,6 +309,9 @@ def _list(value) -> list:
 def _text(value) -> str:
     if not isinstance(value, str) or not value:
         raise TypeError(f"expected a non-empty string, got {value!r}")
+    if len(value) > 200 or not value.isprintable():
+        # ``release show`` prints these before anything is verified: no terminal control sequences
+        raise ValueError(f"expected at most 200 printable characters, got {value[:40]!r}")
     return value
 
 
