@@ -2,8 +2,8 @@
 different firmware still works, and in which order to upgrade the two sides so that it keeps working.
 
 Versions are 4-octet identifiers compared only through the table, never as integers. A pair is looked up as
-the 64-bit key ``hub << 32 | meter`` in a sorted array, so a whole fleet is classified with one
-``searchsorted``.
+the 64-bit key ``hub << 32 | meter`` among the table's keys, so a whole fleet is classified with one
+``np.isin``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class Compatibility:
                                      f"not {pair!r}") from None
             keys.add((_version(hub, "hub version") << 32) | _version(meter, "meter version"))
         self._keys = np.array(sorted(keys), dtype=np.uint64)
+        self._key_set = frozenset(keys)      # for one pair at a time, without numpy's per-call overhead
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -56,17 +57,16 @@ class Compatibility:
         return [(int(k) >> 32, int(k) & _MAX_VERSION) for k in self._keys]
 
     def is_compatible(self, hub_version: int, meter_version: int) -> bool:
-        return bool(self.compatible(np.uint32(_version(hub_version, "hub version")),
-                                    np.uint32(_version(meter_version, "meter version"))))
+        return (_version(hub_version, "hub version") << 32 | _version(meter_version, "meter version")) \
+            in self._key_set
 
     def compatible(self, hub_versions, meter_versions) -> np.ndarray:
         """Element-wise ``is_compatible`` over arrays (broadcast together) of versions."""
         hub, meter = _versions(hub_versions, meter_versions)
         keys = (hub.astype(np.uint64) << np.uint64(32)) | meter.astype(np.uint64)
-        if len(self._keys) == 0:
-            return np.zeros(keys.shape, dtype=bool)
-        at = np.searchsorted(self._keys, keys)
-        return self._keys[np.minimum(at, len(self._keys) - 1)] == keys
+        # np.isin picks its method by table size: a few vectorised compares for a short table (the usual
+        # case: tens of pairs), a sort-based merge for a long one
+        return np.isin(keys, self._keys)
 
     def to_arrow(self):
         """The table as Arrow: columns ``hub_version`` and ``meter_version`` (uint32), one row per pair."""
@@ -114,10 +114,8 @@ def plan_pair_orders(compat: Compatibility, hub_from, meter_from, hub_to, meter_
     hub_from, meter_from, hub_to, meter_to = _broadcast(
         *(_as_versions(v, name) for v, name in ((hub_from, "hub_from"), (meter_from, "meter_from"),
                                                  (hub_to, "hub_to"), (meter_to, "meter_to"))))
-    final_ok = compat.compatible(hub_to, meter_to)
-    meter_first_ok = final_ok & (compat.compatible(hub_from, meter_to) | (meter_to == meter_from))
-    hub_first_ok = final_ok & (compat.compatible(hub_to, meter_from) | (hub_to == hub_from))
-    codes = np.full(final_ok.shape, UNSAFE, dtype=np.int8)
+    meter_first_ok, hub_first_ok = _safe_orders(compat.compatible, hub_from, meter_from, hub_to, meter_to)
+    codes = np.full(meter_first_ok.shape, UNSAFE, dtype=np.int8)
     codes[hub_first_ok] = HUB_FIRST
     codes[meter_first_ok] = METER_FIRST
     codes[meter_first_ok & hub_first_ok] = CONCURRENT
@@ -128,11 +126,23 @@ def plan_pair_order(compat: Compatibility, hub_from: int, meter_from: int, hub_t
                     meter_to: int) -> str | None:
     """One installation's order: "concurrent", "meter_first", "hub_first", or None when no order keeps the
     pair working (see :func:`plan_pair_orders` for the rule)."""
-    for value, name in ((hub_from, "hub_from"), (meter_from, "meter_from"), (hub_to, "hub_to"),
-                        (meter_to, "meter_to")):
-        _version(value, name)
-    code = int(plan_pair_orders(compat, hub_from, meter_from, hub_to, meter_to).codes)
-    return ORDER_NAMES.get(code)
+    versions = [_version(v, name) for v, name in ((hub_from, "hub_from"), (meter_from, "meter_from"),
+                                                  (hub_to, "hub_to"), (meter_to, "meter_to"))]
+    meter_first_ok, hub_first_ok = _safe_orders(compat.is_compatible, *versions)
+    if meter_first_ok and hub_first_ok:
+        return ORDER_NAMES[CONCURRENT]
+    if meter_first_ok:
+        return ORDER_NAMES[METER_FIRST]
+    return ORDER_NAMES[HUB_FIRST] if hub_first_ok else None
+
+
+def _safe_orders(compatible, hub_from, meter_from, hub_to, meter_to):
+    """Whether meter-first and hub-first are safe: the rule of :func:`plan_pair_orders`, stated once, for
+    scalars (``compatible`` = ``is_compatible``) or element-wise for arrays (``compatible``)."""
+    final_ok = compatible(hub_to, meter_to)
+    meter_first_ok = final_ok & (compatible(hub_from, meter_to) | (meter_to == meter_from))
+    hub_first_ok = final_ok & (compatible(hub_to, meter_from) | (hub_to == hub_from))
+    return meter_first_ok, hub_first_ok
 
 
 def _version(value, name: str) -> int:
@@ -146,9 +156,10 @@ def _as_versions(values, name: str) -> np.ndarray:
     array = np.asarray(values)
     if array.dtype.kind not in "iu":
         raise ParameterError(f"{name}: expected integer versions, got dtype {array.dtype}")
-    if array.size and (array.min() < 0 or array.max() > _MAX_VERSION):
+    fits = array.dtype.kind == "u" and array.dtype.itemsize <= 4     # in range whatever the values
+    if not fits and array.size and (array.min() < 0 or array.max() > _MAX_VERSION):
         raise ParameterError(f"{name}: versions must lie in 0..0xFFFFFFFF")
-    return array.astype(np.uint32)
+    return array.astype(np.uint32, copy=False)
 
 
 def _versions(hub_versions, meter_versions) -> tuple[np.ndarray, np.ndarray]:
