@@ -50,6 +50,7 @@ def write_archive(path, members: list[tuple[str, bytes]], date: _dt.date) -> Non
                 info.create_system = 3                      # Unix, so the mode bits below mean what they say
                 info.external_attr = (stat.S_IFREG | 0o644) << 16
                 archive.writestr(info, data, compresslevel=9)
+        os.chmod(tmp, 0o644)     # mkstemp's 0600 would hide a file that is meant to be handed out
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

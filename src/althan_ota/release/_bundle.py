@@ -204,7 +204,8 @@ def verify_bundle(path, environment: str, trusted_keys, *, manufacturer_keys: Ma
     entry; its Manufacturer Image Hash against the entry and the bundle's CPL entries (``image.cpl_check``),
     and against ``cpl`` too when given (e.g. the DCC's current CPL); its GB signature when
     ``manufacturer_keys`` (manufacturer name or code -> public key; key None applies to every manufacturer)
-    has a key for it."""
+    has a key for it. The environment is part of the signed manifest, so trust per environment by passing
+    only that environment's release keys when they differ."""
     check_environment(environment, "the environment to verify for")
     trusted = load_trusted_keys(trusted_keys)
     with BundleArchive(path) as archive:
