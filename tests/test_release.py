@@ -178,9 +178,13 @@ def test_pack_refuses_overlapping_hardware_ranges_and_duplicate_names(tmp_path, 
     hub = release.images["ALTHAN_P2P_HUB"]
     base = dict(notes="n", release_id="R", release_date=dt.date(2026, 1, 1), environment="test",
                 cpl=release.cpl, signing_key=release.release_key)
-    with pytest.raises(ReleaseError, match="overlapping hardware ranges"):
+    with pytest.raises(ReleaseError, match="same manufacturer and image type with overlapping hardware ranges"):
         pack(tmp_path / "x.zip", images=[ImageInput(hub, "hub", "N", "A", "images/a.bin"),
                                          ImageInput(hub, "hub", "N", "B", "images/b.bin")], **base)
+    with pytest.raises(ReleaseError, match="same manufacturer and model with overlapping hardware ranges"):
+        pack(tmp_path / "x.zip", images=[ImageInput(hub, "hub", "N", "A", "images/a.bin"),
+                                         ImageInput(release.images["ALTHAN_P2P_METER"], "meter", "n", "a",
+                                                    "images/b.bin")], **base)
     with pytest.raises(ReleaseError, match="used twice"):
         pack(tmp_path / "x.zip", images=[ImageInput(hub, "hub", "N", "A", "images/a.bin"),
                                          ImageInput(release.images["ALTHAN_P2P_METER"], "meter", "N", "B",
@@ -207,6 +211,29 @@ def test_image_for(release):
         got.image_for("Northbridge Radio", "NB-X", 1)
     with pytest.raises(ReleaseError, match="unknown hardware cannot be matched"):
         got.image_for("Northbridge Radio", "hub", None)
+
+
+def test_match_images_over_a_fleet(release):
+    from althan_ota.fleet.synthetic import generate_fleet
+
+    got = verify_bundle(release.path, "test", release.trusted_keys)
+    fleet = generate_fleet(300, seed=3).table
+    found = got.match_images(fleet["manufacturer"], fleet["model"], fleet["hardware_version"])
+    assert found.dtype == np.int32 and len(found) == fleet.num_rows and (found >= 0).any() and (found < 0).any()
+    rows = zip(fleet["manufacturer"].to_pylist(), fleet["model"].to_pylist(),
+               fleet["hardware_version"].to_pylist(), found.tolist())
+    for maker, model, hardware, index in rows:
+        try:
+            expected = got.images.index(got.image_for(maker, model, hardware))
+        except ReleaseError:
+            expected = -1
+        assert index == expected, (maker, model, hardware)
+    assert got.match_images(["NORTHBRIDGE RADIO", "Northbridge Radio", None], ["nb-p2p-m2", "NB-P2P-H2", "x"],
+                            [2, None, 1]).tolist() == [1, -1, -1]
+    with pytest.raises(ReleaseError, match="different lengths"):
+        got.match_images(["a"], ["b", "c"], [1])
+    with pytest.raises(ReleaseError, match="cannot read a column"):
+        got.match_images(["a"], ["b"], ["one"])
 
 
 def test_upgrade_paths(release):

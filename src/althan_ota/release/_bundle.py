@@ -114,7 +114,7 @@ class VerifiedRelease:
             known = sorted({r.manufacturer for r in self.images})
             raise ReleaseError(f"release {self.release_id} has no image for manufacturer {who!r} "
                                f"(it has {', '.join(known)})")
-        by_model = [r for r in makers if r.model.casefold() == str(model_or_side).casefold()]
+        by_model = [r for r in makers if r.model.lower() == str(model_or_side).lower()]
         if by_model:
             candidates, what = by_model, f"model {model_or_side}"
         else:
@@ -135,6 +135,38 @@ class VerifiedRelease:
             raise ReleaseError(f"release {self.release_id}: {who!r} {what} on hardware 0x{int(hardware_version):04X} "
                                f"matches several models ({', '.join(r.model for r in fitting)}); name the model")
         return fitting[0]
+
+    def match_images(self, manufacturers, models, hardware_versions) -> np.ndarray:
+        """``image_for`` by model over a whole fleet: for each row of the three columns (Arrow arrays, numpy
+        arrays or lists; the fleet's ``manufacturer``, ``model``, ``hardware_version``), the index into
+        ``images`` of its image, or -1 where the release has none (other model, hardware out of range, or
+        unknown hardware). Names compare ignoring case, as in ``image_for``."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        columns = []
+        for values, kind in ((manufacturers, pa.string()), (models, pa.string()), (hardware_versions, pa.int64())):
+            try:
+                array = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
+                columns.append(pc.cast(array, kind))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+                raise ReleaseError(f"match_images: cannot read a column as {kind}: {exc}") from None
+        maker, model, hardware = columns
+        if not len(maker) == len(model) == len(hardware):
+            raise ReleaseError(f"match_images: columns of different lengths ({len(maker)}, {len(model)}, "
+                               f"{len(hardware)})")
+        maker, model = pc.utf8_lower(maker), pc.utf8_lower(model)
+        found = np.full(len(maker), -1, dtype=np.int32)
+        for index, image in enumerate(self.images):
+            low, high = image.entry.min_hardware_version, image.entry.max_hardware_version
+            hit = pc.and_(pc.equal(maker, image.manufacturer.lower()), pc.equal(model, image.model.lower()))
+            hit = pc.and_(hit, pc.is_valid(hardware))
+            if low is not None:
+                hit = pc.and_(hit, pc.greater_equal(hardware, low))
+            if high is not None:
+                hit = pc.and_(hit, pc.less_equal(hardware, high))
+            found[pc.fill_null(hit, False).to_numpy(zero_copy_only=False)] = index
+        return found
 
     def may_upgrade(self, from_version: int, to_version: int) -> bool:
         """Whether the upgrade-path table lets a device running ``from_version`` take ``to_version``."""
@@ -318,7 +350,7 @@ def _manufacturer_key(keys: Mapping | None, entry: ImageEntry):
     if not keys:
         return None
     for name, key in keys.items():
-        if name is None or (isinstance(name, str) and name.casefold() == entry.manufacturer.casefold()) or \
+        if name is None or (isinstance(name, str) and name.lower() == entry.manufacturer.lower()) or \
                 (isinstance(name, (int, np.integer)) and not isinstance(name, bool)
                  and int(name) == entry.manufacturer_code):
             return key
@@ -327,7 +359,7 @@ def _manufacturer_key(keys: Mapping | None, entry: ImageEntry):
 
 def _same_maker(image: ReleaseImage, manufacturer) -> bool:
     if isinstance(manufacturer, str):
-        return image.manufacturer.casefold() == manufacturer.casefold()
+        return image.manufacturer.lower() == manufacturer.lower()
     if isinstance(manufacturer, (int, np.integer)) and not isinstance(manufacturer, bool):
         return image.entry.manufacturer_code == int(manufacturer)
     raise ReleaseError(f"manufacturer must be a name or a manufacturer code, not {manufacturer!r}")

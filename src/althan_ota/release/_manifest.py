@@ -201,11 +201,12 @@ def check_consistent(manifest: Manifest) -> None:
                                f"release has version {_hex(new, 8)}")
     for i, a in enumerate(manifest.images):
         for b in manifest.images[:i]:
-            if (a.manufacturer_code, a.image_type) == (b.manufacturer_code, b.image_type) and \
-                    _overlap(a, b):
+            same_type = (a.manufacturer_code, a.image_type) == (b.manufacturer_code, b.image_type)
+            same_model = (a.manufacturer.lower(), a.model.lower()) == (b.manufacturer.lower(), b.model.lower())
+            if (same_type or same_model) and _overlap(a, b):
+                what = "image type" if same_type else "model"
                 raise ReleaseError(f"manifest: images {b.file!r} and {a.file!r} are for the same manufacturer "
-                                   f"and image type with overlapping hardware ranges; a device could take "
-                                   f"either")
+                                   f"and {what} with overlapping hardware ranges; a device could take either")
 
 
 def _overlap(a: ImageEntry, b: ImageEntry) -> bool:
