@@ -8,6 +8,7 @@ try, so a wave costs a few engine runs, never a Python loop per device.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,24 @@ _FAILURE = {_ABORTED: (State.TRANSFER_FAILED, "transfer"), _WAN: (State.TRANSFER
 _STAGES = (("t_image", State.IMAGE_AT_CH), ("t_download_start", State.DOWNLOADING),
            ("t_download_end", State.DOWNLOADED), ("t_activation", State.ACTIVATED))
 _TRANSFER_SUMS = ("exchanges", "exchange_retries", "airtime_han", "airtime_bridge", "dc_wait")
+
+
+def dataclass_from_dict(cls, data: dict):
+    """Rebuild nested frozen dataclasses (EmulationParams and its parts) from their plain-dict form."""
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value, hint = data[f.name], hints[f.name]
+        inner = [a for a in typing.get_args(hint) if dataclasses.is_dataclass(a)]
+        target_cls = hint if dataclasses.is_dataclass(hint) else (inner[0] if inner else None)
+        if isinstance(value, dict) and target_cls is not None:
+            value = dataclass_from_dict(target_cls, value)
+        elif isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
 
 
 def attempt_seed(seed: int, attempt: int) -> int:

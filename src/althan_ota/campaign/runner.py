@@ -20,7 +20,7 @@ from ..emulate.params import describe as describe_params
 from ..errors import CampaignError
 from ..fleet import Fleet, read_fleet
 from . import control
-from .emulation import WaveOutcome, emulate_wave
+from .emulation import WaveOutcome, dataclass_from_dict, emulate_wave
 from .plan import CampaignPlan, WavePlan, make_waves, target
 from .schema import DEVICES, EVENTS
 from .states import Reason, State
@@ -164,9 +164,7 @@ def _params_json(params: EmulationParams) -> str:
 def _params_from_json(text: str) -> EmulationParams:
     import json
 
-    from ..emulate.params import from_dict
-
-    return from_dict(json.loads(text))
+    return dataclass_from_dict(EmulationParams, json.loads(text))
 
 
 def pause_campaign(store: CampaignStore, campaign_id: str) -> None:
