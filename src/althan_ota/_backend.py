@@ -18,8 +18,11 @@ from types import ModuleType
 from .errors import BackendError
 
 # family name -> native module implementing it
-FAMILIES: dict[str, str] = {}
-FAMILIES["sha256"] = "althan_ota._native._sha256"
+FAMILIES: dict[str, str] = {
+    "aes": "althan_ota._native._aes",        # AES-128, AES-MMO and CCM* share one set of tiers
+    "crc": "althan_ota._native._crc",
+    "sha256": "althan_ota._native._sha256",
+}
 
 _loaded: dict[str, ModuleType] = {}
 _lock = threading.Lock()

@@ -6,7 +6,9 @@ This module is the public face; each kernel family's wrapper lives in its own pr
 re-exported here.
 """
 
+from ._aes_mmo import aes_mmo, install_code_key  # noqa: F401
 from ._backend import native as _native
+from ._crc import CRC_ALGORITHMS, crc, crc_blocks  # noqa: F401
 
 sha256 = _native("sha256").sha256
 sha256_blocks = _native("sha256").sha256_blocks

@@ -12,8 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-SUITES = []
-SUITES.append("sha256")
+SUITES = ["checksum_crc", "sha256", "aes_mmo", "ccm", "image", "release"]
 
 
 @dataclass
