@@ -136,7 +136,7 @@ static int same_state(rel_state a, rel_state b)
     return a.free[0] == b.free[0] && a.free[1] == b.free[1];
 }
 
-/* What one loss-free full-block exchange (with the block period after it) did, from a relative state. */
+/* What one loss-free full-block exchange (with the block period after it) did from relative state `in`. */
 typedef struct step_record {
     int valid;
     rel_state in, out;
@@ -144,6 +144,25 @@ typedef struct step_record {
     int64_t airtime[2], dc_wait;
     uint32_t frames[2];
 } step_record;
+
+/* Loss-free steps seen so far in this download, by relative state. A step depends only on the state and
+ * the parameters, so replaying a recorded one is exactly what stepping would do; the few states a download
+ * returns to after its losses fit a small direct-mapped table. */
+#define STEP_CACHE_BITS 4
+typedef struct step_cache { step_record slot[1 << STEP_CACHE_BITS]; } step_cache;
+
+static step_record *cache_slot(step_cache *c, rel_state s)
+{
+    uint64_t h = (uint64_t)s.free[0] * UINT64_C(0x9E3779B97F4A7C15) ^
+                 (uint64_t)s.free[1] * UINT64_C(0xC2B2AE3D27D4EB4F);
+    return &c->slot[h >> (64 - STEP_CACHE_BITS)];
+}
+
+static const step_record *cache_find(step_cache *c, rel_state s)
+{
+    const step_record *r = cache_slot(c, s);
+    return r->valid && same_state(r->in, s) ? r : NULL;
+}
 
 /* Loss-free exchanges the loss processes allow before their next failure. */
 static int64_t loss_free_exchanges(const download *d)
@@ -177,7 +196,8 @@ static void run_download(download *d, int64_t start)
     uint64_t blocks = full + (p->image_size % p->block_size != 0);
     uint64_t done = 0;          /* blocks received; blocks + 1 once the Upgrade End exchange succeeded */
     uint32_t failures = 0;
-    step_record rec = {0};
+    step_cache cache;
+    memset(&cache, 0, sizeof cache);
     d->t = start;
     d->t_start = d->t_end = d->t_service_end = -1;
     d->outcome = ALT_EMU_TIMEOUT;
@@ -193,14 +213,17 @@ static void run_download(download *d, int64_t start)
         int kind = done < full ? ALT_EMU_BLOCK : done < blocks ? ALT_EMU_LAST_BLOCK : ALT_EMU_UPGRADE_END;
         int loss_free = kind == ALT_EMU_BLOCK && loss_free_exchanges(d) >= 1;
         rel_state before = relative(d);
-        if (loss_free && rec.valid && same_state(before, rec.in) && same_state(rec.in, rec.out)) {
-            /* steady state: every following loss-free exchange repeats the recorded one */
-            int64_t m = min64(loss_free_exchanges(d), (int64_t)(blocks - 1 - done));
-            m = min64(m, (p->deadline - d->t) / rec.cycle + 1);
-            int64_t room = cut - d->t - rec.response_at;
-            m = min64(m, room < 0 ? 0 : room / rec.cycle + 1);
+        const step_record *rec = loss_free ? cache_find(&cache, before) : NULL;
+        if (rec) {
+            /* a loss-free exchange from this state was seen before: replay it; if it left the state
+             * unchanged, every following loss-free exchange repeats it, so replay as many as allowed */
+            int64_t m = same_state(rec->in, rec->out) ? loss_free_exchanges(d) : 1;
+            m = min64(m, (int64_t)(blocks - 1 - done));
+            m = min64(m, (p->deadline - d->t) / rec->cycle + 1);
+            int64_t room = cut - d->t - rec->response_at;
+            m = min64(m, room < 0 ? 0 : room / rec->cycle + 1);
             if (m > 0) {
-                jump(d, &rec, m);
+                jump(d, rec, m);
                 done += (uint64_t)m;
                 failures = 0;
                 continue;
@@ -223,15 +246,16 @@ static void run_download(download *d, int64_t start)
             int64_t response_at = d->t - t0;
             d->t += p->min_block_period;
             if (loss_free) {
-                rec.valid = 1;
-                rec.in = before;
-                rec.out = relative(d);
-                rec.cycle = d->t - t0;
-                rec.response_at = response_at;
-                rec.dc_wait = d->dc_wait - wait0;
+                step_record *s = cache_slot(&cache, before);
+                s->valid = 1;
+                s->in = before;
+                s->out = relative(d);
+                s->cycle = d->t - t0;
+                s->response_at = response_at;
+                s->dc_wait = d->dc_wait - wait0;
                 for (int i = 0; i < 2; i++) {
-                    rec.airtime[i] = d->airtime[i] - air0[i];
-                    rec.frames[i] = d->frames[i] - frames0[i];
+                    s->airtime[i] = d->airtime[i] - air0[i];
+                    s->frames[i] = d->frames[i] - frames0[i];
                 }
             }
         } else {

@@ -14,24 +14,31 @@ typedef struct alt_emu_loss {
     alt_rng rng;
     int64_t pos, next_loss, sojourn_end;
     double p[2];          /* loss probability in state 0 (good) and 1 (bad) */
-    double leave[2];      /* probability of leaving the state after each attempt */
+    double loss_k[2];     /* 1 / log1p(-p[s]) for the geometric draws */
+    double leave_k[2];    /* the same for the probability of leaving state s after an attempt */
     int bursty, state;
 } alt_emu_loss;
+
+/* Attempts spent in the state just entered (geometric, >= 1). */
+static inline int64_t alt_emu_sojourn(alt_emu_loss *l)
+{
+    return l->leave_k[l->state] == 0.0 ? 1 : alt_rng_geometric_fast(&l->rng, l->leave_k[l->state]);
+}
 
 static inline int64_t alt_emu_loss_draw_next(alt_emu_loss *l)
 {
     if (!l->bursty)
-        return l->pos + alt_rng_geometric(&l->rng, l->p[0]);
+        return l->pos + alt_rng_geometric_fast(&l->rng, l->loss_k[0]);
     if (l->p[0] <= 0.0 && l->p[1] <= 0.0)
         return ALT_RNG_NEVER;
     int64_t cur = l->pos;
     for (;;) {
-        int64_t g = alt_rng_geometric(&l->rng, l->p[l->state]);
+        int64_t g = alt_rng_geometric_fast(&l->rng, l->loss_k[l->state]);
         if (g <= l->sojourn_end - cur)
             return cur + g;
         cur = l->sojourn_end;
         l->state ^= 1;
-        l->sojourn_end = cur + alt_rng_geometric(&l->rng, l->leave[l->state]);
+        l->sojourn_end = cur + alt_emu_sojourn(l);
     }
 }
 
@@ -42,12 +49,15 @@ static inline void alt_emu_loss_init(alt_emu_loss *l, uint64_t seed, uint64_t in
     l->pos = 0;
     l->p[0] = per;
     l->p[1] = per_bad;
+    l->loss_k[0] = alt_rng_inv_log_q(per);
+    l->loss_k[1] = alt_rng_inv_log_q(per_bad);
     l->bursty = mean_bad > 0.0;
     if (l->bursty) {
-        l->leave[0] = 1.0 / mean_good;
-        l->leave[1] = 1.0 / mean_bad;
+        /* a mean sojourn of 1 attempt leaves with probability 1: geometric gives exactly 1 */
+        l->leave_k[0] = mean_good > 1.0 ? alt_rng_inv_log_q(1.0 / mean_good) : 0.0;
+        l->leave_k[1] = mean_bad > 1.0 ? alt_rng_inv_log_q(1.0 / mean_bad) : 0.0;
         l->state = alt_rng_bernoulli(&l->rng, mean_bad / (mean_good + mean_bad));  /* stationary start */
-        l->sojourn_end = alt_rng_geometric(&l->rng, l->leave[l->state]);
+        l->sojourn_end = alt_emu_sojourn(l);
     }
     l->next_loss = alt_emu_loss_draw_next(l);
 }

@@ -8,8 +8,9 @@
  *   key     = (seed, installation)                       two 64-bit words
  *   counter = (block, stream, 0, 0)                      four 64-bit words, word 0 least significant
  * Block b of stream s for installation i under seed k equals the first four outputs of
- *   numpy.random.Philox(key=[k, i], counter=(s << 64) + b - 1).random_raw(4)
- * (numpy increments its counter before each block). Randomness therefore depends only on (seed,
+ *   numpy.random.Philox(key=k + (i << 64), counter=(s << 64) + b - 1).random_raw(4)
+ * (numpy increments its counter before each block; pass the key as one Python int, since a list of large
+ * words goes through float64 and loses bits). Randomness therefore depends only on (seed,
  * installation, stream, draw index): never on thread count, slicing or the order installations are run in.
  */
 #ifndef ALT_RNG_H
@@ -112,6 +113,20 @@ static inline int64_t alt_rng_geometric(alt_rng *r, double p)
         return 1;
     double n = floor(log(alt_rng_uniform(r)) / log1p(-p)) + 1.0;
     return n >= (double)ALT_RNG_NEVER ? ALT_RNG_NEVER : (int64_t)n;
+}
+
+/* The same with 1 / log1p(-p) precomputed by the caller (inv_log_q < 0; p <= 0 is passed as inv_log_q = 0). */
+static inline int64_t alt_rng_geometric_fast(alt_rng *r, double inv_log_q)
+{
+    if (inv_log_q == 0.0)
+        return ALT_RNG_NEVER;
+    double n = floor(log(alt_rng_uniform(r)) * inv_log_q) + 1.0;
+    return n >= (double)ALT_RNG_NEVER ? ALT_RNG_NEVER : (int64_t)n;
+}
+
+static inline double alt_rng_inv_log_q(double p)
+{
+    return p <= 0.0 ? 0.0 : 1.0 / log1p(-p);   /* p in [0, 1) */
 }
 
 /* Standard normal by Box-Muller (uses two words; the second variate is dropped to keep streams simple). */
