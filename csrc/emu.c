@@ -201,15 +201,18 @@ static void run_download(download *d, int64_t start)
     d->t = start;
     d->t_start = d->t_end = d->t_service_end = -1;
     d->outcome = ALT_EMU_TIMEOUT;
+    int64_t cut = -1;           /* the path is up from d->t until cut */
     while (done <= blocks) {
         if (d->t > p->deadline)
             return;
-        d->t = path_up_at(d, d->t);
-        if (d->t > p->deadline)
-            return;
+        if (d->t >= cut) {
+            d->t = path_up_at(d, d->t);
+            if (d->t > p->deadline)
+                return;
+            cut = path_next_down(d, d->t);
+        }
         if (d->t_start < 0)
             d->t_start = d->t;
-        int64_t cut = path_next_down(d, d->t);
         int kind = done < full ? ALT_EMU_BLOCK : done < blocks ? ALT_EMU_LAST_BLOCK : ALT_EMU_UPGRADE_END;
         int loss_free = kind == ALT_EMU_BLOCK && loss_free_exchanges(d) >= 1;
         rel_state before = relative(d);

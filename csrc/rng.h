@@ -103,6 +103,20 @@ static inline double alt_rng_exponential(alt_rng *r, double mean)
 /* Largest value alt_rng_geometric returns: "never" for practical purposes, and safe to add to a counter. */
 #define ALT_RNG_NEVER (INT64_C(1) << 62)
 
+/* Geometric draw (see alt_rng_geometric) with inv_log_q = 1 / log1p(-p) precomputed; inv_log_q = 0 means p = 0. */
+static inline int64_t alt_rng_geometric_fast(alt_rng *r, double inv_log_q)
+{
+    if (inv_log_q == 0.0)
+        return ALT_RNG_NEVER;
+    double x = log(alt_rng_uniform(r)) * inv_log_q;     /* >= 0, so truncation is floor */
+    return x >= (double)(ALT_RNG_NEVER - 1) ? ALT_RNG_NEVER : (int64_t)x + 1;
+}
+
+static inline double alt_rng_inv_log_q(double p)
+{
+    return p <= 0.0 ? 0.0 : 1.0 / log1p(-p);   /* p in [0, 1) */
+}
+
 /* Number of independent trials up to and including the first failure, each failing with probability p:
  * P(N = n) = (1 - p)^(n-1) p, n >= 1 (inversion, exact up to rounding). p <= 0 gives ALT_RNG_NEVER. */
 static inline int64_t alt_rng_geometric(alt_rng *r, double p)
@@ -111,22 +125,7 @@ static inline int64_t alt_rng_geometric(alt_rng *r, double p)
         return ALT_RNG_NEVER;
     if (p >= 1.0)
         return 1;
-    double n = floor(log(alt_rng_uniform(r)) / log1p(-p)) + 1.0;
-    return n >= (double)ALT_RNG_NEVER ? ALT_RNG_NEVER : (int64_t)n;
-}
-
-/* The same with 1 / log1p(-p) precomputed by the caller (inv_log_q < 0; p <= 0 is passed as inv_log_q = 0). */
-static inline int64_t alt_rng_geometric_fast(alt_rng *r, double inv_log_q)
-{
-    if (inv_log_q == 0.0)
-        return ALT_RNG_NEVER;
-    double n = floor(log(alt_rng_uniform(r)) * inv_log_q) + 1.0;
-    return n >= (double)ALT_RNG_NEVER ? ALT_RNG_NEVER : (int64_t)n;
-}
-
-static inline double alt_rng_inv_log_q(double p)
-{
-    return p <= 0.0 ? 0.0 : 1.0 / log1p(-p);   /* p in [0, 1) */
+    return alt_rng_geometric_fast(r, 1.0 / log1p(-p));
 }
 
 /* Standard normal by Box-Muller (uses two words; the second variate is dropped to keep streams simple). */
