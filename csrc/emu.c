@@ -67,8 +67,9 @@ static int64_t path_next_down(download *d, int64_t t)
 
 /* Sends one frame in link-layer attempts from d->t. Returns 1 when acknowledged (d->t = end of the ack),
  * 0 when every attempt failed (d->t = end of the last ack timeout), -1 when the next attempt would go on air
- * at or after `cut` (the path is down). */
-static int send_frame(download *d, int link, const alt_emu_hop_timing *h, int tx, int64_t cut)
+ * at or after `cut` (the path is down). Attempts fail as the link's loss process says, or, when `fails` >= 0,
+ * the first `fails` attempts fail (a pattern drawn beforehand from the same loss process). */
+static int send_frame(download *d, int link, const alt_emu_hop_timing *h, int tx, int64_t cut, int fails)
 {
     const alt_emu_link *L = &d->p->link[link];
     for (uint32_t attempt = 0;; attempt++) {
@@ -81,7 +82,8 @@ static int send_frame(download *d, int link, const alt_emu_hop_timing *h, int tx
             d->dc_free[tx] = on_air + h->dc_span;
         d->airtime[link] += h->airtime;
         d->frames[link]++;
-        if (!alt_emu_loss_attempt(&d->loss[link])) {
+        int lost = fails < 0 ? alt_emu_loss_attempt(&d->loss[link]) : (int)attempt < fails;
+        if (!lost) {
             int64_t ack_on_air = on_air + h->airtime + L->turnaround;
             if (tx != TX_NONE)
                 d->dc_free[1 - tx] = max64(d->dc_free[1 - tx], ack_on_air) + L->ack.dc_span;
@@ -97,24 +99,32 @@ static int send_frame(download *d, int link, const alt_emu_hop_timing *h, int tx
     }
 }
 
+/* The hops of an exchange in order: M's request crosses the bridge link first, its response last. */
+static const int HOP_LINK[2][4] = {{ALT_EMU_HAN, ALT_EMU_HAN, -1, -1},
+                                   {ALT_EMU_BRIDGE, ALT_EMU_HAN, ALT_EMU_HAN, ALT_EMU_BRIDGE}};
+static const int N_HOPS[2] = {2, 4};
+
 /* One request/response exchange from d->t. Returns 1 when the response arrived (d->t = its arrival),
- * 0 when it was lost (d->t = when the client re-requests), -1 when an outage cut it. */
-static int exchange(download *d, int kind, int64_t cut)
+ * 0 when it was lost (d->t = when the client re-requests), -1 when an outage cut it. `fails`: NULL to draw
+ * the losses as attempts go, or the failed attempts per hop drawn beforehand (see draw_pattern). */
+static int exchange(download *d, int kind, int64_t cut, const int *fails)
 {
     const alt_emu_params *p = d->p;
     const alt_emu_hop_timing (*f)[2] = p->frame[kind];
     int64_t requested = d->t;
-    int r = 1;
+    int r = 1, hop = 0;
+#define FAILS (fails ? fails[hop++] : -1)
     if (d->side == ALT_EMU_METER_SIDE)
-        r = send_frame(d, ALT_EMU_BRIDGE, &f[ALT_EMU_BRIDGE][0], TX_METER, cut);
+        r = send_frame(d, ALT_EMU_BRIDGE, &f[ALT_EMU_BRIDGE][0], TX_METER, cut, FAILS);
     if (r == 1)
-        r = send_frame(d, ALT_EMU_HAN, &f[ALT_EMU_HAN][0], TX_NONE, cut);
+        r = send_frame(d, ALT_EMU_HAN, &f[ALT_EMU_HAN][0], TX_NONE, cut, FAILS);
     if (r == 1) {
         d->t += p->ch_response_delay;
-        r = send_frame(d, ALT_EMU_HAN, &f[ALT_EMU_HAN][1], TX_NONE, cut);
+        r = send_frame(d, ALT_EMU_HAN, &f[ALT_EMU_HAN][1], TX_NONE, cut, FAILS);
     }
     if (r == 1 && d->side == ALT_EMU_METER_SIDE)
-        r = send_frame(d, ALT_EMU_BRIDGE, &f[ALT_EMU_BRIDGE][1], TX_HUB, cut);
+        r = send_frame(d, ALT_EMU_BRIDGE, &f[ALT_EMU_BRIDGE][1], TX_HUB, cut, FAILS);
+#undef FAILS
     if (r == 0)
         d->t = max64(d->t, requested + p->response_timeout);
     return r;
@@ -164,12 +174,103 @@ static const step_record *cache_find(step_cache *c, rel_state s)
     return r->valid && same_state(r->in, s) ? r : NULL;
 }
 
+/* Draws from the loss processes which attempts of the next exchange fail: fails[h] failed attempts on hop h
+ * (max_retries + 1 means the frame was lost and the exchange ends there). Each link's loss process is its
+ * own sequence, so drawing a whole exchange ahead consumes exactly what stepping it would. Returns a key
+ * for the pattern, or 0 if it is too unusual to be worth caching. */
+static uint32_t draw_pattern(download *d, int fails[4])
+{
+    uint32_t key = 1;
+    for (int h = 0; h < N_HOPS[d->side]; h++) {
+        int link = HOP_LINK[d->side][h];
+        int max_fails = (int)d->p->link[link].max_retries + 1, n = 0;
+        while (n < max_fails && alt_emu_loss_attempt(&d->loss[link]))
+            n++;
+        fails[h] = n;
+        key = n < 31 && key ? key << 5 | (uint32_t)n : 0;
+        if (n == max_fails)
+            break;
+    }
+    return key;
+}
+
+/* What an exchange with a given loss pattern did from a relative state (no outage near). */
+typedef struct pattern_record {
+    uint32_t key;                       /* 0: empty slot */
+    int result;
+    rel_state in, out;
+    int64_t dt, airtime[2], dc_wait;
+    uint32_t frames[2], link_retries[2];
+} pattern_record;
+
+#define PATTERN_CACHE_BITS 6
+typedef struct pattern_cache { pattern_record slot[1 << PATTERN_CACHE_BITS]; } pattern_cache;
+
+static pattern_record *pattern_slot(pattern_cache *c, uint32_t key, rel_state s)
+{
+    uint64_t h = ((uint64_t)s.free[0] * UINT64_C(0x9E3779B97F4A7C15)) ^
+                 ((uint64_t)s.free[1] * UINT64_C(0xC2B2AE3D27D4EB4F)) ^ ((uint64_t)key * UINT64_C(0xFF51AFD7ED558CCD));
+    return &c->slot[h >> (64 - PATTERN_CACHE_BITS)];
+}
+
+/* Runs one full-block exchange with a pre-drawn loss pattern, from the cache when this (state, pattern)
+ * was seen before. Only used when no outage can cut the exchange. */
+static int patterned_exchange(download *d, pattern_cache *c, rel_state before)
+{
+    int fails[4];
+    uint32_t key = draw_pattern(d, fails);
+    pattern_record *rec = key ? pattern_slot(c, key, before) : NULL;
+    if (rec && rec->key == key && same_state(rec->in, before)) {
+        d->t += rec->dt;
+        for (int i = 0; i < 2; i++) {
+            d->airtime[i] += rec->airtime[i];
+            d->frames[i] += rec->frames[i];
+            d->link_retries[i] += rec->link_retries[i];
+            d->dc_free[i] = d->t + rec->out.free[i];
+        }
+        d->dc_wait += rec->dc_wait;
+        return rec->result;
+    }
+    int64_t t0 = d->t, air0[2] = {d->airtime[0], d->airtime[1]}, wait0 = d->dc_wait;
+    uint32_t frames0[2] = {d->frames[0], d->frames[1]}, retries0[2] = {d->link_retries[0], d->link_retries[1]};
+    int r = exchange(d, ALT_EMU_BLOCK, ALT_RNG_NEVER, fails);
+    if (rec) {
+        rec->key = key;
+        rec->result = r;
+        rec->in = before;
+        rec->out = relative(d);
+        rec->dt = d->t - t0;
+        rec->dc_wait = d->dc_wait - wait0;
+        for (int i = 0; i < 2; i++) {
+            rec->airtime[i] = d->airtime[i] - air0[i];
+            rec->frames[i] = d->frames[i] - frames0[i];
+            rec->link_retries[i] = d->link_retries[i] - retries0[i];
+        }
+    }
+    return r;
+}
+
+/* An upper bound on how long after its start a full-block exchange can still put an attempt on air, from
+ * a relative state with no pending duty-cycle wait: every attempt of every hop at its slowest. */
+static int64_t exchange_reach(const alt_emu_params *p, int side)
+{
+    int64_t reach = p->ch_response_delay;
+    for (int h = 0; h < N_HOPS[side]; h++) {
+        const alt_emu_link *L = &p->link[HOP_LINK[side][h]];
+        const alt_emu_hop_timing *f = &p->frame[ALT_EMU_BLOCK][HOP_LINK[side][h]][h >= N_HOPS[side] / 2];
+        int64_t attempt = L->tx_delay + f->dc_span + L->turnaround + L->ack.dc_span + L->ack_timeout;
+        reach += ((int64_t)L->max_retries + 1) * attempt;
+    }
+    return reach;
+}
+
 /* Loss-free exchanges the loss processes allow before their next failure. */
 static int64_t loss_free_exchanges(const download *d)
 {
-    int64_t n = (d->loss[ALT_EMU_HAN].next_loss - 1 - d->loss[ALT_EMU_HAN].pos) / 2;
+    /* next_loss > pos always, so the differences are >= 0 and halving is a shift */
+    int64_t n = (d->loss[ALT_EMU_HAN].next_loss - 1 - d->loss[ALT_EMU_HAN].pos) >> 1;
     if (d->side == ALT_EMU_METER_SIDE)
-        n = min64(n, (d->loss[ALT_EMU_BRIDGE].next_loss - 1 - d->loss[ALT_EMU_BRIDGE].pos) / 2);
+        n = min64(n, (d->loss[ALT_EMU_BRIDGE].next_loss - 1 - d->loss[ALT_EMU_BRIDGE].pos) >> 1);
     return n;
 }
 
@@ -198,6 +299,9 @@ static void run_download(download *d, int64_t start)
     uint32_t failures = 0;
     step_cache cache;
     memset(&cache, 0, sizeof cache);
+    pattern_cache patterns;
+    memset(&patterns, 0, sizeof patterns);
+    const int64_t reach = exchange_reach(p, d->side);
     d->t = start;
     d->t_start = d->t_end = d->t_service_end = -1;
     d->outcome = ALT_EMU_TIMEOUT;
@@ -214,7 +318,8 @@ static void run_download(download *d, int64_t start)
         if (d->t_start < 0)
             d->t_start = d->t;
         int kind = done < full ? ALT_EMU_BLOCK : done < blocks ? ALT_EMU_LAST_BLOCK : ALT_EMU_UPGRADE_END;
-        int loss_free = kind == ALT_EMU_BLOCK && loss_free_exchanges(d) >= 1;
+        int shortcuts = kind == ALT_EMU_BLOCK && !p->step_every_exchange;
+        int loss_free = shortcuts && loss_free_exchanges(d) >= 1;
         rel_state before = relative(d);
         const step_record *rec = loss_free ? cache_find(&cache, before) : NULL;
         if (rec) {
@@ -222,9 +327,15 @@ static void run_download(download *d, int64_t start)
              * unchanged, every following loss-free exchange repeats it, so replay as many as allowed */
             int64_t m = same_state(rec->in, rec->out) ? loss_free_exchanges(d) : 1;
             m = min64(m, (int64_t)(blocks - 1 - done));
-            m = min64(m, (p->deadline - d->t) / rec->cycle + 1);
-            int64_t room = cut - d->t - rec->response_at;
-            m = min64(m, room < 0 ? 0 : room / rec->cycle + 1);
+            /* each replayed exchange must start by the deadline and get its response before the path goes
+             * down; divide only when the bound actually bites (rarely) */
+            int64_t last_start = d->t + (m - 1) * rec->cycle;
+            if (m > 0 && last_start > p->deadline)
+                m = min64(m, (p->deadline - d->t) / rec->cycle + 1);
+            if (m > 0 && last_start + rec->response_at > cut) {
+                int64_t room = cut - d->t - rec->response_at;
+                m = min64(m, room < 0 ? 0 : room / rec->cycle + 1);
+            }
             if (m > 0) {
                 jump(d, rec, m);
                 done += (uint64_t)m;
@@ -234,7 +345,12 @@ static void run_download(download *d, int64_t start)
         }
         int64_t t0 = d->t, air0[2] = {d->airtime[0], d->airtime[1]}, wait0 = d->dc_wait;
         uint32_t frames0[2] = {d->frames[0], d->frames[1]};
-        int r = exchange(d, kind, cut);
+        int r;
+        if (shortcuts && !loss_free &&
+            cut - d->t > reach + max64(before.free[0], before.free[1]))
+            r = patterned_exchange(d, &patterns, before);
+        else
+            r = exchange(d, kind, cut, NULL);
         d->exchanges++;
         if (r == 1) {
             done++;

@@ -96,6 +96,7 @@ typedef struct alt_emu_params {
     const int64_t *scheduled;            /* CH maintenance windows, [start, end) pairs in ns, sorted */
     size_t n_scheduled;
     uint64_t seed;
+    int step_every_exchange;             /* 1: no closed-form jumps or replays (tests compare both bit for bit) */
 } alt_emu_params;
 
 /* Caller-owned outputs. Device rows are 2 * installation + side; the per-installation arrays have one row

@@ -212,6 +212,13 @@ static void test_small_fleet_and_threads(void)
     CHECK(alt_emu_run(&p, 1150, 100, NULL, NULL, &slice.out, 2, NULL) == ALT_OK, "slice run");
     CHECK(fleet_same(&one, &slice, 150), "installations 1150..1249 differ when run as a slice");
     fleet_free(&slice);
+    /* the closed-form jumps and replays give exactly what stepping every exchange gives */
+    fleet stepped;
+    fleet_alloc(&stepped, n);
+    p.step_every_exchange = 1;
+    CHECK(alt_emu_run(&p, 1000, n, NULL, NULL, &stepped.out, 2, NULL) == ALT_OK, "stepped run");
+    CHECK(fleet_same(&one, &stepped, 0), "shortcuts change the results");
+    fleet_free(&stepped);
     fleet_free(&one);
 }
 

@@ -40,6 +40,7 @@ cdef extern from "emu.h":
         const int64_t *scheduled
         size_t n_scheduled
         uint64_t seed
+        int step_every_exchange
     ctypedef struct alt_emu_outputs:
         uint8_t *outcome
         uint8_t *new_version
@@ -146,6 +147,7 @@ cdef class Run:
         self.p.scheduled = &sched[0] if sched.shape[0] else NULL
         self.p.n_scheduled = sched.shape[0] // 2
         self.p.seed = cfg["seed"]
+        self.p.step_every_exchange = cfg.get("step_every_exchange", 0)
         if alt_emu_check(&self.p) != 0:
             raise ParameterError("emulator parameters rejected by the C engine (a validation gap: please report)")
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-SUITES = []
+SUITES = ["emulate"]
 
 
 @dataclass
