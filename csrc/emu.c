@@ -436,6 +436,7 @@ static double seconds(int64_t ns) { return ns < 0 ? NAN : (double)ns * 1e-9; }
 void alt_emu_installation(const alt_emu_params *p, uint64_t inst, size_t row, const double *han_per,
                           const double *bridge_per, const alt_emu_outputs *out)
 {
+    alt_rng_tables_init();
     alt_rng quality, wan, activation;
     alt_rng_init(&quality, p->seed, inst, STREAM_LINK_QUALITY);
     alt_rng_init(&wan, p->seed, inst, STREAM_WAN);

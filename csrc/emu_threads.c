@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "emu.h"
+#include "rng.h"
 
 struct alt_emu_control {
     atomic_int stop;
@@ -69,6 +70,7 @@ int alt_emu_run(const alt_emu_params *p, uint64_t first, size_t n, const double 
         atomic_init(&local.done, 0);
         ctl = &local;
     }
+    alt_rng_tables_init();
     job j = {p, first, n, han_per, bridge_per, out, ctl, 0};
     atomic_init(&j.next, 0);
     if ((size_t)n_threads > (n + CHUNK - 1) / CHUNK)
