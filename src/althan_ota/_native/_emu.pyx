@@ -71,7 +71,32 @@ cdef extern from "emu.h":
                     const double *bridge_per, const alt_emu_outputs *out, int n_threads,
                     alt_emu_control *ctl) nogil
 
+cdef extern from "rng.h":
+    ctypedef struct alt_rng:
+        uint64_t ctr[4]
+    void alt_rng_init(alt_rng *r, uint64_t seed, uint64_t installation, uint64_t stream) nogil
+    uint64_t alt_rng_next(alt_rng *r) nogil
+
+import numpy as np
+
 from ..errors import ParameterError
+
+
+def philox_words(uint64_t seed, uint64_t installation, uint64_t stream, uint64_t first_block, Py_ssize_t n):
+    """The emulator's raw random words: n 64-bit words of stream `stream` of `installation` under `seed`,
+    from block `first_block` on (four words a block). See csrc/rng.h for the numpy equivalent."""
+    if n < 0:
+        raise ParameterError(f"n must be >= 0, got {n}")
+    out = np.empty(n, dtype=np.uint64)
+    cdef uint64_t[::1] view = out
+    cdef alt_rng r
+    cdef Py_ssize_t i
+    alt_rng_init(&r, seed, installation, stream)
+    r.ctr[0] = first_block
+    with nogil:
+        for i in range(n):
+            view[i] = alt_rng_next(&r)
+    return out
 
 OUTCOMES = ("completed", "aborted", "wan_failed", "activation_failed", "timeout")
 ORDERS = {"meter_first": 0, "hub_first": 1, "concurrent": 2}
