@@ -7,6 +7,7 @@
  * Key and counter layout (documented so anyone can reproduce a draw with numpy):
  *   key     = (seed, installation)                       two 64-bit words
  *   counter = (block, stream, 0, 0)                      four 64-bit words, word 0 least significant
+ * A stream is 2^64 blocks; its block counter never carries into the stream word, so streams never overlap.
  * Block b of stream s for installation i under seed k equals the first four outputs of
  *   numpy.random.Philox(key=k + (i << 64), counter=(s << 64) + b - 1).random_raw(4)
  * (numpy increments its counter before each block; pass the key as one Python int, since a list of large

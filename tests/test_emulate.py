@@ -319,3 +319,17 @@ def test_progress_and_stop():
 def test_bad_parameters_raise(bad, match):
     with pytest.raises(ParameterError, match=match):
         bad()
+
+
+def test_cli_emulate(capsys, tmp_path):
+    import json
+
+    from althan_ota.cli import main
+
+    out = tmp_path / "fleet.parquet"
+    assert main(["emulate", "40", "--image-size", "3000", "--seed", "3", "--json", "--parquet", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["devices"] == 80 and sum(summary["outcomes"].values()) == 80
+    import pyarrow.parquet as pq
+    assert pq.read_table(out).equals(emulate(40, 3000, seed=3).to_arrow())
+    assert main(["emulate", "5", "--image-size", "0"]) == 1

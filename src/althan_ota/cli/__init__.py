@@ -10,7 +10,7 @@ import sys
 from ..errors import AltHanError
 
 # sub-command modules, in the order --help lists them
-GROUPS = ["backend", "bench"]
+GROUPS = ["backend", "bench", "emulate"]
 
 
 def build_parser() -> argparse.ArgumentParser:
