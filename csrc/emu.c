@@ -18,7 +18,7 @@ enum {
 /* things that go offline, in stream order */
 enum { ENT_CH = 0, ENT_HUB = 1, ENT_METER = 2 };
 
-static void run_download(download *d, int64_t start)
+static void run_download(download *d, int64_t start, const alt_emu_control *ctl)
 {
     const alt_emu_params *p = d->p;
     uint64_t full = p->image_size / p->block_size;
@@ -34,8 +34,8 @@ static void run_download(download *d, int64_t start)
     d->t_start = d->t_end = d->t_service_end = -1;
     d->outcome = ALT_EMU_TIMEOUT;
     int64_t cut = -1;           /* the path is up from d->t until cut */
-    while (done <= blocks) {
-        if (d->t > p->deadline)
+    for (uint32_t steps = 1; done <= blocks; steps++) {
+        if (d->t > p->deadline || ((steps & 4095) == 0 && alt_emu_control_stopped(ctl)))
             return;
         if (d->t >= cut) {
             d->t = path_up_at(d, d->t);
@@ -162,7 +162,7 @@ static double link_per(const alt_emu_link *L, alt_rng *r)
 static double seconds(int64_t ns) { return ns < 0 ? NAN : (double)ns * 1e-9; }
 
 void alt_emu_installation(const alt_emu_params *p, uint64_t inst, size_t row, const double *han_per,
-                          const double *bridge_per, const alt_emu_outputs *out)
+                          const double *bridge_per, const alt_emu_outputs *out, const alt_emu_control *ctl)
 {
     alt_rng_tables_init();
     alt_rng quality, wan, activation;
@@ -189,14 +189,14 @@ void alt_emu_installation(const alt_emu_params *p, uint64_t inst, size_t row, co
         init_download(&dl[side], p, inst, side, per);
     if (!wan_failed) {
         if (p->order == ALT_EMU_CONCURRENT) {
-            run_download(&dl[0], image_at);
-            run_download(&dl[1], image_at);
+            run_download(&dl[0], image_at, ctl);
+            run_download(&dl[1], image_at, ctl);
         } else {
             int first = p->order == ALT_EMU_METER_FIRST ? ALT_EMU_METER_SIDE : ALT_EMU_HUB_SIDE;
-            run_download(&dl[first], image_at);
+            run_download(&dl[first], image_at, ctl);
             /* the CH takes the second client once it is done with the first (or gave up on it) */
             int64_t next = dl[first].t_service_end >= 0 ? dl[first].t_service_end : ALT_RNG_NEVER;
-            run_download(&dl[1 - first], next);
+            run_download(&dl[1 - first], next, ctl);
         }
     }
     for (int side = 0; side < 2; side++) {

@@ -127,8 +127,12 @@ int alt_emu_check(const alt_emu_params *p);
 int alt_emu_run(const alt_emu_params *p, uint64_t first, size_t n, const double *han_per,
                 const double *bridge_per, const alt_emu_outputs *out, int n_threads, alt_emu_control *ctl);
 
-/* One installation (the unit the threads share out); exposed for tests. */
+/* One installation (the unit the threads share out). A download polls ctl (may be NULL) every few thousand
+ * steps, so even a pathological parameter set stops promptly; a stopped installation's rows are garbage. */
 void alt_emu_installation(const alt_emu_params *p, uint64_t installation, size_t row, const double *han_per,
-                          const double *bridge_per, const alt_emu_outputs *out);
+                          const double *bridge_per, const alt_emu_outputs *out, const alt_emu_control *ctl);
+
+/* Nonzero once alt_emu_control_stop was called (ctl may be NULL: never). */
+int alt_emu_control_stopped(const alt_emu_control *ctl);
 
 #endif

@@ -26,6 +26,11 @@ void alt_emu_control_free(alt_emu_control *ctl) { free(ctl); }
 
 void alt_emu_control_stop(alt_emu_control *ctl) { atomic_store(&ctl->stop, 1); }
 
+int alt_emu_control_stopped(const alt_emu_control *ctl)
+{
+    return ctl && atomic_load_explicit(&((alt_emu_control *)ctl)->stop, memory_order_relaxed);
+}
+
 uint64_t alt_emu_control_done(const alt_emu_control *ctl)
 {
     return atomic_load(&((alt_emu_control *)ctl)->done);
@@ -53,7 +58,7 @@ static void *worker(void *arg)
             break;
         size_t hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
         for (size_t row = lo; row < hi; row++)
-            alt_emu_installation(j->p, j->first + row, row, j->han_per, j->bridge_per, j->out);
+            alt_emu_installation(j->p, j->first + row, row, j->han_per, j->bridge_per, j->out, j->ctl);
         atomic_fetch_add_explicit(&j->ctl->done, hi - lo, memory_order_relaxed);
     }
     return NULL;

@@ -80,5 +80,7 @@ double alt_rng_gamma(alt_rng *r, double shape)
 double alt_rng_beta(alt_rng *r, double a, double b)
 {
     double x = alt_rng_gamma(r, a), y = alt_rng_gamma(r, b);
+    if (x + y == 0.0)      /* both underflowed (tiny shapes): the mass sits at 0 and 1 in ratio b : a */
+        return alt_rng_uniform(r) < a / (a + b) ? 1.0 : 0.0;
     return x / (x + y);
 }
