@@ -138,17 +138,16 @@ static void init_download(download *d, const alt_emu_params *p, uint64_t inst, i
         alt_emu_loss_init(&d->loss[l], p->seed, inst, STREAM_LOSS + 2 * (uint64_t)side + (uint64_t)l, per[l],
                           L->per_bad, L->mean_good_len, L->mean_bad_len);
     }
-    init_outages(&d->out[d->n_out++], p, inst, ENT_CH);
-    if (p->n_scheduled) {
-        alt_emu_outages *o = &d->out[d->n_out++];
-        memset(o, 0, sizeof *o);
-        o->table = p->scheduled;
-        o->n_table = p->n_scheduled;
-        alt_emu_outages_step(o);
+    for (int entity = ENT_CH; entity <= (side == ALT_EMU_METER_SIDE ? ENT_METER : ENT_HUB); entity++) {
+        init_outages(&d->out[d->n_out++], p, inst, entity);
+        if (p->n_scheduled[entity]) {
+            alt_emu_outages *o = &d->out[d->n_out++];
+            memset(o, 0, sizeof *o);
+            o->table = p->scheduled[entity];
+            o->n_table = p->n_scheduled[entity];
+            alt_emu_outages_step(o);
+        }
     }
-    init_outages(&d->out[d->n_out++], p, inst, ENT_HUB);
-    if (side == ALT_EMU_METER_SIDE)
-        init_outages(&d->out[d->n_out++], p, inst, ENT_METER);
 }
 
 static double link_per(const alt_emu_link *L, alt_rng *r)
@@ -260,11 +259,14 @@ int alt_emu_check(const alt_emu_params *p)
     for (int e = 0; e < 3; e++)
         if (!(p->mean_down_s[e] >= 0.0) || (p->mean_down_s[e] > 0.0 && !(p->mean_up_s[e] > 0.0)))
             return ALT_EINVAL;
-    for (size_t i = 0; i < p->n_scheduled; i++) {
-        if (p->scheduled[2 * i] < 0 || p->scheduled[2 * i + 1] <= p->scheduled[2 * i])
+    for (int e = 0; e < 3; e++) {
+        const int64_t *w = p->scheduled[e];
+        if (p->n_scheduled[e] && !w)
             return ALT_EINVAL;
-        if (i > 0 && p->scheduled[2 * i] < p->scheduled[2 * i - 1])
-            return ALT_EINVAL;
+        for (size_t i = 0; i < p->n_scheduled[e]; i++) {
+            if (w[2 * i] < 0 || w[2 * i + 1] <= w[2 * i] || (i > 0 && w[2 * i] < w[2 * i - 1]))
+                return ALT_EINVAL;
+        }
     }
     return ALT_OK;
 }

@@ -24,7 +24,7 @@
  *    exhausts its attempts the exchange fails; the client re-requests the same offset at
  *    max(failure time, request time + response_timeout), and aborts after max_consecutive_failures
  *    consecutive failed exchanges. After a success it waits min_block_period before the next request.
- *  - Outages (CH, H, M; random exponential up/down and scheduled CH windows): with the path down the client
+ *  - Outages (CH, H, M; random exponential up/down and scheduled windows): with the path down the client
  *    waits for it to come back and resumes from its file offset. An exchange is cut if any of its attempts
  *    would start at or after the first moment the path goes down after the exchange began; attempts already
  *    started complete normally. A cut exchange counts as an exchange retry, not as a consecutive failure.
@@ -93,8 +93,8 @@ typedef struct alt_emu_params {
     int64_t readback_delay;              /* ns from activation to the version read-back */
     int64_t deadline;                    /* ns; downloads unfinished by then end as ALT_EMU_TIMEOUT */
     double mean_up_s[3], mean_down_s[3]; /* random outages of CH, H, M (mean_down 0: none) */
-    const int64_t *scheduled;            /* CH maintenance windows, [start, end) pairs in ns, sorted */
-    size_t n_scheduled;
+    const int64_t *scheduled[3];         /* scheduled windows of CH, H, M: [start, end) ns pairs, sorted */
+    size_t n_scheduled[3];
     uint64_t seed;
     int step_every_exchange;             /* 1: no closed-form jumps or replays (tests compare both bit for bit) */
 } alt_emu_params;

@@ -17,7 +17,7 @@ typedef struct download {
     int64_t t;
     alt_emu_loss loss[2];
     int64_t dc_free[2];                 /* duty-cycle release time of H's and M's bridge transmitters */
-    alt_emu_outages out[4];             /* CH random, CH scheduled, H random, M random */
+    alt_emu_outages out[6];             /* random and scheduled outages of the CH, H (and M) */
     int n_out;
     /* what the download spent */
     int64_t airtime[2], dc_wait;

@@ -202,6 +202,15 @@ def test_aborts_and_scheduled_windows():
         ch_mean_down_s=0.0, hub_mean_down_s=0.0, meter_mean_down_s=0.0, ch_windows=((0.0, 1000.0),)))
     r = emulate(20, 2_000, p, seed=1)
     assert np.all(r.t_download_start >= 1000.0)
+    # a meter-side window pauses only the meter-side bridge; a hub-side one both (it relays)
+    for who, paused in (("meter", [1]), ("hub", [0, 1])):
+        windows = {f"{who}_windows": ((0.0, 5000.0),)}
+        r = emulate(20, 2_000, clean(wan_delay_median_s=0.0, outages=OutageParams(
+            ch_mean_down_s=0.0, hub_mean_down_s=0.0, meter_mean_down_s=0.0, **windows),
+            ota=OtaParams(pair_order="concurrent", ch_concurrency=2)), seed=1)
+        for side in (0, 1):
+            starts = r.t_download_start[side::2]
+            assert np.all(starts >= 5000.0) if side in paused else np.all(starts < 5000.0)
 
 
 def test_outages_resume_from_offset():
@@ -223,7 +232,8 @@ SCENARIOS = {
         bridge=BridgeLink(per=0.15, per_concentration=30.0, burst=GilbertElliott(0.7, 3.0, 60.0)),
         ota=OtaParams(max_consecutive_failures=3, response_timeout_s=2.0),
         outages=OutageParams(ch_mean_up_s=900, ch_mean_down_s=60, hub_mean_up_s=3000, hub_mean_down_s=30,
-                             meter_mean_up_s=2000, meter_mean_down_s=20, ch_windows=((100.0, 160.0),)),
+                             meter_mean_up_s=2000, meter_mean_down_s=20, ch_windows=((100.0, 160.0),),
+                             hub_windows=((400.0, 420.0), (900.0, 960.0)), meter_windows=((200.0, 230.0),)),
         wan_failure_prob=0.05, wan_delay_median_s=30.0, activation_failure_prob=0.05, deadline_s=3000.0),
     "concurrent-1pct": EmulationParams(
         bridge=BridgeLink(per=0.2, duty_cycle=0.01, max_retries=2),

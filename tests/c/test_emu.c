@@ -196,8 +196,12 @@ static void test_small_fleet_and_threads(void)
     p.link[ALT_EMU_BRIDGE].mean_bad_len = 4.0;
     p.link[ALT_EMU_BRIDGE].mean_good_len = 100.0;
     const int64_t windows[] = {INT64_C(1800000000000), INT64_C(2400000000000)};
-    p.scheduled = windows;
-    p.n_scheduled = 1;
+    p.scheduled[0] = windows;
+    p.n_scheduled[0] = 1;
+    const int64_t meter_windows[] = {INT64_C(600000000000), INT64_C(700000000000),
+                                     INT64_C(3000000000000), INT64_C(3100000000000)};
+    p.scheduled[2] = meter_windows;
+    p.n_scheduled[2] = 2;
     const size_t n = 300;
     fleet one, many;
     fleet_alloc(&one, n);

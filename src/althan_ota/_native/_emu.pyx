@@ -37,8 +37,8 @@ cdef extern from "emu.h":
         int64_t deadline
         double mean_up_s[3]
         double mean_down_s[3]
-        const int64_t *scheduled
-        size_t n_scheduled
+        const int64_t *scheduled[3]
+        size_t n_scheduled[3]
         uint64_t seed
         int step_every_exchange
     ctypedef struct alt_emu_outputs:
@@ -133,7 +133,7 @@ cdef class Run:
     def __init__(self, dict cfg, unsigned long long first, Py_ssize_t n, han_per, bridge_per, dict out):
         """cfg: the engine parameters in ns / plain numbers (built by althan_ota.emulate.engine)."""
         cdef int k, l, d
-        cdef const int64_t[::1] sched = cfg["scheduled"]
+        cdef const int64_t[::1] sched
         self.keep = [cfg["scheduled"], han_per, bridge_per, out]
         for l, name in enumerate(LINKS):
             c = cfg[name]
@@ -169,8 +169,10 @@ cdef class Run:
         for k in range(3):
             self.p.mean_up_s[k] = cfg["mean_up_s"][k]
             self.p.mean_down_s[k] = cfg["mean_down_s"][k]
-        self.p.scheduled = &sched[0] if sched.shape[0] else NULL
-        self.p.n_scheduled = sched.shape[0] // 2
+        for k in range(3):
+            sched = cfg["scheduled"][k]
+            self.p.scheduled[k] = &sched[0] if sched.shape[0] else NULL
+            self.p.n_scheduled[k] = sched.shape[0] // 2
         self.p.seed = cfg["seed"]
         self.p.step_every_exchange = cfg.get("step_every_exchange", 0)
         if alt_emu_check(&self.p) != 0:

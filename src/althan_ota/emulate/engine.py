@@ -59,7 +59,8 @@ def engine_config(image_size: int, params: EmulationParams, seed: int) -> dict:
         "readback_delay": _ns(params.readback_delay_s), "deadline": _ns(params.deadline_s),
         "mean_up_s": [float(out.ch_mean_up_s), float(out.hub_mean_up_s), float(out.meter_mean_up_s)],
         "mean_down_s": [float(out.ch_mean_down_s), float(out.hub_mean_down_s), float(out.meter_mean_down_s)],
-        "scheduled": np.array([_ns(x) for w in out.ch_windows for x in w], dtype=np.int64),
+        "scheduled": [np.array([_ns(x) for w in windows for x in w], dtype=np.int64)
+                      for windows in (out.ch_windows, out.hub_windows, out.meter_windows)],
         "seed": seed,
     }
 

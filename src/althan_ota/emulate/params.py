@@ -177,8 +177,9 @@ class OtaParams:
 @dataclass(frozen=True)
 class OutageParams:
     """Offline periods. Random ones alternate exponential up and down times from t = 0 per entity (CH,
-    hub-side bridge, meter-side bridge; ``*_mean_down_s = 0`` disables them); ``ch_windows`` are scheduled
-    CH maintenance windows ``(start_s, end_s)`` applying to every installation."""
+    hub-side bridge, meter-side bridge; ``*_mean_down_s = 0`` disables them); ``ch_windows``,
+    ``hub_windows`` and ``meter_windows`` are scheduled offline windows ``(start_s, end_s)`` (e.g. CH firmware
+    maintenance, a planned power cut) applying to every installation."""
 
     ch_mean_up_s: float = 30 * 86400.0
     ch_mean_down_s: float = 3600.0
@@ -187,22 +188,26 @@ class OutageParams:
     meter_mean_up_s: float = 60 * 86400.0
     meter_mean_down_s: float = 1800.0
     ch_windows: tuple[tuple[float, float], ...] = ()
+    hub_windows: tuple[tuple[float, float], ...] = ()
+    meter_windows: tuple[tuple[float, float], ...] = ()
 
     def validate(self) -> None:
         for who in ("ch", "hub", "meter"):
             _finite(f"outages.{who}_mean_down_s", getattr(self, f"{who}_mean_down_s"), 0.0)
             # at least a second between outages on average, so a run cannot drown in them
             _finite(f"outages.{who}_mean_up_s", getattr(self, f"{who}_mean_up_s"), 1.0)
-        prev_end = 0.0
-        for i, w in enumerate(self.ch_windows):
-            _check(isinstance(w, (tuple, list)) and len(w) == 2,
-                   f"outages.ch_windows[{i}] must be a (start_s, end_s) pair, got {w!r}")
-            start, end = w
-            _finite(f"outages.ch_windows[{i}] start", start, 0.0)
-            _finite(f"outages.ch_windows[{i}] end", end, 0.0)
-            _check(end > start, f"outages.ch_windows[{i}] ends ({end}) before it starts ({start})")
-            _check(start >= prev_end, f"outages.ch_windows[{i}] overlaps or precedes the window before it")
-            prev_end = end
+        for who in ("ch", "hub", "meter"):
+            prev_end = 0.0
+            for i, w in enumerate(getattr(self, f"{who}_windows")):
+                where = f"outages.{who}_windows[{i}]"
+                _check(isinstance(w, (tuple, list)) and len(w) == 2,
+                       f"{where} must be a (start_s, end_s) pair, got {w!r}")
+                start, end = w
+                _finite(f"{where} start", start, 0.0, 1e9)
+                _finite(f"{where} end", end, 0.0, 1e9)
+                _check(end > start, f"{where} ends ({end}) before it starts ({start})")
+                _check(start >= prev_end, f"{where} overlaps or precedes the window before it")
+                prev_end = end
 
     @classmethod
     def none(cls) -> "OutageParams":

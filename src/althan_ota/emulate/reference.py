@@ -204,14 +204,15 @@ def _installation(env, cfg: dict, params: EmulationParams, inst: int, row: int, 
                    if c and link.per > 0 else link.per)
     wan_failed = rnd.random() < cfg["wan_failure_prob"]
     image_at = int(cfg["wan_delay_median_s"] * math.exp(cfg["wan_delay_sigma"] * rnd.gauss(0.0, 1.0)) * NS)
-    ch, ch_sched, hub, meter = (_Entity(env) for _ in range(4))
+    ch, hub, meter = (_Entity(env) for _ in range(3))
+    planned = [_Entity(env) for _ in range(3)]      # scheduled windows, per entity
     for entity, k in ((ch, 0), (hub, 1), (meter, 2)):
         env.process(_random_outages(env, entity, random.Random(f"{cfg['seed']}:{inst}:outage{k}"),
                                     cfg["mean_up_s"][k], cfg["mean_down_s"][k]))
-    if len(cfg["scheduled"]):
-        env.process(_scheduled_outages(env, ch_sched, cfg["scheduled"]))
-    dls = [_Download(env, cfg, HUB, [ch, ch_sched, hub], tuple(per), rnd),
-           _Download(env, cfg, METER, [ch, ch_sched, hub, meter], tuple(per), rnd)]
+        if len(cfg["scheduled"][k]):
+            env.process(_scheduled_outages(env, planned[k], cfg["scheduled"][k]))
+    dls = [_Download(env, cfg, HUB, [ch, planned[0], hub, planned[1]], tuple(per), rnd),
+           _Download(env, cfg, METER, [ch, planned[0], hub, planned[1], meter, planned[2]], tuple(per), rnd)]
     if not wan_failed:
         if cfg["order"] == "concurrent":
             yield env.all_of([env.process(dls[0].run(image_at)), env.process(dls[1].run(image_at))])
