@@ -29,6 +29,12 @@
  *    would start at or after the first moment the path goes down after the exchange began; attempts already
  *    started complete normally. A cut exchange counts as an exchange retry, not as a consecutive failure.
  *  - A download that has not finished by the deadline ends as ALT_EMU_TIMEOUT.
+ *
+ * Simplifications (deliberate, for block-level timing): the PER is per attempt (the frame or its ack lost;
+ * an ack's airtime counts only when the attempt succeeds); the two bridges' downloads have independent loss
+ * processes and, when concurrent, do not contend for the HAN channel or the hub-side bridge's radio; CSMA
+ * backoff is its mean (tx_delay), not a random draw; the CH serves the second bridge of a sequential pair
+ * once the first's Upgrade End exchange is done (or it gave up); the version read-back always succeeds.
  */
 #ifndef ALT_EMU_H
 #define ALT_EMU_H
