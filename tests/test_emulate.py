@@ -55,6 +55,20 @@ def test_frame_model_matches_802154_figures():
     assert frames.dc_span_ns(7, 0.3) == 24   # ceil(23.33)
 
 
+def test_ota_payload_sizes_match_zigpy():
+    zcl = pytest.importorskip("zigpy.zcl.clusters.general")
+    server, client = zcl.Ota.ServerCommandDefs, zcl.Ota.ClientCommandDefs
+    ids = dict(manufacturer_code=0x1234, image_type=1, file_version=2)
+    assert len(server.image_block.schema(field_control=0, file_offset=100, maximum_data_size=50, **ids)
+               .serialize()) == frames.BLOCK_REQUEST_PAYLOAD
+    for n in (1, 50, MAX_BLOCK):
+        resp = client.image_block_response.schema(status=0, file_offset=100, image_data=b"x" * n, **ids)
+        assert len(resp.serialize()) == frames.BLOCK_RESPONSE_PAYLOAD + n
+    assert len(server.upgrade_end.schema(status=0, **ids).serialize()) == frames.UPGRADE_END_REQUEST_PAYLOAD
+    assert len(client.upgrade_end_response.schema(current_time=0, upgrade_time=0, **ids).serialize()) == \
+        frames.UPGRADE_END_RESPONSE_PAYLOAD
+
+
 # ---------------------------------------------------------------- analytic checks
 
 def exchange_ns(p: EmulationParams, req_payload: int, resp_payload: int, side: int) -> int:
