@@ -315,6 +315,10 @@ def test_result_views():
     assert set(t.column("outcome").to_pylist()) <= set(OUTCOMES)
     s = r.summary()
     assert sum(s.outcomes.values()) == 200
+    assert all(sum(s.outcomes_by_side[side].values()) == 100 for side in ("hub_side", "meter_side"))
+    assert s.out_of_sync_pairs == int(np.sum(r.new_version[0::2] != r.new_version[1::2]))
+    half = emulate(300, 2_000, clean(activation_failure_prob=0.5), seed=1).summary()
+    assert 100 < half.out_of_sync_pairs < 200      # about half the pairs end on different versions
     assert s.airtime_bridge_s == pytest.approx(r.airtime_bridge.sum())
     assert s.completion_quantiles_s[0.5] <= s.completion_quantiles_s[1.0] == s.last_completion_s
     assert t.column("t_readback").null_count == int(np.isnan(r.t_readback).sum())

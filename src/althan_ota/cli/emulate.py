@@ -37,6 +37,7 @@ def run(args) -> int:
         return 0
     print(f"{summary['devices']:,} devices, image {args.image_size:,} B, seed {args.seed}")
     print("outcomes: " + ", ".join(f"{k} {v:,}" for k, v in summary["outcomes"].items()))
+    print(f"out-of-sync pairs (bridges left on different versions): {summary['out_of_sync_pairs']:,}")
     print("completion (read-back): " + ", ".join(
         f"p{q * 100:g} {v / 3600:.2f} h" for q, v in summary["completion_quantiles_s"].items()))
     print(f"airtime: HAN {summary['airtime_han_s'] / 3600:,.0f} h, bridge {summary['airtime_bridge_s'] / 3600:,.0f} h;"

@@ -34,6 +34,8 @@ DEVICE_COLUMNS = {
 class FleetSummary:
     devices: int
     outcomes: dict[str, int]
+    outcomes_by_side: dict[str, dict[str, int]]
+    out_of_sync_pairs: int       # installations whose two bridges end up running different versions
     completion_quantiles_s: dict[float, float]
     last_completion_s: float
     airtime_han_s: float
@@ -100,14 +102,18 @@ class EmulationResult:
         return pa.table(cols)
 
     def summary(self, quantiles=(0.5, 0.9, 0.99, 1.0)) -> FleetSummary:
-        """Fleet totals: outcome counts, completion-time quantiles (read-back time of the devices now running
-        the new version), airtime and retries."""
+        """Fleet totals: outcome counts (overall and per side), out-of-sync pairs, completion-time quantiles
+        (read-back time of the devices now running the new version), airtime and retries."""
         c = self._cols
         counts = np.bincount(c["outcome"], minlength=len(OUTCOMES))
+        by_side = {side: dict(zip(OUTCOMES, map(int, np.bincount(c["outcome"][k::2], minlength=len(OUTCOMES)))))
+                   for k, side in enumerate(SIDES)}
+        version = c["new_version"]
         done = c["t_readback"][c["new_version"] == 1]
         qs = {float(q): float(np.quantile(done, q)) if done.size else float("nan") for q in quantiles}
         return FleetSummary(
             devices=len(self), outcomes={name: int(k) for name, k in zip(OUTCOMES, counts)},
+            outcomes_by_side=by_side, out_of_sync_pairs=int(np.count_nonzero(version[0::2] != version[1::2])),
             completion_quantiles_s=qs, last_completion_s=float(done.max()) if done.size else float("nan"),
             airtime_han_s=float(c["airtime_han"].sum()), airtime_bridge_s=float(c["airtime_bridge"].sum()),
             dc_wait_s=float(c["dc_wait"].sum()), exchange_retries=int(c["exchange_retries"].sum(dtype=np.int64)),
