@@ -17,7 +17,7 @@
  *    fails with the link's loss process (Bernoulli per attempt, or Gilbert-Elliott advanced per attempt); a
  *    success ends at s + airtime + turnaround + ack airtime, a failure at s + airtime + ack_timeout.
  *  - Duty cycle, per transmitter, as a per-transmission off-time (the classic rule of LoRaWAN stacks for
- *    ETSI EN 300 220 sub-bands, off-time = airtime x (1/dc - 1); it never exceeds a rolling-hour budget):
+ *    ETSI EN 300 220 sub-bands, off-time = airtime x (1/dc - 1); stricter than a rolling-hour budget):
  *    after a transmission of airtime a starting at s, free = max(free, s) + ceil(a / dc).
  *    Data frames wait for free; acknowledgements go at once and push free further. Hence in every interval
  *    from a transmission start to the release time the transmitter is on air at most a fraction dc.
