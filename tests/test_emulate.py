@@ -125,6 +125,21 @@ def test_link_retries_are_geometric():
     assert np.all(r.exchange_retries[0::2] == 0)
 
 
+def test_gilbert_elliott_long_run_loss_rate_and_bursts():
+    burst = GilbertElliott(per_bad=0.5, mean_bad_len=5.0, mean_good_len=95.0)
+    want = (95.0 * 0.01 + 5.0 * 0.5) / 100.0           # long-run fraction of failed attempts
+    runs = {}
+    for name, b, per in (("bursty", burst, 0.01), ("independent", None, want)):
+        p = clean(han=HanLink(per=per, burst=b, max_retries=255), bridge=BridgeLink(per=0.0))
+        r = emulate(3000, 5_000, p, seed=9)
+        runs[name] = r.link_retries_han[0::2].astype(float)   # failed attempts per hub-side download
+    attempts_ok = 2 * (100 + 1)
+    rate = runs["bursty"].sum() / (runs["bursty"].sum() + attempts_ok * runs["bursty"].size)
+    assert abs(rate - want) < 0.05 * want
+    # same mean loss, but bursts cluster the failures: far more spread between downloads
+    assert runs["bursty"].var() > 2 * runs["independent"].var()
+
+
 def test_exchange_retries_are_geometric():
     p_loss = 0.05
     p = clean(han=HanLink(per=p_loss, max_retries=0), bridge=BridgeLink(per=0.0),
