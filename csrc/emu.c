@@ -160,8 +160,9 @@ static double link_per(const alt_emu_link *L, alt_rng *r)
 
 static double seconds(int64_t ns) { return ns < 0 ? NAN : (double)ns * 1e-9; }
 
-void alt_emu_installation(const alt_emu_params *p, uint64_t inst, size_t row, const double *han_per,
-                          const double *bridge_per, const alt_emu_outputs *out, const alt_emu_control *ctl)
+void alt_emu_installation(const alt_emu_params *p, uint64_t inst, unsigned sides, size_t row,
+                          const double *han_per, const double *bridge_per, const alt_emu_outputs *out,
+                          const alt_emu_control *ctl)
 {
     alt_rng_tables_init();
     alt_rng quality, wan, activation;
@@ -187,9 +188,10 @@ void alt_emu_installation(const alt_emu_params *p, uint64_t inst, size_t row, co
     for (int side = 0; side < 2; side++)
         init_download(&dl[side], p, inst, side, per);
     if (!wan_failed) {
-        if (p->order == ALT_EMU_CONCURRENT) {
-            run_download(&dl[0], image_at, ctl);
-            run_download(&dl[1], image_at, ctl);
+        if (p->order == ALT_EMU_CONCURRENT || sides != 3) {
+            for (int side = 0; side < 2; side++)
+                if (sides & (1u << side))
+                    run_download(&dl[side], image_at, ctl);
         } else {
             int first = p->order == ALT_EMU_METER_FIRST ? ALT_EMU_METER_SIDE : ALT_EMU_HUB_SIDE;
             run_download(&dl[first], image_at, ctl);
@@ -203,7 +205,8 @@ void alt_emu_installation(const alt_emu_params *p, uint64_t inst, size_t row, co
         size_t i = 2 * row + (size_t)side;
         int activation_fails = alt_rng_bernoulli(&activation, p->activation_failure_prob);
         int64_t t_act = -1, t_read = -1;
-        int outcome = wan_failed ? ALT_EMU_WAN_FAILED : d->outcome;
+        int requested = (sides >> side) & 1;
+        int outcome = !requested ? ALT_EMU_NOT_REQUESTED : wan_failed ? ALT_EMU_WAN_FAILED : d->outcome;
         if (outcome == ALT_EMU_COMPLETED) {
             t_act = p->activation_time < 0 ? d->t_service_end : max64(d->t_service_end, p->activation_time);
             t_read = t_act + p->readback_delay;
@@ -212,9 +215,17 @@ void alt_emu_installation(const alt_emu_params *p, uint64_t inst, size_t row, co
         }
         out->outcome[i] = (uint8_t)outcome;
         out->new_version[i] = outcome == ALT_EMU_COMPLETED;
-        out->t_image[i] = wan_failed ? NAN : seconds(image_at);
-        out->t_download_start[i] = wan_failed ? NAN : seconds(d->t_start);
-        out->t_download_end[i] = wan_failed ? NAN : seconds(d->t_end);
+        int reached = requested && !wan_failed;
+        out->t_image[i] = reached ? seconds(image_at) : NAN;
+        out->t_download_start[i] = reached ? seconds(d->t_start) : NAN;
+        out->t_download_end[i] = reached ? seconds(d->t_end) : NAN;
+        if (out->t_end) {
+            int64_t end = outcome == ALT_EMU_COMPLETED || outcome == ALT_EMU_ACTIVATION_FAILED ? t_read
+                        : outcome == ALT_EMU_ABORTED ? d->t_service_end
+                        : outcome == ALT_EMU_WAN_FAILED ? image_at
+                        : outcome == ALT_EMU_TIMEOUT ? p->deadline : -1;
+            out->t_end[i] = seconds(end);
+        }
         out->t_activation[i] = seconds(t_act);
         out->t_readback[i] = seconds(t_read);
         out->exchanges[i] = d->exchanges;

@@ -50,7 +50,8 @@ enum alt_emu_outcome {
     ALT_EMU_ABORTED = 1,            /* too many consecutive failed exchanges */
     ALT_EMU_WAN_FAILED = 2,         /* the image never reached the CH */
     ALT_EMU_ACTIVATION_FAILED = 3,  /* downloaded, but activation left the old version running */
-    ALT_EMU_TIMEOUT = 4             /* not finished by the deadline (unreachable, or too slow) */
+    ALT_EMU_TIMEOUT = 4,            /* not finished by the deadline (unreachable, or too slow) */
+    ALT_EMU_NOT_REQUESTED = 5       /* this side was not asked to download (see alt_emu_run_units' sides) */
 };
 
 enum alt_emu_side { ALT_EMU_HUB_SIDE = 0, ALT_EMU_METER_SIDE = 1 };
@@ -114,6 +115,8 @@ typedef struct alt_emu_outputs {
     uint32_t *exchanges, *exchange_retries, *link_retries_han, *link_retries_bridge;
     uint32_t *frames_han, *frames_bridge;
     double *airtime_han, *airtime_bridge, *dc_wait;
+    double *t_end;                       /* when the outcome was known (read-back, abort, WAN failure, deadline);
+                                          * may be NULL */
     double *han_per, *bridge_per;        /* per installation: the PER actually used */
 } alt_emu_outputs;
 
@@ -134,10 +137,18 @@ int alt_emu_check(const alt_emu_params *p);
 int alt_emu_run(const alt_emu_params *p, uint64_t first, size_t n, const double *han_per,
                 const double *bridge_per, const alt_emu_outputs *out, int n_threads, alt_emu_control *ctl);
 
+/* Emulates n units: unit i is installation keys[i] (its randomness) in out row i. sides[i] says which
+ * bridges download (bit 0 hub-side, bit 1 meter-side; NULL: both); a side left out reports
+ * ALT_EMU_NOT_REQUESTED and the other downloads as if it were alone at the CH. Otherwise as alt_emu_run. */
+int alt_emu_run_units(const alt_emu_params *p, const uint64_t *keys, const uint8_t *sides, size_t n,
+                      const double *han_per, const double *bridge_per, const alt_emu_outputs *out, int n_threads,
+                      alt_emu_control *ctl);
+
 /* One installation (the unit the threads share out). A download polls ctl (may be NULL) every few thousand
  * steps, so even a pathological parameter set stops promptly; a stopped installation's rows are garbage. */
-void alt_emu_installation(const alt_emu_params *p, uint64_t installation, size_t row, const double *han_per,
-                          const double *bridge_per, const alt_emu_outputs *out, const alt_emu_control *ctl);
+void alt_emu_installation(const alt_emu_params *p, uint64_t installation, unsigned sides, size_t row,
+                          const double *han_per, const double *bridge_per, const alt_emu_outputs *out,
+                          const alt_emu_control *ctl);
 
 /* Nonzero once alt_emu_control_stop was called (ctl may be NULL: never). */
 int alt_emu_control_stopped(const alt_emu_control *ctl);

@@ -41,7 +41,9 @@ uint64_t alt_emu_control_done(const alt_emu_control *ctl)
 
 typedef struct job {
     const alt_emu_params *p;
-    uint64_t first;
+    uint64_t first;             /* with keys NULL, unit i is installation first + i */
+    const uint64_t *keys;
+    const uint8_t *sides;
     size_t n;
     const double *han_per, *bridge_per;
     const alt_emu_outputs *out;
@@ -58,26 +60,46 @@ static void *worker(void *arg)
             break;
         size_t hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
         for (size_t row = lo; row < hi; row++)
-            alt_emu_installation(j->p, j->first + row, row, j->han_per, j->bridge_per, j->out, j->ctl);
+            alt_emu_installation(j->p, j->keys ? j->keys[row] : j->first + row, j->sides ? j->sides[row] & 3u : 3u,
+                                 row, j->han_per, j->bridge_per, j->out, j->ctl);
         atomic_fetch_add_explicit(&j->ctl->done, hi - lo, memory_order_relaxed);
     }
     return NULL;
 }
 
+static int run_job(job *j, int n_threads);
+
 int alt_emu_run(const alt_emu_params *p, uint64_t first, size_t n, const double *han_per,
                 const double *bridge_per, const alt_emu_outputs *out, int n_threads, alt_emu_control *ctl)
 {
-    if (alt_emu_check(p) != ALT_OK || !out || n_threads < 1)
+    job j = {p, first, NULL, NULL, n, han_per, bridge_per, out, ctl, 0};
+    return run_job(&j, n_threads);
+}
+
+int alt_emu_run_units(const alt_emu_params *p, const uint64_t *keys, const uint8_t *sides, size_t n,
+                      const double *han_per, const double *bridge_per, const alt_emu_outputs *out, int n_threads,
+                      alt_emu_control *ctl)
+{
+    if (n && !keys)
+        return ALT_EINVAL;
+    job j = {p, 0, keys, sides, n, han_per, bridge_per, out, ctl, 0};
+    return run_job(&j, n_threads);
+}
+
+static int run_job(job *j, int n_threads)
+{
+    size_t n = j->n;
+    if (alt_emu_check(j->p) != ALT_OK || !j->out || n_threads < 1)
         return ALT_EINVAL;
     alt_emu_control local;
-    if (!ctl) {
+    if (!j->ctl) {
         atomic_init(&local.stop, 0);
         atomic_init(&local.done, 0);
-        ctl = &local;
+        j->ctl = &local;
     }
+    alt_emu_control *ctl = j->ctl;
     alt_rng_tables_init();
-    job j = {p, first, n, han_per, bridge_per, out, ctl, 0};
-    atomic_init(&j.next, 0);
+    atomic_init(&j->next, 0);
     if ((size_t)n_threads > (n + CHUNK - 1) / CHUNK)
         n_threads = n ? (int)((n + CHUNK - 1) / CHUNK) : 1;
     pthread_t *tids = n_threads > 1 ? malloc(sizeof(pthread_t) * (size_t)(n_threads - 1)) : NULL;
@@ -85,9 +107,9 @@ int alt_emu_run(const alt_emu_params *p, uint64_t first, size_t n, const double 
         return ALT_ENOMEM;
     int started = 0;
     for (; started < n_threads - 1; started++)
-        if (pthread_create(&tids[started], NULL, worker, &j) != 0)
+        if (pthread_create(&tids[started], NULL, worker, j) != 0)
             break;                   /* fewer threads: slower, never different */
-    worker(&j);
+    worker(j);
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     free(tids);

@@ -43,6 +43,14 @@ def fleet():
     return generate_fleet(400, seed=11)
 
 
+@pytest.fixture(scope="module")
+def plain_fleet(fleet):
+    """The same fleet without measured link quality, so the emulation parameters decide the PERs."""
+    from althan_ota.fleet import Fleet
+
+    return Fleet(table=fleet.table.drop_columns(["han_per", "bridge_per"]), source="no-links")
+
+
 def test_targeting_excludes_with_reasons(fleet):
     t = target(plan_for(hardware_max=4), fleet)
     reason = t.reason
@@ -155,7 +163,8 @@ def test_same_seed_same_result_and_resume_after_interrupt(fleet, tmp_path):
     assert whole[1].equals(resumed[1])
 
 
-def test_failure_thresholds_pause_then_abort(fleet, tmp_path):
+def test_failure_thresholds_pause_then_abort(plain_fleet, tmp_path):
+    fleet = plain_fleet
     bad = dataclasses.replace(FAST, bridge=BridgeLink(per=0.9), ota=OtaParams(min_block_period_s=0.01,
                                                                                max_consecutive_failures=2))
     plan = plan_for(pause_failure_rate=0.05, abort_failure_rate=0.99)
@@ -175,7 +184,8 @@ def test_failure_thresholds_pause_then_abort(fleet, tmp_path):
         assert set(pc.filter(devices["reason"], cancelled).to_pylist()) == {int(Reason.ABORTED)}
 
 
-def test_retries_follow_the_policy(fleet, tmp_path):
+def test_retries_follow_the_policy(plain_fleet, tmp_path):
+    fleet = plain_fleet
     lossy = dataclasses.replace(FAST, bridge=BridgeLink(per=0.5), ota=OtaParams(min_block_period_s=0.01,
                                                                                  max_consecutive_failures=3))
     plan = plan_for(abort_failure_rate=1.0, pause_failure_rate=1.0,

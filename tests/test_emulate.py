@@ -396,3 +396,33 @@ def test_cli_emulate(capsys, tmp_path):
     import pyarrow.parquet as pq
     assert pq.read_table(out).equals(emulate(40, 3000, seed=3).to_arrow())
     assert main(["emulate", "5", "--image-size", "0"]) == 1
+
+
+def test_unit_keys_and_sides_for_campaigns():
+    """A campaign emulates scattered installations (keys) and single bridges (sides)."""
+    import dataclasses
+
+    from althan_ota.emulate import EmulationParams, OtaParams, emulate
+
+    params = EmulationParams()
+    whole = emulate(40, 30_000, params, seed=3, first_installation=100)
+    keyed = emulate(40, 30_000, params, seed=3, installation_keys=np.arange(100, 140, dtype=np.uint64))
+    for name in ("outcome", "t_readback", "exchanges", "airtime_bridge", "t_end"):
+        assert np.array_equal(getattr(whole, name), getattr(keyed, name), equal_nan=True), name
+    scattered = emulate(3, 30_000, params, seed=3, installation_keys=np.array([139, 100, 117], dtype=np.uint64))
+    for i, k in enumerate((39, 0, 17)):
+        assert np.array_equal(scattered.t_readback[2 * i:2 * i + 2], whole.t_readback[2 * k:2 * k + 2], equal_nan=True)
+    # one side alone downloads as if alone at the CH: as in concurrent service, where nobody waits
+    concurrent = dataclasses.replace(params, ota=OtaParams(pair_order="concurrent", ch_concurrency=2))
+    both = emulate(40, 30_000, concurrent, seed=3)
+    hub_only = emulate(40, 30_000, params, seed=3, sides=np.full(40, 1, np.uint8))
+    assert (hub_only.outcome[1::2] == OUTCOMES.index("not_requested")).all()
+    assert np.isnan(hub_only.t_download_start[1::2]).all() and (hub_only.exchanges[1::2] == 0).all()
+    assert np.array_equal(hub_only.t_readback[0::2], both.t_readback[0::2], equal_nan=True)
+    done = whole.outcome == OUTCOMES.index("completed")
+    assert np.array_equal(whole.t_end[done], whole.t_readback[done])
+    assert np.isfinite(whole.t_end[whole.outcome != OUTCOMES.index("not_requested")]).all()
+    with pytest.raises(ParameterError, match="sides must be 1"):
+        emulate(2, 30_000, params, sides=np.array([0, 3], np.uint8))
+    with pytest.raises(ParameterError, match="installation_keys must have one entry"):
+        emulate(2, 30_000, params, installation_keys=np.arange(3, dtype=np.uint64))

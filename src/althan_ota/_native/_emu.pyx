@@ -58,6 +58,7 @@ cdef extern from "emu.h":
         double *airtime_han
         double *airtime_bridge
         double *dc_wait
+        double *t_end
         double *han_per
         double *bridge_per
     ctypedef struct alt_emu_control:
@@ -70,6 +71,9 @@ cdef extern from "emu.h":
     int alt_emu_run(const alt_emu_params *p, uint64_t first, size_t n, const double *han_per,
                     const double *bridge_per, const alt_emu_outputs *out, int n_threads,
                     alt_emu_control *ctl) nogil
+    int alt_emu_run_units(const alt_emu_params *p, const uint64_t *keys, const uint8_t *sides, size_t n,
+                          const double *han_per, const double *bridge_per, const alt_emu_outputs *out,
+                          int n_threads, alt_emu_control *ctl) nogil
 
 cdef extern from "rng.h":
     ctypedef struct alt_rng:
@@ -98,7 +102,7 @@ def philox_words(uint64_t seed, uint64_t installation, uint64_t stream, uint64_t
             view[i] = alt_rng_next(&r)
     return out
 
-OUTCOMES = ("completed", "aborted", "wan_failed", "activation_failed", "timeout")
+OUTCOMES = ("completed", "aborted", "wan_failed", "activation_failed", "timeout", "not_requested")
 ORDERS = {"meter_first": 0, "hub_first": 1, "concurrent": 2}
 KINDS = ("block", "last_block", "upgrade_end")
 LINKS = ("han", "bridge")
@@ -106,7 +110,7 @@ DEVICE_COLUMNS = {
     "outcome": "u1", "new_version": "u1", "t_image": "f8", "t_download_start": "f8",
     "t_download_end": "f8", "t_activation": "f8", "t_readback": "f8", "exchanges": "u4",
     "exchange_retries": "u4", "link_retries_han": "u4", "link_retries_bridge": "u4", "frames_han": "u4",
-    "frames_bridge": "u4", "airtime_han": "f8", "airtime_bridge": "f8", "dc_wait": "f8",
+    "frames_bridge": "u4", "airtime_han": "f8", "airtime_bridge": "f8", "dc_wait": "f8", "t_end": "f8",
 }
 INSTALLATION_COLUMNS = {"han_per": "f8", "bridge_per": "f8"}
 
@@ -119,6 +123,8 @@ cdef class Run:
     cdef object keep          # arrays the C structs point into
     cdef const double *han_per
     cdef const double *bridge_per
+    cdef const uint64_t *keys
+    cdef const uint8_t *sides
     cdef readonly Py_ssize_t n
     cdef readonly unsigned long long first
 
@@ -130,11 +136,16 @@ cdef class Run:
     def __dealloc__(self):
         alt_emu_control_free(self.ctl)
 
-    def __init__(self, dict cfg, unsigned long long first, Py_ssize_t n, han_per, bridge_per, dict out):
-        """cfg: the engine parameters in ns / plain numbers (built by althan_ota.emulate.engine)."""
+    def __init__(self, dict cfg, unsigned long long first, Py_ssize_t n, han_per, bridge_per, dict out,
+                 keys=None, sides=None):
+        """cfg: the engine parameters in ns / plain numbers (built by althan_ota.emulate.engine). keys
+        (uint64, one per unit) replace the installation numbers first .. first + n - 1; sides (uint8: bit 0
+        hub-side, bit 1 meter-side) choose which bridges download."""
         cdef int k, l, d
         cdef const int64_t[::1] sched
-        self.keep = [cfg["scheduled"], han_per, bridge_per, out]
+        cdef const uint64_t[::1] key_view
+        cdef const uint8_t[::1] side_view
+        self.keep = [cfg["scheduled"], han_per, bridge_per, out, keys, sides]
         for l, name in enumerate(LINKS):
             c = cfg[name]
             self.p.link[l].tx_delay = c["tx_delay"]
@@ -180,6 +191,18 @@ cdef class Run:
 
         self.first = first
         self.n = n
+        self.keys = NULL
+        self.sides = NULL
+        if keys is not None:
+            key_view = keys
+            if key_view.shape[0] != n:
+                raise ParameterError(f"keys has {key_view.shape[0]} entries for {n} installations")
+            self.keys = &key_view[0] if n else NULL
+        if sides is not None:
+            side_view = sides
+            if side_view.shape[0] != n:
+                raise ParameterError(f"sides has {side_view.shape[0]} entries for {n} installations")
+            self.sides = &side_view[0] if n else NULL
         self.han_per = _doubles(han_per, n, "han_per")
         self.bridge_per = _doubles(bridge_per, n, "bridge_per")
         for name, dtype in DEVICE_COLUMNS.items():
@@ -202,6 +225,7 @@ cdef class Run:
         self.out.airtime_han = _f8(out["airtime_han"])
         self.out.airtime_bridge = _f8(out["airtime_bridge"])
         self.out.dc_wait = _f8(out["dc_wait"])
+        self.out.t_end = _f8(out["t_end"])
         self.out.han_per = _f8(out["han_per"])
         self.out.bridge_per = _f8(out["bridge_per"])
 
@@ -211,8 +235,12 @@ cdef class Run:
         if n_threads < 1:
             raise ParameterError(f"n_threads must be >= 1, got {n_threads}")
         with nogil:
-            status = alt_emu_run(&self.p, self.first, self.n, self.han_per, self.bridge_per, &self.out,
-                                 n_threads, self.ctl)
+            if self.keys != NULL:
+                status = alt_emu_run_units(&self.p, self.keys, self.sides, self.n, self.han_per,
+                                           self.bridge_per, &self.out, n_threads, self.ctl)
+            else:
+                status = alt_emu_run(&self.p, self.first, self.n, self.han_per, self.bridge_per, &self.out,
+                                     n_threads, self.ctl)
         return status
 
     def done(self):

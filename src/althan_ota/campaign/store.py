@@ -59,7 +59,7 @@ class CampaignStore:
             raise CampaignError(f"cannot open the campaign store {self.path}: {exc}") from None
         if not read_only:
             for name, schema in TABLES.items():
-                self.db.execute(_ddl(name, schema))
+                self._run(_ddl(name, schema))
 
     def close(self) -> None:
         self.db.close()
@@ -77,15 +77,15 @@ class CampaignStore:
             raise CampaignError(f"campaign {campaign_id!r} already exists in {self.path}")
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         with self._transaction():
-            self.db.execute("INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._run("INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [campaign_id, name, environment, target_version, image_sha256, now, now, "planned",
                              plan_json])
-            self.db.execute("INSERT INTO run_state VALUES (?, ?, ?, ?, ?)",
+            self._run("INSERT INTO run_state VALUES (?, ?, ?, ?, ?)",
                             [campaign_id, seed, fleet_path, fleet_rows, emulation_json])
 
     def campaign(self, campaign_id: str, missing_ok: bool = False) -> dict | None:
-        row = self.db.execute("SELECT * FROM campaigns c JOIN run_state r USING (campaign_id) "
-                              "WHERE campaign_id = ?", [campaign_id]).fetch_arrow_table().to_pylist()
+        row = self._query("SELECT * FROM campaigns c JOIN run_state r USING (campaign_id) WHERE campaign_id = ?",
+                          [campaign_id]).to_pylist()
         if not row:
             if missing_ok:
                 return None
@@ -98,15 +98,14 @@ class CampaignStore:
 
     def set_status(self, campaign_id: str, status: str) -> None:
         self.campaign(campaign_id)
-        self.db.execute("UPDATE campaigns SET status = ? WHERE campaign_id = ?", [status, campaign_id])
+        self._run("UPDATE campaigns SET status = ? WHERE campaign_id = ?", [status, campaign_id])
 
     def status(self, campaign_id: str) -> str:
         return self.campaign(campaign_id)["status"]
 
     # -- waves -----------------------------------------------------------------------------------------
     def committed_waves(self, campaign_id: str) -> list[dict]:
-        return self.db.execute("SELECT * FROM waves WHERE campaign_id = ? ORDER BY wave",
-                               [campaign_id]).fetch_arrow_table().to_pylist()
+        return self._query("SELECT * FROM waves WHERE campaign_id = ? ORDER BY wave", [campaign_id]).to_pylist()
 
     def commit_wave(self, campaign_id: str, wave: dict, devices: pa.Table, events: pa.Table,
                     transfers: pa.Table, status: str) -> None:
@@ -116,15 +115,15 @@ class CampaignStore:
             self.db.register("_devices", devices)
             self.db.register("_events", events)
             self.db.register("_transfers", transfers)
-            self.db.execute("DELETE FROM devices WHERE campaign_id = ? AND device_id IN "
+            self._run("DELETE FROM devices WHERE campaign_id = ? AND device_id IN "
                             "(SELECT device_id FROM _devices)", [campaign_id])
-            self.db.execute("INSERT INTO devices SELECT * FROM _devices")
-            self.db.execute("INSERT INTO events SELECT * FROM _events")
-            self.db.execute("INSERT INTO transfers SELECT * FROM _transfers")
-            self.db.execute("INSERT INTO waves VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self._run("INSERT INTO devices SELECT * FROM _devices")
+            self._run("INSERT INTO events SELECT * FROM _events")
+            self._run("INSERT INTO transfers SELECT * FROM _transfers")
+            self._run("INSERT INTO waves VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             [campaign_id, wave["wave"], wave["devices"], wave["failed"], wave["failure_rate"],
                              wave["t_start"], wave["t_end"], wave["decision"]])
-            self.db.execute("UPDATE campaigns SET status = ? WHERE campaign_id = ?", [status, campaign_id])
+            self._run("UPDATE campaigns SET status = ? WHERE campaign_id = ?", [status, campaign_id])
             for name in ("_devices", "_events", "_transfers"):
                 self.db.unregister(name)
 
@@ -133,8 +132,8 @@ class CampaignStore:
         with self._transaction():
             self.db.register("_devices", devices)
             self.db.register("_events", events)
-            self.db.execute("INSERT INTO devices SELECT * FROM _devices")
-            self.db.execute("INSERT INTO events SELECT * FROM _events")
+            self._run("INSERT INTO devices SELECT * FROM _devices")
+            self._run("INSERT INTO events SELECT * FROM _events")
             self.db.unregister("_devices")
             self.db.unregister("_events")
 
@@ -142,12 +141,21 @@ class CampaignStore:
     def table(self, name: str, campaign_id: str) -> pa.Table:
         if name not in TABLES:
             raise CampaignError(f"unknown store table {name!r}; known: {sorted(TABLES)}")
-        return self.db.execute(f"SELECT * FROM {name} WHERE campaign_id = ?", [campaign_id]).fetch_arrow_table()
+        return self._query(f"SELECT * FROM {name} WHERE campaign_id = ?", [campaign_id])
 
     def state_counts(self, campaign_id: str) -> dict[int, int]:
         rows = self.db.execute("SELECT state, count(*) FROM devices WHERE campaign_id = ? GROUP BY state",
                                [campaign_id]).fetchall()
         return {int(s): int(c) for s, c in rows}
+
+    def _run(self, sql: str, params: list | None = None) -> None:
+        """A statement whose result nobody reads; DuckDB 2 wants every result consumed before the next."""
+        self.db.execute(sql, params or []).fetchall()
+
+    def _query(self, sql: str, params: list) -> pa.Table:
+        relation = self.db.sql(sql, params=params)
+        fetch = getattr(relation, "to_arrow_table", None) or relation.arrow   # DuckDB >= 1.4 / before
+        return fetch()
 
     def _transaction(self):
         return _Transaction(self.db)
@@ -158,7 +166,7 @@ class _Transaction:
         self.db = db
 
     def __enter__(self):
-        self.db.execute("BEGIN TRANSACTION")
+        self.db.execute("BEGIN TRANSACTION").fetchall()
 
     def __exit__(self, exc_type, exc, tb):
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT").fetchall()

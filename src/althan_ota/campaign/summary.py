@@ -21,13 +21,13 @@ def summarise(store: CampaignStore, campaign_id: str) -> dict:
                          "GROUP BY state, reason ORDER BY 3 DESC", args).fetchall()
     q = ", ".join(f"quantile_cont(t, {x})" for x in QUANTILES)
     quantiles = db.execute(f"SELECT {q} FROM devices WHERE campaign_id = ? AND state = {int(State.VERIFIED)}",
-                           args).fetchone()
+                           args).fetchall()[0]
     air = db.execute("SELECT coalesce(sum(han_airtime_s), 0), coalesce(sum(bridge_airtime_s), 0), "
                      "coalesce(sum(duty_cycle_wait_s), 0), coalesce(sum(exchanges), 0), coalesce(sum(retries), 0) "
-                     "FROM transfers WHERE campaign_id = ?", args).fetchone()
+                     "FROM transfers WHERE campaign_id = ?", args).fetchall()[0]
     out_of_sync = db.execute(
         "SELECT count(*) FROM (SELECT installation_id FROM devices WHERE campaign_id = ? AND installation_id "
-        "IS NOT NULL GROUP BY installation_id HAVING count(DISTINCT version_after) > 1)", args).fetchone()[0]
+        "IS NOT NULL GROUP BY installation_id HAVING count(DISTINCT version_after) > 1)", args).fetchall()[0][0]
     waves = store.committed_waves(campaign_id)
     verified = int(states.get(int(State.VERIFIED), 0))
     failed = sum(int(states.get(int(s), 0)) for s in FAILED)

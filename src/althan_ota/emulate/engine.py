@@ -100,12 +100,14 @@ def _fleet(fleet) -> tuple[int, np.ndarray | None, np.ndarray | None]:
 def emulate(fleet, image_size: int, params: EmulationParams | None = None, seed: int = 0,
             fidelity: str = "timing", n_threads: int | None = None,
             progress: Callable[[int, int], object] | None = None,
-            first_installation: int = 0) -> EmulationResult:
+            first_installation: int = 0, installation_keys=None, sides=None) -> EmulationResult:
     """Emulate an OTA rollout of an ``image_size``-byte image to a fleet of P2P Alt HAN installations.
 
     ``fleet`` is a number of installations, or a mapping with per-installation ``han_per`` and/or
     ``bridge_per`` arrays (PER of one link-layer attempt; missing links use ``params``). Installations are
-    numbered from ``first_installation``: emulating installations 0..999 then 1000..1999 gives exactly the
+    numbered from ``first_installation`` (or keyed by ``installation_keys``, one uint64 per installation, when
+    a campaign emulates a scattered set); ``sides`` (uint8 per installation: 1 hub-side, 2 meter-side, 3 both)
+    chooses which bridges download, the others reporting "not_requested". Emulating installations 0..999 then 1000..1999 gives exactly the
     rows of one run over 0..1999, and results never depend on ``n_threads`` (default: every core).
     ``progress(done, total)`` is called from the calling thread about ten times a second; if it raises, the
     run stops and the exception propagates. Ctrl-C stops the run too (KeyboardInterrupt).
@@ -140,12 +142,29 @@ def emulate(fleet, image_size: int, params: EmulationParams | None = None, seed:
     cfg = engine_config(int(image_size), params, int(seed))
     out = {name: np.empty(2 * n, dtype=dt) for name, dt in _emu.DEVICE_COLUMNS.items()}
     out.update({name: np.empty(n, dtype=dt) for name, dt in _emu.INSTALLATION_COLUMNS.items()})
-    run = _emu.Run(cfg, int(first_installation), n, han_per, bridge_per, out)
+    keys = _unit_array(installation_keys, n, np.uint64, "installation_keys")
+    side_mask = _unit_array(sides, n, np.uint8, "sides")
+    if side_mask is not None and not np.all((side_mask >= 1) & (side_mask <= 3)):
+        raise ParameterError("sides must be 1 (hub-side), 2 (meter-side) or 3 (both) for every installation")
+    if side_mask is not None and keys is None:
+        keys = np.arange(first_installation, first_installation + n, dtype=np.uint64)
+    run = _emu.Run(cfg, int(first_installation), n, han_per, bridge_per, out, keys, side_mask)
     status = _execute(run, int(n_threads), n, progress)
     if status != 0:
         raise ParameterError(f"the emulator engine rejected the run (status {status})")
     return EmulationResult(out, first_installation=int(first_installation), image_size=int(image_size),
-                           params=params, seed=int(seed))
+                           params=params, seed=int(seed), installation_keys=keys)
+
+
+def _unit_array(values, n: int, dtype, name: str) -> np.ndarray | None:
+    if values is None:
+        return None
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ParameterError(f"{name} must have one entry per installation ({n}), got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer) or (arr.size and arr.min() < 0):
+        raise ParameterError(f"{name} must be non-negative integers")
+    return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def _execute(run, n_threads: int, n: int, progress) -> int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-OUTCOMES = ("completed", "aborted", "wan_failed", "activation_failed", "timeout")
+OUTCOMES = ("completed", "aborted", "wan_failed", "activation_failed", "timeout", "not_requested")
 SIDES = ("hub_side", "meter_side")
 
 # column -> meaning; times are seconds from the campaign start (NaN: stage not reached)
@@ -27,6 +27,7 @@ DEVICE_COLUMNS = {
     "airtime_han": "seconds on air on the HAN",
     "airtime_bridge": "seconds on air on the bridge link",
     "dc_wait": "seconds spent waiting for the bridge duty cycle",
+    "t_end": "when the outcome was known: read-back, abort, WAN failure or the deadline",
 }
 
 
@@ -51,10 +52,13 @@ class EmulationResult:
     1 meter-side) of the k-th installation emulated; each column of DEVICE_COLUMNS is an attribute (numpy
     array), as are ``installation``, ``side``, and the per-installation ``han_per`` / ``bridge_per`` used."""
 
-    def __init__(self, columns: dict[str, np.ndarray], first_installation: int, image_size: int, params, seed: int):
+    def __init__(self, columns: dict[str, np.ndarray], first_installation: int, image_size: int, params, seed: int,
+                 installation_keys: np.ndarray | None = None):
         self._cols = columns
         n = columns["han_per"].shape[0]
-        self.installation = np.repeat(np.arange(first_installation, first_installation + n, dtype=np.int64), 2)
+        keys = np.arange(first_installation, first_installation + n, dtype=np.int64) if installation_keys is None \
+            else installation_keys.astype(np.int64)
+        self.installation = np.repeat(keys, 2)
         self.side = np.tile(np.array([0, 1], dtype=np.uint8), n)
         self.image_size = image_size
         self.params = params
