@@ -46,8 +46,8 @@ class Fleet:
     def pairs(self) -> tuple[pa.Array, np.ndarray, np.ndarray]:
         """(installation IDs, row of the hub-side bridge, row of the meter-side bridge), one entry per pair."""
         variant = self.table["ppmid_variant"]
-        hub = pc.indices_nonzero(pc.equal(variant, HUB_SIDE)).to_numpy()
-        meter = pc.indices_nonzero(pc.equal(variant, METER_SIDE)).to_numpy()
+        hub = pc.indices_nonzero(pc.equal(variant, HUB_SIDE)).to_numpy().astype(np.int64)
+        meter = pc.indices_nonzero(pc.equal(variant, METER_SIDE)).to_numpy().astype(np.int64)
         inst = self.table["installation_id"]
         hub_ids = pc.take(inst, pa.array(hub)).combine_chunks()
         order = pc.index_in(hub_ids, value_set=pc.take(inst, pa.array(meter)).combine_chunks()).to_numpy(

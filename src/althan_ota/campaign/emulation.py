@@ -1,0 +1,221 @@
+"""The emulator adaptor: one wave of a campaign, every attempt of every device, as state events.
+
+A unit is an installation (hub-side and meter-side bridge) or a plain PPMID (emulated as a bridge on the HAN,
+in the hub-side slot). Each attempt of a wave is one emulator call over the units with a device still to
+try, so a wave costs a few engine runs, never a Python loop per device.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from ..emulate import EmulationParams, emulate
+from ..emulate.result import OUTCOMES
+from ..fleet import Fleet
+from .plan import CampaignPlan, WavePlan
+from .schema import DEVICES, EVENTS, TRANSFERS
+from .states import FAILED, Reason, State
+
+_COMPLETED, _ABORTED, _WAN, _ACTIVATION, _TIMEOUT = (OUTCOMES.index(o) for o in
+                                                     ("completed", "aborted", "wan_failed", "activation_failed",
+                                                      "timeout"))
+# emulator outcome -> (end state, failure class for the retry policy)
+_FAILURE = {_ABORTED: (State.TRANSFER_FAILED, "transfer"), _WAN: (State.TRANSFER_FAILED, "unreachable"),
+            _ACTIVATION: (State.ACTIVATION_FAILED, "activation"), _TIMEOUT: (State.UNREACHABLE, "unreachable")}
+_STAGES = (("t_image", State.IMAGE_AT_CH), ("t_download_start", State.DOWNLOADING),
+           ("t_download_end", State.DOWNLOADED), ("t_activation", State.ACTIVATED))
+_TRANSFER_SUMS = ("exchanges", "exchange_retries", "airtime_han", "airtime_bridge", "dc_wait")
+
+
+def dataclass_from_dict(cls, data: dict):
+    """Rebuild nested frozen dataclasses (EmulationParams and its parts) from their plain-dict form."""
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value, hint = data[f.name], hints[f.name]
+        inner = [a for a in typing.get_args(hint) if dataclasses.is_dataclass(a)]
+        target_cls = hint if dataclasses.is_dataclass(hint) else (inner[0] if inner else None)
+        if isinstance(value, dict) and target_cls is not None:
+            value = dataclass_from_dict(target_cls, value)
+        elif isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def attempt_seed(seed: int, attempt: int) -> int:
+    """Independent randomness per attempt, derived from the campaign seed."""
+    return int(np.random.SeedSequence([seed, 0xA77, attempt]).generate_state(1, np.uint64)[0])
+
+
+def wave_params(plan: CampaignPlan, emulation: EmulationParams) -> EmulationParams:
+    ota = dataclasses.replace(emulation.ota, pair_order=plan.pair_order,
+                              ch_concurrency=max(2, emulation.ota.ch_concurrency)
+                              if plan.pair_order == "concurrent" else 1)
+    return dataclasses.replace(emulation, ota=ota, deadline_s=plan.device_timeout_s, activation_time_s=None)
+
+
+@dataclass
+class WaveOutcome:
+    target_version: int
+    rows: np.ndarray                 # fleet row per device slot (n_units, 2); -1: no device there
+    state: np.ndarray                # final State per slot
+    reason: np.ndarray
+    attempts: np.ndarray
+    t_final: np.ndarray
+    sums: dict[str, np.ndarray]      # transfer costs per slot, over attempts
+    download_s: np.ndarray
+    events: list[tuple[np.ndarray, np.ndarray, int, np.ndarray, int]] = field(default_factory=list)
+    # each event batch: (slot indices, times, state, reasons, attempt)
+
+    @property
+    def present(self) -> np.ndarray:
+        return self.rows >= 0
+
+    @property
+    def devices(self) -> int:
+        return int(self.present.sum())
+
+    @property
+    def failed(self) -> int:
+        return int(np.isin(self.state[self.present], [int(s) for s in FAILED]).sum())
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failed / self.devices if self.devices else 0.0
+
+    def settle_time(self, fraction: float, default: float) -> float:
+        times = self.t_final[self.present]
+        return float(np.quantile(times, fraction)) if len(times) else default
+
+    def tables(self, campaign_id: str, fleet: Fleet, wave: int) -> tuple[pa.Table, pa.Table, pa.Table]:
+        slots = np.flatnonzero(self.present.ravel())
+        rows = self.rows.ravel()[slots]
+        take = pa.array(rows)
+        n = len(rows)
+        cid = pa.array([campaign_id] * n, pa.string())
+        device_id = fleet.table["device_id"].take(take)
+        before = fleet.table["firmware_version"].take(take).to_numpy()
+        state = self.state.ravel()[slots]
+        after = np.where(state == State.VERIFIED, np.uint32(self.target_version), before).astype(np.uint32)
+        devices = pa.table({
+            "campaign_id": cid, "device_id": device_id, "installation_id": fleet.table["installation_id"].take(take),
+            "ppmid_variant": fleet.table["ppmid_variant"].take(take), "wave": np.full(n, wave, np.int32),
+            "state": state.astype(np.uint8), "reason": self.reason.ravel()[slots].astype(np.uint8),
+            "attempts": self.attempts.ravel()[slots].astype(np.int32), "t": self.t_final.ravel()[slots],
+            "version_before": before.astype(np.uint32), "version_after": after}, schema=DEVICES)
+        transfers = pa.table({
+            "campaign_id": cid, "device_id": device_id,
+            "exchanges": self.sums["exchanges"].ravel()[slots].astype(np.int64),
+            "retries": self.sums["exchange_retries"].ravel()[slots].astype(np.int64),
+            "han_airtime_s": self.sums["airtime_han"].ravel()[slots],
+            "bridge_airtime_s": self.sums["airtime_bridge"].ravel()[slots],
+            "duty_cycle_wait_s": self.sums["dc_wait"].ravel()[slots],
+            "download_s": self.download_s.ravel()[slots]}, schema=TRANSFERS)
+        return devices, self._event_table(campaign_id, fleet, wave), transfers
+
+    def _event_table(self, campaign_id: str, fleet: Fleet, wave: int) -> pa.Table:
+        if not self.events:
+            return EVENTS.empty_table()
+        slot = np.concatenate([e[0] for e in self.events])
+        t = np.concatenate([e[1] for e in self.events])
+        state = np.concatenate([np.full(len(e[0]), int(e[2]), np.uint8) for e in self.events])
+        reason = np.concatenate([np.broadcast_to(e[3], len(e[0])).astype(np.uint8) for e in self.events])
+        attempt = np.concatenate([np.full(len(e[0]), e[4], np.int32) for e in self.events])
+        order = np.lexsort((state, t, slot))
+        rows = self.rows.ravel()[slot[order]]
+        return pa.table({
+            "campaign_id": pa.array([campaign_id] * len(rows), pa.string()),
+            "device_id": fleet.table["device_id"].take(pa.array(rows)), "t": t[order], "state": state[order],
+            "reason": reason[order], "wave": np.full(len(rows), wave, np.int32), "attempt": attempt[order]},
+            schema=EVENTS)
+
+
+def emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePlan, lo: int, hi: int,
+                 release: np.ndarray, seed: int, n_threads: int | None = None) -> WaveOutcome:
+    n = hi - lo
+    rows = np.stack([waves.hub_row[lo:hi], waves.meter_row[lo:hi]], axis=1)
+    present = rows >= 0
+    params = wave_params(plan, emulation)
+    han_per = _fill(waves.han_per[lo:hi], params.han.per)
+    bridge_per = _fill(waves.bridge_per[lo:hi], params.bridge.per)
+    keys = waves.unit_key[lo:hi]
+    out = WaveOutcome(target_version=plan.target_version, rows=rows, state=np.full((n, 2), int(State.TARGETED), np.uint8),
+                      reason=np.zeros((n, 2), np.uint8), attempts=np.zeros((n, 2), np.int32),
+                      t_final=np.full((n, 2), np.nan), sums={k: np.zeros((n, 2)) for k in _TRANSFER_SUMS},
+                      download_s=np.zeros((n, 2)))
+    request = np.where(present, release[:, None], np.nan)
+    pending = present.copy()
+    attempt = 1
+    while pending.any():
+        units = np.flatnonzero(pending.any(axis=1))
+        sides = (pending[units, 0] * 1 + pending[units, 1] * 2).astype(np.uint8)
+        # a pair whose two bridges both retry goes again once the later one is due
+        start = np.nanmax(np.where(pending[units], request[units], np.nan), axis=1)
+        result = emulate({"han_per": han_per[units], "bridge_per": bridge_per[units]}, plan.image_size, params,
+                         seed=attempt_seed(seed, attempt), installation_keys=keys[units], sides=sides,
+                         n_threads=n_threads)
+        _record_attempt(out, plan, units, start, pending, result, attempt, request)
+        attempt += 1
+    return out
+
+
+def _fill(values: np.ndarray, default: float) -> np.ndarray:
+    return np.where(np.isnan(values), default, values).astype(np.float64)
+
+
+def _record_attempt(out: WaveOutcome, plan: CampaignPlan, units: np.ndarray, start: np.ndarray,
+                    pending: np.ndarray, result, attempt: int, request: np.ndarray) -> None:
+    for side in (0, 1):
+        mine = pending[units, side]
+        if not mine.any():
+            continue
+        u = units[mine]
+        r = 2 * np.flatnonzero(mine) + side            # result rows (installation k -> 2k + side)
+        slot = 2 * u + side
+        t0 = start[mine]
+        col = {name: getattr(result, name)[r] for name in ("outcome", "t_end", "t_readback", "t_download_start",
+                                                             "t_download_end", *[s for s, _ in _STAGES])}
+        out.events.append((slot, t0, State.REQUESTED, np.uint8(0), attempt))
+        for name, state in _STAGES:
+            reached = np.isfinite(col[name])
+            out.events.append((slot[reached], t0[reached] + col[name][reached], state, np.uint8(0), attempt))
+        for k in _TRANSFER_SUMS:
+            out.sums[k][u, side] += getattr(result, k)[r]
+        span = col["t_download_end"] - col["t_download_start"]
+        out.download_s[u, side] += np.where(np.isfinite(span), span, 0.0)
+        out.attempts[u, side] = attempt
+        outcome = col["outcome"]
+        ok = outcome == _COMPLETED
+        t_end = t0 + col["t_end"]
+        out.events.append((slot[ok], t0[ok] + col["t_readback"][ok], State.VERIFIED, np.uint8(0), attempt))
+        out.state[u[ok], side] = State.VERIFIED
+        out.reason[u[ok], side] = Reason.NONE
+        out.t_final[u[ok], side] = t0[ok] + col["t_readback"][ok]
+        pending[u[ok], side] = False
+        for code, (state, failure_class) in _FAILURE.items():
+            hit = outcome == code
+            if not hit.any():
+                continue
+            why = _reason(code, side)
+            out.events.append((slot[hit], t_end[hit], state, np.uint8(why), attempt))
+            out.state[u[hit], side] = state
+            out.reason[u[hit], side] = why
+            out.t_final[u[hit], side] = t_end[hit]
+            again = attempt < plan.retry.attempts_for(failure_class)
+            pending[u[hit], side] = again
+            if again:
+                request[u[hit], side] = t_end[hit] + plan.retry.backoff_s * 2 ** (attempt - 1)
+
+
+def _reason(code: int, side: int) -> Reason:
+    if code == _ABORTED:
+        return Reason.BRIDGE_LINK if side == 1 else Reason.HAN_LINK
+    return {_WAN: Reason.WAN_FAILURE, _ACTIVATION: Reason.ACTIVATION_FAILURE, _TIMEOUT: Reason.TIMEOUT}[code]

@@ -1,0 +1,233 @@
+"""A campaign plan: which devices take which image, in which waves, at what pace, and when to stop.
+
+The plan follows how MP170 and SRV 11.4 work: the supplier targets PPMID-variant Alt HAN bridges whose
+running version the upgrade-path table allows to move to the image's version; devices that cannot take the
+image over the air are excluded with a reason (joined as CAD: site visit; suspended; decommissioned; hardware
+outside the image's range; no upgrade path). Both bridges of an installation always travel in the same wave,
+in the plan's pair order, so that a pair is out of sync for as short a time as possible.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pyarrow.compute as pc
+
+from ..errors import ParameterError
+from ..fleet import BRIDGE_VARIANTS, HUB_SIDE, JOINED_AS_CAD, METER_SIDE, Fleet
+from .states import Reason
+
+PAIR_ORDERS = ("meter_first", "hub_first", "concurrent")
+FAILURE_CLASSES = ("transfer", "unreachable", "activation", "hash")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Per failure class: how many attempts in all, and the wait before each new attempt (doubling)."""
+
+    max_attempts: dict = field(default_factory=lambda: {"transfer": 3, "unreachable": 2, "activation": 2,
+                                                        "hash": 1})
+    backoff_s: float = 6 * 3600.0
+
+    def attempts_for(self, failure_class: str) -> int:
+        return int(self.max_attempts.get(failure_class, 1))
+
+
+@dataclass(frozen=True)
+class CampaignPlan:
+    name: str
+    target_version: int                    # the image's 4-octet file version
+    image_size: int                        # bytes the devices download
+    image_sha256: str = ""
+    environment: str = "test"
+    # target filter (None: any)
+    variants: tuple[str, ...] = BRIDGE_VARIANTS
+    manufacturers: tuple[str, ...] | None = None
+    models: tuple[str, ...] | None = None
+    hardware_min: int | None = None
+    hardware_max: int | None = None
+    # upgrade-path table: (running version, target version) pairs that are allowed
+    upgrade_paths: tuple[tuple[int, int], ...] = ()
+    excluded_devices: tuple[str, ...] = ()
+    # pacing
+    pair_order: str = "meter_first"
+    canary_installations: int = 100
+    wave_growth: float = 4.0
+    max_wave_installations: int = 250_000
+    requests_per_day: int = 200_000        # SRV 11.4 requests across the fleet, per day
+    window_start_h: float = 0.0            # requests go out within this daily window (hours, UTC)
+    window_end_h: float = 24.0
+    # thresholds on a wave's failure rate (failed devices / devices requested in the wave)
+    pause_failure_rate: float = 0.05
+    abort_failure_rate: float = 0.20
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    device_timeout_s: float = 7 * 86400.0
+    activation_delay_s: float | None = None  # activate at once (None) or this long after the request
+    site_visit_cost: float = 150.0           # per device that would otherwise need a visit
+
+    def __post_init__(self):
+        check = _Checker()
+        check(isinstance(self.name, str) and self.name.strip() != "", "name must be a non-empty string")
+        check(isinstance(self.target_version, int) and 0 <= self.target_version < 2**32,
+              f"target_version must be a 4-octet version (0..0xFFFFFFFF), got {self.target_version!r}")
+        check(isinstance(self.image_size, int) and 0 < self.image_size < 2**32,
+              f"image_size must be a positive number of bytes, got {self.image_size!r}")
+        check(self.environment in ("test", "production"),
+              f"environment must be 'test' or 'production', got {self.environment!r}")
+        check(self.pair_order in PAIR_ORDERS, f"pair_order must be one of {PAIR_ORDERS}, got {self.pair_order!r}")
+        check(self.canary_installations >= 1, "canary_installations must be at least 1")
+        check(self.wave_growth >= 1.0, "wave_growth must be at least 1")
+        check(self.max_wave_installations >= self.canary_installations,
+              "max_wave_installations must be at least canary_installations")
+        check(self.requests_per_day >= 1, "requests_per_day must be at least 1")
+        check(0 <= self.window_start_h < self.window_end_h <= 24,
+              "the request window must satisfy 0 <= window_start_h < window_end_h <= 24")
+        check(0 < self.pause_failure_rate <= self.abort_failure_rate <= 1,
+              "thresholds must satisfy 0 < pause_failure_rate <= abort_failure_rate <= 1")
+        check(self.device_timeout_s > 0, "device_timeout_s must be positive")
+        check(self.site_visit_cost >= 0, "site_visit_cost must be >= 0")
+        for failure_class in self.retry.max_attempts:
+            check(failure_class in FAILURE_CLASSES,
+                  f"unknown failure class {failure_class!r} in the retry policy; known: {FAILURE_CLASSES}")
+        check(self.retry.backoff_s >= 0, "retry backoff must be >= 0")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "CampaignPlan":
+        data = json.loads(text)
+        data["retry"] = RetryPolicy(**data["retry"])
+        for key in ("variants", "manufacturers", "models", "excluded_devices"):
+            if data.get(key) is not None:
+                data[key] = tuple(data[key])
+        data["upgrade_paths"] = tuple(tuple(p) for p in data["upgrade_paths"])
+        return cls(**data)
+
+
+class _Checker:
+    def __call__(self, condition: bool, message: str) -> None:
+        if not condition:
+            raise ParameterError(f"campaign plan: {message}")
+
+
+@dataclass
+class Targeting:
+    """The outcome of applying a plan's filter to a fleet: which rows are in the campaign, and why the others
+    are not. ``reason`` is Reason.NONE for eligible devices."""
+
+    in_scope: np.ndarray        # bool per fleet row: matched the target filter (variant, manufacturer, model)
+    reason: np.ndarray          # uint8 Reason per fleet row (NONE: eligible)
+
+    @property
+    def eligible(self) -> np.ndarray:
+        return self.in_scope & (self.reason == Reason.NONE)
+
+
+def target(plan: CampaignPlan, fleet: Fleet) -> Targeting:
+    """Apply the target filter and the exclusions, column-wise."""
+    t = fleet.table
+    n = len(fleet)
+
+    def isin(col: str, values) -> np.ndarray:
+        if values is None:
+            return np.ones(n, dtype=bool)
+        return pc.is_in(t[col], value_set=pc.cast(np.asarray(values, dtype=object), t[col].type)).to_numpy(
+            zero_copy_only=False)
+
+    in_scope = isin("ppmid_variant", plan.variants) & isin("manufacturer", plan.manufacturers) & \
+        isin("model", plan.models)
+    reason = np.zeros(n, dtype=np.uint8)
+
+    def exclude(mask: np.ndarray, why: Reason) -> None:
+        reason[(reason == Reason.NONE) & mask] = why
+
+    status = fleet.column("smi_status")
+    exclude(np.isin(status, ["Decommissioned", "Withdrawn"]), Reason.DECOMMISSIONED)
+    exclude(status == "Suspended", Reason.SUSPENDED)
+    exclude(status != "Commissioned", Reason.NOT_COMMISSIONED)
+    exclude(fleet.column("join_mode") == JOINED_AS_CAD, Reason.JOINED_AS_CAD)
+    exclude(isin("device_id", list(plan.excluded_devices)) if plan.excluded_devices else np.zeros(n, bool),
+            Reason.EXCLUDED)
+    hw = t["hardware_version"]
+    hw_known = hw.is_valid().to_numpy(zero_copy_only=False)
+    hw_values = pc.fill_null(hw, 0).to_numpy().astype(np.int64)
+    outside = np.zeros(n, dtype=bool)
+    if plan.hardware_min is not None:
+        outside |= hw_known & (hw_values < plan.hardware_min)
+    if plan.hardware_max is not None:
+        outside |= hw_known & (hw_values > plan.hardware_max)
+    exclude(outside, Reason.HARDWARE_MISMATCH)
+    running = fleet.column("firmware_version").astype(np.uint32)
+    exclude(running == plan.target_version, Reason.ALREADY_CURRENT)
+    allowed_from = np.array([a for a, b in plan.upgrade_paths if b == plan.target_version], dtype=np.uint32)
+    exclude(~np.isin(running, allowed_from), Reason.NO_UPGRADE_PATH)
+    return Targeting(in_scope=in_scope, reason=reason)
+
+
+@dataclass
+class WavePlan:
+    """Installations (and plain PPMIDs) in campaign order, cut into waves; one "unit" per installation or
+    per plain PPMID, with the fleet rows it covers (hub-side, meter-side; -1 where that side is not
+    eligible or absent)."""
+
+    hub_row: np.ndarray        # int64 per unit
+    meter_row: np.ndarray      # int64 per unit (-1 for a plain PPMID: its row is in hub_row)
+    unit_key: np.ndarray       # uint64 per unit: stable key of the randomness for this unit
+    han_per: np.ndarray
+    bridge_per: np.ndarray
+    wave_bounds: np.ndarray    # wave w covers units [wave_bounds[w], wave_bounds[w+1])
+    request_offset_s: np.ndarray   # float64 per unit: SRV 11.4 release time from the campaign start
+
+    @property
+    def n_waves(self) -> int:
+        return len(self.wave_bounds) - 1
+
+
+def make_waves(plan: CampaignPlan, fleet: Fleet, targeting: Targeting, seed: int) -> WavePlan:
+    """Shuffle the eligible units (seeded), cut canary then growing waves, and release requests at the
+    fleet-wide rate cap within the daily window."""
+    eligible = targeting.eligible
+    installations, hub, meter = fleet.pairs()
+    hub_ok, meter_ok = eligible[hub], eligible[meter]
+    unit_hub = np.where(hub_ok, hub, -1)
+    unit_meter = np.where(meter_ok, meter, -1)
+    keep = hub_ok | meter_ok
+    variant = fleet.column("ppmid_variant")
+    plain = np.flatnonzero(eligible & ~np.isin(variant, [HUB_SIDE, METER_SIDE]))
+    unit_hub = np.concatenate([unit_hub[keep], plain])
+    unit_meter = np.concatenate([unit_meter[keep], np.full(len(plain), -1)])
+    # a unit's key is its first fleet row's position among all rows: stable for a fleet, whatever the plan
+    key_row = np.where(unit_hub >= 0, unit_hub, unit_meter)
+    order = np.random.default_rng(np.random.SeedSequence([seed, 0xCA3])).permutation(len(unit_hub))
+    unit_hub, unit_meter, key_row = unit_hub[order], unit_meter[order], key_row[order]
+
+    def per(col: str, default: float) -> np.ndarray:
+        if col not in fleet.table.column_names:
+            return np.full(len(key_row), np.nan)
+        values = fleet.column(col).astype(np.float64)[key_row] if len(key_row) else np.empty(0)
+        return np.where(np.isnan(values), default, values)
+
+    bounds = [0]
+    size = plan.canary_installations
+    while bounds[-1] < len(unit_hub):
+        bounds.append(min(len(unit_hub), bounds[-1] + int(size)))
+        size = min(plan.max_wave_installations, math.ceil(size * plan.wave_growth))
+    return WavePlan(hub_row=unit_hub.astype(np.int64), meter_row=unit_meter.astype(np.int64),
+                    unit_key=key_row.astype(np.uint64), han_per=per("han_per", np.nan),
+                    bridge_per=per("bridge_per", np.nan), wave_bounds=np.asarray(bounds, dtype=np.int64),
+                    request_offset_s=request_times(plan, len(unit_hub)))
+
+
+def request_times(plan: CampaignPlan, n_units: int) -> np.ndarray:
+    """Release time of each unit's SRV 11.4 request(s): evenly paced at requests_per_day within the daily
+    window, starting at the first window opening. A unit of two bridges counts as two requests."""
+    window_s = (plan.window_end_h - plan.window_start_h) * 3600.0
+    per_day = plan.requests_per_day / 2.0          # installations: two requests each
+    index = np.arange(n_units, dtype=np.float64)
+    day = np.floor(index / per_day)
+    within = (index - day * per_day) / per_day * window_s
+    return day * 86400.0 + plan.window_start_h * 3600.0 + within

@@ -1,0 +1,204 @@
+"""Running a campaign against the emulator, wave by wave, with retries, thresholds and a resumable store.
+
+Determinism: the randomness of a device's n-th attempt depends only on (seed, attempt, the unit's key),
+where a unit is an installation (or a plain PPMID) and its key is its position in the fleet. So a run that
+is interrupted and resumed from its store replays the wave in flight exactly, and ends as an uninterrupted
+run of the same seed would.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from ..emulate import EmulationParams
+from ..emulate.params import describe as describe_params
+from ..errors import CampaignError
+from ..fleet import Fleet, read_fleet
+from . import control
+from .emulation import WaveOutcome, dataclass_from_dict, emulate_wave
+from .plan import CampaignPlan, WavePlan, make_waves, target
+from .schema import DEVICES, EVENTS
+from .states import Reason, State
+from .store import CampaignStore
+
+# a wave is judged, and the next one released, once this share of its devices has reached a final state
+WAVE_SETTLE_FRACTION = 0.95
+
+
+@dataclass
+class RunReport:
+    campaign_id: str
+    status: str
+    waves_done: int
+    waves_total: int
+    state_counts: dict[str, int]
+
+
+def create_campaign(store: CampaignStore, plan: CampaignPlan, fleet: Fleet, fleet_path: str, seed: int = 0,
+                    emulation: EmulationParams | None = None, campaign_id: str | None = None) -> str:
+    """Register a campaign in the store: its plan, seed and fleet file, and a row for every device the plan
+    will never request (not eligible, with the reason)."""
+    campaign_id = campaign_id or f"{plan.name}-{uuid.uuid4().hex[:8]}"
+    emulation = emulation or EmulationParams()
+    store.create(campaign_id, plan.name, plan.environment, plan.target_version, plan.image_sha256,
+                 plan.to_json(), seed, fleet_path, len(fleet), _params_json(emulation))
+    targeting = target(plan, fleet)
+    out = np.flatnonzero(targeting.in_scope & ~targeting.eligible)
+    devices, events = _final_rows(campaign_id, fleet, out, State.NOT_ELIGIBLE, targeting.reason[out], t=0.0,
+                                  wave=-1)
+    store.insert_devices(campaign_id, devices, events)
+    return campaign_id
+
+
+def run_campaign(store: CampaignStore, campaign_id: str, fleet: Fleet | None = None,
+                 progress: Callable[[int, int], object] | None = None, max_waves: int | None = None,
+                 n_threads: int | None = None) -> RunReport:
+    """Run (or resume) a campaign until it finishes, pauses on a threshold, is paused or aborted from
+    outside (``althan-ota campaign pause``), or ``max_waves`` more waves are committed."""
+    info = store.campaign(campaign_id)
+    if info["status"] in ("finished", "aborted"):
+        return _report(store, campaign_id)
+    plan = CampaignPlan.from_json(info["plan_json"])
+    fleet = fleet if fleet is not None else read_fleet(info["fleet_path"])
+    if len(fleet) != info["fleet_rows"]:
+        raise CampaignError(f"campaign {campaign_id!r} was planned on {info['fleet_rows']} devices of "
+                            f"{info['fleet_path']}, which now has {len(fleet)}: resume on the same fleet file")
+    emulation = _params_from_json(info["emulation_json"])
+    seed = int(info["seed"])
+    targeting = target(plan, fleet)
+    waves = make_waves(plan, fleet, targeting, seed)
+    done = store.committed_waves(campaign_id)
+    clock = done[-1]["t_end"] if done else 0.0
+    store.set_status(campaign_id, "running")
+    ran = 0
+    for w in range(len(done), waves.n_waves):
+        if max_waves is not None and ran >= max_waves:
+            break
+        action = control.requested(store.path, campaign_id)
+        if action is not None:
+            control.clear(store.path, campaign_id)
+            if action == "abort":
+                store.set_status(campaign_id, "aborted")
+                _cancel_rest(store, campaign_id, fleet, waves, w, clock)
+            else:
+                store.set_status(campaign_id, "paused")
+            break
+        lo, hi = waves.wave_bounds[w], waves.wave_bounds[w + 1]
+        release = waves.request_offset_s[lo:hi] + max(0.0, clock - waves.request_offset_s[lo])
+        outcome = emulate_wave(plan, emulation, waves, lo, hi, release, seed, n_threads=n_threads)
+        decision, status = _judge(plan, outcome, last=(w == waves.n_waves - 1))
+        wave_row = {"wave": w, "devices": outcome.devices, "failed": outcome.failed,
+                    "failure_rate": outcome.failure_rate, "t_start": float(release[0]) if len(release) else clock,
+                    "t_end": outcome.settle_time(WAVE_SETTLE_FRACTION, default=clock), "decision": decision}
+        devices, events, transfers = outcome.tables(campaign_id, fleet, w)
+        store.commit_wave(campaign_id, wave_row, devices, events, transfers, status)
+        clock = wave_row["t_end"]
+        ran += 1
+        if progress is not None:
+            progress(w + 1, waves.n_waves)
+        if decision == "abort":
+            _cancel_rest(store, campaign_id, fleet, waves, w + 1, clock)
+            break
+        if decision == "pause":
+            break
+    if store.status(campaign_id) == "running" and len(store.committed_waves(campaign_id)) == waves.n_waves:
+        store.set_status(campaign_id, "finished")
+    return _report(store, campaign_id, waves.n_waves)
+
+
+def _judge(plan: CampaignPlan, outcome: WaveOutcome, last: bool) -> tuple[str, str]:
+    if outcome.devices and outcome.failure_rate >= plan.abort_failure_rate:
+        return "abort", "aborted"
+    if outcome.devices and outcome.failure_rate >= plan.pause_failure_rate:
+        return "pause", "paused"
+    return "continue", "finished" if last else "running"
+
+
+def _cancel_rest(store: CampaignStore, campaign_id: str, fleet: Fleet, waves: WavePlan, first_wave: int,
+                 t: float) -> None:
+    lo = waves.wave_bounds[first_wave]
+    rows = np.concatenate([waves.hub_row[lo:], waves.meter_row[lo:]])
+    rows = np.sort(rows[rows >= 0])
+    devices, events = _final_rows(campaign_id, fleet, rows, State.CANCELLED,
+                                  np.full(len(rows), Reason.ABORTED, np.uint8), t=t, wave=-1)
+    store.insert_devices(campaign_id, devices, events)
+
+
+def _final_rows(campaign_id: str, fleet: Fleet, rows: np.ndarray, state: State, reason: np.ndarray, t: float,
+                wave: int) -> tuple[pa.Table, pa.Table]:
+    n = len(rows)
+    take = pa.array(rows.astype(np.int64))
+    version = fleet.table["firmware_version"].take(take)
+    device_id = fleet.table["device_id"].take(take)
+    devices = pa.table({
+        "campaign_id": pa.array([campaign_id] * n, pa.string()), "device_id": device_id,
+        "installation_id": fleet.table["installation_id"].take(take),
+        "ppmid_variant": fleet.table["ppmid_variant"].take(take),
+        "wave": pa.array(np.full(n, wave, np.int32)), "state": pa.array(np.full(n, int(state), np.uint8)),
+        "reason": pa.array(reason.astype(np.uint8)), "attempts": pa.array(np.zeros(n, np.int32)),
+        "t": pa.array(np.full(n, t)), "version_before": version, "version_after": version}, schema=DEVICES)
+    events = pa.table({
+        "campaign_id": devices["campaign_id"], "device_id": device_id, "t": devices["t"], "state": devices["state"],
+        "reason": devices["reason"], "wave": devices["wave"], "attempt": devices["attempts"]}, schema=EVENTS)
+    return devices, events
+
+
+def _report(store: CampaignStore, campaign_id: str, waves_total: int | None = None) -> RunReport:
+    counts = {State(s).label: c for s, c in sorted(store.state_counts(campaign_id).items())}
+    return RunReport(campaign_id=campaign_id, status=store.status(campaign_id),
+                     waves_done=len(store.committed_waves(campaign_id)),
+                     waves_total=waves_total if waves_total is not None else -1, state_counts=counts)
+
+
+def _params_json(params: EmulationParams) -> str:
+    import json
+
+    return json.dumps(describe_params(params), sort_keys=True)
+
+
+def _params_from_json(text: str) -> EmulationParams:
+    import json
+
+    return dataclass_from_dict(EmulationParams, json.loads(text))
+
+
+def pause_campaign(store: CampaignStore, campaign_id: str) -> None:
+    """Pause a campaign that no process is running (a running one is asked through control.request)."""
+    if store.status(campaign_id) in ("finished", "aborted"):
+        raise CampaignError(f"campaign {campaign_id!r} is {store.status(campaign_id)}; it cannot be paused")
+    store.set_status(campaign_id, "paused")
+
+
+def abort_campaign(store: CampaignStore, campaign_id: str, fleet: Fleet | None = None) -> None:
+    """Abort a campaign that no process is running: every device of an uncommitted wave is cancelled."""
+    info = store.campaign(campaign_id)
+    if info["status"] in ("finished", "aborted"):
+        raise CampaignError(f"campaign {campaign_id!r} is {info['status']}; it cannot be aborted")
+    plan = CampaignPlan.from_json(info["plan_json"])
+    fleet = fleet if fleet is not None else read_fleet(info["fleet_path"])
+    waves = make_waves(plan, fleet, target(plan, fleet), int(info["seed"]))
+    done = store.committed_waves(campaign_id)
+    store.set_status(campaign_id, "aborted")
+    if len(done) < waves.n_waves:
+        _cancel_rest(store, campaign_id, fleet, waves, len(done), done[-1]["t_end"] if done else 0.0)
+
+
+def predict(plan: CampaignPlan, fleet: Fleet, seed: int = 0, emulation: EmulationParams | None = None,
+            progress: Callable[[int, int], object] | None = None, n_threads: int | None = None) -> dict:
+    """Dry-run the whole campaign on the emulator in memory and summarise it. Threshold pauses are recorded
+    and resumed (as an operator would after looking), aborts end the run as they would for real."""
+    from .summary import summarise
+
+    with CampaignStore(":memory:") as store:
+        cid = create_campaign(store, plan, fleet, fleet_path="<memory>", seed=seed, emulation=emulation,
+                              campaign_id=plan.name)
+        while True:
+            report = run_campaign(store, cid, fleet=fleet, progress=progress, n_threads=n_threads)
+            if report.status != "paused":
+                break
+        return summarise(store, cid)

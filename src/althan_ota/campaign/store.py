@@ -1,0 +1,172 @@
+"""The campaign store: an embedded DuckDB file (no server) holding, per campaign, the plan, every device's
+current state, every state transition, the transfer costs, and which waves are committed.
+
+Each wave is committed in one transaction, so an interrupted run (Ctrl-C, kill -9, power loss) loses at most
+the wave in flight, and resuming replays that wave deterministically: the result equals an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ..errors import CampaignError
+from .schema import CAMPAIGNS, DEVICES, EVENTS, TRANSFERS
+
+WAVES = pa.schema([
+    ("campaign_id", pa.string()),
+    ("wave", pa.int32()),
+    ("devices", pa.int64()),
+    ("failed", pa.int64()),
+    ("failure_rate", pa.float64()),
+    ("t_start", pa.float64()),
+    ("t_end", pa.float64()),
+    ("decision", pa.string()),          # continue, pause, abort
+])
+
+RUN_STATE = pa.schema([
+    ("campaign_id", pa.string()),
+    ("seed", pa.uint64()),
+    ("fleet_path", pa.string()),
+    ("fleet_rows", pa.int64()),
+    ("emulation_json", pa.string()),
+])
+
+TABLES = {"campaigns": CAMPAIGNS, "devices": DEVICES, "events": EVENTS, "transfers": TRANSFERS,
+          "waves": WAVES, "run_state": RUN_STATE}
+
+_DUCK_TYPES = {pa.string(): "VARCHAR", pa.uint8(): "UTINYINT", pa.int32(): "INTEGER", pa.int64(): "BIGINT",
+               pa.uint32(): "UINTEGER", pa.uint64(): "UBIGINT", pa.float64(): "DOUBLE",
+               pa.timestamp("s", tz="UTC"): "TIMESTAMPTZ"}
+
+
+def _ddl(name: str, schema: pa.Schema) -> str:
+    cols = ", ".join(f"{f.name} {_DUCK_TYPES[f.type]}" for f in schema)
+    return f"CREATE TABLE IF NOT EXISTS {name} ({cols})"
+
+
+class CampaignStore:
+    """One DuckDB file; many campaigns. Open it, use it, close it (or use ``with``)."""
+
+    def __init__(self, path: str | Path, read_only: bool = False):
+        self.path = str(path)
+        try:
+            self.db = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise CampaignError(f"cannot open the campaign store {self.path}: {exc}") from None
+        if not read_only:
+            for name, schema in TABLES.items():
+                self._run(_ddl(name, schema))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "CampaignStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- campaigns -------------------------------------------------------------------------------------
+    def create(self, campaign_id: str, name: str, environment: str, target_version: int, image_sha256: str,
+               plan_json: str, seed: int, fleet_path: str, fleet_rows: int, emulation_json: str) -> None:
+        if self.campaign(campaign_id, missing_ok=True) is not None:
+            raise CampaignError(f"campaign {campaign_id!r} already exists in {self.path}")
+        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        with self._transaction():
+            self._run("INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [campaign_id, name, environment, target_version, image_sha256, now, now, "planned",
+                             plan_json])
+            self._run("INSERT INTO run_state VALUES (?, ?, ?, ?, ?)",
+                            [campaign_id, seed, fleet_path, fleet_rows, emulation_json])
+
+    def campaign(self, campaign_id: str, missing_ok: bool = False) -> dict | None:
+        row = self._query("SELECT * FROM campaigns c JOIN run_state r USING (campaign_id) WHERE campaign_id = ?",
+                          [campaign_id]).to_pylist()
+        if not row:
+            if missing_ok:
+                return None
+            known = [r[0] for r in self.db.execute("SELECT campaign_id FROM campaigns").fetchall()]
+            raise CampaignError(f"no campaign {campaign_id!r} in {self.path}; known: {known or 'none'}")
+        return row[0]
+
+    def campaigns(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT campaign_id FROM campaigns ORDER BY created_at").fetchall()]
+
+    def set_status(self, campaign_id: str, status: str) -> None:
+        self.campaign(campaign_id)
+        self._run("UPDATE campaigns SET status = ? WHERE campaign_id = ?", [status, campaign_id])
+
+    def status(self, campaign_id: str) -> str:
+        return self.campaign(campaign_id)["status"]
+
+    # -- waves -----------------------------------------------------------------------------------------
+    def committed_waves(self, campaign_id: str) -> list[dict]:
+        return self._query("SELECT * FROM waves WHERE campaign_id = ? ORDER BY wave", [campaign_id]).to_pylist()
+
+    def commit_wave(self, campaign_id: str, wave: dict, devices: pa.Table, events: pa.Table,
+                    transfers: pa.Table, status: str) -> None:
+        """Everything one wave produced, atomically: its devices' final rows, events, transfer costs, the
+        wave record and the campaign status."""
+        with self._transaction():
+            self.db.register("_devices", devices)
+            self.db.register("_events", events)
+            self.db.register("_transfers", transfers)
+            self._run("DELETE FROM devices WHERE campaign_id = ? AND device_id IN "
+                            "(SELECT device_id FROM _devices)", [campaign_id])
+            self._run("INSERT INTO devices SELECT * FROM _devices")
+            self._run("INSERT INTO events SELECT * FROM _events")
+            self._run("INSERT INTO transfers SELECT * FROM _transfers")
+            self._run("INSERT INTO waves VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            [campaign_id, wave["wave"], wave["devices"], wave["failed"], wave["failure_rate"],
+                             wave["t_start"], wave["t_end"], wave["decision"]])
+            self._run("UPDATE campaigns SET status = ? WHERE campaign_id = ?", [status, campaign_id])
+            for name in ("_devices", "_events", "_transfers"):
+                self.db.unregister(name)
+
+    def insert_devices(self, campaign_id: str, devices: pa.Table, events: pa.Table) -> None:
+        """Rows for devices the campaign will never request (not eligible), or cancelled ones."""
+        with self._transaction():
+            self.db.register("_devices", devices)
+            self.db.register("_events", events)
+            self._run("INSERT INTO devices SELECT * FROM _devices")
+            self._run("INSERT INTO events SELECT * FROM _events")
+            self.db.unregister("_devices")
+            self.db.unregister("_events")
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def table(self, name: str, campaign_id: str) -> pa.Table:
+        if name not in TABLES:
+            raise CampaignError(f"unknown store table {name!r}; known: {sorted(TABLES)}")
+        return self._query(f"SELECT * FROM {name} WHERE campaign_id = ?", [campaign_id])
+
+    def state_counts(self, campaign_id: str) -> dict[int, int]:
+        rows = self.db.execute("SELECT state, count(*) FROM devices WHERE campaign_id = ? GROUP BY state",
+                               [campaign_id]).fetchall()
+        return {int(s): int(c) for s, c in rows}
+
+    def _run(self, sql: str, params: list | None = None) -> None:
+        """A statement whose result nobody reads; DuckDB 2 wants every result consumed before the next."""
+        self.db.execute(sql, params or []).fetchall()
+
+    def _query(self, sql: str, params: list) -> pa.Table:
+        relation = self.db.sql(sql, params=params)
+        fetch = getattr(relation, "to_arrow_table", None) or relation.arrow   # DuckDB >= 1.4 / before
+        return fetch()
+
+    def _transaction(self):
+        return _Transaction(self.db)
+
+
+class _Transaction:
+    def __init__(self, db):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN TRANSACTION").fetchall()
+
+    def __exit__(self, exc_type, exc, tb):
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT").fetchall()

@@ -1,0 +1,217 @@
+"""``althan-ota campaign plan|run|pause|resume|abort|status``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _version(text: str) -> int:
+    value = int(text, 16)
+    if not 0 <= value < 2**32:
+        raise ValueError(text)
+    return value
+
+
+def _path(text: str) -> tuple[int, int]:
+    a, _, b = text.partition(":")
+    return _version(a), _version(b)
+
+
+def _plan_args(p) -> None:
+    p.add_argument("--fleet", type=Path, required=True, help="fleet file (Parquet or CSV)")
+    p.add_argument("--name", default="campaign")
+    p.add_argument("--plan", type=Path, help="a plan as JSON (CampaignPlan fields); flags below override it")
+    p.add_argument("--image", type=Path, help="the firmware image (ZigBee OTA or GB upgrade image)")
+    p.add_argument("--target-version", type=_version, help="hex, e.g. 0x01040000 (taken from --image if given)")
+    p.add_argument("--image-size", type=int, help="bytes (taken from --image if given)")
+    p.add_argument("--upgrade-path", type=_path, action="append", default=[], metavar="FROM:TO",
+                   help="hex versions; repeat for each allowed running version")
+    p.add_argument("--environment", choices=("test", "production"))
+    p.add_argument("--pair-order", choices=("meter_first", "hub_first", "concurrent"))
+    p.add_argument("--canary", type=int, dest="canary_installations")
+    p.add_argument("--requests-per-day", type=int)
+    p.add_argument("--pause-failure-rate", type=float)
+    p.add_argument("--abort-failure-rate", type=float)
+    p.add_argument("--site-visit-cost", type=float)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, help="emulator threads (default: every core)")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("campaign", help="plan, run and track a firmware campaign")
+    c = p.add_subparsers(dest="campaign_command", metavar="ACTION", required=True)
+
+    plan = c.add_parser("plan", help="predict a campaign by emulating it (nothing is stored)")
+    _plan_args(plan)
+    plan.add_argument("--json", action="store_true")
+    plan.set_defaults(handler=do_plan)
+
+    run = c.add_parser("run", help="create a campaign in a store and run it against the emulator")
+    _plan_args(run)
+    run.add_argument("--store", type=Path, default=Path("campaigns.duckdb"))
+    run.add_argument("--campaign-id")
+    run.add_argument("--json", action="store_true")
+    run.set_defaults(handler=do_run)
+
+    for action, text in (("resume", "continue a paused or interrupted campaign"),
+                         ("pause", "pause after the wave in flight"), ("abort", "abort: cancel what is not done"),
+                         ("status", "show a campaign's progress and outcome")):
+        a = c.add_parser(action, help=text)
+        a.add_argument("campaign_id", nargs="?" if action == "status" else None)
+        a.add_argument("--store", type=Path, default=Path("campaigns.duckdb"))
+        a.add_argument("--threads", type=int)
+        a.add_argument("--json", action="store_true")
+        a.set_defaults(handler={"resume": do_resume, "pause": do_pause, "abort": do_abort,
+                                "status": do_status}[action])
+
+
+def build_plan(args):
+    from ..campaign import CampaignPlan
+    from ..errors import ParameterError
+
+    fields = json.loads(args.plan.read_text()) if args.plan else {}
+    fields.setdefault("name", args.name)
+    if args.image:
+        from ..image import parse
+
+        image = parse(args.image.read_bytes())
+        fields.setdefault("target_version", image.file_version)
+        fields.setdefault("image_size", image.total_size)
+        digest = getattr(image, "manufacturer_image_hash", None)
+        fields.setdefault("image_sha256", digest.hex() if isinstance(digest, bytes) else "")
+    for key in ("target_version", "image_size", "environment", "pair_order", "canary_installations",
+                "requests_per_day", "pause_failure_rate", "abort_failure_rate", "site_visit_cost"):
+        value = getattr(args, key, None)
+        if value is not None:
+            fields[key] = value
+    if args.upgrade_path:
+        fields["upgrade_paths"] = [list(p) for p in args.upgrade_path]
+    missing = [k for k in ("target_version", "image_size") if k not in fields]
+    if missing:
+        raise ParameterError(f"campaign plan: give --image, or {' and '.join('--' + m.replace('_', '-') for m in missing)}")
+    return CampaignPlan.from_json(json.dumps(_with_defaults(fields)))
+
+
+def _with_defaults(fields: dict) -> dict:
+    import dataclasses
+
+    from ..campaign import CampaignPlan, RetryPolicy
+
+    defaults = {f.name: f.default for f in dataclasses.fields(CampaignPlan)
+                if f.default is not dataclasses.MISSING}
+    defaults["retry"] = dataclasses.asdict(RetryPolicy())
+    merged = defaults | fields
+    merged.setdefault("upgrade_paths", [])
+    return merged
+
+
+def _progress(label: str):
+    from .progress import progress_bar
+
+    return progress_bar(label, 1.0)
+
+
+def do_plan(args) -> int:
+    from ..campaign import predict
+    from ..fleet import read_fleet
+
+    plan = build_plan(args)
+    fleet = read_fleet(args.fleet)
+    with _progress("emulating waves") as update:
+        summary = predict(plan, fleet, seed=args.seed, progress=lambda d, t: update(d / t), n_threads=args.threads)
+    _print(summary, args.json)
+    return 0
+
+
+def do_run(args) -> int:
+    from ..campaign import CampaignStore, create_campaign, run_campaign, summarise
+    from ..fleet import read_fleet
+
+    plan = build_plan(args)
+    fleet = read_fleet(args.fleet)
+    with CampaignStore(args.store) as store:
+        cid = create_campaign(store, plan, fleet, fleet_path=str(args.fleet.resolve()), seed=args.seed,
+                              campaign_id=args.campaign_id)
+        if not args.json:
+            print(f"campaign {cid} created in {args.store}")
+        with _progress(f"running {cid}") as update:
+            run_campaign(store, cid, fleet=fleet, progress=lambda d, t: update(d / t), n_threads=args.threads)
+        _print(summarise(store, cid), args.json)
+    return 0
+
+
+def do_resume(args) -> int:
+    from ..campaign import CampaignStore, run_campaign, summarise
+
+    with CampaignStore(args.store) as store:
+        with _progress(f"resuming {args.campaign_id}") as update:
+            run_campaign(store, args.campaign_id, progress=lambda d, t: update(d / t), n_threads=args.threads)
+        _print(summarise(store, args.campaign_id), args.json)
+    return 0
+
+
+def _act(args, action: str) -> int:
+    from ..campaign import CampaignStore, abort_campaign, control, pause_campaign
+    from ..errors import CampaignError
+
+    try:
+        store = CampaignStore(args.store)
+    except CampaignError:
+        # another process (a running campaign) holds the store: ask it through the control file
+        control.request(str(args.store), args.campaign_id, action)
+        print(f"asked the running campaign {args.campaign_id} to {action} after its current wave")
+        return 0
+    with store:
+        (pause_campaign if action == "pause" else abort_campaign)(store, args.campaign_id)
+        print(f"campaign {args.campaign_id}: {store.status(args.campaign_id)}")
+    return 0
+
+
+def do_pause(args) -> int:
+    return _act(args, "pause")
+
+
+def do_abort(args) -> int:
+    return _act(args, "abort")
+
+
+def do_status(args) -> int:
+    from ..campaign import CampaignStore, summarise
+    from ..errors import CampaignError
+
+    if not args.store.exists():
+        raise CampaignError(f"no campaign store at {args.store}")
+    with CampaignStore(args.store, read_only=True) as store:
+        ids = [args.campaign_id] if args.campaign_id else store.campaigns()
+        summaries = [summarise(store, cid) for cid in ids]
+    if args.json:
+        print(json.dumps(summaries, indent=2))
+    else:
+        for s in summaries:
+            _print(s, False)
+    return 0
+
+
+def _print(summary: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return
+    s = summary
+    print(f"campaign {s['campaign_id']} ({s['environment']}), target {s['target_version']}: {s['status']}, "
+          f"{s['waves']['committed']} waves committed")
+    print(f"  devices: {s['devices']:,}; " + ", ".join(f"{k} {v:,}" for k, v in s["states"].items()))
+    cd = s["completion_days"]
+    if cd.get("0.5") is not None:
+        print(f"  completion (days from start): median {cd['0.5']}, p90 {cd['0.9']}, p99 {cd['0.99']}, "
+              f"last {cd['1.0']}")
+    print(f"  airtime: HAN {s['airtime_hours']['han']:,} h, bridge link {s['airtime_hours']['bridge']:,} h; "
+          f"duty-cycle waits {s['duty_cycle_wait_hours']:,} h; {s['exchanges']:,} block exchanges, "
+          f"{s['exchange_retries']:,} retried")
+    sv = s["site_visits"]
+    print(f"  site visits avoided: {sv['avoided']:,} (cost avoided {sv['cost_avoided']:,.0f} at "
+          f"{sv['site_visit_cost']:,.0f} each); still needed: {sv['needed_cad_joined']:,} joined as CAD, "
+          f"{sv['needed_failed']:,} failed")
+    print(f"  pairs out of sync: {s['pairs_out_of_sync']:,}")
+    for r in s["reasons"][:8]:
+        print(f"    {r['state']:18s} {r['reason']:20s} {r['devices']:,}")
