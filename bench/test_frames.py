@@ -1,5 +1,5 @@
 """pytest-benchmark: Image Block Responses built, NWK-protected (CCM*, MIC 4) and given their FCS: ours in C
-(one batch call) on every tier of the frames extension, against the same frames in Python over
+(one batch call) on every AES tier, against the same frames in Python over
 cryptography's AESCCM, in one benchmark group. Both produce identical bytes (checked).
 
 Run with ``python -m pytest bench/test_frames.py --benchmark-enable``.
@@ -13,7 +13,7 @@ from althan_ota import frames as F
 from althan_ota.bench.frames import KEY, python_image_block_response, template, workload
 
 N = 2048
-mod = _backend.native("frames")
+mod = _backend.native("aes")   # frames are protected on the AES family's tiers
 GROUP = f"Image Block Response build + CCM* + FCS, {N} frames"
 
 

@@ -44,7 +44,7 @@ ANNEX_C = [
 
 
 @pytest.mark.parametrize("name, hexframe, payload", ANNEX_C)
-def test_ieee802154_annex_c(name, hexframe, payload, frames_tier):
+def test_ieee802154_annex_c(name, hexframe, payload, aes_tier):
     psdu = with_fcs(bytes.fromhex(hexframe))
     p = F.parse(psdu, F.Keys(mac_key=ANNEX_KEY))
     assert p.ok and p.fcs_ok and p.mac_security == "ok"
@@ -74,7 +74,7 @@ def block_response(data=bytes(range(48)), offset=4096, counter=77, security=True
                              data=data))
 
 
-def test_nwk_security_matches_openssl(frames_tier):
+def test_nwk_security_matches_openssl(aes_tier):
     """NWK CCM* recomputed with cryptography: AAD = NWK header + auxiliary header with the level (5) put
     back, nonce = source EUI-64 and counter little-endian + security control; on the air the level is 0."""
     psdu = F.build(block_response(), nwk_key=NWK_KEY)
@@ -249,7 +249,7 @@ def test_fcs_mic_and_replay_checks():
     assert nokey.nwk_security == "no-key" and nokey.frame.ota is None and nokey.ok
 
 
-def test_bridge_link_mac_security_levels(frames_tier):
+def test_bridge_link_mac_security_levels(aes_tier):
     mac_key = bytes(range(16, 32))
     for level in range(1, 8):
         frame = F.Frame(F.MacHeader(dst_mode=F.ADDR_EXT, dst_addr=0x1122, src_mode=F.ADDR_EXT,
@@ -302,7 +302,7 @@ def test_random_bytes_parse_or_fail_cleanly(raw):
         assert isinstance(p, F.Parsed)
 
 
-def test_batch_equals_single_frames(frames_tier):
+def test_batch_equals_single_frames(aes_tier):
     rnd = random.Random(5)
     n = 200
     data = bytes(rnd.randrange(256) for _ in range(n * 30))
@@ -407,7 +407,7 @@ def test_any_description_round_trips(dst, src, pan, src_pan, seq, nwk_counter, i
         assert got.ota is None and got.payload.endswith(data)
 
 
-def test_parse_many_equals_parse(frames_tier):
+def test_parse_many_equals_parse(aes_tier):
     """The batch parser (MAC and NWK CCM* of all frames interleaved) says what parse says, frame by frame."""
     mac_key = bytes(range(16, 32))
     psdus = []

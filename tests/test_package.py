@@ -35,3 +35,25 @@ def test_unknown_tier_is_a_clear_error():
 
 def test_errors_inherit_builtins():
     assert issubclass(ImageFormatError, AltHanError) and issubclass(ImageFormatError, ValueError)
+
+
+def test_every_extension_shares_one_c_core():
+    """Tier choices live in one shared library, so a tier set through one family's module is the tier every
+    other extension (frames, emulator, ...) calls into."""
+    import ctypes
+    import pathlib
+
+    import althan_ota._native as native_pkg
+
+    libs = list(pathlib.Path(native_pkg.__file__).parent.glob("libalthan_ota_core*.so*"))
+    if not libs:  # editable installs keep the library in the build tree
+        from althan_ota._native import _aes
+        libs = [pathlib.Path(_aes.__file__).parent / "libalthan_ota_core.so"]
+    core = ctypes.CDLL(str(libs[0]))
+    before = althan_ota.backend()["aes"]
+    try:
+        for tier in althan_ota.tiers()["aes"]:
+            althan_ota.set_backend(tier, "aes")
+            assert core.alt_aes_get_tier() == althan_ota.tiers()["aes"].index(tier)
+    finally:
+        althan_ota.set_backend(before, "aes")

@@ -23,7 +23,6 @@ FAMILIES: dict[str, str] = {
     "crc": "althan_ota._native._crc",
     "sha256": "althan_ota._native._sha256",
 }
-FAMILIES["frames"] = "althan_ota._native._frames"   # frames on the AES (and CRC) tiers of their own copy
 
 _loaded: dict[str, ModuleType] = {}
 _lock = threading.Lock()

@@ -2,7 +2,7 @@
 """Frames (csrc/frames.h): build and parse IEEE 802.15.4 / ZigBee NWK / APS / ZCL OTA frames.
 
 Thin: layer descriptions travel as dicts whose keys are the C struct's field names (Cython converts them
-both ways); althan_ota.frames turns them into dataclasses. Runs on the "aes" and "crc" families' tiers.
+both ways); althan_ota.frames turns them into dataclasses. Runs on the "aes" and "crc" families' tiers (one shared C core).
 """
 
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -11,36 +11,6 @@ from libc.string cimport memset
 import numpy as np
 
 from althan_ota.errors import BackendError, FrameError, ParameterError
-
-
-# This extension carries its own copy of the C core, so its AES and CRC tiers are set here: the "frames"
-# family's tiers are the AES tiers ("portable" also takes the portable CRC; the others the best CRC tier).
-cdef extern from "aes.h" nogil:
-    int alt_aes_tier_count()
-    const char *alt_aes_tier_name(int tier)
-    int alt_aes_set_tier(int tier)
-    int alt_aes_get_tier()
-
-cdef extern from "crc.h" nogil:
-    int alt_crc_tier_count()
-    int alt_crc_set_tier(int tier)
-
-
-def tier_names():
-    return tuple(alt_aes_tier_name(i).decode() for i in range(alt_aes_tier_count()))
-
-
-def get_tier():
-    return alt_aes_tier_name(alt_aes_get_tier()).decode()
-
-
-def set_tier(str name):
-    names = tier_names()
-    if name not in names:
-        raise BackendError(f"frames has no tier {name!r} here; available: {list(names)}")
-    i = names.index(name)
-    alt_aes_set_tier(i)
-    alt_crc_set_tier(0 if i == 0 else alt_crc_tier_count() - 1)
 
 
 cdef extern from "alt_status.h":

@@ -69,7 +69,7 @@ def run(quick: bool) -> list[Result]:
     n = 1024 if quick else 16384
     data, offsets, counters, seqs = workload(n)
     tmpl = template()
-    aes = _backend.native("frames")   # the tiers of the frames extension
+    aes = _backend.native("aes")   # frames protect with the AES family's tiers
     ccm = AESCCM(KEY, tag_length=4)
 
     m = max(n // 16, 64)   # the Python peer and our per-frame API on fewer frames, scaled per frame
