@@ -12,9 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-SUITES = []
-SUITES.append("sha256")
-SUITES.append("checksum_crc")
+SUITES = ["checksum_crc", "sha256", "emulate"]
 
 
 @dataclass

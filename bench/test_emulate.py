@@ -1,0 +1,50 @@
+"""Fleet emulation: the C engine against the SimPy reference model of the same rules, in one benchmark group.
+
+SimPy is timed on 20 devices and compared per device (it needs minutes for 10,000); the engine runs the whole
+10,000 devices. The full fleet (2,000,000 installations) runs only with ALTHAN_OTA_FULL_FLEET=1 and prints
+its wall time and peak RSS.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+
+import pytest
+
+from althan_ota.emulate import EmulationParams, emulate
+
+IMAGE = 240_000
+PARAMS = EmulationParams()
+
+
+@pytest.mark.benchmark(group="emulate timing 240 KB, per device")
+def test_engine_10000_devices(benchmark):
+    result = benchmark.pedantic(emulate, args=(5_000, IMAGE, PARAMS), kwargs={"seed": 1}, rounds=2,
+                                iterations=1)
+    assert len(result) == 10_000
+    benchmark.extra_info["devices"] = 10_000
+
+
+@pytest.mark.benchmark(group="emulate timing 240 KB, per device")
+def test_simpy_reference_20_devices(benchmark):
+    pytest.importorskip("simpy")
+    from althan_ota.emulate.reference import reference_emulate
+
+    out = benchmark.pedantic(reference_emulate, args=(10, IMAGE, PARAMS), kwargs={"seed": 1}, rounds=1,
+                             iterations=1)
+    assert out["outcome"].shape == (20,)
+    benchmark.extra_info["devices"] = 20
+
+
+@pytest.mark.skipif(os.environ.get("ALTHAN_OTA_FULL_FLEET") != "1",
+                    reason="full fleet (2,000,000 installations) runs only with ALTHAN_OTA_FULL_FLEET=1")
+def test_full_fleet():
+    t0 = time.perf_counter()
+    result = emulate(2_000_000, IMAGE, PARAMS, seed=1)
+    wall = time.perf_counter() - t0
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nfull fleet: 4,000,000 devices in {wall:.1f} s wall, peak RSS {peak_mib:.0f} MiB")
+    print(result.summary())
+    assert len(result) == 4_000_000

@@ -1,0 +1,272 @@
+/* The emulator's per-installation event loop (rules in emu.h); threads are in emu_threads.c. */
+#include "emu.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "emu_replay.h"
+
+/* Streams of one installation (the third component of the RNG counter). */
+enum {
+    STREAM_LINK_QUALITY = 0,
+    STREAM_WAN = 1,
+    STREAM_ACTIVATION = 2,
+    STREAM_OUTAGE_CH = 3,     /* + entity: CH, H, M */
+    STREAM_LOSS = 8           /* + 2 * side + link */
+};
+
+/* things that go offline, in stream order */
+enum { ENT_CH = 0, ENT_HUB = 1, ENT_METER = 2 };
+
+static void run_download(download *d, int64_t start, const alt_emu_control *ctl)
+{
+    const alt_emu_params *p = d->p;
+    uint64_t full = p->image_size / p->block_size;
+    uint64_t blocks = full + (p->image_size % p->block_size != 0);
+    uint64_t done = 0;          /* blocks received; blocks + 1 once the Upgrade End exchange succeeded */
+    uint32_t failures = 0;
+    step_cache cache;
+    memset(&cache, 0, sizeof cache);
+    pattern_cache patterns;
+    memset(&patterns, 0, sizeof patterns);
+    const int64_t reach = exchange_reach(p, d->side);
+    d->t = start;
+    d->t_start = d->t_end = d->t_service_end = -1;
+    d->outcome = ALT_EMU_TIMEOUT;
+    int64_t cut = -1;           /* the path is up from d->t until cut */
+    for (uint32_t steps = 1; done <= blocks; steps++) {
+        if (d->t > p->deadline || ((steps & 4095) == 0 && alt_emu_control_stopped(ctl)))
+            return;
+        if (d->t >= cut) {
+            d->t = path_up_at(d, d->t);
+            if (d->t > p->deadline)
+                return;
+            cut = path_next_down(d, d->t);
+        }
+        if (d->t_start < 0)
+            d->t_start = d->t;
+        int kind = done < full ? ALT_EMU_BLOCK : done < blocks ? ALT_EMU_LAST_BLOCK : ALT_EMU_UPGRADE_END;
+        int shortcuts = kind == ALT_EMU_BLOCK && !p->step_every_exchange;
+        int loss_free = shortcuts && loss_free_exchanges(d) >= 1;
+        rel_state before = relative(d);
+        const step_record *rec = loss_free ? cache_find(&cache, before) : NULL;
+        if (rec) {
+            /* a loss-free exchange from this state was seen before: replay it; if it left the state
+             * unchanged, every following loss-free exchange repeats it, so replay as many as allowed */
+            int64_t m = same_state(rec->in, rec->out) ? loss_free_exchanges(d) : 1;
+            m = min64(m, (int64_t)(blocks - 1 - done));
+            /* each replayed exchange must start by the deadline and get its response before the path goes
+             * down; divide only when the bound actually bites (rarely) */
+            int64_t last_start = d->t + (m - 1) * rec->cycle;
+            if (m > 0 && last_start > p->deadline)
+                m = min64(m, (p->deadline - d->t) / rec->cycle + 1);
+            if (m > 0 && last_start + rec->response_at > cut) {
+                int64_t room = cut - d->t - rec->response_at;
+                m = min64(m, room < 0 ? 0 : room / rec->cycle + 1);
+            }
+            if (m > 0) {
+                jump(d, rec, m);
+                done += (uint64_t)m;
+                failures = 0;
+                continue;
+            }
+        }
+        int64_t t0 = d->t, air0[2] = {d->airtime[0], d->airtime[1]}, wait0 = d->dc_wait;
+        uint32_t frames0[2] = {d->frames[0], d->frames[1]};
+        int r;
+        if (shortcuts && !loss_free &&
+            cut - d->t > reach + max64(before.free[0], before.free[1]))
+            r = patterned_exchange(d, &patterns, before);
+        else
+            r = exchange(d, kind, cut, NULL);
+        d->exchanges++;
+        if (r == 1) {
+            done++;
+            failures = 0;
+            if (done == blocks)
+                d->t_end = d->t;
+            if (done > blocks) {
+                d->t_service_end = d->t;
+                d->outcome = ALT_EMU_COMPLETED;
+                return;
+            }
+            int64_t response_at = d->t - t0;
+            d->t += p->min_block_period;
+            if (loss_free) {
+                step_record *s = cache_slot(&cache, before);
+                s->valid = 1;
+                s->in = before;
+                s->out = relative(d);
+                s->cycle = d->t - t0;
+                s->response_at = response_at;
+                s->dc_wait = d->dc_wait - wait0;
+                for (int i = 0; i < 2; i++) {
+                    s->airtime[i] = d->airtime[i] - air0[i];
+                    s->frames[i] = d->frames[i] - frames0[i];
+                }
+            }
+        } else {
+            d->exchange_retries++;
+            if (r == 0 && ++failures >= p->max_consecutive_failures) {
+                d->outcome = ALT_EMU_ABORTED;
+                d->t_service_end = d->t;
+                return;
+            }
+            if (r < 0)
+                d->t = max64(d->t, cut);
+        }
+    }
+}
+
+static void init_outages(alt_emu_outages *o, const alt_emu_params *p, uint64_t inst, int entity)
+{
+    memset(o, 0, sizeof *o);
+    alt_rng_init(&o->rng, p->seed, inst, STREAM_OUTAGE_CH + (uint64_t)entity);
+    o->mean_up_ns = p->mean_up_s[entity] * 1e9;
+    o->mean_down_ns = p->mean_down_s[entity] * 1e9;
+    o->down_end = 0;
+    alt_emu_outages_step(o);
+}
+
+static void init_download(download *d, const alt_emu_params *p, uint64_t inst, int side, const double per[2])
+{
+    memset(d, 0, sizeof *d);
+    d->p = p;
+    d->side = side;
+    for (int l = 0; l < 2; l++) {
+        const alt_emu_link *L = &p->link[l];
+        alt_emu_loss_init(&d->loss[l], p->seed, inst, STREAM_LOSS + 2 * (uint64_t)side + (uint64_t)l, per[l],
+                          L->per_bad, L->mean_good_len, L->mean_bad_len);
+    }
+    for (int entity = ENT_CH; entity <= (side == ALT_EMU_METER_SIDE ? ENT_METER : ENT_HUB); entity++) {
+        init_outages(&d->out[d->n_out++], p, inst, entity);
+        if (p->n_scheduled[entity]) {
+            alt_emu_outages *o = &d->out[d->n_out++];
+            memset(o, 0, sizeof *o);
+            o->table = p->scheduled[entity];
+            o->n_table = p->n_scheduled[entity];
+            alt_emu_outages_step(o);
+        }
+    }
+}
+
+static double link_per(const alt_emu_link *L, alt_rng *r)
+{
+    if (L->per_concentration <= 0.0 || L->per <= 0.0)
+        return L->per;
+    double b = alt_rng_beta(r, L->per_concentration * L->per, L->per_concentration * (1.0 - L->per));
+    return b < 0.999999 ? b : 0.999999;   /* keep a link able to deliver at all */
+}
+
+static double seconds(int64_t ns) { return ns < 0 ? NAN : (double)ns * 1e-9; }
+
+void alt_emu_installation(const alt_emu_params *p, uint64_t inst, size_t row, const double *han_per,
+                          const double *bridge_per, const alt_emu_outputs *out, const alt_emu_control *ctl)
+{
+    alt_rng_tables_init();
+    alt_rng quality, wan, activation;
+    alt_rng_init(&quality, p->seed, inst, STREAM_LINK_QUALITY);
+    alt_rng_init(&wan, p->seed, inst, STREAM_WAN);
+    alt_rng_init(&activation, p->seed, inst, STREAM_ACTIVATION);
+    /* both PERs are always drawn, so a given array never shifts the other link's draws */
+    double per[2];
+    per[ALT_EMU_HAN] = link_per(&p->link[ALT_EMU_HAN], &quality);
+    per[ALT_EMU_BRIDGE] = link_per(&p->link[ALT_EMU_BRIDGE], &quality);
+    if (han_per)
+        per[ALT_EMU_HAN] = han_per[row];
+    if (bridge_per)
+        per[ALT_EMU_BRIDGE] = bridge_per[row];
+    out->han_per[row] = per[ALT_EMU_HAN];
+    out->bridge_per[row] = per[ALT_EMU_BRIDGE];
+
+    int wan_failed = alt_rng_bernoulli(&wan, p->wan_failure_prob);
+    double delay_s = p->wan_delay_median_s * exp(p->wan_delay_sigma * alt_rng_normal(&wan));
+    int64_t image_at = alt_emu_ns(delay_s * 1e9);
+
+    download dl[2];
+    for (int side = 0; side < 2; side++)
+        init_download(&dl[side], p, inst, side, per);
+    if (!wan_failed) {
+        if (p->order == ALT_EMU_CONCURRENT) {
+            run_download(&dl[0], image_at, ctl);
+            run_download(&dl[1], image_at, ctl);
+        } else {
+            int first = p->order == ALT_EMU_METER_FIRST ? ALT_EMU_METER_SIDE : ALT_EMU_HUB_SIDE;
+            run_download(&dl[first], image_at, ctl);
+            /* the CH takes the second client once it is done with the first (or gave up on it) */
+            int64_t next = dl[first].t_service_end >= 0 ? dl[first].t_service_end : ALT_RNG_NEVER;
+            run_download(&dl[1 - first], next, ctl);
+        }
+    }
+    for (int side = 0; side < 2; side++) {
+        download *d = &dl[side];
+        size_t i = 2 * row + (size_t)side;
+        int activation_fails = alt_rng_bernoulli(&activation, p->activation_failure_prob);
+        int64_t t_act = -1, t_read = -1;
+        int outcome = wan_failed ? ALT_EMU_WAN_FAILED : d->outcome;
+        if (outcome == ALT_EMU_COMPLETED) {
+            t_act = p->activation_time < 0 ? d->t_service_end : max64(d->t_service_end, p->activation_time);
+            t_read = t_act + p->readback_delay;
+            if (activation_fails)
+                outcome = ALT_EMU_ACTIVATION_FAILED;
+        }
+        out->outcome[i] = (uint8_t)outcome;
+        out->new_version[i] = outcome == ALT_EMU_COMPLETED;
+        out->t_image[i] = wan_failed ? NAN : seconds(image_at);
+        out->t_download_start[i] = wan_failed ? NAN : seconds(d->t_start);
+        out->t_download_end[i] = wan_failed ? NAN : seconds(d->t_end);
+        out->t_activation[i] = seconds(t_act);
+        out->t_readback[i] = seconds(t_read);
+        out->exchanges[i] = d->exchanges;
+        out->exchange_retries[i] = d->exchange_retries;
+        out->link_retries_han[i] = d->link_retries[ALT_EMU_HAN];
+        out->link_retries_bridge[i] = d->link_retries[ALT_EMU_BRIDGE];
+        out->frames_han[i] = d->frames[ALT_EMU_HAN];
+        out->frames_bridge[i] = d->frames[ALT_EMU_BRIDGE];
+        out->airtime_han[i] = (double)d->airtime[ALT_EMU_HAN] * 1e-9;
+        out->airtime_bridge[i] = (double)d->airtime[ALT_EMU_BRIDGE] * 1e-9;
+        out->dc_wait[i] = (double)d->dc_wait * 1e-9;
+    }
+}
+
+int alt_emu_check(const alt_emu_params *p)
+{
+    if (!p || p->block_size == 0 || p->image_size == 0 || p->max_consecutive_failures == 0)
+        return ALT_EINVAL;
+    if (p->min_block_period < 0 || p->ch_response_delay < 0 || p->response_timeout < 0 || p->deadline < 0 ||
+        p->readback_delay < 0 || p->order < ALT_EMU_METER_FIRST || p->order > ALT_EMU_CONCURRENT)
+        return ALT_EINVAL;
+    if (!(p->wan_failure_prob >= 0.0 && p->wan_failure_prob <= 1.0) ||
+        !(p->activation_failure_prob >= 0.0 && p->activation_failure_prob <= 1.0) ||
+        !(p->wan_delay_median_s >= 0.0) || !(p->wan_delay_sigma >= 0.0))
+        return ALT_EINVAL;
+    for (int l = 0; l < 2; l++) {
+        const alt_emu_link *L = &p->link[l];
+        if (L->tx_delay < 0 || L->turnaround < 0 || L->ack_timeout < 0 || L->ack.airtime < 0 ||
+            L->ack.dc_span < L->ack.airtime || !(L->per >= 0.0 && L->per < 1.0) ||
+            !(L->per_concentration >= 0.0) || !(L->mean_bad_len >= 0.0))
+            return ALT_EINVAL;
+        if (L->mean_bad_len > 0.0 && (!(L->mean_bad_len >= 1.0) || !(L->mean_good_len >= 1.0) ||
+                                      !(L->per_bad >= 0.0 && L->per_bad < 1.0)))
+            return ALT_EINVAL;
+        for (int k = 0; k < ALT_EMU_KINDS; k++)
+            for (int dir = 0; dir < 2; dir++) {
+                const alt_emu_hop_timing *h = &p->frame[k][l][dir];
+                if (h->airtime <= 0 || h->dc_span < h->airtime)
+                    return ALT_EINVAL;
+            }
+    }
+    for (int e = 0; e < 3; e++)
+        if (!(p->mean_down_s[e] >= 0.0) || (p->mean_down_s[e] > 0.0 && !(p->mean_up_s[e] > 0.0)))
+            return ALT_EINVAL;
+    for (int e = 0; e < 3; e++) {
+        const int64_t *w = p->scheduled[e];
+        if (p->n_scheduled[e] && !w)
+            return ALT_EINVAL;
+        for (size_t i = 0; i < p->n_scheduled[e]; i++) {
+            if (w[2 * i] < 0 || w[2 * i + 1] <= w[2 * i] || (i > 0 && w[2 * i] < w[2 * i - 1]))
+                return ALT_EINVAL;
+        }
+    }
+    return ALT_OK;
+}

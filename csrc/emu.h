@@ -1,0 +1,138 @@
+/* Block-level radio-link emulator for whole Alt HAN fleets ("timing" fidelity).
+ *
+ * Each installation is a Communications Hub (CH), a hub-side bridge (H) and a meter-side bridge (M). Both
+ * bridges pull the image from the CH with ZigBee OTA Image Block Request/Response exchanges; M's exchanges
+ * cross the bridge link (M <-> H) as well as the HAN (H <-> CH). Installations are independent, so each runs
+ * its own tiny event loop, and installations are split across threads writing disjoint output slots.
+ * Randomness comes from rng.h keyed by (seed, installation, stream), so results never depend on threads.
+ *
+ * Time is integer nanoseconds throughout: closed-form jumps over loss-free runs are then exactly equal to
+ * stepping, and results are bit-identical across machines. The frame model (bytes -> airtime) lives in
+ * Python (althan_ota.emulate.frames); this engine receives the per-frame timings in alt_emu_hop_timing, which
+ * is where a per-exchange byte path ("bytes" fidelity) would plug in.
+ *
+ * The timing rules (mirrored by the SimPy reference model in tests/emulate_reference.py):
+ *  - A frame is sent in link-layer attempts (at most max_retries + 1). An attempt is ready at t; it goes on
+ *    air at s = max(t + tx_delay, free[tx]) where free[] is the transmitter's duty-cycle release time. It
+ *    fails with the link's loss process (Bernoulli per attempt, or Gilbert-Elliott advanced per attempt); a
+ *    success ends at s + airtime + turnaround + ack airtime, a failure at s + airtime + ack_timeout.
+ *  - Duty cycle, per transmitter, as a per-transmission off-time (the rule LoRaMac-node applies for ETSI EN
+ *    300 220 bands): after a transmission of airtime a starting at s, free = max(free, s) + ceil(a / dc).
+ *    Data frames wait for free; acknowledgements go at once and push free further. Hence in every interval
+ *    from a transmission start to the release time the transmitter is on air at most a fraction dc.
+ *  - A block exchange: request hops then response hops, a fixed CH response delay in between. If a frame
+ *    exhausts its attempts the exchange fails; the client re-requests the same offset at
+ *    max(failure time, request time + response_timeout), and aborts after max_consecutive_failures
+ *    consecutive failed exchanges. After a success it waits min_block_period before the next request.
+ *  - Outages (CH, H, M; random exponential up/down and scheduled windows): with the path down the client
+ *    waits for it to come back and resumes from its file offset. An exchange is cut if any of its attempts
+ *    would start at or after the first moment the path goes down after the exchange began; attempts already
+ *    started complete normally. A cut exchange counts as an exchange retry, not as a consecutive failure.
+ *  - A download that has not finished by the deadline ends as ALT_EMU_TIMEOUT.
+ */
+#ifndef ALT_EMU_H
+#define ALT_EMU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alt_status.h"
+
+enum alt_emu_outcome {
+    ALT_EMU_COMPLETED = 0,          /* new version running and read back */
+    ALT_EMU_ABORTED = 1,            /* too many consecutive failed exchanges */
+    ALT_EMU_WAN_FAILED = 2,         /* the image never reached the CH */
+    ALT_EMU_ACTIVATION_FAILED = 3,  /* downloaded, but activation left the old version running */
+    ALT_EMU_TIMEOUT = 4             /* not finished by the deadline (unreachable, or too slow) */
+};
+
+enum alt_emu_side { ALT_EMU_HUB_SIDE = 0, ALT_EMU_METER_SIDE = 1 };
+enum alt_emu_link_id { ALT_EMU_HAN = 0, ALT_EMU_BRIDGE = 1 };
+enum alt_emu_order { ALT_EMU_METER_FIRST = 0, ALT_EMU_HUB_FIRST = 1, ALT_EMU_CONCURRENT = 2 };
+/* The frame kinds of the OTA exchanges; each has a request and a response size. */
+enum alt_emu_kind { ALT_EMU_BLOCK = 0, ALT_EMU_LAST_BLOCK = 1, ALT_EMU_UPGRADE_END = 2, ALT_EMU_KINDS = 3 };
+
+/* Timing of one frame on one link, precomputed from its bytes (all nanoseconds). */
+typedef struct alt_emu_hop_timing {
+    int64_t airtime;         /* data frame on air */
+    int64_t dc_span;         /* ceil(airtime / duty cycle): how far the transmitter's release time moves */
+} alt_emu_hop_timing;
+
+/* Loss process of one link, per attempt. Without bursts (mean_bad_len == 0) attempts fail independently
+ * with the installation's PER. With Gilbert-Elliott bursts the channel alternates between a good state
+ * (loss = the installation's PER, mean sojourn mean_good_len attempts) and a bad one (loss = per_bad). */
+typedef struct alt_emu_link {
+    int64_t tx_delay;        /* from "ready" to on air (CSMA backoff / radio start-up), ns */
+    int64_t turnaround;      /* end of data frame to start of its acknowledgement, ns */
+    int64_t ack_timeout;     /* end of data frame to giving the attempt up, ns */
+    alt_emu_hop_timing ack;
+    uint32_t max_retries;    /* link-layer retransmissions after the first attempt */
+    double per;              /* default PER (good state) when no per-installation array is given */
+    double per_concentration;/* > 0: per-installation PER ~ Beta(c*per, c*(1-per)); 0: everyone gets per */
+    double per_bad;          /* loss probability in the bad state */
+    double mean_good_len;    /* mean good-state sojourn (attempts); used only with bursts */
+    double mean_bad_len;     /* mean bad-state sojourn (attempts); 0 disables bursts */
+} alt_emu_link;
+
+typedef struct alt_emu_params {
+    alt_emu_link link[2];                              /* ALT_EMU_HAN, ALT_EMU_BRIDGE */
+    /* frame timings per kind: [kind][link][0 = request, 1 = response] */
+    alt_emu_hop_timing frame[ALT_EMU_KINDS][2][2];
+    uint64_t image_size;                 /* bytes */
+    uint32_t block_size;                 /* data bytes per Image Block Response */
+    int64_t min_block_period;            /* ns between a response and the next request */
+    int64_t ch_response_delay;           /* ns between a request reaching the CH and its response */
+    int64_t response_timeout;            /* ns from a request to re-requesting after a loss */
+    uint32_t max_consecutive_failures;   /* abort after this many failed exchanges in a row (>= 1) */
+    int order;                           /* enum alt_emu_order */
+    double wan_failure_prob;
+    double wan_delay_median_s;           /* log-normal delay of the image reaching the CH */
+    double wan_delay_sigma;
+    double activation_failure_prob;
+    int64_t activation_time;             /* ns; < 0: activate as soon as the Upgrade End exchange completes */
+    int64_t readback_delay;              /* ns from activation to the version read-back */
+    int64_t deadline;                    /* ns; downloads unfinished by then end as ALT_EMU_TIMEOUT */
+    double mean_up_s[3], mean_down_s[3]; /* random outages of CH, H, M (mean_down 0: none) */
+    const int64_t *scheduled[3];         /* scheduled windows of CH, H, M: [start, end) ns pairs, sorted */
+    size_t n_scheduled[3];
+    uint64_t seed;
+    int step_every_exchange;             /* 1: no closed-form jumps or replays (tests compare both bit for bit) */
+} alt_emu_params;
+
+/* Caller-owned outputs. Device rows are 2 * installation + side; the per-installation arrays have one row
+ * per installation. Times are seconds from the campaign start, NaN when the stage was never reached. */
+typedef struct alt_emu_outputs {
+    uint8_t *outcome, *new_version;
+    double *t_image, *t_download_start, *t_download_end, *t_activation, *t_readback;
+    uint32_t *exchanges, *exchange_retries, *link_retries_han, *link_retries_bridge;
+    uint32_t *frames_han, *frames_bridge;
+    double *airtime_han, *airtime_bridge, *dc_wait;
+    double *han_per, *bridge_per;        /* per installation: the PER actually used */
+} alt_emu_outputs;
+
+typedef struct alt_emu_control alt_emu_control;
+
+/* Stop flag and progress counter shared with another thread (C11 atomics inside). */
+alt_emu_control *alt_emu_control_new(void);
+void alt_emu_control_free(alt_emu_control *ctl);
+void alt_emu_control_stop(alt_emu_control *ctl);
+uint64_t alt_emu_control_done(const alt_emu_control *ctl);
+
+/* Checks the parameters the engine relies on; ALT_OK or ALT_EINVAL. */
+int alt_emu_check(const alt_emu_params *p);
+
+/* Emulates installations first .. first + n - 1 into out rows 0 .. n - 1 (devices 0 .. 2n - 1).
+ * han_per / bridge_per: optional per-installation PERs (NULL: from the link parameters). n_threads >= 1.
+ * ctl may be NULL. Returns ALT_OK, ALT_EINVAL, ALT_ENOMEM, or ALT_EINTR if stopped through ctl. */
+int alt_emu_run(const alt_emu_params *p, uint64_t first, size_t n, const double *han_per,
+                const double *bridge_per, const alt_emu_outputs *out, int n_threads, alt_emu_control *ctl);
+
+/* One installation (the unit the threads share out). A download polls ctl (may be NULL) every few thousand
+ * steps, so even a pathological parameter set stops promptly; a stopped installation's rows are garbage. */
+void alt_emu_installation(const alt_emu_params *p, uint64_t installation, size_t row, const double *han_per,
+                          const double *bridge_per, const alt_emu_outputs *out, const alt_emu_control *ctl);
+
+/* Nonzero once alt_emu_control_stop was called (ctl may be NULL: never). */
+int alt_emu_control_stopped(const alt_emu_control *ctl);
+
+#endif

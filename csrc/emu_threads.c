@@ -1,0 +1,97 @@
+/* Shares installations out to pthreads. Each installation writes only its own output rows and draws only
+ * from its own streams, so the split (and the thread count) cannot change any result. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "emu.h"
+#include "rng.h"
+
+struct alt_emu_control {
+    atomic_int stop;
+    atomic_uint_fast64_t done;   /* installations finished */
+};
+
+alt_emu_control *alt_emu_control_new(void)
+{
+    alt_emu_control *ctl = malloc(sizeof *ctl);
+    if (ctl) {
+        atomic_init(&ctl->stop, 0);
+        atomic_init(&ctl->done, 0);
+    }
+    return ctl;
+}
+
+void alt_emu_control_free(alt_emu_control *ctl) { free(ctl); }
+
+void alt_emu_control_stop(alt_emu_control *ctl) { atomic_store(&ctl->stop, 1); }
+
+int alt_emu_control_stopped(const alt_emu_control *ctl)
+{
+    return ctl && atomic_load_explicit(&((alt_emu_control *)ctl)->stop, memory_order_relaxed);
+}
+
+uint64_t alt_emu_control_done(const alt_emu_control *ctl)
+{
+    return atomic_load(&((alt_emu_control *)ctl)->done);
+}
+
+/* Small chunks keep both cores busy to the end; large enough that the shared counter is not contended. */
+#define CHUNK 64
+
+typedef struct job {
+    const alt_emu_params *p;
+    uint64_t first;
+    size_t n;
+    const double *han_per, *bridge_per;
+    const alt_emu_outputs *out;
+    alt_emu_control *ctl;
+    atomic_size_t next;
+} job;
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    for (;;) {
+        size_t lo = atomic_fetch_add(&j->next, CHUNK);
+        if (lo >= j->n || atomic_load_explicit(&j->ctl->stop, memory_order_relaxed))
+            break;
+        size_t hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
+        for (size_t row = lo; row < hi; row++)
+            alt_emu_installation(j->p, j->first + row, row, j->han_per, j->bridge_per, j->out, j->ctl);
+        atomic_fetch_add_explicit(&j->ctl->done, hi - lo, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+int alt_emu_run(const alt_emu_params *p, uint64_t first, size_t n, const double *han_per,
+                const double *bridge_per, const alt_emu_outputs *out, int n_threads, alt_emu_control *ctl)
+{
+    if (alt_emu_check(p) != ALT_OK || !out || n_threads < 1)
+        return ALT_EINVAL;
+    alt_emu_control local;
+    if (!ctl) {
+        atomic_init(&local.stop, 0);
+        atomic_init(&local.done, 0);
+        ctl = &local;
+    }
+    alt_rng_tables_init();
+    job j = {p, first, n, han_per, bridge_per, out, ctl, 0};
+    atomic_init(&j.next, 0);
+    if ((size_t)n_threads > (n + CHUNK - 1) / CHUNK)
+        n_threads = n ? (int)((n + CHUNK - 1) / CHUNK) : 1;
+    pthread_t *tids = n_threads > 1 ? malloc(sizeof(pthread_t) * (size_t)(n_threads - 1)) : NULL;
+    if (n_threads > 1 && !tids)
+        return ALT_ENOMEM;
+    int started = 0;
+    for (; started < n_threads - 1; started++)
+        if (pthread_create(&tids[started], NULL, worker, &j) != 0)
+            break;                   /* fewer threads: slower, never different */
+    worker(&j);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    free(tids);
+    if (atomic_load(&ctl->stop) && atomic_load(&ctl->done) < n)
+        return ALT_EINTR;
+    return ALT_OK;
+}

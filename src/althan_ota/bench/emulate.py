@@ -1,0 +1,58 @@
+"""Fleet emulation speed: the C engine against the SimPy reference model of the same timing rules, and the
+full-fleet scenario (2,000,000 installations, 240 KB image, 50-byte blocks, HAN PER 2%, bridge PER 10%).
+
+SimPy is timed on a small subset and scaled per device (it is far too slow for the whole set); the quick
+mode also extrapolates the full fleet from 20,000 installations. Set ALTHAN_OTA_BENCH_FULL_FLEET=1 to run the
+2,000,000 installations for real (about a minute or two on two cores, under 1 GB).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from . import Result, compare
+
+IMAGE = 240_000
+FULL_FLEET = 2_000_000
+
+
+def _once(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def run(quick: bool) -> list[Result]:
+    from ..emulate import EmulationParams, emulate
+
+    params = EmulationParams()
+    results: list[Result] = []
+    installations = 5_000                   # 10,000 devices
+    ours_s = min(_once(lambda: emulate(installations, IMAGE, params, seed=1)) for _ in range(1 if quick else 2))
+    ours = Result("emulate", "timing, 240 KB image, 10,000 devices", "althan-ota C engine", ours_s,
+                  2 * installations, "device")
+    peer = None
+    try:
+        from ..emulate.reference import reference_emulate
+        import simpy  # noqa: F401
+    except ImportError:
+        results.append(Result("emulate", ours.kernel, "simpy reference (missing: pip install simpy)",
+                              float("nan"), 2 * installations, "device"))
+    else:
+        subset = 2 if quick else 50
+        per_device = _once(lambda: reference_emulate(subset, IMAGE, params, seed=1)) / (2 * subset)
+        peer = Result("emulate", ours.kernel, f"simpy reference (timed on {2 * subset} devices, scaled)",
+                      per_device * 2 * installations, 2 * installations, "device")
+    compare(results, ours, peer)
+
+    if os.environ.get("ALTHAN_OTA_BENCH_FULL_FLEET") == "1":
+        seconds = _once(lambda: emulate(FULL_FLEET, IMAGE, params, seed=1))
+        label = "althan-ota C engine (measured)"
+    else:
+        sample = 20_000
+        seconds = _once(lambda: emulate(sample, IMAGE, params, seed=1)) * FULL_FLEET / sample
+        label = f"althan-ota C engine (extrapolated from {sample:,} installations)"
+    results.append(Result("emulate", "timing, full fleet 2,000,000 installations", label, seconds,
+                          2 * FULL_FLEET, "device"))
+    return results

@@ -1,0 +1,20 @@
+"""Fleet emulation of OTA rollouts over P2P Alt HAN installations (C engine, block level, deterministic).
+
+Example::
+
+    from althan_ota.emulate import EmulationParams, emulate
+    result = emulate(10_000, image_size=240_000, params=EmulationParams(), seed=1)
+    result.summary().outcomes      # {'completed': ..., 'aborted': ..., ...}
+    table = result.to_arrow()      # one row per bridge
+
+The rules are stated in csrc/emu.h; the parameters and the sources of their defaults in params.py; the
+bytes-to-airtime frame model in frames.py; a SimPy model of the same rules in reference.py.
+"""
+
+from .engine import FIDELITIES, emulate
+from .frames import MAX_BLOCK
+from .params import BridgeLink, EmulationParams, GilbertElliott, HanLink, OtaParams, OutageParams
+from .result import DEVICE_COLUMNS, OUTCOMES, SIDES, EmulationResult, FleetSummary
+
+__all__ = ["BridgeLink", "DEVICE_COLUMNS", "EmulationParams", "EmulationResult", "FIDELITIES", "FleetSummary",
+           "GilbertElliott", "HanLink", "MAX_BLOCK", "OUTCOMES", "OtaParams", "OutageParams", "SIDES", "emulate"]

@@ -1,0 +1,170 @@
+"""``emulate()``: validate, translate the parameters to the C engine's units, run it off the GIL."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import Callable
+
+import numpy as np
+
+from ..errors import ParameterError
+from . import frames
+from .params import EmulationParams
+from .result import EmulationResult
+
+FIDELITIES = ("timing", "bytes")
+ALT_EINTR = -6
+_NS = 1_000_000_000
+
+
+def _ns(seconds: float) -> int:
+    return round(seconds * _NS)
+
+
+def _link_cfg(link, ack_ns: int, duty_cycle: float, times: dict[str, frames.FrameTimes], name: str) -> dict:
+    def hop(airtime: int) -> tuple[int, int]:
+        return airtime, frames.dc_span_ns(airtime, duty_cycle)
+    burst = link.burst
+    return {
+        "tx_delay": _ns(link.tx_delay_s), "turnaround": _ns(link.turnaround_s),
+        "ack_timeout": _ns(link.ack_timeout_s), "ack": hop(ack_ns), "max_retries": link.max_retries,
+        "per": float(link.per), "per_concentration": float(link.per_concentration or 0.0),
+        "per_bad": float(burst.per_bad) if burst else 0.0,
+        "mean_good_len": float(burst.mean_good_len) if burst else 0.0,
+        "mean_bad_len": float(burst.mean_bad_len) if burst else 0.0,
+        "frames": {kind: (hop(getattr(t, f"{name}_request")), hop(getattr(t, f"{name}_response")))
+                   for kind, t in times.items()},
+    }
+
+
+def engine_config(image_size: int, params: EmulationParams, seed: int) -> dict:
+    """The C engine's parameters (ns and plain numbers), from validated Python parameters."""
+    times = frames.kinds(params.han, params.bridge, image_size, params.ota.block_size)
+    out = params.outages
+    ota = params.ota
+    return {
+        "han": _link_cfg(params.han, frames.han_ack_ns(params.han), 1.0, times, "han"),
+        "bridge": _link_cfg(params.bridge, frames.bridge_ack_ns(params.bridge), params.bridge.duty_cycle, times,
+                            "bridge"),
+        "image_size": image_size, "block_size": ota.block_size,
+        "min_block_period": _ns(ota.min_block_period_s), "ch_response_delay": _ns(ota.ch_response_delay_s),
+        "response_timeout": _ns(ota.response_timeout_s), "max_consecutive_failures": ota.max_consecutive_failures,
+        "order": ota.pair_order,
+        "wan_failure_prob": float(params.wan_failure_prob), "wan_delay_median_s": float(params.wan_delay_median_s),
+        "wan_delay_sigma": float(params.wan_delay_sigma),
+        "activation_failure_prob": float(params.activation_failure_prob),
+        "activation_time": -1 if params.activation_time_s is None else _ns(params.activation_time_s),
+        "readback_delay": _ns(params.readback_delay_s), "deadline": _ns(params.deadline_s),
+        "mean_up_s": [float(out.ch_mean_up_s), float(out.hub_mean_up_s), float(out.meter_mean_up_s)],
+        "mean_down_s": [float(out.ch_mean_down_s), float(out.hub_mean_down_s), float(out.meter_mean_down_s)],
+        "scheduled": [np.array([_ns(x) for w in windows for x in w], dtype=np.int64)
+                      for windows in (out.ch_windows, out.hub_windows, out.meter_windows)],
+        "seed": seed,
+    }
+
+
+def _per_array(fleet: Mapping, name: str, n: int | None) -> np.ndarray | None:
+    if name not in fleet or fleet[name] is None:
+        return None
+    arr = np.ascontiguousarray(fleet[name], dtype=np.float64)
+    if arr.ndim != 1:
+        raise ParameterError(f"{name} must be one-dimensional (one PER per installation), got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise ParameterError(f"{name} has {arr.shape[0]} installations, the other array {n}")
+    if not np.all((arr >= 0.0) & (arr < 1.0)):
+        bad = int(np.flatnonzero(~((arr >= 0.0) & (arr < 1.0)))[0])
+        raise ParameterError(f"{name}[{bad}] = {arr[bad]!r}: a PER must be in [0, 1)")
+    return arr
+
+
+def _fleet(fleet) -> tuple[int, np.ndarray | None, np.ndarray | None]:
+    if isinstance(fleet, (int, np.integer)) and not isinstance(fleet, bool):
+        if fleet < 0:
+            raise ParameterError(f"n_installations must be >= 0, got {fleet}")
+        return int(fleet), None, None
+    if isinstance(fleet, Mapping):
+        unknown = set(fleet) - {"han_per", "bridge_per"}
+        if unknown:
+            raise ParameterError(f"unknown per-installation arrays {sorted(unknown)}; known: han_per, bridge_per")
+        han = _per_array(fleet, "han_per", None)
+        bridge = _per_array(fleet, "bridge_per", None if han is None else han.shape[0])
+        if han is None and bridge is None:
+            raise ParameterError("give han_per and/or bridge_per arrays, or a number of installations")
+        return (han if han is not None else bridge).shape[0], han, bridge
+    raise ParameterError(f"fleet must be a number of installations or a mapping of per-installation arrays "
+                         f"(han_per, bridge_per), got {type(fleet).__name__}")
+
+
+def emulate(fleet, image_size: int, params: EmulationParams | None = None, seed: int = 0,
+            fidelity: str = "timing", n_threads: int | None = None,
+            progress: Callable[[int, int], object] | None = None,
+            first_installation: int = 0) -> EmulationResult:
+    """Emulate an OTA rollout of an ``image_size``-byte image to a fleet of P2P Alt HAN installations.
+
+    ``fleet`` is a number of installations, or a mapping with per-installation ``han_per`` and/or
+    ``bridge_per`` arrays (PER of one link-layer attempt; missing links use ``params``). Installations are
+    numbered from ``first_installation``: emulating installations 0..999 then 1000..1999 gives exactly the
+    rows of one run over 0..1999, and results never depend on ``n_threads`` (default: every core).
+    ``progress(done, total)`` is called from the calling thread about ten times a second; if it raises, the
+    run stops and the exception propagates. Ctrl-C stops the run too (KeyboardInterrupt).
+    """
+    if fidelity not in FIDELITIES:
+        raise ParameterError(f"fidelity must be one of {FIDELITIES}, got {fidelity!r}")
+    if fidelity == "bytes":
+        raise ParameterError("fidelity 'bytes' (real frames with CCM* and CRCs) is not available yet: it needs "
+                             "the CCM and CRC kernels; use fidelity='timing'")
+    params = EmulationParams() if params is None else params
+    if not isinstance(params, EmulationParams):
+        raise ParameterError(f"params must be an EmulationParams, got {type(params).__name__}")
+    params.validate(frames.MAX_BLOCK)
+    if not isinstance(image_size, (int, np.integer)) or isinstance(image_size, bool) or not \
+            0 < image_size < 2**32:
+        raise ParameterError(f"image_size must be a positive number of bytes below 4 GiB, got {image_size!r}")
+    if not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+        raise ParameterError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+    if not isinstance(first_installation, (int, np.integer)) or not 0 <= first_installation < 2**63:
+        raise ParameterError(f"first_installation must be an integer >= 0, got {first_installation!r}")
+    if n_threads is None:
+        n_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if not isinstance(n_threads, (int, np.integer)) or not 1 <= n_threads <= 1024:
+        raise ParameterError(f"n_threads must be an integer in [1, 1024], got {n_threads!r}")
+    n, han_per, bridge_per = _fleet(fleet)
+    blocks = -(-int(image_size) // params.ota.block_size)
+    if blocks + 1 > 2**31:
+        raise ParameterError(f"image_size / block_size gives {blocks} blocks: too many to count")
+
+    from .._native import _emu
+
+    cfg = engine_config(int(image_size), params, int(seed))
+    out = {name: np.empty(2 * n, dtype=dt) for name, dt in _emu.DEVICE_COLUMNS.items()}
+    out.update({name: np.empty(n, dtype=dt) for name, dt in _emu.INSTALLATION_COLUMNS.items()})
+    run = _emu.Run(cfg, int(first_installation), n, han_per, bridge_per, out)
+    status = _execute(run, int(n_threads), n, progress)
+    if status != 0:
+        raise ParameterError(f"the emulator engine rejected the run (status {status})")
+    return EmulationResult(out, first_installation=int(first_installation), image_size=int(image_size),
+                           params=params, seed=int(seed))
+
+
+def _execute(run, n_threads: int, n: int, progress) -> int:
+    """Runs the engine in a worker thread (the GIL is released inside) so this thread can report progress
+    and turn Ctrl-C or a failing callback into a clean stop."""
+    result: list[int] = []
+    worker = threading.Thread(target=lambda: result.append(run.execute(n_threads)), daemon=True,
+                              name="althan-ota-emulate")
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+            if progress is not None:
+                progress(int(run.done()), n)
+    except BaseException:
+        run.stop()
+        worker.join()
+        raise
+    status = result[0]
+    if status == ALT_EINTR:
+        raise KeyboardInterrupt("emulation stopped")
+    return status

@@ -1,0 +1,267 @@
+"""Parameters of the fleet emulator, each with a documented default and a validated range.
+
+Sources for the defaults:
+
+* HAN: IEEE 802.15.4-2015 O-QPSK PHY at 2.4 GHz (250 kbit/s, 32 µs an octet, 6 PHY octets of preamble,
+  SFD and PHR), macMaxFrameRetries = 3, aTurnaroundTime = 12 symbols (192 µs), macAckWaitDuration =
+  54 symbols (864 µs); the mean unslotted CSMA-CA delay with macMinBE = 3 (3.5 backoff periods of 320 µs)
+  plus one CCA (128 µs).
+* Bridge link: a P2P link in the 869.40–869.65 MHz band (ERC/REC 70-03 Annex 1, EN 300 220-2: 500 mW,
+  10% duty cycle), framed like the IEEE 802.15.4g SUN FSK PHY in its mandatory 50 kbit/s mode (8 preamble
+  octets, 2-octet SFD, 2-octet PHR, then a 2-octet frame control and a sequence number on a point-to-point
+  link without addresses, 4-octet FCS), aTurnaroundTime 1 ms. Alt HAN bridge radios are vendor-specific, so
+  every figure is a parameter; these are a defensible middle.
+* PERs: 2% on the HAN, 10% on the bridge link (the edge-of-coverage installations Alt HAN serves; the design
+  notes put 10–30% as normal there).
+* OTA: 50-byte blocks (ZigBee OTA devices use 40–64), a 100 ms minimum block period, 5 s response timeout,
+  abort after 10 consecutive failed exchanges, one OTA client per CH at a time, meter-side bridge first (so
+  the relay keeps its proven firmware while the far end updates).
+* Outages, WAN and activation figures are illustrative planning assumptions, not measurements: change them
+  to your own data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+
+from ..errors import ParameterError
+
+PAIR_ORDERS = ("meter_first", "hub_first", "concurrent")
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ParameterError(msg)
+
+
+def _finite(name: str, value: float, lo: float = 0.0, hi: float = math.inf, hi_open: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        and lo <= value and (value < hi if hi_open else value <= hi)
+    bound = f"{'<' if hi_open else '<='} {hi}" if math.isfinite(hi) else "finite"
+    _check(ok, f"{name} must be a number >= {lo} and {bound}, got {value!r}")
+
+
+def _count(name: str, value: int, lo: int, hi: int = 2**31 - 1) -> None:
+    _check(isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi,
+           f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+
+
+@dataclass(frozen=True)
+class GilbertElliott:
+    """Bursty losses: a two-state channel advanced once per link-layer attempt. In the good state attempts
+    fail with the link's PER, in the bad state with ``per_bad``; sojourns are geometric with the given means
+    (in attempts). The long-run loss rate is (g·per + b·per_bad) / (g + b)."""
+
+    per_bad: float = 0.5
+    mean_bad_len: float = 5.0
+    mean_good_len: float = 200.0
+
+    def validate(self, where: str) -> None:
+        _finite(f"{where}.per_bad", self.per_bad, 0.0, 1.0, hi_open=True)
+        _finite(f"{where}.mean_bad_len", self.mean_bad_len, 1.0)
+        _finite(f"{where}.mean_good_len", self.mean_good_len, 1.0)
+
+
+@dataclass(frozen=True)
+class _Link:
+    per: float
+    per_concentration: float | None
+    burst: GilbertElliott | None
+    max_retries: int
+    tx_delay_s: float
+    turnaround_s: float
+    ack_timeout_s: float
+
+    def validate(self, where: str) -> None:
+        _finite(f"{where}.per", self.per, 0.0, 1.0, hi_open=True)
+        if self.per_concentration is not None:
+            _finite(f"{where}.per_concentration", self.per_concentration, 1e-6)
+            _check(self.per_concentration > 0, f"{where}.per_concentration must be > 0")
+        if self.burst is not None:
+            _check(isinstance(self.burst, GilbertElliott), f"{where}.burst must be a GilbertElliott or None")
+            self.burst.validate(f"{where}.burst")
+        _count(f"{where}.max_retries", self.max_retries, 0, 255)
+        for name in ("tx_delay_s", "turnaround_s", "ack_timeout_s"):
+            _finite(f"{where}.{name}", getattr(self, name), 0.0, 60.0)
+
+
+@dataclass(frozen=True)
+class HanLink(_Link):
+    """The 2.4 GHz 802.15.4 HAN between the CH and the hub-side bridge (250 kbit/s, no duty-cycle limit).
+
+    ``per``: probability that one link-layer attempt (frame or its MAC acknowledgement) is lost.
+    ``per_concentration``: if set, each installation's PER is drawn from Beta(c·per, c·(1−per)) (mean per;
+    smaller c spreads installations further apart), unless per-installation arrays are given."""
+
+    per: float = 0.02
+    per_concentration: float | None = None
+    burst: GilbertElliott | None = None
+    max_retries: int = 3
+    tx_delay_s: float = 1.248e-3
+    turnaround_s: float = 192e-6
+    ack_timeout_s: float = 864e-6
+    bit_rate_bps: int = 250_000
+    phy_overhead_bytes: int = 6     # preamble 4, SFD 1, PHR 1
+    ack_psdu_bytes: int = 5         # frame control 2, sequence 1, FCS 2
+
+    def validate(self, where: str = "han") -> None:
+        super().validate(where)
+        _check(self.bit_rate_bps == 250_000,
+               f"{where}.bit_rate_bps is fixed by the 2.4 GHz O-QPSK PHY at 250000, got {self.bit_rate_bps!r}")
+
+
+@dataclass(frozen=True)
+class BridgeLink(_Link):
+    """The sub-GHz link between the hub-side and meter-side bridges. It relays the HAN's NWK frames (the
+    802.15.4 MAC header and FCS are replaced by this link's framing). ``duty_cycle`` applies per transmitter
+    as a per-transmission off-time (see csrc/emu.h); 1.0 means no limit (e.g. LBT+AFA operation)."""
+
+    per: float = 0.10
+    per_concentration: float | None = None
+    burst: GilbertElliott | None = None
+    max_retries: int = 3
+    tx_delay_s: float = 0.5e-3
+    turnaround_s: float = 1e-3
+    ack_timeout_s: float = 5e-3
+    bit_rate_bps: int = 50_000
+    duty_cycle: float = 0.10
+    preamble_bytes: int = 8
+    sync_bytes: int = 2
+    header_bytes: int = 5           # PHR 2, frame control 2, sequence 1
+    crc_bytes: int = 4
+    ack_payload_bytes: int = 0
+
+    def validate(self, where: str = "bridge") -> None:
+        super().validate(where)
+        _count(f"{where}.bit_rate_bps", self.bit_rate_bps, 100, 10_000_000)
+        _finite(f"{where}.duty_cycle", self.duty_cycle, 1e-4, 1.0)
+        for name in ("preamble_bytes", "sync_bytes", "header_bytes", "crc_bytes", "ack_payload_bytes"):
+            _count(f"{where}.{name}", getattr(self, name), 0, 255)
+
+    @property
+    def overhead_bytes(self) -> int:
+        return self.preamble_bytes + self.sync_bytes + self.header_bytes + self.crc_bytes
+
+
+@dataclass(frozen=True)
+class OtaParams:
+    """The ZigBee OTA block exchange as the bridges (clients) and the CH (server) run it."""
+
+    block_size: int = 50
+    min_block_period_s: float = 0.1
+    ch_response_delay_s: float = 0.005
+    response_timeout_s: float = 5.0
+    max_consecutive_failures: int = 10
+    ch_concurrency: int = 1
+    pair_order: str = "meter_first"
+
+    def validate(self, max_block: int) -> None:
+        _count("ota.block_size", self.block_size, 1, 2**31 - 1)
+        _check(self.block_size <= max_block,
+               f"ota.block_size {self.block_size} does not fit one Image Block Response: at most {max_block} "
+               "data bytes fit a 127-byte 802.15.4 frame with the NWK/APS/ZCL headers and MIC")
+        _finite("ota.min_block_period_s", self.min_block_period_s, 0.0, 3600.0)
+        _finite("ota.ch_response_delay_s", self.ch_response_delay_s, 0.0, 3600.0)
+        _finite("ota.response_timeout_s", self.response_timeout_s, 0.0, 3600.0)
+        _count("ota.max_consecutive_failures", self.max_consecutive_failures, 1, 1_000_000)
+        _count("ota.ch_concurrency", self.ch_concurrency, 1)
+        _check(self.pair_order in PAIR_ORDERS, f"ota.pair_order must be one of {PAIR_ORDERS}, got "
+                                                f"{self.pair_order!r}")
+        _check((self.pair_order == "concurrent") == (self.ch_concurrency >= 2),
+               f"ota.pair_order {self.pair_order!r} does not match ota.ch_concurrency {self.ch_concurrency}: a "
+               "CH serving one client at a time needs 'meter_first' or 'hub_first'; one serving two or more "
+               "serves both bridges at once ('concurrent')")
+
+
+@dataclass(frozen=True)
+class OutageParams:
+    """Offline periods. Random ones alternate exponential up and down times from t = 0 per entity (CH,
+    hub-side bridge, meter-side bridge; ``*_mean_down_s = 0`` disables them); ``ch_windows``,
+    ``hub_windows`` and ``meter_windows`` are scheduled offline windows ``(start_s, end_s)`` (e.g. CH firmware
+    maintenance, a planned power cut) applying to every installation."""
+
+    ch_mean_up_s: float = 30 * 86400.0
+    ch_mean_down_s: float = 3600.0
+    hub_mean_up_s: float = 60 * 86400.0
+    hub_mean_down_s: float = 1800.0
+    meter_mean_up_s: float = 60 * 86400.0
+    meter_mean_down_s: float = 1800.0
+    ch_windows: tuple[tuple[float, float], ...] = ()
+    hub_windows: tuple[tuple[float, float], ...] = ()
+    meter_windows: tuple[tuple[float, float], ...] = ()
+
+    def validate(self) -> None:
+        for who in ("ch", "hub", "meter"):
+            _finite(f"outages.{who}_mean_down_s", getattr(self, f"{who}_mean_down_s"), 0.0)
+            # at least a second between outages on average, so a run cannot drown in them
+            _finite(f"outages.{who}_mean_up_s", getattr(self, f"{who}_mean_up_s"), 1.0)
+        for who in ("ch", "hub", "meter"):
+            prev_end = 0.0
+            for i, w in enumerate(getattr(self, f"{who}_windows")):
+                where = f"outages.{who}_windows[{i}]"
+                _check(isinstance(w, (tuple, list)) and len(w) == 2,
+                       f"{where} must be a (start_s, end_s) pair, got {w!r}")
+                start, end = w
+                _finite(f"{where} start", start, 0.0, 1e9)
+                _finite(f"{where} end", end, 0.0, 1e9)
+                _check(end > start, f"{where} ends ({end}) before it starts ({start})")
+                _check(start >= prev_end, f"{where} overlaps or precedes the window before it")
+                prev_end = end
+
+    @classmethod
+    def none(cls) -> "OutageParams":
+        """No outages at all (a clean baseline)."""
+        return cls(ch_mean_down_s=0.0, hub_mean_down_s=0.0, meter_mean_down_s=0.0)
+
+
+@dataclass(frozen=True)
+class EmulationParams:
+    """Everything the emulator needs besides the fleet, the image size and the seed.
+
+    WAN: the image reaches each CH after a log-normal delay (median ``wan_delay_median_s``, log-sd
+    ``wan_delay_sigma``) or never (``wan_failure_prob``). Activation happens when the Upgrade End exchange
+    completes, or at ``activation_time_s`` (seconds from the campaign start) if that is later; it fails with
+    ``activation_failure_prob``, leaving the old version running. The version is read back
+    ``readback_delay_s`` after activation (CS09 alert, then SRV 11.2). Downloads unfinished at ``deadline_s``
+    end as "timeout"."""
+
+    han: HanLink = field(default_factory=HanLink)
+    bridge: BridgeLink = field(default_factory=BridgeLink)
+    ota: OtaParams = field(default_factory=OtaParams)
+    outages: OutageParams = field(default_factory=OutageParams)
+    wan_failure_prob: float = 0.005
+    wan_delay_median_s: float = 600.0
+    wan_delay_sigma: float = 1.0
+    activation_failure_prob: float = 0.001
+    activation_time_s: float | None = None
+    readback_delay_s: float = 300.0
+    deadline_s: float = 7 * 86400.0
+
+    def validate(self, max_block: int) -> None:
+        for name, cls in (("han", HanLink), ("bridge", BridgeLink), ("ota", OtaParams),
+                          ("outages", OutageParams)):
+            _check(isinstance(getattr(self, name), cls), f"params.{name} must be a {cls.__name__}")
+        self.han.validate("han")
+        self.bridge.validate("bridge")
+        self.ota.validate(max_block)
+        self.outages.validate()
+        _finite("wan_failure_prob", self.wan_failure_prob, 0.0, 1.0)
+        _finite("wan_delay_median_s", self.wan_delay_median_s, 0.0, 1e8)
+        _finite("wan_delay_sigma", self.wan_delay_sigma, 0.0, 10.0)
+        _finite("activation_failure_prob", self.activation_failure_prob, 0.0, 1.0)
+        if self.activation_time_s is not None:
+            _finite("activation_time_s", self.activation_time_s, 0.0, 1e9)
+        _finite("readback_delay_s", self.readback_delay_s, 0.0, 1e8)
+        _finite("deadline_s", self.deadline_s, 0.0, 1e9)
+
+
+def describe(params: EmulationParams) -> dict:
+    """The parameters as a plain nested dict (for reports and reproducibility)."""
+    def plain(obj):
+        if hasattr(obj, "__dataclass_fields__"):
+            return {f.name: plain(getattr(obj, f.name)) for f in fields(obj)}
+        if isinstance(obj, tuple):
+            return [plain(x) for x in obj]
+        return obj
+    return plain(params)

@@ -1,0 +1,120 @@
+"""What an emulation produced: per-device numpy columns, an Arrow view, and fleet summaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+OUTCOMES = ("completed", "aborted", "wan_failed", "activation_failed", "timeout")
+SIDES = ("hub_side", "meter_side")
+
+# column -> meaning; times are seconds from the campaign start (NaN: stage not reached)
+DEVICE_COLUMNS = {
+    "outcome": "outcome code, an index into OUTCOMES",
+    "new_version": "1 if the new version runs (read back), 0 if the old one does",
+    "t_image": "image delivered to the CH over the WAN",
+    "t_download_start": "first Image Block Request",
+    "t_download_end": "last Image Block Response received",
+    "t_activation": "image activated (after Upgrade End)",
+    "t_readback": "running version read back (SRV 11.2)",
+    "exchanges": "OTA exchanges started (blocks, repeats and Upgrade End)",
+    "exchange_retries": "exchanges repeated (lost, or cut by an outage)",
+    "link_retries_han": "link-layer retransmissions on the HAN",
+    "link_retries_bridge": "link-layer retransmissions on the bridge link",
+    "frames_han": "frames sent on the HAN (data attempts and acknowledgements)",
+    "frames_bridge": "frames sent on the bridge link",
+    "airtime_han": "seconds on air on the HAN",
+    "airtime_bridge": "seconds on air on the bridge link",
+    "dc_wait": "seconds spent waiting for the bridge duty cycle",
+}
+
+
+@dataclass(frozen=True)
+class FleetSummary:
+    devices: int
+    outcomes: dict[str, int]
+    completion_quantiles_s: dict[float, float]
+    last_completion_s: float
+    airtime_han_s: float
+    airtime_bridge_s: float
+    dc_wait_s: float
+    exchange_retries: int
+    link_retries_han: int
+    link_retries_bridge: int
+
+
+class EmulationResult:
+    """Per-device results of :func:`althan_ota.emulate.emulate`. Device row ``2*k + s`` is side ``s`` (0 hub-side,
+    1 meter-side) of the k-th installation emulated; each column of DEVICE_COLUMNS is an attribute (numpy
+    array), as are ``installation``, ``side``, and the per-installation ``han_per`` / ``bridge_per`` used."""
+
+    def __init__(self, columns: dict[str, np.ndarray], first_installation: int, image_size: int, params, seed: int):
+        self._cols = columns
+        n = columns["han_per"].shape[0]
+        self.installation = np.repeat(np.arange(first_installation, first_installation + n, dtype=np.int64), 2)
+        self.side = np.tile(np.array([0, 1], dtype=np.uint8), n)
+        self.image_size = image_size
+        self.params = params
+        self.seed = seed
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        cols = self.__dict__.get("_cols", {})
+        if name in cols:
+            return cols[name]
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return self.side.shape[0]
+
+    @property
+    def han_per(self) -> np.ndarray:
+        return self._cols["han_per"]
+
+    @property
+    def bridge_per(self) -> np.ndarray:
+        return self._cols["bridge_per"]
+
+    def reasons(self) -> np.ndarray:
+        """Outcome names per device."""
+        return np.asarray(OUTCOMES, dtype=object)[self._cols["outcome"]]
+
+    def to_arrow(self):
+        """A pyarrow Table with one row per device (outcome as a dictionary-encoded string)."""
+        import pyarrow as pa
+
+        cols = {"installation": self.installation, "side": pa.DictionaryArray.from_arrays(
+            pa.array(self.side.astype(np.int8)), pa.array(SIDES))}
+        for name in DEVICE_COLUMNS:
+            arr = self._cols[name]
+            if name == "outcome":
+                cols[name] = pa.DictionaryArray.from_arrays(pa.array(arr.astype(np.int8)), pa.array(OUTCOMES))
+            elif name == "new_version":
+                cols[name] = pa.array(arr.astype(bool))
+            elif name.startswith("t_"):
+                cols[name] = pa.array(arr, from_pandas=True)   # NaN -> null: stage not reached
+            else:
+                cols[name] = arr
+        cols["han_per"] = np.repeat(self.han_per, 2)
+        cols["bridge_per"] = np.repeat(self.bridge_per, 2)
+        return pa.table(cols)
+
+    def summary(self, quantiles=(0.5, 0.9, 0.99, 1.0)) -> FleetSummary:
+        """Fleet totals: outcome counts, completion-time quantiles (read-back time of the devices now running
+        the new version), airtime and retries."""
+        c = self._cols
+        counts = np.bincount(c["outcome"], minlength=len(OUTCOMES))
+        done = c["t_readback"][c["new_version"] == 1]
+        qs = {float(q): float(np.quantile(done, q)) if done.size else float("nan") for q in quantiles}
+        return FleetSummary(
+            devices=len(self), outcomes={name: int(k) for name, k in zip(OUTCOMES, counts)},
+            completion_quantiles_s=qs, last_completion_s=float(done.max()) if done.size else float("nan"),
+            airtime_han_s=float(c["airtime_han"].sum()), airtime_bridge_s=float(c["airtime_bridge"].sum()),
+            dc_wait_s=float(c["dc_wait"].sum()), exchange_retries=int(c["exchange_retries"].sum(dtype=np.int64)),
+            link_retries_han=int(c["link_retries_han"].sum(dtype=np.int64)),
+            link_retries_bridge=int(c["link_retries_bridge"].sum(dtype=np.int64)))
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (f"EmulationResult({s.devices} devices, image {self.image_size} B, seed {self.seed}: "
+                f"{s.outcomes})")
