@@ -10,7 +10,7 @@ import sys
 from ..errors import AltHanError
 
 # sub-command modules, in the order --help lists them
-GROUPS = ["fleet", "emulate", "backend", "bench"]
+GROUPS = ["fleet", "emulate", "backend", "bench", "plan"]
 
 
 def build_parser() -> argparse.ArgumentParser:
