@@ -28,8 +28,8 @@ def connect(client=None, n_workers: int | None = None):
 
     ``client`` is a Client (used as is, left open), a scheduler address such as ``"tcp://host:8786"``
     (connected, closed afterwards), or None: a LocalCluster of ``n_workers`` worker processes (default: one
-    per core) with one thread each, started here and shut down afterwards. It has no dashboard, so that
-    several can run side by side; start your own LocalCluster to watch one.
+    per core) with one thread each, started here and shut down afterwards. Its HTTP server (and the dashboard,
+    if bokeh is installed) takes a free port, so several can run side by side: ``client.dashboard_link``.
     """
     distributed = require_distributed()
     if isinstance(client, distributed.Client):
@@ -54,7 +54,7 @@ def connect(client=None, n_workers: int | None = None):
     if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= 1024:
         raise ParameterError(f"n_workers must be an integer in [1, 1024], got {workers!r}")
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as local:
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as local:
         yield local
 
 
