@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-SUITES = ["checksum_crc", "sha256", "emulate"]
+SUITES = ["checksum_crc", "sha256", "emulate", "distributed"]
 
 
 @dataclass
