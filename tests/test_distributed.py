@@ -216,6 +216,8 @@ def test_cli_plan_sweep(client, serial_sweep, tmp_path, capsys):
     assert (tmp_path / "o.csv").exists() and (tmp_path / "r.parquet").exists()
     assert main(["plan", "sweep", "--installations", "10", "--serial"]) == 1       # no grid axis
     assert "at least one grid axis" in capsys.readouterr().err
+    assert main(["plan", "sweep", "--grid", "block_size=40", "--serial", "--out", str(tmp_path / "o.xlsx")]) == 1
+    assert "suffix gives the format" in capsys.readouterr().err          # refused before any emulation
 
 
 # ---------------------------------------------------------------- a worker dies mid-sweep

@@ -57,12 +57,31 @@ def _grid(args) -> dict:
     return grid
 
 
+def _check_outputs(args, grid: dict) -> None:
+    """Output names are checked before the sweep runs, not after."""
+    from pathlib import Path
+
+    from ..distributed.output import FORMATS
+    from ..distributed.plot import PLOT_FORMATS
+    from ..distributed.summary import METRICS
+
+    for flag, name, formats in (("--out", args.out, FORMATS), ("--per-seed", args.per_seed, FORMATS),
+                                ("--plot", args.plot, PLOT_FORMATS)):
+        if name and Path(name).suffix.lower() not in formats:
+            raise ParameterError(f"{flag} {name!r}: the suffix gives the format, one of {', '.join(formats)}")
+    if args.plot and args.plot_metric not in METRICS:
+        raise ParameterError(f"--plot-metric {args.plot_metric!r} is not one of {list(METRICS)}")
+    if args.plot and args.plot_x is not None and args.plot_x not in grid:
+        raise ParameterError(f"--plot-x {args.plot_x!r} is not a grid axis; axes: {list(grid)}")
+
+
 def run_sweep(args) -> int:
     from rich.progress import Progress
 
     from ..distributed import sweep
 
     grid = _grid(args)
+    _check_outputs(args, grid)
     client = "serial" if args.serial else args.scheduler
     with Progress(transient=True) as bar:
         task = bar.add_task("sweeping", total=None)
