@@ -8,6 +8,7 @@ is inverted by bisection.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from ..errors import ParameterError
 
@@ -32,6 +33,7 @@ def t_two_sided(t: float, dof: int) -> float:
     return 2 / math.pi * (theta + s * total)
 
 
+@lru_cache(maxsize=256)
 def t_critical(confidence: float, dof: int) -> float:
     """t such that P(|T| <= t) = confidence."""
     if not 0.0 < confidence < 1.0:
