@@ -90,22 +90,8 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
     grid_points = grids.points(axes)
     settings = [grids.apply(point, params, image_size) for point in grid_points]
     n, arrays = partition.normalize_fleet(fleet)
-    if n == 0:
-        raise ParameterError("a sweep needs at least one installation")
-    for name in axes:
-        fixed = {"han.per": "han_per", "bridge.per": "bridge_per"}.get(grids.target(name))
-        if fixed in arrays:
-            raise ParameterError(f"the fleet gives {fixed} per installation, so sweeping {name!r} would change "
-                                 "nothing; drop the array or the axis")
-    if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
-        raise ParameterError(f"replications must be an integer >= 1, got {replications!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**64 - replications:
-        raise ParameterError(f"seed must be an integer with seed + replications - 1 < 2**64, got {seed!r}")
-    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
-        raise ParameterError(f"retries must be an integer >= 0, got {retries!r}")
-    CompletionHistogram.empty(histogram_bits)            # validates the bits
-    mean_ci([0.0, 1.0], confidence)                      # validates the confidence level
-    for p, size in settings:                             # validates the rest, on the client
+    _check(axes, n, arrays, replications, seed, retries, histogram_bits, confidence)
+    for p, size in settings:                             # the engine's own checks, on the client
         emulate(partition.fleet_slice(arrays, 0, 0) if arrays else 0, size, p, seed, n_threads=engine_threads)
     seeds = [seed + r for r in range(replications)]
     runs = [(g, s) for g in range(len(grid_points)) for s in seeds]
@@ -122,12 +108,7 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
         if n_workers is not None:
             raise ParameterError("n_workers sizes a local Dask cluster; it means nothing with client='serial'")
         spans = plan(1)
-        metrics = []
-        for done, (g, s) in enumerate(runs, start=1):
-            metrics.append(run_metrics(*(partition_summary(*tasks_args(g, s, span, partition.fleet_slice(
-                arrays, *span))) for span in spans)))
-            if progress is not None:
-                progress(done, len(runs))
+        metrics = _in_process(runs, spans, arrays, tasks_args, progress)
     else:
         with connect(client, n_workers) as dask_client:
             spans = plan(worker_threads(dask_client))
@@ -138,6 +119,34 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
             "quantile_relative_error": 2.0 ** -(histogram_bits + 1), "partitions": len(spans),
             "params": describe(params), "per_installation_arrays": sorted(arrays)}
     return _tables(list(axes), grid_points, runs, metrics, confidence, meta)
+
+
+def _check(axes: dict, n: int, arrays: dict, replications, seed, retries, histogram_bits, confidence) -> None:
+    if n == 0:
+        raise ParameterError("a sweep needs at least one installation")
+    for name in axes:
+        fixed = {"han.per": "han_per", "bridge.per": "bridge_per"}.get(grids.target(name))
+        if fixed in arrays:
+            raise ParameterError(f"the fleet gives {fixed} per installation, so sweeping {name!r} would change "
+                                 "nothing; drop the array or the axis")
+    if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
+        raise ParameterError(f"replications must be an integer >= 1, got {replications!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**64 - replications:
+        raise ParameterError(f"seed must be an integer with seed + replications - 1 < 2**64, got {seed!r}")
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise ParameterError(f"retries must be an integer >= 0, got {retries!r}")
+    CompletionHistogram.empty(histogram_bits)            # checks the bits
+    mean_ci([0.0, 1.0], confidence)                      # checks the confidence level
+
+
+def _in_process(runs, spans, arrays, tasks_args, progress) -> list[dict]:
+    metrics = []
+    for done, (g, s) in enumerate(runs, start=1):
+        parts = [partition_summary(*tasks_args(g, s, span, partition.fleet_slice(arrays, *span))) for span in spans]
+        metrics.append(run_metrics(*parts))
+        if progress is not None:
+            progress(done, len(runs))
+    return metrics
 
 
 def _on_dask(client, runs, spans, arrays, tasks_args, retries: int, progress, token: str) -> list[dict]:
