@@ -251,3 +251,32 @@ def test_sweep_survives_a_worker_killed_mid_sweep(serial_sweep, tmp_path):
     assert marker.read_text().startswith("althan-sweep-part")      # a worker really died running a partition
     assert result.replications.equals(serial_sweep.replications)
     assert result.points.equals(serial_sweep.points)
+
+
+# ---------------------------------------------------------------- an inventory as the fleet
+
+def test_sweep_over_an_inventory(tmp_path, capsys):
+    import pyarrow as pa
+
+    from althan_ota.cli import main
+    from althan_ota.distributed.inventory import link_arrays
+    from althan_ota.fleet import Fleet, generate_fleet
+
+    fleet = generate_fleet(300, seed=4)
+    fleet.write(tmp_path / "fleet.parquet")
+    arrays, filled = link_arrays(tmp_path / "fleet.parquet")
+    _, hub, meter = fleet.pairs()
+    assert filled == {"han_per": 0, "bridge_per": 0} and arrays["han_per"].shape == (300,)
+    assert np.array_equal(arrays["han_per"], fleet.column("han_per")[hub].astype(np.float64))
+    assert np.array_equal(arrays["bridge_per"], fleet.column("bridge_per")[meter].astype(np.float64))
+    expected = sweep({"block_size": [40, 64]}, arrays, IMAGE, replications=2, client="serial")
+    assert main(["plan", "sweep", "--fleet", str(tmp_path / "fleet.parquet"), "--grid", "block_size=40,64",
+                 "--image-size", str(IMAGE), "--replications", "2", "--serial", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["completion_p90_s_mean"] for r in rows] == expected.points.column("completion_p90_s_mean").to_pylist()
+
+    no_han = Fleet(fleet.table.drop_columns(["han_per"]))
+    arrays, filled = link_arrays(no_han, EmulationParams())
+    assert filled == {"han_per": 300, "bridge_per": 0} and np.all(arrays["han_per"] == EmulationParams().han.per)
+    with pytest.raises(ParameterError, match="no P2P"):
+        link_arrays(Fleet(fleet.table.filter(pa.compute.equal(fleet.table["ppmid_variant"], "PPMID"))))

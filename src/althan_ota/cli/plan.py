@@ -21,7 +21,11 @@ def register(sub) -> None:
     s.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="one axis of the grid (repeat for more axes)")
     s.add_argument("--grid-file", metavar="FILE", help="JSON (or YAML) mapping of axis name to values")
-    s.add_argument("--installations", type=int, default=10_000, help="installations (two bridges each)")
+    fleet = s.add_mutually_exclusive_group()
+    fleet.add_argument("--installations", type=int, default=10_000,
+                       help="installations (two bridges each) on the parameters' link PERs (default 10000)")
+    fleet.add_argument("--fleet", metavar="FILE", help="an inventory (althan-ota fleet generate / import): its "
+                       "P2P installations with their own han_per and bridge_per")
     s.add_argument("--image-size", type=int, default=240_000, help="image bytes unless swept (default 240000)")
     s.add_argument("--replications", type=int, default=10, help="seeds per grid point (default 10)")
     s.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
@@ -83,9 +87,17 @@ def run_sweep(args) -> int:
     grid = _grid(args)
     _check_outputs(args, grid)
     client = "serial" if args.serial else args.scheduler
+    fleet = args.installations
+    if args.fleet:
+        from ..distributed.inventory import link_arrays
+
+        fleet, filled = link_arrays(args.fleet)
+        for name, k in filled.items():
+            if k:
+                print(f"{args.fleet}: {k:,} installations have no {name}; using the default link PER")
     with Progress(transient=True) as bar:
         task = bar.add_task("sweeping", total=None)
-        result = sweep(grid, args.installations, args.image_size, replications=args.replications, seed=args.seed,
+        result = sweep(grid, fleet, args.image_size, replications=args.replications, seed=args.seed,
                        client=client, partitions=args.partitions, engine_threads=args.engine_threads,
                        retries=args.retries, confidence=args.confidence, n_workers=args.workers,
                        progress=lambda done, total: bar.update(task, completed=done, total=total))
