@@ -61,3 +61,10 @@ def connect(client=None, n_workers: int | None = None):
 def worker_threads(client) -> int:
     """Task slots across the cluster's workers (at least 1, even before any worker has joined)."""
     return max(1, sum(client.nthreads().values()))
+
+
+def task_token(*args) -> str:
+    """A hash of a job's inputs for its task keys: jobs sharing a cluster never mix their tasks."""
+    from dask.base import tokenize
+
+    return tokenize(*args)

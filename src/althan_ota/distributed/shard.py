@@ -9,7 +9,7 @@ import numpy as np
 from ..emulate import DEVICE_COLUMNS, EmulationParams, EmulationResult, emulate
 from ..errors import ParameterError
 from . import partition
-from .cluster import connect, worker_threads
+from .cluster import connect, task_token, worker_threads
 
 INSTALLATION_COLUMNS = ("han_per", "bridge_per")
 
@@ -56,7 +56,9 @@ def emulate_distributed(fleet, image_size: int, params: EmulationParams | None =
         raise ParameterError(f"retries must be an integer >= 0, got {retries!r}")
     if n == 0:
         return nothing
-    token = _token(arrays, image_size, params, seed)
+    if partitions is not None:
+        partition.bounds(n, partitions)                  # checked before a cluster is started
+    token = task_token(arrays, image_size, params, seed)
     with connect(client) as dask_client:
         k = partitions if partitions is not None else partition.default_partitions(n, worker_threads(dask_client))
         spans = partition.bounds(n, k)
@@ -70,12 +72,6 @@ def emulate_distributed(fleet, image_size: int, params: EmulationParams | None =
     columns = {name: np.concatenate([p[name] for p in parts]) for name in (*DEVICE_COLUMNS, *INSTALLATION_COLUMNS)}
     return EmulationResult(columns, first_installation=int(first_installation), image_size=int(image_size),
                            params=params, seed=int(seed))
-
-
-def _token(*args) -> str:
-    from dask.base import tokenize
-
-    return tokenize(*args)
 
 
 def _gather(client, futures: list, progress) -> list:

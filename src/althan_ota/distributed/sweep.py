@@ -18,7 +18,7 @@ from ..emulate.params import describe
 from ..errors import ParameterError
 from . import grid as grids
 from . import partition
-from .cluster import connect, worker_threads
+from .cluster import connect, task_token, worker_threads
 from .histogram import DEFAULT_BITS, CompletionHistogram
 from .shard import check_worker_version
 from .stats import mean_ci
@@ -91,6 +91,8 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
     settings = [grids.apply(point, params, image_size) for point in grid_points]
     n, arrays = partition.normalize_fleet(fleet)
     _check(axes, n, arrays, replications, seed, retries, histogram_bits, confidence)
+    if partitions is not None:
+        partition.bounds(n, partitions)                  # checked before a cluster is started
     for p, size in settings:                             # the engine's own checks, on the client
         emulate(partition.fleet_slice(arrays, 0, 0) if arrays else 0, size, p, seed, n_threads=engine_threads)
     seeds = [seed + r for r in range(replications)]
@@ -113,7 +115,7 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
         with connect(client, n_workers) as dask_client:
             spans = plan(worker_threads(dask_client))
             metrics = _on_dask(dask_client, runs, spans, arrays, tasks_args, retries, progress,
-                               token=_token(axes, arrays, image_size, params, seeds, histogram_bits, spans))
+                               token=task_token(axes, arrays, image_size, params, seeds, histogram_bits, spans))
     meta = {"installations": n, "devices": 2 * n, "image_size": image_size, "grid": axes, "seeds": seeds,
             "confidence": confidence, "histogram_bits": histogram_bits,
             "quantile_relative_error": 2.0 ** -(histogram_bits + 1), "partitions": len(spans),
@@ -170,12 +172,6 @@ def _on_dask(client, runs, spans, arrays, tasks_args, retries: int, progress, to
         for done, _ in enumerate(as_completed(futures), start=1):
             progress(done, len(futures))
     return client.gather(futures)
-
-
-def _token(*args) -> str:
-    from dask.base import tokenize
-
-    return tokenize(*args)
 
 
 def _column(values: list):
