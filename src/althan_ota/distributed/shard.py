@@ -58,8 +58,8 @@ def emulate_distributed(fleet, image_size: int, params: EmulationParams | None =
         return nothing
     if partitions is not None:
         partition.bounds(n, partitions)                  # checked before a cluster is started
-    token = task_token(arrays, image_size, params, seed)
     with connect(client) as dask_client:
+        token = task_token(arrays, image_size, params, seed)
         k = partitions if partitions is not None else partition.default_partitions(n, worker_threads(dask_client))
         spans = partition.bounds(n, k)
         futures = [dask_client.submit(emulate_partition, partition.fleet_slice(arrays, a, b), int(image_size),
