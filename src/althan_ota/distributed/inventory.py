@@ -1,0 +1,43 @@
+"""Per-installation link quality from a fleet inventory, as the arrays emulate() and sweep() take.
+
+Each P2P installation of the inventory becomes one emulated installation: its HAN PER is the hub-side
+bridge's ``han_per`` (the HAN joins the CH and the hub-side bridge), its bridge-link PER the meter-side
+bridge's ``bridge_per``. Which installations a campaign targets is the campaign plan's business; this takes
+them all. A PER missing from the inventory is filled with the link's default from the parameters, and the
+number filled is reported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..emulate import EmulationParams
+from ..errors import ParameterError
+
+
+def link_arrays(fleet, params: EmulationParams | None = None) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """(``{"han_per": ..., "bridge_per": ...}`` in installation order, how many of each were filled in).
+
+    ``fleet`` is an :class:`althan_ota.fleet.Fleet` or the path of an inventory file (Parquet or CSV)."""
+    from ..fleet import Fleet, read_fleet
+
+    if isinstance(fleet, (str, Path)):
+        fleet = read_fleet(fleet)
+    if not isinstance(fleet, Fleet):
+        raise ParameterError(f"fleet must be a Fleet or an inventory path, got {type(fleet).__name__}")
+    params = EmulationParams() if params is None else params
+    _, hub, meter = fleet.pairs()
+    if hub.size == 0:
+        raise ParameterError(f"the inventory {fleet.source} holds no P2P Alt HAN installation")
+    arrays, filled = {}, {}
+    for name, rows, default in (("han_per", hub, params.han.per), ("bridge_per", meter, params.bridge.per)):
+        if name in fleet.table.column_names:
+            values = fleet.table[name].take(rows).to_numpy(zero_copy_only=False).astype(np.float64)
+        else:
+            values = np.full(rows.size, np.nan)
+        missing = np.isnan(values)
+        values[missing] = default
+        arrays[name], filled[name] = values, int(missing.sum())
+    return arrays, filled

@@ -1,0 +1,209 @@
+"""Monte-Carlo planning sweeps: a parameter grid × replications (seeds), emulated on Dask workers.
+
+Each task emulates one partition of the fleet for one grid point and one seed and returns a
+:class:`RunSummary` (a few kilobytes, never the device rows); a second task per (grid point, seed) merges the
+partitions exactly and returns the run's METRICS; the client only assembles the tables. Every grid point
+uses the same seeds (common random numbers), so differences between grid points are not seed noise.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..emulate import EmulationParams, emulate
+from ..emulate.params import describe
+from ..errors import ParameterError
+from . import grid as grids
+from . import partition
+from .cluster import connect, task_token, worker_threads
+from .histogram import DEFAULT_BITS, CompletionHistogram
+from .shard import check_worker_version
+from .stats import mean_ci
+from .summary import METRICS, RunSummary, merge_all
+
+SERIAL = "serial"
+
+
+def partition_summary(fleet_part, image_size: int, params: EmulationParams, seed: int, first: int,
+                      engine_threads: int, bits: int, version: str) -> RunSummary:
+    """Worker task: emulate one partition of one run and reduce it to its summary."""
+    check_worker_version(version)
+    result = emulate(fleet_part, image_size, params, seed, n_threads=engine_threads, first_installation=first)
+    return RunSummary.of(result, bits)
+
+
+def run_metrics(*parts: RunSummary) -> dict[str, float]:
+    """Worker task: the exact merge of one run's partitions, as METRICS."""
+    return merge_all(parts).metrics()
+
+
+@dataclass
+class SweepResult:
+    """``points``: one row per grid point (each metric's mean and confidence interval across seeds);
+    ``replications``: one row per grid point and seed. ``meta`` records how it was made."""
+
+    axes: list[str]
+    points: object          # pyarrow.Table
+    replications: object    # pyarrow.Table
+    meta: dict = field(default_factory=dict)
+
+    def write(self, path: str | Path, which: str = "points") -> None:
+        """CSV, Parquet or JSON (records), by the file's suffix."""
+        from .output import write_table
+
+        if which not in ("points", "replications"):
+            raise ParameterError(f"which must be 'points' or 'replications', got {which!r}")
+        write_table(getattr(self, which), path, self.meta)
+
+    def plot(self, path: str | Path, metric: str = "completion_p90_s", x: str | None = None) -> None:
+        """The metric's mean with its confidence interval against one swept parameter (PNG, SVG or PDF)."""
+        from .plot import plot_points
+
+        plot_points(self, path, metric, x)
+
+
+def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams | None = None,
+          replications: int = 10, seed: int = 0, client=None, partitions: int | None = None,
+          engine_threads: int = 1, retries: int = 2, confidence: float = 0.95,
+          histogram_bits: int = DEFAULT_BITS, n_workers: int | None = None,
+          progress: Callable[[int, int], object] | None = None) -> SweepResult:
+    """Emulate ``fleet`` at every point of ``grid`` (axis name -> values, see althan_ota.distributed.grid)
+    under seeds ``seed .. seed + replications - 1``.
+
+    ``client``: a ``distributed.Client``, a scheduler address, None (a local cluster of ``n_workers``
+    processes, default one per core), or ``"serial"`` (everything in this process, no Dask needed).
+    ``partitions``: slices of the fleet per run (default: enough to keep every worker busy, none above
+    100,000 installations); results do not depend on it. ``retries``: re-runs of a task that raised (a task
+    whose worker died is rescheduled by Dask regardless). Completion-time quantiles come from merged
+    histograms, within 2**-(histogram_bits + 1) of the exact value (relative); everything else is exact.
+    ``progress(done, total)`` counts finished runs (grid point × seed).
+    """
+    from .. import __version__
+
+    params = EmulationParams() if params is None else params
+    if not isinstance(params, EmulationParams):
+        raise ParameterError(f"params must be an EmulationParams, got {type(params).__name__}")
+    axes = grids.normalize(grid)
+    grid_points = grids.points(axes)
+    settings = [grids.apply(point, params, image_size) for point in grid_points]
+    n, arrays = partition.normalize_fleet(fleet)
+    _check(axes, n, arrays, replications, seed, retries, histogram_bits, confidence)
+    if partitions is not None:
+        partition.bounds(n, partitions)                  # checked before a cluster is started
+    for p, size in settings:                             # the engine's own checks, on the client
+        emulate(partition.fleet_slice(arrays, 0, 0) if arrays else 0, size, p, seed, n_threads=engine_threads)
+    seeds = [seed + r for r in range(replications)]
+    runs = [(g, s) for g in range(len(grid_points)) for s in seeds]
+
+    def plan(slots: int) -> list[tuple[int, int]]:
+        k = partitions if partitions is not None else partition.default_partitions(n, -(-slots // len(runs)))
+        return partition.bounds(n, k)
+
+    def tasks_args(g: int, s: int, span, fleet_part):
+        p, size = settings[g]
+        return (fleet_part, size, p, s, span[0], engine_threads, histogram_bits, __version__)
+
+    if client == SERIAL:
+        if n_workers is not None:
+            raise ParameterError("n_workers sizes a local Dask cluster; it means nothing with client='serial'")
+        spans = plan(1)
+        metrics = _in_process(runs, spans, arrays, tasks_args, progress)
+    else:
+        with connect(client, n_workers) as dask_client:
+            spans = plan(worker_threads(dask_client))
+            metrics = _on_dask(dask_client, runs, spans, arrays, tasks_args, retries, progress,
+                               token=task_token(axes, arrays, image_size, params, seeds, histogram_bits, spans))
+    meta = {"installations": n, "devices": 2 * n, "image_size": image_size, "grid": axes, "seeds": seeds,
+            "confidence": confidence, "histogram_bits": histogram_bits,
+            "quantile_relative_error": 2.0 ** -(histogram_bits + 1), "partitions": len(spans),
+            "params": describe(params), "per_installation_arrays": sorted(arrays)}
+    return _tables(list(axes), grid_points, runs, metrics, confidence, meta)
+
+
+def _check(axes: dict, n: int, arrays: dict, replications, seed, retries, histogram_bits, confidence) -> None:
+    if n == 0:
+        raise ParameterError("a sweep needs at least one installation")
+    for name in axes:
+        fixed = {"han.per": "han_per", "bridge.per": "bridge_per"}.get(grids.target(name))
+        if fixed in arrays:
+            raise ParameterError(f"the fleet gives {fixed} per installation, so sweeping {name!r} would change "
+                                 "nothing; drop the array or the axis")
+    if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
+        raise ParameterError(f"replications must be an integer >= 1, got {replications!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**64 - replications:
+        raise ParameterError(f"seed must be an integer with seed + replications - 1 < 2**64, got {seed!r}")
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise ParameterError(f"retries must be an integer >= 0, got {retries!r}")
+    CompletionHistogram.empty(histogram_bits)            # checks the bits
+    mean_ci([0.0, 1.0], confidence)                      # checks the confidence level
+
+
+def _in_process(runs, spans, arrays, tasks_args, progress) -> list[dict]:
+    metrics = []
+    for done, (g, s) in enumerate(runs, start=1):
+        parts = [partition_summary(*tasks_args(g, s, span, partition.fleet_slice(arrays, *span))) for span in spans]
+        metrics.append(run_metrics(*parts))
+        if progress is not None:
+            progress(done, len(runs))
+    return metrics
+
+
+def _on_dask(client, runs, spans, arrays, tasks_args, retries: int, progress, token: str) -> list[dict]:
+    from distributed import as_completed
+
+    if arrays:   # ship each slice of the per-installation arrays once, not once per run
+        fleet_parts = [{name: client.scatter(arr[a:b], hash=False) for name, arr in arrays.items()}
+                       for a, b in spans]
+    else:
+        fleet_parts = [b - a for a, b in spans]
+    futures = []
+    for g, s in runs:
+        parts = [client.submit(partition_summary, *tasks_args(g, s, span, fleet_part),
+                               key=f"althan-sweep-part-{g}-{s}-{span[0]}-{token}", retries=retries, pure=False)
+                 for span, fleet_part in zip(spans, fleet_parts)]
+        futures.append(client.submit(run_metrics, *parts, key=f"althan-sweep-run-{g}-{s}-{token}",
+                                     retries=retries, pure=False))
+        del parts   # held by the run task only: each is released as soon as its run is merged
+    if progress is not None:
+        progress(0, len(futures))
+        for done, _ in enumerate(as_completed(futures), start=1):
+            progress(done, len(futures))
+    return client.gather(futures)
+
+
+def _column(values: list):
+    import pyarrow as pa
+
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([json.dumps(v) if not isinstance(v, str) else v for v in values])
+
+
+def _tables(axes: list[str], grid_points: list[dict], runs, metrics: list[dict], confidence: float,
+            meta: dict) -> SweepResult:
+    import pyarrow as pa
+
+    per_run = {name: _column([grid_points[g][name] for g, _ in runs]) for name in axes}
+    per_run["seed"] = pa.array([s for _, s in runs], type=pa.uint64())
+    for m in METRICS:
+        per_run[m] = pa.array([row[m] for row in metrics], type=pa.float64())
+    replications = pa.table(per_run)
+
+    by_point: dict[int, list[dict]] = {}
+    for (g, _), row in zip(runs, metrics):
+        by_point.setdefault(g, []).append(row)
+    points = {name: _column([point[name] for point in grid_points]) for name in axes}
+    points["replications"] = pa.array([len(by_point[g]) for g in range(len(grid_points))], type=pa.int64())
+    for m in METRICS:
+        stats = [mean_ci([row[m] for row in by_point[g]], confidence) for g in range(len(grid_points))]
+        points[f"{m}_mean"] = pa.array([st[0] for st in stats], type=pa.float64())
+        points[f"{m}_ci_low"] = pa.array([st[1] for st in stats], type=pa.float64())
+        points[f"{m}_ci_high"] = pa.array([st[2] for st in stats], type=pa.float64())
+        if m.startswith("completion_"):   # runs where nothing completed have no quantile
+            points[f"{m}_runs"] = pa.array([st[3] for st in stats], type=pa.int64())
+    return SweepResult(axes, pa.table(points), replications, meta)
+
