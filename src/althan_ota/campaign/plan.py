@@ -52,6 +52,7 @@ class CampaignPlan:
     # upgrade-path table: (running version, target version) pairs that are allowed
     upgrade_paths: tuple[tuple[int, int], ...] = ()
     excluded_devices: tuple[str, ...] = ()
+    unsafe_installations: tuple[str, ...] = ()   # pairs no order can upgrade safely (compatibility table)
     # pacing
     pair_order: str = "meter_first"
     canary_installations: int = 100
@@ -101,7 +102,7 @@ class CampaignPlan:
     def from_json(cls, text: str) -> "CampaignPlan":
         data = json.loads(text)
         data["retry"] = RetryPolicy(**data["retry"])
-        for key in ("variants", "manufacturers", "models", "excluded_devices"):
+        for key in ("variants", "manufacturers", "models", "excluded_devices", "unsafe_installations"):
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
         data["upgrade_paths"] = tuple(tuple(p) for p in data["upgrade_paths"])
@@ -152,6 +153,8 @@ def target(plan: CampaignPlan, fleet: Fleet) -> Targeting:
     exclude(fleet.column("join_mode") == JOINED_AS_CAD, Reason.JOINED_AS_CAD)
     exclude(isin("device_id", list(plan.excluded_devices)) if plan.excluded_devices else np.zeros(n, bool),
             Reason.EXCLUDED)
+    exclude(isin("installation_id", list(plan.unsafe_installations)) if plan.unsafe_installations
+            else np.zeros(n, bool), Reason.NO_SAFE_PAIR_ORDER)
     hw = t["hardware_version"]
     hw_known = hw.is_valid().to_numpy(zero_copy_only=False)
     hw_values = pc.fill_null(hw, 0).to_numpy().astype(np.int64)

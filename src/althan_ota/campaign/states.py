@@ -49,6 +49,7 @@ class Reason(IntEnum):
     NO_UPGRADE_PATH = 6        # running version may not be followed by the campaign's version
     ALREADY_CURRENT = 7
     EXCLUDED = 8               # an operator's exclusion list
+    NO_SAFE_PAIR_ORDER = 9     # no upgrade order keeps this pair compatible throughout (release table)
     # why a transfer or activation failed
     WAN_FAILURE = 20           # the image never reached the Communications Hub
     CH_OFFLINE = 21

@@ -10,7 +10,7 @@ import sys
 from ..errors import AltHanError
 
 # sub-command modules, in the order --help lists them
-GROUPS = ["fleet", "image", "release", "emulate", "campaign", "plan", "capture", "backend", "bench"]
+GROUPS = ["demo", "fleet", "image", "release", "emulate", "campaign", "plan", "capture", "backend", "bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:

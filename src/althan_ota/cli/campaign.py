@@ -22,7 +22,12 @@ def _plan_args(p) -> None:
     p.add_argument("--fleet", type=Path, required=True, help="fleet file (Parquet or CSV)")
     p.add_argument("--name", default="campaign")
     p.add_argument("--plan", type=Path, help="a plan as JSON (CampaignPlan fields); flags below override it")
-    p.add_argument("--image", type=Path, help="the firmware image (ZigBee OTA or GB upgrade image)")
+    p.add_argument("--release", type=Path, help="a release bundle (verified for --environment with --trusted-key): "
+                   "the campaign takes its image, versions, upgrade paths and pair order from it")
+    p.add_argument("--trusted-key", type=Path, action="append", default=[],
+                   help="Alt HAN Co release public key (PEM file or a directory of them); repeatable")
+    p.add_argument("--image", type=Path, help="a bare firmware image (ZigBee OTA or GB upgrade image), for "
+                   "what-if planning only: a real campaign takes its image from --release")
     p.add_argument("--target-version", type=_version, help="hex, e.g. 0x01040000 (taken from --image if given)")
     p.add_argument("--image-size", type=int, help="bytes (taken from --image if given)")
     p.add_argument("--upgrade-path", type=_path, action="append", default=[], metavar="FROM:TO",
@@ -66,11 +71,23 @@ def register(sub) -> None:
                                 "status": do_status}[action])
 
 
-def build_plan(args):
-    from ..campaign import CampaignPlan
+def build_plan(args, fleet):
+    from ..campaign import CampaignPlan, plan_from_release
     from ..errors import ParameterError
 
     fields = json.loads(args.plan.read_text()) if args.plan else {}
+    if args.release:
+        from ..release import load_trusted_keys, verify_bundle
+
+        if not args.trusted_key:
+            raise ParameterError("--release needs --trusted-key: the Alt HAN Co release key to verify it with")
+        environment = args.environment or fields.get("environment", "test")
+        release = verify_bundle(args.release, environment, load_trusted_keys(args.trusted_key))
+        fields.pop("environment", None)
+        overrides = {k: v for k, v in _overrides(args).items() if k not in ("target_version", "image_size",
+                                                                             "environment")}
+        return plan_from_release(release, fleet, name=fields.pop("name", args.name), environment=environment,
+                                 **(_plan_fields(fields) | overrides))
     fields.setdefault("name", args.name)
     if args.image:
         from ..image import parse
@@ -80,17 +97,29 @@ def build_plan(args):
         fields.setdefault("image_size", image.total_size)
         digest = getattr(image, "manufacturer_image_hash", None)
         fields.setdefault("image_sha256", digest.hex() if isinstance(digest, bytes) else "")
-    for key in ("target_version", "image_size", "environment", "pair_order", "canary_installations",
-                "requests_per_day", "pause_failure_rate", "abort_failure_rate", "site_visit_cost"):
-        value = getattr(args, key, None)
-        if value is not None:
-            fields[key] = value
+    fields.update(_overrides(args))
     if args.upgrade_path:
         fields["upgrade_paths"] = [list(p) for p in args.upgrade_path]
     missing = [k for k in ("target_version", "image_size") if k not in fields]
     if missing:
         raise ParameterError(f"campaign plan: give --image, or {' and '.join('--' + m.replace('_', '-') for m in missing)}")
     return CampaignPlan.from_json(json.dumps(_with_defaults(fields)))
+
+
+def _overrides(args) -> dict:
+    keys = ("target_version", "image_size", "environment", "pair_order", "canary_installations",
+            "requests_per_day", "pause_failure_rate", "abort_failure_rate", "site_visit_cost")
+    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+
+
+def _plan_fields(fields: dict) -> dict:
+    """Plan JSON fields as CampaignPlan keyword arguments (lists become tuples)."""
+    from ..campaign import RetryPolicy
+
+    out = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    if isinstance(out.get("retry"), dict):
+        out["retry"] = RetryPolicy(**out["retry"])
+    return out
 
 
 def _with_defaults(fields: dict) -> dict:
@@ -116,8 +145,8 @@ def do_plan(args) -> int:
     from ..campaign import predict
     from ..fleet import read_fleet
 
-    plan = build_plan(args)
     fleet = read_fleet(args.fleet)
+    plan = build_plan(args, fleet)
     with _progress("emulating waves") as update:
         summary = predict(plan, fleet, seed=args.seed, progress=lambda d, t: update(d / t), n_threads=args.threads)
     _print(summary, args.json)
@@ -128,8 +157,8 @@ def do_run(args) -> int:
     from ..campaign import CampaignStore, create_campaign, run_campaign, summarise
     from ..fleet import read_fleet
 
-    plan = build_plan(args)
     fleet = read_fleet(args.fleet)
+    plan = build_plan(args, fleet)
     with CampaignStore(args.store) as store:
         cid = create_campaign(store, plan, fleet, fleet_path=str(args.fleet.resolve()), seed=args.seed,
                               campaign_id=args.campaign_id)
