@@ -1,0 +1,323 @@
+"""What the reports read besides a campaign store: the fleet inventory, report-shaped listings (a DCC
+fleet report, supplier reports, the Alt HAN Inventory) and a pair-compatibility table.
+
+Reports never drop a row they cannot read: a bad input file is an InventoryError naming the file, the line
+(the row, for Parquet) and the column. Header spellings and identifier parsing are the fleet importer's
+(``fleet.schema.canonical_header``, ``fleet.ids``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..errors import InventoryError
+from ..fleet import ids
+from ..fleet.inventory import Fleet, read_fleet
+from ..fleet.schema import (BRIDGE_VARIANTS, COLUMNS, HUB_SIDE, JOIN_MODES, METER_SIDE, REQUIRED, SMI_STATUSES,
+                            STATUS_LOOKUP, VARIANT_LOOKUP, VARIANTS, canonical_header, normalise_key)
+from ..fleet.sources import _read_csv, _read_parquet
+from . import _duck
+
+# --- the fleet inventory ---------------------------------------------------------------------------------
+
+FLEET_COLUMNS = [c for c in COLUMNS if c not in ("device_type", "hardware_version")]
+_EUI64 = r"[0-9A-F]{2}(-[0-9A-F]{2}){7}"
+
+
+def load_fleet(con: duckdb.DuckDBPyConnection, fleet) -> int:
+    """Make table ``fleet`` (FLEET_COLUMNS) in ``con`` from a Fleet, an Arrow table of validated rows, or a
+    file. A Parquet file written by ``althan-ota fleet generate|import`` is checked in SQL (seconds for
+    millions of rows); any other file, or one failing those checks, goes through the fleet importer's full
+    validation and every row it would quarantine is an error. Returns the number of devices."""
+    if isinstance(fleet, Fleet):
+        fleet = fleet.table
+    if isinstance(fleet, pa.Table):
+        con.register("fleet_input", fleet.select(FLEET_COLUMNS))
+        con.execute("CREATE OR REPLACE TEMP TABLE fleet AS SELECT * FROM fleet_input")
+        con.unregister("fleet_input")
+        return con.execute("SELECT count(*) FROM fleet").fetchall()[0][0]
+    path = Path(fleet)
+    if _is_fleet_parquet(path):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE fleet AS SELECT {', '.join(FLEET_COLUMNS)} "
+                    f"FROM read_parquet({_duck.quote(path)})")
+        if not _fleet_problems(con):
+            return con.execute("SELECT count(*) FROM fleet").fetchall()[0][0]
+    validated = read_fleet(path)
+    if validated.quarantine.num_rows:
+        raise InventoryError(_describe_quarantine(path, validated.quarantine))
+    return load_fleet(con, validated.table)
+
+
+def _is_fleet_parquet(path: Path) -> bool:
+    if path.suffix.lower() not in (".parquet", ".pq") or not path.is_file():
+        return False
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError):
+        return False
+    return all(name in schema.names and schema.field(name).type == COLUMNS[name] for name in FLEET_COLUMNS)
+
+
+def _fleet_problems(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows of table ``fleet`` that the importer would have quarantined (0 for a file it wrote)."""
+    q = _duck.quote
+    bad_value = " OR ".join([
+        f"NOT regexp_full_match(coalesce(device_id, ''), {q(_EUI64)})",
+        f"NOT regexp_full_match(coalesce(ch_id, ''), {q(_EUI64)})",
+        f"coalesce(ppmid_variant NOT IN {_duck.in_list(VARIANTS)}, true)",
+        f"coalesce(smi_status NOT IN {_duck.in_list(SMI_STATUSES)}, true)",
+        f"coalesce(join_mode NOT IN {_duck.in_list(JOIN_MODES)}, true)",
+        *(f"{c} IS NULL" for c in REQUIRED if c in FLEET_COLUMNS),
+        f"(ppmid_variant IN {_duck.in_list(BRIDGE_VARIANTS)} AND installation_id IS NULL)",
+    ])
+    bad_rows, duplicates = con.execute(
+        f"SELECT count(*) FILTER (WHERE {bad_value}), count(*) - count(DISTINCT device_id) FROM fleet").fetchall()[0]
+    bad_pairs = con.execute(f"""
+        SELECT count(*) FROM (
+            SELECT installation_id FROM fleet WHERE ppmid_variant IN {_duck.in_list(BRIDGE_VARIANTS)}
+            GROUP BY installation_id
+            HAVING count(*) FILTER (WHERE ppmid_variant = {q(HUB_SIDE)}) <> 1
+                OR count(*) FILTER (WHERE ppmid_variant = {q(METER_SIDE)}) <> 1
+                OR min(ch_id) <> max(ch_id))""").fetchall()[0][0]
+    return bad_rows + duplicates + bad_pairs
+
+
+def _describe_quarantine(path: Path, quarantine: pa.Table, shown: int = 5) -> str:
+    rows = quarantine.slice(0, shown).to_pylist()
+    text = "; ".join(f"line {r['line']}, column {r['column'] or '-'}: {r['reason']}" for r in rows)
+    more = quarantine.num_rows - len(rows)
+    return f"{path}: {quarantine.num_rows} problem(s) in the fleet file: {text}" + (f"; and {more} more" if more else "")
+
+
+# --- report-shaped listings: DCC fleet report, supplier reports, the AHI -------------------------------
+
+# The Alt HAN Inventory's columns are the fleet report's: a report written by ``althan-ota report fleet``
+# is a valid AHI. Only the first three are required; the others are null when a file lacks them.
+LISTING_REQUIRED = ("device_id", "firmware_version", "smi_status")
+LISTING_OPTIONAL = ("ppmid_variant", "manufacturer", "model", "ch_id", "mpan", "mprn", "installation_id",
+                    "supplier", "join_mode", "last_confirmed")
+LISTING_SCHEMA = pa.schema([
+    ("device_key", pa.uint64()), ("device_id", pa.string()), ("firmware_version", pa.uint32()),
+    ("smi_status", pa.string()), ("ppmid_variant", pa.string()), ("manufacturer", pa.string()),
+    ("model", pa.string()), ("ch_id", pa.string()), ("mpan", pa.string()), ("mprn", pa.string()),
+    ("installation_id", pa.string()), ("supplier", pa.string()), ("join_mode", pa.string()),
+    ("last_confirmed", pa.timestamp("s", tz="UTC")), ("line", pa.int64()),
+])
+# header spellings the fleet importer does not know, for report-only columns
+_REPORT_HEADERS = {normalise_key(k): v for k, v in {
+    "last confirmed": "last_confirmed", "last_confirmed_at": "last_confirmed", "confirmed at": "last_confirmed",
+    "version confirmed": "last_confirmed", "firmware confirmed": "last_confirmed", "last read": "last_confirmed",
+}.items()}
+_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+
+
+def read_listing(path: str | Path) -> pa.Table:
+    """A DCC fleet report, supplier report or AHI extract (CSV or Parquet) as LISTING_SCHEMA, one row per
+    file row (duplicates kept: reconciliation reports them). Raises InventoryError on the first bad value."""
+    path = Path(path)
+    raw, lines, originals = _read_raw(path)
+    missing = [c for c in LISTING_REQUIRED if c not in raw.column_names]
+    if missing:
+        raise InventoryError(f"{path}: missing required column(s) {', '.join(missing)}; "
+                             f"found {', '.join(originals.values()) or 'none'}")
+    n = raw.num_rows
+
+    def fail(mask: np.ndarray, column: str, what: str) -> None:
+        bad = np.flatnonzero(mask)
+        if len(bad):
+            value = raw[column][int(bad[0])].as_py()
+            more = f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""
+            raise InventoryError(f"{path}, line {lines[bad[0]]}, column {originals[column]}: {what}, "
+                                 f"got {value!r}{more}")
+
+    col = {name: raw[name].combine_chunks() for name in raw.column_names}
+    out: dict[str, pa.Array] = {}
+    key, ok = ids.parse_eui64(col["device_id"])
+    fail(~ok, "device_id", "malformed EUI-64 device ID (expected 16 hex digits, e.g. 00-DB-12-34-56-78-90-A0)")
+    out["device_key"] = pa.array(key)
+    out["device_id"] = ids.format_eui64(key)
+    fw = col["firmware_version"]
+    if pa.types.is_integer(fw.type):
+        values = pc.fill_null(fw, -1).to_numpy().astype(np.int64)
+        fail((values < 0) | (values > 0xFFFFFFFF), "firmware_version", "firmware version out of range")
+        out["firmware_version"] = pa.array(values.astype(np.uint32))
+    else:
+        version, ok = ids.parse_firmware_version(fw)
+        fail(~ok, "firmware_version", "malformed firmware version (expected 8 hex digits, e.g. 0x0102A0B3)")
+        out["firmware_version"] = pa.array(version)
+    for name, mapping, what in (("smi_status", STATUS_LOOKUP, "unknown SMI status"),
+                                ("ppmid_variant", VARIANT_LOOKUP, "unknown PPMID variant"),
+                                ("join_mode", {normalise_key(m): m for m in JOIN_MODES}, "unknown HAN join mode")):
+        if name not in col:
+            out[name] = pa.nulls(n, pa.string())
+            continue
+        mapped, present = _lookup(col[name], mapping)
+        fail(present & ~pc.is_valid(mapped).to_numpy(zero_copy_only=False), name,
+             f"{what} (known: {', '.join(sorted(set(mapping.values())))})")
+        if name in LISTING_REQUIRED:
+            fail(~present, name, "empty SMI status")
+        out[name] = mapped
+    if "ch_id" in col:
+        ch, ok = ids.parse_eui64(col["ch_id"])
+        text = _text(col["ch_id"])
+        present = pc.is_valid(text).to_numpy(zero_copy_only=False)
+        fail(present & ~ok, "ch_id", "malformed Communications Hub ID (expected an EUI-64)")
+        out["ch_id"] = pa.array(ids.format_eui64(ch), mask=~present)
+    if "mpan" in col:
+        cores, present, ok = ids.validate_mpan(col["mpan"])
+        fail(~ok, "mpan", "malformed MPAN (13-digit core or 21 digits, with a valid check digit)")
+        out["mpan"] = cores
+    if "mprn" in col:
+        present, ok = ids.validate_mprn(col["mprn"])
+        fail(~ok, "mprn", "malformed MPRN (expected 6 to 10 digits)")
+        out["mprn"] = _text(col["mprn"])
+    for name in ("manufacturer", "model", "installation_id", "supplier"):
+        if name in col:
+            out[name] = _text(col[name])
+    if "last_confirmed" in col:
+        out["last_confirmed"] = _timestamps(col["last_confirmed"], fail)
+    out["line"] = pa.array(lines)
+    return pa.table({f.name: out.get(f.name, pa.nulls(n, f.type)) for f in LISTING_SCHEMA}).cast(LISTING_SCHEMA)
+
+
+def _read_raw(path: Path) -> tuple[pa.Table, np.ndarray, dict[str, str]]:
+    """The file's columns we know, renamed to ours; their line numbers; our name -> the file's header."""
+    if not path.is_file():
+        raise InventoryError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        table, lines, malformed = _read_parquet(path), None, []
+    elif suffix in (".csv", ".txt", ".gz"):
+        table, lines, malformed = _read_csv(path)
+    else:
+        raise InventoryError(f"{path}: unknown file type {suffix!r} (expected .csv, .csv.gz or .parquet)")
+    if malformed:
+        line, reason = malformed[0]
+        raise InventoryError(f"{path}, line {line}: {reason}" + (
+            f" (and {len(malformed) - 1} more malformed lines)" if len(malformed) > 1 else ""))
+    if lines is None:
+        lines = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    columns, originals = {}, {}
+    for header in table.column_names:
+        name = canonical_header(header) or _REPORT_HEADERS.get(normalise_key(header))
+        if name is None:
+            continue  # notes, dates and other columns that are not ours to judge
+        if name in originals:
+            raise InventoryError(f"{path}: columns {originals[name]!r} and {header!r} both mean {name}")
+        columns[name], originals[name] = table[header], header
+    return pa.table(columns) if columns else pa.table({}), lines, originals
+
+
+def _text(values: pa.Array) -> pa.Array:
+    t = pc.utf8_trim_whitespace(values if pa.types.is_string(values.type) else values.cast(pa.string()))
+    return pc.if_else(pc.equal(t, ""), pa.nulls(len(t), pa.string()), t)
+
+
+def _lookup(values: pa.Array, mapping: dict[str, str]) -> tuple[pa.Array, np.ndarray]:
+    """Free spellings -> canonical codes, normalising only the distinct values; (codes, present mask)."""
+    text = _text(values)
+    encoded = pc.dictionary_encode(text)
+    codes = [mapping.get(normalise_key(v)) for v in encoded.dictionary.to_pylist()]
+    mapped = pc.take(pa.array(codes, pa.string()), encoded.indices)
+    return mapped, pc.is_valid(text).to_numpy(zero_copy_only=False)
+
+
+def _timestamps(values: pa.Array, fail) -> pa.Array:
+    if pa.types.is_timestamp(values.type):
+        return values.cast(pa.timestamp("s", tz=values.type.tz or "UTC"))
+    if pa.types.is_date(values.type):
+        return values.cast(pa.timestamp("s")).cast(pa.timestamp("s", tz="UTC"))
+    text = _text(values)
+    present = pc.is_valid(text).to_numpy(zero_copy_only=False)
+    shaped = pc.fill_null(pc.match_substring_regex(text, _TIMESTAMP), False).to_numpy(zero_copy_only=False)
+    fail(present & ~shaped, "last_confirmed", "not an ISO 8601 date or time")
+    # a zone-less time is UTC; pyarrow parses offsets and 'Z' only into a zoned type
+    zoned = pc.fill_null(pc.match_substring_regex(text, r"(Z|[+-]\d{2}(:?\d{2})?)$"), False)
+    text = pc.if_else(pc.and_(pc.is_valid(text), pc.invert(zoned)),
+                      pc.binary_join_element_wise(text, "Z", ""), text)
+    try:
+        return pc.cast(text, pa.timestamp("s", tz="UTC"))
+    except pa.ArrowInvalid:
+        # shaped right but not a real time (month 13, 25 o'clock): find the first such row by halving
+        lo, hi = 0, len(text)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            try:
+                pc.cast(text.slice(lo, mid - lo), pa.timestamp("s", tz="UTC"))
+                lo = mid
+            except pa.ArrowInvalid:
+                hi = mid
+        mask = np.zeros(len(text), bool)
+        mask[lo] = True
+        fail(mask, "last_confirmed", "not a valid date or time")
+        raise
+
+
+# --- pair compatibility ----------------------------------------------------------------------------------
+
+COMPAT_SCHEMA = pa.schema([("hub_version", pa.uint32()), ("meter_version", pa.uint32()),
+                           ("compatible", pa.bool_())])
+_COMPAT_HEADERS = {normalise_key(k): v for k, v in {
+    "hub_version": "hub_version", "hub side version": "hub_version", "hub": "hub_version",
+    "meter_version": "meter_version", "meter side version": "meter_version", "meter": "meter_version",
+    "compatible": "compatible", "compatibility": "compatible"}.items()}
+_TRUE, _FALSE = ("true", "yes", "y", "1", "compatible"), ("false", "no", "n", "0", "incompatible")
+
+
+def read_compatibility(source) -> pa.Table:
+    """A release bundle's pair-compatibility table (hub version, meter version, compatible) from a CSV or
+    Parquet file or an Arrow table with those columns; versions as 0x-hex text or integers."""
+    if isinstance(source, pa.Table):
+        table, lines, originals, path = source, np.arange(1, source.num_rows + 1), {}, "<compatibility table>"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InventoryError(f"{path}: no such file")
+        table = _read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else _read_csv(path)[0]
+        lines = np.arange(1, table.num_rows + 1) if path.suffix.lower() in (".parquet", ".pq") else \
+            np.arange(2, table.num_rows + 2)
+        originals = {}
+    columns = {}
+    for header in table.column_names:
+        name = _COMPAT_HEADERS.get(normalise_key(header))
+        if name:
+            columns[name], originals[name] = table[header].combine_chunks(), header
+    missing = [c for c in COMPAT_SCHEMA.names if c not in columns]
+    if missing:
+        raise InventoryError(f"{path}: missing required column(s) {', '.join(missing)}; "
+                             f"found {', '.join(table.column_names) or 'none'}")
+    out = {}
+    for name in ("hub_version", "meter_version"):
+        values = columns[name]
+        if pa.types.is_integer(values.type):
+            v = pc.fill_null(values, -1).to_numpy().astype(np.int64)
+            ok = (v >= 0) & (v <= 0xFFFFFFFF)
+        else:
+            v, ok = ids.parse_firmware_version(values)
+        _compat_fail(path, lines, originals.get(name, name), values, ~ok, "malformed firmware version")
+        out[name] = pa.array(np.asarray(v).astype(np.uint32))
+    flag = columns["compatible"]
+    if pa.types.is_boolean(flag.type):
+        _compat_fail(path, lines, originals.get("compatible", "compatible"), flag,
+                     ~pc.is_valid(flag).to_numpy(zero_copy_only=False), "expected true or false")
+        out["compatible"] = flag
+    else:
+        words = pc.utf8_lower(_text(flag.cast(pa.string())))
+        yes = pc.fill_null(pc.is_in(words, pa.array(_TRUE)), False).to_numpy(zero_copy_only=False)
+        no = pc.fill_null(pc.is_in(words, pa.array(_FALSE)), False).to_numpy(zero_copy_only=False)
+        _compat_fail(path, lines, originals.get("compatible", "compatible"), flag, ~(yes | no),
+                     "expected true or false")
+        out["compatible"] = pa.array(yes)
+    return pa.table(out, schema=COMPAT_SCHEMA)
+
+
+def _compat_fail(path, lines, column, values, mask, what) -> None:
+    bad = np.flatnonzero(mask)
+    if len(bad):
+        raise InventoryError(f"{path}, line {lines[bad[0]]}, column {column}: {what}, got {values[int(bad[0])].as_py()!r}")
