@@ -122,6 +122,16 @@ def read_listing(path: str | Path) -> pa.Table:
     file row (duplicates kept: reconciliation reports them). Raises InventoryError on the first bad value."""
     path = Path(path)
     raw, lines, originals = _read_raw(path)
+    return _parse_listing(raw, lines, originals, path)
+
+
+def listing_from_table(table: pa.Table, name: str = "<table>") -> pa.Table:
+    """An in-memory report (e.g. ``Session.fleet_report()``) as LISTING_SCHEMA."""
+    raw, originals = _canonical_columns(table, name)
+    return _parse_listing(raw, np.arange(1, table.num_rows + 1, dtype=np.int64), originals, name)
+
+
+def _parse_listing(raw: pa.Table, lines: np.ndarray, originals: dict[str, str], path) -> pa.Table:
     missing = [c for c in LISTING_REQUIRED if c not in raw.column_names]
     if missing:
         raise InventoryError(f"{path}: missing required column(s) {', '.join(missing)}; "
@@ -203,6 +213,11 @@ def _read_raw(path: Path) -> tuple[pa.Table, np.ndarray, dict[str, str]]:
             f" (and {len(malformed) - 1} more malformed lines)" if len(malformed) > 1 else ""))
     if lines is None:
         lines = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    raw, originals = _canonical_columns(table, path)
+    return raw, lines, originals
+
+
+def _canonical_columns(table: pa.Table, path) -> tuple[pa.Table, dict[str, str]]:
     columns, originals = {}, {}
     for header in table.column_names:
         name = canonical_header(header) or _REPORT_HEADERS.get(normalise_key(header))
@@ -211,7 +226,7 @@ def _read_raw(path: Path) -> tuple[pa.Table, np.ndarray, dict[str, str]]:
         if name in originals:
             raise InventoryError(f"{path}: columns {originals[name]!r} and {header!r} both mean {name}")
         columns[name], originals[name] = table[header], header
-    return pa.table(columns) if columns else pa.table({}), lines, originals
+    return (pa.table(columns) if columns else pa.table({})), originals
 
 
 def _text(values: pa.Array) -> pa.Array:
@@ -230,26 +245,27 @@ def _lookup(values: pa.Array, mapping: dict[str, str]) -> tuple[pa.Array, np.nda
 
 def _timestamps(values: pa.Array, fail) -> pa.Array:
     if pa.types.is_timestamp(values.type):
-        return values.cast(pa.timestamp("s", tz=values.type.tz or "UTC"))
+        return values.cast(pa.timestamp("s", tz=values.type.tz or "UTC"), safe=False)
     if pa.types.is_date(values.type):
         return values.cast(pa.timestamp("s")).cast(pa.timestamp("s", tz="UTC"))
     text = _text(values)
     present = pc.is_valid(text).to_numpy(zero_copy_only=False)
     shaped = pc.fill_null(pc.match_substring_regex(text, _TIMESTAMP), False).to_numpy(zero_copy_only=False)
     fail(present & ~shaped, "last_confirmed", "not an ISO 8601 date or time")
-    # a zone-less time is UTC; pyarrow parses offsets and 'Z' only into a zoned type
+    # a zone-less time is UTC and a bare date its midnight; pyarrow wants an explicit zone for a zoned type
     zoned = pc.fill_null(pc.match_substring_regex(text, r"(Z|[+-]\d{2}(:?\d{2})?)$"), False)
-    text = pc.if_else(pc.and_(pc.is_valid(text), pc.invert(zoned)),
-                      pc.binary_join_element_wise(text, "Z", ""), text)
+    date_only = pc.fill_null(pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}$"), False)
+    text = pc.if_else(date_only, pc.binary_join_element_wise(text, "T00:00:00Z", ""),
+                      pc.if_else(zoned, text, pc.binary_join_element_wise(text, "Z", "")))
     try:
-        return pc.cast(text, pa.timestamp("s", tz="UTC"))
+        return pc.cast(pc.cast(text, pa.timestamp("us", tz="UTC")), pa.timestamp("s", tz="UTC"), safe=False)
     except pa.ArrowInvalid:
         # shaped right but not a real time (month 13, 25 o'clock): find the first such row by halving
         lo, hi = 0, len(text)
         while hi - lo > 1:
             mid = (lo + hi) // 2
             try:
-                pc.cast(text.slice(lo, mid - lo), pa.timestamp("s", tz="UTC"))
+                pc.cast(text.slice(lo, mid - lo), pa.timestamp("us", tz="UTC"))
                 lo = mid
             except pa.ArrowInvalid:
                 hi = mid

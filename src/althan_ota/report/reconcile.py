@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _duck
-from .inputs import LISTING_SCHEMA, read_listing
+from .inputs import LISTING_SCHEMA, listing_from_table, read_listing
 
 CLASSES = ("duplicate", "missing", "version_mismatch", "status_mismatch", "stale", "agree")
 RECONCILE_SCHEMA = pa.schema([
@@ -66,7 +66,9 @@ class Reconciliation:
 
 
 def _listing(source) -> pa.Table:
-    return source if isinstance(source, pa.Table) else read_listing(source)
+    if not isinstance(source, pa.Table):
+        return read_listing(source)
+    return source if source.schema.equals(LISTING_SCHEMA) else listing_from_table(source)
 
 
 def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.datetime | None = None) -> Reconciliation:

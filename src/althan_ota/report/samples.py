@@ -90,6 +90,7 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
     s[~eligible, 0] = State.NOT_ELIGIBLE
     r[~eligible, 0] = reason[~eligible]
     valid = s != 255
+    end_of_history = float(t[valid].max()) if valid.any() else 0.0
     if snapshot_s is not None:
         valid &= t <= snapshot_s
     last = t.shape[1] - 1 - np.argmax(valid[:, ::-1], axis=1)
@@ -117,7 +118,6 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
         "version_after": pa.array(np.where(verified, np.uint32(target_version), version_before).astype(np.uint32)),
     }, schema=store_schema.DEVICES)
     transfers = _transfers(rng, campaign_id, device_ids, blocks_done, link_per, meter)
-    end_of_history = float(t[valid].max()) if valid.any() else 0.0
     finished = snapshot_s is None or snapshot_s >= end_of_history
     plan = {"manufacturer": manufacturer, "waves": waves, "wave_spacing_s": WAVE_SPACING_S,
             "image_bytes": IMAGE_BYTES, "block_bytes": BLOCK_BYTES, "retries": 1, "seed": seed}
