@@ -10,7 +10,7 @@ import sys
 from ..errors import AltHanError
 
 # sub-command modules, in the order --help lists them
-GROUPS = ["fleet", "backend", "bench"]
+GROUPS = ["fleet", "report", "backend", "bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:
