@@ -19,7 +19,7 @@ from .firmware import current_sql
 from .inputs import read_compatibility
 from .store import CATALOG
 
-# key, what went wrong, what to do next ({side}: "the hub-side", "the meter-side" or "both sides"). Most
+# key, what went wrong (no brackets: a reason code is appended in brackets), what to do next ({side}: "the hub-side", "the meter-side" or "both sides"). Most
 # serious first.
 CAUSES = [
     ("joined_as_cad", "joined the HAN as a CAD: cannot take firmware over the air",
@@ -37,7 +37,7 @@ CAUSES = [
     ("not_eligible", "not eligible for the campaign", "review the eligibility of {side}, then retry SRV 11.4"),
     ("both_verified", "both sides verified on different releases",
      "check the release's pair compatibility for these two versions"),
-    ("never_targeted", "never targeted by a campaign (missed by the rollout)",
+    ("never_targeted", "missed by the rollout: never targeted by a campaign",
      "target {side} in the next campaign (SRV 11.4)"),
     ("in_progress", "upgrade still in progress", "wait for the campaign to finish {side}"),
 ]
