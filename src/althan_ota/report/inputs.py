@@ -178,7 +178,7 @@ def _parse_listing(raw: pa.Table, lines: np.ndarray, originals: dict[str, str], 
         text = _text(col["ch_id"])
         present = pc.is_valid(text).to_numpy(zero_copy_only=False)
         fail(present & ~ok, "ch_id", "malformed Communications Hub ID (expected an EUI-64)")
-        out["ch_id"] = pa.array(ids.format_eui64(ch), mask=~present)
+        out["ch_id"] = pc.if_else(pa.array(present), ids.format_eui64(ch), pa.nulls(n, pa.string()))
     if "mpan" in col:
         cores, present, ok = ids.validate_mpan(col["mpan"])
         fail(~ok, "mpan", "malformed MPAN (13-digit core or 21 digits, with a valid check digit)")
