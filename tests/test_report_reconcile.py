@@ -98,7 +98,7 @@ def reference(dcc, ahi, files):
         klass = "duplicate" if duplicate else issues[0] if issues else "agree"
         d, a, s = one["dcc"], one["ahi"], one["sup"]
         cutoff = AS_OF - dt.timedelta(days=STALE_DAYS)
-        if duplicate or not d and a:
+        if duplicate or not d:
             action = "review"
         elif d and not a:
             action = "add"

@@ -154,7 +154,7 @@ def _parse_listing(raw: pa.Table, lines: np.ndarray, originals: dict[str, str], 
     out["device_id"] = ids.format_eui64(key)
     fw = col["firmware_version"]
     if pa.types.is_integer(fw.type):
-        values = pc.fill_null(fw, -1).to_numpy().astype(np.int64)
+        values = pc.fill_null(fw.cast(pa.int64()), -1).to_numpy()
         fail((values < 0) | (values > 0xFFFFFFFF), "firmware_version", "firmware version out of range")
         out["firmware_version"] = pa.array(values.astype(np.uint32))
     else:
@@ -312,7 +312,7 @@ def read_compatibility(source) -> pa.Table:
     for name in ("hub_version", "meter_version"):
         values = columns[name]
         if pa.types.is_integer(values.type):
-            v = pc.fill_null(values, -1).to_numpy().astype(np.int64)
+            v = pc.fill_null(values.cast(pa.int64()), -1).to_numpy()
             ok = (v >= 0) & (v <= 0xFFFFFFFF)
         else:
             v, ok = ids.parse_firmware_version(values)

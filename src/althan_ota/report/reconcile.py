@@ -155,6 +155,8 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
                         || coalesce(n_dcc, 0) || ', suppliers ' || coalesce(n_sup, 0) || ' (in '
                         || coalesce(files, 0) || ' files), AHI ' || coalesce(n_ahi, 0) || ' rows'
                    WHEN action = 'add' THEN 'in the DCC report, not in the AHI'
+                   WHEN n_dcc IS NULL AND n_ahi IS NULL THEN 'only in a supplier report: not in the DCC report '
+                        || 'nor in the AHI'
                    WHEN n_dcc IS NULL THEN 'in the AHI but not in the DCC report: decommissioned, withdrawn, or '
                         || 'missing from the DCC report?'
                    WHEN action = 'review' THEN 'the DCC and the supplier disagree: ' || concat_ws('; ',
