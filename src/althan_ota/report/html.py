@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import plots
-from .campaign_views import DEFAULT_VISIT_COST, campaign_views
+from .campaign_views import AIRTIME_LINKS, DEFAULT_VISIT_COST, campaign_views
 from .out_of_sync import summarise
 
 _CSS = """
@@ -24,7 +24,7 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;border-bott
 .card b{display:block;font-size:20px}.card span{color:#5b6775;font-size:12px}
 figure{background:#fff;border:1px solid #dde2e8;border-radius:6px;margin:12px 0;padding:8px}
 figure svg{max-width:100%;height:auto}
-table{border-collapse:collapse;background:#fff;font-size:12px;margin:8px 0;width:100%}
+.scroll{overflow-x:auto}table{border-collapse:collapse;background:#fff;font-size:12px;margin:8px 0;width:100%}
 th,td{border:1px solid #dde2e8;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#eef2f6}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .urgent{color:#b3261e;font-weight:600}.note{color:#5b6775;font-size:12px}
@@ -58,7 +58,7 @@ def _table(table: pa.Table, limit: int = 50, caption: str | None = None) -> str:
     more = f"<p class='note'>First {limit:,} of {table.num_rows:,} rows; the full table is in the CSV/Parquet/JSON " \
            f"output.</p>" if table.num_rows > limit else ""
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+    return f"<div class='scroll'><table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{more}"
 
 
 def _counts(table: pa.Table, keys: list[str]) -> pa.Table:
@@ -103,7 +103,7 @@ def render_html(session, *, compatibility=None, reconciliation=None, campaign_id
         parts.append(_figure(plots.horizontal_bars(list(summary["cause"]), list(summary["cause"].values()),
                                                    "Out-of-sync pairs by likely cause", "pairs")))
         parts.append(_table(pairs.select(["installation_id", "supplier", "hub_version", "meter_version", "urgency",
-                                          "side", "cause", "next_action"])))
+                                          "side", "cause", "next_action"]), limit=25))
 
     if reconciliation is not None:
         rs = reconciliation.summary()
@@ -111,13 +111,15 @@ def render_html(session, *, compatibility=None, reconciliation=None, campaign_id
                   _cards([("devices", rs["devices"])] + list(rs["class"].items())
                          + [(f"AHI {k}", v) for k, v in rs["ahi_updates"].items()]),
                   f"<p class='note'>Stale: last confirmed more than {rs['stale_days']} days before "
-                  f"{rs['as_of'][:10]}. Sources: {html.escape(str(rs['sources']))}</p>",
+                  f"{rs['as_of'][:10]}. Sources: DCC report {html.escape(rs['sources']['dcc'])}; "
+                  f"{len(rs['sources']['suppliers'])} supplier report(s); AHI {html.escape(rs['sources']['ahi'])}.</p>",
                   _figure(plots.horizontal_bars(list(rs["class"]), list(rs["class"].values()),
                                                 "Devices per reconciliation class", "devices"))]
         problems = reconciliation.devices.filter(pc.not_equal(reconciliation.devices["class"], "agree"))
-        parts.append(_table(problems.drop_columns(["dcc_rows", "supplier_rows", "ahi_rows"]),
-                            caption="Devices that do not agree"))
-        parts.append(_table(reconciliation.updates.select(["device_id", "action", "reason"]),
+        parts.append(_table(problems.select(["device_id", "class", "issues", "missing_from", "dcc_version",
+                                             "supplier_version", "ahi_version", "dcc_status", "ahi_status",
+                                             "days_since_confirmed"]), limit=25, caption="Devices that do not agree"))
+        parts.append(_table(reconciliation.updates.select(["device_id", "action", "reason"]), limit=25,
                             caption="Proposed AHI updates"))
 
     if session.store is not None:
@@ -133,7 +135,8 @@ def render_html(session, *, compatibility=None, reconciliation=None, campaign_id
                   _figure(plots.before_after(views.versions)),
                   _figure(plots.progress(views.progress)),
                   _figure(plots.completion(views.completion, s["completion_s"])),
-                  _figure(plots.airtime(views.airtime)),
+                  _figure(plots.airtime(views.airtime.filter(pc.is_in(views.airtime["link"], pa.array(
+                      [link for link, _ in AIRTIME_LINKS]))))),
                   _table(views.airtime, caption="Airtime per link, seconds per device")]
         if views.failures.num_rows:
             labels = [f"{r['state']}: {r['reason']}" for r in views.failures.to_pylist()]

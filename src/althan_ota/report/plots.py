@@ -109,7 +109,8 @@ def airtime(table: pa.Table) -> str:
                label=variant, color=_PALETTE[k % len(_PALETTE)])
     ax.set_xticks(x, links, fontsize=8)
     ax.legend(frameon=False)
-    _style(ax, "Airtime and transfer time per link (all devices)", "", "hours")
+    _style(ax, "Airtime per link, and time spent waiting for the bridge link's duty cycle (all devices)", "",
+           "hours")
     return _svg(fig)
 
 
