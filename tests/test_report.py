@@ -435,7 +435,7 @@ def test_written_reports_read_back(scenario, tmp_path, fmt):
         return
     listing = read_listing(path)
     assert listing["device_id"].to_pylist() == report["device_id"].to_pylist()
-    assert [f"0x{v:08X}" for v in listing["firmware_version"].to_pylist()] == report["firmware_version"].to_pylist()
+    assert listing["firmware_version"].to_pylist() == report["firmware_version"].to_pylist()
     assert listing["smi_status"].to_pylist() == report["status"].to_pylist()
     assert listing["last_confirmed"].to_pylist() == report["last_confirmed"].to_pylist()
 

@@ -164,7 +164,7 @@ def test_listing_reads_aliases_and_spellings(tmp_path):
     assert table.schema == LISTING_SCHEMA
     rows = table.to_pylist()
     assert [r["device_id"] for r in rows] == ["70-B3-D5-00-00-00-00-01", "70-B3-D5-00-00-00-00-02"]
-    assert [r["firmware_version"] for r in rows] == [0x01020000, 0x01030000]
+    assert [r["firmware_version"] for r in rows] == ["0x01020000", "0x01030000"]
     assert [r["smi_status"] for r in rows] == ["Commissioned", "Suspended"]
     assert [r["ppmid_variant"] for r in rows] == ["ALTHAN_P2P_HUB", "ALTHAN_P2P_METER"]
     assert rows[0]["ch_id"] == "00-DB-12-00-00-00-00-01" and rows[1]["ch_id"] is None
@@ -174,7 +174,7 @@ def test_listing_reads_aliases_and_spellings(tmp_path):
     parquet = tmp_path / "ahi.parquet"
     pq.write_table(pa.table({"device_id": ["70-B3-D5-00-00-00-00-01"], "firmware_version": pa.array([0x01020000], pa.uint32()),
                              "smi_status": ["Commissioned"]}), parquet)
-    assert read_listing(parquet)["firmware_version"].to_pylist() == [0x01020000]
+    assert read_listing(parquet)["firmware_version"].to_pylist() == ["0x01020000"]
 
 
 @pytest.mark.parametrize("text, message", [

@@ -10,6 +10,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     # timestamps are UTC in every file we read and write, whatever the machine's zone
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 

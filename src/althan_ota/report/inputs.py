@@ -99,15 +99,14 @@ def _describe_quarantine(path: Path, quarantine: pa.Table, shown: int = 5) -> st
 
 # The Alt HAN Inventory's columns are the fleet report's: a report written by ``althan-ota report fleet``
 # is a valid AHI. Only the first three are required; the others are null when a file lacks them.
+# Identifiers are kept in canonical text form (EUI-64 ``70-B3-D5-...``, versions ``0x0102A0B3``), which
+# compares exactly as the identifiers do.
 LISTING_REQUIRED = ("device_id", "firmware_version", "smi_status")
-LISTING_OPTIONAL = ("ppmid_variant", "manufacturer", "model", "ch_id", "mpan", "mprn", "installation_id",
-                    "supplier", "join_mode", "last_confirmed")
 LISTING_SCHEMA = pa.schema([
-    ("device_key", pa.uint64()), ("device_id", pa.string()), ("firmware_version", pa.uint32()),
-    ("smi_status", pa.string()), ("ppmid_variant", pa.string()), ("manufacturer", pa.string()),
-    ("model", pa.string()), ("ch_id", pa.string()), ("mpan", pa.string()), ("mprn", pa.string()),
-    ("installation_id", pa.string()), ("supplier", pa.string()), ("join_mode", pa.string()),
-    ("last_confirmed", pa.timestamp("s", tz="UTC")), ("line", pa.int64()),
+    ("device_id", pa.string()), ("firmware_version", pa.string()), ("smi_status", pa.string()),
+    ("ppmid_variant", pa.string()), ("manufacturer", pa.string()), ("model", pa.string()), ("ch_id", pa.string()),
+    ("mpan", pa.string()), ("mprn", pa.string()), ("installation_id", pa.string()), ("supplier", pa.string()),
+    ("join_mode", pa.string()), ("last_confirmed", pa.timestamp("s", tz="UTC")), ("line", pa.int64()),
 ])
 # header spellings the fleet importer does not know, for report-only columns
 _REPORT_HEADERS = {normalise_key(k): v for k, v in {
@@ -115,6 +114,8 @@ _REPORT_HEADERS = {normalise_key(k): v for k, v in {
     "version confirmed": "last_confirmed", "firmware confirmed": "last_confirmed", "last read": "last_confirmed",
 }.items()}
 _TIMESTAMP = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+_CANONICAL_EUI64 = "^" + _EUI64 + "$"
+_CANONICAL_VERSION = r"^0x[0-9A-F]{8}$"
 
 
 def read_listing(path: str | Path) -> pa.Table:
@@ -148,24 +149,25 @@ def _parse_listing(raw: pa.Table, lines: np.ndarray, originals: dict[str, str], 
 
     col = {name: raw[name].combine_chunks() for name in raw.column_names}
     out: dict[str, pa.Array] = {}
-    key, ok = ids.parse_eui64(col["device_id"])
-    fail(~ok, "device_id", "malformed EUI-64 device ID (expected 16 hex digits, e.g. 00-DB-12-34-56-78-90-A0)")
-    out["device_key"] = pa.array(key)
-    out["device_id"] = ids.format_eui64(key)
+    eui64_error = "malformed EUI-64 {} (expected 16 hex digits, e.g. 00-DB-12-34-56-78-90-A0)"
+    out["device_id"] = _canonical(col["device_id"], _CANONICAL_EUI64, _parse_eui64,
+                                  lambda mask: fail(mask, "device_id", eui64_error.format("device ID")))
+    fail(~pc.is_valid(out["device_id"]).to_numpy(zero_copy_only=False), "device_id", "empty device ID")
     fw = col["firmware_version"]
     if pa.types.is_integer(fw.type):
         values = pc.fill_null(fw.cast(pa.int64()), -1).to_numpy()
         fail((values < 0) | (values > 0xFFFFFFFF), "firmware_version", "firmware version out of range")
-        out["firmware_version"] = pa.array(values.astype(np.uint32))
+        out["firmware_version"] = ids.format_firmware_version(values.astype(np.uint32))
     else:
-        version, ok = ids.parse_firmware_version(fw)
-        fail(~ok, "firmware_version", "malformed firmware version (expected 8 hex digits, e.g. 0x0102A0B3)")
-        out["firmware_version"] = pa.array(version)
+        version_error = "malformed firmware version (expected 8 hex digits, e.g. 0x0102A0B3)"
+        out["firmware_version"] = _canonical(fw, _CANONICAL_VERSION, _parse_version,
+                                             lambda mask: fail(mask, "firmware_version", version_error))
+        fail(~pc.is_valid(out["firmware_version"]).to_numpy(zero_copy_only=False), "firmware_version",
+             "empty firmware version")
     for name, mapping, what in (("smi_status", STATUS_LOOKUP, "unknown SMI status"),
                                 ("ppmid_variant", VARIANT_LOOKUP, "unknown PPMID variant"),
                                 ("join_mode", {normalise_key(m): m for m in JOIN_MODES}, "unknown HAN join mode")):
         if name not in col:
-            out[name] = pa.nulls(n, pa.string())
             continue
         mapped, present = _lookup(col[name], mapping)
         fail(present & ~pc.is_valid(mapped).to_numpy(zero_copy_only=False), name,
@@ -174,15 +176,11 @@ def _parse_listing(raw: pa.Table, lines: np.ndarray, originals: dict[str, str], 
             fail(~present, name, "empty SMI status")
         out[name] = mapped
     if "ch_id" in col:
-        ch, ok = ids.parse_eui64(col["ch_id"])
-        text = _text(col["ch_id"])
-        present = pc.is_valid(text).to_numpy(zero_copy_only=False)
-        fail(present & ~ok, "ch_id", "malformed Communications Hub ID (expected an EUI-64)")
-        out["ch_id"] = pc.if_else(pa.array(present), ids.format_eui64(ch), pa.nulls(n, pa.string()))
+        out["ch_id"] = _canonical(col["ch_id"], _CANONICAL_EUI64, _parse_eui64,
+                                  lambda mask: fail(mask, "ch_id", eui64_error.format("Communications Hub ID")))
     if "mpan" in col:
-        cores, present, ok = ids.validate_mpan(col["mpan"])
-        fail(~ok, "mpan", "malformed MPAN (13-digit core or 21 digits, with a valid check digit)")
-        out["mpan"] = cores
+        out["mpan"] = _mpan_cores(col["mpan"], lambda mask: fail(
+            mask, "mpan", "malformed MPAN (13-digit core or 21 digits, with a valid check digit)"))
     if "mprn" in col:
         present, ok = ids.validate_mprn(col["mprn"])
         fail(~ok, "mprn", "malformed MPRN (expected 6 to 10 digits)")
@@ -194,6 +192,52 @@ def _parse_listing(raw: pa.Table, lines: np.ndarray, originals: dict[str, str], 
         out["last_confirmed"] = _timestamps(col["last_confirmed"], fail)
     out["line"] = pa.array(lines)
     return pa.table({f.name: out.get(f.name, pa.nulls(n, f.type)) for f in LISTING_SCHEMA}).cast(LISTING_SCHEMA)
+
+
+def _canonical(values: pa.Array, pattern: str, parse, fail) -> pa.Array:
+    """Trimmed text of ``values`` (empty: null). Values already in canonical form (``pattern``) are kept as
+    they are; only the others go through the fleet parser (``parse``: text -> (canonical text, valid)),
+    which keeps millions of rows from our own reports fast. ``fail(mask)`` reports the invalid ones."""
+    text = _text(values)
+    odd = pc.invert(pc.fill_null(pc.match_substring_regex(text, pattern), True))
+    if not pc.any(odd).as_py():
+        return text
+    rows = pc.indices_nonzero(odd)
+    parsed, valid = parse(pc.take(text, rows))
+    bad = np.zeros(len(text), dtype=bool)
+    bad[rows.to_numpy()[~valid]] = True
+    fail(bad)
+    return pc.replace_with_mask(text, odd, parsed)
+
+
+def _parse_eui64(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    value, valid = ids.parse_eui64(text)
+    return ids.format_eui64(value), valid
+
+
+def _parse_version(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    value, valid = ids.parse_firmware_version(text)
+    return ids.format_firmware_version(value), valid
+
+
+def _mpan_cores(values: pa.Array, fail) -> pa.Array:
+    """13-digit MPAN cores, check digit verified; full 21-digit supply numbers reduced to their core."""
+    text = _text(values)
+    core = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]{13}$"), False)
+    if pc.all(pc.or_(core, pc.is_null(text))).as_py():
+        cores = pc.filter(text, core)
+        if len(cores):   # every value is 13 bytes: the digits form an (n, 13) matrix without copying
+            data = np.frombuffer(cores.buffers()[2], np.uint8)
+            start = np.frombuffer(cores.buffers()[1], np.int32, count=1, offset=cores.offset * 4)[0]
+            digits = data[start:start + 13 * len(cores)].reshape(-1, 13).astype(np.int64) - ord("0")
+            bad = ids.mpan_check_digit(digits[:, :12]) != digits[:, 12]
+            mask = np.zeros(len(text), dtype=bool)
+            mask[pc.indices_nonzero(core).to_numpy()[bad]] = True
+            fail(mask)
+        return text
+    cores, present, ok = ids.validate_mpan(text)
+    fail(~ok)
+    return cores
 
 
 def _read_raw(path: Path) -> tuple[pa.Table, np.ndarray, dict[str, str]]:

@@ -95,19 +95,19 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
 
     def per_device(table: str, sfx: str, extra: str = "") -> str:
         attributes = ", ".join(f"any_value({c}) AS {c}_{sfx}" for c in _ATTRIBUTES)
-        return f"""SELECT device_key, any_value(device_id) AS id_{sfx}, count(*) AS n_{sfx},
+        return f"""SELECT device_id, count(*) AS n_{sfx},
                           count(DISTINCT firmware_version) AS nv_{sfx}, any_value(firmware_version) AS v_{sfx},
                           count(DISTINCT smi_status) AS ns_{sfx}, any_value(smi_status) AS s_{sfx},
                           max(last_confirmed) AS lc_{sfx}, {attributes} {extra}
-                   FROM {table} GROUP BY device_key"""
+                   FROM {table} GROUP BY device_id"""
 
     as_of_sql = f"TIMESTAMPTZ {_duck.quote(as_of.isoformat())}"
     stale_before = f"{as_of_sql} - INTERVAL {int(stale_days)} DAY"
     con.execute(f"""
         CREATE TEMP TABLE rec AS
         WITH j AS (SELECT * FROM ({per_device('dcc', 'dcc')})
-                            FULL JOIN ({per_device('sup', 'sup', ', count(DISTINCT source) AS files')}) USING (device_key)
-                            FULL JOIN ({per_device('ahi', 'ahi')}) USING (device_key))
+                            FULL JOIN ({per_device('sup', 'sup', ', count(DISTINCT source) AS files')}) USING (device_id)
+                            FULL JOIN ({per_device('ahi', 'ahi')}) USING (device_id))
         SELECT *,
                greatest(lc_dcc, lc_sup, lc_ahi) AS confirmed,
                coalesce(n_dcc > 1 OR n_sup > 1 OR n_ahi > 1 OR files > 1 OR nv_dcc > 1 OR nv_sup > 1 OR nv_ahi > 1
@@ -120,9 +120,8 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
                coalesce(greatest(lc_dcc, lc_sup, lc_ahi) < {stale_before}, false) AS stale,
                coalesce(lc_ahi < {stale_before}, true) AND lc_dcc >= {stale_before} AS ahi_stale_fixed
         FROM j""")
-    fmt = "printf('0x%08X', {})"
     devices = _duck.arrow(con, f"""
-        SELECT coalesce(id_dcc, id_sup, id_ahi) AS device_id,
+        SELECT device_id,
                CASE WHEN duplicate THEN 'duplicate' WHEN missing_from <> '' THEN 'missing'
                     WHEN version_mismatch THEN 'version_mismatch' WHEN status_mismatch THEN 'status_mismatch'
                     WHEN stale THEN 'stale' ELSE 'agree' END AS class,
@@ -132,12 +131,12 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
                                      CASE WHEN status_mismatch THEN 'status_mismatch' END,
                                      CASE WHEN stale THEN 'stale' END), '') AS issues,
                nullif(missing_from, '') AS missing_from,
-               {fmt.format('v_dcc')} AS dcc_version, {fmt.format('v_sup')} AS supplier_version,
-               {fmt.format('v_ahi')} AS ahi_version, s_dcc AS dcc_status, s_sup AS supplier_status,
+               v_dcc AS dcc_version, v_sup AS supplier_version,
+               v_ahi AS ahi_version, s_dcc AS dcc_status, s_sup AS supplier_status,
                s_ahi AS ahi_status, coalesce(supplier_dcc, supplier_ahi, supplier_sup) AS supplier,
                confirmed AS last_confirmed, date_diff('day', confirmed, {as_of_sql}) AS days_since_confirmed,
                coalesce(n_dcc, 0) AS dcc_rows, coalesce(n_sup, 0) AS supplier_rows, coalesce(n_ahi, 0) AS ahi_rows
-        FROM rec ORDER BY device_key""").cast(RECONCILE_SCHEMA)
+        FROM rec ORDER BY device_id""").cast(RECONCILE_SCHEMA)
     # the proposed value of each AHI column: the DCC's for add/update, the AHI's (else the DCC's) for review
     proposed = ", ".join(f"CASE WHEN action = 'review' THEN coalesce({c}_ahi, {c}_dcc) "
                          f"ELSE coalesce({c}_dcc, {c}_ahi) END AS {c}" for c in _ATTRIBUTES)
@@ -150,7 +149,7 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
                 WHEN n_sup IS NOT NULL AND (v_sup <> v_dcc OR s_sup <> s_dcc) THEN 'review'
                 WHEN v_ahi <> v_dcc OR s_ahi <> s_dcc OR ahi_stale_fixed THEN 'update' END AS action
             FROM rec)
-        SELECT coalesce(id_dcc, id_ahi, id_sup) AS device_id, action, CASE
+        SELECT device_id, action, CASE
                    WHEN duplicate THEN 'listed more than once or with conflicting values: DCC '
                         || coalesce(n_dcc, 0) || ', suppliers ' || coalesce(n_sup, 0) || ' (in '
                         || coalesce(files, 0) || ' files), AHI ' || coalesce(n_ahi, 0) || ' rows'
@@ -160,24 +159,23 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
                    WHEN n_dcc IS NULL THEN 'in the AHI but not in the DCC report: decommissioned, withdrawn, or '
                         || 'missing from the DCC report?'
                    WHEN action = 'review' THEN 'the DCC and the supplier disagree: ' || concat_ws('; ',
-                        CASE WHEN v_sup <> v_dcc THEN 'firmware ' || {fmt.format('v_dcc')} || ' (DCC) vs '
-                             || {fmt.format('v_sup')} || ' (supplier)' END,
+                        CASE WHEN v_sup <> v_dcc THEN 'firmware ' || v_dcc || ' (DCC) vs '
+                             || v_sup || ' (supplier)' END,
                         CASE WHEN s_sup <> s_dcc THEN 'status ' || s_dcc || ' (DCC) vs ' || s_sup || ' (supplier)' END)
                    ELSE concat_ws('; ',
-                        CASE WHEN v_ahi <> v_dcc THEN 'firmware ' || {fmt.format('v_ahi')} || ' -> '
-                             || {fmt.format('v_dcc')} END,
+                        CASE WHEN v_ahi <> v_dcc THEN 'firmware ' || v_ahi || ' -> '
+                             || v_dcc END,
                         CASE WHEN s_ahi <> s_dcc THEN 'status ' || s_ahi || ' -> ' || s_dcc END,
                         CASE WHEN ahi_stale_fixed THEN 'last confirmed '
                              || coalesce(strftime(lc_ahi, '%Y-%m-%d'), 'never') || ' -> '
                              || strftime(lc_dcc, '%Y-%m-%d') END) END AS reason,
                CASE WHEN action = 'review' THEN coalesce(s_ahi, s_dcc) ELSE s_dcc END AS status,
-               {fmt.format("CASE WHEN action = 'review' THEN coalesce(v_ahi, v_dcc) ELSE v_dcc END")}
-                   AS firmware_version,
+               CASE WHEN action = 'review' THEN coalesce(v_ahi, v_dcc) ELSE v_dcc END AS firmware_version,
                {proposed},
                CASE WHEN action = 'review' THEN coalesce(lc_ahi, lc_dcc) ELSE greatest(lc_dcc, lc_ahi) END
                    AS last_confirmed
         FROM u WHERE action IS NOT NULL
-        ORDER BY CASE action WHEN 'add' THEN 0 WHEN 'update' THEN 1 ELSE 2 END, device_key""").cast(UPDATES_SCHEMA)
+        ORDER BY CASE action WHEN 'add' THEN 0 WHEN 'update' THEN 1 ELSE 2 END, device_id""").cast(UPDATES_SCHEMA)
     sources = {"dcc": _name(dcc), "suppliers": [_name(s) for s in suppliers], "ahi": _name(ahi)}
     return Reconciliation(devices=devices, updates=updates, sources=sources, as_of=as_of, stale_days=stale_days)
 
