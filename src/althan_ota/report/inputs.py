@@ -229,7 +229,7 @@ def _mpan_cores(values: pa.Array, fail) -> pa.Array:
         if len(cores):   # every value is 13 bytes: the digits form an (n, 13) matrix without copying
             data = np.frombuffer(cores.buffers()[2], np.uint8)
             start = np.frombuffer(cores.buffers()[1], np.int32, count=1, offset=cores.offset * 4)[0]
-            digits = data[start:start + 13 * len(cores)].reshape(-1, 13).astype(np.int64) - ord("0")
+            digits = data[start:start + 13 * len(cores)].reshape(-1, 13) - np.uint8(ord("0"))
             bad = ids.mpan_check_digit(digits[:, :12]) != digits[:, 12]
             mask = np.zeros(len(text), dtype=bool)
             mask[pc.indices_nonzero(core).to_numpy()[bad]] = True

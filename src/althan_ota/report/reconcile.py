@@ -77,46 +77,50 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
     as_of = as_of or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.timezone.utc)
-    supplier_tables = []
-    for k, source in enumerate(suppliers):
-        table = _listing(source)
-        name = str(source) if not isinstance(source, pa.Table) else f"supplier table {k + 1}"
-        supplier_tables.append(table.append_column("source", pa.array([name] * table.num_rows, pa.string())))
+    supplier_tables = [_listing(source) for source in suppliers]
     con = _duck.connect()
     con.register("dcc", _listing(dcc))
     con.register("ahi", _listing(ahi))
-    con.register("sup", pa.concat_tables(supplier_tables) if supplier_tables else
-                 LISTING_SCHEMA.empty_table().append_column("source", pa.array([], pa.string())))
+    con.register("sup", pa.concat_tables(supplier_tables) if supplier_tables else LISTING_SCHEMA.empty_table())
     covered = [r[0] for r in con.execute("SELECT DISTINCT supplier FROM sup WHERE supplier IS NOT NULL").fetchall()]
     has_suppliers = bool(supplier_tables)
     supplier_expected = "true" if has_suppliers and not covered else \
         "false" if not has_suppliers else \
         f"coalesce(coalesce(supplier_dcc, supplier_ahi) IN {_duck.in_list(covered)}, true)"
 
-    def per_device(table: str, sfx: str, extra: str = "") -> str:
-        attributes = ", ".join(f"any_value({c}) AS {c}_{sfx}" for c in _ATTRIBUTES)
-        return f"""SELECT device_id, count(*) AS n_{sfx},
-                          count(DISTINCT firmware_version) AS nv_{sfx}, any_value(firmware_version) AS v_{sfx},
-                          count(DISTINCT smi_status) AS ns_{sfx}, any_value(smi_status) AS s_{sfx},
-                          max(last_confirmed) AS lc_{sfx}, {attributes} {extra}
-                   FROM {table} GROUP BY device_id"""
+    # one pass over the three sources stacked: per device and source, how many rows, the first row's line (the
+    # other columns are fetched from it only for the few devices in the AHI updates) and any row's values; a
+    # device listed twice in one source is a duplicate whichever values "any row" picks
+    columns = "device_id, line, firmware_version, smi_status, last_confirmed, supplier"
+    per_source = ", ".join(
+        f"count(*) FILTER (WHERE src = {k}) AS n_{sfx}, min(line) FILTER (WHERE src = {k}) AS line_{sfx}, "
+        f"any_value(firmware_version) FILTER (WHERE src = {k}) AS v_{sfx}, "
+        f"any_value(smi_status) FILTER (WHERE src = {k}) AS s_{sfx}, "
+        f"max(last_confirmed) FILTER (WHERE src = {k}) AS lc_{sfx}, "
+        f"any_value(supplier) FILTER (WHERE src = {k}) AS supplier_{sfx}"
+        for k, sfx in enumerate(("dcc", "sup", "ahi")))
+    counts = f"""SELECT device_id, {per_source} FROM (
+                     SELECT 0 AS src, {columns} FROM dcc UNION ALL SELECT 1, {columns} FROM sup
+                     UNION ALL SELECT 2, {columns} FROM ahi) GROUP BY device_id"""
+
+    def differ(column: str) -> str:
+        a, b, c = (f"{column}_{sfx}" for sfx in ("dcc", "sup", "ahi"))
+        return f"coalesce({a} <> {b}, false) OR coalesce({a} <> {c}, false) OR coalesce({b} <> {c}, false)"
 
     as_of_sql = f"TIMESTAMPTZ {_duck.quote(as_of.isoformat())}"
     stale_before = f"{as_of_sql} - INTERVAL {int(stale_days)} DAY"
     con.execute(f"""
         CREATE TEMP TABLE rec AS
-        WITH j AS (SELECT * FROM ({per_device('dcc', 'dcc')})
-                            FULL JOIN ({per_device('sup', 'sup', ', count(DISTINCT source) AS files')}) USING (device_id)
-                            FULL JOIN ({per_device('ahi', 'ahi')}) USING (device_id))
+        WITH j AS (SELECT device_id, * EXCLUDE (device_id, n_dcc, n_sup, n_ahi), nullif(n_dcc, 0) AS n_dcc,
+                          nullif(n_sup, 0) AS n_sup, nullif(n_ahi, 0) AS n_ahi FROM ({counts}))
         SELECT *,
                greatest(lc_dcc, lc_sup, lc_ahi) AS confirmed,
-               coalesce(n_dcc > 1 OR n_sup > 1 OR n_ahi > 1 OR files > 1 OR nv_dcc > 1 OR nv_sup > 1 OR nv_ahi > 1
-                        OR ns_dcc > 1 OR ns_sup > 1 OR ns_ahi > 1, false) AS duplicate,
+               coalesce(n_dcc > 1, false) OR coalesce(n_sup > 1, false) OR coalesce(n_ahi > 1, false) AS duplicate,
                concat_ws(',', CASE WHEN n_dcc IS NULL THEN 'dcc' END,
                               CASE WHEN n_sup IS NULL AND {supplier_expected} THEN 'supplier' END,
                               CASE WHEN n_ahi IS NULL THEN 'ahi' END) AS missing_from,
-               len(list_distinct(list_value(v_dcc, v_sup, v_ahi))) > 1 AS version_mismatch,
-               len(list_distinct(list_value(s_dcc, s_sup, s_ahi))) > 1 AS status_mismatch,
+               {differ('v')} AS version_mismatch,
+               {differ('s')} AS status_mismatch,
                coalesce(greatest(lc_dcc, lc_sup, lc_ahi) < {stale_before}, false) AS stale,
                coalesce(lc_ahi < {stale_before}, true) AND lc_dcc >= {stale_before} AS ahi_stale_fixed
         FROM j""")
@@ -141,18 +145,21 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
     proposed = ", ".join(f"CASE WHEN action = 'review' THEN coalesce({c}_ahi, {c}_dcc) "
                          f"ELSE coalesce({c}_dcc, {c}_ahi) END AS {c}" for c in _ATTRIBUTES)
     updates = _duck.arrow(con, f"""
-        WITH u AS (
+        WITH u0 AS (
             SELECT *, CASE
                 WHEN duplicate THEN 'review'
                 WHEN n_dcc IS NOT NULL AND n_ahi IS NULL THEN 'add'
                 WHEN n_dcc IS NULL THEN 'review'
                 WHEN n_sup IS NOT NULL AND (v_sup <> v_dcc OR s_sup <> s_dcc) THEN 'review'
                 WHEN v_ahi <> v_dcc OR s_ahi <> s_dcc OR ahi_stale_fixed THEN 'update' END AS action
-            FROM rec)
+            FROM rec),
+        u AS (SELECT x.*, {', '.join(f"d.{c} AS {c}_dcc, a.{c} AS {c}_ahi" for c in _ATTRIBUTES if c != 'supplier')}
+              FROM u0 x LEFT JOIN dcc d ON d.device_id = x.device_id AND d.line = x.line_dcc
+                        LEFT JOIN ahi a ON a.device_id = x.device_id AND a.line = x.line_ahi
+              WHERE x.action IS NOT NULL)
         SELECT device_id, action, CASE
-                   WHEN duplicate THEN 'listed more than once or with conflicting values: DCC '
-                        || coalesce(n_dcc, 0) || ', suppliers ' || coalesce(n_sup, 0) || ' (in '
-                        || coalesce(files, 0) || ' files), AHI ' || coalesce(n_ahi, 0) || ' rows'
+                   WHEN duplicate THEN 'listed more than once: ' || coalesce(n_dcc, 0) || ' rows in the DCC report, '
+                        || coalesce(n_sup, 0) || ' in supplier reports, ' || coalesce(n_ahi, 0) || ' in the AHI'
                    WHEN action = 'add' THEN 'in the DCC report, not in the AHI'
                    WHEN n_dcc IS NULL AND n_ahi IS NULL THEN 'only in a supplier report: not in the DCC report '
                         || 'nor in the AHI'
@@ -174,7 +181,7 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
                {proposed},
                CASE WHEN action = 'review' THEN coalesce(lc_ahi, lc_dcc) ELSE greatest(lc_dcc, lc_ahi) END
                    AS last_confirmed
-        FROM u WHERE action IS NOT NULL
+        FROM u
         ORDER BY CASE action WHEN 'add' THEN 0 WHEN 'update' THEN 1 ELSE 2 END, device_id""").cast(UPDATES_SCHEMA)
     sources = {"dcc": _name(dcc), "suppliers": [_name(s) for s in suppliers], "ahi": _name(ahi)}
     return Reconciliation(devices=devices, updates=updates, sources=sources, as_of=as_of, stale_days=stale_days)
