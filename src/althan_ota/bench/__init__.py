@@ -14,6 +14,7 @@ from typing import Callable
 
 SUITES = []
 SUITES.append("sha256")
+SUITES.append("report")
 
 
 @dataclass

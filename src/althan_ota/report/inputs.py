@@ -38,10 +38,9 @@ def load_fleet(con: duckdb.DuckDBPyConnection, fleet) -> int:
     if isinstance(fleet, Fleet):
         fleet = fleet.table
     if isinstance(fleet, pa.Table):
-        con.register("fleet_input", fleet.select(FLEET_COLUMNS))
-        con.execute("CREATE OR REPLACE TEMP TABLE fleet AS SELECT * FROM fleet_input")
-        con.unregister("fleet_input")
-        return con.execute("SELECT count(*) FROM fleet").fetchall()[0][0]
+        # queried in place: DuckDB scans Arrow memory directly, so there is nothing to copy
+        con.register("fleet", fleet.select(FLEET_COLUMNS))
+        return fleet.num_rows
     path = Path(fleet)
     if _is_fleet_parquet(path):
         con.execute(f"CREATE OR REPLACE TEMP TABLE fleet AS SELECT {', '.join(FLEET_COLUMNS)} "
