@@ -41,6 +41,8 @@ CAUSES = [
      "target {side} in the next campaign (SRV 11.4)"),
     ("in_progress", "upgrade still in progress", "wait for the campaign to finish {side}"),
 ]
+# causes that cover several reason codes: the reason is shown in brackets
+_WITH_REASON = ("activation", "link", "wan_ch", "failed_other", "stopped", "not_eligible")
 CAUSE_SCHEMA = pa.schema([("key", pa.string()), ("rank", pa.int32()), ("cause", pa.string()),
                           ("action", pa.string())])
 URGENCY_ORDER = ("urgent", "unknown", "benign")
@@ -110,8 +112,10 @@ def out_of_sync(session, compatibility=None) -> pa.Table:
         "SELECT NULL::VARCHAR AS device_id, NULL::UTINYINT AS state, NULL::UTINYINT AS reason WHERE false"
     side = f"""SELECT cur.*, lc.state, lc.reason, {_side_cause_sql(has_store)} AS cause_key
                FROM cur LEFT JOIN latest lc USING (device_id)"""
-    detail = """CASE WHEN {s}.cause_key = 'verified' THEN 'verified'
-                     ELSE {c}.cause || coalesce(' (' || {rl}.label || ')', '') END"""
+    detail = f"""CASE WHEN {{s}}.cause_key = 'verified' THEN 'verified'
+                      WHEN {{s}}.cause_key IN {_duck.in_list(_WITH_REASON)}
+                          THEN {{c}}.cause || coalesce(' (' || {{rl}}.label || ')', '')
+                      ELSE {{c}}.cause END"""
     try:
         table = _duck.arrow(con, f"""
             WITH cur AS ({current_sql(session.store, session.extract_date)}),
