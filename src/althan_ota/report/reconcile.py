@@ -77,11 +77,14 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
     as_of = as_of or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.timezone.utc)
-    supplier_tables = [_listing(source) for source in suppliers]
+    # only these columns of the supplier reports are compared (the AHI's other columns come from the DCC's)
+    kept = ["device_id", "line", "firmware_version", "smi_status", "last_confirmed", "supplier"]
+    supplier_tables = [_listing(source).select(kept) for source in suppliers]
     con = _duck.connect()
     con.register("dcc", _listing(dcc))
     con.register("ahi", _listing(ahi))
-    con.register("sup", pa.concat_tables(supplier_tables) if supplier_tables else LISTING_SCHEMA.empty_table())
+    con.register("sup", pa.concat_tables(supplier_tables) if supplier_tables else
+                 LISTING_SCHEMA.empty_table().select(kept))
     covered = [r[0] for r in con.execute("SELECT DISTINCT supplier FROM sup WHERE supplier IS NOT NULL").fetchall()]
     has_suppliers = bool(supplier_tables)
     supplier_expected = "true" if has_suppliers and not covered else \
