@@ -77,3 +77,18 @@ def test_chromium_screenshot_is_not_blank(page):
     # the figures' blue bars are drawn (the palette's first colour, #1f5f8b)
     blue = np.all(np.abs(pixels - np.array([0x1F, 0x5F, 0x8B]) / 255) < 0.02, axis=-1)
     assert blue.sum() > 2000
+
+
+def test_campaign_without_devices_yet(tmp_path):
+    from report_data import campaign_row, make_fleet, write_store
+
+    from althan_ota.report import open_store
+    from althan_ota.report.campaign_views import campaign_views
+
+    store = tmp_path / "planned.duckdb"
+    write_store(store, [campaign_row("C0", 0x01000100, status="planned")], [])
+    views = campaign_views(open_store(store))
+    assert views.summary["devices"] == 0 and views.summary["completion_s"]["devices"] == 0
+    assert views.progress.num_rows == 0 and views.failures.num_rows == 0
+    text = render_html(Session(make_fleet({"A": {}}), store=store))
+    assert "No devices in this campaign yet" in text and text.count("<svg") == 1

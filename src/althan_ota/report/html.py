@@ -131,13 +131,14 @@ def render_html(session, *, compatibility=None, reconciliation=None, campaign_id
                           ("verified", s["verified"]), ("in progress", s["in_progress"]), ("failed", s["failed"]),
                           ("not eligible", s["not_eligible"]), ("site visits avoided", visits["avoided"]),
                           (f"cost avoided (£{visit_cost:,.0f}/visit)", f"£{visits['cost_avoided']:,.0f}"),
-                          ("visits still needed", visits["still_needed"])]),
-                  _figure(plots.before_after(views.versions)),
-                  _figure(plots.progress(views.progress)),
-                  _figure(plots.completion(views.completion, s["completion_s"])),
-                  _figure(plots.airtime(views.airtime.filter(pc.is_in(views.airtime["link"], pa.array(
-                      [link for link, _ in AIRTIME_LINKS]))))),
-                  _table(views.airtime, caption="Airtime per link, seconds per device")]
+                          ("visits still needed", visits["still_needed"])])]
+        if not s["devices"]:
+            parts.append("<p class='note'>No devices in this campaign yet.</p>")
+        else:
+            airtime = views.airtime.filter(pc.is_in(views.airtime["link"], pa.array([k for k, _ in AIRTIME_LINKS])))
+            parts += [_figure(plots.before_after(views.versions)), _figure(plots.progress(views.progress)),
+                      _figure(plots.completion(views.completion, s["completion_s"])), _figure(plots.airtime(airtime)),
+                      _table(views.airtime, caption="Airtime per link, seconds per device")]
         if views.failures.num_rows:
             labels = [f"{r['state']}: {r['reason']}" for r in views.failures.to_pylist()]
             parts.append(_figure(plots.horizontal_bars(labels, views.failures["devices"].to_pylist(),
