@@ -90,7 +90,7 @@ def completion(histogram: pa.Table, quantiles: dict) -> str:
     for name, color in (("p50", _PALETTE[1]), ("p90", _PALETTE[3])):
         if quantiles.get(name) is not None:
             ax.axvline(quantiles[name] / 3600, color=color, linestyle="--", label=f"{name} {quantiles[name] / 3600:.1f} h")
-    ax.legend(frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     _style(ax, "Time to verified", "hours since the campaign started", "devices")
     return _svg(fig)
 
