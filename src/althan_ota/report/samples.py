@@ -66,23 +66,23 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
     eligible = reason == 0
     wave = np.where(eligible, _spread(pc.fill_null(rows["installation_id"], ""), waves), -1).astype(np.int32)
 
-    # attempt 1 starts when the device's wave opens; a failed transfer is retried 6-18 h later
-    times, states, reasons, attempts = [np.zeros((n, 1))], [np.zeros((n, 1), np.uint8)], \
-        [np.zeros((n, 1), np.uint8)], [np.ones((n, 1), np.int32)]
+    # one TARGETED slot at t = 0, then the slots of each attempt; 255 marks a slot that never happens. Attempt 1
+    # starts when the device's wave opens; a transfer that failed for a retryable reason is retried 6-18 h later.
+    times, states = [np.zeros((n, 1))], [np.zeros((n, 1), np.uint8)]
+    reasons, attempts = [np.zeros((n, 1), np.uint8)], [np.ones((n, 1), np.int32)]
     start = wave * WAVE_SPACING_S + rng.uniform(0, 3600, n)
     running = eligible.copy()
     blocks_done = np.zeros(n)
     for attempt in (1, 2):
-        t, s, r, valid, ended_at, failed, done = _attempt(rng, start, link_per, meter, attempt)
+        t, s, r, valid, ended_at, why, done = _attempt(rng, start, link_per, meter, attempt)
         valid &= running[:, None]
-        times.append(t), states.append(s), reasons.append(np.where(valid, r, 0).astype(np.uint8))
+        times.append(t)
+        states.append(np.where(valid, s, 255).astype(np.uint8))
+        reasons.append(np.where(valid, r, 0).astype(np.uint8))
         attempts.append(np.full(t.shape, attempt, np.int32))
-        states[-1] = np.where(valid, s, 255).astype(np.uint8)   # 255 marks an unused slot
         blocks_done += np.where(running, done, 0)
-        retry = running & failed & np.isin(r[np.arange(n), np.argmax(valid * np.arange(1, 7), axis=1)],
-                                           [Reason.WAN_FAILURE, Reason.HAN_LINK, Reason.BRIDGE_LINK, Reason.TIMEOUT])
+        running &= np.isin(why, [Reason.WAN_FAILURE, Reason.HAN_LINK, Reason.BRIDGE_LINK, Reason.TIMEOUT])
         start = ended_at + rng.uniform(6 * 3600, 18 * 3600, n)
-        running = retry
     t = np.concatenate(times, axis=1)
     s = np.concatenate(states, axis=1)
     r = np.concatenate(reasons, axis=1)
@@ -145,7 +145,7 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
 
 def _attempt(rng, start, link_per, meter, attempt):
     """One attempt's six stage slots (n, 6): times, states, reasons, which slots happen, when the attempt
-    ended, whether it failed, and the fraction of the image's blocks it moved."""
+    ended, why it failed (0: it did not) and the fraction of the image's blocks it moved."""
     n = len(start)
     blocks = IMAGE_BYTES / BLOCK_BYTES
     period = np.where(meter, 0.9, 0.25) * (1 + link_per / (1 - link_per))     # seconds per block exchange
@@ -186,7 +186,7 @@ def _attempt(rng, start, link_per, meter, attempt):
     times[at, 3] = np.where(fail_stage[at] == 3, times[at, 2] + durations[at, 3] * fraction[at], times[at, 3])
     valid = np.arange(6)[None, :] <= fail_stage[:, None]
     ended_at = times[np.arange(n), np.minimum(fail_stage, 5)]
-    return times, states, reasons, valid, ended_at, failed, fraction
+    return times, states, reasons, valid, ended_at, fail_reason, fraction
 
 
 def _transfers(rng, campaign_id, device_ids, blocks_done, link_per, meter) -> pa.Table:
