@@ -62,7 +62,8 @@ def run(args) -> int:
             run_campaign(store, cid, fleet=fleet, progress=lambda d, t: update(d / t), n_threads=args.threads)
         summary = summarise(store, cid)
     summary["outputs"] = {"fleet": str(fleet_path), "release": str(bundle.path), "store": str(store_path)}
-    summary["outputs"].update(_reports(args.out, fleet_path, store_path))
+    with status("writing the reports"):
+        summary["outputs"].update(_reports(args.out, fleet_path, store_path, release))
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -72,10 +73,16 @@ def run(args) -> int:
     return 0
 
 
-def _reports(out: Path, fleet_path: Path, store_path: Path) -> dict:
-    """The reports over the demo's fleet and store, where the report module is installed."""
-    try:
-        from ..report import write_html
-    except ImportError:
-        return {}
-    return {"html_report": str(write_html(out / "report.html", fleet=fleet_path, store=store_path))}
+def _reports(out: Path, fleet_path: Path, store_path: Path, release) -> dict:
+    """The DCC-style fleet report, the out-of-sync triage (with the release's compatibility table) and the
+    HTML page over the demo's fleet and store."""
+    from ..report import Session
+    from ..report.html import write_html
+    from ..report.output import write_table
+
+    session = Session(fleet_path, store=store_path)
+    paths = {"fleet_report": write_table(session.fleet_report(), out / "fleet-report.csv"),
+             "out_of_sync": write_table(session.out_of_sync(release.compatibility), out / "out-of-sync.csv"),
+             "html_report": write_html(out / "report.html", session, compatibility=release.compatibility,
+                                       campaign_id="demo")}
+    return {name: str(path) for name, path in paths.items()}

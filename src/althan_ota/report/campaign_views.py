@@ -1,0 +1,139 @@
+"""Views of one campaign from its store: version distribution before and after, devices per state over
+time, completion times, airtime per link, failures by reason, and the site visits the campaign avoided.
+
+A site visit is per premises (one visit serves both bridges of an installation): a premises counts as a
+visit avoided when every device the campaign targeted there was verified over the air, and as a visit
+still needed when any of its devices joined as CAD or ended in a failure state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from ..campaign import FAILED, IN_PROGRESS, Reason, State
+from . import _duck
+from .store import CATALOG, Store
+
+DEFAULT_VISIT_COST = 150.0   # GBP per site visit; a parameter, since contracts differ
+AIRTIME_LINKS = (("HAN", "han_airtime_s"), ("bridge link", "bridge_airtime_s"),
+                 ("duty-cycle wait", "duty_cycle_wait_s"))
+LINKS = AIRTIME_LINKS + (("download (wall time)", "download_s"),)
+
+
+@dataclass
+class CampaignViews:
+    campaign: dict
+    summary: dict
+    versions: pa.Table        # version, before, after
+    progress: pa.Table        # t_s, state, devices (devices in each state at the end of each time bin)
+    completion: pa.Table      # lower_s, upper_s, devices (histogram of time to verified)
+    airtime: pa.Table         # ppmid_variant, link, devices, total_s, mean_s, p50_s, p90_s, p99_s
+    failures: pa.Table        # state, reason, devices (failed and not-eligible end states)
+    tables: dict = field(init=False)
+
+    def __post_init__(self):
+        self.tables = {"versions": self.versions, "progress": self.progress, "completion": self.completion,
+                       "airtime": self.airtime, "failures": self.failures}
+
+
+def _labels(enum) -> str:
+    """A VALUES list mapping an enum's codes to labels, for joins in SQL."""
+    return "(VALUES " + ", ".join(f"({int(m)}, '{m.label}')" for m in enum) + ") AS {}(code, label)"
+
+
+def campaign_views(store: Store, campaign_id: str | None = None, *, visit_cost: float = DEFAULT_VISIT_COST,
+                   bins: int = 120) -> CampaignViews:
+    con = store.con
+    cid = store.campaign_id(campaign_id)
+    info = next(c for c in store.campaigns() if c["campaign_id"] == cid)
+    q = _duck.quote(cid)
+    where = f"campaign_id = {q}"
+    fmt = "printf('0x%08X', {})"
+
+    versions = _duck.arrow(con, f"""
+        SELECT {fmt.format('version')} AS version, sum(before)::BIGINT AS before, sum(after)::BIGINT AS after FROM (
+            SELECT version_before AS version, 1 AS before, 0 AS after FROM {CATALOG}.devices WHERE {where}
+            UNION ALL
+            SELECT version_after, 0, 1 FROM {CATALOG}.devices WHERE {where})
+        GROUP BY version ORDER BY sum(before) + sum(after) DESC, version""")
+
+    # devices per state over time: +1 when a device enters a state, -1 when its next event moves it on
+    t_max = con.execute(f"SELECT coalesce(max(t), 0) FROM {CATALOG}.events WHERE {where}").fetchall()[0][0]
+    width = max(float(t_max), 1.0) / bins
+    progress = _duck.arrow(con, f"""
+        WITH e AS (
+            SELECT state, t, lead(t) OVER (PARTITION BY device_id ORDER BY t, attempt, state) AS t_next
+            FROM {CATALOG}.events WHERE {where}),
+        changes AS (
+            SELECT state, least(floor(t / {width}), {bins - 1})::INTEGER AS bin, 1 AS delta FROM e
+            UNION ALL
+            SELECT state, least(floor(t_next / {width}), {bins - 1})::INTEGER, -1 FROM e WHERE t_next IS NOT NULL),
+        grid AS (SELECT s.state, b.bin FROM (SELECT DISTINCT state FROM changes) s,
+                                            range({bins}) AS b(bin)),
+        per_bin AS (SELECT g.state, g.bin, coalesce(sum(c.delta), 0) AS delta
+                    FROM grid g LEFT JOIN changes c USING (state, bin) GROUP BY g.state, g.bin)
+        SELECT ((bin + 1) * {width})::DOUBLE AS t_s, l.label AS state,
+               sum(delta) OVER (PARTITION BY per_bin.state ORDER BY bin)::BIGINT AS devices
+        FROM per_bin JOIN {_labels(State).format('l')} ON l.code = per_bin.state
+        ORDER BY bin, per_bin.state""")
+
+    done = f"""SELECT device_id, min(t) AS t FROM {CATALOG}.events
+               WHERE {where} AND state = {int(State.VERIFIED)} GROUP BY device_id"""
+    quantiles = con.execute(f"""
+        SELECT count(*), quantile_cont(t, 0.5), quantile_cont(t, 0.9), quantile_cont(t, 0.99), max(t)
+        FROM ({done})""").fetchall()[0]
+    c_width = max(float(quantiles[4] or 0), 1.0) / 60
+    completion = _duck.arrow(con, f"""
+        WITH d AS ({done}), b AS (SELECT least(floor(t / {c_width}), 59)::INTEGER AS bin FROM d),
+             counts AS (SELECT bin, count(*) AS n FROM b GROUP BY bin)
+        SELECT (r.bin * {c_width})::DOUBLE AS lower_s, ((r.bin + 1) * {c_width})::DOUBLE AS upper_s, coalesce(n, 0)::BIGINT AS devices
+        FROM range(60) AS r(bin) LEFT JOIN counts USING (bin) ORDER BY r.bin""")
+
+    airtime = pa.concat_tables([_duck.arrow(con, f"""
+        SELECT coalesce(d.ppmid_variant, 'unknown') AS ppmid_variant, '{link}' AS link, count(*)::BIGINT AS devices,
+               sum(x.{column})::DOUBLE AS total_s, avg(x.{column})::DOUBLE AS mean_s,
+               quantile_cont(x.{column}, 0.5)::DOUBLE AS p50_s, quantile_cont(x.{column}, 0.9)::DOUBLE AS p90_s,
+               quantile_cont(x.{column}, 0.99)::DOUBLE AS p99_s
+        FROM {CATALOG}.transfers x LEFT JOIN {CATALOG}.devices d USING (campaign_id, device_id)
+        WHERE x.{where} GROUP BY ALL ORDER BY ppmid_variant""") for link, column in LINKS])
+
+    ended = sorted(int(s) for s in FAILED | {State.NOT_ELIGIBLE, State.CANCELLED})
+    failures = _duck.arrow(con, f"""
+        SELECT s.label AS state, r.label AS reason, count(*)::BIGINT AS devices
+        FROM {CATALOG}.devices d JOIN {_labels(State).format('s')} ON s.code = d.state
+        JOIN {_labels(Reason).format('r')} ON r.code = d.reason
+        WHERE d.{where} AND d.state IN ({', '.join(map(str, ended))})
+        GROUP BY ALL ORDER BY devices DESC, state, reason""")
+
+    failed = ", ".join(str(int(s)) for s in sorted(FAILED))
+    premises = con.execute(f"""
+        WITH p AS (
+            SELECT coalesce(installation_id, device_id) AS premises,
+                   bool_and(state = {int(State.VERIFIED)} OR state = {int(State.NOT_ELIGIBLE)}
+                            AND reason = {int(Reason.ALREADY_CURRENT)}) AS all_verified,
+                   bool_or(state = {int(State.VERIFIED)}) AS any_verified,
+                   bool_or(state IN ({failed}) OR reason = {int(Reason.JOINED_AS_CAD)}) AS needs_visit
+            FROM {CATALOG}.devices WHERE {where} AND wave >= 0 OR {where} AND reason = {int(Reason.JOINED_AS_CAD)}
+            GROUP BY ALL)
+        SELECT count(*), count(*) FILTER (WHERE all_verified AND any_verified), count(*) FILTER (WHERE needs_visit)
+        FROM p""").fetchall()[0]
+    states = dict(con.execute(f"""SELECT state, count(*) FROM {CATALOG}.devices WHERE {where}
+                                  GROUP BY state""").fetchall())
+    count = lambda codes: int(sum(states.get(int(s), 0) for s in codes))  # noqa: E731
+    summary = {
+        "campaign_id": cid, "name": info["name"], "status": info["status"],
+        "target_version": f"0x{int(info['target_version']):08X}" if info["target_version"] is not None else None,
+        "devices": int(sum(states.values())), "verified": count([State.VERIFIED]),
+        "in_progress": count(IN_PROGRESS), "failed": count(FAILED),
+        "not_eligible": count([State.NOT_ELIGIBLE]), "cancelled": count([State.CANCELLED]),
+        "completion_s": {"devices": int(quantiles[0]), "p50": quantiles[1], "p90": quantiles[2],
+                         "p99": quantiles[3], "max": quantiles[4]},
+        "site_visits": {"premises_targeted": int(premises[0]), "avoided": int(premises[1]),
+                        "still_needed": int(premises[2]), "visit_cost": visit_cost,
+                        "cost_avoided": round(premises[1] * visit_cost, 2),
+                        "cost_still_needed": round(premises[2] * visit_cost, 2)},
+    }
+    return CampaignViews(campaign=info, summary=summary, versions=versions, progress=progress,
+                         completion=completion, airtime=airtime, failures=failures)

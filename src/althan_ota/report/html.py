@@ -1,0 +1,156 @@
+"""One self-contained HTML page for people: the fleet's firmware, out-of-sync pairs, reconciliation and the
+campaign views, with figures inline as SVG (no scripts, no external assets; it opens offline and prints)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import plots
+from .campaign_views import AIRTIME_LINKS, DEFAULT_VISIT_COST, campaign_views
+from .out_of_sync import summarise
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2733;background:#f6f7f9}
+main{max-width:1100px;margin:0 auto;padding:24px}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;border-bottom:2px solid #1f5f8b;padding-bottom:4px}
+.meta{color:#5b6775;font-size:12px}
+.cards{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}
+.card{background:#fff;border:1px solid #dde2e8;border-radius:6px;padding:8px 14px;min-width:130px}
+.card b{display:block;font-size:20px}.card span{color:#5b6775;font-size:12px}
+figure{background:#fff;border:1px solid #dde2e8;border-radius:6px;margin:12px 0;padding:8px}
+figure svg{max-width:100%;height:auto}
+.scroll{overflow-x:auto}table{border-collapse:collapse;background:#fff;font-size:12px;margin:8px 0;width:100%}
+th,td{border:1px solid #dde2e8;padding:3px 6px;text-align:left;vertical-align:top}
+th{background:#eef2f6}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.urgent{color:#b3261e;font-weight:600}.note{color:#5b6775;font-size:12px}
+"""
+
+
+def _cards(items: list[tuple[str, object]]) -> str:
+    cells = "".join(f"<div class='card'><b>{html.escape(_num(v))}</b><span>{html.escape(k)}</span></div>"
+                    for k, v in items)
+    return f"<div class='cards'>{cells}</div>"
+
+
+def _num(v) -> str:
+    if isinstance(v, float):
+        return f"{v:,.2f}" if v % 1 else f"{v:,.0f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def _table(table: pa.Table, limit: int = 50, caption: str | None = None) -> str:
+    rows = table.slice(0, limit).to_pylist()
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.column_names)
+    body = []
+    for row in rows:
+        cells = []
+        for c in table.column_names:
+            v = row[c]
+            klass = " class='n'" if isinstance(v, (int, float)) and not isinstance(v, bool) else \
+                " class='urgent'" if v == "urgent" else ""
+            cells.append(f"<td{klass}>{html.escape('' if v is None else _num(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = f"<p class='note'>First {limit:,} of {table.num_rows:,} rows; the full table is in the CSV/Parquet/JSON " \
+           f"output.</p>" if table.num_rows > limit else ""
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f"<div class='scroll'><table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{more}"
+
+
+def _counts(table: pa.Table, keys: list[str]) -> pa.Table:
+    return table.group_by(keys).aggregate([("device_id", "count")]).rename_columns(keys + ["devices"]).sort_by(
+        [("devices", "descending")] + [(k, "ascending") for k in keys])
+
+
+def _figure(svg: str, caption: str = "") -> str:
+    cap = f"<figcaption class='note'>{html.escape(caption)}</figcaption>" if caption else ""
+    return f"<figure>{svg}{cap}</figure>"
+
+
+def render_html(session, *, compatibility=None, reconciliation=None, campaign_id: str | None = None,
+                visit_cost: float = DEFAULT_VISIT_COST, title: str = "Alt HAN fleet firmware report") -> str:
+    report = session.fleet_report()
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             f"<p class='meta'>Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by althan-ota"
+             + (f" · campaign store {html.escape(str(session.store.path))}" if session.store else "") + "</p>"]
+
+    installations = pc.count_distinct(report["installation_id"]).as_py()
+    status = {r["values"]: r["counts"] for r in pc.value_counts(report["status"]).to_pylist()}
+    parts += ["<h2>Fleet firmware</h2>",
+              _cards([("Alt HAN bridges", report.num_rows), ("installations", installations),
+                      ("commissioned", status.get("Commissioned", 0)),
+                      ("joined as CAD", pc.sum(pc.equal(report["join_mode"], "CAD")).as_py() or 0),
+                      ("confirmed by a campaign", pc.sum(pc.starts_with(
+                          pc.fill_null(report["confirmed_by"], ""), "campaign")).as_py() or 0)])]
+    by_version = _counts(report, ["model", "firmware_version"])
+    if by_version.num_rows:
+        parts.append(_figure(plots.versions_by_model(by_version.slice(0, 24)),
+                             "Devices per model and running firmware version (largest 24 groups)."))
+    parts.append(_table(_counts(report, ["supplier", "manufacturer"]), caption="Bridges per supplier and manufacturer"))
+
+    pairs = session.out_of_sync(compatibility)
+    summary = summarise(pairs)
+    parts += ["<h2>Out-of-sync pairs</h2>",
+              _cards([("pairs out of sync", summary["pairs"])] + [(f"{k}", v) for k, v in summary["urgency"].items()]),
+              "<p class='note'>Installations whose hub-side and meter-side bridges run different firmware. "
+              "Urgent: the release's compatibility table marks the pair incompatible; benign: compatible; "
+              "unknown: not listed" + ("" if compatibility is not None else " (no compatibility table given)") + ".</p>"]
+    if summary["pairs"]:
+        parts.append(_figure(plots.horizontal_bars(list(summary["cause"]), list(summary["cause"].values()),
+                                                   "Out-of-sync pairs by likely cause", "pairs")))
+        parts.append(_table(pairs.select(["installation_id", "supplier", "hub_version", "meter_version", "urgency",
+                                          "side", "cause", "next_action"]), limit=25))
+
+    if reconciliation is not None:
+        rs = reconciliation.summary()
+        parts += ["<h2>Reconciliation with the Alt HAN Inventory</h2>",
+                  _cards([("devices", rs["devices"])] + list(rs["class"].items())
+                         + [(f"AHI {k}", v) for k, v in rs["ahi_updates"].items()]),
+                  f"<p class='note'>Stale: last confirmed more than {rs['stale_days']} days before "
+                  f"{rs['as_of'][:10]}. Sources: DCC report {html.escape(rs['sources']['dcc'])}; "
+                  f"{len(rs['sources']['suppliers'])} supplier report(s); AHI {html.escape(rs['sources']['ahi'])}.</p>",
+                  _figure(plots.horizontal_bars(list(rs["class"]), list(rs["class"].values()),
+                                                "Devices per reconciliation class", "devices"))]
+        problems = reconciliation.devices.filter(pc.not_equal(reconciliation.devices["class"], "agree"))
+        parts.append(_table(problems.select(["device_id", "class", "issues", "missing_from", "dcc_version",
+                                             "supplier_version", "ahi_version", "dcc_status", "ahi_status",
+                                             "days_since_confirmed"]), limit=25, caption="Devices that do not agree"))
+        parts.append(_table(reconciliation.updates.select(["device_id", "action", "reason"]), limit=25,
+                            caption="Proposed AHI updates"))
+
+    if session.store is not None:
+        views = campaign_views(session.store, campaign_id, visit_cost=visit_cost)
+        s = views.summary
+        visits = s["site_visits"]
+        parts += [f"<h2>Campaign {html.escape(s['campaign_id'])}: {html.escape(s['name'] or '')}</h2>",
+                  _cards([("status", s["status"]), ("target", s["target_version"]), ("devices", s["devices"]),
+                          ("verified", s["verified"]), ("in progress", s["in_progress"]), ("failed", s["failed"]),
+                          ("not eligible", s["not_eligible"]), ("site visits avoided", visits["avoided"]),
+                          (f"cost avoided (£{visit_cost:,.0f}/visit)", f"£{visits['cost_avoided']:,.0f}"),
+                          ("visits still needed", visits["still_needed"])])]
+        if not s["devices"]:
+            parts.append("<p class='note'>No devices in this campaign yet.</p>")
+        else:
+            airtime = views.airtime.filter(pc.is_in(views.airtime["link"], pa.array([k for k, _ in AIRTIME_LINKS])))
+            parts += [_figure(plots.before_after(views.versions)), _figure(plots.progress(views.progress)),
+                      _figure(plots.completion(views.completion, s["completion_s"])), _figure(plots.airtime(airtime)),
+                      _table(views.airtime, caption="Airtime per link, seconds per device")]
+        if views.failures.num_rows:
+            labels = [f"{r['state']}: {r['reason']}" for r in views.failures.to_pylist()]
+            parts.append(_figure(plots.horizontal_bars(labels, views.failures["devices"].to_pylist(),
+                                                       "Devices that did not upgrade, by end state and reason",
+                                                       "devices", plots._PALETTE[3])))
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
+            f"<style>{_CSS}</style></head><body><main>{''.join(parts)}</main></body></html>")
+
+
+def write_html(path: str | Path, session, **options) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(session, **options), encoding="utf-8")
+    return path

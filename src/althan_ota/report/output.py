@@ -1,0 +1,35 @@
+"""Writing report tables for machines: CSV (with a header), Parquet, or JSON (one array of records).
+DuckDB's COPY writes all three, in parallel, straight from the Arrow table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..errors import ParameterError
+from . import _duck
+
+FORMATS = ("csv", "parquet", "json")
+_OPTIONS = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet", "json": "FORMAT json, ARRAY true"}
+
+
+def format_of(path: Path, fmt: str | None) -> str:
+    """The format asked for, else the one the file name implies."""
+    fmt = (fmt or path.suffix.lstrip(".") or "csv").lower()
+    if fmt == "pq":
+        fmt = "parquet"
+    if fmt not in FORMATS:
+        raise ParameterError(f"unknown report format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    return fmt
+
+
+def write_table(table: pa.Table, path: str | Path, fmt: str | None = None) -> Path:
+    path = Path(path)
+    fmt = format_of(path, fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _duck.connect()
+    con.register("report_rows", table)
+    con.execute(f"COPY (SELECT * FROM report_rows) TO {_duck.quote(path)} ({_OPTIONS[fmt]})")
+    con.close()
+    return path

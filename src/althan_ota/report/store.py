@@ -1,0 +1,73 @@
+"""Opening a campaign store (a DuckDB file written by the campaign engine) read-only for the reports.
+
+The store must hold the tables of ``campaign.schema`` with at least their columns; anything else is an
+InventoryError naming what is missing, so a wrong or half-written file never yields an empty report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ..campaign import schema
+from ..errors import InventoryError
+from . import _duck
+
+TABLES = {"campaigns": schema.CAMPAIGNS, "devices": schema.DEVICES, "events": schema.EVENTS,
+          "transfers": schema.TRANSFERS}
+CATALOG = "store"
+
+
+@dataclass
+class Store:
+    """A store attached read-only to ``con`` as catalog ``store``: query ``store.events`` and so on."""
+
+    con: duckdb.DuckDBPyConnection
+    path: Path
+
+    def campaigns(self) -> list[dict]:
+        rows = self.con.execute(
+            f"SELECT campaign_id, name, status, target_version, started_at, created_at FROM {CATALOG}.campaigns "
+            "ORDER BY coalesce(started_at, created_at), campaign_id").fetchall()
+        keys = ("campaign_id", "name", "status", "target_version", "started_at", "created_at")
+        return [dict(zip(keys, row)) for row in rows]
+
+    def campaign_id(self, wanted: str | None = None) -> str:
+        """``wanted`` if the store has it, else the campaign that started last."""
+        known = [c["campaign_id"] for c in self.campaigns()]
+        if not known:
+            raise InventoryError(f"{self.path}: the campaign store holds no campaign")
+        if wanted is None:
+            return known[-1]
+        if wanted not in known:
+            raise InventoryError(f"{self.path}: no campaign {wanted!r} in the store (it has {', '.join(known)})")
+        return wanted
+
+
+def open_store(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> Store:
+    """Attach the DuckDB file at ``path`` read-only (to ``con``, or a new in-memory connection) and check
+    that it has every table and column of campaign.schema."""
+    path = Path(path)
+    if not path.is_file():
+        raise InventoryError(f"{path}: no such campaign store")
+    con = con or _duck.connect()
+    try:
+        con.execute(f"ATTACH {_duck.quote(path)} AS {CATALOG} (READ_ONLY)")
+    except duckdb.Error as exc:
+        raise InventoryError(f"{path}: cannot open as a DuckDB campaign store: {exc}") from None
+    found: dict[str, set[str]] = {}
+    for table, column in con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_catalog = ?",
+            [CATALOG]).fetchall():
+        found.setdefault(table, set()).add(column)
+    problems = [f"table {name}" for name in TABLES if name not in found]
+    for name, arrow_schema in TABLES.items():
+        lacking = [c for c in arrow_schema.names if name in found and c not in found[name]]
+        if lacking:
+            problems.append(f"column(s) {', '.join(lacking)} of table {name}")
+    if problems:
+        con.execute(f"DETACH {CATALOG}")
+        raise InventoryError(f"{path}: not a campaign store: missing {'; '.join(problems)}")
+    return Store(con=con, path=path)
