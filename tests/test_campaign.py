@@ -266,3 +266,38 @@ def test_cli_status_and_pause(tmp_path):
     assert refused.returncode == 1 and "finished" in refused.stderr
     missing = _cli("campaign", "status", "nope", "--store", str(tmp_path / "s.duckdb"))
     assert missing.returncode == 1 and "no campaign 'nope'" in missing.stderr
+
+
+def test_campaign_from_release_never_leaves_a_pair_incompatible(tmp_path):
+    """The release's compatibility table decides the pair order, and a pair whose one side cannot be upgraded
+    is left alone when upgrading the other would break it: no pair that worked before is broken after."""
+    from althan_ota.campaign import plan_from_release
+    from althan_ota.errors import CampaignError
+    from althan_ota.release import verify_bundle
+    from althan_ota.release.testing import make_test_release
+
+    fleet = generate_fleet(3000, seed=8)
+    bundle = make_test_release(tmp_path / "r.zip", environment="test")
+    release = verify_bundle(bundle.path, "test", bundle.trusted_keys)
+    plan = plan_from_release(release, fleet, name="nb", environment="test", canary_installations=50,
+                             requests_per_day=10_000)
+    assert plan.pair_order == "hub_first" and plan.target_version == release.images[0].file_version
+    with pytest.raises(CampaignError, match="test environment"):
+        plan_from_release(release, fleet, name="nb", environment="production")
+    with CampaignStore(tmp_path / "s.duckdb") as store:
+        create_campaign(store, plan, fleet, "mem", seed=2, emulation=FAST, campaign_id="nb")
+        run_campaign(store, "nb", fleet=fleet)
+        devices = store.table("devices", "nb")
+    after = dict(zip(devices["device_id"].to_pylist(), devices["version_after"].to_pylist()))
+    inst, hub, meter = fleet.pairs()
+    ids_ = fleet.column("device_id")
+    before = fleet.column("firmware_version")
+    compat = release.compatibility
+    broken = 0
+    for h, m in zip(hub, meter):
+        hv0, mv0 = int(before[h]), int(before[m])
+        hv1, mv1 = after.get(ids_[h], hv0), after.get(ids_[m], mv0)
+        if compat.is_compatible(hv0, mv0) and not compat.is_compatible(hv1, mv1):
+            broken += 1
+    assert broken == 0
+    assert any(v == plan.target_version for v in after.values())

@@ -8,13 +8,15 @@ order keeps working are left out with reason NO_SAFE_PAIR_ORDER, for a site visi
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..errors import CampaignError
 from ..fleet import Fleet
 from ..release import VerifiedRelease, plan_pair_orders
 from ..release._compat import CONCURRENT, HUB_FIRST, METER_FIRST, ORDER_NAMES
-from .plan import CampaignPlan
+from .plan import CampaignPlan, target
 
 
 def plan_from_release(release: VerifiedRelease, fleet: Fleet, name: str, environment: str,
@@ -32,28 +34,31 @@ def plan_from_release(release: VerifiedRelease, fleet: Fleet, name: str, environ
     hardware = [(img.image.min_hardware_version, img.image.max_hardware_version) for img in release.images]
     lows = [lo for lo, _ in hardware if lo is not None]
     highs = [hi for _, hi in hardware if hi is not None]
-    order, unsafe = _pair_order(release, fleet, models, target)
-    return CampaignPlan(
+    draft = CampaignPlan(
         name=name, environment=environment, target_version=target,
         image_size=max(len(img.data) for img in release.images),
         image_sha256=",".join(img.sha256.hex() for img in release.images),
         manufacturers=tuple(sorted({img.manufacturer for img in release.images})), models=models,
         hardware_min=min(lows) if lows else None, hardware_max=max(highs) if highs else None,
-        upgrade_paths=tuple((a, b) for a, b in release.upgrade_paths if b == target),
-        pair_order=order, unsafe_installations=unsafe, **options)
+        upgrade_paths=tuple((a, b) for a, b in release.upgrade_paths if b == target), **options)
+    order, unsafe = _pair_order(release, fleet, draft)
+    return dataclasses.replace(draft, pair_order=order, unsafe_installations=unsafe)
 
 
-def _pair_order(release: VerifiedRelease, fleet: Fleet, models: tuple[str, ...],
-                target: int) -> tuple[str, tuple[str, ...]]:
-    """The one order that keeps most of the fleet's pairs of these models working, and the pairs it cannot."""
+def _pair_order(release: VerifiedRelease, fleet: Fleet, draft: CampaignPlan) -> tuple[str, tuple[str, ...]]:
+    """The one order that keeps most of the fleet's pairs of these models working, and the pairs it cannot.
+    A side the campaign will not upgrade (CAD-joined, no upgrade path, ...) stays on its version, so a pair
+    whose other side alone would move to an incompatible state is unsafe too."""
     installations, hub, meter = fleet.pairs()
-    model = fleet.column("model")
-    ours = np.isin(model[hub], models) & np.isin(model[meter], models)
+    eligible = target(draft, fleet).eligible
+    ours = eligible[hub] | eligible[meter]
     if not ours.any():
-        return "meter_first", ()
+        return draft.pair_order, ()
     version = fleet.column("firmware_version").astype(np.uint32)
-    codes = plan_pair_orders(release.compatibility, version[hub[ours]], version[meter[ours]], target,
-                             target).codes
+    hub_from, meter_from = version[hub[ours]], version[meter[ours]]
+    hub_to = np.where(eligible[hub[ours]], draft.target_version, hub_from).astype(np.uint32)
+    meter_to = np.where(eligible[meter[ours]], draft.target_version, meter_from).astype(np.uint32)
+    codes = plan_pair_orders(release.compatibility, hub_from, meter_from, hub_to, meter_to).codes
     safe = {name: (codes == code) | (codes == CONCURRENT) for code, name in ORDER_NAMES.items()
             if code in (METER_FIRST, HUB_FIRST)}
     best = max(safe, key=lambda name: (int(safe[name].sum()), name == "meter_first"))
