@@ -6,17 +6,7 @@
 
 #include "aes.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                 \
-    do {                                                 \
-        if (!(cond)) {                                   \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                \
-            fputc('\n', stderr);                         \
-            failures++;                                  \
-        }                                                \
-    } while (0)
+#include "check.h"
 
 static void unhex(const char *hex, uint8_t *out)
 {

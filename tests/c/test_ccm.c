@@ -9,17 +9,7 @@
 #include "aes.h"
 #include "ccm.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (!(cond)) {                                           \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fputc('\n', stderr);                                 \
-            failures++;                                          \
-        }                                                        \
-    } while (0)
+#include "check.h"
 
 static uint32_t rng_state = 777;
 static uint32_t rnd(void)

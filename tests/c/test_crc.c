@@ -8,19 +8,7 @@
 #include "alt_status.h"
 #include "crc.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                     \
-    do {                                                     \
-        if (!(cond)) {                                       \
-            failures++;                                      \
-            if (failures < 20) {                             \
-                printf("FAIL %s:%d: ", __FILE__, __LINE__);  \
-                printf(__VA_ARGS__);                         \
-                printf("\n");                                \
-            }                                                \
-        }                                                    \
-    } while (0)
+#include "check.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(void)

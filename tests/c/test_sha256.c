@@ -7,17 +7,7 @@
 #include "alt_status.h"
 #include "sha256.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                                   \
-    do {                                                                                                   \
-        if (!(cond)) {                                                                                     \
-            failures++;                                                                                    \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                    \
-            printf(__VA_ARGS__);                                                                           \
-            printf("\n");                                                                                  \
-        }                                                                                                  \
-    } while (0)
+#include "check.h"
 
 static void hex(const uint8_t *d, char *s)
 {
