@@ -10,8 +10,13 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 from althan_ota import _backend
+
+# Timing is not what these tests check, and CI shares two cores: no per-example deadline anywhere.
+settings.register_profile("althan-ota", deadline=None)
+settings.load_profile("althan-ota")
 
 
 def _tiers_for(family: str) -> list[str]:
