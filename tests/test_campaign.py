@@ -301,3 +301,20 @@ def test_campaign_from_release_never_leaves_a_pair_incompatible(tmp_path):
             broken += 1
     assert broken == 0
     assert any(v == plan.target_version for v in after.values())
+
+
+def test_activation_waits_for_the_set_delay(fleet, tmp_path):
+    delay = 3 * 86400.0
+    plan = plan_for(activation_delay_s=delay)
+    with CampaignStore(tmp_path / "d.duckdb") as store:
+        create_campaign(store, plan, fleet, "mem", seed=5, emulation=FAST, campaign_id="d")
+        run_campaign(store, "d", fleet=fleet)
+        ev = store.table("events", "d").to_pydict()
+    requested, activated = {}, {}
+    for d, t, s in zip(ev["device_id"], ev["t"], ev["state"]):
+        if s == State.REQUESTED:
+            requested[d] = t          # the last request (retries come later)
+        elif s == State.ACTIVATED:
+            activated[d] = t
+    assert activated
+    assert all(activated[d] >= requested[d] + delay - 1e-6 for d in activated)

@@ -59,7 +59,9 @@ def wave_params(plan: CampaignPlan, emulation: EmulationParams) -> EmulationPara
     ota = dataclasses.replace(emulation.ota, pair_order=plan.pair_order,
                               ch_concurrency=max(2, emulation.ota.ch_concurrency)
                               if plan.pair_order == "concurrent" else 1)
-    return dataclasses.replace(emulation, ota=ota, deadline_s=plan.device_timeout_s, activation_time_s=None)
+    # the emulator's clock starts at each unit's request, so a delay after the request is its activation time
+    return dataclasses.replace(emulation, ota=ota, deadline_s=plan.device_timeout_s,
+                               activation_time_s=plan.activation_delay_s)
 
 
 @dataclass

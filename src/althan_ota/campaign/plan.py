@@ -66,7 +66,7 @@ class CampaignPlan:
     abort_failure_rate: float = 0.20
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     device_timeout_s: float = 7 * 86400.0
-    activation_delay_s: float | None = None  # activate at once (None) or this long after the request
+    activation_delay_s: float | None = None  # activate at once (None), or not before this long after the request
     site_visit_cost: float = 150.0           # per device that would otherwise need a visit
 
     def __post_init__(self):
@@ -90,6 +90,8 @@ class CampaignPlan:
               "thresholds must satisfy 0 < pause_failure_rate <= abort_failure_rate <= 1")
         check(self.device_timeout_s > 0, "device_timeout_s must be positive")
         check(self.site_visit_cost >= 0, "site_visit_cost must be >= 0")
+        check(self.activation_delay_s is None or 0 <= self.activation_delay_s <= 365 * 86400,
+              "activation_delay_s must be None (activate at once) or between 0 and a year")
         for failure_class in self.retry.max_attempts:
             check(failure_class in FAILURE_CLASSES,
                   f"unknown failure class {failure_class!r} in the retry policy; known: {FAILURE_CLASSES}")
