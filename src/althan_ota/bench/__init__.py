@@ -12,7 +12,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-SUITES = ["checksum_crc", "sha256", "aes_mmo", "ccm", "image", "release", "frames", "emulate", "distributed"]
+SUITES = ["checksum_crc", "sha256", "aes_mmo", "ccm", "image", "release", "frames", "emulate", "distributed",
+          "emulate_bytes"]
 
 
 @dataclass
