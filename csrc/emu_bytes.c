@@ -181,6 +181,7 @@ typedef struct buffers {
     size_t which[CHUNK];
     uint8_t aad[CHUNK * 32], nonces[CHUNK * 13], ok[CHUNK];
     uint8_t in[CHUNK * ALT_FRAMES_MAX_PSDU], clear[CHUNK * ALT_FRAMES_MAX_PSDU];
+    uint8_t verdict[CHUNK];             /* enum alt_emu_bytes_verdict per frame */
     uint8_t *served;                    /* the CH's (possibly corrupted) copy of the image */
     uint8_t *image;                     /* the device's reassembly buffer */
 } buffers;
@@ -357,10 +358,12 @@ static int receive_chunk(device *d, buffers *w, size_t m)
         const uint8_t *f = w->frames + i * STRIDE;
         if (w->crc[i] != 0) {
             d->rejected_fcs++;
+            w->verdict[i] = ALT_EMU_BYTES_BAD_FCS;
             continue;
         }
         if (!expect_ok(&r->header, f)) {
             d->rejected_mic++;           /* a header this client does not take */
+            w->verdict[i] = ALT_EMU_BYTES_BAD_HEADER;
             continue;
         }
         uint8_t *aad = w->aad + k * AAD_LEN, *nonce = w->nonces + 13 * k;
@@ -384,6 +387,7 @@ static int receive_chunk(device *d, buffers *w, size_t m)
         const uint8_t *c = w->clear + t * msg_len;
         if (!w->ok[t]) {
             d->rejected_mic++;
+            w->verdict[i] = ALT_EMU_BYTES_BAD_MIC;
             continue;
         }
         uint32_t counter, offset;
@@ -392,8 +396,10 @@ static int receive_chunk(device *d, buffers *w, size_t m)
         if (!expect_ok(&r->clear, c) || c[AT_SIZE] != msg_len - AT_DATA ||
             !alt_frames_counter_accept(&d->last_counter, &d->counter_seen, counter)) {
             d->rejected_mic++;           /* a payload this client does not take, or a replayed counter */
+            w->verdict[i] = ALT_EMU_BYTES_BAD_PAYLOAD;
             continue;
         }
+        w->verdict[i] = ALT_EMU_BYTES_ACCEPTED;
         uint64_t size = c[AT_SIZE];
         if (w->corrupt[i])
             d->undetected++;             /* passed FCS and MIC: the hash has to catch it */
@@ -681,5 +687,43 @@ int alt_emu_bytes_device_frames(const alt_emu_bytes_params *p, const alt_emu_byt
         rc = device_pass(&d, w, &s, served, export_sink, &e);
     buffers_free(w);
     *count = e.count;
+    return rc;
+}
+
+/* ---- the receiver on its own, for tests ------------------------------------------------------------------- */
+
+int alt_emu_bytes_receive(const alt_emu_bytes_params *p, uint64_t installation, int side, const uint8_t *psdus,
+                          size_t n, size_t stride, const uint16_t *lens, uint8_t *verdicts)
+{
+    if (alt_emu_bytes_check(p) != ALT_OK || (side != 0 && side != 1) || (n && (!psdus || !lens || !verdicts)))
+        return ALT_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (lens[i] < AT_PAYLOAD + AT_DATA + NWK_MIC + ALT_FRAMES_FCS_LEN || lens[i] > ALT_FRAMES_MAX_PSDU ||
+            lens[i] > stride)
+            return ALT_EINVAL;
+    uint64_t unit_key = installation;
+    uint8_t outcome = ALT_EMU_COMPLETED;
+    uint32_t zero = 0;
+    alt_emu_bytes_timing in = {.installation = &unit_key, .outcome = &outcome, .exchanges = &zero,
+                               .exchange_retries = &zero};
+    buffers *w = buffers_new(p);
+    if (!w)
+        return ALT_ENOMEM;
+    device d;
+    int rc = device_init(&d, p, &in, (size_t)side, w->image);
+    for (size_t base = 0; rc == ALT_OK && base < n;) {
+        size_t m = 0;                    /* a chunk: frames of one length */
+        while (base + m < n && m < CHUNK && lens[base + m] == lens[base]) {
+            memcpy(w->frames + m * STRIDE, psdus + (base + m) * stride, lens[base + m]);
+            w->lens[m] = lens[base + m];
+            w->corrupt[m] = 0;
+            w->block[m] = UINT64_MAX;     /* no block expected: nothing counts as received */
+            m++;
+        }
+        rc = receive_chunk(&d, w, m);
+        memcpy(verdicts + base, w->verdict, m);
+        base += m;
+    }
+    buffers_free(w);
     return rc;
 }

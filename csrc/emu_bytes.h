@@ -95,4 +95,19 @@ int alt_emu_bytes_device_frames(const alt_emu_bytes_params *p, const alt_emu_byt
                                 uint64_t first, size_t cap, uint8_t *out, size_t stride, uint16_t *lens,
                                 uint8_t *corrupted, size_t *count);
 
+/* What the receiver made of a frame. */
+enum alt_emu_bytes_verdict {
+    ALT_EMU_BYTES_ACCEPTED = 0,
+    ALT_EMU_BYTES_BAD_FCS = 1,
+    ALT_EMU_BYTES_BAD_HEADER = 2,       /* MAC / NWK header not the one the client waits for */
+    ALT_EMU_BYTES_BAD_MIC = 3,
+    ALT_EMU_BYTES_BAD_PAYLOAD = 4       /* APS / ZCL / OTA header not the expected one, or a replayed counter */
+};
+
+/* The receiver of device (installation, side) on its own, over n PSDUs (frame i at psdus + i * stride, lens[i]
+ * bytes, each long enough for a 1-byte block): verdicts[i] per frame, frame counters checked in order across
+ * all n. For tests, which hold it to alt_frames_parse. */
+int alt_emu_bytes_receive(const alt_emu_bytes_params *p, uint64_t installation, int side, const uint8_t *psdus,
+                          size_t n, size_t stride, const uint16_t *lens, uint8_t *verdicts);
+
 #endif
