@@ -161,3 +161,35 @@ def test_image_only_with_bytes_fidelity():
         emulate(2, 100, image=b"x" * 100)
     with pytest.raises(AttributeError, match="bytes"):
         emulate(1, 100).device_frames(0)
+
+
+def test_same_rows_on_every_tier(image, lossy, aes_tier, crc_tier):
+    r = emulate(40, params=LOSSY, seed=7, fidelity="bytes", image=image)
+    for name in ("outcome", *BYTES_COLUMNS):
+        assert np.array_equal(getattr(r, name), getattr(lossy, name)), name
+
+
+def test_slices_give_the_rows_of_one_run(image):
+    kw = dict(params=LOSSY, seed=5, fidelity="bytes", image=image, byte_params=ByteParams(corrupt_image_prob=0.3))
+    whole = emulate(20, **kw)
+    parts = [emulate(10, first_installation=0, **kw), emulate(10, first_installation=10, **kw)]
+    keyed = emulate(5, installation_keys=np.arange(15, 20), **kw)
+    for name in ("outcome", "t_end", *BYTES_COLUMNS):
+        joined = np.concatenate([getattr(p, name) for p in parts])
+        assert np.array_equal(joined, getattr(whole, name), equal_nan=True), name
+        assert np.array_equal(getattr(keyed, name), getattr(whole, name)[30:], equal_nan=True), name
+
+
+def test_progress_counts_both_passes(image):
+    seen = []
+    big = image * 20       # long enough a pass for several progress calls
+    emulate(300, params=LOSSY, seed=1, fidelity="bytes", image=big, n_threads=1,
+            progress=lambda done, total: seen.append((done, total)))
+    assert len(seen) >= 2 and all(total == 600 for _, total in seen) and seen[-1][0] > 300
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+    def stop(done, total):
+        raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        emulate(300, params=LOSSY, seed=1, fidelity="bytes", image=image, n_threads=1, progress=stop)
