@@ -193,3 +193,18 @@ def test_progress_counts_both_passes(image):
 
     with pytest.raises(RuntimeError, match="stop"):
         emulate(300, params=LOSSY, seed=1, fidelity="bytes", image=image, n_threads=1, progress=stop)
+
+
+def test_cli_emulate_bytes(capsys, tmp_path, image):
+    import json
+
+    from althan_ota.cli import main
+
+    path = tmp_path / "image.bin"
+    path.write_bytes(image)
+    assert main(["emulate", "10", "--image", str(path), "--seed", "3"]) == 0
+    assert "rejected by FCS" in capsys.readouterr().out
+    assert main(["emulate", "10", "--image", str(path), "--seed", "3", "--corrupt-image-prob", "1", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["outcomes"]["completed"] == 0 and summary["outcomes"]["hash_failure"] > 0
+    assert main(["emulate", "10", "--image", str(path), "--corrupt-image-prob", "2"]) == 1
