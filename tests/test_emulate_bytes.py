@@ -4,8 +4,6 @@ results that do not depend on threads."""
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pytest
 

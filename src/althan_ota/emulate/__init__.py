@@ -18,5 +18,6 @@ from .frames import MAX_BLOCK
 from .params import BridgeLink, EmulationParams, GilbertElliott, HanLink, OtaParams, OutageParams
 from .result import DEVICE_COLUMNS, OUTCOMES, SIDES, EmulationResult, FleetSummary
 
-__all__ = ["BridgeLink", "ByteParams", "DEVICE_COLUMNS", "EmulationParams", "EmulationResult", "FIDELITIES", "FleetSummary",
-           "GilbertElliott", "HanLink", "MAX_BLOCK", "OUTCOMES", "OtaParams", "OutageParams", "SIDES", "emulate"]
+__all__ = ["BridgeLink", "ByteParams", "DEVICE_COLUMNS", "EmulationParams", "EmulationResult", "FIDELITIES",
+           "FleetSummary", "GilbertElliott", "HanLink", "MAX_BLOCK", "OUTCOMES", "OtaParams", "OutageParams", "SIDES",
+           "emulate"]

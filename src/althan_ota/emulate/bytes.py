@@ -18,17 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
-from .result import OUTCOMES
-
-# column -> meaning (per device; bytes fidelity only)
-BYTES_COLUMNS = {
-    "frames_built": "Image Block Responses built and sent (deliveries and corrupted repeats)",
-    "frames_rejected_fcs": "frames the receiver dropped for a bad FCS (CRC-16/KERMIT)",
-    "frames_rejected_mic": "frames with a good FCS dropped for a bad NWK MIC (or an unusable header / counter)",
-    "undetected_errors": "corrupted frames that passed FCS and MIC (their data went into the image)",
-    "hash_ok": "1 if the device reassembled the whole image and its SHA-256 matched",
-    "image_corrupted": "1 if the device's CH served a corrupted copy of the image",
-}
+from .result import BYTES_COLUMNS, OUTCOMES  # noqa: F401 (BYTES_COLUMNS: re-exported)
 
 _COMPLETED, _ACTIVATION_FAILED, _HASH_FAILURE = (OUTCOMES.index(o) for o in
                                                   ("completed", "activation_failed", "hash_failure"))

@@ -6,9 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# per-device columns of the bytes fidelity (meanings in althan_ota.emulate.bytes.BYTES_COLUMNS)
-BYTES_COLUMNS = ("frames_built", "frames_rejected_fcs", "frames_rejected_mic", "undetected_errors", "hash_ok",
-                 "image_corrupted")
 
 OUTCOMES = ("completed", "aborted", "wan_failed", "activation_failed", "timeout", "not_requested",
             "hash_failure")   # hash_failure: bytes fidelity only (the reassembled image's SHA-256 did not match)
@@ -33,6 +30,16 @@ DEVICE_COLUMNS = {
     "airtime_bridge": "seconds on air on the bridge link",
     "dc_wait": "seconds spent waiting for the bridge duty cycle",
     "t_end": "when the outcome was known: read-back, abort, WAN failure or the deadline",
+}
+
+# per-device columns of the bytes fidelity only (althan_ota.emulate.bytes)
+BYTES_COLUMNS = {
+    "frames_built": "Image Block Responses built and sent (deliveries and corrupted repeats)",
+    "frames_rejected_fcs": "frames the receiver dropped for a bad FCS (CRC-16/KERMIT)",
+    "frames_rejected_mic": "frames with a good FCS dropped for a bad NWK MIC (or an unusable header / counter)",
+    "undetected_errors": "corrupted frames that passed FCS and MIC (their data went into the image)",
+    "hash_ok": "1 if the device reassembled the whole image and its SHA-256 matched",
+    "image_corrupted": "1 if the device's CH served a corrupted copy of the image",
 }
 
 
