@@ -51,7 +51,7 @@ int alt_emu_bytes_check(const alt_emu_bytes_params *p)
         return ALT_EINVAL;
     if (!(p->corrupt_image_prob >= 0.0 && p->corrupt_image_prob <= 1.0) || p->corrupt_bytes == 0)
         return ALT_EINVAL;
-    if (p->corrupt_bytes > 64 || p->corrupt_bytes > p->image_size || !(p->ber >= 0.0 && p->ber <= 0.1))
+    if (p->corrupt_bytes > 64 || !(p->ber >= 0.0 && p->ber <= 0.1))
         return ALT_EINVAL;
     return ALT_OK;
 }
@@ -468,7 +468,7 @@ static int receive_sink(device *d, buffers *w, size_t m, void *ctx)
 }
 
 /* The CH's copy of the image for installation inst: the image itself, or w->served with corrupt_bytes
- * distinct bytes changed (each XORed with a non-zero value, so every one really changes). */
+ * distinct bytes (all of a smaller image) changed, each XORed with a non-zero value so that it really changes. */
 static const uint8_t *served_image(const alt_emu_bytes_params *p, uint64_t inst, buffers *w, int *corrupted)
 {
     alt_rng r;
@@ -478,7 +478,8 @@ static const uint8_t *served_image(const alt_emu_bytes_params *p, uint64_t inst,
         return p->image;
     memcpy(w->served, p->image, p->image_size);
     uint64_t pos[64];
-    for (uint32_t j = 0; j < p->corrupt_bytes;) {
+    uint32_t changes = p->corrupt_bytes < p->image_size ? p->corrupt_bytes : (uint32_t)p->image_size;
+    for (uint32_t j = 0; j < changes;) {
         uint64_t at = below(&r, p->image_size);
         int again = 0;
         for (uint32_t i = 0; i < j; i++)

@@ -53,7 +53,7 @@ typedef struct alt_emu_bytes_params {
     uint8_t expected_hash[32];           /* SHA-256 the device checks the reassembled image against */
     uint64_t seed;
     double corrupt_image_prob;           /* per installation: the CH's copy has corrupt_bytes bytes changed */
-    uint32_t corrupt_bytes;              /* 1 .. 64, at most image_size */
+    uint32_t corrupt_bytes;              /* 1 .. 64 (a smaller image: all its bytes) */
     double ber;                          /* bit error rate of corrupted frames; 0: from the PERs (above) */
 } alt_emu_bytes_params;
 

@@ -144,9 +144,10 @@ def test_arrow_has_the_bytes_columns(lossy):
     (dict(image=b"abc", image_size=4), "differs"),
     (dict(image=b"abc", byte_params=ByteParams(corrupt_image_prob=1.5)), "corrupt_image_prob"),
     (dict(image=b"abc", byte_params=ByteParams(corrupt_bytes=0)), "corrupt_bytes"),
-    (dict(image=b"abc", byte_params=ByteParams(corrupt_bytes=4)), "corrupt_bytes"),
-    (dict(image=b"abcdef", byte_params=ByteParams(ber=0.5)), "ber"),
-    (dict(image=b"abcdef", byte_params=ByteParams(ber=0.0)), "ber"),
+    (dict(image=b"abc", byte_params=ByteParams(corrupt_bytes=65)), "corrupt_bytes"),
+    (dict(image=b"abc", byte_params=ByteParams(corrupt_bytes=2.0)), "corrupt_bytes"),
+    (dict(image=b"abc", byte_params=ByteParams(ber=0.5)), "ber"),
+    (dict(image=b"abc", byte_params=ByteParams(ber=0.0)), "ber"),
     (dict(image=b"abc", byte_params={"ber": 0.1}), "ByteParams"),
 ])
 def test_bad_parameters_raise(kw, match):

@@ -219,6 +219,29 @@ static void check_receiver(const alt_emu_bytes_params *p)
     }
 }
 
+/* A 2-byte image (one short block): corrupting "3 bytes" changes both, and still fails every hash. */
+static void check_tiny_image(void)
+{
+    static const uint8_t tiny[2] = {0xAB, 0xCD};
+    alt_emu_bytes_params p = {.image = tiny, .image_size = 2, .block_size = BLOCK, .seed = 1,
+                              .corrupt_image_prob = 1.0, .corrupt_bytes = 3};
+    alt_sha256(tiny, 2, p.expected_hash);
+    alt_emu_bytes_timing in = timing();
+    outputs o;
+    alt_emu_bytes_outputs out = out_of(&o);
+    CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 2, NULL) == ALT_OK, "tiny image: run failed");
+    for (int i = 0; i < ROWS; i++)
+        CHECK(o.hash_ok[i] == 0 && o.corrupted[i] == 1, "tiny image row %d: hash_ok %d", i, o.hash_ok[i]);
+    p.corrupt_image_prob = 0.0;
+    CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 2, NULL) == ALT_OK, "tiny image: clean run failed");
+    for (int i = 0; i < ROWS; i++) {
+        int started = outcome[i] != ALT_EMU_WAN_FAILED && outcome[i] != ALT_EMU_NOT_REQUESTED;
+        CHECK(o.hash_ok[i] == (started && exchanges[i] > retries[i]), "tiny image row %d: hash_ok %d", i,
+              o.hash_ok[i]);
+        CHECK(o.fcs[i] + o.mic[i] == retries[i] && o.undetected[i] == 0, "tiny image row %d: rejections", i);
+    }
+}
+
 static void check_errors(void)
 {
     alt_emu_bytes_timing in = timing();
@@ -234,6 +257,8 @@ static void check_errors(void)
     p = params(0.0, 0.0);
     p.corrupt_bytes = 0;
     CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 1, NULL) == ALT_EINVAL, "corrupt_bytes 0 accepted");
+    p.corrupt_bytes = 65;
+    CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 1, NULL) == ALT_EINVAL, "corrupt_bytes 65 accepted");
     p = params(0.0, 0.0);
     p.image = NULL;
     CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 1, NULL) == ALT_EINVAL, "no image accepted");
@@ -276,6 +301,7 @@ int main(void)
             check_frames(&noisy);
             check_receiver(&clean);
         }
+    check_tiny_image();
     check_errors();
     if (failures)
         fprintf(stderr, "%d failure(s)\n", failures);

@@ -27,7 +27,8 @@ _COMPLETED, _ACTIVATION_FAILED, _HASH_FAILURE = (OUTCOMES.index(o) for o in
 @dataclass(frozen=True)
 class ByteParams:
     """Parameters of the byte pass. ``corrupt_image_prob``: probability that an installation's CH holds a
-    corrupted copy of the image (``corrupt_bytes`` distinct bytes changed before serving). ``ber``: bit error
+    corrupted copy of the image (``corrupt_bytes`` distinct bytes changed before serving, or all of a smaller
+    image). ``ber``: bit error
     rate of the frames of repeated exchanges (each gets at least one flipped bit); None derives it per
     installation from the link PERs (the rate at which a full-block frame fails as often as the path's PER)."""
 
@@ -35,13 +36,13 @@ class ByteParams:
     corrupt_bytes: int = 4
     ber: float | None = None
 
-    def validate(self, image_size: int) -> None:
+    def validate(self) -> None:
         p = self.corrupt_image_prob
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not (math.isfinite(p) and 0.0 <= p <= 1.0):
             raise ParameterError(f"corrupt_image_prob must be a number in [0, 1], got {p!r}")
         c = self.corrupt_bytes
-        if isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= min(64, image_size):
-            raise ParameterError(f"corrupt_bytes must be an integer in [1, {min(64, image_size)}], got {c!r}")
+        if isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= 64:
+            raise ParameterError(f"corrupt_bytes must be an integer in [1, 64], got {c!r}")
         b = self.ber
         if b is not None and (isinstance(b, bool) or not isinstance(b, (int, float)) or
                               not (math.isfinite(b) and 0.0 < b <= 0.1)):

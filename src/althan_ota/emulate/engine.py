@@ -183,7 +183,7 @@ def _bytes_image_size(image, image_size, params, byte_params) -> int:
         raise ParameterError(f"image_size {image_size!r} differs from the image's {size} bytes (leave it None)")
     if byte_params is not None and not isinstance(byte_params, bytes_fidelity.ByteParams):
         raise ParameterError(f"byte_params must be a ByteParams, got {type(byte_params).__name__}")
-    (byte_params or bytes_fidelity.ByteParams()).validate(size)
+    (byte_params or bytes_fidelity.ByteParams()).validate()
     return size
 
 
