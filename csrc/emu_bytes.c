@@ -222,6 +222,12 @@ enum {
     AT_APS_COUNTER = 7, AT_ZCL_SEQ = 9, AT_OFFSET = 20, AT_SIZE = 24, AT_DATA = 25
 };
 
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Host order; used only to compare bytes under masks loaded the same way. */
 static uint64_t load64(const uint8_t *p)
 {
     uint64_t v;
@@ -287,7 +293,7 @@ static int receiver_init(receiver *r, const alt_frames_frame *tmpl, const uint8_
     static const int clear_free[] = {AT_APS_COUNTER, AT_ZCL_SEQ, AT_OFFSET, AT_OFFSET + 1, AT_OFFSET + 2,
                                      AT_OFFSET + 3, AT_SIZE};
     expect_init(&r->clear, clear, AT_DATA, clear_free, 7);
-    return clear[AT_SIZE] == block_size && load64(clear + AT_OFFSET) << 32 == 0 ? ALT_OK : ALT_EINVAL;
+    return clear[AT_SIZE] == block_size && le32(clear + AT_OFFSET) == 0 ? ALT_OK : ALT_EINVAL;
 }
 
 typedef struct device {
@@ -390,9 +396,7 @@ static int receive_chunk(device *d, buffers *w, size_t m)
             w->verdict[i] = ALT_EMU_BYTES_BAD_MIC;
             continue;
         }
-        uint32_t counter, offset;
-        memcpy(&counter, w->frames + i * STRIDE + AT_COUNTER, 4);   /* little-endian on the air and here */
-        memcpy(&offset, c + AT_OFFSET, 4);
+        uint32_t counter = le32(w->frames + i * STRIDE + AT_COUNTER), offset = le32(c + AT_OFFSET);
         if (!expect_ok(&r->clear, c) || c[AT_SIZE] != msg_len - AT_DATA ||
             !alt_frames_counter_accept(&d->last_counter, &d->counter_seen, counter)) {
             d->rejected_mic++;           /* a payload this client does not take, or a replayed counter */
