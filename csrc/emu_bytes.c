@@ -1,5 +1,6 @@
 /* The emulator's "bytes" fidelity (rules in emu_bytes.h): per device, build its Image Block Responses in
- * batches, corrupt those of repeated exchanges, receive them all (FCS, MIC, counters), reassemble, hash. */
+ * batches, corrupt those of repeated exchanges, receive them all (FCS, MIC, counters: emu_bytes_rx.h),
+ * reassemble, hash. */
 #include "emu_bytes.h"
 
 #include <math.h>
@@ -8,17 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ccm.h"
-#include "crc.h"
 #include "emu.h"
+#include "emu_bytes_rx.h"
 #include "frames.h"
 #include "rng.h"
 #include "sha256.h"
 
-/* Frames built and received per batch call: long enough for the interleaved CCM* kernels to run at full
- * speed, short enough that a thread's buffers stay in L2. */
-#define CHUNK 256
-#define STRIDE 128
 
 struct alt_emu_bytes_control {
     atomic_int stop;
@@ -176,11 +172,7 @@ typedef struct buffers {
     uint32_t offsets[CHUNK], counters[CHUNK];
     uint8_t seqs[CHUNK], corrupt[CHUNK];
     uint64_t block[CHUNK];
-    /* receiver: FCS remainders, then the CCM* batch's packed inputs and outputs */
-    uint16_t crc[CHUNK];
-    size_t which[CHUNK];
-    uint8_t aad[CHUNK * 32], nonces[CHUNK * 13], ok[CHUNK];
-    uint8_t in[CHUNK * ALT_FRAMES_MAX_PSDU], clear[CHUNK * ALT_FRAMES_MAX_PSDU];
+    rx_work rx;
     uint8_t verdict[CHUNK];             /* enum alt_emu_bytes_verdict per frame */
     uint8_t *served;                    /* the CH's (possibly corrupted) copy of the image */
     uint8_t *image;                     /* the device's reassembly buffer */
@@ -205,97 +197,6 @@ static void frame_template(alt_frames_frame *t, uint64_t installation, int side)
                               .image_type = ALT_EMU_BYTES_IMAGE_TYPE, .file_version = ALT_EMU_BYTES_FILE_VERSION};
 }
 
-/* ---- the receiver ----------------------------------------------------------------------------------------
- * A bridge's OTA client knows the one frame shape it is waiting for, so it checks every frame against it in
- * batches rather than parsing it field by field (alt_frames_parse, which the tests hold it to): the FCS of
- * all frames in one CRC batch, the MAC and NWK headers against the device's expected header (sequence
- * numbers and the frame counter free), the NWK MIC as one CCM* batch under the device's key, then the clear
- * APS / ZCL / OTA header against the expected one (APS counter, ZCL sequence and file offset free). */
-
-/* Where the fields are in this pass's frames (frame_template: short MAC addresses, no MAC security, NWK
- * header without IEEE addresses, NWK auxiliary header with the extended source). receiver_init checks these
- * against a frame the builder makes and the CCM* that opens it. */
-enum {
-    AT_NWK = 9, AT_NWK_SEQ = 16, AT_SC = 17, AT_COUNTER = 18, AT_SEC_SRC = 22, AT_PAYLOAD = 31,
-    AAD_LEN = AT_PAYLOAD - AT_NWK, NWK_MIC = 4,
-    /* in the clear payload */
-    AT_APS_COUNTER = 7, AT_ZCL_SEQ = 9, AT_OFFSET = 20, AT_SIZE = 24, AT_DATA = 25
-};
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* Host order; used only to compare bytes under masks loaded the same way. */
-static uint64_t load64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-/* 32 bytes compared as four words under a mask (1 bits: must match). */
-typedef struct expected32 { uint64_t want[4], mask[4]; } expected32;
-
-static void expect_init(expected32 *e, const uint8_t *ref, size_t len, const int *free_at, int n_free)
-{
-    uint8_t want[32] = {0}, mask[32] = {0};
-    memcpy(want, ref, len);
-    memset(mask, 0xFF, len);
-    for (int i = 0; i < n_free; i++)
-        mask[free_at[i]] = 0;
-    for (int w = 0; w < 4; w++) {
-        e->want[w] = load64(want + 8 * w) & load64(mask + 8 * w);
-        e->mask[w] = load64(mask + 8 * w);
-    }
-}
-
-static int expect_ok(const expected32 *e, const uint8_t *p)
-{
-    uint64_t diff = 0;
-    for (int w = 0; w < 4; w++)
-        diff |= (load64(p + 8 * w) & e->mask[w]) ^ e->want[w];
-    return diff == 0;
-}
-
-typedef struct receiver {
-    expected32 header, clear;           /* MAC + NWK headers; APS + ZCL + OTA header in the clear */
-    uint8_t sc_used;                    /* the security control byte with the level put back */
-} receiver;
-
-/* Builds one reference frame of the device and opens it with the fixed layout above: the expected headers. */
-static int receiver_init(receiver *r, const alt_frames_frame *tmpl, const uint8_t key[16], uint32_t block_size)
-{
-    static const uint8_t zeros[65];
-    uint32_t zero32 = 0;
-    uint8_t seq0 = 0, frame[STRIDE + 32] = {0}, aad[AAD_LEN], nonce[13], clear[ALT_FRAMES_MAX_PSDU + 32] = {0};
-    alt_frames_ibr_batch b = {.tmpl = tmpl, .n = 1, .data = zeros, .data_len = block_size, .data_stride = 65,
-                              .offsets = &zero32, .counters = &zero32, .seqs = &seq0, .nwk_keys = key,
-                              .key_count = 1, .out = frame, .stride = STRIDE};
-    size_t len;
-    int rc = alt_frames_build_ibr_batch(&b, &len);
-    if (rc)
-        return rc;
-    if (len != AT_PAYLOAD + 8 + 3 + 14 + block_size + NWK_MIC + ALT_FRAMES_FCS_LEN)
-        return ALT_EINVAL;
-    r->sc_used = (uint8_t)(frame[AT_SC] | ALT_FRAMES_ZIGBEE_LEVEL);
-    static const int header_free[] = {2, AT_NWK_SEQ, AT_COUNTER, AT_COUNTER + 1, AT_COUNTER + 2, AT_COUNTER + 3};
-    expect_init(&r->header, frame, AT_PAYLOAD, header_free, 6);
-    memcpy(aad, frame + AT_NWK, AAD_LEN);
-    aad[AT_SC - AT_NWK] = r->sc_used;
-    memcpy(nonce, frame + AT_SEC_SRC, 8);
-    memcpy(nonce + 8, frame + AT_COUNTER, 4);
-    nonce[12] = r->sc_used;
-    rc = alt_ccm_decrypt(key, nonce, 13, aad, AAD_LEN, frame + AT_PAYLOAD, len - AT_PAYLOAD - 2, NWK_MIC, clear);
-    if (rc)
-        return ALT_EINVAL;                   /* the layout above is not the builder's */
-    static const int clear_free[] = {AT_APS_COUNTER, AT_ZCL_SEQ, AT_OFFSET, AT_OFFSET + 1, AT_OFFSET + 2,
-                                     AT_OFFSET + 3, AT_SIZE};
-    expect_init(&r->clear, clear, AT_DATA, clear_free, 7);
-    return clear[AT_SIZE] == block_size && le32(clear + AT_OFFSET) == 0 ? ALT_OK : ALT_EINVAL;
-}
-
 typedef struct device {
     const alt_emu_bytes_params *p;
     alt_frames_frame tmpl;
@@ -303,12 +204,6 @@ typedef struct device {
     alt_rng errors;
     double ber;
     uint64_t next_frame;                /* frames built so far */
-    /* receiver state */
-    uint32_t last_counter;
-    bool counter_seen;
-    uint64_t blocks_received;
-    uint32_t rejected_fcs, rejected_mic, undetected;
-    uint8_t *image;                     /* reassembly buffer, image_size bytes */
     receiver rx;
 } device;
 
@@ -342,79 +237,6 @@ static int build_chunk(device *d, buffers *w, size_t m, size_t data_len)
     return ALT_OK;
 }
 
-/* The receiver: FCS, headers, MIC and frame counter of every frame; accepted data goes to its offset. */
-static int receive_chunk(device *d, buffers *w, size_t m)
-{
-    const alt_emu_bytes_params *p = d->p;
-    const receiver *r = &d->rx;
-    size_t len = w->lens[0], in_len = len - AT_PAYLOAD - ALT_FRAMES_FCS_LEN, msg_len = in_len - NWK_MIC;
-    /* FCS: with each frame's tail zeroed, the STRIDE bytes ending at frame i's end hold frame i behind zeros,
-     * which CRC-16/KERMIT (zero start) ignores; a frame followed by its FCS leaves remainder 0 */
-    for (size_t i = 0; i < m; i++)
-        memset(w->frames + i * STRIDE + len, 0, STRIDE - len);
-    uint32_t crc0 = 0;
-    int rc = alt_crc_compute(ALT_CRC16_KERMIT, w->frames, len, &crc0);
-    w->crc[0] = (uint16_t)crc0;
-    if (!rc && m > 1)
-        rc = alt_crc_blocks(ALT_CRC16_KERMIT, w->frames + len, (m - 1) * STRIDE, STRIDE, w->crc + 1, CHUNK - 1);
-    if (rc)
-        return rc;
-    size_t k = 0;                        /* frames that go on to the MIC */
-    for (size_t i = 0; i < m; i++) {
-        const uint8_t *f = w->frames + i * STRIDE;
-        if (w->crc[i] != 0) {
-            d->rejected_fcs++;
-            w->verdict[i] = ALT_EMU_BYTES_BAD_FCS;
-            continue;
-        }
-        if (!expect_ok(&r->header, f)) {
-            d->rejected_mic++;           /* a header this client does not take */
-            w->verdict[i] = ALT_EMU_BYTES_BAD_HEADER;
-            continue;
-        }
-        uint8_t *aad = w->aad + k * AAD_LEN, *nonce = w->nonces + 13 * k;
-        memcpy(aad, f + AT_NWK, AAD_LEN);
-        aad[AT_SC - AT_NWK] = r->sc_used;
-        memcpy(nonce, f + AT_SEC_SRC, 8);
-        memcpy(nonce + 8, f + AT_COUNTER, 4);
-        nonce[12] = r->sc_used;
-        memcpy(w->in + k * in_len, f + AT_PAYLOAD, in_len);
-        w->which[k++] = i;
-    }
-    if (k == 0)
-        return ALT_OK;
-    alt_ccm_batch batch = {.n = k, .keys = d->key, .key_count = 1, .nonces = w->nonces, .nonce_len = 13,
-                           .aad = {w->aad, NULL, AAD_LEN}, .in = {w->in, NULL, in_len}, .out = w->clear,
-                           .mic_len = NWK_MIC, .ok = w->ok};
-    if ((rc = alt_ccm_decrypt_batch(&batch)) != ALT_OK)
-        return rc;
-    for (size_t t = 0; t < k; t++) {
-        size_t i = w->which[t];
-        const uint8_t *c = w->clear + t * msg_len;
-        if (!w->ok[t]) {
-            d->rejected_mic++;
-            w->verdict[i] = ALT_EMU_BYTES_BAD_MIC;
-            continue;
-        }
-        uint32_t counter = le32(w->frames + i * STRIDE + AT_COUNTER), offset = le32(c + AT_OFFSET);
-        if (!expect_ok(&r->clear, c) || c[AT_SIZE] != msg_len - AT_DATA ||
-            !alt_frames_counter_accept(&d->last_counter, &d->counter_seen, counter)) {
-            d->rejected_mic++;           /* a payload this client does not take, or a replayed counter */
-            w->verdict[i] = ALT_EMU_BYTES_BAD_PAYLOAD;
-            continue;
-        }
-        w->verdict[i] = ALT_EMU_BYTES_ACCEPTED;
-        uint64_t size = c[AT_SIZE];
-        if (w->corrupt[i])
-            d->undetected++;             /* passed FCS and MIC: the hash has to catch it */
-        else if (offset == w->block[i] * p->block_size)
-            d->blocks_received++;
-        if ((uint64_t)offset + size <= p->image_size)
-            memcpy(d->image + offset, c + AT_DATA, size);
-    }
-    return ALT_OK;
-}
-
 static int device_init(device *d, const alt_emu_bytes_params *p, const alt_emu_bytes_timing *in, size_t row,
                        uint8_t *image)
 {
@@ -422,14 +244,13 @@ static int device_init(device *d, const alt_emu_bytes_params *p, const alt_emu_b
     uint64_t inst = in->installation[row / 2];
     int side = (int)(row & 1);
     d->p = p;
-    d->image = image;
     frame_template(&d->tmpl, inst, side);
     alt_emu_bytes_device_key(p->seed, inst, side, d->key);
     alt_rng_init(&d->errors, p->seed, inst, ALT_EMU_BYTES_STREAM_ERRORS + (uint64_t)side);
     /* every full-block frame has the same length; the BER is set for it */
     unsigned full_len = 9 + 8 + 14 + 8 + 3 + 14 + p->block_size + 4 + 2;
     d->ber = path_ber(p, in, row, 8 * full_len);
-    return receiver_init(&d->rx, &d->tmpl, d->key, p->block_size);
+    return receiver_init(&d->rx, &d->tmpl, d->key, p->block_size, p->image_size, image);
 }
 
 typedef int (*chunk_sink)(device *d, buffers *w, size_t m, void *ctx);
@@ -468,7 +289,7 @@ static int device_pass(device *d, buffers *w, sequence *s, const uint8_t *served
 static int receive_sink(device *d, buffers *w, size_t m, void *ctx)
 {
     (void)ctx;
-    return receive_chunk(d, w, m);
+    return receive_chunk(&d->rx, &w->rx, w->frames, m, w->lens[0], w->corrupt, w->block, w->verdict);
 }
 
 /* The CH's copy of the image for installation inst: the image itself, or w->served with corrupt_bytes
@@ -515,16 +336,16 @@ static int run_unit(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *i
             rc = device_pass(&d, w, &s, served, receive_sink, NULL);
             if (rc)
                 return rc;
-            if (d.blocks_received == s.blocks) {
+            if (d.rx.blocks_received == s.blocks) {
                 uint8_t digest[32];
                 alt_sha256(w->image, p->image_size, digest);
                 hash_ok = memcmp(digest, p->expected_hash, 32) == 0;
             }
         }
         out->frames_built[row] = (uint32_t)d.next_frame;
-        out->frames_rejected_fcs[row] = d.rejected_fcs;
-        out->frames_rejected_mic[row] = d.rejected_mic;
-        out->undetected_errors[row] = d.undetected;
+        out->frames_rejected_fcs[row] = d.rx.rejected_fcs;
+        out->frames_rejected_mic[row] = d.rx.rejected_mic;
+        out->undetected_errors[row] = d.rx.undetected;
         out->hash_ok[row] = (uint8_t)hash_ok;
         out->image_corrupted[row] = (uint8_t)corrupted;
     }
@@ -725,7 +546,7 @@ int alt_emu_bytes_receive(const alt_emu_bytes_params *p, uint64_t installation, 
             w->block[m] = UINT64_MAX;     /* no block expected: nothing counts as received */
             m++;
         }
-        rc = receive_chunk(&d, w, m);
+        rc = receive_chunk(&d.rx, &w->rx, w->frames, m, w->lens[0], w->corrupt, w->block, w->verdict);
         memcpy(verdicts + base, w->verdict, m);
         base += m;
     }
