@@ -74,21 +74,25 @@ static uint64_t below(alt_rng *r, uint64_t n)
 /* ---- the device's frame sequence ----------------------------------------------------------------------- */
 
 /* Walks the frames of one device in order: slot b (0 .. D) holds the repeats spread onto it, then (b < D) the
- * delivery of block b. Repeats up to slot b: floor(b R / (D + 1)). */
+ * delivery of block b. Spread repeats up to slot b: floor(b R / (D + 1)); an aborted download's last
+ * max_consecutive_failures repeats (its final run of failures) all go to slot D, the block it gave up on. */
 typedef struct sequence {
-    uint64_t blocks, delivered, repeats;
+    uint64_t blocks, delivered, repeats;   /* repeats: all of them, spread and final */
+    uint64_t spread, final;
     uint64_t slot, repeats_left;
     int delivery_left;
 } sequence;
 
 static uint64_t repeats_before(const sequence *s, uint64_t b)
 {
-    return (uint64_t)((unsigned __int128)b * s->repeats / (s->delivered + 1));
+    return (uint64_t)((unsigned __int128)b * s->spread / (s->delivered + 1));
 }
 
 static void enter_slot(sequence *s)
 {
     s->repeats_left = repeats_before(s, s->slot + 1) - repeats_before(s, s->slot);
+    if (s->slot == s->delivered)
+        s->repeats_left += s->final;
     s->delivery_left = s->slot < s->delivered;
 }
 
@@ -101,6 +105,9 @@ static void sequence_init(sequence *s, const alt_emu_bytes_params *p, const alt_
     uint64_t successes = started && ex > rep ? ex - rep : 0;
     s->delivered = successes < s->blocks ? successes : s->blocks;
     s->repeats = started ? rep : 0;
+    s->final = o == ALT_EMU_ABORTED ? (s->repeats < p->max_consecutive_failures ? s->repeats
+                                                                                 : p->max_consecutive_failures) : 0;
+    s->spread = s->repeats - s->final;
     s->slot = 0;
     enter_slot(s);
 }

@@ -10,8 +10,9 @@
  *
  * Which exchanges were repeated: the timing run counts them but does not record their position, so the
  * repeats are spread evenly over the offsets the download reached (repeat j of R goes before delivered block
- * floor(j (D + 1) / R) of D, those after the last delivery at the block the download stopped on). A repeat
- * sends the response for that offset, corrupted. Upgrade End exchanges carry no image data and are not sent;
+ * floor(j (D + 1) / R) of D, those after the last delivery at the block the download stopped on), except that
+ * an aborted download's last max_consecutive_failures repeats, the run of failures that made it give up, all
+ * go to the block it gave up on. A repeat sends the response for that offset, corrupted. Upgrade End exchanges carry no image data and are not sent;
  * their repeats (rare) are counted as block repeats.
  *
  * Randomness (Philox, rng.h, keyed by (seed, installation), so nothing depends on threads):
@@ -55,6 +56,7 @@ typedef struct alt_emu_bytes_params {
     double corrupt_image_prob;           /* per installation: the CH's copy has corrupt_bytes bytes changed */
     uint32_t corrupt_bytes;              /* 1 .. 64 (a smaller image: all its bytes) */
     double ber;                          /* bit error rate of corrupted frames; 0: from the PERs (above) */
+    uint32_t max_consecutive_failures;   /* the timing run's: an aborted download's final run of repeats */
 } alt_emu_bytes_params;
 
 /* What the timing run said about each device (rows 2 * unit + side) and each unit (installation). */

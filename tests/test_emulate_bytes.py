@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from althan_ota import frames as F
-from althan_ota.emulate import OUTCOMES, BridgeLink, EmulationParams, HanLink, OutageParams, emulate
+from althan_ota.emulate import OUTCOMES, BridgeLink, EmulationParams, HanLink, OtaParams, OutageParams, emulate
 from althan_ota.emulate.bytes import BYTES_COLUMNS, ByteParams, device_key
 from althan_ota.emulate.frames import BLOCK_RESPONSE_PAYLOAD, psdu_bytes
 from althan_ota.errors import ParameterError
@@ -207,3 +207,14 @@ def test_cli_emulate_bytes(capsys, tmp_path, image):
     summary = json.loads(capsys.readouterr().out)
     assert summary["outcomes"]["completed"] == 0 and summary["outcomes"]["hash_failure"] > 0
     assert main(["emulate", "10", "--image", str(path), "--corrupt-image-prob", "2"]) == 1
+
+
+def test_aborted_download_ends_with_its_failed_run(image):
+    params = EmulationParams(han=HanLink(per=0.5, max_retries=1), ota=OtaParams(max_consecutive_failures=3))
+    r = emulate(20, params=params, seed=1, fidelity="bytes", image=image)
+    aborted = np.flatnonzero(r.outcome == OUTCOMES.index("aborted"))
+    assert aborted.size > 5
+    for row in aborted[:5]:
+        n = int(r.frames_built[row])
+        frames, corrupted = r.device_frames(int(row), n - 4, 4)
+        assert corrupted[1:].all() and len(frames) == 4      # the final 3 failed exchanges

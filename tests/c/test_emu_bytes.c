@@ -73,7 +73,8 @@ static alt_emu_bytes_outputs out_of(outputs *o)
 static alt_emu_bytes_params params(double corrupt, double ber)
 {
     alt_emu_bytes_params p = {.image = image, .image_size = IMAGE, .block_size = BLOCK, .seed = 42,
-                              .corrupt_image_prob = corrupt, .corrupt_bytes = 3, .ber = ber};
+                              .corrupt_image_prob = corrupt, .corrupt_bytes = 3, .ber = ber,
+                              .max_consecutive_failures = 10};
     alt_sha256(image, IMAGE, p.expected_hash);
     return p;
 }
@@ -242,6 +243,22 @@ static void check_tiny_image(void)
     }
 }
 
+/* The aborted download (row 2) ends with its final run of 10 failed exchanges, all corrupted frames. */
+static void check_abort_tail(const alt_emu_bytes_params *p)
+{
+    alt_emu_bytes_timing in = timing();
+    static uint8_t frames[400 * 128];
+    uint16_t lens[400];
+    uint8_t corrupted[400];
+    size_t count = 0;
+    alt_emu_bytes_device_frames(p, &in, 2, 0, 400, frames, 128, lens, corrupted, &count);
+    CHECK(count == exchanges[2], "aborted row: %zu frames for %u exchanges", count, exchanges[2]);
+    size_t tail = 0;
+    while (tail < count && corrupted[count - 1 - tail])
+        tail++;
+    CHECK(tail >= 10 && tail < 15, "aborted row: the last %zu frames corrupted, expected the final 10", tail);
+}
+
 static void check_errors(void)
 {
     alt_emu_bytes_timing in = timing();
@@ -302,6 +319,7 @@ int main(void)
             check_receiver(&clean);
         }
     check_tiny_image();
+    check_abort_tail(&clean);
     check_errors();
     if (failures)
         fprintf(stderr, "%d failure(s)\n", failures);

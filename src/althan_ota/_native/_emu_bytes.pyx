@@ -14,6 +14,7 @@ cdef extern from "emu_bytes.h":
         double corrupt_image_prob
         uint32_t corrupt_bytes
         double ber
+        uint32_t max_consecutive_failures
     ctypedef struct alt_emu_bytes_timing:
         const uint64_t *installation
         const uint8_t *outcome
@@ -82,7 +83,8 @@ cdef class Pass:
         alt_emu_bytes_control_free(self.ctl)
 
     def __init__(self, image, unsigned int block_size, expected_hash, unsigned long long seed,
-                 double corrupt_image_prob, unsigned int corrupt_bytes, double ber, dict timing, dict out):
+                 double corrupt_image_prob, unsigned int corrupt_bytes, double ber,
+                 unsigned int max_consecutive_failures, dict timing, dict out):
         """image: any contiguous buffer; expected_hash: 32 bytes; timing: TIMING_COLUMNS (2n rows) and
         UNIT_COLUMNS (n rows); out: OUTPUT_COLUMNS arrays of 2n rows, filled by execute()."""
         cdef const uint8_t[::1] img = image
@@ -101,6 +103,7 @@ cdef class Pass:
         self.p.corrupt_image_prob = corrupt_image_prob
         self.p.corrupt_bytes = corrupt_bytes
         self.p.ber = ber
+        self.p.max_consecutive_failures = max_consecutive_failures
         if alt_emu_bytes_check(&self.p) != 0:
             raise ParameterError("byte-pass parameters rejected by the C engine (a validation gap: please report)")
         for name, dtype in TIMING_COLUMNS.items():

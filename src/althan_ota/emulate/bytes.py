@@ -63,9 +63,10 @@ def image_bytes(image) -> memoryview:
     return view
 
 
-def make_pass(columns: dict, installations: np.ndarray, image: memoryview, block_size: int, seed: int,
+def make_pass(columns: dict, installations: np.ndarray, image: memoryview, ota, seed: int,
               byte_params: ByteParams):
-    """The C byte pass over a timing run's columns; it adds BYTES_COLUMNS to ``columns`` when executed."""
+    """The C byte pass over a timing run's columns (``ota``: its OtaParams); it fills BYTES_COLUMNS, which it
+    adds to ``columns``, when executed."""
     from .._native import _emu_bytes
 
     n = installations.shape[0]
@@ -76,8 +77,9 @@ def make_pass(columns: dict, installations: np.ndarray, image: memoryview, block
     for name, dtype in _emu_bytes.OUTPUT_COLUMNS.items():
         columns[name] = np.zeros(2 * n, dtype=dtype)
     digest = hashlib.sha256(image).digest()
-    return _emu_bytes.Pass(image, block_size, digest, seed, float(byte_params.corrupt_image_prob),
-                           byte_params.corrupt_bytes, float(byte_params.ber or 0.0), timing, columns)
+    return _emu_bytes.Pass(image, ota.block_size, digest, seed, float(byte_params.corrupt_image_prob),
+                           byte_params.corrupt_bytes, float(byte_params.ber or 0.0), ota.max_consecutive_failures,
+                           timing, columns)
 
 
 def apply_hash_check(columns: dict) -> None:

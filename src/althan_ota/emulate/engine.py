@@ -163,8 +163,8 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
     byte_pass = None
     if fidelity == "bytes":
         units = keys if keys is not None else np.arange(first_installation, first_installation + n, dtype=np.uint64)
-        byte_pass = bytes_fidelity.make_pass(out, units, bytes_fidelity.image_bytes(image), params.ota.block_size,
-                                             int(seed), byte_params or bytes_fidelity.ByteParams())
+        byte_pass = bytes_fidelity.make_pass(out, units, bytes_fidelity.image_bytes(image), params.ota, int(seed),
+                                             byte_params or bytes_fidelity.ByteParams())
         status = _execute(byte_pass, int(n_threads), n, _phase(progress, 1, phases))
         if status != 0:
             raise ParameterError(f"the byte pass rejected the run (status {status})")
