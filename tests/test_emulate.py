@@ -376,7 +376,7 @@ def test_progress_and_stop():
     (lambda: emulate({"han_per": [0.1, 1.0]}, 1000), r"han_per\[1\]"),
     (lambda: emulate({"han_per": [0.1], "bridge_per": [0.1, 0.2]}, 1000), "installations"),
     (lambda: emulate({"hanper": [0.1]}, 1000), "unknown"),
-    (lambda: emulate(10, 1000, fidelity="bytes"), "fidelity 'bytes'"),
+    (lambda: emulate(10, 1000, fidelity="bytes"), "needs the image"),
     (lambda: emulate(10, 1000, fidelity="exact"), "fidelity"),
 ])
 def test_bad_parameters_raise(bad, match):

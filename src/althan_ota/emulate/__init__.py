@@ -8,13 +8,16 @@ Example::
     table = result.to_arrow()      # one row per bridge
 
 The rules are stated in csrc/emu.h; the parameters and the sources of their defaults in params.py; the
-bytes-to-airtime frame model in frames.py; a SimPy model of the same rules in reference.py.
+bytes-to-airtime frame model in frames.py; a SimPy model of the same rules in reference.py; the bytes
+fidelity (real frames, CCM*, FCS, SHA-256 of the reassembled image) in bytes.py and csrc/emu_bytes.h.
 """
 
+from .bytes import ByteParams
 from .engine import FIDELITIES, emulate
 from .frames import MAX_BLOCK
 from .params import BridgeLink, EmulationParams, GilbertElliott, HanLink, OtaParams, OutageParams
 from .result import DEVICE_COLUMNS, OUTCOMES, SIDES, EmulationResult, FleetSummary
 
-__all__ = ["BridgeLink", "DEVICE_COLUMNS", "EmulationParams", "EmulationResult", "FIDELITIES", "FleetSummary",
-           "GilbertElliott", "HanLink", "MAX_BLOCK", "OUTCOMES", "OtaParams", "OutageParams", "SIDES", "emulate"]
+__all__ = ["BridgeLink", "ByteParams", "DEVICE_COLUMNS", "EmulationParams", "EmulationResult", "FIDELITIES",
+           "FleetSummary", "GilbertElliott", "HanLink", "MAX_BLOCK", "OUTCOMES", "OtaParams", "OutageParams", "SIDES",
+           "emulate"]

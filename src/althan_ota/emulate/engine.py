@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import ParameterError
+from . import bytes as bytes_fidelity
 from . import frames
 from .params import EmulationParams
 from .result import EmulationResult
@@ -97,10 +98,11 @@ def _fleet(fleet) -> tuple[int, np.ndarray | None, np.ndarray | None]:
                          f"(han_per, bridge_per), got {type(fleet).__name__}")
 
 
-def emulate(fleet, image_size: int, params: EmulationParams | None = None, seed: int = 0,
+def emulate(fleet, image_size: int | None = None, params: EmulationParams | None = None, seed: int = 0,
             fidelity: str = "timing", n_threads: int | None = None,
             progress: Callable[[int, int], object] | None = None,
-            first_installation: int = 0, installation_keys=None, sides=None) -> EmulationResult:
+            first_installation: int = 0, installation_keys=None, sides=None, image=None,
+            byte_params: "bytes_fidelity.ByteParams | None" = None) -> EmulationResult:
     """Emulate an OTA rollout of an ``image_size``-byte image to a fleet of P2P Alt HAN installations.
 
     ``fleet`` is a number of installations, or a mapping with per-installation ``han_per`` and/or
@@ -111,12 +113,17 @@ def emulate(fleet, image_size: int, params: EmulationParams | None = None, seed:
     rows of one run over 0..1999, and results never depend on ``n_threads`` (default: every core).
     ``progress(done, total)`` is called from the calling thread about ten times a second; if it raises, the
     run stops and the exception propagates. Ctrl-C stops the run too (KeyboardInterrupt).
+
+    ``fidelity="bytes"`` takes the real ``image`` (bytes or any buffer; ``image_size`` is then its length) and
+    optional ``byte_params`` (:class:`~althan_ota.emulate.bytes.ByteParams`): after the timing run every block
+    exchange travels as a real frame, and devices check the reassembled image's SHA-256 (see emulate/bytes.py).
     """
     if fidelity not in FIDELITIES:
         raise ParameterError(f"fidelity must be one of {FIDELITIES}, got {fidelity!r}")
     if fidelity == "bytes":
-        raise ParameterError("fidelity 'bytes' (real frames with CCM* and CRCs) is not available yet: it needs "
-                             "the CCM and CRC kernels; use fidelity='timing'")
+        image_size = _bytes_image_size(image, image_size, params, byte_params)
+    elif image is not None or byte_params is not None:
+        raise ParameterError("image and byte_params are for fidelity='bytes'")
     params = EmulationParams() if params is None else params
     if not isinstance(params, EmulationParams):
         raise ParameterError(f"params must be an EmulationParams, got {type(params).__name__}")
@@ -149,11 +156,42 @@ def emulate(fleet, image_size: int, params: EmulationParams | None = None, seed:
     if side_mask is not None and keys is None:
         keys = np.arange(first_installation, first_installation + n, dtype=np.uint64)
     run = _emu.Run(cfg, int(first_installation), n, han_per, bridge_per, out, keys, side_mask)
-    status = _execute(run, int(n_threads), n, progress)
+    phases = 2 if fidelity == "bytes" else 1
+    status = _execute(run, int(n_threads), n, _phase(progress, 0, phases))
     if status != 0:
         raise ParameterError(f"the emulator engine rejected the run (status {status})")
-    return EmulationResult(out, first_installation=int(first_installation), image_size=int(image_size),
-                           params=params, seed=int(seed), installation_keys=keys)
+    byte_pass = None
+    if fidelity == "bytes":
+        units = keys if keys is not None else np.arange(first_installation, first_installation + n, dtype=np.uint64)
+        byte_pass = bytes_fidelity.make_pass(out, units, bytes_fidelity.image_bytes(image), params.ota, int(seed),
+                                             byte_params or bytes_fidelity.ByteParams())
+        status = _execute(byte_pass, int(n_threads), n, _phase(progress, 1, phases))
+        if status != 0:
+            raise ParameterError(f"the byte pass rejected the run (status {status})")
+        bytes_fidelity.apply_hash_check(out)
+    result = EmulationResult(out, first_installation=int(first_installation), image_size=int(image_size),
+                             params=params, seed=int(seed), installation_keys=keys)
+    result.byte_pass = byte_pass
+    return result
+
+
+def _bytes_image_size(image, image_size, params, byte_params) -> int:
+    if image is None:
+        raise ParameterError("fidelity='bytes' needs the image itself: emulate(..., fidelity='bytes', image=data)")
+    size = bytes_fidelity.image_bytes(image).nbytes
+    if image_size is not None and image_size != size:
+        raise ParameterError(f"image_size {image_size!r} differs from the image's {size} bytes (leave it None)")
+    if byte_params is not None and not isinstance(byte_params, bytes_fidelity.ByteParams):
+        raise ParameterError(f"byte_params must be a ByteParams, got {type(byte_params).__name__}")
+    (byte_params or bytes_fidelity.ByteParams()).validate()
+    return size
+
+
+def _phase(progress, k: int, phases: int):
+    """progress(done, total) over several passes of n installations each, as one count."""
+    if progress is None or phases == 1:
+        return progress
+    return lambda done, n: progress(k * n + done, phases * n)
 
 
 def _unit_array(values, n: int, dtype, name: str) -> np.ndarray | None:

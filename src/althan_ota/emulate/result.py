@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-OUTCOMES = ("completed", "aborted", "wan_failed", "activation_failed", "timeout", "not_requested")
+
+OUTCOMES = ("completed", "aborted", "wan_failed", "activation_failed", "timeout", "not_requested",
+            "hash_failure")   # hash_failure: bytes fidelity only (the reassembled image's SHA-256 did not match)
 SIDES = ("hub_side", "meter_side")
 
 # column -> meaning; times are seconds from the campaign start (NaN: stage not reached)
@@ -28,6 +30,16 @@ DEVICE_COLUMNS = {
     "airtime_bridge": "seconds on air on the bridge link",
     "dc_wait": "seconds spent waiting for the bridge duty cycle",
     "t_end": "when the outcome was known: read-back, abort, WAN failure or the deadline",
+}
+
+# per-device columns of the bytes fidelity only (althan_ota.emulate.bytes)
+BYTES_COLUMNS = {
+    "frames_built": "Image Block Responses built and sent (deliveries and corrupted repeats)",
+    "frames_rejected_fcs": "frames the receiver dropped for a bad FCS (CRC-16/KERMIT)",
+    "frames_rejected_mic": "frames with a good FCS dropped for a bad NWK MIC (or an unusable header / counter)",
+    "undetected_errors": "corrupted frames that passed FCS and MIC (their data went into the image)",
+    "hash_ok": "1 if the device reassembled the whole image and its SHA-256 matched",
+    "image_corrupted": "1 if the device's CH served a corrupted copy of the image",
 }
 
 
@@ -63,6 +75,14 @@ class EmulationResult:
         self.image_size = image_size
         self.params = params
         self.seed = seed
+        self.byte_pass = None       # bytes fidelity: the byte pass, for device_frames()
+
+    def device_frames(self, row: int, first: int = 0, count: int = 16) -> tuple[list[bytes], np.ndarray]:
+        """Bytes fidelity: frames first .. first + count - 1 that device ``row`` was sent (PSDUs with FCS, as on
+        the air) and a uint8 mask of the corrupted ones. Its NWK key: ``emulate.bytes.device_key``."""
+        if self.byte_pass is None:
+            raise AttributeError("device_frames needs a result of fidelity='bytes'")
+        return self.byte_pass.device_frames(row, first, count)
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("_cols", {})
@@ -91,11 +111,11 @@ class EmulationResult:
 
         cols = {"installation": self.installation, "side": pa.DictionaryArray.from_arrays(
             pa.array(self.side.astype(np.int8)), pa.array(SIDES))}
-        for name in DEVICE_COLUMNS:
+        for name in [*DEVICE_COLUMNS, *(c for c in BYTES_COLUMNS if c in self._cols)]:
             arr = self._cols[name]
             if name == "outcome":
                 cols[name] = pa.DictionaryArray.from_arrays(pa.array(arr.astype(np.int8)), pa.array(OUTCOMES))
-            elif name == "new_version":
+            elif name in ("new_version", "hash_ok", "image_corrupted"):
                 cols[name] = pa.array(arr.astype(bool))
             elif name.startswith("t_"):
                 cols[name] = pa.array(arr, from_pandas=True)   # NaN -> null: stage not reached

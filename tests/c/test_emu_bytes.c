@@ -1,0 +1,329 @@
+/* The emulator's byte pass in C, on every AES, CRC and SHA-256 tier: every corrupted frame is rejected and
+ * every device that got its blocks holds the image (SHA-256 checked here against alt_sha256 of the image);
+ * a corrupted CH copy always ends as a hash failure; results do not depend on threads or tiers; exported
+ * frames parse with the device key and carry the image bytes at their offset; the batch receiver agrees with
+ * alt_frames_parse on forged frames; bad parameters are refused. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aes.h"
+#include "crc.h"
+#include "emu.h"
+#include "emu_bytes.h"
+#include "frames.h"
+#include "sha256.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                         \
+    do {                                                         \
+        if (!(cond)) {                                           \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                        \
+            fputc('\n', stderr);                                 \
+            failures++;                                          \
+        }                                                        \
+    } while (0)
+
+enum { UNITS = 7, ROWS = 2 * UNITS, IMAGE = 10007, BLOCK = 50, BLOCKS = (IMAGE + BLOCK - 1) / BLOCK };
+
+static uint8_t image[IMAGE];
+static uint64_t installation[UNITS] = {0, 1, 2, 3, 1000, 77, 5};
+/* per device: timing outcome, exchanges, repeats */
+static uint8_t outcome[ROWS] = {ALT_EMU_COMPLETED, ALT_EMU_COMPLETED, ALT_EMU_ABORTED, ALT_EMU_COMPLETED,
+                                ALT_EMU_WAN_FAILED, ALT_EMU_WAN_FAILED, ALT_EMU_NOT_REQUESTED, ALT_EMU_TIMEOUT,
+                                ALT_EMU_ACTIVATION_FAILED, ALT_EMU_COMPLETED, ALT_EMU_TIMEOUT, ALT_EMU_COMPLETED,
+                                ALT_EMU_COMPLETED, ALT_EMU_COMPLETED};
+static uint32_t exchanges[ROWS], retries[ROWS];
+static double han_per[UNITS] = {0.02, 0.3, 0.0, 0.1, 0.02, 0.05, 0.5};
+static double bridge_per[UNITS] = {0.1, 0.3, 0.2, 0.1, 0.02, 0.05, 0.9};
+
+typedef struct outputs {
+    uint32_t built[ROWS], fcs[ROWS], mic[ROWS], undetected[ROWS];
+    uint8_t hash_ok[ROWS], corrupted[ROWS];
+} outputs;
+
+static void setup_timing(void)
+{
+    for (int i = 0; i < ROWS; i++) {
+        int o = outcome[i];
+        uint32_t rep = (uint32_t)(i * 37 % 200);
+        uint32_t ok = o == ALT_EMU_COMPLETED || o == ALT_EMU_ACTIVATION_FAILED ? BLOCKS + 1
+                    : o == ALT_EMU_ABORTED ? 93 : o == ALT_EMU_TIMEOUT ? (i == 10 ? 0 : 150) : 0;
+        if (o == ALT_EMU_WAN_FAILED || o == ALT_EMU_NOT_REQUESTED)
+            rep = 0;
+        exchanges[i] = ok + rep;
+        retries[i] = rep;
+    }
+    retries[12] = 0;                 /* a loss-free download */
+    exchanges[12] = BLOCKS + 1;
+}
+
+static alt_emu_bytes_timing timing(void)
+{
+    return (alt_emu_bytes_timing){installation, outcome, exchanges, retries, han_per, bridge_per};
+}
+
+static alt_emu_bytes_outputs out_of(outputs *o)
+{
+    return (alt_emu_bytes_outputs){o->built, o->fcs, o->mic, o->undetected, o->hash_ok, o->corrupted};
+}
+
+static alt_emu_bytes_params params(double corrupt, double ber)
+{
+    alt_emu_bytes_params p = {.image = image, .image_size = IMAGE, .block_size = BLOCK, .seed = 42,
+                              .corrupt_image_prob = corrupt, .corrupt_bytes = 3, .ber = ber,
+                              .max_consecutive_failures = 10};
+    alt_sha256(image, IMAGE, p.expected_hash);
+    return p;
+}
+
+static int run(const alt_emu_bytes_params *p, outputs *o, int threads)
+{
+    alt_emu_bytes_timing in = timing();
+    alt_emu_bytes_outputs out = out_of(o);
+    memset(o, 0xEE, sizeof *o);
+    return alt_emu_bytes_run(p, &in, UNITS, &out, threads, NULL);
+}
+
+static void check_clean(const outputs *o, const char *what)
+{
+    for (int i = 0; i < ROWS; i++) {
+        int o_ = outcome[i];
+        int started = o_ != ALT_EMU_WAN_FAILED && o_ != ALT_EMU_NOT_REQUESTED;
+        uint32_t successes = started ? exchanges[i] - retries[i] : 0;
+        uint32_t delivered = successes < BLOCKS ? successes : BLOCKS;
+        CHECK(o->built[i] == delivered + retries[i], "%s row %d: %u frames built, expected %u", what, i,
+              o->built[i], delivered + retries[i]);
+        CHECK(o->fcs[i] + o->mic[i] == retries[i], "%s row %d: %u + %u rejected of %u corrupted", what, i,
+              o->fcs[i], o->mic[i], retries[i]);
+        CHECK(o->undetected[i] == 0, "%s row %d: %u undetected errors", what, i, o->undetected[i]);
+        CHECK(o->hash_ok[i] == (delivered == BLOCKS), "%s row %d: hash_ok %d with %u of %d blocks", what, i,
+              o->hash_ok[i], delivered, BLOCKS);
+    }
+}
+
+static void check_frames(const alt_emu_bytes_params *p)
+{
+    alt_emu_bytes_timing in = timing();
+    enum { CAP = 400 };
+    static uint8_t frames[CAP * 128];
+    uint16_t lens[CAP];
+    uint8_t corrupted[CAP];
+    size_t rows[] = {1, 3, 9};
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        size_t row = rows[r], count = 0;
+        int rc = alt_emu_bytes_device_frames(p, &in, row, 0, CAP, frames, 128, lens, corrupted, &count);
+        CHECK(rc == ALT_OK && count > 0, "device_frames row %zu: rc %d, %zu frames", row, rc, count);
+        uint8_t key[16];
+        alt_emu_bytes_device_key(p->seed, installation[row / 2], (int)(row & 1), key);
+        alt_frames_keys keys = {.nwk_key = key, .zigbee_level = 5};
+        uint32_t last = 0;
+        for (size_t i = 0; i < count; i++) {
+            uint8_t *psdu = malloc(lens[i]);       /* exact size: ASan sees any over-read */
+            memcpy(psdu, frames + i * 128, lens[i]);
+            uint8_t clear[ALT_FRAMES_MAX_PSDU];
+            alt_frames_frame f;
+            alt_frames_status st;
+            rc = alt_frames_parse(psdu, lens[i], true, &keys, clear, &f, &st);
+            free(psdu);
+            if (corrupted[i]) {
+                CHECK(rc != ALT_OK, "row %zu frame %zu: a corrupted frame parsed", row, i);
+                continue;
+            }
+            CHECK(rc == ALT_OK && f.has_ota, "row %zu frame %zu: rc %d (%s)", row, i, rc,
+                  st.error ? st.error : "-");
+            if (rc != ALT_OK)
+                continue;
+            CHECK(f.nwk.frame_counter == i + 1 && f.nwk.frame_counter > last, "row %zu frame %zu: counter %u",
+                  row, i, f.nwk.frame_counter);
+            last = f.nwk.frame_counter;
+            CHECK(f.ota.file_offset % BLOCK == 0 && f.ota.file_offset + f.ota.data_size <= IMAGE &&
+                  memcmp(f.ota.data, image + f.ota.file_offset, f.ota.data_size) == 0,
+                  "row %zu frame %zu: data at offset %u differs from the image", row, i, f.ota.file_offset);
+        }
+    }
+}
+
+static void put_fcs(uint8_t *psdu, size_t len)
+{
+    uint32_t crc = 0;
+    alt_crc_compute(ALT_CRC16_KERMIT, psdu, len - 2, &crc);
+    psdu[len - 2] = (uint8_t)crc;
+    psdu[len - 1] = (uint8_t)(crc >> 8);
+}
+
+/* The batch receiver against alt_frames_parse: clean frames pass, replays do not, and frames changed with a
+ * recomputed FCS (what no bit error rate produces often enough to test) pass only when the change is in the
+ * MAC sequence number, the one unauthenticated field the client does not check. */
+static void check_receiver(const alt_emu_bytes_params *p)
+{
+    alt_emu_bytes_timing in = timing();
+    enum { N = 200 };
+    static uint8_t frames[N * 128], twice[2 * 20 * 128];
+    uint16_t lens[N], lens2[40];
+    uint8_t corrupted[N], verdict[N];
+    size_t row = 12, count = 0;        /* unit 6 hub-side: no repeats */
+    CHECK(alt_emu_bytes_device_frames(p, &in, row, 0, N, frames, 128, lens, corrupted, &count) == ALT_OK &&
+          count == N, "device_frames for the receiver: %zu frames", count);
+    CHECK(alt_emu_bytes_receive(p, installation[row / 2], 0, frames, N, 128, lens, verdict) == ALT_OK,
+          "receive failed");
+    for (size_t i = 0; i < N; i++)
+        CHECK(verdict[i] == ALT_EMU_BYTES_ACCEPTED, "clean frame %zu: verdict %d", i, verdict[i]);
+    memcpy(twice, frames, 20 * 128);
+    memcpy(twice + 20 * 128, frames, 20 * 128);
+    memcpy(lens2, lens, 20 * sizeof lens[0]);
+    memcpy(lens2 + 20, lens, 20 * sizeof lens[0]);
+    alt_emu_bytes_receive(p, installation[row / 2], 0, twice, 40, 128, lens2, verdict);
+    for (size_t i = 0; i < 40; i++)
+        CHECK(verdict[i] == (i < 20 ? ALT_EMU_BYTES_ACCEPTED : ALT_EMU_BYTES_BAD_PAYLOAD),
+              "replayed frame %zu: verdict %d", i, verdict[i]);
+    CHECK(alt_emu_bytes_receive(p, installation[row / 2], 1, frames, 1, 128, lens, verdict) == ALT_OK &&
+          verdict[0] != ALT_EMU_BYTES_ACCEPTED, "the other side's key took the frame");
+
+    uint8_t key[16];
+    alt_emu_bytes_device_key(p->seed, installation[row / 2], 0, key);
+    alt_frames_keys keys = {.nwk_key = key, .zigbee_level = 5};
+    uint64_t x = 12345;
+    for (int trial = 0; trial < 400; trial++) {
+        size_t i = (size_t)trial % N, len = lens[i];
+        uint8_t psdu[128];
+        memcpy(psdu, frames + i * 128, len);
+        int flips = 1 + trial % 3, only_seq = 1, only_unchecked = 1;
+        for (int f = 0; f < flips; f++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            size_t byte = trial < 40 ? (size_t)(trial % 9) : (size_t)(x >> 33) % (len - 2);
+            unsigned bit = (unsigned)(x >> 20) & 7;
+            psdu[byte] ^= (uint8_t)(1u << bit);
+            only_seq &= byte == 2;
+            /* the parser does not authenticate the MAC header, and puts the level bits of the NWK security
+             * control byte (17) back itself, as ZigBee receivers do; this client takes neither changed */
+            only_unchecked &= byte < 9 || (byte == 17 && bit < 3);
+        }
+        if (memcmp(psdu, frames + i * 128, len) == 0)
+            continue;                      /* two flips undid each other */
+        put_fcs(psdu, len);
+        uint16_t l = (uint16_t)len;
+        alt_emu_bytes_receive(p, installation[row / 2], 0, psdu, 1, 128, &l, verdict);
+        uint8_t clear[ALT_FRAMES_MAX_PSDU];
+        alt_frames_frame fr;
+        alt_frames_status st;
+        /* taken: well-formed, NWK-secured under the key (a mangled MAC header can make the rest read as an
+         * unsecured frame, which parses but no OTA client accepts), an OTA command */
+        int parsed_ok = alt_frames_parse(psdu, len, true, &keys, clear, &fr, &st) == ALT_OK &&
+                        st.nwk_sec == ALT_FRAMES_SEC_OK && fr.has_ota;
+        CHECK((verdict[0] == ALT_EMU_BYTES_ACCEPTED) == only_seq, "trial %d: verdict %d, flips only in the MAC "
+              "sequence number: %d", trial, verdict[0], only_seq);
+        CHECK(!parsed_ok || only_unchecked, "trial %d: the parser took a frame changed where it checks", trial);
+        CHECK(verdict[0] != ALT_EMU_BYTES_BAD_FCS, "trial %d: the recomputed FCS was refused", trial);
+    }
+}
+
+/* A 2-byte image (one short block): corrupting "3 bytes" changes both, and still fails every hash. */
+static void check_tiny_image(void)
+{
+    static const uint8_t tiny[2] = {0xAB, 0xCD};
+    alt_emu_bytes_params p = {.image = tiny, .image_size = 2, .block_size = BLOCK, .seed = 1,
+                              .corrupt_image_prob = 1.0, .corrupt_bytes = 3};
+    alt_sha256(tiny, 2, p.expected_hash);
+    alt_emu_bytes_timing in = timing();
+    outputs o;
+    alt_emu_bytes_outputs out = out_of(&o);
+    CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 2, NULL) == ALT_OK, "tiny image: run failed");
+    for (int i = 0; i < ROWS; i++)
+        CHECK(o.hash_ok[i] == 0 && o.corrupted[i] == 1, "tiny image row %d: hash_ok %d", i, o.hash_ok[i]);
+    p.corrupt_image_prob = 0.0;
+    CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 2, NULL) == ALT_OK, "tiny image: clean run failed");
+    for (int i = 0; i < ROWS; i++) {
+        int started = outcome[i] != ALT_EMU_WAN_FAILED && outcome[i] != ALT_EMU_NOT_REQUESTED;
+        CHECK(o.hash_ok[i] == (started && exchanges[i] > retries[i]), "tiny image row %d: hash_ok %d", i,
+              o.hash_ok[i]);
+        CHECK(o.fcs[i] + o.mic[i] == retries[i] && o.undetected[i] == 0, "tiny image row %d: rejections", i);
+    }
+}
+
+/* The aborted download (row 2) ends with its final run of 10 failed exchanges, all corrupted frames. */
+static void check_abort_tail(const alt_emu_bytes_params *p)
+{
+    alt_emu_bytes_timing in = timing();
+    static uint8_t frames[400 * 128];
+    uint16_t lens[400];
+    uint8_t corrupted[400];
+    size_t count = 0;
+    alt_emu_bytes_device_frames(p, &in, 2, 0, 400, frames, 128, lens, corrupted, &count);
+    CHECK(count == exchanges[2], "aborted row: %zu frames for %u exchanges", count, exchanges[2]);
+    size_t tail = 0;
+    while (tail < count && corrupted[count - 1 - tail])
+        tail++;
+    CHECK(tail >= 10 && tail < 15, "aborted row: the last %zu frames corrupted, expected the final 10", tail);
+}
+
+static void check_errors(void)
+{
+    alt_emu_bytes_timing in = timing();
+    outputs o;
+    alt_emu_bytes_outputs out = out_of(&o);
+    alt_emu_bytes_params p = params(0.0, 0.0);
+    p.block_size = 66;
+    CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 1, NULL) == ALT_EINVAL, "block_size 66 accepted");
+    p = params(1.5, 0.0);
+    CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 1, NULL) == ALT_EINVAL, "corrupt_image_prob 1.5 accepted");
+    p = params(0.0, 0.2);
+    CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 1, NULL) == ALT_EINVAL, "ber 0.2 accepted");
+    p = params(0.0, 0.0);
+    p.corrupt_bytes = 0;
+    CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 1, NULL) == ALT_EINVAL, "corrupt_bytes 0 accepted");
+    p.corrupt_bytes = 65;
+    CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 1, NULL) == ALT_EINVAL, "corrupt_bytes 65 accepted");
+    p = params(0.0, 0.0);
+    p.image = NULL;
+    CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 1, NULL) == ALT_EINVAL, "no image accepted");
+    p = params(0.0, 0.0);
+    CHECK(alt_emu_bytes_run(&p, &in, UNITS, &out, 0, NULL) == ALT_EINVAL, "0 threads accepted");
+    CHECK(alt_emu_bytes_run(&p, &in, UNITS, NULL, 1, NULL) == ALT_EINVAL, "no outputs accepted");
+}
+
+int main(void)
+{
+    for (int i = 0; i < IMAGE; i++)
+        image[i] = (uint8_t)(i * 131 + (i >> 8) * 7 + 3);
+    setup_timing();
+    outputs reference, o;
+    alt_emu_bytes_params clean = params(0.0, 0.0), noisy = params(0.0, 0.1), bad = params(1.0, 0.0);
+    for (int a = 0; a < alt_aes_tier_count(); a++)
+        for (int c = 0; c < alt_crc_tier_count(); c++) {
+            alt_aes_set_tier(a);
+            alt_crc_set_tier(c);
+            alt_sha256_set_tier(c < alt_sha256_tier_count() ? c : alt_sha256_tier_count() - 1);
+            char what[80];
+            snprintf(what, sizeof what, "aes %s crc %s", alt_aes_tier_name(a), alt_crc_tier_name(c));
+            CHECK(run(&clean, &o, 1) == ALT_OK, "%s: run failed", what);
+            check_clean(&o, what);
+            if (a == 0 && c == 0)
+                reference = o;
+            CHECK(memcmp(&o, &reference, sizeof o) == 0, "%s: results differ from the portable tiers", what);
+            for (int threads = 2; threads <= 5; threads += 3) {
+                outputs t;
+                CHECK(run(&clean, &t, threads) == ALT_OK && memcmp(&t, &o, sizeof o) == 0,
+                      "%s: %d threads differ from one", what, threads);
+            }
+            CHECK(run(&noisy, &o, 2) == ALT_OK, "%s: noisy run failed", what);
+            check_clean(&o, "ber 0.1");
+            CHECK(run(&bad, &o, 2) == ALT_OK, "%s: corrupt run failed", what);
+            for (int i = 0; i < ROWS; i++)
+                CHECK(o.hash_ok[i] == 0 && o.corrupted[i] == 1, "%s row %d: a corrupted copy passed its hash",
+                      what, i);
+            check_frames(&clean);
+            check_frames(&noisy);
+            check_receiver(&clean);
+        }
+    check_tiny_image();
+    check_abort_tail(&clean);
+    check_errors();
+    if (failures)
+        fprintf(stderr, "%d failure(s)\n", failures);
+    else
+        printf("emu_bytes: ok\n");
+    return failures != 0;
+}
