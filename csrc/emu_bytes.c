@@ -10,33 +10,13 @@
 #include <string.h>
 
 #include "emu.h"
+#include "emu_control.h"
 #include "emu_bytes_rx.h"
 #include "frames.h"
 #include "rng.h"
 #include "sha256.h"
 
 
-struct alt_emu_bytes_control {
-    atomic_int stop;
-    atomic_uint_fast64_t done;
-};
-
-alt_emu_bytes_control *alt_emu_bytes_control_new(void)
-{
-    alt_emu_bytes_control *ctl = malloc(sizeof *ctl);
-    if (ctl) {
-        atomic_init(&ctl->stop, 0);
-        atomic_init(&ctl->done, 0);
-    }
-    return ctl;
-}
-
-void alt_emu_bytes_control_free(alt_emu_bytes_control *ctl) { free(ctl); }
-void alt_emu_bytes_control_stop(alt_emu_bytes_control *ctl) { atomic_store(&ctl->stop, 1); }
-uint64_t alt_emu_bytes_control_done(const alt_emu_bytes_control *ctl)
-{
-    return atomic_load(&((alt_emu_bytes_control *)ctl)->done);
-}
 
 int alt_emu_bytes_check(const alt_emu_bytes_params *p)
 {
@@ -393,7 +373,7 @@ typedef struct job {
     const alt_emu_bytes_timing *in;
     size_t n;
     const alt_emu_bytes_outputs *out;
-    alt_emu_bytes_control *ctl;
+    alt_emu_control *ctl;
     atomic_size_t next;
     atomic_int status;
 } job;
@@ -437,11 +417,11 @@ static int outputs_ok(const alt_emu_bytes_outputs *o, size_t n)
 }
 
 int alt_emu_bytes_run(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *in, size_t n,
-                      const alt_emu_bytes_outputs *out, int n_threads, alt_emu_bytes_control *ctl)
+                      const alt_emu_bytes_outputs *out, int n_threads, alt_emu_control *ctl)
 {
     if (alt_emu_bytes_check(p) != ALT_OK || !timing_ok(in, n) || !outputs_ok(out, n) || n_threads < 1)
         return ALT_EINVAL;
-    alt_emu_bytes_control local;
+    alt_emu_control local;
     if (!ctl) {
         atomic_init(&local.stop, 0);
         atomic_init(&local.done, 0);

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "alt_status.h"
+#include "emu.h"     /* alt_emu_control: one stop flag and progress counter for both passes */
 
 #define ALT_EMU_BYTES_STREAM_KEY 0x100
 #define ALT_EMU_BYTES_STREAM_IMAGE 0x102
@@ -73,11 +74,6 @@ typedef struct alt_emu_bytes_outputs {
     uint8_t *image_corrupted;            /* per device: its CH served a corrupted copy */
 } alt_emu_bytes_outputs;
 
-typedef struct alt_emu_bytes_control alt_emu_bytes_control;
-alt_emu_bytes_control *alt_emu_bytes_control_new(void);
-void alt_emu_bytes_control_free(alt_emu_bytes_control *ctl);
-void alt_emu_bytes_control_stop(alt_emu_bytes_control *ctl);
-uint64_t alt_emu_bytes_control_done(const alt_emu_bytes_control *ctl);   /* units finished */
 
 /* ALT_OK or ALT_EINVAL. */
 int alt_emu_bytes_check(const alt_emu_bytes_params *p);
@@ -85,7 +81,7 @@ int alt_emu_bytes_check(const alt_emu_bytes_params *p);
 /* The byte pass over n units on n_threads threads (ctl may be NULL). ALT_OK, ALT_EINVAL, ALT_ENOMEM, or
  * ALT_EINTR when stopped. */
 int alt_emu_bytes_run(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *in, size_t n,
-                      const alt_emu_bytes_outputs *out, int n_threads, alt_emu_bytes_control *ctl);
+                      const alt_emu_bytes_outputs *out, int n_threads, alt_emu_control *ctl);
 
 /* The device's NWK key (stream ALT_EMU_BYTES_STREAM_KEY + side). */
 void alt_emu_bytes_device_key(uint64_t seed, uint64_t installation, int side, uint8_t key[16]);

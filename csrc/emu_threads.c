@@ -5,12 +5,8 @@
 #include <stdlib.h>
 
 #include "emu.h"
+#include "emu_control.h"
 #include "rng.h"
-
-struct alt_emu_control {
-    atomic_int stop;
-    atomic_uint_fast64_t done;   /* installations finished */
-};
 
 alt_emu_control *alt_emu_control_new(void)
 {

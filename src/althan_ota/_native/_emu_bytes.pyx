@@ -4,6 +4,14 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
+cdef extern from "emu.h":
+    ctypedef struct alt_emu_control:
+        pass
+    alt_emu_control *alt_emu_control_new()
+    void alt_emu_control_free(alt_emu_control *ctl)
+    void alt_emu_control_stop(alt_emu_control *ctl) nogil
+    uint64_t alt_emu_control_done(const alt_emu_control *ctl) nogil
+
 cdef extern from "emu_bytes.h":
     ctypedef struct alt_emu_bytes_params:
         const uint8_t *image
@@ -29,15 +37,9 @@ cdef extern from "emu_bytes.h":
         uint32_t *undetected_errors
         uint8_t *hash_ok
         uint8_t *image_corrupted
-    ctypedef struct alt_emu_bytes_control:
-        pass
-    alt_emu_bytes_control *alt_emu_bytes_control_new()
-    void alt_emu_bytes_control_free(alt_emu_bytes_control *ctl)
-    void alt_emu_bytes_control_stop(alt_emu_bytes_control *ctl) nogil
-    uint64_t alt_emu_bytes_control_done(const alt_emu_bytes_control *ctl) nogil
     int alt_emu_bytes_check(const alt_emu_bytes_params *p)
     int alt_emu_bytes_run(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *inp, size_t n,
-                          const alt_emu_bytes_outputs *out, int n_threads, alt_emu_bytes_control *ctl) nogil
+                          const alt_emu_bytes_outputs *out, int n_threads, alt_emu_control *ctl) nogil
     void alt_emu_bytes_device_key(uint64_t seed, uint64_t installation, int side, uint8_t key[16])
     int alt_emu_bytes_device_frames(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *inp, size_t row,
                                     uint64_t first, size_t cap, uint8_t *out, size_t stride, uint16_t *lens,
@@ -70,17 +72,17 @@ cdef class Pass:
     cdef alt_emu_bytes_params p
     cdef alt_emu_bytes_timing t
     cdef alt_emu_bytes_outputs out
-    cdef alt_emu_bytes_control *ctl
+    cdef alt_emu_control *ctl
     cdef object keep
     cdef readonly Py_ssize_t n
 
     def __cinit__(self):
-        self.ctl = alt_emu_bytes_control_new()
+        self.ctl = alt_emu_control_new()
         if self.ctl == NULL:
             raise MemoryError()
 
     def __dealloc__(self):
-        alt_emu_bytes_control_free(self.ctl)
+        alt_emu_control_free(self.ctl)
 
     def __init__(self, image, unsigned int block_size, expected_hash, unsigned long long seed,
                  double corrupt_image_prob, unsigned int corrupt_bytes, double ber,
@@ -150,10 +152,10 @@ cdef class Pass:
 
     def done(self):
         """Installations finished so far (safe to call from any thread while execute() runs)."""
-        return alt_emu_bytes_control_done(self.ctl)
+        return alt_emu_control_done(self.ctl)
 
     def stop(self):
-        alt_emu_bytes_control_stop(self.ctl)
+        alt_emu_control_stop(self.ctl)
 
     def device_frames(self, Py_ssize_t row, unsigned long long first, Py_ssize_t count):
         """Frames first .. first + count - 1 of device `row`, as the pass sends them: (list of PSDUs,
