@@ -4,9 +4,11 @@ retries (offsets served more than once), and the SHA-256 of the reassembled imag
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Sequence
 
 from .. import frames as F
 from ..checksum import sha256
+from ..errors import ParameterError
 from .pcap import Capture, read_capture
 
 
@@ -33,6 +35,7 @@ class Transfer:
     retried_offsets: list[int] = field(default_factory=list)
     waits: int = 0                      # WAIT_FOR_DATA responses
     conflicts: list[int] = field(default_factory=list)  # offsets served twice with different bytes
+    network: int = 0                    # index of the key set that decrypted it (several networks' keys given)
     upgrade_end_status: int | None = None
     sha256: str | None = None           # of the reassembled image, when complete
     _data: dict = field(default_factory=dict, repr=False)
@@ -65,20 +68,29 @@ class CaptureReport:
                 "transfers": [t.as_dict() for t in self.transfers]}
 
 
-def read_transfers(source, keys: F.Keys) -> CaptureReport:
-    """Read a capture (path, bytes or a :class:`Capture`) and rebuild its OTA transfers."""
+def read_transfers(source, keys: F.Keys | Sequence[F.Keys], image_size: int | None = None) -> CaptureReport:
+    """Read a capture (path, bytes or a :class:`Capture`) and rebuild its OTA transfers.
+
+    ``keys``: one :class:`~althan_ota.frames.Keys`, or one per network (device) for a capture of several, e.g.
+    an emulated one where every device has its own NWK key. Each frame is decrypted with the first key set
+    whose MICs it passes; frame counters are checked per key set. ``image_size``: the size of the image for
+    transfers whose capture holds no Query Next Image Response (emulated captures carry only the Image Block
+    Responses), so that they can be complete and hashed."""
     cap = source if isinstance(source, Capture) else read_capture(source)
-    receiver = F.Receiver(keys)
+    key_sets = [keys] if isinstance(keys, F.Keys) else list(keys)
+    if not key_sets or not all(isinstance(k, F.Keys) for k in key_sets):
+        raise ParameterError("keys must be a Keys or a non-empty sequence of Keys")
+    whole = [rec for rec in cap.records if not rec.truncated]
+    decoded = _decode(whole, key_sets, cap.has_fcs)
     transfers: dict[tuple, Transfer] = {}
     issues: list[FrameIssue] = []
     undecrypted = 0
-    whole = [rec for rec in cap.records if not rec.truncated]
-    results = iter(receiver.receive_many([rec.data for rec in whole], fcs=cap.has_fcs))
+    results = iter(decoded)
     for i, rec in enumerate(cap.records, 1):
         if rec.truncated:
             issues.append(FrameIssue(i, rec.time, f"captured {len(rec.data)} of {rec.original_length} bytes"))
             continue
-        result = next(results)
+        network, result = next(results)
         if not result.ok:
             issues.append(FrameIssue(i, rec.time, _reason(result)))
             continue
@@ -89,11 +101,32 @@ def read_transfers(source, keys: F.Keys) -> CaptureReport:
         if f.ota is None or f.nwk is None:
             continue
         client = f.nwk.src if not f.ota.SERVER_TO_CLIENT else f.nwk.dst
-        _account(transfers, client, f.ota)
+        _account(transfers, network, client, f.ota)
     for t in transfers.values():
+        if t.image_size is None and image_size is not None:
+            t.image_size = image_size
         _finish(t)
     return CaptureReport(len(cap.records), cap.link_type, list(transfers.values()), issues, undecrypted,
                          list(cap.problems))
+
+
+def _decode(records, key_sets: list[F.Keys], fcs: bool) -> list[tuple[int, F.Parsed]]:
+    """(key set index, parse) per record: each key set in turn over the frames no earlier one decrypted (one C
+    call per key set), frames failing a MIC under every key set keep the last one's verdict."""
+    decoded: list = [None] * len(records)
+    pending = list(range(len(records)))
+    for network, keys in enumerate(key_sets):
+        receiver = F.Receiver(keys)
+        parsed = receiver.receive_many([records[i].data for i in pending], fcs=fcs)
+        last = network == len(key_sets) - 1
+        still = []
+        for i, result in zip(pending, parsed):
+            if not last and "bad-mic" in (result.mac_security, result.nwk_security, result.aps_security):
+                still.append(i)
+            else:
+                decoded[i] = (network, result)
+        pending = still
+    return decoded
 
 
 def _reason(result: F.Parsed) -> str:
@@ -107,30 +140,31 @@ def _reason(result: F.Parsed) -> str:
     return "replayed frame counter"
 
 
-def _transfer(transfers: dict, client: int, ota) -> Transfer:
-    key = (client, ota.manufacturer, ota.image_type, ota.file_version)
+def _transfer(transfers: dict, network: int, client: int, ota) -> Transfer:
+    key = (network, client, ota.manufacturer, ota.image_type, ota.file_version)
     t = transfers.get(key)
     if t is None:
-        t = transfers[key] = Transfer(client, ota.manufacturer, ota.image_type, ota.file_version)
+        t = transfers[key] = Transfer(client, ota.manufacturer, ota.image_type, ota.file_version,
+                                      network=network)
     return t
 
 
-def _account(transfers: dict, client: int, ota) -> None:
+def _account(transfers: dict, network: int, client: int, ota) -> None:
     if isinstance(ota, F.QueryNextImageResponse) and ota.status == F.SUCCESS:
-        _transfer(transfers, client, ota).image_size = ota.image_size
+        _transfer(transfers, network, client, ota).image_size = ota.image_size
     elif isinstance(ota, F.ImageBlockRequest):
-        _transfer(transfers, client, ota).requests += 1
+        _transfer(transfers, network, client, ota).requests += 1
     elif isinstance(ota, F.ImageBlockResponse):
         if ota.status == F.WAIT_FOR_DATA:
             # WAIT_FOR_DATA carries no image id: count it against the client's latest transfer
             for t in reversed(list(transfers.values())):
-                if t.client == client:
+                if t.client == client and t.network == network:
                     t.waits += 1
                     break
             return
         if ota.status != F.SUCCESS:
             return
-        t = _transfer(transfers, client, ota)
+        t = _transfer(transfers, network, client, ota)
         t.responses += 1
         seen = t._data.get(ota.file_offset)
         if seen is not None:
@@ -141,7 +175,7 @@ def _account(transfers: dict, client: int, ota) -> None:
         else:
             t._data[ota.file_offset] = ota.data
     elif isinstance(ota, F.UpgradeEndRequest):
-        _transfer(transfers, client, ota).upgrade_end_status = ota.status
+        _transfer(transfers, network, client, ota).upgrade_end_status = ota.status
 
 
 def _finish(t: Transfer) -> None:

@@ -1,5 +1,6 @@
-"""``althan-ota capture``: write one device's OTA download as a pcap that Wireshark decodes, or read a
-capture back (``capture read``) into the transfer it carried: blocks, gaps, retries and the image hash."""
+"""``althan-ota capture``: write one device's OTA download as a pcap that Wireshark decodes, or chosen
+installations' emulated traffic (``--installation``), or read a capture back (``capture read``) into the
+transfers it carried: blocks, gaps, retries and the image hash."""
 
 from __future__ import annotations
 
@@ -28,9 +29,15 @@ def _key(text: str | None, what: str) -> bytes | None:
 def register(sub) -> None:
     p = sub.add_parser("capture", help="write an OTA download as a pcap, or read a capture back",
                        description="Without an action: emulate one device's download of --image and write its "
-                                   "frames to --out. 'capture read FILE' rebuilds the transfer from a capture.")
+                                   "frames to --out; with --installation, the frames the emulator's bytes "
+                                   "fidelity sent those installations' bridges (each its own NWK key, printed). "
+                                   "'capture read FILE' rebuilds the transfers from a capture.")
     p.add_argument("--image", type=Path, help="the OTA file the device downloads")
     p.add_argument("--out", type=Path, help="capture to write (.pcapng for pcapng, else pcap)")
+    p.add_argument("--installation", action="append", metavar="N_OR_ID",
+                   help="emulate this installation (number, or with --fleet its ID, e.g. INST-000000123); "
+                        "repeatable")
+    p.add_argument("--fleet", type=Path, help="fleet inventory the --installation IDs and link PERs come from")
     p.add_argument("--per", type=float, default=0.1, help="packet error rate of the link (default 0.1)")
     p.add_argument("--sniffer-loss", type=float, default=0.0, help="share of frames the sniffer misses")
     p.add_argument("--seed", type=int, default=0)
@@ -44,8 +51,11 @@ def register(sub) -> None:
     actions = p.add_subparsers(dest="capture_command", metavar="ACTION")
     r = actions.add_parser("read", help="rebuild the OTA transfers a capture carried")
     r.add_argument("capture", type=Path)
-    r.add_argument("--nwk-key", help="ZigBee network key, hex")
+    r.add_argument("--nwk-key", action="append",
+                   help="ZigBee network key, hex; repeatable (a capture of several networks or emulated devices)")
     r.add_argument("--mac-key", help="IEEE 802.15.4 MAC key (bridge link), hex")
+    r.add_argument("--image-size", type=int,
+                   help="image size for transfers the capture has no Query Next Image Response for (emulated)")
     r.add_argument("--aps-key", help="APS link key, hex")
     r.add_argument("--json", action="store_true")
     r.set_defaults(handler=read)
@@ -61,6 +71,10 @@ def write(args) -> int:
         image = args.image.read_bytes()
     except OSError as exc:
         raise ParameterError(f"cannot read --image: {exc}") from None
+    if args.installation:
+        return write_emulated(args, image)
+    if args.fleet is not None:
+        raise ParameterError("--fleet goes with --installation")
     nwk_key = _key(args.nwk_key, "--nwk-key")
     mac_key = _key(args.mac_key, "--mac-key") if args.link == "bridge" else None
     cfg = SessionConfig(block_size=args.block_size)
@@ -83,13 +97,42 @@ def write(args) -> int:
     return 0
 
 
+def write_emulated(args, image: bytes) -> int:
+    from ..capture import emulated_capture, write_pcap, write_pcapng
+
+    if args.link != "han" or args.block_size is not None or args.sniffer_loss:
+        raise ParameterError("--installation captures the emulator's HAN frames: --link, --block-size and "
+                             "--sniffer-loss do not apply (link quality comes from --fleet or the defaults)")
+    frames, devices = emulated_capture(image, args.installation, seed=args.seed, fleet=args.fleet)
+    writer = write_pcapng if args.out.suffix == ".pcapng" else write_pcap
+    writer(args.out, [(f.time, f.psdu) for f in frames])
+    if args.json:
+        print(json.dumps({"out": str(args.out), "frames": len(frames), "image_bytes": len(image),
+                          "devices": [{"installation": d.installation, "unit_key": d.unit_key, "side": d.side,
+                                       "client": d.client, "nwk_key": d.nwk_key.hex(), "outcome": d.outcome,
+                                       "hash_ok": d.hash_ok, "frames": d.frames} for d in devices]}))
+        return 0
+    corrupted = sum(f.corrupted for f in frames)
+    print(f"wrote {len(frames)} Image Block Responses ({corrupted} corrupted repeats) of {len(devices)} devices "
+          f"to {args.out}; timestamps spread over each device's download (see capture/emulated.py)")
+    for d in devices:
+        print(f"  {d.installation} {d.side:10} client 0x{d.client:04x} nwk key {d.nwk_key.hex()}  "
+              f"{d.frames} frames, {d.outcome}{'' if d.hash_ok or not d.frames else ', no good image'}")
+    keys = " ".join(f"-o 'uat:zigbee_pc_keys:\"{d.nwk_key.hex()}\",\"Normal\",\"{d.installation} {d.side}\"'"
+                    for d in devices if d.frames)
+    print(f"open it: tshark -r {args.out} {keys}")
+    print(f"read it: althan-ota capture read {args.out} --image-size {len(image)} "
+          + " ".join(f"--nwk-key {d.nwk_key.hex()}" for d in devices if d.frames))
+    return 0
+
+
 def read(args) -> int:
     from ..capture import read_transfers
     from ..frames import Keys
 
-    keys = Keys(nwk_key=_key(args.nwk_key, "--nwk-key"), mac_key=_key(args.mac_key, "--mac-key"),
-                aps_key=_key(args.aps_key, "--aps-key"))
-    report = read_transfers(args.capture, keys)
+    mac_key, aps_key = _key(args.mac_key, "--mac-key"), _key(args.aps_key, "--aps-key")
+    keys = [Keys(nwk_key=_key(k, "--nwk-key"), mac_key=mac_key, aps_key=aps_key) for k in args.nwk_key or [None]]
+    report = read_transfers(args.capture, keys, image_size=args.image_size)
     if args.json:
         print(json.dumps(report.as_dict()))
         return 0 if report.transfers and all(t.complete for t in report.transfers) else 1
@@ -103,7 +146,8 @@ def read(args) -> int:
         print(f"  ... {len(report.issues) - 10} more")
     for t in report.transfers:
         size = t.image_size if t.image_size is not None else "?"
-        print(f"client 0x{t.client:04x} image {t.manufacturer:04x}/{t.image_type:04x} v{t.file_version:08x}: "
+        network = f"key {t.network + 1} " if len(keys) > 1 else ""
+        print(f"{network}client 0x{t.client:04x} image {t.manufacturer:04x}/{t.image_type:04x} v{t.file_version:08x}: "
               f"{len(t.blocks)} blocks, {sum(n for _, n in t.blocks)}/{size} bytes, {len(t.gaps)} gaps, "
               f"{t.retries} retries, {t.waits} waits, upgrade end status {t.upgrade_end_status}")
         for a, b in t.gaps[:5]:
