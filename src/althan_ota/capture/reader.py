@@ -106,7 +106,8 @@ def read_transfers(source, keys: F.Keys | Sequence[F.Keys], image_size: int | No
         if t.image_size is None and image_size is not None:
             t.image_size = image_size
         _finish(t)
-    return CaptureReport(len(cap.records), cap.link_type, list(transfers.values()), issues, undecrypted,
+    ordered = sorted(transfers.values(), key=lambda t: t.network)     # stable: first seen within a network
+    return CaptureReport(len(cap.records), cap.link_type, ordered, issues, undecrypted,
                          list(cap.problems))
 
 
