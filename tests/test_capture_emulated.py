@@ -194,6 +194,8 @@ def test_bad_requests(image):
         C.emulated_capture(image, [])
     with pytest.raises(ParameterError, match="Keys"):
         C.read_transfers(C.Capture(C.LINKTYPE_IEEE802_15_4_WITHFCS, []), [])
+    with pytest.raises(ParameterError, match="image_size"):
+        C.read_transfers(C.Capture(C.LINKTYPE_IEEE802_15_4_WITHFCS, []), F.Keys(), image_size=0)
 
 
 def test_cli_writes_and_reads_back(tmp_path, image, capsys):
@@ -222,5 +224,6 @@ def test_cli_writes_and_reads_back(tmp_path, image, capsys):
     for t in report["transfers"]:
         assert t["complete"] == done[t["network"]]
         assert t["sha256"] == (hashlib.sha256(image).hexdigest() if done[t["network"]] else None)
-    assert main(args + ["--link", "bridge"]) == 1
-    assert "do not apply" in capsys.readouterr().err
+    for extra in (["--link", "bridge"], ["--per", "0.2"]):
+        assert main(args + extra) == 1
+        assert "do not apply" in capsys.readouterr().err

@@ -80,6 +80,9 @@ def read_transfers(source, keys: F.Keys | Sequence[F.Keys], image_size: int | No
     key_sets = [keys] if isinstance(keys, F.Keys) else list(keys)
     if not key_sets or not all(isinstance(k, F.Keys) for k in key_sets):
         raise ParameterError("keys must be a Keys or a non-empty sequence of Keys")
+    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or
+                                   not 0 < image_size < 1 << 32):
+        raise ParameterError(f"image_size is 1 byte to 4 GiB, got {image_size!r}")
     whole = [rec for rec in cap.records if not rec.truncated]
     decoded = _decode(whole, key_sets, cap.has_fcs)
     transfers: dict[tuple, Transfer] = {}

@@ -38,7 +38,7 @@ def register(sub) -> None:
                    help="emulate this installation (number, or with --fleet its ID, e.g. INST-000000123); "
                         "repeatable")
     p.add_argument("--fleet", type=Path, help="fleet inventory the --installation IDs and link PERs come from")
-    p.add_argument("--per", type=float, default=0.1, help="packet error rate of the link (default 0.1)")
+    p.add_argument("--per", type=float, help="packet error rate of the link (default 0.1; not with --installation)")
     p.add_argument("--sniffer-loss", type=float, default=0.0, help="share of frames the sniffer misses")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--link", choices=["han", "bridge"], default="han",
@@ -78,7 +78,8 @@ def write(args) -> int:
     nwk_key = _key(args.nwk_key, "--nwk-key")
     mac_key = _key(args.mac_key, "--mac-key") if args.link == "bridge" else None
     cfg = SessionConfig(block_size=args.block_size)
-    frames = ota_session(image, nwk_key=nwk_key, mac_key=mac_key, link=args.link, per=args.per,
+    per = 0.1 if args.per is None else args.per
+    frames = ota_session(image, nwk_key=nwk_key, mac_key=mac_key, link=args.link, per=per,
                          sniffer_loss=args.sniffer_loss, seed=args.seed, config=cfg)
     writer = write_pcapng if args.out.suffix == ".pcapng" else write_pcap
     writer(args.out, [(c.time, c.psdu) for c in frames])
@@ -100,8 +101,8 @@ def write(args) -> int:
 def write_emulated(args, image: bytes) -> int:
     from ..capture import emulated_capture, write_pcap, write_pcapng
 
-    if args.link != "han" or args.block_size is not None or args.sniffer_loss:
-        raise ParameterError("--installation captures the emulator's HAN frames: --link, --block-size and "
+    if args.link != "han" or args.block_size is not None or args.sniffer_loss or args.per is not None:
+        raise ParameterError("--installation captures the emulator's HAN frames: --link, --block-size, --per and "
                              "--sniffer-loss do not apply (link quality comes from --fleet or the defaults)")
     frames, devices = emulated_capture(image, args.installation, seed=args.seed, fleet=args.fleet)
     writer = write_pcapng if args.out.suffix == ".pcapng" else write_pcap
