@@ -152,10 +152,13 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
                 WHEN n_sup IS NOT NULL AND (v_sup <> v_dcc OR s_sup <> s_dcc) THEN 'review'
                 WHEN v_ahi <> v_dcc OR s_ahi <> s_dcc OR ahi_stale_fixed THEN 'update' END AS action
             FROM rec),
+        x AS MATERIALIZED (SELECT * FROM u0 WHERE action IS NOT NULL),
+        -- a source's lines are unique, so its line alone finds the row; the few rows needed are picked out
+        -- of the sources first (a semi-join) rather than joining the updates to millions of rows
+        d AS (SELECT * FROM dcc WHERE line IN (SELECT line_dcc FROM x)),
+        a AS (SELECT * FROM ahi WHERE line IN (SELECT line_ahi FROM x)),
         u AS (SELECT x.*, {', '.join(f"d.{c} AS {c}_dcc, a.{c} AS {c}_ahi" for c in _ATTRIBUTES if c != 'supplier')}
-              FROM u0 x LEFT JOIN dcc d ON d.device_id = x.device_id AND d.line = x.line_dcc
-                        LEFT JOIN ahi a ON a.device_id = x.device_id AND a.line = x.line_ahi
-              WHERE x.action IS NOT NULL)
+              FROM x LEFT JOIN d ON d.line = x.line_dcc LEFT JOIN a ON a.line = x.line_ahi)
         SELECT device_id, action, CASE
                    WHEN duplicate THEN 'listed more than once: ' || coalesce(n_dcc, 0) || ' rows in the DCC report, '
                         || coalesce(n_sup, 0) || ' in supplier reports, ' || coalesce(n_ahi, 0) || ' in the AHI'
