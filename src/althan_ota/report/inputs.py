@@ -216,6 +216,7 @@ def _canonical(values: pa.Array, pattern: str, parse, fail) -> pa.Array:
 _SHAPES = {_CANONICAL_EUI64: "HH-HH-HH-HH-HH-HH-HH-HH", _CANONICAL_VERSION: "0xHHHHHHHH"}
 _UPPER_HEX = np.zeros(256, dtype=bool)
 _UPPER_HEX[np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)] = True
+_HEX_AS_H = np.where(_UPPER_HEX, np.uint8(ord("H")), np.arange(256, dtype=np.uint8)).astype(np.uint8)
 
 
 def _all_fixed_shape(text: pa.Array, pattern: str) -> bool:
@@ -236,11 +237,13 @@ def _all_fixed_shape(text: pa.Array, pattern: str) -> bool:
     data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
     if len(data) % width:
         return False
-    hex_positions = np.frombuffer(shape.encode(), dtype=np.uint8) == ord("H")
-    template = np.frombuffer(shape.encode(), dtype=np.uint8)
-    # one table look-up over the contiguous bytes, then per position either "is hex" or "is the separator"
-    ok = np.where(hex_positions, _UPPER_HEX[data].reshape(-1, width), data.reshape(-1, width) == template)
-    return bool(ok.all())
+    # every upper-case hex digit becomes "H", so one look-up and one comparison check every byte; a literal
+    # hex digit in the shape (the 0 of 0x) is then checked on its own
+    template = _HEX_AS_H[np.frombuffer(shape.encode(), dtype=np.uint8)]
+    if not (_HEX_AS_H[data].reshape(-1, width) == template).all():
+        return False
+    matrix = data.reshape(-1, width)
+    return all((matrix[:, p] == ord(c)).all() for p, c in enumerate(shape) if c != "H" and _UPPER_HEX[ord(c)])
 
 
 def _parse_eui64(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
