@@ -211,3 +211,28 @@ def test_listing_other_errors(tmp_path):
     table = listing_from_table(pa.table({"device_id": ["70-B3-D5-00-00-00-00-01"], "firmware_version": ["0x01000000"],
                                          "status": ["Commissioned"]}))
     assert table["smi_status"].to_pylist() == ["Commissioned"]
+
+
+
+@given(st.lists(st.sampled_from(["00-DB-12-34-56-78-90-A0", "00-db-12-34-56-78-90-a0", " 00-DB-12-34-56-78-90-A0",
+                                 "00DB1234567890A0", "00-DB-12-34-56-78-90-A0\u00a0", "0x00DB1234567890A0"]),
+                min_size=1, max_size=8),
+       st.lists(st.sampled_from(["0x0102A0B3", "0x0102a0b3", "0102A0B3", " 0x0102A0B3\t"]), min_size=1, max_size=8),
+       st.lists(st.sampled_from(["Commissioned", " commissioned", "Commissioned\u2003"]), min_size=1, max_size=8))
+@settings(max_examples=200, deadline=None)
+def test_listing_fast_paths_agree_with_the_parser(ids, versions, statuses):
+    """Canonical columns skip trimming and parsing; any mix of canonical and other spellings (whitespace,
+    Unicode spaces, lower case, no separators) reads exactly as the fleet parser reads it."""
+    n = min(len(ids), len(versions), len(statuses))
+    table = pa.table({"device_id": ids[:n], "firmware_version": versions[:n], "status": statuses[:n]})
+    listing = listing_from_table(table)
+    assert listing["device_id"].to_pylist() == ["00-DB-12-34-56-78-90-A0"] * n
+    assert listing["firmware_version"].to_pylist() == ["0x0102A0B3"] * n
+    assert listing["smi_status"].to_pylist() == ["Commissioned"] * n
+
+
+def test_listing_empty_device_id_is_an_error_after_canonical_rows():
+    table = pa.table({"device_id": ["00-DB-12-34-56-78-90-A0", " "], "firmware_version": ["0x0102A0B3"] * 2,
+                      "status": ["Commissioned"] * 2})
+    with pytest.raises(InventoryError, match="line 2, column device_id: empty device ID"):
+        listing_from_table(table)

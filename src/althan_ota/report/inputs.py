@@ -181,9 +181,10 @@ def _parse_listing(raw: pa.Table, lines: np.ndarray, originals: dict[str, str], 
         out["mpan"] = _mpan_cores(col["mpan"], lambda mask: fail(
             mask, "mpan", "malformed MPAN (13-digit core or 21 digits, with a valid check digit)"))
     if "mprn" in col:
-        present, ok = ids.validate_mprn(col["mprn"])
-        fail(~ok, "mprn", "malformed MPRN (expected 6 to 10 digits)")
         out["mprn"] = _text(col["mprn"])
+        if not pc.all(pc.fill_null(pc.match_substring_regex(out["mprn"], r"^[0-9]{6,10}$"), True)).as_py():
+            present, ok = ids.validate_mprn(col["mprn"])
+            fail(~ok, "mprn", "malformed MPRN (expected 6 to 10 digits)")
     for name in ("manufacturer", "model", "installation_id", "supplier"):
         if name in col:
             out[name] = _text(col[name])
@@ -198,6 +199,8 @@ def _canonical(values: pa.Array, pattern: str, parse, fail) -> pa.Array:
     they are; only the others go through the fleet parser (``parse``: text -> (canonical text, valid)),
     which keeps millions of rows from our own reports fast. ``fail(mask)`` reports the invalid ones."""
     text = _text(values)
+    if _all_fixed_shape(text, pattern):
+        return text
     odd = pc.invert(pc.fill_null(pc.match_substring_regex(text, pattern), True))
     if not pc.any(odd).as_py():
         return text
@@ -207,6 +210,40 @@ def _canonical(values: pa.Array, pattern: str, parse, fail) -> pa.Array:
     bad[rows.to_numpy()[~valid]] = True
     fail(bad)
     return pc.replace_with_mask(text, odd, parsed)
+
+
+# the canonical forms byte by byte: "H" an upper-case hex digit, any other character itself
+_SHAPES = {_CANONICAL_EUI64: "HH-HH-HH-HH-HH-HH-HH-HH", _CANONICAL_VERSION: "0xHHHHHHHH"}
+_UPPER_HEX = np.zeros(256, dtype=bool)
+_UPPER_HEX[np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)] = True
+_HEX_AS_H = np.where(_UPPER_HEX, np.uint8(ord("H")), np.arange(256, dtype=np.uint8)).astype(np.uint8)
+
+
+def _all_fixed_shape(text: pa.Array, pattern: str) -> bool:
+    """Whether every non-null value of ``text`` matches ``pattern``, checked on the bytes as a fixed-width
+    matrix (tens of times faster than the regex); False when that check cannot tell (then the regex decides)."""
+    shape = _SHAPES.get(pattern)
+    if shape is None or not isinstance(text, pa.StringArray) or text.buffers()[2] is None:
+        return False
+    width = len(shape)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
+    lengths = np.diff(offsets)
+    if text.null_count:
+        valid = text.is_valid().to_numpy(zero_copy_only=False)
+        if not (lengths[valid] == width).all() or lengths[~valid].any():
+            return False
+    elif not (lengths == width).all():
+        return False
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    if len(data) % width:
+        return False
+    # every upper-case hex digit becomes "H", so one look-up and one comparison check every byte; a literal
+    # hex digit in the shape (the 0 of 0x) is then checked on its own
+    template = _HEX_AS_H[np.frombuffer(shape.encode(), dtype=np.uint8)]
+    if not (_HEX_AS_H[data].reshape(-1, width) == template).all():
+        return False
+    matrix = data.reshape(-1, width)
+    return all((matrix[:, p] == ord(c)).all() for p, c in enumerate(shape) if c != "H" and _UPPER_HEX[ord(c)])
 
 
 def _parse_eui64(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -273,8 +310,34 @@ def _canonical_columns(table: pa.Table, path) -> tuple[pa.Table, dict[str, str]]
 
 
 def _text(values: pa.Array) -> pa.Array:
-    t = pc.utf8_trim_whitespace(values if pa.types.is_string(values.type) else values.cast(pa.string()))
-    return pc.if_else(pc.equal(t, ""), pa.nulls(len(t), pa.string()), t)
+    text = values if pa.types.is_string(values.type) else values.cast(pa.string())
+    ends = _end_bytes(text)
+    if ends is None or _MAY_BE_SPACE[ends].any():
+        text = pc.utf8_trim_whitespace(text)
+    # most columns have no empty value: skip building a copy that would equal the input
+    if len(text) and not pc.any(pc.equal(text, "")).as_py():
+        return text
+    return pc.if_else(pc.equal(text, ""), pa.nulls(len(text), pa.string()), text)
+
+
+# bytes that may start or end a value utf8_trim_whitespace would change: ASCII controls, space, DEL and any
+# non-ASCII byte (Unicode spaces); values whose ends are none of these need no trimming
+_MAY_BE_SPACE = np.zeros(256, dtype=bool)
+_MAY_BE_SPACE[:0x21] = _MAY_BE_SPACE[0x7F:] = True
+
+
+def _end_bytes(text: pa.Array) -> np.ndarray | None:
+    """First and last byte of every non-empty value of a string array, read from its buffers (None if the
+    array is chunked or empty of data)."""
+    if not isinstance(text, pa.StringArray) or text.buffers()[2] is None:
+        return None
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)
+    starts, stops = offsets[:-1], offsets[1:]
+    filled = stops > starts
+    if filled.all():
+        return np.concatenate([data[starts], data[stops - 1]])
+    return np.concatenate([data[starts[filled]], data[stops[filled] - 1]])
 
 
 def _lookup(values: pa.Array, mapping: dict[str, str]) -> tuple[pa.Array, np.ndarray]:
