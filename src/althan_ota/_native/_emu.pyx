@@ -102,7 +102,6 @@ def philox_words(uint64_t seed, uint64_t installation, uint64_t stream, uint64_t
             view[i] = alt_rng_next(&r)
     return out
 
-OUTCOMES = ("completed", "aborted", "wan_failed", "activation_failed", "timeout", "not_requested")
 ORDERS = {"meter_first": 0, "hub_first": 1, "concurrent": 2}
 KINDS = ("block", "last_block", "upgrade_end")
 LINKS = ("han", "bridge")

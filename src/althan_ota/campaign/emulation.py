@@ -21,12 +21,12 @@ from .plan import CampaignPlan, WavePlan
 from .schema import DEVICES, EVENTS, TRANSFERS
 from .states import FAILED, Reason, State
 
-_COMPLETED, _ABORTED, _WAN, _ACTIVATION, _TIMEOUT = (OUTCOMES.index(o) for o in
-                                                     ("completed", "aborted", "wan_failed", "activation_failed",
-                                                      "timeout"))
+_COMPLETED, _ABORTED, _WAN, _ACTIVATION, _TIMEOUT, _HASH = (
+    OUTCOMES.index(o) for o in ("completed", "aborted", "wan_failed", "activation_failed", "timeout", "hash_failure"))
 # emulator outcome -> (end state, failure class for the retry policy)
 _FAILURE = {_ABORTED: (State.TRANSFER_FAILED, "transfer"), _WAN: (State.TRANSFER_FAILED, "unreachable"),
-            _ACTIVATION: (State.ACTIVATION_FAILED, "activation"), _TIMEOUT: (State.UNREACHABLE, "unreachable")}
+            _ACTIVATION: (State.ACTIVATION_FAILED, "activation"), _TIMEOUT: (State.UNREACHABLE, "unreachable"),
+            _HASH: (State.HASH_MISMATCH, "hash")}
 _STAGES = (("t_image", State.IMAGE_AT_CH), ("t_download_start", State.DOWNLOADING),
            ("t_download_end", State.DOWNLOADED), ("t_activation", State.ACTIVATED))
 _TRANSFER_SUMS = ("exchanges", "exchange_retries", "airtime_han", "airtime_bridge", "dc_wait")
@@ -220,4 +220,5 @@ def _record_attempt(out: WaveOutcome, plan: CampaignPlan, units: np.ndarray, sta
 def _reason(code: int, side: int) -> Reason:
     if code == _ABORTED:
         return Reason.BRIDGE_LINK if side == 1 else Reason.HAN_LINK
-    return {_WAN: Reason.WAN_FAILURE, _ACTIVATION: Reason.ACTIVATION_FAILURE, _TIMEOUT: Reason.TIMEOUT}[code]
+    return {_WAN: Reason.WAN_FAILURE, _ACTIVATION: Reason.ACTIVATION_FAILURE, _TIMEOUT: Reason.TIMEOUT,
+            _HASH: Reason.HASH_FAILURE}[code]
