@@ -66,6 +66,13 @@ static inline uint32_t rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (3
         ROUND(b, c, d, e, f, g, h, a, (t) + 7, W((t) + 7));                                                \
     } while (0)
 
+/* The end of a block: the working variables a..h are added into the chaining state. */
+#define FOLD_INTO(state)                                                                                   \
+    do {                                                                                                   \
+        (state)[0] += a, (state)[1] += b, (state)[2] += c, (state)[3] += d;                                \
+        (state)[4] += e, (state)[5] += f, (state)[6] += g, (state)[7] += h;                                \
+    } while (0)
+
 static void compress_portable(uint32_t state[8], const uint8_t *blocks, size_t nblocks)
 {
     for (; nblocks; nblocks--, blocks += ALT_SHA256_BLOCK_SIZE) {
@@ -83,14 +90,7 @@ static void compress_portable(uint32_t state[8], const uint8_t *blocks, size_t n
             ROUNDS8(t, EXTENDED);
 #undef LOADED
 #undef EXTENDED
-        state[0] += a;
-        state[1] += b;
-        state[2] += c;
-        state[3] += d;
-        state[4] += e;
-        state[5] += f;
-        state[6] += g;
-        state[7] += h;
+        FOLD_INTO(state);
     }
 }
 
@@ -111,14 +111,7 @@ static void compress_scheduled_portable(uint32_t state[8], const uint32_t w[64])
     for (int t = 0; t < 64; t += 8)
         ROUNDS8(t, GIVEN);
 #undef GIVEN
-    state[0] += a;
-    state[1] += b;
-    state[2] += c;
-    state[3] += d;
-    state[4] += e;
-    state[5] += f;
-    state[6] += g;
-    state[7] += h;
+    FOLD_INTO(state);
 }
 
 size_t alt_sha256_pad_tail(const uint8_t *tail, size_t tail_len, uint64_t total_len, uint8_t pad[128])
