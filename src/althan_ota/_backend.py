@@ -21,6 +21,7 @@ from .errors import BackendError
 FAMILIES: dict[str, str] = {
     "aes": "althan_ota._native._aes",        # AES-128, AES-MMO and CCM* share one set of tiers
     "crc": "althan_ota._native._crc",
+    "idtext": "althan_ota._native._idtext",  # identifiers in inventory listings, parsed and formatted
     "sha256": "althan_ota._native._sha256",
 }
 

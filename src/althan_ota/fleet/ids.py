@@ -1,118 +1,116 @@
-"""Identifiers in inventory extracts, parsed and formatted column-wise (numpy/Arrow, no Python loop per row).
+"""Identifiers in inventory extracts, parsed and formatted column-wise by the C kernels of csrc/idtext.c
+(straight from Arrow buffers, no Python loop per row). tests/ids_reference.py is the independent numpy
+reference these are checked against.
 
 * EUI-64 device and Communications Hub IDs: canonical form ``00-DB-12-34-56-78-90-A0``; separators ``-``,
-  ``:`` or none and either case are accepted on input.
+  ``:`` or ``' '`` (one kind throughout) or none, optionally ``0x``-prefixed, either case on input.
 * MPAN: the 13-digit core (distributor, unique number, check digit) or the full 21-digit supply number,
   whose last 13 digits are the core; the check digit is verified.
 * MPRN: 6 to 10 digits.
 * Firmware versions: 4-octet identifiers written as 8 hex digits, optionally ``0x``-prefixed. They are
   identifiers, not numbers: ordering comes from an upgrade-path table, never from comparing integers.
+
+Values are trimmed of white space first (Unicode white space too) and an empty value is absent.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_HEX_VALUE = np.full(256, 255, dtype=np.uint8)
-for _i, _c in enumerate(b"0123456789ABCDEF"):
-    _HEX_VALUE[_c] = _HEX_VALUE[bytes([_c]).lower()[0]] = _i
-_HEX_DIGITS = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
+from .._backend import native
+
+# the states of a parsed value, as in csrc/idtext.h
+OK, ABSENT, MALFORMED, DEFER = 0, 1, 2, 3
 
 # MPAN check digit weights (the first twelve primes from 3, skipping 11), per the MRA definition.
 _MPAN_WEIGHTS = np.array([3, 5, 7, 13, 17, 19, 23, 29, 31, 37, 41, 43], dtype=np.int64)
 
 
-def _strings(values) -> pa.StringArray:
+@dataclass
+class Parsed:
+    """A parsed column: ``values`` (numpy; 0 where not OK), ``state`` per value (OK, ABSENT, MALFORMED) and
+    ``canonical``: every present value was already written exactly as the canonical text."""
+    values: np.ndarray | None
+    state: np.ndarray
+    canonical: bool
+
+    @property
+    def valid(self) -> np.ndarray:
+        return self.state == OK
+
+    @property
+    def present(self) -> np.ndarray:
+        return self.state != ABSENT
+
+
+def _kernel():
+    return native("idtext")
+
+
+def _as_strings(values):
     arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, type=pa.string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if pa.types.is_large_string(arr.type) or not pa.types.is_string(arr.type):
-        arr = arr.cast(pa.string())
-    return arr
+    return arr if pa.types.is_string(arr.type) else arr.cast(pa.string())
 
 
-def text_matrix(values, widths: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bytes of each string whose trimmed length is one of ``widths``, right-aligned in an (n, max width)
-    uint8 matrix, read straight from the Arrow buffers. Returns (matrix, length of each row, selected mask);
-    rows of other lengths (and nulls) are zero and not selected."""
-    arr = pc.utf8_trim_whitespace(_strings(values))
-    n, width = len(arr), max(widths)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
-    lengths = np.diff(offsets)
-    chosen = np.isin(lengths, widths)
-    if arr.null_count:
-        chosen &= arr.is_valid().to_numpy(zero_copy_only=False)
-    out = np.zeros((n, width), dtype=np.uint8)
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else None
-    for w in widths:
-        rows = np.flatnonzero(chosen & (lengths == w))
-        if len(rows):
-            out[rows, width - w:] = data[offsets[rows][:, None] + np.arange(w)]
-    return out, np.where(chosen, lengths, 0), chosen
+def _parse(parse, values) -> Parsed:
+    """Runs a kernel parse; values it defers (a non-ASCII or control byte at an end) are trimmed with the
+    Unicode rules and parsed again, and whatever still is not plain text is malformed."""
+    arr = _as_strings(values)
+    out = parse(arr)
+    parsed, state, counts = (None, *out) if len(out) == 2 else out
+    canonical = counts["noncanonical"] == 0
+    if counts["deferred"]:
+        rows = np.flatnonzero(state == DEFER)
+        again = parse(pc.utf8_trim_whitespace(pc.take(arr, pa.array(rows))))
+        again_values, again_state, _ = (None, *again) if len(again) == 2 else again
+        again_state[again_state == DEFER] = MALFORMED
+        state[rows] = again_state
+        if parsed is not None:
+            parsed[rows] = again_values
+        canonical = canonical and not (again_state == OK).any()
+    return Parsed(parsed, state, canonical)
 
 
-def _hex_value(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(n, k) ASCII hex digits -> (uint64 values, all-hex mask)."""
-    nibbles = _HEX_VALUE[digits]
-    ok = (nibbles != 255).all(axis=1)
-    value = np.zeros(len(digits), dtype=np.uint64)
-    for column in range(digits.shape[1]):
-        value = (value << np.uint64(4)) | nibbles[:, column].astype(np.uint64)
-    value[~ok] = 0
-    return value, ok
+def parse_eui64_column(values) -> Parsed:
+    return _parse(_kernel().parse_eui64, values)
 
 
-def parse_hex_ids(values, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Hex identifiers of ``width`` digits, optionally 0x-prefixed, either case; -> (uint64, valid mask)."""
-    text, length, chosen = text_matrix(values, (width, width + 2))
-    prefixed = length == width + 2
-    prefix_ok = ~prefixed | ((text[:, 0] == ord("0")) & ((text[:, 1] | 0x20) == ord("x")))
-    value, ok = _hex_value(text[:, -width:])
-    valid = chosen & ok & prefix_ok
-    value[~valid] = 0
-    return value, valid
+def parse_version_column(values) -> Parsed:
+    return _parse(_kernel().parse_hex32, values)
+
+
+def parse_mpan_column(values) -> Parsed:
+    """MPAN cores as integers (the 13 digits read as a number)."""
+    return _parse(_kernel().parse_mpan, values)
+
+
+def parse_mprn_column(values) -> Parsed:
+    return _parse(lambda arr: _kernel().check_digits(arr, 6, 10), values)
 
 
 def parse_eui64(values) -> tuple[np.ndarray, np.ndarray]:
-    """EUI-64 as 16 hex digits, plain, 0x-prefixed, or in eight groups separated by '-', ':' or ' '."""
-    text, length, chosen = text_matrix(values, (16, 18, 23))
-    value, valid = parse_hex_ids(values, 16)
-    grouped = length == 23
-    if grouped.any():
-        g = text[grouped]
-        seps = g[:, 2::3]
-        same_sep = (seps == seps[:, :1]).all(axis=1) & np.isin(seps[:, 0], np.frombuffer(b"-: ", np.uint8))
-        digits = np.delete(g, np.s_[2::3], axis=1)
-        v, ok = _hex_value(digits)
-        value[grouped] = np.where(ok & same_sep, v, 0)
-        valid[grouped] = ok & same_sep
-    return value, valid
+    """(uint64 values, valid mask); absent and malformed values are 0 and not valid."""
+    parsed = parse_eui64_column(values)
+    return parsed.values, parsed.valid
 
 
-def format_eui64(values: np.ndarray) -> pa.StringArray:
-    """uint64 array -> canonical ``00-DB-12-34-56-78-90-A0`` strings."""
-    octets = np.asarray(values, dtype=">u8").view(np.uint8).reshape(-1, 8)
-    text = np.full((len(octets), 23), ord("-"), dtype=np.uint8)
-    text[:, 0::3] = _HEX_DIGITS[octets >> 4]
-    text[:, 1::3] = _HEX_DIGITS[octets & 0x0F]
-    return pa.array(text.view("S23").ravel()).cast(pa.string())
+def format_eui64(values, valid=None) -> pa.Array:
+    """uint64 array -> canonical ``00-DB-12-34-56-78-90-A0`` strings (null where ``valid`` is False)."""
+    return _kernel().format_eui64(values, valid)
 
 
 def parse_firmware_version(values) -> tuple[np.ndarray, np.ndarray]:
     """'0x0102A0B3' / '0102A0B3' -> (uint32 values, valid mask)."""
-    value, valid = parse_hex_ids(values, 8)
-    return value.astype(np.uint32), valid
+    parsed = parse_version_column(values)
+    return parsed.values, parsed.valid
 
 
-def format_firmware_version(values) -> pa.StringArray:
-    words = np.asarray(values, dtype=">u4").view(np.uint8).reshape(-1, 4)
-    text = np.empty((len(words), 10), dtype=np.uint8)
-    text[:, 0], text[:, 1] = ord("0"), ord("x")
-    text[:, 2::2] = _HEX_DIGITS[words >> 4]
-    text[:, 3::2] = _HEX_DIGITS[words & 0x0F]
-    return pa.array(text.view("S10").ravel()).cast(pa.string())
+def format_firmware_version(values, valid=None) -> pa.Array:
+    return _kernel().format_hex32(values, valid)
 
 
 def mpan_check_digit(first_twelve: np.ndarray) -> np.ndarray:
@@ -124,27 +122,14 @@ def mpan_check_digit(first_twelve: np.ndarray) -> np.ndarray:
     return total % 11 % 10
 
 
-def _all_digits(text: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Rows of a right-aligned text matrix whose ``length`` trailing bytes are all ASCII digits."""
-    inside = np.arange(text.shape[1])[None, :] >= (text.shape[1] - length)[:, None]
-    return ((text >= ord("0")) & (text <= ord("9")) | ~inside).all(axis=1)
-
-
-def validate_mpan(values) -> tuple[pa.StringArray, np.ndarray, np.ndarray]:
+def validate_mpan(values) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Returns (13-digit cores or null, present mask, valid mask). Absent (null/empty) values are valid."""
-    arr = pc.utf8_trim_whitespace(_strings(values))
-    present = pc.fill_null(pc.greater(pc.utf8_length(arr), 0), False).to_numpy(zero_copy_only=False)
-    text, length, chosen = text_matrix(arr, (13, 21))
-    core = text[:, -13:]
-    digits = core.astype(np.int64) - ord("0")
-    checked = chosen & _all_digits(text, length) & (mpan_check_digit(digits[:, :12]) == digits[:, 12])
-    cores = pa.array(np.ascontiguousarray(core).view("S13").ravel(), mask=~checked).cast(pa.string())
-    return cores, present, checked | ~present
+    parsed = parse_mpan_column(values)
+    cores = _kernel().format_decimal(parsed.values, 13, parsed.valid)
+    return cores, parsed.present, parsed.valid | ~parsed.present
 
 
 def validate_mprn(values) -> tuple[np.ndarray, np.ndarray]:
     """Returns (present mask, valid mask) for MPRNs of 6 to 10 digits; absent values are valid."""
-    arr = pc.utf8_trim_whitespace(_strings(values))
-    present = pc.fill_null(pc.greater(pc.utf8_length(arr), 0), False).to_numpy(zero_copy_only=False)
-    text, length, chosen = text_matrix(arr, tuple(range(6, 11)))
-    return present, (chosen & _all_digits(text, length)) | ~present
+    parsed = parse_mprn_column(values)
+    return parsed.present, parsed.valid | ~parsed.present

@@ -143,8 +143,8 @@ def _parse_int(values: pa.Array, limit: int) -> tuple[np.ndarray, np.ndarray, np
     if is_dec.any():
         out[is_dec] = pc.cast(pc.filter(t, pa.array(is_dec)), pa.int64()).to_numpy()
     if is_hex.any():
-        hex_values, _ = ids.parse_hex_ids(pc.utf8_lpad(pc.utf8_slice_codeunits(pc.filter(t, pa.array(is_hex)), 2),
-                                                       8, "0"), 8)
+        digits = pc.utf8_lpad(pc.utf8_slice_codeunits(pc.filter(t, pa.array(is_hex)), 2), 8, "0")
+        hex_values, _ = ids.parse_firmware_version(digits)
         out[is_hex] = hex_values.astype(np.int64)
     valid = (is_hex | is_dec) & (out <= limit)
     return out, present, valid | ~present
