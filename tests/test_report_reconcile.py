@@ -14,7 +14,7 @@ from report_data import device_id
 
 from althan_ota.errors import InventoryError
 from althan_ota.report import read_listing, reconcile
-from althan_ota.report.inputs import LISTING_SCHEMA, listing_from_table
+from althan_ota.report.listing import LISTING_SCHEMA, listing_from_table
 
 AS_OF = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
 STALE_DAYS = 180

@@ -113,6 +113,17 @@ def format_firmware_version(values, valid=None) -> pa.Array:
     return _kernel().format_hex32(values, valid)
 
 
+def format_decimal(values, width: int, valid=None) -> pa.Array:
+    """Non-negative integers -> zero-padded decimal strings of ``width`` digits (MPAN cores: 13)."""
+    return _kernel().format_decimal(values, width, valid)
+
+
+def text_scan(values) -> dict:
+    """{"present", "edges", "empty"}: present values, those with a first or last byte that trimming might
+    remove, and empty ones."""
+    return _kernel().text_scan(_as_strings(values))
+
+
 def mpan_check_digit(first_twelve: np.ndarray) -> np.ndarray:
     """Check digit for an (n, 12) array of MPAN core digits."""
     # column by column in int32: a 4M-row int64 copy and matmul of the whole matrix costs seconds

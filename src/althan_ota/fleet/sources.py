@@ -76,11 +76,13 @@ def _explain_csv_error(path: Path, exc: Exception) -> str:
     return f"{path}: cannot read as CSV: {exc}"
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def _read_parquet(path: Path, keep=None) -> pa.Table:
+    """``keep``: a predicate on column names; only those columns are read (all when None)."""
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        columns = None if keep is None else [n for n in pq.read_schema(path).names if keep(n)]
+        table = pq.read_table(path, columns=columns)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InventoryError(f"{path}: cannot read as Parquet: {exc}") from None
     return table

@@ -1,7 +1,8 @@
 """Reports: the DCC-style fleet firmware report, supplier reports, reconciliation with the Alt HAN Inventory,
 out-of-sync pairs with their likely cause, campaign views, and one self-contained HTML page with plots."""
 
-from .inputs import read_compatibility, read_listing
+from .inputs import read_compatibility
+from .listing import read_listing
 from .reconcile import Reconciliation, reconcile
 from .session import Session
 from .store import Store, open_store

@@ -9,6 +9,11 @@ The proposed AHI updates take the DCC report as the reference, since it reflects
 the devices report: a device missing from the AHI is added, an AHI row that differs is updated; anything
 the DCC and a supplier disagree on, AHI rows the DCC does not list, and duplicates are left for review.
 A supplier report is expected to list a device when it covers the device's supplier.
+
+How: every source's rows are keyed by the device ID as a 64-bit integer (parsed in C when the listing is
+read); one stable sort of all keys (a merge of sorted runs when the files are sorted by device, as reports
+are) lines the sources up device by device, and every comparison is a numpy operation over the devices. A
+device's values in a source are those of its first row there (duplicates are reported, not resolved).
 """
 
 from __future__ import annotations
@@ -17,18 +22,23 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..fleet import ids
+from ..fleet.schema import SMI_STATUSES
 from . import _duck
-from .inputs import LISTING_SCHEMA, listing_from_table, read_listing
+from .listing import Listing, listing_keyed, read_listing_keyed
 
 CLASSES = ("duplicate", "missing", "version_mismatch", "status_mismatch", "stale", "agree")
+# columns with few distinct values are dictionary-encoded (pandas: categorical)
+_CATEGORY = pa.dictionary(pa.int32(), pa.string())
 RECONCILE_SCHEMA = pa.schema([
-    ("device_id", pa.string()), ("class", pa.string()), ("issues", pa.string()), ("missing_from", pa.string()),
+    ("device_id", pa.string()), ("class", _CATEGORY), ("issues", _CATEGORY), ("missing_from", _CATEGORY),
     ("dcc_version", pa.string()), ("supplier_version", pa.string()), ("ahi_version", pa.string()),
-    ("dcc_status", pa.string()), ("supplier_status", pa.string()), ("ahi_status", pa.string()),
-    ("supplier", pa.string()), ("last_confirmed", pa.timestamp("s", tz="UTC")),
+    ("dcc_status", _CATEGORY), ("supplier_status", _CATEGORY), ("ahi_status", _CATEGORY),
+    ("supplier", _CATEGORY), ("last_confirmed", pa.timestamp("s", tz="UTC")),
     ("days_since_confirmed", pa.int64()), ("dcc_rows", pa.int64()), ("supplier_rows", pa.int64()),
     ("ahi_rows", pa.int64()),
 ])
@@ -41,6 +51,12 @@ UPDATES_SCHEMA = pa.schema([
 ])
 _ATTRIBUTES = ("ppmid_variant", "manufacturer", "model", "ch_id", "mpan", "mprn", "installation_id", "supplier",
                "join_mode")
+# only these columns of supplier reports are compared (the AHI's other columns come from the DCC's)
+_SUPPLIER_COLUMNS = ("device_id", "firmware_version", "smi_status", "last_confirmed", "supplier")
+_ISSUES = ("duplicate", "missing", "version_mismatch", "status_mismatch", "stale")
+_SIDES = ("dcc", "sup", "ahi")
+_MISSING_NAMES = ("dcc", "supplier", "ahi")
+_NEVER = np.iinfo(np.int64).min       # "never confirmed" in the seconds arrays
 
 
 @dataclass
@@ -57,18 +73,98 @@ class Reconciliation:
             return {r["values"]: r["counts"] for r in sorted(rows, key=lambda r: (-r["counts"], r["values"]))}
 
         by_class = counts(self.devices["class"])
-        issues = pc.list_flatten(pc.split_pattern(pc.fill_null(self.devices["issues"], ""), ","))
+        issues: dict[str, int] = {}
+        for combination, n in counts(self.devices["issues"]).items():
+            for issue in combination.split(","):
+                issues[issue] = issues.get(issue, 0) + n
         return {"devices": self.devices.num_rows, "as_of": self.as_of.isoformat(), "stale_days": self.stale_days,
                 "class": {c: by_class.get(c, 0) for c in CLASSES},
-                "issues": {k: v for k, v in counts(issues).items() if k},
+                "issues": dict(sorted(issues.items(), key=lambda kv: (-kv[1], kv[0]))),
                 "missing_from": counts(self.devices["missing_from"]),
                 "ahi_updates": counts(self.updates["action"]), "sources": self.sources}
 
 
-def _listing(source) -> pa.Table:
-    if not isinstance(source, pa.Table):
-        return read_listing(source)
-    return source if source.schema.equals(LISTING_SCHEMA) else listing_from_table(source)
+def _keyed(source, columns=None) -> Listing:
+    return listing_keyed(source) if isinstance(source, pa.Table) else read_listing_keyed(source, columns)
+
+
+def _codes(column, names: list[str]) -> np.ndarray:
+    """int32 index of every value in ``names`` (extended with values not yet in it), -1 for null."""
+    encoded = pc.dictionary_encode(column)
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    if not chunks:
+        return np.zeros(0, np.int32)
+    dictionary = chunks[0].dictionary.to_pylist()
+    for value in dictionary:
+        if value not in names:
+            names.append(value)
+    remap = np.array([names.index(v) for v in dictionary] + [-1], dtype=np.int32)
+    indices = [pc.fill_null(c.indices, len(dictionary)).to_numpy() for c in chunks]
+    return remap[np.concatenate(indices)] if indices else np.zeros(0, np.int32)
+
+
+def _seconds(column) -> np.ndarray:
+    return pc.fill_null(column.cast(pa.int64()), _NEVER).to_numpy()
+
+
+@dataclass
+class _Side:
+    """One side (dcc, sup or ahi) lined up by device: for each device, its rows there and first row's values."""
+    rows: np.ndarray        # int64 count of rows
+    first: np.ndarray       # int64 index of the first row into the side's concatenated rows, -1 if none
+    version: np.ndarray     # uint32
+    status: np.ndarray      # int32 index into SMI_STATUSES
+    supplier: np.ndarray    # int32 index into the supplier names, -1 if none
+    confirmed: np.ndarray   # int64 seconds, latest of the device's rows, _NEVER if none
+
+    @property
+    def listed(self) -> np.ndarray:
+        return self.rows > 0
+
+
+def _line_up(keys: list[np.ndarray], values: list[dict]) -> tuple[np.ndarray, list[_Side]]:
+    """Device keys (sorted) and, per side, each device's rows and values there. ``keys`` and ``values`` hold
+    one entry per side: the side's keys and its arrays "version", "status", "supplier", "confirmed"."""
+    runs = []        # per side: its keys sorted (stable: a device's rows stay in file order) and the order
+    for k in keys:
+        order = None if _is_sorted(k) else np.argsort(k, kind="stable")
+        runs.append((k if order is None else k[order], order))
+    # sorted runs concatenated: a stable sort of them is a merge (timsort finds the runs)
+    merged = np.sort(np.concatenate([run for run, _ in runs]), kind="stable")
+    new = np.ones(len(merged), dtype=bool)
+    new[1:] = merged[1:] != merged[:-1]
+    devices = merged[new]
+    n = len(devices)
+    sides = []
+    for (run, order), v in zip(runs, values):
+        device = np.searchsorted(devices, run)      # fast for sorted needles
+        first_of_device = np.ones(len(run), dtype=bool)
+        first_of_device[1:] = device[1:] != device[:-1]
+        starts = np.flatnonzero(first_of_device)
+        listed = device[starts]
+        first_row = starts if order is None else order[starts]
+        rows = np.zeros(n, dtype=np.int64)
+        rows[listed] = np.diff(np.append(starts, len(run)))
+        first = np.full(n, -1, dtype=np.int64)
+        first[listed] = first_row
+        confirmed = np.full(n, _NEVER, dtype=np.int64)
+        if len(run):
+            seconds = v["confirmed"] if order is None else v["confirmed"][order]
+            confirmed[listed] = seconds[starts] if len(starts) == len(run) else \
+                np.maximum.reduceat(seconds, starts)
+
+        def pick(array, empty):
+            out = np.full(n, empty, dtype=array.dtype)
+            out[listed] = array[first_row]
+            return out
+
+        sides.append(_Side(rows=rows, first=first, version=pick(v["version"], 0), status=pick(v["status"], -1),
+                           supplier=pick(v["supplier"], -1), confirmed=confirmed))
+    return devices, sides
+
+
+def _is_sorted(keys: np.ndarray) -> bool:
+    return bool((keys[1:] >= keys[:-1]).all()) if len(keys) > 1 else True
 
 
 def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.datetime | None = None) -> Reconciliation:
@@ -77,116 +173,172 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
     as_of = as_of or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.timezone.utc)
-    # only these columns of the supplier reports are compared (the AHI's other columns come from the DCC's)
-    kept = ["device_id", "line", "firmware_version", "smi_status", "last_confirmed", "supplier"]
-    supplier_tables = [_listing(source).select(kept) for source in suppliers]
+    dcc_listing, ahi_listing = _keyed(dcc), _keyed(ahi)
+    supplier_listings = [_keyed(s, _SUPPLIER_COLUMNS) for s in suppliers]
+    supplier_names: list[str] = []
+
+    def side_values(listings: list[Listing]) -> dict:
+        if not listings:
+            return {"version": np.zeros(0, np.uint32), "status": np.zeros(0, np.int32),
+                    "supplier": np.zeros(0, np.int32), "confirmed": np.zeros(0, np.int64)}
+        return {"version": np.concatenate([x.version for x in listings]),
+                "status": np.concatenate([x.status for x in listings]),
+                "supplier": np.concatenate([_codes(x.table["supplier"], supplier_names) for x in listings]),
+                "confirmed": np.concatenate([_seconds(x.table["last_confirmed"]) for x in listings])}
+
+    sup_values = side_values(supplier_listings)
+    keys, (d, s, a) = _line_up(
+        [dcc_listing.device_key,
+         np.concatenate([x.device_key for x in supplier_listings]) if supplier_listings else np.zeros(0, np.uint64),
+         ahi_listing.device_key],
+        [side_values([dcc_listing]), sup_values, side_values([ahi_listing])])
+
+    # a supplier report is expected to list a device whose supplier (the DCC's, else the AHI's) it covers
+    covered = np.flatnonzero(np.bincount(sup_values["supplier"][sup_values["supplier"] >= 0],
+                                         minlength=len(supplier_names)))
+    if not supplier_listings:
+        expected = np.zeros(len(keys), dtype=bool)
+    elif not len(covered):
+        expected = np.ones(len(keys), dtype=bool)
+    else:
+        owner = np.where(d.supplier >= 0, d.supplier, a.supplier)
+        expected = (owner < 0) | np.isin(owner, covered)
+
+    def differ(name: str) -> np.ndarray:
+        x, y, z = (getattr(side, name) for side in (d, s, a))
+        return ((d.listed & s.listed & (x != y)) | (d.listed & a.listed & (x != z)) |
+                (s.listed & a.listed & (y != z)))
+
+    as_of_s = int(as_of.timestamp())
+    cutoff = as_of_s - int(stale_days) * 86400
+    confirmed = np.maximum(np.maximum(d.confirmed, s.confirmed), a.confirmed)
+    ever = confirmed != _NEVER
+    duplicate = (d.rows > 1) | (s.rows > 1) | (a.rows > 1)
+    missing_bits = (~d.listed).astype(np.int8) | ((~s.listed & expected) << 1).astype(np.int8) | \
+        ((~a.listed) << 2).astype(np.int8)
+    flags = [duplicate, missing_bits > 0, differ("version"), differ("status"), ever & (confirmed < cutoff)]
+    issue_bits = sum((f.astype(np.int8) << k for k, f in enumerate(flags)), np.zeros(len(keys), np.int8))
+    # the class is the first issue, else agree: the lowest set bit
+    first_issue = np.where(issue_bits == 0, len(_ISSUES),
+                           np.log2(issue_bits & -issue_bits, where=issue_bits > 0,
+                                   out=np.zeros(len(keys))).astype(np.int8))
+
+    devices = pa.table({
+        "device_id": ids.format_eui64(keys),
+        "class": _names(first_issue, CLASSES),
+        "issues": _names(issue_bits, [_joined(_ISSUES, b) for b in range(1 << len(_ISSUES))]),
+        "missing_from": _names(missing_bits, [_joined(_MISSING_NAMES, b) for b in range(1 << 3)]),
+        "dcc_version": ids.format_firmware_version(d.version, d.listed),
+        "supplier_version": ids.format_firmware_version(s.version, s.listed),
+        "ahi_version": ids.format_firmware_version(a.version, a.listed),
+        "dcc_status": _names(d.status, SMI_STATUSES),
+        "supplier_status": _names(s.status, SMI_STATUSES),
+        "ahi_status": _names(a.status, SMI_STATUSES),
+        "supplier": _names(np.where(d.supplier >= 0, d.supplier, np.where(a.supplier >= 0, a.supplier, s.supplier)),
+                           supplier_names),
+        "last_confirmed": pa.array(np.where(ever, confirmed, 0), pa.int64(), mask=~ever).cast(
+            pa.timestamp("s", tz="UTC")),
+        "days_since_confirmed": pa.array(as_of_s // 86400 - np.where(ever, confirmed, 0) // 86400, pa.int64(),
+                                         mask=~ever),
+        "dcc_rows": d.rows, "supplier_rows": s.rows, "ahi_rows": a.rows,
+    }, schema=RECONCILE_SCHEMA)
+
+    # AHI actions; the DCC's stale-or-newer confirmation fixes an AHI row confirmed before the cutoff
+    ahi_stale_fixed = ((a.confirmed == _NEVER) | (a.confirmed < cutoff)) & (d.confirmed != _NEVER) & \
+        (d.confirmed >= cutoff)
+    supplier_disagrees = s.listed & d.listed & ((s.version != d.version) | (s.status != d.status))
+    ahi_differs = a.listed & d.listed & ((a.version != d.version) | (a.status != d.status) | ahi_stale_fixed)
+    action = np.select([duplicate, d.listed & ~a.listed, ~d.listed, supplier_disagrees, ahi_differs],
+                       [3, 1, 3, 3, 2], 0)       # 1 add, 2 update, 3 review
+    chosen = np.flatnonzero(action > 0)
+    chosen = chosen[np.argsort(action[chosen], kind="stable")]    # add, update, review; by device within
+    updates = _updates(devices.take(pa.array(chosen)), action[chosen], ahi_stale_fixed[chosen],
+                       [dcc_listing.table, ahi_listing.table], [d.first[chosen], a.first[chosen]],
+                       [d.confirmed[chosen], a.confirmed[chosen]])
+    sources = {"dcc": _name(dcc), "suppliers": [_name(x) for x in suppliers], "ahi": _name(ahi)}
+    return Reconciliation(devices=devices, updates=updates, sources=sources, as_of=as_of, stale_days=stale_days)
+
+
+def _joined(names, bits: int) -> str | None:
+    return ",".join(n for k, n in enumerate(names) if bits >> k & 1) or None
+
+
+def _names(codes: np.ndarray, names) -> pa.DictionaryArray:
+    """Small integer codes (negative: null) as a dictionary array of ``names``; names no code uses (and
+    None, for "no text") are dropped from the dictionary."""
+    names = list(names)
+    used = np.zeros(len(names) + 1, dtype=bool)
+    used[:len(names)] = np.bincount(codes[codes >= 0], minlength=len(names)) > 0
+    used[[k for k, name in enumerate(names) if name is None]] = False
+    remap = np.full(len(names) + 1, -1, dtype=np.int32)
+    remap[np.flatnonzero(used)] = np.arange(int(used.sum()), dtype=np.int32)
+    indices = remap[np.where(codes >= 0, codes, len(names))]
+    dictionary = pa.array([names[k] for k in np.flatnonzero(used)], pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=indices < 0), dictionary)
+
+
+def _updates(rows: pa.Table, action: np.ndarray, ahi_stale_fixed: np.ndarray, tables: list[pa.Table],
+             firsts: list[np.ndarray], confirmed: list[np.ndarray]) -> pa.Table:
+    """The proposed AHI rows: the DCC's values for add/update, the AHI's (else the DCC's) for review, with
+    the reason in words. ``rows``: the devices' reconciliation rows, in output order."""
+    x = rows.select(["device_id", "dcc_version", "supplier_version", "ahi_version", "dcc_status",
+                     "supplier_status", "ahi_status", "dcc_rows", "supplier_rows", "ahi_rows"])
+    x = x.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_dictionary(f.type) else f for f in x.schema]))
+    x = x.append_column("action", pa.array(np.array(["", "add", "update", "review"])[action], pa.string()))
+    x = x.append_column("duplicate", pa.array((rows["dcc_rows"].to_numpy() > 1) |
+                                              (rows["supplier_rows"].to_numpy() > 1) |
+                                              (rows["ahi_rows"].to_numpy() > 1)))
+    x = x.append_column("ahi_stale_fixed", pa.array(ahi_stale_fixed))
+    for side, table, first, seconds in zip(("dcc", "ahi"), tables, firsts, confirmed):
+        taken = _take_rows(table, first)
+        for c in _ATTRIBUTES:
+            x = x.append_column(f"{c}_{side}", taken[c])
+        never = seconds == _NEVER
+        x = x.append_column(f"lc_{side}", pa.array(np.where(never, 0, seconds), pa.int64(), mask=never).cast(
+            pa.timestamp("s", tz="UTC")))
     con = _duck.connect()
-    con.register("dcc", _listing(dcc))
-    con.register("ahi", _listing(ahi))
-    con.register("sup", pa.concat_tables(supplier_tables) if supplier_tables else
-                 LISTING_SCHEMA.empty_table().select(kept))
-    covered = [r[0] for r in con.execute("SELECT DISTINCT supplier FROM sup WHERE supplier IS NOT NULL").fetchall()]
-    has_suppliers = bool(supplier_tables)
-    supplier_expected = "true" if has_suppliers and not covered else \
-        "false" if not has_suppliers else \
-        f"coalesce(coalesce(supplier_dcc, supplier_ahi) IN {_duck.in_list(covered)}, true)"
-
-    # per device and source: how many rows, the first row's line (the other columns are fetched from it only
-    # for the few devices in the AHI updates) and any row's values; a device listed twice in one source is a
-    # duplicate whichever values "any row" picks. Each source is grouped on its own and the three joined: one
-    # grouped pass over the stacked sources with a FILTER per source and column is several times slower.
-    def grouped(source: str, sfx: str) -> str:
-        return (f"(SELECT device_id, count(*) AS n_{sfx}, min(line) AS line_{sfx}, "
-                f"any_value(firmware_version) AS v_{sfx}, any_value(smi_status) AS s_{sfx}, "
-                f"max(last_confirmed) AS lc_{sfx}, any_value(supplier) AS supplier_{sfx} "
-                f"FROM {source} GROUP BY device_id)")
-    counts = (f"SELECT * FROM {grouped('dcc', 'dcc')} FULL JOIN {grouped('sup', 'sup')} USING (device_id) "
-              f"FULL JOIN {grouped('ahi', 'ahi')} USING (device_id)")
-
-    def differ(column: str) -> str:
-        a, b, c = (f"{column}_{sfx}" for sfx in ("dcc", "sup", "ahi"))
-        return f"coalesce({a} <> {b}, false) OR coalesce({a} <> {c}, false) OR coalesce({b} <> {c}, false)"
-
-    as_of_sql = f"TIMESTAMPTZ {_duck.quote(as_of.isoformat())}"
-    stale_before = f"{as_of_sql} - INTERVAL {int(stale_days)} DAY"
-    con.execute(f"""
-        CREATE TEMP TABLE rec AS
-        WITH j AS ({counts})
-        SELECT *,
-               greatest(lc_dcc, lc_sup, lc_ahi) AS confirmed,
-               coalesce(n_dcc > 1, false) OR coalesce(n_sup > 1, false) OR coalesce(n_ahi > 1, false) AS duplicate,
-               concat_ws(',', CASE WHEN n_dcc IS NULL THEN 'dcc' END,
-                              CASE WHEN n_sup IS NULL AND {supplier_expected} THEN 'supplier' END,
-                              CASE WHEN n_ahi IS NULL THEN 'ahi' END) AS missing_from,
-               {differ('v')} AS version_mismatch,
-               {differ('s')} AS status_mismatch,
-               coalesce(greatest(lc_dcc, lc_sup, lc_ahi) < {stale_before}, false) AS stale,
-               coalesce(lc_ahi < {stale_before}, true) AND lc_dcc >= {stale_before} AS ahi_stale_fixed
-        FROM j""")
-    devices = _duck.arrow(con, f"""
-        SELECT device_id,
-               CASE WHEN duplicate THEN 'duplicate' WHEN missing_from <> '' THEN 'missing'
-                    WHEN version_mismatch THEN 'version_mismatch' WHEN status_mismatch THEN 'status_mismatch'
-                    WHEN stale THEN 'stale' ELSE 'agree' END AS class,
-               nullif(concat_ws(',', CASE WHEN duplicate THEN 'duplicate' END,
-                                     CASE WHEN missing_from <> '' THEN 'missing' END,
-                                     CASE WHEN version_mismatch THEN 'version_mismatch' END,
-                                     CASE WHEN status_mismatch THEN 'status_mismatch' END,
-                                     CASE WHEN stale THEN 'stale' END), '') AS issues,
-               nullif(missing_from, '') AS missing_from,
-               v_dcc AS dcc_version, v_sup AS supplier_version,
-               v_ahi AS ahi_version, s_dcc AS dcc_status, s_sup AS supplier_status,
-               s_ahi AS ahi_status, coalesce(supplier_dcc, supplier_ahi, supplier_sup) AS supplier,
-               confirmed AS last_confirmed, date_diff('day', confirmed, {as_of_sql}) AS days_since_confirmed,
-               coalesce(n_dcc, 0) AS dcc_rows, coalesce(n_sup, 0) AS supplier_rows, coalesce(n_ahi, 0) AS ahi_rows
-        FROM rec ORDER BY device_id""").cast(RECONCILE_SCHEMA)
-    # the proposed value of each AHI column: the DCC's for add/update, the AHI's (else the DCC's) for review
+    con.register("u", x)
     proposed = ", ".join(f"CASE WHEN action = 'review' THEN coalesce({c}_ahi, {c}_dcc) "
                          f"ELSE coalesce({c}_dcc, {c}_ahi) END AS {c}" for c in _ATTRIBUTES)
-    updates = _duck.arrow(con, f"""
-        WITH u0 AS (
-            SELECT *, CASE
-                WHEN duplicate THEN 'review'
-                WHEN n_dcc IS NOT NULL AND n_ahi IS NULL THEN 'add'
-                WHEN n_dcc IS NULL THEN 'review'
-                WHEN n_sup IS NOT NULL AND (v_sup <> v_dcc OR s_sup <> s_dcc) THEN 'review'
-                WHEN v_ahi <> v_dcc OR s_ahi <> s_dcc OR ahi_stale_fixed THEN 'update' END AS action
-            FROM rec),
-        x AS MATERIALIZED (SELECT * FROM u0 WHERE action IS NOT NULL),
-        -- a source's lines are unique, so its line alone finds the row; the few rows needed are picked out
-        -- of the sources first (a semi-join) rather than joining the updates to millions of rows
-        d AS (SELECT * FROM dcc WHERE line IN (SELECT line_dcc FROM x)),
-        a AS (SELECT * FROM ahi WHERE line IN (SELECT line_ahi FROM x)),
-        u AS (SELECT x.*, {', '.join(f"d.{c} AS {c}_dcc, a.{c} AS {c}_ahi" for c in _ATTRIBUTES if c != 'supplier')}
-              FROM x LEFT JOIN d ON d.line = x.line_dcc LEFT JOIN a ON a.line = x.line_ahi)
+    return _duck.arrow(con, f"""
         SELECT device_id, action, CASE
-                   WHEN duplicate THEN 'listed more than once: ' || coalesce(n_dcc, 0) || ' rows in the DCC report, '
-                        || coalesce(n_sup, 0) || ' in supplier reports, ' || coalesce(n_ahi, 0) || ' in the AHI'
+                   WHEN duplicate THEN 'listed more than once: ' || dcc_rows || ' rows in the DCC report, '
+                        || supplier_rows || ' in supplier reports, ' || ahi_rows || ' in the AHI'
                    WHEN action = 'add' THEN 'in the DCC report, not in the AHI'
-                   WHEN n_dcc IS NULL AND n_ahi IS NULL THEN 'only in a supplier report: not in the DCC report '
+                   WHEN dcc_rows = 0 AND ahi_rows = 0 THEN 'only in a supplier report: not in the DCC report '
                         || 'nor in the AHI'
-                   WHEN n_dcc IS NULL THEN 'in the AHI but not in the DCC report: decommissioned, withdrawn, or '
+                   WHEN dcc_rows = 0 THEN 'in the AHI but not in the DCC report: decommissioned, withdrawn, or '
                         || 'missing from the DCC report?'
                    WHEN action = 'review' THEN 'the DCC and the supplier disagree: ' || concat_ws('; ',
-                        CASE WHEN v_sup <> v_dcc THEN 'firmware ' || v_dcc || ' (DCC) vs '
-                             || v_sup || ' (supplier)' END,
-                        CASE WHEN s_sup <> s_dcc THEN 'status ' || s_dcc || ' (DCC) vs ' || s_sup || ' (supplier)' END)
+                        CASE WHEN supplier_version <> dcc_version THEN 'firmware ' || dcc_version || ' (DCC) vs '
+                             || supplier_version || ' (supplier)' END,
+                        CASE WHEN supplier_status <> dcc_status THEN 'status ' || dcc_status || ' (DCC) vs '
+                             || supplier_status || ' (supplier)' END)
                    ELSE concat_ws('; ',
-                        CASE WHEN v_ahi <> v_dcc THEN 'firmware ' || v_ahi || ' -> '
-                             || v_dcc END,
-                        CASE WHEN s_ahi <> s_dcc THEN 'status ' || s_ahi || ' -> ' || s_dcc END,
+                        CASE WHEN ahi_version <> dcc_version THEN 'firmware ' || ahi_version || ' -> '
+                             || dcc_version END,
+                        CASE WHEN ahi_status <> dcc_status THEN 'status ' || ahi_status || ' -> ' || dcc_status END,
                         CASE WHEN ahi_stale_fixed THEN 'last confirmed '
                              || coalesce(strftime(lc_ahi, '%Y-%m-%d'), 'never') || ' -> '
                              || strftime(lc_dcc, '%Y-%m-%d') END) END AS reason,
-               CASE WHEN action = 'review' THEN coalesce(s_ahi, s_dcc) ELSE s_dcc END AS status,
-               CASE WHEN action = 'review' THEN coalesce(v_ahi, v_dcc) ELSE v_dcc END AS firmware_version,
+               CASE WHEN action = 'review' THEN coalesce(ahi_status, dcc_status) ELSE dcc_status END AS status,
+               CASE WHEN action = 'review' THEN coalesce(ahi_version, dcc_version) ELSE dcc_version END
+                   AS firmware_version,
                {proposed},
                CASE WHEN action = 'review' THEN coalesce(lc_ahi, lc_dcc) ELSE greatest(lc_dcc, lc_ahi) END
                    AS last_confirmed
-        FROM u
-        ORDER BY CASE action WHEN 'add' THEN 0 WHEN 'update' THEN 1 ELSE 2 END, device_id""").cast(UPDATES_SCHEMA)
-    sources = {"dcc": _name(dcc), "suppliers": [_name(s) for s in suppliers], "ahi": _name(ahi)}
-    return Reconciliation(devices=devices, updates=updates, sources=sources, as_of=as_of, stale_days=stale_days)
+        FROM u""").cast(UPDATES_SCHEMA)
+
+
+def _take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """``table``'s rows at ``rows`` (-1: a row of nulls). A take over a chunked table concatenates every
+    chunk of every column first; filtering keeps the chunks, so the few rows wanted are picked out first."""
+    wanted = np.unique(rows[rows >= 0])
+    keep = np.zeros(table.num_rows, dtype=bool)
+    keep[wanted] = True
+    picked = table.filter(pa.array(keep)).combine_chunks()
+    at = np.searchsorted(wanted, rows)
+    return picked.take(pa.array(at, mask=rows < 0))
 
 
 def _name(source) -> str:
