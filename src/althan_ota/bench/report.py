@@ -33,8 +33,9 @@ def fleet_table(quick: bool) -> pa.Table:
     return generate_fleet(QUICK_INSTALLATIONS if quick else FULL_INSTALLATIONS, seed=7).table
 
 
-def perturbed_ahi(report: pa.Table) -> pa.Table:
-    """The fleet report with 1% of rows dropped and 1% of versions changed: an AHI with work to do."""
+def perturbed_ahi(report: pa.Table, shuffled: bool = False) -> pa.Table:
+    """The fleet report with 1% of rows dropped and 1% of versions changed: an AHI with work to do; in
+    random row order when ``shuffled`` (an extract not sorted by device)."""
     rng = np.random.default_rng(3)
     keep = rng.random(report.num_rows) >= 0.01
     versions = np.array(report["firmware_version"].to_pylist(), dtype=object)
@@ -42,7 +43,8 @@ def perturbed_ahi(report: pa.Table) -> pa.Table:
     versions[changed] = "0x00000001"
     ahi = report.set_column(report.schema.get_field_index("firmware_version"), "firmware_version",
                             pa.array(versions, pa.string()))
-    return ahi.filter(pa.array(keep))
+    ahi = ahi.filter(pa.array(keep))
+    return ahi.take(pa.array(rng.permutation(ahi.num_rows))) if shuffled else ahi
 
 
 # --- ours ----------------------------------------------------------------------------------------------------
@@ -160,6 +162,7 @@ def run(quick: bool) -> list[Result]:
     n = table.num_rows
     report = ours_fleet_report(table)
     ahi = perturbed_ahi(report)
+    shuffled = perturbed_ahi(report, shuffled=True)
     peer = peer_name()
     results: list[Result] = []
     for kernel, ours, theirs, items, unit in (
@@ -168,8 +171,12 @@ def run(quick: bool) -> list[Result]:
             (f"out-of-sync pairs, {n:,} devices", lambda: ours_out_of_sync(table), lambda: peer_out_of_sync(table),
              n, "device"),
             (f"reconcile with an AHI, {report.num_rows:,} devices", lambda: ours_reconcile(report, ahi),
-             lambda: peer_reconcile(report, ahi), report.num_rows, "device")):
+             lambda: peer_reconcile(report, ahi), report.num_rows, "device"),
+            (f"reconcile with an AHI in random order, {report.num_rows:,} devices",
+             lambda: ours_reconcile(report, shuffled), lambda: peer_reconcile(report, shuffled), report.num_rows,
+             "device")):
         peer_result = Result("report", kernel, peer, best_time(theirs, quick, min_total=0.0), items, unit)
-        ours_result = Result("report", kernel, "althan-ota[duckdb]", best_time(ours, quick, min_total=0.0), items, unit)
+        impl = "althan-ota[numpy+C]" if kernel.startswith("reconcile") else "althan-ota[duckdb]"
+        ours_result = Result("report", kernel, impl, best_time(ours, quick, min_total=0.0), items, unit)
         compare(results, ours_result, peer_result)
     return results

@@ -264,17 +264,16 @@ def _joined(names, bits: int) -> str | None:
 
 
 def _names(codes: np.ndarray, names) -> pa.DictionaryArray:
-    """Small integer codes (negative: null) as a dictionary array of ``names``; names no code uses (and
-    None, for "no text") are dropped from the dictionary."""
+    """Small integer codes as a dictionary array of ``names``; null where the code is negative or its name
+    is None."""
     names = list(names)
-    used = np.zeros(len(names) + 1, dtype=bool)
-    used[:len(names)] = np.bincount(codes[codes >= 0], minlength=len(names)) > 0
-    used[[k for k, name in enumerate(names) if name is None]] = False
-    remap = np.full(len(names) + 1, -1, dtype=np.int32)
-    remap[np.flatnonzero(used)] = np.arange(int(used.sum()), dtype=np.int32)
-    indices = remap[np.where(codes >= 0, codes, len(names))]
-    dictionary = pa.array([names[k] for k in np.flatnonzero(used)], pa.string())
-    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=indices < 0), dictionary)
+    nameless = [k for k, name in enumerate(names) if name is None]
+    null = codes < 0
+    if nameless:
+        null |= np.isin(codes, nameless)
+    dictionary = pa.array([name or "" for name in names], pa.string())
+    indices = pa.array(codes.astype(np.int32), mask=null if null.any() else None)
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
 def _updates(rows: pa.Table, action: np.ndarray, ahi_stale_fixed: np.ndarray, tables: list[pa.Table],
