@@ -218,10 +218,7 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
         ((~a.listed) << 2).astype(np.int8)
     flags = [duplicate, missing_bits > 0, differ("version"), differ("status"), ever & (confirmed < cutoff)]
     issue_bits = sum((f.astype(np.int8) << k for k, f in enumerate(flags)), np.zeros(len(keys), np.int8))
-    # the class is the first issue, else agree: the lowest set bit
-    first_issue = np.where(issue_bits == 0, len(_ISSUES),
-                           np.log2(issue_bits & -issue_bits, where=issue_bits > 0,
-                                   out=np.zeros(len(keys))).astype(np.int8))
+    first_issue = np.select(flags, range(len(_ISSUES)), len(_ISSUES))    # the class: the first issue, else agree
 
     devices = pa.table({
         "device_id": ids.format_eui64(keys),
