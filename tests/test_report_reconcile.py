@@ -71,6 +71,9 @@ def sources(draw):
     files = [[r for r in supplier_rows if r["supplier"] == name] for name in covered] if use_suppliers else []
     if files and supplier_rows and draw(st.booleans()):
         files[0].append(dict(supplier_rows[0]))   # one device in a second supplier file (or twice in one)
+    # extracts come in any row order: a device's first row in a file is the one its values are taken from
+    dcc, ahi = draw(st.permutations(dcc)), draw(st.permutations(ahi))
+    files = [draw(st.permutations(f)) for f in files]
     return dcc, ahi, files
 
 
