@@ -474,3 +474,31 @@ def test_cli_bad_input_is_a_clear_error(tmp_path, capsys):
     assert "ahi.csv: missing required column(s) smi_status" in capsys.readouterr().err
     assert main(["report", "campaign", "--store", str(tmp_path / "none.duckdb")]) == 1
     assert "no such campaign store" in capsys.readouterr().err
+
+
+def test_interrupted_write_keeps_the_previous_report(tmp_path, monkeypatch):
+    from althan_ota.report import _duck, output
+
+    path = output.write_table(pa.table({"a": [1, 2]}), tmp_path / "r.csv")
+    before = path.read_bytes()
+    real_connect = _duck.connect
+
+    class Interrupted:
+        def __init__(self):
+            self.con = real_connect()
+
+        def register(self, *args):
+            self.con.register(*args)
+
+        def execute(self, sql):
+            self.con.execute(sql)          # the COPY writes its temporary file...
+            raise KeyboardInterrupt        # ...and the run is stopped before it replaces the report
+
+        def close(self):
+            self.con.close()
+
+    monkeypatch.setattr(output._duck, "connect", Interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        output.write_table(pa.table({"a": [3, 4, 5]}), path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]

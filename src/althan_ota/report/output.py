@@ -1,8 +1,10 @@
 """Writing report tables for machines: CSV (with a header), Parquet, or JSON (one array of records).
-DuckDB's COPY writes all three, in parallel, straight from the Arrow table."""
+DuckDB's COPY writes all three, in parallel, straight from the Arrow table, to a temporary file beside the
+target that replaces it only when complete: an interrupted run leaves the previous report whole."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,8 +30,13 @@ def write_table(table: pa.Table, path: str | Path, fmt: str | None = None) -> Pa
     path = Path(path)
     fmt = format_of(path, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
     con = _duck.connect()
-    con.register("report_rows", table)
-    con.execute(f"COPY (SELECT * FROM report_rows) TO {_duck.quote(path)} ({_OPTIONS[fmt]})")
-    con.close()
+    try:
+        con.register("report_rows", table)
+        con.execute(f"COPY (SELECT * FROM report_rows) TO {_duck.quote(partial)} ({_OPTIONS[fmt]})")
+        os.replace(partial, path)
+    finally:
+        con.close()
+        partial.unlink(missing_ok=True)
     return path
