@@ -180,13 +180,21 @@ def test_listing_reads_aliases_and_spellings(tmp_path):
     assert read_listing(parquet)["firmware_version"].to_pylist() == ["0x01020000"]
 
 
+def test_listing_reads_day_first_dates(tmp_path):
+    text = GOOD.replace("2026-01-15,ok", "15/01/2026 10:30,ok").replace("2026-01-15T10:00:00+01:00", "02/03/2026")
+    confirmed = read_listing(write(tmp_path / "uk.csv", text))["last_confirmed"].to_pylist()
+    assert confirmed == [dt.datetime(2026, 1, 15, 10, 30, tzinfo=dt.timezone.utc),
+                         dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)]
+
+
 @pytest.mark.parametrize("text, message", [
     ("Device ID,Status\n70B3D50000000001,Commissioned\n", r"missing required column\(s\) firmware_version; found Device ID, Status"),
     (GOOD.replace("70b3d50000000001", "70b3d5000000001"), r"line 2, column Device ID: malformed EUI-64 .* got '70b3d5000000001'"),
     (GOOD.replace("01030000", "1.3"), r"line 3, column Firmware Version: malformed firmware version"),
     (GOOD.replace("Suspended", "Sleeping"), r"line 3, column Status: unknown SMI status"),
     (GOOD.replace("Suspended", ""), r"line 3, column Status: empty SMI status"),
-    (GOOD.replace("2026-01-15,ok", "15/01/2026,ok"), r"line 2, column Last Confirmed: not an ISO 8601 date"),
+    (GOOD.replace("2026-01-15,ok", "2026/01/15,ok"), r"line 2, column Last Confirmed: not a date or time"),
+    (GOOD.replace("2026-01-15,ok", "15/13/2026,ok"), r"line 2, column Last Confirmed: not a valid date"),
     (GOOD.replace("2026-01-15,ok", "2026-13-15,ok"), r"line 2, column Last Confirmed: not a valid date"),
     (GOOD.replace("1200023305967", "1200023305968"), r"line 2, column MPAN: malformed MPAN"),
     (GOOD.replace(",ok\n", ",ok,extra\n"), r"line 2: expected 8 fields, found 9"),

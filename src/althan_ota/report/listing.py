@@ -38,6 +38,8 @@ _REPORT_HEADERS = {normalise_key(k): v for k, v in {
     "version confirmed": "last_confirmed", "firmware confirmed": "last_confirmed", "last read": "last_confirmed",
 }.items()}
 _TIMESTAMP = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+# the day-first dates of GB spreadsheets: DD/MM/YYYY, optionally with HH:MM[:SS]
+_UK_DATE = r"^(\d{2})/(\d{2})/(\d{4})((?: \d{2}:\d{2}(?::\d{2})?)?)$"
 # column: (free spelling -> canonical value, the canonical values in code order, what a bad value is)
 _LOOKUPS = {"smi_status": (STATUS_LOOKUP, SMI_STATUSES, "unknown SMI status"),
             "ppmid_variant": (VARIANT_LOOKUP, VARIANTS, "unknown PPMID variant"),
@@ -244,8 +246,12 @@ def _timestamps(values, fail):
     if text.null_count == len(text):
         return pa.nulls(len(text), pa.timestamp("s", tz="UTC"))
     present = pc.is_valid(text).to_numpy(zero_copy_only=False)
+    uk = pc.fill_null(pc.match_substring_regex(text, _UK_DATE), False)
+    if pc.any(uk).as_py():
+        text = pc.if_else(uk, pc.replace_substring_regex(text, _UK_DATE, r"\3-\2-\1\4"), text)
     shaped = pc.fill_null(pc.match_substring_regex(text, _TIMESTAMP), False).to_numpy(zero_copy_only=False)
-    fail(present & ~shaped, "last_confirmed", "not an ISO 8601 date or time")
+    fail(present & ~shaped, "last_confirmed",
+         "not a date or time (expected ISO 8601, e.g. 2026-01-15T10:00:00Z, or DD/MM/YYYY [HH:MM[:SS]])")
     # a zone-less time is UTC and a bare date its midnight; pyarrow wants an explicit zone for a zoned type
     zoned = pc.fill_null(pc.match_substring_regex(text, r"(Z|[+-]\d{2}(:?\d{2})?)$"), False)
     date_only = pc.fill_null(pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}$"), False)
