@@ -24,11 +24,15 @@ class Session:
         self.con = self.store.con if self.store is not None else _duck.connect()
         self.extract_date = extract_date
         self.devices = load_fleet(self.con, fleet)
+        self._fleet_report: pa.Table | None = None
 
     def fleet_report(self) -> pa.Table:
-        from .firmware import fleet_report
+        """Computed once per session (the HTML page, supplier reports and reconciliation all start from it)."""
+        if self._fleet_report is None:
+            from .firmware import fleet_report
 
-        return fleet_report(self)
+            self._fleet_report = fleet_report(self)
+        return self._fleet_report
 
     def supplier_reports(self) -> dict[str, pa.Table]:
         from .firmware import supplier_reports
