@@ -83,13 +83,36 @@ def test_waves_keep_pairs_together_and_grow(fleet):
     assert (again.hub_row == waves.hub_row).all() and (again.unit_key == waves.unit_key).all()
 
 
+def _requests_per_day(release_s: np.ndarray, requests: np.ndarray) -> np.ndarray:
+    return np.bincount(np.floor(release_s / 86400).astype(int), weights=requests).astype(int)
+
+
 def test_requests_respect_rate_cap_and_window():
     plan = plan_for(requests_per_day=1000, window_start_h=1.0, window_end_h=5.0)
-    t = request_times(plan, 2000)          # 2000 installations = 4000 requests = 4 days
-    day = np.floor(t / 86400)
-    assert np.bincount(day.astype(int)).max() <= 500
+    requests = np.random.default_rng(2).choice([1, 2], size=3000)
+    t = request_times(plan, requests)
+    assert (np.diff(t) > 0).all()
+    per_day = _requests_per_day(t, requests)
+    assert per_day.sum() == requests.sum()
+    # exact: never above the cap, and a day is left short only by a pair that would not fit
+    assert per_day.max() <= 1000 and per_day[:-1].min() >= 999
     hour = (t % 86400) / 3600
     assert (hour >= 1.0).all() and (hour < 5.0).all()
+    assert request_times(plan, np.ones(1000, int))[-1] < 86400       # 1000 single requests: one day
+    with pytest.raises(ParameterError, match="requests_per_day=1 is below the 2 requests"):
+        request_times(plan_for(requests_per_day=1), np.array([1, 2]))
+
+
+@pytest.mark.parametrize("cap", [49, 50])
+def test_waves_pace_each_targeted_device_as_one_request(fleet, cap):
+    # plain PPMIDs (one request), pairs with one side eligible (one) and with both (two)
+    plan = plan_for(variants=("ALTHAN_P2P_HUB", "ALTHAN_P2P_METER", "PPMID"), requests_per_day=cap)
+    waves = make_waves(plan, fleet, target(plan, fleet), seed=5)
+    requests = (waves.hub_row >= 0).astype(int) + (waves.meter_row >= 0)
+    assert set(np.unique(requests).tolist()) == {1, 2}
+    assert ((waves.meter_row < 0) & (fleet.column("ppmid_variant")[waves.hub_row] == "PPMID")).any()
+    per_day = _requests_per_day(waves.request_offset_s, requests)
+    assert per_day.max() <= cap and per_day[:-1].min() >= cap - 1
 
 
 def test_plan_validation_is_specific():

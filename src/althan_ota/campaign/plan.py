@@ -194,7 +194,7 @@ class WavePlan:
 
 def make_waves(plan: CampaignPlan, fleet: Fleet, targeting: Targeting, seed: int) -> WavePlan:
     """Shuffle the eligible units (seeded), cut canary then growing waves, and release requests at the
-    fleet-wide rate cap within the daily window."""
+    fleet-wide rate cap within the daily window (counting each targeted device as one request)."""
     eligible = targeting.eligible
     installations, hub, meter = fleet.pairs()
     hub_ok, meter_ok = eligible[hub], eligible[meter]
@@ -224,15 +224,35 @@ def make_waves(plan: CampaignPlan, fleet: Fleet, targeting: Targeting, seed: int
     return WavePlan(hub_row=unit_hub.astype(np.int64), meter_row=unit_meter.astype(np.int64),
                     unit_key=key_row.astype(np.uint64), han_per=per("han_per", np.nan),
                     bridge_per=per("bridge_per", np.nan), wave_bounds=np.asarray(bounds, dtype=np.int64),
-                    request_offset_s=request_times(plan, len(unit_hub)))
+                    request_offset_s=request_times(plan, requests_per_unit(unit_hub, unit_meter)))
 
 
-def request_times(plan: CampaignPlan, n_units: int) -> np.ndarray:
-    """Release time of each unit's SRV 11.4 request(s): evenly paced at requests_per_day within the daily
-    window, starting at the first window opening. A unit of two bridges counts as two requests."""
+def request_times(plan: CampaignPlan, requests: np.ndarray) -> np.ndarray:
+    """Release time of each unit, in campaign order, given how many SRV 11.4 requests it sends (a plain
+    PPMID or a pair with one side targeted: 1; a pair with both bridges targeted: 2), all at once.
+
+    Units fill each day in order up to exactly requests_per_day requests; a unit that would overflow the
+    day opens the next one, so no day ever carries more. Within a day, the k-th request has the k-th of
+    requests_per_day evenly spaced slots of the daily window, and a unit goes out at its first request's
+    slot."""
+    requests = np.asarray(requests, dtype=np.int64)
+    cap = int(plan.requests_per_day)
+    if len(requests) and requests.max() > cap:
+        raise ParameterError(f"campaign plan: requests_per_day={plan.requests_per_day} is below the "
+                             f"{int(requests.max())} requests of one installation, which go out together")
+    sent = np.cumsum(requests)                      # requests released up to and including each unit
+    day = np.empty(len(requests), dtype=np.int64)
+    slot = np.empty(len(requests), dtype=np.int64)
+    lo, d, sent_before_day = 0, 0, 0
+    while lo < len(requests):                       # one step per day, not per unit
+        hi = int(np.searchsorted(sent, sent_before_day + cap, side="right"))
+        day[lo:hi] = d
+        slot[lo:hi] = sent[lo:hi] - requests[lo:hi] - sent_before_day
+        sent_before_day, lo, d = int(sent[hi - 1]), hi, d + 1
     window_s = (plan.window_end_h - plan.window_start_h) * 3600.0
-    per_day = plan.requests_per_day / 2.0          # installations: two requests each
-    index = np.arange(n_units, dtype=np.float64)
-    day = np.floor(index / per_day)
-    within = (index - day * per_day) / per_day * window_s
-    return day * 86400.0 + plan.window_start_h * 3600.0 + within
+    return day * 86400.0 + plan.window_start_h * 3600.0 + slot / cap * window_s
+
+
+def requests_per_unit(hub_row: np.ndarray, meter_row: np.ndarray) -> np.ndarray:
+    """SRV 11.4 requests a unit sends: one per targeted device."""
+    return (np.asarray(hub_row) >= 0).astype(np.int64) + (np.asarray(meter_row) >= 0)
