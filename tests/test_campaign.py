@@ -341,3 +341,42 @@ def test_activation_waits_for_the_set_delay(fleet, tmp_path):
             activated[d] = t
     assert activated
     assert all(activated[d] >= requested[d] + delay - 1e-6 for d in activated)
+
+
+def test_campaign_and_inventory_take_an_installations_links_by_one_rule(fleet):
+    """A real extract's hub-side and meter-side rows can state different bridge-link PERs: the worse one
+    counts, whichever row it is on (a row without a figure defers to the other), and the HAN PER is the
+    hub-side row's, in the campaign as in the inventory arrays the emulator and sweeps take."""
+    import pyarrow as pa
+
+    from althan_ota.distributed.inventory import link_arrays
+    from althan_ota.fleet import Fleet
+
+    _, hub, meter = fleet.pairs()
+    rng = np.random.default_rng(8)
+    bridge = fleet.column("bridge_per").astype(np.float64)
+    han = fleet.column("han_per").astype(np.float64)
+    bridge[meter] = bridge[hub] + rng.choice([-0.05, 0.05], size=len(hub))      # either row the worse
+    bridge[meter[:10]] = np.nan                                                  # meter row silent
+    han[meter] = 0.9                                                             # never the HAN figure
+    table = fleet.table.set_column(fleet.table.schema.get_field_index("bridge_per"), "bridge_per",
+                                   pa.array(bridge, pa.float32()))
+    table = table.set_column(table.schema.get_field_index("han_per"), "han_per", pa.array(han, pa.float32()))
+    extract = Fleet(table=table, source="extract")
+    stated = extract.column("bridge_per").astype(np.float64)
+
+    arrays, filled = link_arrays(extract)
+    assert filled == {"han_per": 0, "bridge_per": 0}
+    assert np.array_equal(arrays["bridge_per"], np.fmax(stated[hub], stated[meter]))
+    assert (arrays["bridge_per"][:10] == stated[hub[:10]]).all()
+    assert (stated[hub] > stated[meter]).any() and (stated[meter] > stated[hub]).any()
+    assert np.array_equal(arrays["han_per"], extract.column("han_per").astype(np.float64)[hub])
+
+    # leave some installations with only their meter side targeted: their links still come from both rows
+    plan = plan_for(excluded_devices=tuple(extract.column("device_id")[hub[::3]]))
+    waves = make_waves(plan, extract, target(plan, extract), seed=5)
+    row_of = {int(h): i for i, h in enumerate(hub)} | {int(m): i for i, m in enumerate(meter)}
+    installation = np.array([row_of[int(h if h >= 0 else m)] for h, m in zip(waves.hub_row, waves.meter_row)])
+    assert ((waves.hub_row < 0) & (waves.meter_row >= 0)).any()
+    assert np.array_equal(waves.bridge_per, arrays["bridge_per"][installation])
+    assert np.array_equal(waves.han_per, arrays["han_per"][installation])

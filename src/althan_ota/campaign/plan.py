@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pyarrow.compute as pc
 
+from ..distributed.inventory import installation_link_per
 from ..errors import ParameterError
 from ..fleet import BRIDGE_VARIANTS, HUB_SIDE, JOINED_AS_CAD, METER_SIDE, Fleet
 from .states import Reason
@@ -182,7 +183,7 @@ class WavePlan:
     hub_row: np.ndarray        # int64 per unit
     meter_row: np.ndarray      # int64 per unit (-1 for a plain PPMID: its row is in hub_row)
     unit_key: np.ndarray       # uint64 per unit: stable key of the randomness for this unit
-    han_per: np.ndarray
+    han_per: np.ndarray        # float64 per unit, NaN where the inventory has no figure (installation_link_per)
     bridge_per: np.ndarray
     wave_bounds: np.ndarray    # wave w covers units [wave_bounds[w], wave_bounds[w+1])
     request_offset_s: np.ndarray   # float64 per unit: SRV 11.4 release time from the campaign start
@@ -198,23 +199,19 @@ def make_waves(plan: CampaignPlan, fleet: Fleet, targeting: Targeting, seed: int
     eligible = targeting.eligible
     installations, hub, meter = fleet.pairs()
     hub_ok, meter_ok = eligible[hub], eligible[meter]
-    unit_hub = np.where(hub_ok, hub, -1)
-    unit_meter = np.where(meter_ok, meter, -1)
     keep = hub_ok | meter_ok
     variant = fleet.column("ppmid_variant")
     plain = np.flatnonzero(eligible & ~np.isin(variant, [HUB_SIDE, METER_SIDE]))
-    unit_hub = np.concatenate([unit_hub[keep], plain])
-    unit_meter = np.concatenate([unit_meter[keep], np.full(len(plain), -1)])
+    # every row of the unit's installation (for its links), and the rows the campaign requests
+    site_hub = np.concatenate([hub[keep], plain])
+    site_meter = np.concatenate([meter[keep], np.full(len(plain), -1)])
+    unit_hub = np.concatenate([np.where(hub_ok, hub, -1)[keep], plain])
+    unit_meter = np.concatenate([np.where(meter_ok, meter, -1)[keep], np.full(len(plain), -1)])
     # a unit's key is its first fleet row's position among all rows: stable for a fleet, whatever the plan
     key_row = np.where(unit_hub >= 0, unit_hub, unit_meter)
     order = np.random.default_rng(np.random.SeedSequence([seed, 0xCA3])).permutation(len(unit_hub))
     unit_hub, unit_meter, key_row = unit_hub[order], unit_meter[order], key_row[order]
-
-    def per(col: str, default: float) -> np.ndarray:
-        if col not in fleet.table.column_names:
-            return np.full(len(key_row), np.nan)
-        values = fleet.column(col).astype(np.float64)[key_row] if len(key_row) else np.empty(0)
-        return np.where(np.isnan(values), default, values)
+    links = installation_link_per(fleet, site_hub[order], site_meter[order])
 
     bounds = [0]
     size = plan.canary_installations
@@ -222,8 +219,8 @@ def make_waves(plan: CampaignPlan, fleet: Fleet, targeting: Targeting, seed: int
         bounds.append(min(len(unit_hub), bounds[-1] + int(size)))
         size = min(plan.max_wave_installations, math.ceil(size * plan.wave_growth))
     return WavePlan(hub_row=unit_hub.astype(np.int64), meter_row=unit_meter.astype(np.int64),
-                    unit_key=key_row.astype(np.uint64), han_per=per("han_per", np.nan),
-                    bridge_per=per("bridge_per", np.nan), wave_bounds=np.asarray(bounds, dtype=np.int64),
+                    unit_key=key_row.astype(np.uint64), han_per=links["han_per"],
+                    bridge_per=links["bridge_per"], wave_bounds=np.asarray(bounds, dtype=np.int64),
                     request_offset_s=request_times(plan, requests_per_unit(unit_hub, unit_meter)))
 
 
