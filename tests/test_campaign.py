@@ -19,6 +19,7 @@ from althan_ota.campaign import (CampaignPlan, CampaignStore, Reason, State, cre
                                  predict, run_campaign, summarise, target)
 from althan_ota.campaign.plan import request_times
 from althan_ota.emulate import BridgeLink, EmulationParams, OtaParams, OutageParams
+from althan_ota.emulate.result import OUTCOMES
 from althan_ota.errors import ParameterError
 from althan_ota.fleet import generate_fleet
 
@@ -326,21 +327,79 @@ def test_campaign_from_release_never_leaves_a_pair_incompatible(tmp_path):
     assert any(v == plan.target_version for v in after.values())
 
 
-def test_activation_waits_for_the_set_delay(fleet, tmp_path):
-    delay = 3 * 86400.0
-    plan = plan_for(activation_delay_s=delay)
-    with CampaignStore(tmp_path / "d.duckdb") as store:
-        create_campaign(store, plan, fleet, "mem", seed=5, emulation=FAST, campaign_id="d")
-        run_campaign(store, "d", fleet=fleet)
-        ev = store.table("events", "d").to_pydict()
-    requested, activated = {}, {}
-    for d, t, s in zip(ev["device_id"], ev["t"], ev["state"]):
-        if s == State.REQUESTED:
-            requested[d] = t          # the last request (retries come later)
+def _first_attempt(outcome, state: State) -> dict[int, float]:
+    """Device slot -> time it reached ``state`` on its first attempt, from an emulated wave's events."""
+    return {int(slot): float(t) for slots, times, s, _, attempt in outcome.events if s == state and attempt == 1
+            for slot, t in zip(slots, times)}
+
+
+def test_activation_at_a_set_instant_is_the_same_instant_for_the_fleet(fleet):
+    from althan_ota.campaign.emulation import emulate_wave
+
+    at_once_plan = plan_for()
+    waves = make_waves(at_once_plan, fleet, target(at_once_plan, fleet), seed=5)
+    lo, hi = waves.wave_bounds[0], waves.wave_bounds[1]
+    release = waves.request_offset_s[lo:hi]
+    at_once = emulate_wave(at_once_plan, FAST, waves, lo, hi, release, seed=5)
+    act0, read0 = _first_attempt(at_once, State.ACTIVATED), _first_attempt(at_once, State.VERIFIED)
+    instant = float(np.median(list(act0.values())))     # some devices are done before it, some after
+    at_instant = emulate_wave(plan_for(activate_at_s=instant), FAST, waves, lo, hi, release, seed=5)
+    act, read = _first_attempt(at_instant, State.ACTIVATED), _first_attempt(at_instant, State.VERIFIED)
+    assert act.keys() == act0.keys() and read.keys() == read0.keys()
+    waited = [slot for slot in act if act0[slot] < instant]
+    assert len({release[slot // 2] for slot in waited}) >= 5        # released at different times ...
+    for slot in waited:
+        assert act[slot] == pytest.approx(instant, abs=1e-6)         # ... activated at the same one
+    late = [slot for slot in act if act0[slot] >= instant]
+    assert late and all(act[slot] == act0[slot] for slot in late)    # done after it: at once
+    for slot in read:                                                # read back as long after activation
+        assert read[slot] - act[slot] == pytest.approx(read0[slot] - act0[slot], abs=1e-6)
+
+
+def test_the_instant_follows_the_engines_own_activation_rule():
+    """Applied after an at-once run, the instant gives what the engine gives when it takes the instant itself
+    (which it can only do for units requested at one time)."""
+    from althan_ota.campaign.emulation import _activate_at
+    from althan_ota.emulate import emulate
+
+    params = dataclasses.replace(FAST, activation_failure_prob=0.2, deadline_s=86400.0)
+    at_once = emulate(200, 24_000, params, seed=3)
+    instant = float(np.nanmedian(at_once.t_activation))
+    engine = emulate(200, 24_000, dataclasses.replace(params, activation_time_s=instant), seed=3)
+    col = {name: getattr(at_once, name).copy() for name in ("outcome", "t_end", "t_activation", "t_readback")}
+    _activate_at(col, np.full(len(col["outcome"]), instant))
+    assert np.array_equal(col["outcome"], engine.outcome)
+    assert {"completed", "activation_failed"} <= {OUTCOMES[o] for o in engine.outcome}
+    assert (at_once.t_activation < instant).any() and (at_once.t_activation > instant).any()
+    for name in ("t_end", "t_activation", "t_readback"):
+        np.testing.assert_allclose(col[name], getattr(engine, name), rtol=0, atol=1e-6, err_msg=name)
+
+
+def test_waves_after_the_instant_activate_at_once(fleet, tmp_path):
+    instant = 2 * 86400.0
+    plan = plan_for(activate_at_s=instant)
+    with CampaignStore(tmp_path / "a.duckdb") as store:
+        create_campaign(store, plan, fleet, "mem", seed=5, emulation=FAST, campaign_id="a")
+        run_campaign(store, "a", fleet=fleet)
+        ev = store.table("events", "a").to_pydict()
+    downloaded, activated = {}, {}
+    for d, t, s, w, a in zip(ev["device_id"], ev["t"], ev["state"], ev["wave"], ev["attempt"]):
+        if s == State.DOWNLOADED:
+            downloaded[d, a] = t
         elif s == State.ACTIVATED:
-            activated[d] = t
-    assert activated
-    assert all(activated[d] >= requested[d] + delay - 1e-6 for d in activated)
+            activated[d, a] = (t, w)
+    first_wave = [t for t, w in activated.values() if w == 0]
+    assert first_wave and all(t == pytest.approx(instant, abs=1e-6) for t in first_wave)
+    later = {k: t for k, (t, w) in activated.items() if w > 0}
+    assert later and all(t > instant and t - downloaded[k] < 600.0 for k, t in later.items())
+
+
+def test_a_plan_with_an_unknown_field_is_refused():
+    data = json.loads(plan_for().to_json()) | {"activation_delay_s": 60.0}
+    with pytest.raises(ParameterError, match="unknown field.*activation_delay_s"):
+        CampaignPlan.from_json(json.dumps(data))
+    with pytest.raises(ParameterError, match="activate_at_s"):
+        plan_for(activate_at_s=-1.0)
 
 
 def test_campaign_and_inventory_take_an_installations_links_by_one_rule(fleet):

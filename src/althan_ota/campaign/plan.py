@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import pyarrow.compute as pc
@@ -67,7 +67,9 @@ class CampaignPlan:
     abort_failure_rate: float = 0.20
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     device_timeout_s: float = 7 * 86400.0
-    activation_delay_s: float | None = None  # activate at once (None), or not before this long after the request
+    # activate at once (None), or at this fleet-wide instant (seconds from the campaign start, day 0 00:00
+    # UTC; the Upgrade End Response carries it): a device whose download ends later activates when it ends
+    activate_at_s: float | None = None
     site_visit_cost: float = 150.0           # per device that would otherwise need a visit
 
     def __post_init__(self):
@@ -91,8 +93,10 @@ class CampaignPlan:
               "thresholds must satisfy 0 < pause_failure_rate <= abort_failure_rate <= 1")
         check(self.device_timeout_s > 0, "device_timeout_s must be positive")
         check(self.site_visit_cost >= 0, "site_visit_cost must be >= 0")
-        check(self.activation_delay_s is None or 0 <= self.activation_delay_s <= 365 * 86400,
-              "activation_delay_s must be None (activate at once) or between 0 and a year")
+        check(self.activate_at_s is None or (isinstance(self.activate_at_s, (int, float))
+                                             and 0 <= self.activate_at_s <= 10 * 365 * 86400),
+              "activate_at_s must be None (activate at once) or an instant within ten years of the start "
+              f"(seconds), got {self.activate_at_s!r}")
         for failure_class in self.retry.max_attempts:
             check(failure_class in FAILURE_CLASSES,
                   f"unknown failure class {failure_class!r} in the retry policy; known: {FAILURE_CLASSES}")
@@ -104,6 +108,10 @@ class CampaignPlan:
     @classmethod
     def from_json(cls, text: str) -> "CampaignPlan":
         data = json.loads(text)
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ParameterError(f"campaign plan: unknown field(s) {', '.join(unknown)}; known: "
+                                 f"{', '.join(f.name for f in fields(cls))}")
         data["retry"] = RetryPolicy(**data["retry"])
         for key in ("variants", "manufacturers", "models", "excluded_devices", "unsafe_installations"):
             if data.get(key) is not None:
