@@ -17,7 +17,7 @@ import pytest
 
 from althan_ota.campaign import (CampaignPlan, CampaignStore, Reason, State, create_campaign, make_waves,
                                  predict, run_campaign, summarise, target)
-from althan_ota.campaign.plan import request_times
+from althan_ota.campaign.plan import first_slot_at, request_slots, request_times, slot_times
 from althan_ota.emulate import BridgeLink, EmulationParams, OtaParams, OutageParams
 from althan_ota.emulate.result import OUTCOMES
 from althan_ota.errors import ParameterError
@@ -114,6 +114,36 @@ def test_waves_pace_each_targeted_device_as_one_request(fleet, cap):
     assert ((waves.meter_row < 0) & (fleet.column("ppmid_variant")[waves.hub_row] == "PPMID")).any()
     per_day = _requests_per_day(waves.request_offset_s, requests)
     assert per_day.max() <= cap and per_day[:-1].min() >= cap - 1
+
+
+def test_a_delayed_wave_keeps_to_the_window_and_the_daily_cap(fleet, tmp_path):
+    # waves wait for the previous one to settle, often past the window: they take the next free slots
+    plan = plan_for(window_start_h=8.0, window_end_h=10.0, requests_per_day=100)
+    with CampaignStore(tmp_path / "w.duckdb") as store:
+        create_campaign(store, plan, fleet, "mem", seed=5, emulation=FAST, campaign_id="w")
+        run_campaign(store, "w", fleet=fleet)
+        ev = store.table("events", "w").to_pydict()
+        wave_rows = store.committed_waves("w")
+    first = [(t, w) for t, s, w, a in zip(ev["t"], ev["state"], ev["wave"], ev["attempt"])
+             if s == State.REQUESTED and a == 1]
+    t = np.array([t for t, _ in first])
+    hour = (t % 86400) / 3600
+    assert ((hour >= 8.0) & (hour < 10.0)).all()
+    assert np.bincount((t // 86400).astype(int)).max() <= 100             # one event per requested device
+    assert len(wave_rows) >= 3
+    for before, after in zip(wave_rows, wave_rows[1:]):
+        assert after["t_start"] >= before["t_end"]
+        assert min(t for t, w in first if w == after["wave"]) >= max(t for t, w in first if w == before["wave"])
+
+
+def test_request_slots_continue_from_a_given_slot():
+    plan = plan_for(requests_per_day=10, window_start_h=6.0, window_end_h=8.0)
+    assert request_slots(plan, [1, 2, 2], first_slot=7).tolist() == [7, 8, 10]   # the pair opens day 1
+    assert request_slots(plan, [2], first_slot=9).tolist() == [10]
+    times = slot_times(plan, np.arange(25))
+    assert [first_slot_at(plan, x) for x in times] == list(range(25))          # a slot's time maps back
+    assert first_slot_at(plan, 0.0) == 0 and first_slot_at(plan, 9 * 3600.0) == 10
+    assert first_slot_at(plan, times[3] + 1.0) == 4
 
 
 def test_plan_validation_is_specific():
