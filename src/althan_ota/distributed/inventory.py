@@ -15,6 +15,7 @@ import numpy as np
 from ..emulate import EmulationParams
 from ..errors import ParameterError
 
+
 def installation_link_per(fleet, hub_rows: np.ndarray, meter_rows: np.ndarray) -> dict[str, np.ndarray]:
     """Each installation's HAN and bridge-link PER as the inventory states them (NaN where it does not).
 
@@ -34,15 +35,18 @@ def installation_link_per(fleet, hub_rows: np.ndarray, meter_rows: np.ndarray) -
         raise ParameterError(f"hub_rows and meter_rows must have the same shape, got {hub_rows.shape} and "
                              f"{meter_rows.shape}")
 
-    def column(name: str, rows: np.ndarray) -> np.ndarray:
-        values = np.full(rows.shape, np.nan)
-        if name in fleet.table.column_names:
-            known = rows >= 0
-            values[known] = fleet.column(name).astype(np.float64)[rows[known]]
-        return values
+    def stated(name: str, *rows_per_side: np.ndarray) -> list[np.ndarray]:
+        column = fleet.column(name).astype(np.float64) if name in fleet.table.column_names else None
+        out = []
+        for rows in rows_per_side:
+            values = np.full(rows.shape, np.nan)
+            if column is not None:
+                values[rows >= 0] = column[rows[rows >= 0]]
+            out.append(values)
+        return out
 
-    return {"han_per": column("han_per", hub_rows),
-            "bridge_per": np.fmax(column("bridge_per", hub_rows), column("bridge_per", meter_rows))}
+    (han,) = stated("han_per", hub_rows)
+    return {"han_per": han, "bridge_per": np.fmax(*stated("bridge_per", hub_rows, meter_rows))}
 
 
 def link_arrays(fleet, params: EmulationParams | None = None) -> tuple[dict[str, np.ndarray], dict[str, int]]:
