@@ -17,8 +17,9 @@ import pytest
 
 from althan_ota.campaign import (CampaignPlan, CampaignStore, Reason, State, create_campaign, make_waves,
                                  predict, run_campaign, summarise, target)
-from althan_ota.campaign.plan import request_times
+from althan_ota.campaign.plan import first_slot_at, request_slots, request_times, slot_times
 from althan_ota.emulate import BridgeLink, EmulationParams, OtaParams, OutageParams
+from althan_ota.emulate.result import OUTCOMES
 from althan_ota.errors import ParameterError
 from althan_ota.fleet import generate_fleet
 
@@ -83,13 +84,66 @@ def test_waves_keep_pairs_together_and_grow(fleet):
     assert (again.hub_row == waves.hub_row).all() and (again.unit_key == waves.unit_key).all()
 
 
+def _requests_per_day(release_s: np.ndarray, requests: np.ndarray) -> np.ndarray:
+    return np.bincount(np.floor(release_s / 86400).astype(int), weights=requests).astype(int)
+
+
 def test_requests_respect_rate_cap_and_window():
     plan = plan_for(requests_per_day=1000, window_start_h=1.0, window_end_h=5.0)
-    t = request_times(plan, 2000)          # 2000 installations = 4000 requests = 4 days
-    day = np.floor(t / 86400)
-    assert np.bincount(day.astype(int)).max() <= 500
+    requests = np.random.default_rng(2).choice([1, 2], size=3000)
+    t = request_times(plan, requests)
+    assert (np.diff(t) > 0).all()
+    per_day = _requests_per_day(t, requests)
+    assert per_day.sum() == requests.sum()
+    # exact: never above the cap, and a day is left short only by a pair that would not fit
+    assert per_day.max() <= 1000 and per_day[:-1].min() >= 999
     hour = (t % 86400) / 3600
     assert (hour >= 1.0).all() and (hour < 5.0).all()
+    assert request_times(plan, np.ones(1000, int))[-1] < 86400       # 1000 single requests: one day
+    with pytest.raises(ParameterError, match="requests_per_day=1 is below the 2 requests"):
+        request_times(plan_for(requests_per_day=1), np.array([1, 2]))
+
+
+@pytest.mark.parametrize("cap", [49, 50])
+def test_waves_pace_each_targeted_device_as_one_request(fleet, cap):
+    # plain PPMIDs (one request), pairs with one side eligible (one) and with both (two)
+    plan = plan_for(variants=("ALTHAN_P2P_HUB", "ALTHAN_P2P_METER", "PPMID"), requests_per_day=cap)
+    waves = make_waves(plan, fleet, target(plan, fleet), seed=5)
+    requests = (waves.hub_row >= 0).astype(int) + (waves.meter_row >= 0)
+    assert set(np.unique(requests).tolist()) == {1, 2}
+    assert ((waves.meter_row < 0) & (fleet.column("ppmid_variant")[waves.hub_row] == "PPMID")).any()
+    per_day = _requests_per_day(waves.request_offset_s, requests)
+    assert per_day.max() <= cap and per_day[:-1].min() >= cap - 1
+
+
+def test_a_delayed_wave_keeps_to_the_window_and_the_daily_cap(fleet, tmp_path):
+    # waves wait for the previous one to settle, often past the window: they take the next free slots
+    plan = plan_for(window_start_h=8.0, window_end_h=10.0, requests_per_day=100)
+    with CampaignStore(tmp_path / "w.duckdb") as store:
+        create_campaign(store, plan, fleet, "mem", seed=5, emulation=FAST, campaign_id="w")
+        run_campaign(store, "w", fleet=fleet)
+        ev = store.table("events", "w").to_pydict()
+        wave_rows = store.committed_waves("w")
+    first = [(t, w) for t, s, w, a in zip(ev["t"], ev["state"], ev["wave"], ev["attempt"])
+             if s == State.REQUESTED and a == 1]
+    t = np.array([t for t, _ in first])
+    hour = (t % 86400) / 3600
+    assert ((hour >= 8.0) & (hour < 10.0)).all()
+    assert np.bincount((t // 86400).astype(int)).max() <= 100             # one event per requested device
+    assert len(wave_rows) >= 3
+    for before, after in zip(wave_rows, wave_rows[1:]):
+        assert after["t_start"] >= before["t_end"]
+        assert min(t for t, w in first if w == after["wave"]) >= max(t for t, w in first if w == before["wave"])
+
+
+def test_request_slots_continue_from_a_given_slot():
+    plan = plan_for(requests_per_day=10, window_start_h=6.0, window_end_h=8.0)
+    assert request_slots(plan, [1, 2, 2], first_slot=7).tolist() == [7, 8, 10]   # the pair opens day 1
+    assert request_slots(plan, [2], first_slot=9).tolist() == [10]
+    times = slot_times(plan, np.arange(25))
+    assert [first_slot_at(plan, x) for x in times] == list(range(25))          # a slot's time maps back
+    assert first_slot_at(plan, 0.0) == 0 and first_slot_at(plan, 9 * 3600.0) == 10
+    assert first_slot_at(plan, times[3] + 1.0) == 4
 
 
 def test_plan_validation_is_specific():
@@ -303,18 +357,115 @@ def test_campaign_from_release_never_leaves_a_pair_incompatible(tmp_path):
     assert any(v == plan.target_version for v in after.values())
 
 
-def test_activation_waits_for_the_set_delay(fleet, tmp_path):
-    delay = 3 * 86400.0
-    plan = plan_for(activation_delay_s=delay)
-    with CampaignStore(tmp_path / "d.duckdb") as store:
-        create_campaign(store, plan, fleet, "mem", seed=5, emulation=FAST, campaign_id="d")
-        run_campaign(store, "d", fleet=fleet)
-        ev = store.table("events", "d").to_pydict()
-    requested, activated = {}, {}
-    for d, t, s in zip(ev["device_id"], ev["t"], ev["state"]):
-        if s == State.REQUESTED:
-            requested[d] = t          # the last request (retries come later)
+def _first_attempt(outcome, state: State) -> dict[int, float]:
+    """Device slot -> time it reached ``state`` on its first attempt, from an emulated wave's events."""
+    return {int(slot): float(t) for slots, times, s, _, attempt in outcome.events if s == state and attempt == 1
+            for slot, t in zip(slots, times)}
+
+
+def test_activation_at_a_set_instant_is_the_same_instant_for_the_fleet(fleet):
+    from althan_ota.campaign.emulation import emulate_wave
+
+    at_once_plan = plan_for()
+    waves = make_waves(at_once_plan, fleet, target(at_once_plan, fleet), seed=5)
+    lo, hi = waves.wave_bounds[0], waves.wave_bounds[1]
+    release = waves.request_offset_s[lo:hi]
+    at_once = emulate_wave(at_once_plan, FAST, waves, lo, hi, release, seed=5)
+    act0, read0 = _first_attempt(at_once, State.ACTIVATED), _first_attempt(at_once, State.VERIFIED)
+    instant = float(np.median(list(act0.values())))     # some devices are done before it, some after
+    at_instant = emulate_wave(plan_for(activate_at_s=instant), FAST, waves, lo, hi, release, seed=5)
+    act, read = _first_attempt(at_instant, State.ACTIVATED), _first_attempt(at_instant, State.VERIFIED)
+    assert act.keys() == act0.keys() and read.keys() == read0.keys()
+    waited = [slot for slot in act if act0[slot] < instant]
+    assert len({release[slot // 2] for slot in waited}) >= 5        # released at different times ...
+    for slot in waited:
+        assert act[slot] == pytest.approx(instant, abs=1e-6)         # ... activated at the same one
+    late = [slot for slot in act if act0[slot] >= instant]
+    assert late and all(act[slot] == act0[slot] for slot in late)    # done after it: at once
+    for slot in read:                                                # read back as long after activation
+        assert read[slot] - act[slot] == pytest.approx(read0[slot] - act0[slot], abs=1e-6)
+
+
+def test_the_instant_follows_the_engines_own_activation_rule():
+    """Applied after an at-once run, the instant gives what the engine gives when it takes the instant itself
+    (which it can only do for units requested at one time)."""
+    from althan_ota.campaign.emulation import _activate_at
+    from althan_ota.emulate import emulate
+
+    params = dataclasses.replace(FAST, activation_failure_prob=0.2, deadline_s=86400.0)
+    at_once = emulate(200, 24_000, params, seed=3)
+    instant = float(np.nanmedian(at_once.t_activation))
+    engine = emulate(200, 24_000, dataclasses.replace(params, activation_time_s=instant), seed=3)
+    col = {name: getattr(at_once, name).copy() for name in ("outcome", "t_end", "t_activation", "t_readback")}
+    _activate_at(col, np.full(len(col["outcome"]), instant))
+    assert np.array_equal(col["outcome"], engine.outcome)
+    assert {"completed", "activation_failed"} <= {OUTCOMES[o] for o in engine.outcome}
+    assert (at_once.t_activation < instant).any() and (at_once.t_activation > instant).any()
+    for name in ("t_end", "t_activation", "t_readback"):
+        np.testing.assert_allclose(col[name], getattr(engine, name), rtol=0, atol=1e-6, err_msg=name)
+
+
+def test_waves_after_the_instant_activate_at_once(fleet, tmp_path):
+    instant = 2 * 86400.0
+    plan = plan_for(activate_at_s=instant)
+    with CampaignStore(tmp_path / "a.duckdb") as store:
+        create_campaign(store, plan, fleet, "mem", seed=5, emulation=FAST, campaign_id="a")
+        run_campaign(store, "a", fleet=fleet)
+        ev = store.table("events", "a").to_pydict()
+    downloaded, activated = {}, {}
+    for d, t, s, w, a in zip(ev["device_id"], ev["t"], ev["state"], ev["wave"], ev["attempt"]):
+        if s == State.DOWNLOADED:
+            downloaded[d, a] = t
         elif s == State.ACTIVATED:
-            activated[d] = t
-    assert activated
-    assert all(activated[d] >= requested[d] + delay - 1e-6 for d in activated)
+            activated[d, a] = (t, w)
+    first_wave = [t for t, w in activated.values() if w == 0]
+    assert first_wave and all(t == pytest.approx(instant, abs=1e-6) for t in first_wave)
+    later = {k: t for k, (t, w) in activated.items() if w > 0}
+    assert later and all(t > instant and t - downloaded[k] < 600.0 for k, t in later.items())
+
+
+def test_a_plan_with_an_unknown_field_is_refused():
+    data = json.loads(plan_for().to_json()) | {"activation_delay_s": 60.0}
+    with pytest.raises(ParameterError, match="unknown field.*activation_delay_s"):
+        CampaignPlan.from_json(json.dumps(data))
+    with pytest.raises(ParameterError, match="activate_at_s"):
+        plan_for(activate_at_s=-1.0)
+
+
+def test_campaign_and_inventory_take_an_installations_links_by_one_rule(fleet):
+    """A real extract's hub-side and meter-side rows can state different bridge-link PERs: the worse one
+    counts, whichever row it is on (a row without a figure defers to the other), and the HAN PER is the
+    hub-side row's, in the campaign as in the inventory arrays the emulator and sweeps take."""
+    import pyarrow as pa
+
+    from althan_ota.distributed.inventory import link_arrays
+    from althan_ota.fleet import Fleet
+
+    _, hub, meter = fleet.pairs()
+    rng = np.random.default_rng(8)
+    bridge = fleet.column("bridge_per").astype(np.float64)
+    han = fleet.column("han_per").astype(np.float64)
+    bridge[meter] = bridge[hub] + rng.choice([-0.05, 0.05], size=len(hub))      # either row the worse
+    bridge[meter[:10]] = np.nan                                                  # meter row silent
+    han[meter] = 0.9                                                             # never the HAN figure
+    table = fleet.table.set_column(fleet.table.schema.get_field_index("bridge_per"), "bridge_per",
+                                   pa.array(bridge, pa.float32()))
+    table = table.set_column(table.schema.get_field_index("han_per"), "han_per", pa.array(han, pa.float32()))
+    extract = Fleet(table=table, source="extract")
+    stated = extract.column("bridge_per").astype(np.float64)
+
+    arrays, filled = link_arrays(extract)
+    assert filled == {"han_per": 0, "bridge_per": 0}
+    assert np.array_equal(arrays["bridge_per"], np.fmax(stated[hub], stated[meter]))
+    assert (arrays["bridge_per"][:10] == stated[hub[:10]]).all()
+    assert (stated[hub] > stated[meter]).any() and (stated[meter] > stated[hub]).any()
+    assert np.array_equal(arrays["han_per"], extract.column("han_per").astype(np.float64)[hub])
+
+    # leave some installations with only their meter side targeted: their links still come from both rows
+    plan = plan_for(excluded_devices=tuple(extract.column("device_id")[hub[::3]]))
+    waves = make_waves(plan, extract, target(plan, extract), seed=5)
+    row_of = {int(h): i for i, h in enumerate(hub)} | {int(m): i for i, m in enumerate(meter)}
+    installation = np.array([row_of[int(h if h >= 0 else m)] for h, m in zip(waves.hub_row, waves.meter_row)])
+    assert ((waves.hub_row < 0) & (waves.meter_row >= 0)).any()
+    assert np.array_equal(waves.bridge_per, arrays["bridge_per"][installation])
+    assert np.array_equal(waves.han_per, arrays["han_per"][installation])

@@ -59,9 +59,8 @@ def wave_params(plan: CampaignPlan, emulation: EmulationParams) -> EmulationPara
     ota = dataclasses.replace(emulation.ota, pair_order=plan.pair_order,
                               ch_concurrency=max(2, emulation.ota.ch_concurrency)
                               if plan.pair_order == "concurrent" else 1)
-    # the emulator's clock starts at each unit's request, so a delay after the request is its activation time
-    return dataclasses.replace(emulation, ota=ota, deadline_s=plan.device_timeout_s,
-                               activation_time_s=plan.activation_delay_s)
+    # the engine activates at once; a fleet-wide instant is applied per unit afterwards (_activate_at)
+    return dataclasses.replace(emulation, ota=ota, deadline_s=plan.device_timeout_s, activation_time_s=None)
 
 
 @dataclass
@@ -185,6 +184,8 @@ def _record_attempt(out: WaveOutcome, plan: CampaignPlan, units: np.ndarray, sta
         t0 = start[mine]
         col = {name: getattr(result, name)[r] for name in ("outcome", "t_end", "t_readback", "t_download_start",
                                                              "t_download_end", *[s for s, _ in _STAGES])}
+        if plan.activate_at_s is not None:
+            _activate_at(col, plan.activate_at_s - t0)
         out.events.append((slot, t0, State.REQUESTED, np.uint8(0), attempt))
         for name, state in _STAGES:
             reached = np.isfinite(col[name])
@@ -215,6 +216,20 @@ def _record_attempt(out: WaveOutcome, plan: CampaignPlan, units: np.ndarray, sta
             pending[u[hit], side] = again
             if again:
                 request[u[hit], side] = t_end[hit] + plan.retry.backoff_s * 2 ** (attempt - 1)
+
+
+def _activate_at(col: dict[str, np.ndarray], instant: np.ndarray) -> None:
+    """Move activation, read-back and their outcome's end to ``instant`` (per device, on its attempt's own
+    clock) where the download ended before it: the engine's rule, max(Upgrade End, activation time).
+
+    The engine takes one activation time per run, on a clock that starts at each unit's request, while the
+    units of one run are requested at different times; and an activation time moves nothing in the engine
+    but these three times (the activation draw, the downloads and the deadline do not depend on it)."""
+    wait = np.maximum(instant - col["t_activation"], 0.0)
+    wait = np.where(np.isfinite(wait), wait, 0.0)           # never activated: nothing to move
+    col["t_activation"] = col["t_activation"] + wait
+    col["t_readback"] = col["t_readback"] + wait
+    col["t_end"] = col["t_end"] + np.where(np.isin(col["outcome"], [_COMPLETED, _ACTIVATION]), wait, 0.0)
 
 
 def _reason(code: int, side: int) -> Reason:

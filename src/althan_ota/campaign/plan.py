@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import pyarrow.compute as pc
 
+from ..distributed.inventory import installation_link_per
 from ..errors import ParameterError
 from ..fleet import BRIDGE_VARIANTS, HUB_SIDE, JOINED_AS_CAD, METER_SIDE, Fleet
 from .states import Reason
@@ -66,7 +67,9 @@ class CampaignPlan:
     abort_failure_rate: float = 0.20
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     device_timeout_s: float = 7 * 86400.0
-    activation_delay_s: float | None = None  # activate at once (None), or not before this long after the request
+    # activate at once (None), or at this fleet-wide instant (seconds from the campaign start, day 0 00:00
+    # UTC; the Upgrade End Response carries it): a device whose download ends later activates when it ends
+    activate_at_s: float | None = None
     site_visit_cost: float = 150.0           # per device that would otherwise need a visit
 
     def __post_init__(self):
@@ -90,8 +93,10 @@ class CampaignPlan:
               "thresholds must satisfy 0 < pause_failure_rate <= abort_failure_rate <= 1")
         check(self.device_timeout_s > 0, "device_timeout_s must be positive")
         check(self.site_visit_cost >= 0, "site_visit_cost must be >= 0")
-        check(self.activation_delay_s is None or 0 <= self.activation_delay_s <= 365 * 86400,
-              "activation_delay_s must be None (activate at once) or between 0 and a year")
+        check(self.activate_at_s is None or (isinstance(self.activate_at_s, (int, float))
+                                             and 0 <= self.activate_at_s <= 10 * 365 * 86400),
+              "activate_at_s must be None (activate at once) or an instant within ten years of the start "
+              f"(seconds), got {self.activate_at_s!r}")
         for failure_class in self.retry.max_attempts:
             check(failure_class in FAILURE_CLASSES,
                   f"unknown failure class {failure_class!r} in the retry policy; known: {FAILURE_CLASSES}")
@@ -103,6 +108,10 @@ class CampaignPlan:
     @classmethod
     def from_json(cls, text: str) -> "CampaignPlan":
         data = json.loads(text)
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ParameterError(f"campaign plan: unknown field(s) {', '.join(unknown)}; known: "
+                                 f"{', '.join(f.name for f in fields(cls))}")
         data["retry"] = RetryPolicy(**data["retry"])
         for key in ("variants", "manufacturers", "models", "excluded_devices", "unsafe_installations"):
             if data.get(key) is not None:
@@ -182,7 +191,7 @@ class WavePlan:
     hub_row: np.ndarray        # int64 per unit
     meter_row: np.ndarray      # int64 per unit (-1 for a plain PPMID: its row is in hub_row)
     unit_key: np.ndarray       # uint64 per unit: stable key of the randomness for this unit
-    han_per: np.ndarray
+    han_per: np.ndarray        # float64 per unit, NaN where the inventory has no figure (installation_link_per)
     bridge_per: np.ndarray
     wave_bounds: np.ndarray    # wave w covers units [wave_bounds[w], wave_bounds[w+1])
     request_offset_s: np.ndarray   # float64 per unit: SRV 11.4 release time from the campaign start
@@ -194,27 +203,23 @@ class WavePlan:
 
 def make_waves(plan: CampaignPlan, fleet: Fleet, targeting: Targeting, seed: int) -> WavePlan:
     """Shuffle the eligible units (seeded), cut canary then growing waves, and release requests at the
-    fleet-wide rate cap within the daily window."""
+    fleet-wide rate cap within the daily window (counting each targeted device as one request)."""
     eligible = targeting.eligible
     installations, hub, meter = fleet.pairs()
     hub_ok, meter_ok = eligible[hub], eligible[meter]
-    unit_hub = np.where(hub_ok, hub, -1)
-    unit_meter = np.where(meter_ok, meter, -1)
     keep = hub_ok | meter_ok
     variant = fleet.column("ppmid_variant")
     plain = np.flatnonzero(eligible & ~np.isin(variant, [HUB_SIDE, METER_SIDE]))
-    unit_hub = np.concatenate([unit_hub[keep], plain])
-    unit_meter = np.concatenate([unit_meter[keep], np.full(len(plain), -1)])
+    # every row of the unit's installation (for its links), and the rows the campaign requests
+    site_hub = np.concatenate([hub[keep], plain])
+    site_meter = np.concatenate([meter[keep], np.full(len(plain), -1)])
+    unit_hub = np.concatenate([np.where(hub_ok, hub, -1)[keep], plain])
+    unit_meter = np.concatenate([np.where(meter_ok, meter, -1)[keep], np.full(len(plain), -1)])
     # a unit's key is its first fleet row's position among all rows: stable for a fleet, whatever the plan
     key_row = np.where(unit_hub >= 0, unit_hub, unit_meter)
     order = np.random.default_rng(np.random.SeedSequence([seed, 0xCA3])).permutation(len(unit_hub))
     unit_hub, unit_meter, key_row = unit_hub[order], unit_meter[order], key_row[order]
-
-    def per(col: str, default: float) -> np.ndarray:
-        if col not in fleet.table.column_names:
-            return np.full(len(key_row), np.nan)
-        values = fleet.column(col).astype(np.float64)[key_row] if len(key_row) else np.empty(0)
-        return np.where(np.isnan(values), default, values)
+    links = installation_link_per(fleet, site_hub[order], site_meter[order])
 
     bounds = [0]
     size = plan.canary_installations
@@ -222,17 +227,72 @@ def make_waves(plan: CampaignPlan, fleet: Fleet, targeting: Targeting, seed: int
         bounds.append(min(len(unit_hub), bounds[-1] + int(size)))
         size = min(plan.max_wave_installations, math.ceil(size * plan.wave_growth))
     return WavePlan(hub_row=unit_hub.astype(np.int64), meter_row=unit_meter.astype(np.int64),
-                    unit_key=key_row.astype(np.uint64), han_per=per("han_per", np.nan),
-                    bridge_per=per("bridge_per", np.nan), wave_bounds=np.asarray(bounds, dtype=np.int64),
-                    request_offset_s=request_times(plan, len(unit_hub)))
+                    unit_key=key_row.astype(np.uint64), han_per=links["han_per"],
+                    bridge_per=links["bridge_per"], wave_bounds=np.asarray(bounds, dtype=np.int64),
+                    request_offset_s=request_times(plan, requests_per_unit(unit_hub, unit_meter)))
 
 
-def request_times(plan: CampaignPlan, n_units: int) -> np.ndarray:
-    """Release time of each unit's SRV 11.4 request(s): evenly paced at requests_per_day within the daily
-    window, starting at the first window opening. A unit of two bridges counts as two requests."""
+def request_times(plan: CampaignPlan, requests: np.ndarray, first_slot: int = 0) -> np.ndarray:
+    """Release time of each unit, in campaign order, given how many SRV 11.4 requests it sends (a plain
+    PPMID or a pair with one side targeted: 1; a pair with both bridges targeted: 2), all at once, from
+    request slot ``first_slot`` on (see request_slots)."""
+    return slot_times(plan, request_slots(plan, requests, first_slot))
+
+
+def request_slots(plan: CampaignPlan, requests: np.ndarray, first_slot: int = 0) -> np.ndarray:
+    """The request slot of each unit's first request.
+
+    Every day has requests_per_day slots, evenly spaced in the daily window; slot s is the (s mod
+    requests_per_day)-th of day s // requests_per_day. Units take the slots in order, one per request, and a
+    unit whose requests would not all fit in what is left of a day opens the next one: no day ever carries
+    more than requests_per_day requests, and each day is filled up to the last pair that fits."""
+    requests = np.asarray(requests, dtype=np.int64)
+    cap = int(plan.requests_per_day)
+    if len(requests) and requests.max() > cap:
+        raise ParameterError(f"campaign plan: requests_per_day={plan.requests_per_day} is below the "
+                             f"{int(requests.max())} requests of one installation, which go out together")
+    sent = np.cumsum(requests)                      # requests released up to and including each unit
+    slot = np.empty(len(requests), dtype=np.int64)
+    day, taken = divmod(int(first_slot), cap)       # slots of the first day before first_slot are not ours
+    lo, sent_before_day = 0, 0
+    while lo < len(requests):                       # one step per day, not per unit
+        hi = int(np.searchsorted(sent, sent_before_day + cap - taken, side="right"))
+        slot[lo:hi] = day * cap + taken + sent[lo:hi] - requests[lo:hi] - sent_before_day
+        if hi > lo:
+            sent_before_day, lo = int(sent[hi - 1]), hi
+        day, taken = day + 1, 0
+    return slot
+
+
+def slot_times(plan: CampaignPlan, slots: np.ndarray) -> np.ndarray:
+    """Time of request slots, in seconds from the campaign start (00:00 UTC of its first day)."""
+    cap = int(plan.requests_per_day)
+    day, index = np.divmod(np.asarray(slots, dtype=np.int64), cap)
     window_s = (plan.window_end_h - plan.window_start_h) * 3600.0
-    per_day = plan.requests_per_day / 2.0          # installations: two requests each
-    index = np.arange(n_units, dtype=np.float64)
-    day = np.floor(index / per_day)
-    within = (index - day * per_day) / per_day * window_s
-    return day * 86400.0 + plan.window_start_h * 3600.0 + within
+    return day * 86400.0 + plan.window_start_h * 3600.0 + index / cap * window_s
+
+
+def first_slot_at(plan: CampaignPlan, t: float) -> int:
+    """The first request slot at or after time ``t`` (seconds from the campaign start)."""
+    cap = int(plan.requests_per_day)
+    day = math.floor(t / 86400.0)
+    window_s = (plan.window_end_h - plan.window_start_h) * 3600.0
+    into_window = (t - day * 86400.0 - plan.window_start_h * 3600.0) / window_s * cap
+    index = max(0, math.ceil(into_window - 1e-9))   # a slot's own time maps back to it despite rounding
+    return (day + 1) * cap if index >= cap else day * cap + index
+
+
+def wave_slots(plan: CampaignPlan, waves: WavePlan, wave: int, next_slot: int,
+               not_before: float) -> tuple[np.ndarray, int]:
+    """(The request slot of each unit of a wave, the first slot left after it). The wave takes the free slots
+    from when it may go (``not_before``: the previous wave has settled), after the slots of earlier waves
+    (before ``next_slot``), so a delayed wave still keeps to the daily window and cap."""
+    lo, hi = waves.wave_bounds[wave], waves.wave_bounds[wave + 1]
+    requests = requests_per_unit(waves.hub_row[lo:hi], waves.meter_row[lo:hi])
+    slots = request_slots(plan, requests, max(int(next_slot), first_slot_at(plan, not_before)))
+    return slots, int(slots[-1] + requests[-1]) if len(slots) else int(next_slot)
+
+
+def requests_per_unit(hub_row: np.ndarray, meter_row: np.ndarray) -> np.ndarray:
+    """SRV 11.4 requests a unit sends: one per targeted device."""
+    return (np.asarray(hub_row) >= 0).astype(np.int64) + (np.asarray(meter_row) >= 0)

@@ -21,7 +21,7 @@ from ..errors import CampaignError
 from ..fleet import Fleet, read_fleet
 from . import control
 from .emulation import WaveOutcome, dataclass_from_dict, emulate_wave
-from .plan import CampaignPlan, WavePlan, make_waves, target
+from .plan import CampaignPlan, WavePlan, make_waves, slot_times, target, wave_slots
 from .schema import DEVICES, EVENTS
 from .states import Reason, State
 from .store import CampaignStore
@@ -73,7 +73,10 @@ def run_campaign(store: CampaignStore, campaign_id: str, fleet: Fleet | None = N
     targeting = target(plan, fleet)
     waves = make_waves(plan, fleet, targeting, seed)
     done = store.committed_waves(campaign_id)
-    clock = done[-1]["t_end"] if done else 0.0
+    clock, next_slot = 0.0, 0
+    for w, row in enumerate(done):                # replay the pacing of the waves already run
+        _, next_slot = wave_slots(plan, waves, w, next_slot, clock)
+        clock = row["t_end"]
     store.set_status(campaign_id, "running")
     ran = 0
     for w in range(len(done), waves.n_waves):
@@ -89,7 +92,8 @@ def run_campaign(store: CampaignStore, campaign_id: str, fleet: Fleet | None = N
                 store.set_status(campaign_id, "paused")
             break
         lo, hi = waves.wave_bounds[w], waves.wave_bounds[w + 1]
-        release = waves.request_offset_s[lo:hi] + max(0.0, clock - waves.request_offset_s[lo])
+        slots, next_slot = wave_slots(plan, waves, w, next_slot, clock)
+        release = slot_times(plan, slots)
         outcome = emulate_wave(plan, emulation, waves, lo, hi, release, seed, n_threads=n_threads)
         decision, status = _judge(plan, outcome, last=(w == waves.n_waves - 1))
         wave_row = {"wave": w, "devices": outcome.devices, "failed": outcome.failed,

@@ -1,10 +1,9 @@
 """Per-installation link quality from a fleet inventory, as the arrays emulate() and sweep() take.
 
-Each P2P installation of the inventory becomes one emulated installation: its HAN PER is the hub-side
-bridge's ``han_per`` (the HAN joins the CH and the hub-side bridge), its bridge-link PER the meter-side
-bridge's ``bridge_per``. Which installations a campaign targets is the campaign plan's business; this takes
-them all. A PER missing from the inventory is filled with the link's default from the parameters, and the
-number filled is reported.
+Each P2P installation of the inventory becomes one emulated installation, its PERs read by
+:func:`installation_link_per`, the one rule the campaign uses too. Which installations a campaign targets is
+the campaign plan's business; this takes them all. A PER missing from the inventory is filled with the link's
+default from the parameters, and the number filled is reported.
 """
 
 from __future__ import annotations
@@ -15,6 +14,39 @@ import numpy as np
 
 from ..emulate import EmulationParams
 from ..errors import ParameterError
+
+
+def installation_link_per(fleet, hub_rows: np.ndarray, meter_rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Each installation's HAN and bridge-link PER as the inventory states them (NaN where it does not).
+
+    ``hub_rows``/``meter_rows`` are the fleet rows of each installation's hub-side and meter-side bridge; a
+    meter row of -1 means there is none (a plain PPMID, given in ``hub_rows``: its own row holds its PERs).
+
+    - HAN: the OTA hop on the HAN is CH <-> hub-side bridge, so the hub-side row's ``han_per`` is the one.
+    - Bridge link: one radio link shared by both bridges, so both rows describe it. They agree in a synthetic
+      fleet, but a real extract's rows can differ (measured at either end, at different times). The worse
+      (higher) PER is authoritative: it is the conservative figure for planning, since overestimating a link
+      only costs slack while underestimating it hides the installations likely to fail. A row without a
+      figure defers to the other row.
+    """
+    hub_rows = np.asarray(hub_rows, dtype=np.int64)
+    meter_rows = np.asarray(meter_rows, dtype=np.int64)
+    if hub_rows.shape != meter_rows.shape:
+        raise ParameterError(f"hub_rows and meter_rows must have the same shape, got {hub_rows.shape} and "
+                             f"{meter_rows.shape}")
+
+    def stated(name: str, *rows_per_side: np.ndarray) -> list[np.ndarray]:
+        column = fleet.column(name).astype(np.float64) if name in fleet.table.column_names else None
+        out = []
+        for rows in rows_per_side:
+            values = np.full(rows.shape, np.nan)
+            if column is not None:
+                values[rows >= 0] = column[rows[rows >= 0]]
+            out.append(values)
+        return out
+
+    (han,) = stated("han_per", hub_rows)
+    return {"han_per": han, "bridge_per": np.fmax(*stated("bridge_per", hub_rows, meter_rows))}
 
 
 def link_arrays(fleet, params: EmulationParams | None = None) -> tuple[dict[str, np.ndarray], dict[str, int]]:
@@ -31,13 +63,10 @@ def link_arrays(fleet, params: EmulationParams | None = None) -> tuple[dict[str,
     _, hub, meter = fleet.pairs()
     if hub.size == 0:
         raise ParameterError(f"the inventory {fleet.source} holds no P2P Alt HAN installation")
-    arrays, filled = {}, {}
-    for name, rows, default in (("han_per", hub, params.han.per), ("bridge_per", meter, params.bridge.per)):
-        if name in fleet.table.column_names:
-            values = fleet.table[name].take(rows).to_numpy(zero_copy_only=False).astype(np.float64)
-        else:
-            values = np.full(rows.size, np.nan)
-        missing = np.isnan(values)
-        values[missing] = default
-        arrays[name], filled[name] = values, int(missing.sum())
+    arrays = installation_link_per(fleet, hub, meter)
+    filled = {}
+    for name, default in (("han_per", params.han.per), ("bridge_per", params.bridge.per)):
+        missing = np.isnan(arrays[name])
+        arrays[name][missing] = default
+        filled[name] = int(missing.sum())
     return arrays, filled
