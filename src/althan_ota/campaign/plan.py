@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 import pyarrow.compute as pc
 
-from ..distributed.inventory import installation_link_per
+from ..fleet.links import installation_link_per
 from ..errors import ParameterError
 from ..fleet import BRIDGE_VARIANTS, HUB_SIDE, JOINED_AS_CAD, METER_SIDE, Fleet
 from .states import Reason
