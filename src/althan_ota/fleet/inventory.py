@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from ..errors import InventoryError
 from . import ids
+from .columns import lookup, text_values
 from .schema import (BRIDGE_VARIANTS, COLUMNS, HUB_SIDE, JOIN_LOOKUP, JOINED_AS_CAD, METER_SIDE, OPTIONAL,
                      REQUIRED, STATUS_LOOKUP, VARIANT_LOOKUP)
 from .sources import read_extract
@@ -113,28 +114,13 @@ class _Problems:
         return pa.concat_tables(self.parts).sort_by([("line", "ascending")])
 
 
-def _lookup(values: pa.Array, mapping: dict[str, str]) -> tuple[pa.Array, np.ndarray]:
-    """Map free spellings to canonical codes; normalising only the few distinct values keeps it fast."""
-    encoded = pc.dictionary_encode(values)
-    keys = pc.replace_substring_regex(pc.utf8_lower(pc.utf8_trim_whitespace(encoded.dictionary)), r"[\s_\-]+", "")
-    code_of_key = pc.index_in(keys, value_set=pa.array(list(mapping)))
-    mapped = pc.take(pc.take(pa.array(list(mapping.values())), code_of_key), encoded.indices)
-    return mapped, pc.is_valid(mapped).to_numpy(zero_copy_only=False)
-
-
-def _text(values: pa.Array) -> pa.Array:
-    """Trimmed text with empty strings as null."""
-    t = pc.utf8_trim_whitespace(values if pa.types.is_string(values.type) else values.cast(pa.string()))
-    return pc.if_else(pc.equal(t, ""), pa.nulls(len(t), pa.string()), t)
-
-
 def _parse_int(values: pa.Array, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integers in [0, limit], typed or as decimal / 0x-hex text; returns (values, present, valid)."""
     if pa.types.is_integer(values.type):
         present = values.is_valid().to_numpy(zero_copy_only=False)
         out = pc.fill_null(values, 0).to_numpy().astype(np.int64)
         return out, present, ((out >= 0) & (out <= limit)) | ~present
-    t = _text(values)
+    t = text_values(values)
     present = pc.is_valid(t).to_numpy(zero_copy_only=False)
     is_hex = pc.fill_null(pc.match_substring_regex(t, r"^0[xX][0-9A-Fa-f]{1,8}$"), False).to_numpy(
         zero_copy_only=False)
@@ -160,7 +146,7 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
                              f"found {', '.join(raw.column_names) or 'none'}")
     n = raw.num_rows
     col = {name: raw[name].combine_chunks() for name in raw.column_names}
-    problems = _Problems(lines, _text(col["device_id"]))
+    problems = _Problems(lines, text_values(col["device_id"]))
     out: dict[str, pa.Array] = {}
 
     dev, ok = ids.parse_eui64(col["device_id"])
@@ -175,7 +161,8 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
     for name, mapping, what in (("ppmid_variant", VARIANT_LOOKUP, "PPMID variant"),
                                 ("smi_status", STATUS_LOOKUP, "SMI status"),
                                 ("join_mode", JOIN_LOOKUP, "HAN join mode")):
-        mapped, ok = _lookup(col[name], mapping)
+        mapped, _, codes = lookup(col[name], mapping)
+        ok = codes >= 0
         known = ", ".join(sorted(set(mapping.values())))
         problems.add(~ok, name, pc.binary_join_element_wise(
             f"unknown {what} '", pc.fill_null(col[name], ""), f"' (known: {known})", ""))
@@ -197,11 +184,11 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
         out["hardware_version"] = pa.nulls(n, pa.uint16())
 
     for name in ("manufacturer", "model", "supplier"):
-        out[name] = _text(col[name])
+        out[name] = text_values(col[name])
         problems.add(~pc.is_valid(out[name]).to_numpy(zero_copy_only=False), name, f"empty {name}")
 
     if "device_type" in col:
-        out["device_type"] = _text(col["device_type"])
+        out["device_type"] = text_values(col["device_type"])
     else:
         out["device_type"] = pc.if_else(pc.equal(out["join_mode"], JOINED_AS_CAD), "CAD", "PPMID")
 
@@ -209,12 +196,12 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
     cores, present, ok = ids.validate_mpan(mpan)
     problems.add(~ok, "mpan", "malformed MPAN (13-digit core or 21 digits, with a valid check digit)")
     out["mpan"] = cores
-    mprn = _text(col.get("mprn", pa.nulls(n, pa.string())))
+    mprn = text_values(col.get("mprn", pa.nulls(n, pa.string())))
     _, ok = ids.validate_mprn(mprn)
     problems.add(~ok, "mprn", "malformed MPRN (expected 6 to 10 digits)")
     out["mprn"] = mprn
 
-    out["installation_id"] = _text(col.get("installation_id", pa.nulls(n, pa.string())))
+    out["installation_id"] = text_values(col.get("installation_id", pa.nulls(n, pa.string())))
     is_bridge = pc.fill_null(pc.is_in(out["ppmid_variant"], pa.array(BRIDGE_VARIANTS)), False).to_numpy(
         zero_copy_only=False)
     no_inst = is_bridge & ~pc.is_valid(out["installation_id"]).to_numpy(zero_copy_only=False)
@@ -226,7 +213,7 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
         if pa.types.is_floating(typ):
             values = col[name].cast(pa.float64()) if pa.types.is_floating(col[name].type) or \
                 pa.types.is_integer(col[name].type) else (
-                pc.cast(_text(col[name]), pa.float64()) if _is_numeric(col[name]) else None)
+                pc.cast(text_values(col[name]), pa.float64()) if _is_numeric(col[name]) else None)
             if values is None:
                 problems.add(np.ones(n, dtype=bool), name, f"{name} is not a number")
                 continue
@@ -234,7 +221,7 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
             problems.add(~np.isnan(v) & ((v < 0) | (v >= 1)), name, f"{name} must be in [0, 1)")
             out[name] = pa.array(v.astype(np.float32), mask=np.isnan(v))
         else:
-            out[name] = _text(col[name])
+            out[name] = text_values(col[name])
 
     _flag_bad_pairs(out, is_bridge & ~problems.bad, problems)
 
@@ -254,7 +241,7 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
 
 def _is_numeric(values: pa.Array) -> bool:
     try:
-        pc.cast(_text(values), pa.float64())
+        pc.cast(text_values(values), pa.float64())
         return True
     except pa.ArrowInvalid:
         return False

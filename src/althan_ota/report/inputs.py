@@ -23,7 +23,7 @@ from ..fleet.schema import (BRIDGE_VARIANTS, COLUMNS, HUB_SIDE, JOIN_MODES, METE
                             VARIANTS, normalise_key)
 from ..fleet.sources import _read_csv, _read_parquet
 from . import _duck
-from .listing import text_values
+from ..fleet.columns import text_values
 
 # --- the fleet inventory ---------------------------------------------------------------------------------
 

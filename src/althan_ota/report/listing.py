@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from ..errors import InventoryError
 from ..fleet import ids
+from ..fleet.columns import lookup, text_values
 from ..fleet.schema import (JOIN_MODES, SMI_STATUSES, STATUS_LOOKUP, VARIANT_LOOKUP, VARIANTS, canonical_header,
                             normalise_key)
 from ..fleet.sources import _read_csv, _read_parquet
@@ -168,7 +169,7 @@ def _parse(raw: pa.Table, lines: np.ndarray, originals: dict[str, str], path) ->
     for name, (mapping, order, what) in _LOOKUPS.items():
         if name not in col:
             continue
-        mapped, present, codes[name] = _lookup(col[name], mapping, order)
+        mapped, present, codes[name] = lookup(col[name], mapping, order)
         fail(present & ~pc.is_valid(mapped).to_numpy(zero_copy_only=False), name,
              f"{what} (known: {', '.join(sorted(set(mapping.values())))})")
         if name in LISTING_REQUIRED:
@@ -204,37 +205,6 @@ def _identifier_text(values, parsed: ids.Parsed, format_values):
     if parsed.canonical and pa.types.is_string(values.type) and absent == values.null_count:
         return values
     return format_values(parsed.values, parsed.valid)
-
-
-def text_values(values):
-    """Trimmed text (Unicode white space), empty values null; the input itself when nothing changes."""
-    text = values if pa.types.is_string(values.type) else values.cast(pa.string())
-    scan = ids.text_scan(text)
-    if scan["edges"]:
-        text = pc.utf8_trim_whitespace(text)
-        if not pc.any(pc.equal(text, "")).as_py():
-            return text
-    elif not scan["empty"]:
-        return text
-    return pc.if_else(pc.equal(text, ""), pa.nulls(len(text), pa.string()), text)
-
-
-def _lookup(values, mapping: dict[str, str], order) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """Free spellings -> canonical values, normalising only the distinct values; (canonical text, present
-    mask, int32 index of each value in ``order``, -1 where absent or unknown)."""
-    text = text_values(values)
-    present = pc.is_valid(text).to_numpy(zero_copy_only=False)
-    canonical = pa.array(list(order), pa.string())
-    codes = pc.fill_null(pc.index_in(text, value_set=canonical), -1).to_numpy()
-    if (codes[present] >= 0).all():
-        return text, present, codes       # already canonical: nothing to map
-    encoded = pc.dictionary_encode(text)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.unify_dictionaries().combine_chunks() if encoded.num_chunks else pa.array(
-            [], pa.dictionary(pa.int32(), pa.string()))
-    mapped = pc.take(pa.array([mapping.get(normalise_key(v)) for v in encoded.dictionary.to_pylist()],
-                              pa.string()), encoded.indices)
-    return mapped, present, pc.fill_null(pc.index_in(mapped, value_set=canonical), -1).to_numpy()
 
 
 def _timestamps(values, fail):
