@@ -41,17 +41,20 @@ unsigned alt_id_mpan_check_digit(const uint8_t digits[12])
 
 static void eui64_portable(const alt_text_column *col, uint64_t *value, uint8_t *state, alt_id_counts *counts)
 {
-    ALT_ID_PARSE_LOOP(col, value, state, counts, alt_id_eui64_row, 0)
+    for (size_t i = 0; i < col->n; i++)
+        ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_eui64_row);
 }
 
 static void hex32_portable(const alt_text_column *col, uint32_t *value, uint8_t *state, alt_id_counts *counts)
 {
-    ALT_ID_PARSE_LOOP(col, value, state, counts, alt_id_hex32_row, 0)
+    for (size_t i = 0; i < col->n; i++)
+        ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_hex32_row);
 }
 
 static void mpan_portable(const alt_text_column *col, uint64_t *value, uint8_t *state, alt_id_counts *counts)
 {
-    ALT_ID_PARSE_LOOP(col, value, state, counts, alt_id_mpan_row, 0)
+    for (size_t i = 0; i < col->n; i++)
+        ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_mpan_row);
 }
 
 static void format_eui64_portable(const uint64_t *value, size_t n, uint8_t *out)
@@ -87,7 +90,7 @@ const alt_idtext_kernel alt_idtext_kernel_portable = {
 static void list_tiers(alt_tier_set *set)
 {
     alt_tiers_add(set, "portable", &alt_idtext_kernel_portable);
-#if defined(ALT_HAVE_X86) && defined(ALT_IDTEXT_AVX2_READY)
+#if defined(ALT_HAVE_X86)
     if (alt_cpu_detect()->avx2)
         alt_tiers_add(set, "avx2", &alt_idtext_kernel_avx2);
 #endif

@@ -150,23 +150,24 @@ static inline int alt_id_mpan_row(const uint8_t *p, size_t len, uint64_t *v, boo
     return ALT_ID_OK;
 }
 
-/* The loop every parse shares: trim, call the row parser, count. */
-#define ALT_ID_PARSE_LOOP(col, value, state, counts, row_fn, begin)                          \
-    for (size_t i_ = (begin); i_ < (col)->n; i_++) {                                         \
+/* One value of a parse, as every tier does it: trim, call the row parser, count. Faster loops use this for
+ * every value off their fast shape, so all tiers agree bit for bit. */
+#define ALT_ID_PARSE_ONE(col, i, value, state, counts, row_fn)                                \
+    do {                                                                                     \
         const uint8_t *p_;                                                                   \
         size_t len_;                                                                         \
-        bool trimmed_ = false, canonical_ = false;                                                 \
-        int s_ = alt_id_value((col), i_, &p_, &len_, &trimmed_);                             \
-        (value)[i_] = 0;                                                                     \
+        bool trimmed_ = false, canonical_ = false;                                           \
+        int s_ = alt_id_value((col), (i), &p_, &len_, &trimmed_);                            \
+        (value)[i] = 0;                                                                      \
         if (s_ == ALT_ID_OK)                                                                 \
-            s_ = row_fn(p_, len_, &(value)[i_], &canonical_);                                \
-        (state)[i_] = (uint8_t)s_;                                                           \
+            s_ = row_fn(p_, len_, &(value)[i], &canonical_);                                 \
+        (state)[i] = (uint8_t)s_;                                                            \
         (counts)->absent += s_ == ALT_ID_ABSENT;                                             \
         (counts)->malformed += s_ == ALT_ID_MALFORMED;                                       \
         (counts)->deferred += s_ == ALT_ID_DEFER;                                            \
         (counts)->noncanonical += s_ == ALT_ID_OK && (trimmed_ || !canonical_);              \
         if (s_ != ALT_ID_OK)                                                                 \
-            (value)[i_] = 0;                                                                 \
-    }
+            (value)[i] = 0;                                                                  \
+    } while (0)
 
 #endif
