@@ -1,5 +1,5 @@
-/* Identifier text on AVX2 (VEX-encoded SSE shuffles): the common shapes of each identifier, checked and
- * decoded with byte shuffles and multiply-adds, one value per step. A value is taken on the fast path only
+/* Identifier text on AVX2: the common shapes of each identifier (grouped EUI-64s, "0x" versions, 13-digit
+ * MPAN cores) checked and decoded with byte compares, shuffles and multiply-adds, one value per step. A value is taken on the fast path only
  * when it is present, has exactly the fast shape's length and passes every check there, in which case the
  * row parser (idtext_rows.h) would return ALT_ID_OK with the same value and canonical flag; anything else,
  * valid or not, goes through the row parser. Loads stay inside the value: no byte past its end is read. */
@@ -9,21 +9,18 @@
 
 #define Z 0x80   /* pshufb index that writes a zero byte */
 
-/* Hex digit bytes -> nibbles. *bad: lanes (bitmask) that are not hex digits; *lower: lanes that are 'a'..'f'. */
+/* Hex digit bytes -> nibbles (right in hex digit lanes only). *bad: lanes (bitmask) that are not hex digits;
+ * *lower: lanes that are 'a'..'f'. Unsigned min against a bound tests a range with few constants. */
 static inline __m128i hex_nibbles(__m128i c, unsigned *bad, unsigned *lower)
 {
-    const __m128i folded = _mm_or_si128(c, _mm_set1_epi8(0x20));
-    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('0' - 1)),
-                                        _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), c));
-    const __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)),
-                                         _mm_cmpgt_epi8(_mm_set1_epi8('f' + 1), folded));
-    const __m128i small = _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('a' - 1)),
-                                        _mm_cmpgt_epi8(_mm_set1_epi8('f' + 1), c));
-    *bad = ~(unsigned)_mm_movemask_epi8(_mm_or_si128(digit, letter)) & 0xFFFF;
-    *lower = (unsigned)_mm_movemask_epi8(small);
-    /* '0'..'9' carry their value in the low nibble; letters (bit 6 set) carry value - 9 */
-    return _mm_add_epi8(_mm_and_si128(c, _mm_set1_epi8(0x0F)),
-                        _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8(0x40)), _mm_set1_epi8(9)));
+    const __m128i d = _mm_sub_epi8(c, _mm_set1_epi8('0'));
+    const __m128i l = _mm_sub_epi8(_mm_or_si128(c, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+    const unsigned digit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d));
+    const unsigned letter = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(5)), l));
+    *bad = ~(digit | letter) & 0xFFFF;
+    *lower = letter & (unsigned)_mm_movemask_epi8(_mm_slli_epi16(c, 2));   /* bit 5: lower case */
+    /* a digit's d is below a letter's l + 10 and the other way round */
+    return _mm_min_epu8(d, _mm_add_epi8(l, _mm_set1_epi8(10)));
 }
 
 /* Nibble pairs (high first) -> bytes, in the low 8 bytes. */
@@ -33,44 +30,83 @@ static inline __m128i pack_nibbles(__m128i nibbles)
     return _mm_packus_epi16(pairs, pairs);
 }
 
+/* The same on 32 bytes; *hex: the lanes that are hex digits. */
+static inline __m256i hex_nibbles256(__m256i c, uint32_t *hex, uint32_t *lower)
+{
+    const __m256i d = _mm256_sub_epi8(c, _mm256_set1_epi8('0'));
+    const __m256i l = _mm256_sub_epi8(_mm256_or_si256(c, _mm256_set1_epi8(0x20)), _mm256_set1_epi8('a'));
+    const __m256i digit = _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(9)), d);
+    const __m256i letter = _mm256_cmpeq_epi8(_mm256_min_epu8(l, _mm256_set1_epi8(5)), l);
+    *hex = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(digit, letter));
+    *lower = (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(letter, _mm256_slli_epi16(c, 2)));
+    return _mm256_min_epu8(d, _mm256_add_epi8(l, _mm256_set1_epi8(10)));
+}
+
+/* The column loop of every parse: runs of values the fast shape takes in a tight loop (`fast` returns false
+ * for anything it does not fully check), any other value through the row parser, out of line. The column is
+ * copied and the count kept in a local: stores through the uint8_t state pointer could alias them otherwise.
+ */
+#define FAST_PARSE_LOOP(col_arg, value, state, counts_arg, length, fast, slow_one)                       \
+    do {                                                                                                 \
+        const alt_text_column c_ = *(col_arg);                                                           \
+        size_t noncanonical_ = 0;                                                                        \
+        for (size_t i = 0; i < c_.n; i++) {                                                              \
+            for (; i < c_.n; i++) {                                                                      \
+                const int32_t start = c_.offsets[i];                                                     \
+                bool canonical;                                                                          \
+                if (c_.offsets[i + 1] - start != (length) || !alt_id_present(&c_, i)                     \
+                    || !fast(c_.data + start, &(value)[i], &canonical))                                  \
+                    break;                                                                               \
+                (state)[i] = ALT_ID_OK;                                                                  \
+                noncanonical_ += !canonical;                                                             \
+            }                                                                                            \
+            if (i < c_.n)                                                                                \
+                slow_one(&c_, i, value, state, counts_arg);                                              \
+        }                                                                                                \
+        (counts_arg)->noncanonical += noncanonical_;                                                     \
+    } while (0)
+
 /* ---- EUI-64 "HH?HH?HH?HH?HH?HH?HH?HH", one separator kind from '-', ':', ' ' ---- */
+
+/* The value is read as bytes 0..15 (low lane) and 7..22 (high lane): byte j is a separator when j % 3 == 2,
+ * i.e. low lanes 2, 5, .., 14 and high lanes 1, 4, .., 13; the other lanes are digits. */
+#define EUI64_SEP_LANES 0x24924924u
+#define EUI64_DIGIT_LANES 0xDB6DB6DBu
 
 static inline bool eui64_grouped(const uint8_t *p, uint64_t *v, bool *canonical)
 {
     const uint8_t sep = p[2];
     if (sep != '-' && sep != ':' && sep != ' ')
         return false;
-    const __m128i head = _mm_loadu_si128((const __m128i *)p);         /* bytes 0..15 */
-    const __m128i tail = _mm_loadu_si128((const __m128i *)(p + 7));   /* bytes 7..22 */
-    const __m128i digits = _mm_or_si128(
-        _mm_shuffle_epi8(head, _mm_setr_epi8(0, 1, 3, 4, 6, 7, 9, 10, 12, 13, Z, Z, Z, Z, Z, Z)),
-        _mm_shuffle_epi8(tail, _mm_setr_epi8(Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, 8, 9, 11, 12, 14, 15)));
-    const __m128i seps = _mm_or_si128(
-        _mm_shuffle_epi8(head, _mm_setr_epi8(2, 5, 8, 11, 14, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z)),
-        _mm_shuffle_epi8(tail, _mm_setr_epi8(Z, Z, Z, Z, Z, 10, 13, Z, Z, Z, Z, Z, Z, Z, Z, Z)));
-    unsigned bad, lower;
-    const __m128i nibbles = hex_nibbles(digits, &bad, &lower);
-    const unsigned same_sep = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(seps, _mm_set1_epi8((char)sep)));
-    if (bad || (same_sep & 0x7F) != 0x7F)
+    const __m256i text = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+                                                 _mm_loadu_si128((const __m128i *)(p + 7)), 1);
+    uint32_t hex, lower;
+    const __m256i nibbles = hex_nibbles256(text, &hex, &lower);
+    const uint32_t seps = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(text, _mm256_set1_epi8((char)sep)));
+    if ((hex & EUI64_DIGIT_LANES) != EUI64_DIGIT_LANES || (seps & EUI64_SEP_LANES) != EUI64_SEP_LANES)
         return false;
-    *v = __builtin_bswap64((uint64_t)_mm_cvtsi128_si64(pack_nibbles(nibbles)));
-    *canonical = sep == '-' && !lower;
+    /* octets 0..4 from the low lane's digits, 5..7 from the high lane's bytes 15..22 */
+    const __m256i pairs = _mm256_maddubs_epi16(
+        _mm256_shuffle_epi8(nibbles, _mm256_setr_epi8(0, 1, 3, 4, 6, 7, 9, 10, 12, 13, Z, Z, Z, Z, Z, Z,
+                                                      8, 9, 11, 12, 14, 15, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z)),
+        _mm256_set1_epi16(0x0110));
+    const __m256i octets = _mm256_packus_epi16(pairs, pairs);
+    const uint64_t first = (uint64_t)_mm_cvtsi128_si64(_mm256_castsi256_si128(octets));
+    const uint64_t last = (uint64_t)_mm_cvtsi128_si64(_mm256_extracti128_si256(octets, 1));
+    *v = __builtin_bswap64((first & 0xFFFFFFFFFFull) | last << 40);
+    *canonical = sep == '-' && !(lower & EUI64_DIGIT_LANES);
     return true;
+}
+
+__attribute__((noinline)) static void eui64_slow(const alt_text_column *col, size_t i, uint64_t *value,
+                                                uint8_t *state, alt_id_counts *counts)
+{
+    ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_eui64_row);
 }
 
 static void eui64_avx2(const alt_text_column *col, uint64_t *value, uint8_t *state, alt_id_counts *counts)
 {
-    for (size_t i = 0; i < col->n; i++) {
-        const int32_t start = col->offsets[i];
-        bool canonical;
-        if (col->offsets[i + 1] - start == ALT_EUI64_TEXT && alt_id_present(col, i)
-            && eui64_grouped(col->data + start, &value[i], &canonical)) {
-            state[i] = ALT_ID_OK;
-            counts->noncanonical += !canonical;
-            continue;
-        }
-        ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_eui64_row);
-    }
+    FAST_PARSE_LOOP(col, value, state, counts, ALT_EUI64_TEXT, eui64_grouped, eui64_slow);
 }
 
 /* ---- firmware version "0xHHHHHHHH" ---- */
@@ -88,24 +124,20 @@ static inline bool hex32_prefixed(const uint8_t *p, uint32_t *v, bool *canonical
     return true;
 }
 
+__attribute__((noinline)) static void hex32_slow(const alt_text_column *col, size_t i, uint32_t *value,
+                                                uint8_t *state, alt_id_counts *counts)
+{
+    ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_hex32_row);
+}
+
 static void hex32_avx2(const alt_text_column *col, uint32_t *value, uint8_t *state, alt_id_counts *counts)
 {
-    for (size_t i = 0; i < col->n; i++) {
-        const int32_t start = col->offsets[i];
-        bool canonical;
-        if (col->offsets[i + 1] - start == ALT_HEX32_TEXT && alt_id_present(col, i)
-            && hex32_prefixed(col->data + start, &value[i], &canonical)) {
-            state[i] = ALT_ID_OK;
-            counts->noncanonical += !canonical;
-            continue;
-        }
-        ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_hex32_row);
-    }
+    FAST_PARSE_LOOP(col, value, state, counts, ALT_HEX32_TEXT, hex32_prefixed, hex32_slow);
 }
 
 /* ---- MPAN core: 13 digits, the last one the check digit ---- */
 
-static inline bool mpan_core(const uint8_t *p, uint64_t *v)
+static inline bool mpan_core(const uint8_t *p, uint64_t *v, bool *canonical)
 {
     /* bytes 0..7 and 5..12, then the 13 digits right-aligned in 16 lanes behind three '0's */
     const __m128i both = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)p),
@@ -130,20 +162,19 @@ static inline bool mpan_core(const uint8_t *p, uint64_t *v)
     const __m128i d8 = _mm_madd_epi16(_mm_packus_epi32(d4, d4), _mm_set1_epi32(0x00012710));   /* 10000, 1 */
     *v = (uint64_t)(uint32_t)_mm_cvtsi128_si32(d8) * 100000000u
        + (uint32_t)_mm_extract_epi32(d8, 1);
+    *canonical = true;
     return true;
+}
+
+__attribute__((noinline)) static void mpan_slow(const alt_text_column *col, size_t i, uint64_t *value,
+                                                uint8_t *state, alt_id_counts *counts)
+{
+    ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_mpan_row);
 }
 
 static void mpan_avx2(const alt_text_column *col, uint64_t *value, uint8_t *state, alt_id_counts *counts)
 {
-    for (size_t i = 0; i < col->n; i++) {
-        const int32_t start = col->offsets[i];
-        if (col->offsets[i + 1] - start == ALT_MPAN_CORE && alt_id_present(col, i)
-            && mpan_core(col->data + start, &value[i])) {
-            state[i] = ALT_ID_OK;
-            continue;
-        }
-        ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_mpan_row);
-    }
+    FAST_PARSE_LOOP(col, value, state, counts, ALT_MPAN_CORE, mpan_core, mpan_slow);
 }
 
 /* ---- formatting ---- */
