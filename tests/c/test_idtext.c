@@ -318,6 +318,28 @@ static void test_formats(const char *tier)
     CHECK(alt_id_format_decimal(dec, 1, 21, scratch) == ALT_EINVAL, "%s decimal width 21", tier);
 }
 
+/* Zero-padded decimal, one digit at a time: the low `width` digits of v. */
+static void decimal_reference(uint64_t v, unsigned width, uint8_t *out)
+{
+    for (unsigned k = width; k-- > 0; v /= 10)
+        out[k] = (uint8_t)('0' + v % 10);
+}
+
+static void test_decimal(void)
+{
+    uint8_t got[20 * 64], want[20 * 64];
+    uint64_t v[64];
+    for (int round = 0; round < 2000; round++) {
+        for (int k = 0; k < 64; k++)
+            v[k] = k == 0 ? UINT64_MAX : k == 1 ? 0 : rnd() >> (rnd() % 64);
+        unsigned width = 1 + (unsigned)round % 20;
+        for (int k = 0; k < 64; k++)
+            decimal_reference(v[k], width, want + k * width);
+        CHECK(alt_id_format_decimal(v, 64, width, got) == ALT_OK && !memcmp(got, want, 64 * width),
+              "format_decimal width %u", width);
+    }
+}
+
 static void test_arguments(void)
 {
     int32_t offsets[2] = {0, 0};
@@ -491,6 +513,7 @@ static void compare_formats(int tier, const char *tier_name)
 int main(void)
 {
     test_arguments();
+    test_decimal();
     int tiers = alt_idtext_tier_count();
     CHECK(tiers >= 1 && !strcmp(alt_idtext_tier_name(0), "portable"), "tier 0 is portable");
     CHECK(alt_idtext_get_tier() == tiers - 1, "starts on the best tier");
