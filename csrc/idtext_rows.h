@@ -20,7 +20,8 @@ typedef struct alt_idtext_kernel {
 extern const alt_idtext_kernel alt_idtext_kernel_portable;
 extern const alt_idtext_kernel alt_idtext_kernel_avx2;
 
-/* 0..15 for a hex digit of either case, 0xFF otherwise; upper-case hex digits, by value */
+/* A hex digit's value in the low nibble, with 0x40 set for 'a'..'f'; 0xFF for any other byte. Upper-case hex
+ * digits, by value. */
 extern const uint8_t alt_id_hex_value[256];
 extern const uint8_t alt_id_upper_hex[16];
 
@@ -67,17 +68,15 @@ static inline int alt_id_value(const alt_text_column *col, size_t i, const uint8
 static inline bool alt_id_hex_digits(const uint8_t *p, size_t n, uint64_t *v, bool *upper)
 {
     uint64_t x = 0;
-    uint8_t bad = 0;
-    bool up = true;
+    uint8_t seen = 0;   /* every digit's table bits: 0x10 from a non-hex byte, 0x40 from a lower-case one */
     for (size_t k = 0; k < n; k++) {
         uint8_t d = alt_id_hex_value[p[k]];
-        bad |= d & 0x10;
-        up &= !(p[k] >= 'a' && p[k] <= 'f');
+        seen |= d;
         x = (x << 4) | (d & 0x0F);
     }
     *v = x;
-    *upper = up;
-    return !bad;
+    *upper = !(seen & 0x40);
+    return !(seen & 0x10);
 }
 
 static inline int alt_id_eui64_row(const uint8_t *p, size_t len, uint64_t *v, bool *canonical)
