@@ -9,6 +9,7 @@
 
 #include "aes_impl.h"
 #include "cpu.h"
+#include "tiers.h"
 
 static const uint8_t alt_aes_sbox[256] = {
     0x63, 0x7c, 0x77, 0x7b, 0xf2, 0x6b, 0x6f, 0xc5, 0x30, 0x01, 0x67, 0x2b, 0xfe, 0xd7, 0xab, 0x76,
@@ -177,66 +178,28 @@ const alt_aes_impl alt_aes_impl_portable = {
     "portable", portable_expand, portable_ecb, portable_mmo, portable_ccm, NULL,
 };
 
-/* Tiers usable here, portable first; computed once (idempotent, so a race between first callers is
- * harmless). */
-static const alt_aes_impl *tier_table[3];
-static int tier_total;
-static const alt_aes_impl *volatile active_impl;
+static void add(alt_tier_set *set, const alt_aes_impl *impl) { alt_tiers_add(set, impl->name, impl); }
 
-static void init_tiers(void)
+static void list_tiers(alt_tier_set *set)
 {
-    if (tier_total)
-        return;
-    int n = 0;
-    tier_table[n++] = &alt_aes_impl_portable;
+    add(set, &alt_aes_impl_portable);
 #if defined(ALT_HAVE_X86)
     const alt_cpu_features *f = alt_cpu_detect();
     if (f->aesni && f->sse41) {
-        tier_table[n++] = &alt_aes_impl_aesni;
+        add(set, &alt_aes_impl_aesni);
         if (f->vaes && f->avx2)
-            tier_table[n++] = &alt_aes_impl_vaes;
+            add(set, &alt_aes_impl_vaes);
     }
 #endif
-    if (!active_impl)
-        active_impl = tier_table[n - 1];
-    tier_total = n;
 }
 
-int alt_aes_tier_count(void)
-{
-    init_tiers();
-    return tier_total;
-}
+static alt_tier_set tiers = ALT_TIER_SET(list_tiers);
 
-const char *alt_aes_tier_name(int tier)
-{
-    init_tiers();
-    return tier >= 0 && tier < tier_total ? tier_table[tier]->name : NULL;
-}
-
-int alt_aes_set_tier(int tier)
-{
-    init_tiers();
-    if (tier < 0 || tier >= tier_total)
-        return ALT_EUNSUPPORTED;
-    active_impl = tier_table[tier];
-    return ALT_OK;
-}
-
-int alt_aes_get_tier(void)
-{
-    init_tiers();
-    for (int i = 0; i < tier_total; i++)
-        if (tier_table[i] == active_impl)
-            return i;
-    return 0;
-}
-
-const alt_aes_impl *alt_aes_active(void)
-{
-    init_tiers();
-    return active_impl;
-}
+int alt_aes_tier_count(void) { return alt_tiers_count(&tiers); }
+const char *alt_aes_tier_name(int tier) { return alt_tiers_name(&tiers, tier); }
+int alt_aes_set_tier(int tier) { return alt_tiers_set(&tiers, tier); }
+int alt_aes_get_tier(void) { return alt_tiers_get(&tiers); }
+const alt_aes_impl *alt_aes_active(void) { return alt_tiers_active(&tiers); }
 
 int alt_aes128_expand_key(const uint8_t key[16], alt_aes128_key *ks)
 {

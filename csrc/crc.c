@@ -6,6 +6,7 @@
 
 #include "alt_status.h"
 #include "cpu.h"
+#include "tiers.h"
 
 static const alt_crc_model models[ALT_CRC_ALGORITHM_COUNT] = {
     [ALT_CRC16_KERMIT] = {"CRC-16/KERMIT", 16, 0x1021, 0x0000, true, 0x0000, 0x2189},
@@ -203,53 +204,28 @@ static const alt_crc_kernel kernel_portable = {"portable", alt_crc_table_update,
 
 /* ---- tiers ---- */
 
-static const alt_crc_kernel *tiers[3];
-static int n_tiers;
-static atomic_int tiers_state;
-static atomic_int current_tier = -1;
+static void add(alt_tier_set *set, const alt_crc_kernel *k) { alt_tiers_add(set, k->name, k); }
 
-static void find_tiers(void *unused)
+static void list_tiers(alt_tier_set *set)
 {
-    (void)unused;
-    tiers[n_tiers++] = &kernel_portable;
+    add(set, &kernel_portable);
 #if defined(ALT_HAVE_X86)
     const alt_cpu_features *f = alt_cpu_detect();
     if (f->pclmul && f->sse41)
-        tiers[n_tiers++] = &alt_crc_kernel_pclmul;
+        add(set, &alt_crc_kernel_pclmul);
     if (f->pclmul && f->sse41 && f->vpclmul)
-        tiers[n_tiers++] = &alt_crc_kernel_vpclmul;
+        add(set, &alt_crc_kernel_vpclmul);
 #endif
-    atomic_store(&current_tier, n_tiers - 1);
 }
 
-int alt_crc_tier_count(void)
-{
-    run_once(&tiers_state, find_tiers, NULL);
-    return n_tiers;
-}
+static alt_tier_set tiers = ALT_TIER_SET(list_tiers);
 
-const char *alt_crc_tier_name(int tier)
-{
-    if (tier < 0 || tier >= alt_crc_tier_count())
-        return NULL;
-    return tiers[tier]->name;
-}
+int alt_crc_tier_count(void) { return alt_tiers_count(&tiers); }
+const char *alt_crc_tier_name(int tier) { return alt_tiers_name(&tiers, tier); }
+int alt_crc_set_tier(int tier) { return alt_tiers_set(&tiers, tier); }
+int alt_crc_get_tier(void) { return alt_tiers_get(&tiers); }
 
-int alt_crc_set_tier(int tier)
-{
-    if (tier < 0 || tier >= alt_crc_tier_count())
-        return ALT_EUNSUPPORTED;
-    atomic_store(&current_tier, tier);
-    return ALT_OK;
-}
-
-int alt_crc_get_tier(void)
-{
-    alt_crc_tier_count();
-    return atomic_load(&current_tier);
-}
-
-static const alt_crc_kernel *kernel(void) { return tiers[alt_crc_get_tier()]; }
+static const alt_crc_kernel *kernel(void) { return alt_tiers_active(&tiers); }
 
 /* ---- public entry points ---- */
 

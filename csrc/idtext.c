@@ -13,7 +13,7 @@ const uint8_t alt_id_hex_value[256] = {
        0,    1,    2,    3,    4,    5,    6,    7,    8,    9, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
     0xFF,   10,   11,   12,   13,   14,   15, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF,   10,   11,   12,   13,   14,   15, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
@@ -41,17 +41,20 @@ unsigned alt_id_mpan_check_digit(const uint8_t digits[12])
 
 static void eui64_portable(const alt_text_column *col, uint64_t *value, uint8_t *state, alt_id_counts *counts)
 {
-    ALT_ID_PARSE_LOOP(col, value, state, counts, alt_id_eui64_row, 0)
+    for (size_t i = 0; i < col->n; i++)
+        ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_eui64_row);
 }
 
 static void hex32_portable(const alt_text_column *col, uint32_t *value, uint8_t *state, alt_id_counts *counts)
 {
-    ALT_ID_PARSE_LOOP(col, value, state, counts, alt_id_hex32_row, 0)
+    for (size_t i = 0; i < col->n; i++)
+        ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_hex32_row);
 }
 
 static void mpan_portable(const alt_text_column *col, uint64_t *value, uint8_t *state, alt_id_counts *counts)
 {
-    ALT_ID_PARSE_LOOP(col, value, state, counts, alt_id_mpan_row, 0)
+    for (size_t i = 0; i < col->n; i++)
+        ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_mpan_row);
 }
 
 static void format_eui64_portable(const uint64_t *value, size_t n, uint8_t *out)
@@ -87,7 +90,7 @@ const alt_idtext_kernel alt_idtext_kernel_portable = {
 static void list_tiers(alt_tier_set *set)
 {
     alt_tiers_add(set, "portable", &alt_idtext_kernel_portable);
-#if defined(ALT_HAVE_X86) && defined(ALT_IDTEXT_AVX2_READY)
+#if defined(ALT_HAVE_X86)
     if (alt_cpu_detect()->avx2)
         alt_tiers_add(set, "avx2", &alt_idtext_kernel_avx2);
 #endif
@@ -176,14 +179,36 @@ int alt_id_format_hex32(const uint32_t *value, size_t n, uint8_t *out)
     return ALT_OK;
 }
 
+/* "00" .. "99" */
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* The low `count` (<= 8) decimal digits of x, ending at end: two digits per 32-bit division. */
+static void put_digits(uint32_t x, uint8_t *end, unsigned count)
+{
+    for (; count >= 2; count -= 2, x /= 100) {
+        end -= 2;
+        end[0] = (uint8_t)digit_pairs[2 * (x % 100)];
+        end[1] = (uint8_t)digit_pairs[2 * (x % 100) + 1];
+    }
+    if (count)
+        end[-1] = (uint8_t)('0' + x % 10);
+}
+
 int alt_id_format_decimal(const uint64_t *value, size_t n, unsigned width, uint8_t *out)
 {
     if ((n && (!value || !out)) || width == 0 || width > 20)
         return ALT_EINVAL;
+    static const uint32_t below[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
     for (size_t i = 0; i < n; i++, out += width) {
         uint64_t v = value[i];
-        for (unsigned k = width; k-- > 0; v /= 10)
-            out[k] = (uint8_t)('0' + v % 10);
+        unsigned k = width;
+        /* eight digits per 64-bit division, then 32-bit arithmetic */
+        for (; k > 8; k -= 8, v /= 100000000u)
+            put_digits((uint32_t)(v % 100000000u), out + k, 8);
+        put_digits((uint32_t)(v % below[k]), out + k, k);
     }
     return ALT_OK;
 }

@@ -20,8 +20,9 @@ typedef struct alt_idtext_kernel {
 extern const alt_idtext_kernel alt_idtext_kernel_portable;
 extern const alt_idtext_kernel alt_idtext_kernel_avx2;
 
-/* 0..15 for a hex digit of either case, 0xFF otherwise; upper-case hex digits, by value. Hidden: inside the
- * shared core a default-visibility table is reached through the GOT on every access (4x slower loops). */
+/* A hex digit's value in the low nibble, with 0x40 set for 'a'..'f'; 0xFF for any other byte. Upper-case hex
+ * digits, by value. Hidden: inside the shared core a default-visibility table is reached through the GOT on
+ * every access, which made the loops reading it up to 4x slower. */
 #if defined(__GNUC__)
 #define ALT_ID_INTERNAL __attribute__((visibility("hidden")))
 #else
@@ -73,17 +74,15 @@ static inline int alt_id_value(const alt_text_column *col, size_t i, const uint8
 static inline bool alt_id_hex_digits(const uint8_t *p, size_t n, uint64_t *v, bool *upper)
 {
     uint64_t x = 0;
-    uint8_t bad = 0;
-    bool up = true;
+    uint8_t seen = 0;   /* every digit's table bits: 0x10 from a non-hex byte, 0x40 from a lower-case one */
     for (size_t k = 0; k < n; k++) {
         uint8_t d = alt_id_hex_value[p[k]];
-        bad |= d & 0x10;
-        up &= !(p[k] >= 'a' && p[k] <= 'f');
+        seen |= d;
         x = (x << 4) | (d & 0x0F);
     }
     *v = x;
-    *upper = up;
-    return !bad;
+    *upper = !(seen & 0x40);
+    return !(seen & 0x10);
 }
 
 static inline int alt_id_eui64_row(const uint8_t *p, size_t len, uint64_t *v, bool *canonical)
@@ -156,23 +155,24 @@ static inline int alt_id_mpan_row(const uint8_t *p, size_t len, uint64_t *v, boo
     return ALT_ID_OK;
 }
 
-/* The loop every parse shares: trim, call the row parser, count. */
-#define ALT_ID_PARSE_LOOP(col, value, state, counts, row_fn, begin)                          \
-    for (size_t i_ = (begin); i_ < (col)->n; i_++) {                                         \
+/* One value of a parse, as every tier does it: trim, call the row parser, count. Faster loops use this for
+ * every value off their fast shape, so all tiers agree bit for bit. */
+#define ALT_ID_PARSE_ONE(col, i, value, state, counts, row_fn)                                \
+    do {                                                                                     \
         const uint8_t *p_;                                                                   \
         size_t len_;                                                                         \
-        bool trimmed_ = false, canonical_ = false;                                                 \
-        int s_ = alt_id_value((col), i_, &p_, &len_, &trimmed_);                             \
-        (value)[i_] = 0;                                                                     \
+        bool trimmed_ = false, canonical_ = false;                                           \
+        int s_ = alt_id_value((col), (i), &p_, &len_, &trimmed_);                            \
+        (value)[i] = 0;                                                                      \
         if (s_ == ALT_ID_OK)                                                                 \
-            s_ = row_fn(p_, len_, &(value)[i_], &canonical_);                                \
-        (state)[i_] = (uint8_t)s_;                                                           \
+            s_ = row_fn(p_, len_, &(value)[i], &canonical_);                                 \
+        (state)[i] = (uint8_t)s_;                                                            \
         (counts)->absent += s_ == ALT_ID_ABSENT;                                             \
         (counts)->malformed += s_ == ALT_ID_MALFORMED;                                       \
         (counts)->deferred += s_ == ALT_ID_DEFER;                                            \
         (counts)->noncanonical += s_ == ALT_ID_OK && (trimmed_ || !canonical_);              \
         if (s_ != ALT_ID_OK)                                                                 \
-            (value)[i_] = 0;                                                                 \
-    }
+            (value)[i] = 0;                                                                  \
+    } while (0)
 
 #endif

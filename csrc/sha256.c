@@ -1,11 +1,11 @@
 #include "sha256.h"
 
-#include <stdatomic.h>
 #include <string.h>
 
 #include "alt_status.h"
 #include "cpu.h"
 #include "sha256_kernels.h"
+#include "tiers.h"
 
 const uint32_t alt_sha256_k[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -182,63 +182,25 @@ static const tier portable_tier = {"portable", compress_portable, many_portable}
 static const tier shani_tier = {"sha-ni", alt_sha256_compress_shani, alt_sha256_many_shani};
 #endif
 
-static const tier *available[2];
-static atomic_int n_available;          /* published after available[] is filled */
-static const tier *_Atomic current;     /* NULL until first use, then the best tier */
+static void add(alt_tier_set *set, const tier *t) { alt_tiers_add(set, t->name, t); }
 
-/* Idempotent, so concurrent first callers compute and store the same values. */
-static void list_tiers(void)
+static void list_tiers(alt_tier_set *set)
 {
-    if (n_available)
-        return;
-    int n = 0;
-    available[n++] = &portable_tier;
+    add(set, &portable_tier);
 #if defined(ALT_HAVE_X86)
     if (alt_cpu_detect()->sha && alt_cpu_detect()->sse41)
-        available[n++] = &shani_tier;
+        add(set, &shani_tier);
 #endif
-    n_available = n;
 }
 
-static const tier *active(void)
-{
-    const tier *t = current;
-    if (!t) {
-        list_tiers();
-        t = current = available[n_available - 1];
-    }
-    return t;
-}
+static alt_tier_set tiers = ALT_TIER_SET(list_tiers);
 
-int alt_sha256_tier_count(void)
-{
-    list_tiers();
-    return n_available;
-}
+static const tier *active(void) { return alt_tiers_active(&tiers); }
 
-const char *alt_sha256_tier_name(int index)
-{
-    list_tiers();
-    return index >= 0 && index < n_available ? available[index]->name : NULL;
-}
-
-int alt_sha256_set_tier(int index)
-{
-    list_tiers();
-    if (index < 0 || index >= n_available)
-        return ALT_EUNSUPPORTED;
-    current = available[index];
-    return ALT_OK;
-}
-
-int alt_sha256_get_tier(void)
-{
-    const tier *t = active();
-    for (int i = 0; i < n_available; i++)
-        if (available[i] == t)
-            return i;
-    return 0;
-}
+int alt_sha256_tier_count(void) { return alt_tiers_count(&tiers); }
+const char *alt_sha256_tier_name(int index) { return alt_tiers_name(&tiers, index); }
+int alt_sha256_set_tier(int index) { return alt_tiers_set(&tiers, index); }
+int alt_sha256_get_tier(void) { return alt_tiers_get(&tiers); }
 
 /* ---- public API ---- */
 

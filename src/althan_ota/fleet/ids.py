@@ -33,7 +33,8 @@ _MPAN_WEIGHTS = np.array([3, 5, 7, 13, 17, 19, 23, 29, 31, 37, 41, 43], dtype=np
 @dataclass
 class Parsed:
     """A parsed column: ``values`` (numpy; 0 where not OK), ``state`` per value (OK, ABSENT, MALFORMED) and
-    ``canonical``: every present value was already written exactly as the canonical text."""
+    ``canonical``: every OK value was already written exactly as the canonical text (malformed values do not
+    count: a canonical column may still hold some, see ``state``)."""
     values: np.ndarray | None
     state: np.ndarray
     canonical: bool
