@@ -164,8 +164,9 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
         mapped, _, codes = lookup(col[name], mapping)
         ok = codes >= 0
         known = ", ".join(sorted(set(mapping.values())))
-        problems.add(~ok, name, pc.binary_join_element_wise(
-            f"unknown {what} '", pc.fill_null(col[name], ""), f"' (known: {known})", ""))
+        if not ok.all():   # the reasons quote each bad value: built only when there is one
+            problems.add(~ok, name, pc.binary_join_element_wise(
+                f"unknown {what} '", pc.fill_null(col[name], ""), f"' (known: {known})", ""))
         out[name] = mapped
 
     if pa.types.is_integer(col["firmware_version"].type):
