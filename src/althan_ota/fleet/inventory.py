@@ -226,11 +226,11 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
 
     _flag_bad_pairs(out, is_bridge & ~problems.bad, problems)
 
-    keep = pa.array(~problems.bad)
     columns = {name: out[name] for name in COLUMNS} | {name: out[name] for name in OPTIONAL if name in out}
-    table = pa.table(columns).filter(keep)
-    table = table.cast(pa.schema([(k, COLUMNS.get(k) or OPTIONAL[k]) for k in table.column_names]))
-    table = table.append_column("source_line", pa.array(lines).filter(keep))
+    table = pa.table(columns).append_column("source_line", pa.array(lines))
+    if problems.bad.any():     # a filter copies every column: only when a row is quarantined
+        table = table.filter(pa.array(~problems.bad))
+    table = table.cast(pa.schema([(k, COLUMNS.get(k) or OPTIONAL.get(k) or pa.int64()) for k in table.column_names]))
     quarantine = problems.table()
     if malformed:
         unsplit = pa.table({"line": [m[0] for m in malformed], "device_id": [None] * len(malformed),
