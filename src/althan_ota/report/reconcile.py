@@ -19,6 +19,8 @@ device's values in a source are those of its first row there (duplicates are rep
 from __future__ import annotations
 
 import datetime as dt
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,8 +175,12 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
     as_of = as_of or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.timezone.utc)
-    dcc_listing, ahi_listing = _keyed(dcc), _keyed(ahi)
-    supplier_listings = [_keyed(s, _SUPPLIER_COLUMNS) for s in suppliers]
+    # the listings are read and checked side by side: the C kernels, Arrow and Parquet release the GIL
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        dcc_job, ahi_job = pool.submit(_keyed, dcc), pool.submit(_keyed, ahi)
+        supplier_jobs = [pool.submit(_keyed, s, _SUPPLIER_COLUMNS) for s in suppliers]
+        dcc_listing, ahi_listing = dcc_job.result(), ahi_job.result()
+        supplier_listings = [job.result() for job in supplier_jobs]
     supplier_names: list[str] = []
 
     def side_values(listings: list[Listing]) -> dict:
@@ -333,8 +339,7 @@ def _take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
     keep = np.zeros(table.num_rows, dtype=bool)
     keep[wanted] = True
     picked = table.filter(pa.array(keep)).combine_chunks()
-    at = np.searchsorted(wanted, rows)
-    return picked.take(pa.array(at, mask=rows < 0))
+    return picked.take(pa.array(np.searchsorted(wanted, rows), mask=rows < 0))
 
 
 def _name(source) -> str:
