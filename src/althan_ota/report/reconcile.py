@@ -131,22 +131,27 @@ def _line_up(keys: list[np.ndarray], values: list[dict]) -> tuple[np.ndarray, li
     for k in keys:
         order = None if _is_sorted(k) else np.argsort(k, kind="stable")
         runs.append((k if order is None else k[order], order))
-    # sorted runs concatenated: a stable sort of them is a merge (timsort finds the runs)
-    merged = np.sort(np.concatenate([run for run, _ in runs]), kind="stable")
+    # the sorted runs concatenated: a stable sort of them is a merge (timsort finds the runs)
+    stacked = np.concatenate([run for run, _ in runs])
+    merge = np.argsort(stacked, kind="stable")
+    merged = stacked[merge]
     new = np.ones(len(merged), dtype=bool)
     new[1:] = merged[1:] != merged[:-1]
     devices = merged[new]
     n = len(devices)
-    sides = []
+    device_of = np.empty(len(merged), dtype=np.int64)       # device index of each stacked row
+    device_of[merge] = np.cumsum(new) - 1
+    sides, base = [], 0
     for (run, order), v in zip(runs, values):
-        device = np.searchsorted(devices, run)      # fast for sorted needles
+        device = device_of[base:base + len(run)]
+        base += len(run)
         first_of_device = np.ones(len(run), dtype=bool)
         first_of_device[1:] = device[1:] != device[:-1]
         starts = np.flatnonzero(first_of_device)
         listed = device[starts]
         first_row = starts if order is None else order[starts]
         rows = np.zeros(n, dtype=np.int64)
-        rows[listed] = np.diff(np.append(starts, len(run)))
+        rows[listed] = np.diff(starts, append=len(run))
         first = np.full(n, -1, dtype=np.int64)
         first[listed] = first_row
         confirmed = np.full(n, _NEVER, dtype=np.int64)
