@@ -127,9 +127,9 @@ class _Side:
 def _line_up(keys: list[np.ndarray], values: list[dict]) -> tuple[np.ndarray, list[_Side]]:
     """Device keys (sorted) and, per side, each device's rows and values there. ``keys`` and ``values`` hold
     one entry per side: the side's keys and its arrays "version", "status", "supplier", "confirmed"."""
-    runs = []        # per side: its keys sorted (stable: a device's rows stay in file order) and the order
+    runs = []        # per side: its keys sorted and the order that sorts them (None: already sorted)
     for k in keys:
-        order = None if _is_sorted(k) else np.argsort(k, kind="stable")
+        order = None if _is_sorted(k) else np.argsort(k)
         runs.append((k if order is None else k[order], order))
     # the sorted runs concatenated: a stable sort of them is a merge (timsort finds the runs)
     stacked = np.concatenate([run for run, _ in runs])
@@ -149,7 +149,10 @@ def _line_up(keys: list[np.ndarray], values: list[dict]) -> tuple[np.ndarray, li
         first_of_device[1:] = device[1:] != device[:-1]
         starts = np.flatnonzero(first_of_device)
         listed = device[starts]
-        first_row = starts if order is None else order[starts]
+        if order is None:
+            first_row = starts
+        else:    # the sort need not be stable: a device's first row is the lowest of its rows
+            first_row = order[starts] if len(starts) == len(run) else np.minimum.reduceat(order, starts)
         rows = np.zeros(n, dtype=np.int64)
         rows[listed] = np.diff(starts, append=len(run))
         first = np.full(n, -1, dtype=np.int64)
