@@ -17,10 +17,10 @@ import pytest
 
 from althan_ota.campaign import (CampaignPlan, CampaignStore, Reason, State, create_campaign, make_waves,
                                  predict, run_campaign, summarise, target)
-from althan_ota.campaign.plan import first_slot_at, request_slots, request_times, slot_times
+from althan_ota.campaign.slots import RequestBook, first_slot_at, request_slots, request_times, slot_times
 from althan_ota.emulate import BridgeLink, EmulationParams, OtaParams, OutageParams
 from althan_ota.emulate.result import OUTCOMES
-from althan_ota.errors import ParameterError
+from althan_ota.errors import CampaignError, ParameterError
 from althan_ota.fleet import generate_fleet
 
 OLD = (0x01020000, 0x01030000, 0x00050003, 0x20190410, 0x20210902)
@@ -144,6 +144,34 @@ def test_request_slots_continue_from_a_given_slot():
     assert [first_slot_at(plan, x) for x in times] == list(range(25))          # a slot's time maps back
     assert first_slot_at(plan, 0.0) == 0 and first_slot_at(plan, 9 * 3600.0) == 10
     assert first_slot_at(plan, times[3] + 1.0) == 4
+
+
+def test_the_request_book_gives_each_slot_once_and_rebuilds_from_request_times():
+    plan = plan_for(requests_per_day=10, window_start_h=6.0, window_end_h=8.0)
+    book = RequestBook(plan)
+    assert book.take_in_order([1, 2, 2], 7).tolist() == [7, 8, 10]
+    # retries: the first free slots at or after the due time, a pair's two in a row within one day
+    due = slot_times(plan, [7, 7, 9, 0])
+    assert book.take_at_or_after([1, 2, 1, 2], due).tolist() == [12, 13, 15, 0]   # in order of due time
+    assert book.take_at_or_after([2], slot_times(plan, [8])).tolist() == [16]
+    assert book.take_at_or_after([1], slot_times(plan, [3]) + 1.0).tolist() == [4]   # never before it is due
+    # a wave in order skips what retries took, and a pair does not split over a one-slot gap (3) ...
+    assert book.take_in_order([1, 2, 1], 2).tolist() == [2, 5, 18]
+    assert book.take_at_or_after([2], slot_times(plan, [9])).tolist() == [20]       # ... nor over a day's end
+    assert book.take_at_or_after([1], slot_times(plan, [0])).tolist() == [3]
+    taken = book.taken_runs()
+    # the same set of slots, rebuilt from each unit's request time and count, as a store holds them
+    rebuilt = RequestBook(plan)
+    slots = [7, 8, 10, 12, 13, 15, 0, 16, 4, 2, 5, 18, 20, 3]
+    counts = [1, 2, 2, 1, 2, 1, 2, 2, 1, 1, 2, 1, 2, 1]
+    rebuilt.mark_requested(slot_times(plan, slots), counts)
+    assert rebuilt.taken_runs() == taken == [(0, 19), (20, 22)]               # slot 19 was too short a gap
+    with pytest.raises(CampaignError, match="already taken"):
+        rebuilt.mark_requested(slot_times(plan, [3]), [1])
+    with pytest.raises(CampaignError, match="no request slot"):
+        RequestBook(plan).mark_requested(slot_times(plan, [3]) + 1.0, [1])
+    with pytest.raises(ParameterError, match="requests_per_day=1 is below the 2 requests"):
+        RequestBook(plan_for(requests_per_day=1)).take_at_or_after([2], [0.0])
 
 
 def test_plan_validation_is_specific():
@@ -370,10 +398,15 @@ def test_activation_at_a_set_instant_is_the_same_instant_for_the_fleet(fleet):
     waves = make_waves(at_once_plan, fleet, target(at_once_plan, fleet), seed=5)
     lo, hi = waves.wave_bounds[0], waves.wave_bounds[1]
     release = waves.request_offset_s[lo:hi]
-    at_once = emulate_wave(at_once_plan, FAST, waves, lo, hi, release, seed=5)
+
+    def first_wave(plan):
+        book = RequestBook(plan)
+        book.take_in_order((waves.hub_row[lo:hi] >= 0).astype(int) + (waves.meter_row[lo:hi] >= 0), 0)
+        return emulate_wave(plan, FAST, waves, lo, hi, release, seed=5, book=book)
+    at_once = first_wave(at_once_plan)
     act0, read0 = _first_attempt(at_once, State.ACTIVATED), _first_attempt(at_once, State.VERIFIED)
     instant = float(np.median(list(act0.values())))     # some devices are done before it, some after
-    at_instant = emulate_wave(plan_for(activate_at_s=instant), FAST, waves, lo, hi, release, seed=5)
+    at_instant = first_wave(plan_for(activate_at_s=instant))
     act, read = _first_attempt(at_instant, State.ACTIVATED), _first_attempt(at_instant, State.VERIFIED)
     assert act.keys() == act0.keys() and read.keys() == read0.keys()
     waited = [slot for slot in act if act0[slot] < instant]
@@ -469,3 +502,53 @@ def test_campaign_and_inventory_take_an_installations_links_by_one_rule(fleet):
     assert ((waves.hub_row < 0) & (waves.meter_row >= 0)).any()
     assert np.array_equal(waves.bridge_per, arrays["bridge_per"][installation])
     assert np.array_equal(waves.han_per, arrays["han_per"][installation])
+
+
+def _retry_heavy_run(fleet, path, interrupt_after: int | None = None):
+    """A campaign where many devices fail and retry, under a small cap and a narrow window."""
+    flaky = dataclasses.replace(FAST, wan_failure_prob=0.4)
+    plan = plan_for(requests_per_day=60, window_start_h=8.0, window_end_h=10.0, pause_failure_rate=1.0,
+                    abort_failure_rate=1.0,
+                    retry=dataclasses.replace(plan_for().retry, max_attempts={"unreachable": 3}, backoff_s=600.0))
+    with CampaignStore(path) as store:
+        create_campaign(store, plan, fleet, "mem", seed=7, emulation=flaky, campaign_id="h")
+        if interrupt_after is not None:
+            def interrupt(done, total):
+                if done == interrupt_after:
+                    raise KeyboardInterrupt
+            with pytest.raises(KeyboardInterrupt):
+                run_campaign(store, "h", fleet=fleet, progress=interrupt)
+            assert len(store.committed_waves("h")) == interrupt_after
+        assert run_campaign(store, "h", fleet=fleet).status == "finished"
+        return plan, _final(store, "h")
+
+
+def test_retries_draw_from_the_same_daily_cap_and_window(fleet, tmp_path):
+    plan, (_, events) = _retry_heavy_run(fleet, tmp_path / "h.duckdb")
+    ev = events.to_pydict()
+    requested = [(d, t, a) for d, t, s, a in zip(ev["device_id"], ev["t"], ev["state"], ev["attempt"])
+                 if s == State.REQUESTED]
+    t = np.array([t for _, t, _ in requested])
+    attempt = np.array([a for _, _, a in requested])
+    assert (attempt >= 2).sum() > 50                                      # retries are a real share
+    hour = (t % 86400) / 3600
+    assert ((hour >= 8.0) & (hour < 10.0)).all()                          # first requests and retries alike
+    per_day = np.bincount((t // 86400).astype(int))
+    assert per_day.max() <= plan.requests_per_day
+    assert (per_day == plan.requests_per_day).sum() >= 2                  # the cap binds, it is not just slack
+    # a retry goes no earlier than its back-off after the failure that caused it
+    failed_states = {int(s) for s in (State.TRANSFER_FAILED, State.ACTIVATION_FAILED, State.UNREACHABLE,
+                                      State.HASH_MISMATCH)}
+    failed_at = {(d, a): t for d, t, s, a in zip(ev["device_id"], ev["t"], ev["state"], ev["attempt"])
+                 if s in failed_states}
+    for device, t_request, n in requested:
+        if n >= 2:
+            due = failed_at[(device, n - 1)] + plan.retry.backoff_s * 2 ** (n - 2)
+            assert t_request >= due - 1e-6
+
+
+def test_retry_pacing_resumes_exactly(fleet, tmp_path):
+    _, whole = _retry_heavy_run(fleet, tmp_path / "whole.duckdb")
+    _, resumed = _retry_heavy_run(fleet, tmp_path / "resumed.duckdb", interrupt_after=2)
+    assert whole[0].equals(resumed[0])
+    assert whole[1].equals(resumed[1])

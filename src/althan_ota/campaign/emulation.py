@@ -19,6 +19,7 @@ from ..emulate.result import OUTCOMES
 from ..fleet import Fleet
 from .plan import CampaignPlan, WavePlan
 from .schema import DEVICES, EVENTS, TRANSFERS
+from .slots import RequestBook
 from .states import FAILED, Reason, State
 
 _COMPLETED, _ABORTED, _WAN, _ACTIVATION, _TIMEOUT, _HASH = (
@@ -140,7 +141,9 @@ class WaveOutcome:
 
 
 def emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePlan, lo: int, hi: int,
-                 release: np.ndarray, seed: int, n_threads: int | None = None) -> WaveOutcome:
+                 release: np.ndarray, seed: int, book: RequestBook, n_threads: int | None = None) -> WaveOutcome:
+    """Every attempt of the wave's units, first requested at ``release`` (slots already taken in ``book``);
+    each retry takes the first free slots of ``book`` at or after its failure's back-off."""
     n = hi - lo
     rows = np.stack([waves.hub_row[lo:hi], waves.meter_row[lo:hi]], axis=1)
     present = rows >= 0
@@ -152,18 +155,22 @@ def emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePlan
                       reason=np.zeros((n, 2), np.uint8), attempts=np.zeros((n, 2), np.int32),
                       t_final=np.full((n, 2), np.nan), sums={k: np.zeros((n, 2)) for k in _TRANSFER_SUMS},
                       download_s=np.zeros((n, 2)))
-    request = np.where(present, release[:, None], np.nan)
+    due = np.full((n, 2), np.nan)              # when each side's next attempt may go (its back-off)
     pending = present.copy()
     attempt = 1
     while pending.any():
         units = np.flatnonzero(pending.any(axis=1))
         sides = (pending[units, 0] * 1 + pending[units, 1] * 2).astype(np.uint8)
-        # a pair whose two bridges both retry goes again once the later one is due
-        start = np.nanmax(np.where(pending[units], request[units], np.nan), axis=1)
+        if attempt == 1:
+            start = release[units]
+        else:
+            # a pair whose two bridges both retry goes again, together, once the later one is due
+            ready = np.nanmax(np.where(pending[units], due[units], np.nan), axis=1)
+            start = book.times(book.take_at_or_after(pending[units].sum(axis=1), ready))
         result = emulate({"han_per": han_per[units], "bridge_per": bridge_per[units]}, plan.image_size, params,
                          seed=attempt_seed(seed, attempt), installation_keys=keys[units], sides=sides,
                          n_threads=n_threads)
-        _record_attempt(out, plan, units, start, pending, result, attempt, request)
+        _record_attempt(out, plan, units, start, pending, result, attempt, due)
         attempt += 1
     return out
 
@@ -173,7 +180,7 @@ def _fill(values: np.ndarray, default: float) -> np.ndarray:
 
 
 def _record_attempt(out: WaveOutcome, plan: CampaignPlan, units: np.ndarray, start: np.ndarray,
-                    pending: np.ndarray, result, attempt: int, request: np.ndarray) -> None:
+                    pending: np.ndarray, result, attempt: int, due: np.ndarray) -> None:
     for side in (0, 1):
         mine = pending[units, side]
         if not mine.any():
@@ -215,7 +222,7 @@ def _record_attempt(out: WaveOutcome, plan: CampaignPlan, units: np.ndarray, sta
             again = attempt < plan.retry.attempts_for(failure_class)
             pending[u[hit], side] = again
             if again:
-                request[u[hit], side] = t_end[hit] + plan.retry.backoff_s * 2 ** (attempt - 1)
+                due[u[hit], side] = t_end[hit] + plan.retry.backoff_s * 2 ** (attempt - 1)
 
 
 def _activate_at(col: dict[str, np.ndarray], instant: np.ndarray) -> None:

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from ..fleet.links import installation_link_per
 from ..errors import ParameterError
 from ..fleet import BRIDGE_VARIANTS, HUB_SIDE, JOINED_AS_CAD, METER_SIDE, Fleet
+from .slots import request_times, requests_per_unit
 from .states import Reason
 
 PAIR_ORDERS = ("meter_first", "hub_first", "concurrent")
@@ -230,69 +231,3 @@ def make_waves(plan: CampaignPlan, fleet: Fleet, targeting: Targeting, seed: int
                     unit_key=key_row.astype(np.uint64), han_per=links["han_per"],
                     bridge_per=links["bridge_per"], wave_bounds=np.asarray(bounds, dtype=np.int64),
                     request_offset_s=request_times(plan, requests_per_unit(unit_hub, unit_meter)))
-
-
-def request_times(plan: CampaignPlan, requests: np.ndarray, first_slot: int = 0) -> np.ndarray:
-    """Release time of each unit, in campaign order, given how many SRV 11.4 requests it sends (a plain
-    PPMID or a pair with one side targeted: 1; a pair with both bridges targeted: 2), all at once, from
-    request slot ``first_slot`` on (see request_slots)."""
-    return slot_times(plan, request_slots(plan, requests, first_slot))
-
-
-def request_slots(plan: CampaignPlan, requests: np.ndarray, first_slot: int = 0) -> np.ndarray:
-    """The request slot of each unit's first request.
-
-    Every day has requests_per_day slots, evenly spaced in the daily window; slot s is the (s mod
-    requests_per_day)-th of day s // requests_per_day. Units take the slots in order, one per request, and a
-    unit whose requests would not all fit in what is left of a day opens the next one: no day ever carries
-    more than requests_per_day requests, and each day is filled up to the last pair that fits."""
-    requests = np.asarray(requests, dtype=np.int64)
-    cap = int(plan.requests_per_day)
-    if len(requests) and requests.max() > cap:
-        raise ParameterError(f"campaign plan: requests_per_day={plan.requests_per_day} is below the "
-                             f"{int(requests.max())} requests of one installation, which go out together")
-    sent = np.cumsum(requests)                      # requests released up to and including each unit
-    slot = np.empty(len(requests), dtype=np.int64)
-    day, taken = divmod(int(first_slot), cap)       # slots of the first day before first_slot are not ours
-    lo, sent_before_day = 0, 0
-    while lo < len(requests):                       # one step per day, not per unit
-        hi = int(np.searchsorted(sent, sent_before_day + cap - taken, side="right"))
-        slot[lo:hi] = day * cap + taken + sent[lo:hi] - requests[lo:hi] - sent_before_day
-        if hi > lo:
-            sent_before_day, lo = int(sent[hi - 1]), hi
-        day, taken = day + 1, 0
-    return slot
-
-
-def slot_times(plan: CampaignPlan, slots: np.ndarray) -> np.ndarray:
-    """Time of request slots, in seconds from the campaign start (00:00 UTC of its first day)."""
-    cap = int(plan.requests_per_day)
-    day, index = np.divmod(np.asarray(slots, dtype=np.int64), cap)
-    window_s = (plan.window_end_h - plan.window_start_h) * 3600.0
-    return day * 86400.0 + plan.window_start_h * 3600.0 + index / cap * window_s
-
-
-def first_slot_at(plan: CampaignPlan, t: float) -> int:
-    """The first request slot at or after time ``t`` (seconds from the campaign start)."""
-    cap = int(plan.requests_per_day)
-    day = math.floor(t / 86400.0)
-    window_s = (plan.window_end_h - plan.window_start_h) * 3600.0
-    into_window = (t - day * 86400.0 - plan.window_start_h * 3600.0) / window_s * cap
-    index = max(0, math.ceil(into_window - 1e-9))   # a slot's own time maps back to it despite rounding
-    return (day + 1) * cap if index >= cap else day * cap + index
-
-
-def wave_slots(plan: CampaignPlan, waves: WavePlan, wave: int, next_slot: int,
-               not_before: float) -> tuple[np.ndarray, int]:
-    """(The request slot of each unit of a wave, the first slot left after it). The wave takes the free slots
-    from when it may go (``not_before``: the previous wave has settled), after the slots of earlier waves
-    (before ``next_slot``), so a delayed wave still keeps to the daily window and cap."""
-    lo, hi = waves.wave_bounds[wave], waves.wave_bounds[wave + 1]
-    requests = requests_per_unit(waves.hub_row[lo:hi], waves.meter_row[lo:hi])
-    slots = request_slots(plan, requests, max(int(next_slot), first_slot_at(plan, not_before)))
-    return slots, int(slots[-1] + requests[-1]) if len(slots) else int(next_slot)
-
-
-def requests_per_unit(hub_row: np.ndarray, meter_row: np.ndarray) -> np.ndarray:
-    """SRV 11.4 requests a unit sends: one per targeted device."""
-    return (np.asarray(hub_row) >= 0).astype(np.int64) + (np.asarray(meter_row) >= 0)

@@ -21,7 +21,8 @@ from ..errors import CampaignError
 from ..fleet import Fleet, read_fleet
 from . import control
 from .emulation import WaveOutcome, dataclass_from_dict, emulate_wave
-from .plan import CampaignPlan, WavePlan, make_waves, slot_times, target, wave_slots
+from .plan import CampaignPlan, WavePlan, make_waves, target
+from .slots import RequestBook, first_slot_at, requests_per_unit
 from .schema import DEVICES, EVENTS
 from .states import Reason, State
 from .store import CampaignStore
@@ -73,10 +74,8 @@ def run_campaign(store: CampaignStore, campaign_id: str, fleet: Fleet | None = N
     targeting = target(plan, fleet)
     waves = make_waves(plan, fleet, targeting, seed)
     done = store.committed_waves(campaign_id)
-    clock, next_slot = 0.0, 0
-    for w, row in enumerate(done):                # replay the pacing of the waves already run
-        _, next_slot = wave_slots(plan, waves, w, next_slot, clock)
-        clock = row["t_end"]
+    clock = done[-1]["t_end"] if done else 0.0
+    book, next_slot = _request_book(store, campaign_id, plan)
     store.set_status(campaign_id, "running")
     ran = 0
     for w in range(len(done), waves.n_waves):
@@ -92,9 +91,12 @@ def run_campaign(store: CampaignStore, campaign_id: str, fleet: Fleet | None = N
                 store.set_status(campaign_id, "paused")
             break
         lo, hi = waves.wave_bounds[w], waves.wave_bounds[w + 1]
-        slots, next_slot = wave_slots(plan, waves, w, next_slot, clock)
-        release = slot_times(plan, slots)
-        outcome = emulate_wave(plan, emulation, waves, lo, hi, release, seed, n_threads=n_threads)
+        # a wave goes once the previous one has settled, after every first request of the earlier waves
+        requests = requests_per_unit(waves.hub_row[lo:hi], waves.meter_row[lo:hi])
+        slots = book.take_in_order(requests, max(next_slot, first_slot_at(plan, clock)))
+        next_slot = int(slots[-1] + requests[-1]) if len(slots) else next_slot
+        release = book.times(slots)
+        outcome = emulate_wave(plan, emulation, waves, lo, hi, release, seed, book, n_threads=n_threads)
         decision, status = _judge(plan, outcome, last=(w == waves.n_waves - 1))
         wave_row = {"wave": w, "devices": outcome.devices, "failed": outcome.failed,
                     "failure_rate": outcome.failure_rate, "t_start": float(release[0]) if len(release) else clock,
@@ -113,6 +115,17 @@ def run_campaign(store: CampaignStore, campaign_id: str, fleet: Fleet | None = N
     if store.status(campaign_id) == "running" and len(store.committed_waves(campaign_id)) == waves.n_waves:
         store.set_status(campaign_id, "finished")
     return _report(store, campaign_id, waves.n_waves)
+
+
+def _request_book(store: CampaignStore, campaign_id: str, plan: CampaignPlan) -> tuple[RequestBook, int]:
+    """The request book as the committed waves left it, and the slot after their last first request."""
+    book = RequestBook(plan)
+    sent = store.requests_sent(campaign_id)
+    t, attempt, count = (sent[name].to_numpy() for name in ("t", "attempt", "requests"))
+    book.mark_requested(t, count)
+    first = attempt == 1
+    next_slot = int((book.slots_of(t[first]) + count[first]).max()) if first.any() else 0
+    return book, next_slot
 
 
 def _judge(plan: CampaignPlan, outcome: WaveOutcome, last: bool) -> tuple[str, str]:

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from ..errors import CampaignError
 from .schema import CAMPAIGNS, DEVICES, EVENTS, TRANSFERS
+from .states import State
 
 WAVES = pa.schema([
     ("campaign_id", pa.string()),
@@ -142,6 +143,12 @@ class CampaignStore:
         if name not in TABLES:
             raise CampaignError(f"unknown store table {name!r}; known: {sorted(TABLES)}")
         return self._query(f"SELECT * FROM {name} WHERE campaign_id = ?", [campaign_id])
+
+    def requests_sent(self, campaign_id: str) -> pa.Table:
+        """The SRV 11.4 requests of the committed waves, one row per (time, attempt) they went out at, with
+        how many went together (a unit's requests share their time): what the request book is rebuilt from."""
+        return self._query("SELECT t, attempt, count(*) AS requests FROM events WHERE campaign_id = ? AND "
+                           "state = ? GROUP BY t, attempt ORDER BY t", [campaign_id, int(State.REQUESTED)])
 
     def state_counts(self, campaign_id: str) -> dict[int, int]:
         rows = self.db.execute("SELECT state, count(*) FROM devices WHERE campaign_id = ? GROUP BY state",

@@ -1,0 +1,184 @@
+"""The fleet-wide book of SRV 11.4 request slots, which first requests and every retry draw from.
+
+Every day has requests_per_day slots, evenly spaced in the daily window (plan.slot_times); a request is one
+slot, so a day never carries more requests than the cap and none goes outside the window, whether it is a
+unit's first request or a retry. A unit's requests (two for a pair with both bridges targeted) go out
+together, so they take consecutive free slots of one day and the unit goes at the time of the first.
+
+The book is a set of taken slots and nothing else, so it can be rebuilt from the REQUESTED events a store
+holds (each unit's requests share one time: the first slot's), and a resumed run draws exactly the slots an
+uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import CampaignError, ParameterError
+
+if TYPE_CHECKING:
+    from .plan import CampaignPlan
+
+
+def slot_times(plan: CampaignPlan, slots: np.ndarray) -> np.ndarray:
+    """Time of request slots, in seconds from the campaign start (00:00 UTC of its first day): slot s is
+    the (s mod requests_per_day)-th of day s // requests_per_day, evenly spaced in the daily window."""
+    cap = int(plan.requests_per_day)
+    day, index = np.divmod(np.asarray(slots, dtype=np.int64), cap)
+    window_s = (plan.window_end_h - plan.window_start_h) * 3600.0
+    return day * 86400.0 + plan.window_start_h * 3600.0 + index / cap * window_s
+
+
+def first_slot_at(plan: CampaignPlan, t: float) -> int:
+    """The first request slot whose time is at or after ``t`` (seconds from the campaign start)."""
+    cap = int(plan.requests_per_day)
+    day = math.floor(t / 86400.0)
+    window_s = (plan.window_end_h - plan.window_start_h) * 3600.0
+    into_window = (t - day * 86400.0 - plan.window_start_h * 3600.0) / window_s * cap
+    index = max(0, math.ceil(into_window - 1e-9))
+    slot = (day + 1) * cap if index >= cap else day * cap + index
+    # the division rounds: settle the last step on the times themselves, so "at or after" holds exactly
+    while _time(plan, slot) < t:
+        slot += 1
+    while slot > 0 and _time(plan, slot - 1) >= t:
+        slot -= 1
+    return slot
+
+
+def _time(plan: CampaignPlan, slot: int) -> float:
+    return float(slot_times(plan, np.array([slot]))[0])
+
+
+def request_times(plan: CampaignPlan, requests: np.ndarray, first_slot: int = 0) -> np.ndarray:
+    """Release time of each unit, in campaign order, given how many SRV 11.4 requests it sends, on a book
+    with nothing taken yet (see request_slots)."""
+    return slot_times(plan, request_slots(plan, requests, first_slot))
+
+
+def request_slots(plan: CampaignPlan, requests: np.ndarray, first_slot: int = 0) -> np.ndarray:
+    """The first request slot of each unit, in campaign order, from ``first_slot`` on, when no slot is
+    taken yet: a unit whose requests would not all fit in what is left of a day opens the next one."""
+    return RequestBook(plan).take_in_order(requests, first_slot)
+
+
+def requests_per_unit(hub_row: np.ndarray, meter_row: np.ndarray) -> np.ndarray:
+    """SRV 11.4 requests a unit sends: one per targeted device (a plain PPMID or a pair with one side
+    targeted: 1; a pair with both bridges targeted: 2), all at once."""
+    return (np.asarray(hub_row) >= 0).astype(np.int64) + (np.asarray(meter_row) >= 0)
+
+
+class RequestBook:
+    """Taken request slots, kept as sorted, disjoint, non-touching runs [start, end)."""
+
+    def __init__(self, plan: CampaignPlan):
+        self.plan = plan
+        self.cap = int(plan.requests_per_day)
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+
+    # -- drawing ---------------------------------------------------------------------------------------
+    def take_in_order(self, requests: np.ndarray, from_slot: int) -> np.ndarray:
+        """First slot of each unit of a wave, in campaign order: unit i goes at or after unit i-1, on the
+        free slots from ``from_slot`` on. One step per free run of slots, not per unit."""
+        requests = self._checked(requests)
+        sent = np.cumsum(requests)
+        slot = np.empty(len(requests), dtype=np.int64)
+        lo, sent_before, at = 0, 0, int(from_slot)
+        while lo < len(requests):
+            at = self._first_free(at)
+            end = self._free_run_end(at)
+            hi = int(np.searchsorted(sent, sent_before + end - at, side="right"))
+            if hi > lo:
+                slot[lo:hi] = at + sent[lo:hi] - requests[lo:hi] - sent_before
+                used = int(sent[hi - 1]) - sent_before
+                self._take(at, at + used)
+                sent_before, lo, at = int(sent[hi - 1]), hi, at + used
+            else:                    # a pair facing a single free slot: it goes to the next free run
+                at = end
+        return slot
+
+    def take_at_or_after(self, requests: np.ndarray, due_s: np.ndarray) -> np.ndarray:
+        """First slot of each retrying unit: the first ``requests[i]`` consecutive free slots of one day at or
+        after ``due_s[i]`` (seconds from the campaign start). Units draw in order of due time (then of
+        index), so the result does not depend on how the caller ordered them."""
+        requests = self._checked(requests)
+        due_s = np.asarray(due_s, dtype=np.float64)
+        slot = np.empty(len(requests), dtype=np.int64)
+        for i in np.lexsort((np.arange(len(requests)), due_s)):
+            slot[i] = self._take_one(int(requests[i]), first_slot_at(self.plan, float(due_s[i])))
+        return slot
+
+    def times(self, slots: np.ndarray) -> np.ndarray:
+        return slot_times(self.plan, slots)
+
+    # -- rebuilding ------------------------------------------------------------------------------------
+    def mark_requested(self, t: np.ndarray, count: np.ndarray) -> None:
+        """Take the slots of requests already sent: ``count[i]`` requests that went out together at ``t[i]``
+        (a unit's REQUESTED events of one attempt)."""
+        slots = self.slots_of(t)
+        for s, n in sorted(zip(slots.tolist(), np.asarray(count, dtype=np.int64).tolist())):
+            if self._first_free(s) != s or self._free_run_end(s) - s < n:
+                raise CampaignError(f"the store holds {n} request(s) at t={float(slot_times(self.plan, [s])[0])}"
+                                    " over a slot already taken: it was not written by this plan")
+            self._take(s, s + n)
+
+    def slots_of(self, t: np.ndarray) -> np.ndarray:
+        """The slots whose times these are exactly (a request time read back from the store)."""
+        t = np.asarray(t, dtype=np.float64)
+        window_s = (self.plan.window_end_h - self.plan.window_start_h) * 3600.0
+        day = np.floor(t / 86400.0)
+        index = np.rint((t - day * 86400.0 - self.plan.window_start_h * 3600.0) / window_s * self.cap)
+        slots = (day * self.cap + index).astype(np.int64)
+        off = (index < 0) | (index >= self.cap) | (slot_times(self.plan, slots) != t)
+        if off.any():
+            raise CampaignError(f"the store holds a request at t={float(t[off][0])}, which is no request slot "
+                                "of this plan's window and rate cap")
+        return slots
+
+    def taken_runs(self) -> list[tuple[int, int]]:
+        """The taken slots as sorted runs [start, end): two books with the same runs draw the same slots."""
+        return list(zip(self._starts, self._ends))
+
+    # -- the runs --------------------------------------------------------------------------------------
+    def _checked(self, requests: np.ndarray) -> np.ndarray:
+        requests = np.asarray(requests, dtype=np.int64)
+        if len(requests) and requests.max() > self.cap:
+            raise ParameterError(f"campaign plan: requests_per_day={self.cap} is below the "
+                                 f"{int(requests.max())} requests of one installation, which go out together")
+        return requests
+
+    def _take_one(self, n: int, at: int) -> int:
+        while True:
+            at = self._first_free(at)
+            end = self._free_run_end(at)
+            if end - at >= n:
+                self._take(at, at + n)
+                return at
+            at = end
+
+    def _first_free(self, s: int) -> int:
+        i = bisect_right(self._starts, s) - 1
+        return self._ends[i] if i >= 0 and self._ends[i] > s else s
+
+    def _free_run_end(self, s: int) -> int:
+        """End of the free run that starts at free slot ``s``, cut at the end of its day."""
+        i = bisect_right(self._starts, s)
+        day_end = (s // self.cap + 1) * self.cap
+        return min(self._starts[i], day_end) if i < len(self._starts) else day_end
+
+    def _take(self, a: int, b: int) -> None:
+        """Take the free slots [a, b), merging with the runs they touch."""
+        i = bisect_right(self._starts, a)
+        if i > 0 and self._ends[i - 1] == a:
+            i -= 1
+            self._ends[i] = b
+        else:
+            self._starts.insert(i, a)
+            self._ends.insert(i, b)
+        if i + 1 < len(self._starts) and self._starts[i + 1] == b:
+            self._ends[i] = self._ends.pop(i + 1)
+            self._starts.pop(i + 1)
