@@ -167,7 +167,9 @@ def test_the_request_book_gives_each_slot_once_and_rebuilds_from_request_times()
     rebuilt.mark_requested(slot_times(plan, slots), counts)
     assert rebuilt.taken_runs() == taken == [(0, 19), (20, 22)]               # slot 19 was too short a gap
     with pytest.raises(CampaignError, match="already taken"):
-        rebuilt.mark_requested(slot_times(plan, [3]), [1])
+        RequestBook(plan).mark_requested(slot_times(plan, [3, 2]), [1, 2])
+    with pytest.raises(CampaignError, match="past the day's cap"):
+        RequestBook(plan).mark_requested(slot_times(plan, [9]), [2])
     with pytest.raises(CampaignError, match="no request slot"):
         RequestBook(plan).mark_requested(slot_times(plan, [3]) + 1.0, [1])
     with pytest.raises(ParameterError, match="requests_per_day=1 is below the 2 requests"):

@@ -1,6 +1,6 @@
 """The fleet-wide book of SRV 11.4 request slots, which first requests and every retry draw from.
 
-Every day has requests_per_day slots, evenly spaced in the daily window (plan.slot_times); a request is one
+Every day has requests_per_day slots, evenly spaced in the daily window (slot_times); a request is one
 slot, so a day never carries more requests than the cap and none goes outside the window, whether it is a
 unit's first request or a retry. A unit's requests (two for a pair with both bridges targeted) go out
 together, so they take consecutive free slots of one day and the unit goes at the time of the first.
@@ -8,11 +8,15 @@ together, so they take consecutive free slots of one day and the unit goes at th
 The book is a set of taken slots and nothing else, so it can be rebuilt from the REQUESTED events a store
 holds (each unit's requests share one time: the first slot's), and a resumed run draws exactly the slots an
 uninterrupted one would.
+
+Requests are booked as the campaign learns of them: a wave's first requests, then its retries attempt by
+attempt (each attempt's in order of due time), then the next wave's. A slot once booked is kept, so a
+retry due early but learnt of late (a third attempt) may find the slots it wanted taken by a second attempt
+due later; it then takes the next free ones, never earlier ones than its back-off allows.
 """
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
@@ -35,22 +39,22 @@ def slot_times(plan: CampaignPlan, slots: np.ndarray) -> np.ndarray:
 
 def first_slot_at(plan: CampaignPlan, t: float) -> int:
     """The first request slot whose time is at or after ``t`` (seconds from the campaign start)."""
+    return int(first_slots_at(plan, np.array([t], dtype=np.float64))[0])
+
+
+def first_slots_at(plan: CampaignPlan, t: np.ndarray) -> np.ndarray:
+    """first_slot_at over an array of times."""
+    t = np.asarray(t, dtype=np.float64)
     cap = int(plan.requests_per_day)
-    day = math.floor(t / 86400.0)
+    day = np.floor(t / 86400.0).astype(np.int64)
     window_s = (plan.window_end_h - plan.window_start_h) * 3600.0
     into_window = (t - day * 86400.0 - plan.window_start_h * 3600.0) / window_s * cap
-    index = max(0, math.ceil(into_window - 1e-9))
-    slot = (day + 1) * cap if index >= cap else day * cap + index
+    index = np.maximum(0, np.ceil(into_window - 1e-9)).astype(np.int64)
+    slot = np.where(index >= cap, (day + 1) * cap, day * cap + index)
     # the division rounds: settle the last step on the times themselves, so "at or after" holds exactly
-    while _time(plan, slot) < t:
-        slot += 1
-    while slot > 0 and _time(plan, slot - 1) >= t:
-        slot -= 1
+    slot += slot_times(plan, slot) < t
+    slot -= (slot > 0) & (slot_times(plan, slot - 1) >= t)
     return slot
-
-
-def _time(plan: CampaignPlan, slot: int) -> float:
-    return float(slot_times(plan, np.array([slot]))[0])
 
 
 def request_times(plan: CampaignPlan, requests: np.ndarray, first_slot: int = 0) -> np.ndarray:
@@ -103,13 +107,14 @@ class RequestBook:
 
     def take_at_or_after(self, requests: np.ndarray, due_s: np.ndarray) -> np.ndarray:
         """First slot of each retrying unit: the first ``requests[i]`` consecutive free slots of one day at or
-        after ``due_s[i]`` (seconds from the campaign start). Units draw in order of due time (then of
-        index), so the result does not depend on how the caller ordered them."""
+        after ``due_s[i]`` (seconds from the campaign start). Units draw in order of due time, ties in the
+        order given."""
         requests = self._checked(requests)
         due_s = np.asarray(due_s, dtype=np.float64)
         slot = np.empty(len(requests), dtype=np.int64)
-        for i in np.lexsort((np.arange(len(requests)), due_s)):
-            slot[i] = self._take_one(int(requests[i]), first_slot_at(self.plan, float(due_s[i])))
+        earliest = first_slots_at(self.plan, due_s)
+        for i in np.lexsort((np.arange(len(requests)), due_s)).tolist():
+            slot[i] = self._take_one(int(requests[i]), int(earliest[i]))
         return slot
 
     def times(self, slots: np.ndarray) -> np.ndarray:
@@ -118,13 +123,22 @@ class RequestBook:
     # -- rebuilding ------------------------------------------------------------------------------------
     def mark_requested(self, t: np.ndarray, count: np.ndarray) -> None:
         """Take the slots of requests already sent: ``count[i]`` requests that went out together at ``t[i]``
-        (a unit's REQUESTED events of one attempt)."""
+        (a unit's REQUESTED events of one attempt), on a book where nothing is taken yet."""
+        if self._starts:
+            raise CampaignError("a request book is rebuilt from the store's requests only while empty")
         slots = self.slots_of(t)
-        for s, n in sorted(zip(slots.tolist(), np.asarray(count, dtype=np.int64).tolist())):
-            if self._first_free(s) != s or self._free_run_end(s) - s < n:
-                raise CampaignError(f"the store holds {n} request(s) at t={float(slot_times(self.plan, [s])[0])}"
-                                    " over a slot already taken: it was not written by this plan")
-            self._take(s, s + n)
+        if not len(slots):
+            return
+        order = np.argsort(slots, kind="stable")
+        start, end = slots[order], slots[order] + np.asarray(count, dtype=np.int64)[order]
+        clash = np.concatenate([start[1:] < end[:-1], [False]]) | (start % self.cap + (end - start) > self.cap)
+        if clash.any():
+            raise CampaignError(f"the store holds requests at t={float(slot_times(self.plan, start[clash][:1])[0])}"
+                                " over a slot already taken or past the day's cap: they were not paced by this plan")
+        # consecutive slots of different units make one run
+        new_run = np.concatenate([[True], start[1:] != end[:-1]])
+        last = np.concatenate([new_run[1:], [True]])
+        self._starts, self._ends = start[new_run].tolist(), end[last].tolist()
 
     def slots_of(self, t: np.ndarray) -> np.ndarray:
         """The slots whose times these are exactly (a request time read back from the store)."""
