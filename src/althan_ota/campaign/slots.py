@@ -150,7 +150,8 @@ class RequestBook:
         off = (index < 0) | (index >= self.cap) | (slot_times(self.plan, slots) != t)
         if off.any():
             raise CampaignError(f"the store holds a request at t={float(t[off][0])}, which is no request slot "
-                                "of this plan's window and rate cap (a store written before retries were paced cannot be resumed)")
+                                "of this plan's window and rate cap (a store written before retries were paced "
+                                "cannot be resumed)")
         return slots
 
     def taken_runs(self) -> list[tuple[int, int]]:
