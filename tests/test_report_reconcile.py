@@ -247,3 +247,20 @@ def test_listing_empty_device_id_is_an_error_after_canonical_rows():
                       "status": ["Commissioned"] * 2})
     with pytest.raises(InventoryError, match="line 2, column device_id: empty device ID"):
         listing_from_table(table)
+
+
+def test_listing_takes_identifiers_stored_as_integers(tmp_path):
+    path = tmp_path / "ahi.parquet"
+    pq.write_table(pa.table({"device_id": pa.array([0x70B3D50000000001, None], pa.uint64()),
+                             "firmware_version": pa.array([0x01020000, 0x01030000], pa.uint32()),
+                             "status": ["Commissioned", "Commissioned"]}), path)
+    with pytest.raises(InventoryError, match=r"line 2, column device_id: empty device ID"):
+        read_listing(path)
+    pq.write_table(pa.table({"device_id": pa.array([0x70B3D50000000001], pa.uint64()),
+                             "firmware_version": pa.array([-1], pa.int64()), "status": ["Commissioned"]}), path)
+    with pytest.raises(InventoryError, match=r"line 1, column firmware_version: malformed firmware version"):
+        read_listing(path)
+    pq.write_table(pa.table({"device_id": pa.array([0x70B3D50000000001], pa.uint64()),
+                             "firmware_version": pa.array([0x01020000], pa.int64()), "status": ["Commissioned"]}), path)
+    row = read_listing(path).to_pylist()[0]
+    assert (row["device_id"], row["firmware_version"]) == ("70-B3-D5-00-00-00-00-01", "0x01020000")

@@ -10,7 +10,8 @@ reference these are checked against.
 * Firmware versions: 4-octet identifiers written as 8 hex digits, optionally ``0x``-prefixed. They are
   identifiers, not numbers: ordering comes from an upgrade-path table, never from comparing integers.
 
-Values are trimmed of white space first (Unicode white space too) and an empty value is absent.
+Values are trimmed of white space first (Unicode white space too) and an empty value is absent. Columns of
+integers (an EUI-64 stored as a uint64, a version as a uint32) are taken as the identifiers' values.
 """
 
 from __future__ import annotations
@@ -76,11 +77,30 @@ def _parse(parse, values) -> Parsed:
     return Parsed(parsed, state, canonical)
 
 
+def _parse_integers(values, limit: int, dtype) -> Parsed:
+    """Identifiers some systems store as numbers (an EUI-64 as uint64, a version as uint32): in 0..limit,
+    null absent, anything else malformed."""
+    present = pc.is_valid(values).to_numpy(zero_copy_only=False)
+    negative = (pc.fill_null(pc.less(values, 0), False).to_numpy(zero_copy_only=False)
+                if pa.types.is_signed_integer(values.type) else np.zeros(len(values), dtype=bool))
+    numbers = np.asarray(pc.fill_null(values, 0).to_numpy()).astype(np.uint64)
+    state = np.where(~present, ABSENT, np.where(negative | (numbers > np.uint64(limit)), MALFORMED, OK))
+    return Parsed(np.where(state == OK, numbers, 0).astype(dtype), state.astype(np.uint8), canonical=False)
+
+
+def _is_integer(values) -> bool:
+    return isinstance(values, (pa.Array, pa.ChunkedArray)) and pa.types.is_integer(values.type)
+
+
 def parse_eui64_column(values) -> Parsed:
+    if _is_integer(values):
+        return _parse_integers(values, 0xFFFFFFFFFFFFFFFF, np.uint64)
     return _parse(_kernel().parse_eui64, values)
 
 
 def parse_version_column(values) -> Parsed:
+    if _is_integer(values):
+        return _parse_integers(values, 0xFFFFFFFF, np.uint32)
     return _parse(_kernel().parse_hex32, values)
 
 

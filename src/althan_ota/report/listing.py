@@ -151,19 +151,12 @@ def _parse(raw: pa.Table, lines: np.ndarray, originals: dict[str, str], path) ->
     fail(device.state == ids.ABSENT, "device_id", "empty device ID")
     out["device_id"] = _identifier_text(col["device_id"], device, ids.format_eui64)
 
-    fw = col["firmware_version"]
-    if pa.types.is_integer(fw.type):
-        values = pc.fill_null(fw.cast(pa.int64()), -1).to_numpy()
-        fail((values < 0) | (values > 0xFFFFFFFF), "firmware_version", "firmware version out of range")
-        version = values.astype(np.uint32)
-        out["firmware_version"] = ids.format_firmware_version(version)
-    else:
-        parsed = ids.parse_version_column(fw)
-        fail(parsed.state == ids.MALFORMED, "firmware_version",
-             "malformed firmware version (expected 8 hex digits, e.g. 0x0102A0B3)")
-        fail(parsed.state == ids.ABSENT, "firmware_version", "empty firmware version")
-        version = parsed.values
-        out["firmware_version"] = _identifier_text(fw, parsed, ids.format_firmware_version)
+    parsed = ids.parse_version_column(col["firmware_version"])
+    fail(parsed.state == ids.MALFORMED, "firmware_version",
+         "malformed firmware version (expected 8 hex digits, e.g. 0x0102A0B3, or an integer 0..0xFFFFFFFF)")
+    fail(parsed.state == ids.ABSENT, "firmware_version", "empty firmware version")
+    version = parsed.values
+    out["firmware_version"] = _identifier_text(col["firmware_version"], parsed, ids.format_firmware_version)
 
     codes = {}
     for name, (mapping, order, what) in _LOOKUPS.items():
