@@ -224,7 +224,7 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
         else:
             out[name] = text_values(col[name])
 
-    _flag_bad_pairs(out, is_bridge & ~problems.bad, problems)
+    _flag_bad_pairs(out, chf, is_bridge & ~problems.bad, problems)
 
     columns = {name: out[name] for name in COLUMNS} | {name: out[name] for name in OPTIONAL if name in out}
     table = pa.table(columns).append_column("source_line", pa.array(lines))
@@ -269,8 +269,9 @@ def _flag_duplicates(dev: np.ndarray, ok: np.ndarray, lines: np.ndarray, problem
     problems.add(mask, "device_id", reason)
 
 
-def _flag_bad_pairs(out: dict, candidates: np.ndarray, problems: _Problems) -> None:
-    """Each installation must have one hub-side and one meter-side bridge on the same Communications Hub."""
+def _flag_bad_pairs(out: dict, hub_ids: np.ndarray, candidates: np.ndarray, problems: _Problems) -> None:
+    """Each installation must have one hub-side and one meter-side bridge on the same Communications Hub
+    (``hub_ids``: every row's Communications Hub ID as parsed)."""
     rows = np.flatnonzero(candidates)
     if not len(rows):
         return
@@ -280,16 +281,17 @@ def _flag_bad_pairs(out: dict, candidates: np.ndarray, problems: _Problems) -> N
     group = codes.indices.to_numpy()
     variant = pc.take(out["ppmid_variant"], pa.array(rows))
     hub = pc.equal(variant, HUB_SIDE).to_numpy(zero_copy_only=False)
-    ch, _ = ids.parse_eui64(pc.take(out["ch_id"], pa.array(rows)))
+    ch = hub_ids[rows]
     n_groups = len(codes.dictionary)
     hubs = np.bincount(group, weights=hub, minlength=n_groups).astype(np.int64)
     meters = np.bincount(group, weights=~hub, minlength=n_groups).astype(np.int64)
-    ch_min = np.full(n_groups, np.iinfo(np.uint64).max, dtype=np.uint64)
-    ch_max = np.zeros(n_groups, dtype=np.uint64)
-    np.minimum.at(ch_min, group, ch)
-    np.maximum.at(ch_max, group, ch)
     bad_count = (hubs != 1) | (meters != 1)
-    bad_ch = ~bad_count & (ch_min != ch_max)
+    # with one bridge of each side, each side's CH is what its single row wrote
+    ch_of_hub = np.zeros(n_groups, dtype=np.uint64)
+    ch_of_meter = np.zeros(n_groups, dtype=np.uint64)
+    ch_of_hub[group[hub]] = ch[hub]
+    ch_of_meter[group[~hub]] = ch[~hub]
+    bad_ch = ~bad_count & (ch_of_hub != ch_of_meter)
     mask = np.zeros(len(candidates), dtype=bool)
     reason = np.empty(len(candidates), dtype=object)
     for flags, text in ((bad_count, "installation {i} has {h} hub-side and {m} meter-side bridges (needs one of each)"),
