@@ -145,7 +145,8 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
         raise InventoryError(f"{source}: missing required column(s) {', '.join(missing)}; "
                              f"found {', '.join(raw.column_names) or 'none'}")
     n = raw.num_rows
-    col = {name: raw[name].combine_chunks() for name in raw.column_names}
+    # columns stay chunked as read: the identifier kernels and the text clean-up work chunk by chunk
+    col = {name: raw[name] for name in raw.column_names}
     problems = _Problems(lines, text_values(col["device_id"]))
     out: dict[str, pa.Array] = {}
 
