@@ -3,7 +3,9 @@
 #include "ccm.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "aes_impl.h"
 
@@ -198,6 +200,142 @@ static void uniform_init(alt_ccm_uniform *u, const alt_ccm_batch *b, bool decryp
     u->safe = overread_safe(b->n, b->in.stride, safe);
 }
 
+/* ---- mixed shapes: frames grouped by shape and copied into fixed strides for the uniform kernel ---- */
+
+/* A shape (input and AAD length) with fewer frames than this goes to the mixed-shape kernel; so does any
+ * shape past the first few distinct ones. Captures and emulated traffic have a handful of frame sizes. */
+#define STAGE_MIN_FRAMES 32
+#define STAGE_MAX_SHAPES 32
+#define STAGE_CHUNK 256          /* frames staged at a time: a multiple of every tier's lane count */
+#define STAGE_SLACK 32           /* the uniform kernels read up to 16 bytes past a block they load */
+
+typedef struct stage_shape {
+    size_t in_len, aad_len, count, at;
+} stage_shape;
+
+typedef struct stage_buffers {
+    uint8_t *in, *aad, *nonces, *out, *ok;
+    int64_t *key_index;
+    size_t *frame;
+} stage_buffers;
+
+static int64_t frame_key(const alt_ccm_batch *b, size_t i)
+{
+    return b->key_index ? b->key_index[i] : b->key_count == 1 ? 0 : (int64_t)i;
+}
+
+/* One chunk of frames of one shape through the uniform kernel: copied in, run, copied out. Marks the frames
+ * it finished in handled (a tail shorter than the kernel's lanes is left to the mixed-shape kernel). */
+static void run_stage_chunk(const alt_ccm_batch *b, bool decrypt, const alt_aes_impl *impl,
+                            const stage_shape *shape, const size_t *frames, size_t m, const size_t *out_off,
+                            stage_buffers *st, uint8_t *handled)
+{
+    size_t mic = b->mic_len, nl = b->nonce_len;
+    size_t out_len = decrypt ? shape->in_len - mic : shape->in_len + mic;
+    for (size_t k = 0; k < m; k++) {
+        size_t i = frames[k];
+        const uint8_t *in, *aad;
+        size_t len, aad_len;
+        span(&b->in, i, &in, &len);
+        span(&b->aad, i, &aad, &aad_len);
+        memcpy(st->in + k * len, in, len);
+        if (aad_len)
+            memcpy(st->aad + k * aad_len, aad, aad_len);
+        memcpy(st->nonces + k * nl, b->nonces + i * nl, nl);
+        st->key_index[k] = frame_key(b, i);
+    }
+    alt_ccm_batch staged = {
+        .n = m, .keys = b->keys, .key_count = b->key_index ? b->key_count : b->key_count == 1 ? 1 : b->n,
+        .key_index = st->key_index, .nonces = st->nonces, .nonce_len = nl,
+        .aad = {.data = shape->aad_len ? st->aad : NULL, .stride = shape->aad_len},
+        .in = {.data = st->in, .stride = shape->in_len}, .out = st->out, .mic_len = mic, .ok = st->ok,
+    };
+    alt_ccm_uniform u;
+    uniform_init(&u, &staged, decrypt, NULL);
+    u.safe = m;     /* the staging buffers have the slack the kernels' over-reads need */
+    size_t done = impl->ccm_uniform(&u, decrypt);
+    for (size_t k = 0; k < done; k++) {
+        size_t i = frames[k];
+        memcpy(b->out + out_off[i], st->out + k * out_len, out_len);
+        b->ok[i] = st->ok[k];
+        handled[i] = 1;
+    }
+}
+
+/* The frames of a batch with offsets whose shape is common enough run in the tier's uniform kernel; they are
+ * marked in handled. out_off[i]: where frame i's output goes. ALT_OK or ALT_ENOMEM. */
+static int run_staged(const alt_ccm_batch *b, bool decrypt, const alt_aes_impl *impl, const size_t *out_off,
+                      uint8_t *handled)
+{
+    size_t mic = b->mic_len;
+    stage_shape shapes[STAGE_MAX_SHAPES];
+    size_t n_shapes = 0, last = 0;
+    size_t *shape_of = malloc(b->n * sizeof *shape_of), *order = malloc(b->n * sizeof *order);
+    int status = shape_of && order ? ALT_OK : ALT_ENOMEM;
+    for (size_t i = 0; status == ALT_OK && i < b->n; i++) {
+        const uint8_t *p;
+        size_t len, aad_len;
+        span(&b->in, i, &p, &len);
+        span(&b->aad, i, &p, &aad_len);
+        shape_of[i] = SIZE_MAX;
+        if (decrypt && len < mic)
+            continue;
+        size_t g = last < n_shapes && shapes[last].in_len == len && shapes[last].aad_len == aad_len ? last : 0;
+        while (g < n_shapes && (shapes[g].in_len != len || shapes[g].aad_len != aad_len))
+            g++;
+        if (g == n_shapes) {
+            if (n_shapes == STAGE_MAX_SHAPES)
+                continue;
+            shapes[n_shapes++] = (stage_shape){.in_len = len, .aad_len = aad_len};
+        }
+        shapes[g].count++;
+        shape_of[i] = last = g;
+    }
+    size_t at = 0, biggest_in = 0, biggest_aad = 0, biggest_out = 0;
+    for (size_t g = 0; g < n_shapes; g++) {
+        shapes[g].at = at;
+        at += shapes[g].count;
+        if (shapes[g].count >= STAGE_MIN_FRAMES) {
+            size_t out_len = decrypt ? shapes[g].in_len - mic : shapes[g].in_len + mic;
+            biggest_in = shapes[g].in_len > biggest_in ? shapes[g].in_len : biggest_in;
+            biggest_aad = shapes[g].aad_len > biggest_aad ? shapes[g].aad_len : biggest_aad;
+            biggest_out = out_len > biggest_out ? out_len : biggest_out;
+        }
+    }
+    stage_buffers st = {0};
+    if (status == ALT_OK) {
+        for (size_t i = 0; i < b->n; i++)           /* frames grouped by shape, in frame order within */
+            if (shape_of[i] != SIZE_MAX)
+                order[shapes[shape_of[i]].at++] = i;
+        st.in = malloc(STAGE_CHUNK * biggest_in + STAGE_SLACK);
+        st.aad = malloc(STAGE_CHUNK * biggest_aad + STAGE_SLACK);
+        st.nonces = malloc(STAGE_CHUNK * b->nonce_len + STAGE_SLACK);
+        st.out = malloc(STAGE_CHUNK * biggest_out + STAGE_SLACK);
+        st.ok = malloc(STAGE_CHUNK);
+        st.key_index = malloc(STAGE_CHUNK * sizeof *st.key_index);
+        if (!st.in || !st.aad || !st.nonces || !st.out || !st.ok || !st.key_index)
+            status = ALT_ENOMEM;
+    }
+    for (size_t g = 0; status == ALT_OK && g < n_shapes; g++) {
+        if (shapes[g].count < STAGE_MIN_FRAMES)
+            continue;
+        const size_t *frames = order + shapes[g].at - shapes[g].count;
+        for (size_t k = 0; k < shapes[g].count; k += STAGE_CHUNK) {
+            size_t m = shapes[g].count - k < STAGE_CHUNK ? shapes[g].count - k : STAGE_CHUNK;
+            run_stage_chunk(b, decrypt, impl, &shapes[g], frames + k, m, out_off, &st, handled);
+        }
+    }
+    free(st.in);
+    free(st.aad);
+    free(st.nonces);
+    free(st.out);
+    free(st.ok);
+    free(st.key_index);
+    free(shape_of);
+    free(order);
+    return status;
+}
+
 /* Frames are prepared and run a chunk at a time, so the job array stays on the stack and in cache. */
 #define CHUNK 64
 
@@ -255,6 +393,29 @@ static int run_batch(const alt_ccm_batch *b, bool decrypt)
         }
     }
 
+    /* Mixed shapes: the common ones go through the uniform kernel by way of fixed-stride staging. */
+    uint8_t *handled = NULL;
+    if (impl->ccm_uniform && (b->in.offsets || b->aad.offsets) && b->out && b->n - done >= STAGE_MIN_FRAMES) {
+        size_t *out_off = malloc(b->n * sizeof *out_off);
+        handled = calloc(b->n, 1);
+        int status = out_off && handled ? ALT_OK : ALT_ENOMEM;
+        for (size_t i = 0, pos = 0; status == ALT_OK && i < b->n; i++) {
+            const uint8_t *in;
+            size_t len;
+            span(&b->in, i, &in, &len);
+            out_off[i] = pos;
+            pos += decrypt ? (len >= mic ? len - mic : 0) : len + mic;
+        }
+        if (status == ALT_OK)
+            status = run_staged(b, decrypt, impl, out_off, handled);
+        free(out_off);
+        if (status != ALT_OK) {
+            free(handled);
+            free(table);
+            return status;
+        }
+    }
+
     alt_ccm_job jobs[CHUNK];
     size_t frame_of[CHUNK];
     for (size_t start = done; start < b->n; start += CHUNK) {
@@ -269,6 +430,10 @@ static int run_batch(const alt_ccm_batch *b, bool decrypt)
                 continue;
             }
             size_t msg_len = decrypt ? len - mic : len;
+            if (handled && handled[i]) {
+                out_pos += decrypt ? msg_len : msg_len + mic;
+                continue;
+            }
             const uint8_t *key;
             const alt_aes128_key *ks = NULL;
             if (b->key_index) {
@@ -286,10 +451,12 @@ static int run_batch(const alt_ccm_batch *b, bool decrypt)
             frame_of[count++] = i;
             out_pos += decrypt ? msg_len : msg_len + mic;
         }
-        impl->ccm(jobs, count, decrypt);
+        if (count)
+            impl->ccm(jobs, count, decrypt);
         for (size_t c = 0; c < count; c++)
             b->ok[frame_of[c]] = jobs[c].ok;
     }
+    free(handled);
     free(table);
     return ALT_OK;
 }

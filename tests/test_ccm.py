@@ -280,6 +280,41 @@ def test_ragged_batch_matches_single_frames(aes_tier, layout):
     assert [pbuf[poff[i]:poff[i + 1]].tobytes() for i in range(n)] == pts
 
 
+@pytest.mark.parametrize("layout", ["single", "table", "per_frame"])
+@pytest.mark.parametrize("mic_len", [0, 4, 8, 16])
+def test_ragged_batch_of_few_shapes_matches_single_frames(aes_tier, layout, mic_len):
+    """Captures have a handful of frame sizes: frames of a common shape run through the fixed-shape kernels
+    (staged into fixed strides), the rare ones through the mixed-shape kernel; all must agree with one
+    frame at a time, in frame order, tampered and short frames included."""
+    rng = np.random.default_rng(mic_len + len(layout))
+    n = 900
+    lengths = rng.choice([64, 64, 64, 50, 33, 16, 0], n)
+    rare = rng.random(n) < 0.05
+    lengths[rare] = rng.integers(0, 200, int(rare.sum()))
+    aad_lengths = rng.choice([22, 22, 0, 5], n)
+    nonces = rng.integers(0, 256, (n, 13), dtype=np.uint8)
+    pts = [rng.bytes(int(k)) for k in lengths]
+    aads = [rng.bytes(int(k)) for k in aad_lengths]
+    keys, key_index, key_of = key_layouts(rng, n)[layout]
+    buf, offsets = ccm.encrypt_batch(keys, nonces, pack(pts), pack(aads), mic_len, key_index)
+    frames = [buf[offsets[i]:offsets[i + 1]].tobytes() for i in range(n)]
+    assert frames == [ccm.encrypt(key_of(i), nonces[i], pts[i], aads[i], mic_len) for i in range(n)]
+    if mic_len:
+        tampered = sorted(rng.choice(n, 40, replace=False).tolist())
+        for i in tampered:
+            if frames[i]:
+                frames[i] = frames[i][:-1] + bytes([frames[i][-1] ^ 1])
+        frames[7] = frames[7][:mic_len - 1]          # shorter than its MIC
+        bad = sorted({i for i in tampered if frames[i]} | {7})
+    else:
+        bad = []
+    (pbuf, poff), ok = ccm.decrypt_batch(keys, nonces, pack(frames), pack(aads), mic_len, key_index)
+    assert list(np.flatnonzero(~ok)) == bad
+    for i in range(n):
+        got = pbuf[poff[i]:poff[i + 1]].tobytes()
+        assert got == (bytes(len(got)) if i in bad else pts[i]), i
+
+
 def test_ragged_decrypt_marks_short_and_forged_frames():
     rng = np.random.default_rng(3)
     key = rng.bytes(16)

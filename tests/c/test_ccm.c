@@ -77,10 +77,13 @@ static void single_frames(int tiers)
     }
 }
 
+enum { FIXED, RAGGED, FEW_SHAPES };   /* FEW_SHAPES: ragged, every frame len or len / 2 bytes (staged) */
+
 /* One batch, fixed shape or ragged, on every tier; the portable tier's output is the reference. */
-static void batch(int tiers, size_t n, size_t nonce_len, size_t mic, size_t aad_len, size_t len, bool ragged,
+static void batch(int tiers, size_t n, size_t nonce_len, size_t mic, size_t aad_len, size_t len, int layout,
                   int key_mode)
 {
+    bool ragged = layout != FIXED;
     size_t key_count = key_mode == 0 ? 1 : key_mode == 1 ? 3 : n;
     uint8_t *keys = random_bytes(16 * key_count), *nonces = random_bytes(n * nonce_len);
     int64_t *key_index = NULL, *offsets = NULL;
@@ -94,7 +97,8 @@ static void batch(int tiers, size_t n, size_t nonce_len, size_t mic, size_t aad_
         offsets = malloc((n + 1) * sizeof *offsets);
         offsets[0] = 0;
         for (size_t i = 0; i < n; i++)
-            offsets[i + 1] = offsets[i] + (int64_t)(rnd() % (len + 1));
+            offsets[i + 1] = offsets[i] + (int64_t)(layout == FEW_SHAPES ? (rnd() % 2 ? len : len / 2)
+                                                                         : rnd() % (len + 1));
         in_total = (size_t)offsets[n];
     }
     uint8_t *aad = random_bytes(n * aad_len), *pt = random_bytes(in_total);
@@ -154,9 +158,13 @@ int main(void)
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int key_mode = 0; key_mode < 3; key_mode++)
             for (size_t n = 0; n < 40; n += 13) {
-                batch(tiers, n, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], false, key_mode);
-                batch(tiers, n, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], true, key_mode);
+                batch(tiers, n, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], FIXED, key_mode);
+                batch(tiers, n, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], RAGGED, key_mode);
             }
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)      /* enough frames per shape to stage */
+        for (int key_mode = 0; key_mode < 3; key_mode++)
+            for (size_t n = 31; n < 700; n += 333)
+                batch(tiers, n, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], FEW_SHAPES, key_mode);
     if (failures)
         fprintf(stderr, "%d failure(s)\n", failures);
     else
