@@ -250,3 +250,21 @@ def test_reads_what_wireshark_writes(tmp_path, fmt):
     assert all(abs(r.time - c.time) < 1e-6 for r, c in zip(cap.records, frames))
     (t,) = C.read_transfers(cap, F.Keys(nwk_key=NWK_KEY)).transfers
     assert t.sha256 == hashlib.sha256(IMAGE).hexdigest()
+
+
+def test_interrupted_capture_keeps_the_previous_file(tmp_path):
+    from althan_ota.capture.pcap import write_pcap, write_pcapng
+
+    for write in (write_pcap, write_pcapng):
+        path = tmp_path / f"old.{write.__name__}"
+        write(path, [(1.0, b"\x01\x02\x03")])
+        before = path.read_bytes()
+
+        def records():
+            yield 2.0, b"\x04\x05"
+            raise KeyboardInterrupt     # Ctrl-C while frames are still being built
+
+        with pytest.raises(KeyboardInterrupt):
+            write(path, records())
+        assert path.read_bytes() == before
+        assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []

@@ -4,10 +4,12 @@ LINKTYPE_IEEE802_15_4_NOFCS = 230 when reading), as Wireshark, tshark and sniffe
 from __future__ import annotations
 
 import struct
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Iterable, Iterator
 
+from .._files import replacing
 from ..errors import CaptureError
 
 LINKTYPE_IEEE802_15_4_WITHFCS = 195
@@ -42,17 +44,20 @@ class Capture:
         return self.link_type == LINKTYPE_IEEE802_15_4_WITHFCS
 
 
-def _open_out(target) -> tuple[BinaryIO, bool]:
+@contextmanager
+def _output(target) -> Iterator[BinaryIO]:
+    """A file object as it is, or a path written through a temporary file that replaces it when complete."""
     if hasattr(target, "write"):
-        return target, False
-    return open(Path(target), "wb"), True
+        yield target
+        return
+    with replacing(target) as partial, open(partial, "wb") as out:
+        yield out
 
 
 def write_pcap(target, records: Iterable[tuple[float, bytes]], link_type: int = LINKTYPE_IEEE802_15_4_WITHFCS) -> int:
     """Write (time, psdu) records as classic pcap with microsecond timestamps; returns the record count."""
-    out, close = _open_out(target)
     n = 0
-    try:
+    with _output(target) as out:
         out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, _SNAPLEN, link_type))
         for t, data in records:
             sec = int(t)
@@ -62,9 +67,6 @@ def write_pcap(target, records: Iterable[tuple[float, bytes]], link_type: int = 
             out.write(struct.pack("<IIII", sec, usec, len(data), len(data)))
             out.write(data)
             n += 1
-    finally:
-        if close:
-            out.close()
     return n
 
 
@@ -75,9 +77,8 @@ def _pad4(n: int) -> int:
 def write_pcapng(target, records: Iterable[tuple[float, bytes]], link_type: int = LINKTYPE_IEEE802_15_4_WITHFCS,
                  comment: str = "althan-ota") -> int:
     """Write (time, psdu) records as pcapng: one section, one interface (nanosecond timestamps)."""
-    out, close = _open_out(target)
     n = 0
-    try:
+    with _output(target) as out:
         text = comment.encode()
         opt = struct.pack("<HH", 4, len(text)) + text + b"\0" * (_pad4(len(text)) - len(text)) + b"\0\0\0\0"
         shb_body = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + opt           # shb_userappl
@@ -92,9 +93,6 @@ def write_pcapng(target, records: Iterable[tuple[float, bytes]], link_type: int 
             body += b"\0" * (_pad4(len(body)) - len(body))
             out.write(struct.pack("<II", 6, 12 + len(body)) + body + struct.pack("<I", 12 + len(body)))
             n += 1
-    finally:
-        if close:
-            out.close()
     return n
 
 

@@ -30,8 +30,10 @@ def run(args) -> int:
     results = run_suites(args.suites or None, quick=args.quick)
     rows = [r.as_dict() for r in results]
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(rows, indent=2))
+        from .._files import replacing
+
+        with replacing(args.out) as partial:
+            partial.write_text(json.dumps(rows, indent=2))
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

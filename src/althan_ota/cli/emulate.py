@@ -43,7 +43,10 @@ def run(args) -> int:
     if args.parquet:
         import pyarrow.parquet as pq
 
-        pq.write_table(result.to_arrow(), args.parquet)
+        from .._files import replacing
+
+        with replacing(args.parquet) as partial:
+            pq.write_table(result.to_arrow(), partial)
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0

@@ -70,8 +70,11 @@ def _read(path: str) -> bytes:
 
 
 def _write(path: str, data: bytes) -> None:
+    from .._files import replacing
+
     try:
-        Path(path).write_bytes(data)
+        with replacing(path) as partial:
+            partial.write_bytes(data)
     except OSError as exc:
         raise ParameterError(f"cannot write {path}: {exc.strerror or exc}") from None
 

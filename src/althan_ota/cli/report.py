@@ -181,7 +181,10 @@ def campaign(args) -> int:
     fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
     views = campaign_views(open_store(args.store), args.campaign, visit_cost=args.visit_cost)
     files = {name: str(write_table(table, args.out / f"{name}.{fmt}", fmt)) for name, table in views.tables.items()}
-    (args.out / "summary.json").write_text(json.dumps(views.summary, indent=2, default=str) + "\n")
+    from .._files import replacing
+
+    with replacing(args.out / "summary.json") as partial:
+        partial.write_text(json.dumps(views.summary, indent=2, default=str) + "\n")
     s, v = views.summary, views.summary["site_visits"]
     return _emit(args, views.summary | {"files": files}, [
         f"campaign {s['campaign_id']} ({s['name']}, {s['status']}): {s['devices']:,} devices; wrote {args.out}/",

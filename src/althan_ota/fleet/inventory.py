@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._files import replacing
 from ..errors import InventoryError
 from . import ids
 from .columns import lookup, text_values
@@ -74,9 +75,11 @@ class Fleet:
         import pyarrow.parquet as pq
 
         path = Path(path)
-        pq.write_table(self.table, path)
+        with replacing(path) as partial:
+            pq.write_table(self.table, partial)
         if self.quarantine.num_rows:
-            pq.write_table(self.quarantine, path.with_name(path.stem + ".quarantine.parquet"))
+            with replacing(path.with_name(path.stem + ".quarantine.parquet")) as partial:
+                pq.write_table(self.quarantine, partial)
 
 
 def read_fleet(path: str | Path) -> Fleet:

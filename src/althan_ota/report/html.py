@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._files import replacing
 from . import plots
 from .campaign_views import AIRTIME_LINKS, DEFAULT_VISIT_COST, campaign_views
 from .out_of_sync import summarise
@@ -151,6 +152,7 @@ def render_html(session, *, compatibility=None, reconciliation=None, campaign_id
 
 def write_html(path: str | Path, session, **options) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(session, **options), encoding="utf-8")
+    page = render_html(session, **options)
+    with replacing(path) as partial:
+        partial.write_text(page, encoding="utf-8")
     return path

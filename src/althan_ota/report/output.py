@@ -4,11 +4,11 @@ target that replaces it only when complete: an interrupted run leaves the previo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pyarrow as pa
 
+from .._files import replacing
 from ..errors import ParameterError
 from . import _duck
 
@@ -29,14 +29,11 @@ def format_of(path: Path, fmt: str | None) -> str:
 def write_table(table: pa.Table, path: str | Path, fmt: str | None = None) -> Path:
     path = Path(path)
     fmt = format_of(path, fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
     con = _duck.connect()
     try:
-        con.register("report_rows", table)
-        con.execute(f"COPY (SELECT * FROM report_rows) TO {_duck.quote(partial)} ({_OPTIONS[fmt]})")
-        os.replace(partial, path)
+        with replacing(path) as partial:
+            con.register("report_rows", table)
+            con.execute(f"COPY (SELECT * FROM report_rows) TO {_duck.quote(partial)} ({_OPTIONS[fmt]})")
     finally:
         con.close()
-        partial.unlink(missing_ok=True)
     return path
