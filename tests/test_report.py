@@ -474,6 +474,12 @@ def test_cli_bad_input_is_a_clear_error(tmp_path, capsys):
     assert "ahi.csv: missing required column(s) smi_status" in capsys.readouterr().err
     assert main(["report", "campaign", "--store", str(tmp_path / "none.duckdb")]) == 1
     assert "no such campaign store" in capsys.readouterr().err
+    (tmp_path / "suppliers").mkdir()
+    good = tmp_path / "dcc.csv"
+    good.write_text("device_id,firmware_version,status\n70-B3-D5-00-00-00-00-01,0x01000000,Commissioned\n")
+    assert main(["report", "reconcile", "--fleet", str(good), "--ahi", str(good), "--suppliers",
+                 str(tmp_path / "suppliers"), "--out", str(tmp_path / "r.csv")]) == 1
+    assert "no supplier reports in this folder" in capsys.readouterr().err
 
 
 def test_interrupted_write_keeps_the_previous_report(tmp_path, monkeypatch):

@@ -7,6 +7,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from ..errors import ParameterError
+
 
 def _date(text: str) -> dt.datetime:
     try:
@@ -135,8 +137,13 @@ def suppliers(args) -> int:
 def _supplier_files(paths: list[Path]) -> list[Path]:
     files = []
     for path in paths:
-        files += sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".parquet")) if path.is_dir() \
-            else [path]
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".parquet", ".pq", ".gz"))
+            if not found:   # checking no supplier at all would pass silently: say so instead
+                raise ParameterError(f"{path}: no supplier reports in this folder (.csv, .csv.gz or .parquet)")
+            files += found
+        else:
+            files.append(path)
     return files
 
 
