@@ -34,6 +34,7 @@ static void run_download(download *d, int64_t start, const alt_emu_control *ctl)
     d->t_start = d->t_end = d->t_service_end = -1;
     d->outcome = ALT_EMU_TIMEOUT;
     int64_t cut = -1;           /* the path is up from d->t until cut */
+    const int may_shortcut = !p->step_every_exchange && !d->records;   /* a traced download is stepped */
     for (uint32_t steps = 1; done <= blocks; steps++) {
         if (d->t > p->deadline || ((steps & 4095) == 0 && alt_emu_control_stopped(ctl)))
             return;
@@ -46,7 +47,7 @@ static void run_download(download *d, int64_t start, const alt_emu_control *ctl)
         if (d->t_start < 0)
             d->t_start = d->t;
         int kind = done < full ? ALT_EMU_BLOCK : done < blocks ? ALT_EMU_LAST_BLOCK : ALT_EMU_UPGRADE_END;
-        int shortcuts = kind == ALT_EMU_BLOCK && !p->step_every_exchange;
+        int shortcuts = kind == ALT_EMU_BLOCK && may_shortcut;
         int loss_free = shortcuts && loss_free_exchanges(d) >= 1;
         rel_state before = relative(d);
         const step_record *rec = loss_free ? cache_find(&cache, before) : NULL;
@@ -80,6 +81,9 @@ static void run_download(download *d, int64_t start, const alt_emu_control *ctl)
         else
             r = exchange(d, kind, cut, NULL);
         d->exchanges++;
+        if (d->records)
+            trace_exchange(d, kind, kind == ALT_EMU_UPGRADE_END ? (uint32_t)p->image_size
+                                                                : (uint32_t)(done * p->block_size), t0, cut, r);
         if (r == 1) {
             done++;
             failures = 0;
@@ -185,8 +189,15 @@ void alt_emu_installation(const alt_emu_params *p, uint64_t inst, unsigned sides
     int64_t image_at = alt_emu_ns(delay_s * 1e9);
 
     download dl[2];
-    for (int side = 0; side < 2; side++)
+    const alt_emu_trace *trace = out->trace;
+    for (int side = 0; side < 2; side++) {
         init_download(&dl[side], p, inst, side, per);
+        size_t i = 2 * row + (size_t)side;
+        if (trace && trace->capacity[i]) {
+            dl[side].records = trace->records + trace->first[i];
+            dl[side].record_capacity = trace->capacity[i];
+        }
+    }
     if (!wan_failed) {
         if (p->order == ALT_EMU_CONCURRENT || sides != 3) {
             for (int side = 0; side < 2; side++)
@@ -237,6 +248,8 @@ void alt_emu_installation(const alt_emu_params *p, uint64_t inst, unsigned sides
         out->airtime_han[i] = (double)d->airtime[ALT_EMU_HAN] * 1e-9;
         out->airtime_bridge[i] = (double)d->airtime[ALT_EMU_BRIDGE] * 1e-9;
         out->dc_wait[i] = (double)d->dc_wait * 1e-9;
+        if (trace)
+            trace->count[i] = d->record_count;
     }
 }
 

@@ -25,6 +25,9 @@ typedef struct download {
     /* results */
     int outcome;                        /* ALT_EMU_COMPLETED once the Upgrade End exchange succeeded */
     int64_t t_start, t_end, t_service_end;
+    /* tracing: records NULL for an untraced download (alt_emu_trace in emu.h) */
+    alt_emu_exchange_record *records, last_record;
+    uint64_t record_capacity, record_count;
 } download;
 
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -120,6 +123,21 @@ static int exchange(download *d, int kind, int64_t cut, const int *fails)
     if (r == 0)
         d->t = max64(d->t, requested + p->response_timeout);
     return r;
+}
+
+/* Records the exchange that just ended (d->t as exchange() left it; `cut` as it was given). */
+static void trace_exchange(download *d, int kind, uint32_t offset, int64_t t_request, int64_t cut, int r)
+{
+    alt_emu_exchange_record rec = {.t_request = t_request, .t_response = r < 0 ? max64(d->t, cut) : d->t,
+                                   .offset = offset, .kind = (uint8_t)kind,
+                                   .result = (uint8_t)(r < 0 ? ALT_EMU_CUT : r ? ALT_EMU_DELIVERED : ALT_EMU_LOST)};
+    const alt_emu_exchange_record *prev = &d->last_record;
+    if (d->record_count && prev->result != ALT_EMU_DELIVERED && prev->offset == offset && prev->kind == kind)
+        rec.attempt = prev->attempt + 1;
+    if (d->record_count < d->record_capacity)
+        d->records[d->record_count] = rec;
+    d->record_count++;
+    d->last_record = rec;
 }
 
 #endif
