@@ -76,6 +76,7 @@ class EmulationResult:
         self.params = params
         self.seed = seed
         self.byte_pass = None       # bytes fidelity: the byte pass, for device_frames()
+        self.trace = None           # emulate(..., trace=True): an emulate.trace.ExchangeTrace
 
     def device_frames(self, row: int, first: int = 0, count: int = 16) -> tuple[list[bytes], np.ndarray]:
         """Bytes fidelity: frames first .. first + count - 1 that device ``row`` was sent (PSDUs with FCS, as on
