@@ -115,11 +115,13 @@ typedef struct alt_emu_exchange_record {
     int64_t t_request;       /* the client sends the request (Image Block Request, or Upgrade End Request) */
     int64_t t_response;      /* DELIVERED: the response arrived; LOST: the client re-requests (the response
                               * timeout fired, or the last attempt ended later); CUT: the path went down */
+    int64_t t_attempts_end;  /* the exchange's last link-layer attempt ended (DELIVERED: t_response; CUT with
+                              * no attempt on air: t_request) */
     uint32_t offset;         /* file offset requested (the image size for Upgrade End) */
     uint32_t attempt;        /* 0: first request of this offset and kind; k: its k-th re-request */
     uint8_t kind;            /* enum alt_emu_kind */
     uint8_t result;          /* enum alt_emu_exchange_result */
-    uint8_t pad[6];
+    uint8_t pad[6];          /* (keeps the layout explicit for the Python side's dtype) */
 } alt_emu_exchange_record;
 
 /* Per-exchange records of chosen devices. A traced device is stepped exchange by exchange (no closed-form

@@ -25,6 +25,7 @@ typedef struct download {
     /* results */
     int outcome;                        /* ALT_EMU_COMPLETED once the Upgrade End exchange succeeded */
     int64_t t_start, t_end, t_service_end;
+    int64_t t_attempts_end;             /* a lost exchange's last attempt ended (before the response timeout) */
     /* tracing: records NULL for an untraced download (alt_emu_trace in emu.h) */
     alt_emu_exchange_record *records, last_record;
     uint64_t record_capacity, record_count;
@@ -120,8 +121,10 @@ static int exchange(download *d, int kind, int64_t cut, const int *fails)
     if (r == 1 && d->side == ALT_EMU_METER_SIDE)
         r = send_frame(d, ALT_EMU_BRIDGE, &f[ALT_EMU_BRIDGE][1], TX_HUB, cut, FAILS);
 #undef FAILS
-    if (r == 0)
+    if (r == 0) {
+        d->t_attempts_end = d->t;
         d->t = max64(d->t, requested + p->response_timeout);
+    }
     return r;
 }
 
@@ -129,6 +132,7 @@ static int exchange(download *d, int kind, int64_t cut, const int *fails)
 static void trace_exchange(download *d, int kind, uint32_t offset, int64_t t_request, int64_t cut, int r)
 {
     alt_emu_exchange_record rec = {.t_request = t_request, .t_response = r < 0 ? max64(d->t, cut) : d->t,
+                                   .t_attempts_end = r == 0 ? d->t_attempts_end : d->t,
                                    .offset = offset, .kind = (uint8_t)kind,
                                    .result = (uint8_t)(r < 0 ? ALT_EMU_CUT : r ? ALT_EMU_DELIVERED : ALT_EMU_LOST)};
     const alt_emu_exchange_record *prev = &d->last_record;

@@ -38,7 +38,10 @@ def check_device(result, row: int) -> int:
     want_kind = np.where(delivered < full, BLOCK, np.where(delivered < blocks, LAST_BLOCK, UPGRADE_END))
     assert np.array_equal(rec["kind"], want_kind)
     assert np.count_nonzero(rec["result"] != DELIVERED) == result.exchange_retries[row]
-    assert np.all(rec["t_response"] >= rec["t_request"])
+    assert np.all(rec["t_request"] <= rec["t_attempts_end"]) and np.all(rec["t_attempts_end"] <= rec["t_response"])
+    done = rec["result"] == DELIVERED
+    assert np.array_equal(rec["t_attempts_end"][done], rec["t_response"][done])
+    assert np.all(rec["t_attempts_end"][rec["result"] == LOST] > rec["t_request"][rec["result"] == LOST])
     prev, nxt = rec[:-1], rec[1:]
     assert np.array_equal(nxt["attempt"], np.where(prev["result"] == DELIVERED, 0, prev["attempt"] + 1))
     assert rec["attempt"][0] == 0

@@ -257,8 +257,10 @@ static void check_records(const alt_emu_params *p, const fleet *f, size_t i, con
     uint64_t blocks = (p->image_size + p->block_size - 1) / p->block_size, full = p->image_size / p->block_size;
     uint64_t delivered = 0, retries = 0;
     for (uint64_t k = 0; k < n; k++) {
-        CHECK(r[k].t_response >= r[k].t_request, "device %zu record %llu ends before it starts", i,
-              (unsigned long long)k);
+        CHECK(r[k].t_request <= r[k].t_attempts_end && r[k].t_attempts_end <= r[k].t_response &&
+              (r[k].result != ALT_EMU_DELIVERED || r[k].t_attempts_end == r[k].t_response) &&
+              (r[k].result != ALT_EMU_LOST || r[k].t_attempts_end > r[k].t_request),
+              "device %zu record %llu times out of order", i, (unsigned long long)k);
         CHECK(r[k].result <= ALT_EMU_CUT && r[k].kind < ALT_EMU_KINDS, "device %zu record %llu codes", i,
               (unsigned long long)k);
         uint32_t want_offset = delivered < blocks ? (uint32_t)(delivered * p->block_size) : (uint32_t)p->image_size;

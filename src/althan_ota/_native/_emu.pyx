@@ -44,6 +44,7 @@ cdef extern from "emu.h":
     ctypedef struct alt_emu_exchange_record:
         int64_t t_request
         int64_t t_response
+        int64_t t_attempts_end
         uint32_t offset
         uint32_t attempt
         uint8_t kind
@@ -126,9 +127,10 @@ DEVICE_COLUMNS = {
 }
 INSTALLATION_COLUMNS = {"han_per": "f8", "bridge_per": "f8"}
 # one alt_emu_exchange_record (csrc/emu.h): times in ns from the campaign start
-RECORD_DTYPE = np.dtype({"names": ["t_request", "t_response", "offset", "attempt", "kind", "result"],
-                         "formats": ["<i8", "<i8", "<u4", "<u4", "u1", "u1"],
-                         "offsets": [0, 8, 16, 20, 24, 25], "itemsize": sizeof(alt_emu_exchange_record)})
+RECORD_DTYPE = np.dtype({"names": ["t_request", "t_response", "t_attempts_end", "offset", "attempt", "kind",
+                                   "result"],
+                         "formats": ["<i8", "<i8", "<i8", "<u4", "<u4", "u1", "u1"],
+                         "offsets": [0, 8, 16, 24, 28, 32, 33], "itemsize": sizeof(alt_emu_exchange_record)})
 
 
 cdef class Run:

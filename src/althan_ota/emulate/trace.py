@@ -4,7 +4,8 @@
 order: when the client sent the request (Image Block Request, or Upgrade End Request once the image is
 complete), when the response arrived (or, for a lost exchange, when the client re-requested: the response
 timeout, or later if the link-layer attempts took longer; for an exchange an outage cut, when the path went
-down), the file offset, the attempt (0: first request of that offset, k: its k-th re-request) and what
+down), when its last link-layer attempt ended (for a lost exchange usually well before the client gives up
+on it), the file offset, the attempt (0: first request of that offset, k: its k-th re-request) and what
 happened. The engine steps traced devices exchange by exchange instead of taking its exact shortcuts, so the
 result is bit for bit what an untraced run gives (tests compare them). The engine does not model Query Next
 Image: a download's first record is its first Image Block Request (``t_download_start``).
@@ -22,8 +23,8 @@ MAX_TRACED_INSTALLATIONS = 1000
 MAX_RECORDS = 1 << 24                               # 512 MiB of records: far beyond any capture worth reading
 _NS = 1e-9
 
-EXCHANGE_DTYPE = np.dtype([("t_request", "f8"), ("t_response", "f8"), ("offset", "u4"), ("attempt", "u4"),
-                           ("kind", "u1"), ("result", "u1")])
+EXCHANGE_DTYPE = np.dtype([("t_request", "f8"), ("t_response", "f8"), ("t_attempts_end", "f8"), ("offset", "u4"),
+                           ("attempt", "u4"), ("kind", "u1"), ("result", "u1")])
 
 
 class ExchangeTrace:
@@ -44,7 +45,7 @@ class ExchangeTrace:
         row = self._row(row)
         raw = self._records[self._first[row]:self._first[row] + self._count[row]]
         out = np.empty(raw.shape[0], dtype=EXCHANGE_DTYPE)
-        for name in ("t_request", "t_response"):
+        for name in ("t_request", "t_response", "t_attempts_end"):
             out[name] = raw[name] * _NS
         for name in ("offset", "attempt", "kind", "result"):
             out[name] = raw[name]
