@@ -20,7 +20,7 @@ from althan_ota import frames as F
 from althan_ota.checksum import crc
 from althan_ota.emulate import BridgeLink, EmulationParams, HanLink, emulate
 from althan_ota.emulate.bytes import device_key
-from althan_ota.errors import ParameterError
+from althan_ota.errors import CaptureError, ParameterError
 
 # very lossy links, so repeated exchanges (corrupted frames) show up, and with this seed installations 6 and
 # 23 each have a completed (hub-side) and an aborted (meter-side) download
@@ -255,6 +255,15 @@ def test_fleet_ids_map_to_the_campaigns_unit_keys(image):
         C.emulated_capture(image, ["INST-999999999"], fleet=fleet)
 
 
+def test_frames_and_exchanges_that_do_not_match_are_an_error(image, monkeypatch):
+    from althan_ota.emulate.trace import ExchangeTrace
+
+    device = ExchangeTrace.device
+    monkeypatch.setattr(ExchangeTrace, "device", lambda self, row: device(self, row)[1:])
+    with pytest.raises(CaptureError, match="match one to one"):
+        C.emulated_capture(image, INSTALLATIONS, seed=SEED, params=LOSSY)
+
+
 def test_bad_requests(image):
     with pytest.raises(ParameterError, match="need a fleet"):
         C.emulated_capture(image, ["INST-000000001"])
@@ -262,6 +271,8 @@ def test_bad_requests(image):
         C.emulated_capture(image, [4, 4])
     with pytest.raises(ParameterError, match="at least one"):
         C.emulated_capture(image, [])
+    with pytest.raises(ParameterError, match="requests must be"):
+        C.emulated_capture(image, [1], requests="yes")
     with pytest.raises(ParameterError, match="Keys"):
         C.read_transfers(C.Capture(C.LINKTYPE_IEEE802_15_4_WITHFCS, []), [])
     with pytest.raises(ParameterError, match="image_size"):

@@ -80,7 +80,8 @@ params_strategy = st.builds(
        order=st.sampled_from(["meter_first", "hub_first", "concurrent"]))
 def test_tracing_changes_nothing_and_records_follow_the_rules(params, seed, image_size, order):
     from dataclasses import replace
-    params = replace(params, ota=replace(params.ota, pair_order=order, ch_concurrency=2 if order == "concurrent" else 1))
+    concurrency = 2 if order == "concurrent" else 1
+    params = replace(params, ota=replace(params.ota, pair_order=order, ch_concurrency=concurrency))
     plain = emulate(12, image_size, params, seed=seed, n_threads=2)
     traced = emulate(12, image_size, params, seed=seed, n_threads=2, trace=True)
     same_results(plain, traced)

@@ -1,5 +1,6 @@
 /* C-level tests of the fleet emulator: Philox against published and numpy values, a small fleet run,
- * exact loss-free timing, thread invariance, exchange traces, stopping, parameter checks. Runs under ASan+UBSan in CI. */
+ * exact loss-free timing, thread invariance, exchange traces, stopping, parameter checks. Runs under
+ * ASan+UBSan in CI. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,7 +10,8 @@ response timeout before a re-request, duty-cycle waits on the bridge link, outag
 
 Matching: the byte pass sends one response per exchange, in exchange order, except for the successful Upgrade
 End exchange, which carries no image data: a device's k-th response belongs to its k-th traced exchange other
-than that one (the counts are checked; a mismatch raises :class:`CaptureError`). A response is stamped when
+than that one (the counts are checked; a mismatch raises :class:`CaptureError`; a failed Upgrade End exchange,
+rare, has the corrupted Image Block Response the byte pass counts for it). A response is stamped when
 its exchange's last link-layer attempt ended: when it arrived, or for a lost exchange when the last attempt
 failed (the client then waits out the response timeout), or for an exchange an outage cut, when the path went
 down. Caveat: the byte pass places its corrupted repeats evenly over the download (csrc/emu_bytes.h), not at
@@ -21,7 +22,8 @@ With ``requests`` (the default) the bridges' side is there too, built with the s
 (``althan_ota.frames``): each exchange's request from the bridge (NWK short BRIDGE_SHORT + side) to the CH at
 the time it was sent, an Image Block Request for the offset its response carries (so that a request and its
 response always agree; the engine's own offsets are in ``result.trace``), or an Upgrade End Request once the
-image is complete, and the CH's Upgrade End Response when that exchange succeeded. A bridge's frames
+image is complete, and the CH's Upgrade End Response when that exchange succeeded (ZCL UTCTime: the current
+time, and the emulated activation as the upgrade time). A bridge's frames
 are secured under the device's NWK key with the bridge's own EUI-64 (:func:`bridge_eui64`) and frame counters
 from 1; an exchange's request and response share their ZCL transaction sequence number. The emulator does not
 model Query Next Image, so there is none. Devices are merged in time order (a device's frames keep their
@@ -156,11 +158,12 @@ def _device_frames(result, row: int, n: int, exchanges: np.ndarray, start: float
     out: list[EmulatedFrame] = []
     offsets = np.empty(n, dtype=np.uint32)
     for first in range(0, n, _CHUNK):
-        psdus, bad, offsets[first:first + len(psdus)] = result.device_frames(row, first, min(_CHUNK, n - first),
-                                                                            offsets=True)
-        if len(psdus) != min(_CHUNK, n - first):
+        count = min(_CHUNK, n - first)
+        psdus, bad, at = result.device_frames(row, first, count, offsets=True)
+        if len(psdus) != count:
             raise CaptureError(f"device row {row}: the byte pass returned {len(psdus)} frames from frame {first}, "
-                               f"{min(_CHUNK, n - first)} were counted")
+                               f"{count} were counted")
+        offsets[first:first + count] = at
         out.extend(EmulatedFrame(float(times[first + i]), psdu, row, bool(bad[i]))
                    for i, psdu in enumerate(psdus))
     return out, offsets
