@@ -180,7 +180,8 @@ cdef class Pass:
                                              &o[0], &got)
         if rc != 0:
             raise ParameterError(f"device_frames failed (status {rc})")
-        frames = [bytes(buf[i * DEF_STRIDE:i * DEF_STRIDE + lens[i]]) for i in range(got)]
+        sizes = lens[:got].tolist()     # Python ints: numpy's uint16 would wrap i * STRIDE + size past 65535
+        frames = [bytes(buf[i * DEF_STRIDE:i * DEF_STRIDE + sizes[i]]) for i in range(got)]
         if offsets:
             return frames, corrupted[:got].copy(), at[:got].copy()
         return frames, corrupted[:got].copy()
