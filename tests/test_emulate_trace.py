@@ -111,6 +111,18 @@ def test_lossy_outage_run_sees_every_result_and_reruns_past_its_first_guess():
     assert np.all(rec["t_response"][lost + 1] >= rec["t_request"][lost] + p.ota.response_timeout_s)
 
 
+def test_bytes_fidelity_unchanged_by_tracing():
+    image = np.random.default_rng(3).integers(0, 256, 3_000, dtype=np.uint8).tobytes()
+    p = EmulationParams(han=HanLink(per=0.4), bridge=BridgeLink(per=0.5, duty_cycle=1.0), deadline_s=30 * 86400.0)
+    kw = dict(params=p, seed=11, fidelity="bytes", image=image)
+    plain, traced = emulate(6, **kw), emulate(6, trace=True, **kw)
+    same_results(plain, traced)
+    assert traced.exchange_retries.sum() > 0
+    for row in range(12):
+        check_device(traced, row)
+        assert plain.device_frames(row, 0, 10_000)[0] == traced.device_frames(row, 0, 10_000)[0]
+
+
 def test_selected_sides_and_keys_trace_only_what_ran():
     traced = emulate(3, 2_000, seed=4, installation_keys=[9, 2, 77], sides=[1, 2, 3], trace=True)
     same_results(emulate(3, 2_000, seed=4, installation_keys=[9, 2, 77], sides=[1, 2, 3]), traced)
