@@ -18,7 +18,10 @@ enum {
 /* things that go offline, in stream order */
 enum { ENT_CH = 0, ENT_HUB = 1, ENT_METER = 2 };
 
-static void run_download(download *d, int64_t start, const alt_emu_control *ctl)
+/* The download loop, instantiated twice (below) so that the untraced one, with trace a constant NULL, carries
+ * no tracing code at all. A traced download is stepped exchange by exchange: the shortcuts give exactly what
+ * stepping gives, so its results are the untraced ones. */
+static ALWAYS_INLINE void download_loop(download *d, int64_t start, const alt_emu_control *ctl, trace_cursor *trace)
 {
     const alt_emu_params *p = d->p;
     uint64_t full = p->image_size / p->block_size;
@@ -34,6 +37,7 @@ static void run_download(download *d, int64_t start, const alt_emu_control *ctl)
     d->t_start = d->t_end = d->t_service_end = -1;
     d->outcome = ALT_EMU_TIMEOUT;
     int64_t cut = -1;           /* the path is up from d->t until cut */
+    const int may_shortcut = !p->step_every_exchange && !trace;
     for (uint32_t steps = 1; done <= blocks; steps++) {
         if (d->t > p->deadline || ((steps & 4095) == 0 && alt_emu_control_stopped(ctl)))
             return;
@@ -46,7 +50,7 @@ static void run_download(download *d, int64_t start, const alt_emu_control *ctl)
         if (d->t_start < 0)
             d->t_start = d->t;
         int kind = done < full ? ALT_EMU_BLOCK : done < blocks ? ALT_EMU_LAST_BLOCK : ALT_EMU_UPGRADE_END;
-        int shortcuts = kind == ALT_EMU_BLOCK && !p->step_every_exchange;
+        int shortcuts = kind == ALT_EMU_BLOCK && may_shortcut;
         int loss_free = shortcuts && loss_free_exchanges(d) >= 1;
         rel_state before = relative(d);
         const step_record *rec = loss_free ? cache_find(&cache, before) : NULL;
@@ -77,8 +81,15 @@ static void run_download(download *d, int64_t start, const alt_emu_control *ctl)
         if (shortcuts && !loss_free &&
             cut - d->t > reach + max64(before.free[0], before.free[1]))
             r = patterned_exchange(d, &patterns, before);
-        else
-            r = exchange(d, kind, cut, NULL);
+        else if (!trace)
+            r = exchange(d, kind, cut, NULL, NULL);
+        else {
+            int64_t attempts_end = -1;
+            r = exchange(d, kind, cut, NULL, &attempts_end);
+            trace_exchange(trace, d, kind, kind == ALT_EMU_UPGRADE_END ? (uint32_t)p->image_size
+                                                                       : (uint32_t)(done * p->block_size),
+                           t0, attempts_end, cut, r);
+        }
         d->exchanges++;
         if (r == 1) {
             done++;
@@ -116,6 +127,25 @@ static void run_download(download *d, int64_t start, const alt_emu_control *ctl)
                 d->t = max64(d->t, cut);
         }
     }
+}
+
+static void run_download(download *d, int64_t start, const alt_emu_control *ctl)
+{
+    download_loop(d, start, ctl, NULL);
+}
+
+static void run_traced_download(download *d, int64_t start, const alt_emu_control *ctl, trace_cursor *trace)
+{
+    download_loop(d, start, ctl, trace);
+}
+
+/* Runs a download, traced if it has a cursor. */
+static void start_download(download *d, int64_t start, const alt_emu_control *ctl, trace_cursor *trace)
+{
+    if (trace)
+        run_traced_download(d, start, ctl, trace);
+    else
+        run_download(d, start, ctl);
 }
 
 static void init_outages(alt_emu_outages *o, const alt_emu_params *p, uint64_t inst, int entity)
@@ -185,19 +215,30 @@ void alt_emu_installation(const alt_emu_params *p, uint64_t inst, unsigned sides
     int64_t image_at = alt_emu_ns(delay_s * 1e9);
 
     download dl[2];
-    for (int side = 0; side < 2; side++)
+    const alt_emu_trace *trace = out->trace;
+    trace_cursor cursor[2];
+    trace_cursor *traced[2] = {NULL, NULL};
+    for (int side = 0; side < 2; side++) {
         init_download(&dl[side], p, inst, side, per);
+        size_t i = 2 * row + (size_t)side;
+        if (trace && trace->capacity[i]) {
+            memset(&cursor[side], 0, sizeof cursor[side]);
+            cursor[side].records = trace->records + trace->first[i];
+            cursor[side].capacity = trace->capacity[i];
+            traced[side] = &cursor[side];
+        }
+    }
     if (!wan_failed) {
         if (p->order == ALT_EMU_CONCURRENT || sides != 3) {
             for (int side = 0; side < 2; side++)
                 if (sides & (1u << side))
-                    run_download(&dl[side], image_at, ctl);
+                    start_download(&dl[side], image_at, ctl, traced[side]);
         } else {
             int first = p->order == ALT_EMU_METER_FIRST ? ALT_EMU_METER_SIDE : ALT_EMU_HUB_SIDE;
-            run_download(&dl[first], image_at, ctl);
+            start_download(&dl[first], image_at, ctl, traced[first]);
             /* the CH takes the second client once it is done with the first (or gave up on it) */
             int64_t next = dl[first].t_service_end >= 0 ? dl[first].t_service_end : ALT_RNG_NEVER;
-            run_download(&dl[1 - first], next, ctl);
+            start_download(&dl[1 - first], next, ctl, traced[1 - first]);
         }
     }
     for (int side = 0; side < 2; side++) {
@@ -237,6 +278,8 @@ void alt_emu_installation(const alt_emu_params *p, uint64_t inst, unsigned sides
         out->airtime_han[i] = (double)d->airtime[ALT_EMU_HAN] * 1e-9;
         out->airtime_bridge[i] = (double)d->airtime[ALT_EMU_BRIDGE] * 1e-9;
         out->dc_wait[i] = (double)d->dc_wait * 1e-9;
+        if (trace)
+            trace->count[i] = traced[side] ? traced[side]->count : 0;
     }
 }
 

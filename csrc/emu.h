@@ -109,6 +109,31 @@ typedef struct alt_emu_params {
 
 /* Caller-owned outputs. Device rows are 2 * installation + side; the per-installation arrays have one row
  * per installation. Times are seconds from the campaign start, NaN when the stage was never reached. */
+/* One exchange of a traced device (alt_emu_outputs.trace). Times are ns from the campaign start. */
+enum alt_emu_exchange_result { ALT_EMU_LOST = 0, ALT_EMU_DELIVERED = 1, ALT_EMU_CUT = 2 };
+typedef struct alt_emu_exchange_record {
+    int64_t t_request;       /* the client sends the request (Image Block Request, or Upgrade End Request) */
+    int64_t t_response;      /* DELIVERED: the response arrived; LOST: the client re-requests (the response
+                              * timeout fired, or the last attempt ended later); CUT: the path went down */
+    int64_t t_attempts_end;  /* the exchange's last link-layer attempt ended (DELIVERED: t_response; CUT with
+                              * no attempt on air: t_request) */
+    uint32_t offset;         /* file offset requested (the image size for Upgrade End) */
+    uint32_t attempt;        /* 0: first request of this offset and kind; k: its k-th re-request */
+    uint8_t kind;            /* enum alt_emu_kind */
+    uint8_t result;          /* enum alt_emu_exchange_result */
+    uint8_t pad[6];          /* (keeps the layout explicit for the Python side's dtype) */
+} alt_emu_exchange_record;
+
+/* Per-exchange records of chosen devices. A traced device is stepped exchange by exchange (no closed-form
+ * jumps or replays, which stepping reproduces bit for bit), so tracing changes no result. Device row i writes
+ * records[first[i] .. first[i] + capacity[i]) and sets count[i] to the exchanges it made: more than
+ * capacity[i] means the records stopped there (rerun with a larger capacity). capacity[i] == 0: not traced. */
+typedef struct alt_emu_trace {
+    alt_emu_exchange_record *records;
+    const uint64_t *first, *capacity;    /* per device row */
+    uint64_t *count;                     /* per device row */
+} alt_emu_trace;
+
 typedef struct alt_emu_outputs {
     uint8_t *outcome, *new_version;
     double *t_image, *t_download_start, *t_download_end, *t_activation, *t_readback;
@@ -118,6 +143,7 @@ typedef struct alt_emu_outputs {
     double *t_end;                       /* when the outcome was known (read-back, abort, WAN failure, deadline);
                                           * may be NULL */
     double *han_per, *bridge_per;        /* per installation: the PER actually used */
+    const alt_emu_trace *trace;          /* NULL: no device traced */
 } alt_emu_outputs;
 
 typedef struct alt_emu_control alt_emu_control;

@@ -461,6 +461,7 @@ typedef struct export_ctx {
     size_t stride;
     uint16_t *lens;
     uint8_t *corrupted;
+    uint32_t *offsets;                  /* may be NULL */
 } export_ctx;
 
 static int export_sink(device *d, buffers *w, size_t m, void *arg)
@@ -474,6 +475,8 @@ static int export_sink(device *d, buffers *w, size_t m, void *arg)
         memcpy(e->out + e->count * e->stride, w->frames + i * STRIDE, w->lens[i]);
         e->lens[e->count] = w->lens[i];
         e->corrupted[e->count] = w->corrupt[i];
+        if (e->offsets)
+            e->offsets[e->count] = w->offsets[i];
         e->count++;
     }
     return ALT_OK;
@@ -481,7 +484,7 @@ static int export_sink(device *d, buffers *w, size_t m, void *arg)
 
 int alt_emu_bytes_device_frames(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *in, size_t row,
                                 uint64_t first, size_t cap, uint8_t *out, size_t stride, uint16_t *lens,
-                                uint8_t *corrupted, size_t *count)
+                                uint8_t *corrupted, uint32_t *offsets, size_t *count)
 {
     if (alt_emu_bytes_check(p) != ALT_OK || !timing_ok(in, row / 2 + 1) || !count ||
         (cap && (!out || !lens || !corrupted)))
@@ -495,7 +498,8 @@ int alt_emu_bytes_device_frames(const alt_emu_bytes_params *p, const alt_emu_byt
     sequence s;
     int rc = device_init(&d, p, in, row, w->image);
     sequence_init(&s, p, in, row);
-    export_ctx e = {.first = first, .cap = cap, .out = out, .stride = stride, .lens = lens, .corrupted = corrupted};
+    export_ctx e = {.first = first, .cap = cap, .out = out, .stride = stride, .lens = lens, .corrupted = corrupted,
+                    .offsets = offsets};
     if (rc == ALT_OK)
         rc = device_pass(&d, w, &s, served, export_sink, &e);
     buffers_free(w);

@@ -88,10 +88,11 @@ void alt_emu_bytes_device_key(uint64_t seed, uint64_t installation, int side, ui
 
 /* The frames device `row` (of unit row / 2) is sent, exactly as the run sends them (corruption included),
  * from its frame `first` on: up to cap frames into out (stride bytes each), lengths in lens; *count gets the
- * number written (fewer at the end of the device's frames), corrupted[i] 1 for a corrupted frame. */
+ * number written (fewer at the end of the device's frames), corrupted[i] 1 for a corrupted frame, offsets[i]
+ * (offsets may be NULL) the file offset the frame carries (before any corruption). */
 int alt_emu_bytes_device_frames(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *in, size_t row,
                                 uint64_t first, size_t cap, uint8_t *out, size_t stride, uint16_t *lens,
-                                uint8_t *corrupted, size_t *count);
+                                uint8_t *corrupted, uint32_t *offsets, size_t *count);
 
 /* What the receiver made of a frame. */
 enum alt_emu_bytes_verdict {

@@ -27,11 +27,25 @@ typedef struct download {
     int64_t t_start, t_end, t_service_end;
 } download;
 
+/* Where a traced download writes its exchanges (alt_emu_trace in emu.h). */
+typedef struct trace_cursor {
+    alt_emu_exchange_record *records, last;
+    uint64_t capacity, count;
+} trace_cursor;
+
+/* For the download loop's helpers: the loop is instantiated twice (emu.c), which would otherwise exhaust the
+ * compiler's inlining budget and leave the untraced loop calling them. */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* First time >= t at which the path is up (t itself if it is up). */
-static int64_t path_up_at(download *d, int64_t t)
+static ALWAYS_INLINE int64_t path_up_at(download *d, int64_t t)
 {
     for (int moved = 1; moved;) {
         moved = 0;
@@ -97,9 +111,10 @@ static const int HOP_LINK[2][4] = {{ALT_EMU_HAN, ALT_EMU_HAN, -1, -1},
 static const int N_HOPS[2] = {2, 4};
 
 /* One request/response exchange from d->t. Returns 1 when the response arrived (d->t = its arrival),
- * 0 when it was lost (d->t = when the client re-requests), -1 when an outage cut it. `fails`: NULL to draw
- * the losses as attempts go, or the failed attempts per hop drawn beforehand (see draw_pattern). */
-static int exchange(download *d, int kind, int64_t cut, const int *fails)
+ * 0 when it was lost (d->t = when the client re-requests; *attempts_end, unless NULL, = when its last attempt
+ * ended), -1 when an outage cut it. `fails`: NULL to draw the losses as attempts go, or the failed attempts
+ * per hop drawn beforehand (see draw_pattern). */
+static int exchange(download *d, int kind, int64_t cut, const int *fails, int64_t *attempts_end)
 {
     const alt_emu_params *p = d->p;
     const alt_emu_hop_timing (*f)[2] = p->frame[kind];
@@ -117,9 +132,29 @@ static int exchange(download *d, int kind, int64_t cut, const int *fails)
     if (r == 1 && d->side == ALT_EMU_METER_SIDE)
         r = send_frame(d, ALT_EMU_BRIDGE, &f[ALT_EMU_BRIDGE][1], TX_HUB, cut, FAILS);
 #undef FAILS
-    if (r == 0)
+    if (r == 0) {
+        if (attempts_end)
+            *attempts_end = d->t;
         d->t = max64(d->t, requested + p->response_timeout);
+    }
     return r;
+}
+
+/* Records the exchange that just ended: exchange(d, ...) from t_request returned r, given `cut`. */
+static void trace_exchange(trace_cursor *c, const download *d, int kind, uint32_t offset, int64_t t_request,
+                           int64_t attempts_end, int64_t cut, int r)
+{
+    alt_emu_exchange_record rec = {.t_request = t_request, .t_response = r < 0 ? max64(d->t, cut) : d->t,
+                                   .t_attempts_end = r == 0 ? attempts_end : d->t,
+                                   .offset = offset, .kind = (uint8_t)kind,
+                                   .result = (uint8_t)(r < 0 ? ALT_EMU_CUT : r ? ALT_EMU_DELIVERED : ALT_EMU_LOST)};
+    const alt_emu_exchange_record *prev = &c->last;
+    if (c->count && prev->result != ALT_EMU_DELIVERED && prev->offset == offset && prev->kind == kind)
+        rec.attempt = prev->attempt + 1;
+    if (c->count < c->capacity)
+        c->records[c->count] = rec;
+    c->count++;
+    c->last = rec;
 }
 
 #endif

@@ -101,7 +101,7 @@ static pattern_record *pattern_slot(pattern_cache *c, uint32_t key, rel_state s)
 
 /* Runs one full-block exchange with a pre-drawn loss pattern, from the cache when this (state, pattern)
  * was seen before. Only used when no outage can cut the exchange. */
-static int patterned_exchange(download *d, pattern_cache *c, rel_state before)
+static ALWAYS_INLINE int patterned_exchange(download *d, pattern_cache *c, rel_state before)
 {
     int fails[4];
     uint32_t key = draw_pattern(d, fails);
@@ -119,7 +119,7 @@ static int patterned_exchange(download *d, pattern_cache *c, rel_state before)
     }
     int64_t t0 = d->t, air0[2] = {d->airtime[0], d->airtime[1]}, wait0 = d->dc_wait;
     uint32_t frames0[2] = {d->frames[0], d->frames[1]}, retries0[2] = {d->link_retries[0], d->link_retries[1]};
-    int r = exchange(d, ALT_EMU_BLOCK, ALT_RNG_NEVER, fails);
+    int r = exchange(d, ALT_EMU_BLOCK, ALT_RNG_NEVER, fails, NULL);
     if (rec) {
         rec->key = key;
         rec->result = r;
@@ -138,7 +138,7 @@ static int patterned_exchange(download *d, pattern_cache *c, rel_state before)
 
 /* An upper bound on how long after its start a full-block exchange can still put an attempt on air, from
  * a relative state with no pending duty-cycle wait: every attempt of every hop at its slowest. */
-static int64_t exchange_reach(const alt_emu_params *p, int side)
+static ALWAYS_INLINE int64_t exchange_reach(const alt_emu_params *p, int side)
 {
     int64_t reach = p->ch_response_delay;
     for (int h = 0; h < N_HOPS[side]; h++) {
@@ -161,7 +161,7 @@ static int64_t loss_free_exchanges(const download *d)
 }
 
 /* Advances m identical steady-state exchanges at once: exactly what stepping them would do. */
-static void jump(download *d, const step_record *s, int64_t m)
+static ALWAYS_INLINE void jump(download *d, const step_record *s, int64_t m)
 {
     d->t += m * s->cycle;
     for (int i = 0; i < 2; i++) {

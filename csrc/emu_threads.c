@@ -87,6 +87,9 @@ static int run_job(job *j, int n_threads)
     size_t n = j->n;
     if (alt_emu_check(j->p) != ALT_OK || !j->out || n_threads < 1)
         return ALT_EINVAL;
+    const alt_emu_trace *trace = j->out->trace;
+    if (trace && n && (!trace->records || !trace->first || !trace->capacity || !trace->count))
+        return ALT_EINVAL;
     alt_emu_control local;
     if (!j->ctl) {
         atomic_init(&local.stop, 0);

@@ -1,6 +1,7 @@
 """Chosen installations' emulated traffic as a capture: the real tshark decodes it with the devices' keys (bad
 FCS exactly where CRC-16/KERMIT says so), our reader rebuilds each device's image (SHA-256 against hashlib),
-timestamps follow each device's download, the same seed gives the same file, and fleet IDs map to the
+every frame sits at its exchange's time in an independently traced emulation (block period, response timeout),
+the bridges' requests pair with the responses, the same seed gives the same file, and fleet IDs map to the
 campaign's unit keys."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from althan_ota import frames as F
 from althan_ota.checksum import crc
 from althan_ota.emulate import BridgeLink, EmulationParams, HanLink, emulate
 from althan_ota.emulate.bytes import device_key
-from althan_ota.errors import ParameterError
+from althan_ota.errors import CaptureError, ParameterError
 
 # very lossy links, so repeated exchanges (corrupted frames) show up, and with this seed installations 6 and
 # 23 each have a completed (hub-side) and an aborted (meter-side) download
@@ -49,42 +50,101 @@ def fcs_ok(psdu: bytes) -> bool:
     return crc(psdu[:-2], "CRC-16/KERMIT") == int.from_bytes(psdu[-2:], "little")
 
 
-def test_the_installations_devices_and_keys(emulated):
+def test_the_installations_devices_and_keys(emulated, image):
     frames, devices = emulated
     assert [(d.unit_key, d.side) for d in devices] == [(k, s) for k in INSTALLATIONS
                                                         for s in ("hub_side", "meter_side")]
     for d in devices:
         assert d.nwk_key == device_key(SEED, d.unit_key, 0 if d.side == "hub_side" else 1)
     assert len({d.nwk_key for d in devices}) == 4
-    counts = np.bincount([f.device for f in frames], minlength=4)
+    counts = np.bincount([f.device for f in frames if f.command == "ImageBlockResponse"], minlength=4)
     assert counts.tolist() == [d.frames for d in devices] and all(counts)
-    assert any(f.corrupted for f in frames)
+    sent = np.bincount([f.device for f in frames if f.sender == "client"], minlength=4)
+    assert sent.tolist() == [d.requests for d in devices] == traced(image).exchanges.tolist()
+    assert all(f.sender == ("server" if f.command.endswith("Response") else "client") for f in frames)
+    assert any(f.corrupted for f in frames) and not any(f.corrupted for f in frames if f.sender == "client")
     assert any(d.hash_ok for d in devices)
 
 
+def traced(image):
+    """The same emulation run again, traced; the untraced run gives the same results (tracing changes nothing)."""
+    kw = dict(params=LOSSY, seed=SEED, fidelity="bytes", image=image, installation_keys=INSTALLATIONS)
+    plain, result = emulate(len(INSTALLATIONS), **kw), emulate(len(INSTALLATIONS), trace=True, **kw)
+    assert plain.to_arrow().equals(result.to_arrow())
+    return result
+
+
+EPS = 1e-6     # capture times are seconds since the epoch: float64 keeps about 0.2 us of them
+
+
+def responses(frames, row):
+    return [f for f in frames if f.device == row and f.command == "ImageBlockResponse"]
+
+
 def test_frames_are_the_emulators(emulated, image):
-    """Each device's frames are exactly device_frames() of the same emulation, in exchange order."""
+    """Each device's responses are exactly device_frames() of the same emulation, in exchange order; each
+    request asks for the offset its response carries, with the same ZCL sequence number."""
     frames, devices = emulated
-    result = emulate(len(INSTALLATIONS), params=LOSSY, seed=SEED, fidelity="bytes", image=image,
-                     installation_keys=INSTALLATIONS)
+    result = traced(image)
     for row, d in enumerate(devices):
-        mine = [f for f in frames if f.device == row]
-        sent, corrupted = result.device_frames(row, 0, d.frames + 1)
+        mine = responses(frames, row)
+        sent, corrupted, offsets = result.device_frames(row, 0, d.frames + 1, offsets=True)
         assert [f.psdu for f in mine] == sent and [f.corrupted for f in mine] == corrupted.astype(bool).tolist()
+        keys = F.Keys(nwk_key=d.nwk_key)
+        own = [f for f in frames if f.device == row]
+        asked = [F.parse(f.psdu, keys).frame for f in own if f.sender == "client"]
+        assert [a.ota.file_offset for a in asked if isinstance(a.ota, F.ImageBlockRequest)] == \
+            [int(o) for o, a in zip(offsets, asked) if isinstance(a.ota, F.ImageBlockRequest)]
+        assert [a.zcl.seq for a in asked] == [k & 0xFF for k in range(len(asked))]
+        assert [a.nwk.frame_counter for a in asked] == list(range(1, len(asked) + 1))
+        assert all(a.nwk.src == d.client and a.nwk.dst == 0 for a in asked)
+        if d.outcome == "completed":
+            assert [f.command for f in own[-2:]] == ["UpgradeEndRequest", "UpgradeEndResponse"]
+            end = F.parse(own[-1].psdu, keys).frame
+            assert end.nwk.frame_counter == d.frames + 1 and end.zcl.seq == (len(asked) - 1) & 0xFF
 
 
-def test_timestamps(emulated, pcap):
+def test_timestamps_are_the_traced_exchanges(emulated, pcap, image):
     frames, devices = emulated
+    result = traced(image)
+    ota = LOSSY.ota
+    start = C.SessionConfig.start
     times = np.array([f.time for f in frames])
     assert np.all(np.diff(times) >= 0)
-    start = C.SessionConfig.start
     for row, d in enumerate(devices):
-        t = times[[f.device == row for f in frames]]
-        assert t[0] > start + d.t_download_start and t[-1] == pytest.approx(start + d.t_download_end)
-        assert np.allclose(np.diff(t), (d.t_download_end - d.t_download_start) / d.frames)
+        rec = result.trace.device(row)
+        own = [f for f in frames if f.device == row]
+        t_all = np.array([f.time for f in own])
+        assert np.all(np.diff(t_all) >= 0)
+        # every request at its exchange's request time
+        t_req = np.array([f.time for f in own if f.sender == "client"])
+        assert np.array_equal(t_req, start + rec["t_request"])
+        # responses: strictly increasing, within the download
+        mine = responses(frames, row)
+        t = np.array([f.time for f in mine]) - start
+        assert len(t) == d.frames and np.all(np.diff(t) > 0)
+        assert t[0] >= d.t_download_start - EPS
+        carried = rec[:len(t)]
+        blocks = carried["kind"] != 2
+        assert np.all(t[blocks] <= d.t_download_end + EPS)
+        if d.outcome == "completed":
+            assert t[blocks][-1] == pytest.approx(d.t_download_end, abs=EPS)
+        # after a delivered exchange the client waits the block period; after a lost one the response timeout
+        delivered = carried["result"][:-1] == 1
+        assert np.all(np.diff(t)[delivered] >= ota.min_block_period_s - EPS)
+        lost = np.flatnonzero(carried["result"][:-1] == 0)
+        assert lost.size
+        assert np.all(t[lost + 1] >= carried["t_request"][lost] + ota.response_timeout_s - EPS)
+        assert np.all(t[lost] < carried["t_request"][lost] + ota.response_timeout_s)   # seen before the timeout
     on_file = [r.time for r in C.read_capture(pcap).records]
     assert len(on_file) == len(frames) and np.all(np.diff(on_file) >= 0)
     assert np.allclose(on_file, times, atol=1e-6)
+
+
+def test_responses_only(image, emulated):
+    frames, devices = C.emulated_capture(image, INSTALLATIONS, seed=SEED, params=LOSSY, requests=False)
+    assert frames == [f for f in emulated[0] if f.command == "ImageBlockResponse"]
+    assert all(d.requests == 0 for d in devices)
 
 
 def test_same_seed_same_capture(emulated, image, pcap, tmp_path):
@@ -107,6 +167,8 @@ def test_reader_rebuilds_each_device(emulated, pcap, image):
     for row, d in enumerate(devices):
         t = by_network[row]
         assert t.client == d.client
+        assert t.requests == sum(f.device == row and f.command == "ImageBlockRequest" for f in frames)
+        assert t.upgrade_end_status == (F.SUCCESS if d.outcome == "completed" else None)
         if d.hash_ok:
             assert t.complete and t.sha256 == hashlib.sha256(image).hexdigest() and t.image() == image
         else:
@@ -119,7 +181,7 @@ def test_reader_with_one_key_takes_only_its_device(emulated, pcap, image):
     report = C.read_transfers(pcap, F.Keys(nwk_key=devices[1].nwk_key), image_size=len(image))
     (t,) = report.transfers
     assert t.client == devices[1].client and t.responses == sum(
-        f.device == 1 and not f.corrupted for f in frames)
+        f.device == 1 and f.command == "ImageBlockResponse" and not f.corrupted for f in frames)
 
 
 # --- Wireshark ---------------------------------------------------------------------------------------
@@ -127,7 +189,7 @@ def test_reader_with_one_key_takes_only_its_device(emulated, pcap, image):
 TSHARK = shutil.which("tshark")
 FIELDS = ["frame.number", "wpan.fcs_ok", "_ws.malformed", "_ws.expert.message", "wpan.dst16",
           "zbee.sec.counter", "zbee_zcl_general.ota.status", "zbee_zcl_general.ota.file.offset",
-          "zbee_zcl_general.ota.image.data"]
+          "zbee_zcl_general.ota.image.data", "_ws.col.Info"]
 
 
 @pytest.mark.skipif(TSHARK is None, reason="tshark is not installed (.ci/run installs it)")
@@ -154,9 +216,17 @@ def test_tshark_decodes_the_capture(emulated, pcap, image):
             continue
         assert row["wpan.fcs_ok"] == "1", where
         assert row["_ws.malformed"] == "" and row["_ws.expert.message"] == "", f"{where}: {row}"
-        assert int(row["wpan.dst16"], 16) == devices[f.device].client, where
+        to_client = f.sender == "server"
+        assert int(row["wpan.dst16"], 16) == (devices[f.device].client if to_client else 0), where
         ours = F.parse(f.psdu, F.Keys(nwk_key=devices[f.device].nwk_key)).frame
         assert int(row["zbee.sec.counter"]) == ours.nwk.frame_counter, where
+        # Wireshark names the command as we built it ("Image Block Request", "Upgrade End Response", ...)
+        words = "".join(w.capitalize() for w in row["_ws.col.Info"].split("OTA: ")[1].split(",")[0].split())
+        assert words == f.command, where
+        if f.command == "ImageBlockRequest":
+            assert int(row["zbee_zcl_general.ota.file.offset"]) == ours.ota.file_offset, where
+        if f.command != "ImageBlockResponse":
+            continue
         # decrypted with the right device's key: the data is the image's at that offset
         offset = int(row["zbee_zcl_general.ota.file.offset"])
         data = bytes.fromhex(row["zbee_zcl_general.ota.image.data"].replace(":", ""))
@@ -185,6 +255,15 @@ def test_fleet_ids_map_to_the_campaigns_unit_keys(image):
         C.emulated_capture(image, ["INST-999999999"], fleet=fleet)
 
 
+def test_frames_and_exchanges_that_do_not_match_are_an_error(image, monkeypatch):
+    from althan_ota.emulate.trace import ExchangeTrace
+
+    device = ExchangeTrace.device
+    monkeypatch.setattr(ExchangeTrace, "device", lambda self, row: device(self, row)[1:])
+    with pytest.raises(CaptureError, match="match one to one"):
+        C.emulated_capture(image, INSTALLATIONS, seed=SEED, params=LOSSY)
+
+
 def test_bad_requests(image):
     with pytest.raises(ParameterError, match="need a fleet"):
         C.emulated_capture(image, ["INST-000000001"])
@@ -192,6 +271,8 @@ def test_bad_requests(image):
         C.emulated_capture(image, [4, 4])
     with pytest.raises(ParameterError, match="at least one"):
         C.emulated_capture(image, [])
+    with pytest.raises(ParameterError, match="requests must be"):
+        C.emulated_capture(image, [1], requests="yes")
     with pytest.raises(ParameterError, match="Keys"):
         C.read_transfers(C.Capture(C.LINKTYPE_IEEE802_15_4_WITHFCS, []), [])
     with pytest.raises(ParameterError, match="image_size"):

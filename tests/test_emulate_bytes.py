@@ -72,6 +72,32 @@ def test_frames_decode_with_the_device_key(lossy, image):
         assert wrong.nwk_security == "bad-mic"
 
 
+def test_many_frames_at_once_and_their_offsets(lossy, image):
+    """A whole device's frames in one call equal the same frames fetched in pieces; the offsets reported are the
+    ones the intact frames carry, a repeat's that of the block it repeats."""
+    row = int(np.argmax(lossy.frames_built))
+    n = int(lossy.frames_built[row])
+    assert n > 200
+    frames, corrupted, offsets = lossy.device_frames(row, 0, n, offsets=True)
+    pieces = [f for first in range(0, n, 100) for f in lossy.device_frames(row, first, 100)[0]]
+    assert frames == pieces and len(frames) == n
+    key = F.Keys(nwk_key=device_key(lossy.seed, int(lossy.installation[row]), int(lossy.side[row])))
+    for k, (psdu, bad) in enumerate(zip(frames, corrupted)):
+        if not bad:
+            assert F.parse(psdu, key).frame.ota.file_offset == offsets[k]
+        elif k + 1 < n:
+            assert offsets[k + 1] == offsets[k]      # a repeat comes just before its block's delivery
+
+
+def test_more_than_512_frames_in_one_call(image):
+    """Frame i starts at byte 128 i of the C buffer: past frame 511 that no longer fits a uint16."""
+    r = emulate(1, seed=2, fidelity="bytes", image=image * 3)
+    n = int(r.frames_built[0])
+    assert n > 600
+    frames, _ = r.device_frames(0, 0, n)
+    assert frames[512:520] == r.device_frames(0, 512, 8)[0]
+
+
 def test_last_frames_carry_the_short_last_block(lossy, image):
     row = int(np.flatnonzero(lossy.outcome == COMPLETED)[0])
     n = int(lossy.frames_built[row])

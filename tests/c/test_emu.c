@@ -1,5 +1,6 @@
 /* C-level tests of the fleet emulator: Philox against published and numpy values, a small fleet run,
- * exact loss-free timing, thread invariance, stopping, parameter checks. Runs under ASan+UBSan in CI. */
+ * exact loss-free timing, thread invariance, exchange traces, stopping, parameter checks. Runs under
+ * ASan+UBSan in CI. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,7 +185,12 @@ static int fleet_same(const fleet *a, const fleet *b, size_t rows_a_offset)
     return 1;
 }
 
-static void test_small_fleet_and_threads(void)
+static const int64_t CH_WINDOWS[] = {INT64_C(1800000000000), INT64_C(2400000000000)};
+static const int64_t METER_WINDOWS[] = {INT64_C(600000000000), INT64_C(700000000000),
+                                        INT64_C(3000000000000), INT64_C(3100000000000)};
+
+/* Losses, bursts, random and scheduled outages, WAN and activation failures: every path of the engine. */
+static alt_emu_params eventful_params(void)
 {
     alt_emu_params p = default_params();
     p.wan_failure_prob = 0.05;
@@ -195,13 +201,16 @@ static void test_small_fleet_and_threads(void)
     p.link[ALT_EMU_BRIDGE].per_bad = 0.6;
     p.link[ALT_EMU_BRIDGE].mean_bad_len = 4.0;
     p.link[ALT_EMU_BRIDGE].mean_good_len = 100.0;
-    const int64_t windows[] = {INT64_C(1800000000000), INT64_C(2400000000000)};
-    p.scheduled[0] = windows;
+    p.scheduled[0] = CH_WINDOWS;
     p.n_scheduled[0] = 1;
-    const int64_t meter_windows[] = {INT64_C(600000000000), INT64_C(700000000000),
-                                     INT64_C(3000000000000), INT64_C(3100000000000)};
-    p.scheduled[2] = meter_windows;
+    p.scheduled[2] = METER_WINDOWS;
     p.n_scheduled[2] = 2;
+    return p;
+}
+
+static void test_small_fleet_and_threads(void)
+{
+    alt_emu_params p = eventful_params();
     const size_t n = 300;
     fleet one, many;
     fleet_alloc(&one, n);
@@ -240,6 +249,101 @@ static void test_small_fleet_and_threads(void)
     CHECK(fleet_same(&one, &stepped, 0), "shortcuts change the results");
     fleet_free(&stepped);
     fleet_free(&one);
+}
+
+/* One traced device's records against the timing rules (emu.h) and its result row. */
+static void check_records(const alt_emu_params *p, const fleet *f, size_t i, const alt_emu_exchange_record *r,
+                          uint64_t n)
+{
+    uint64_t blocks = (p->image_size + p->block_size - 1) / p->block_size, full = p->image_size / p->block_size;
+    uint64_t delivered = 0, retries = 0;
+    for (uint64_t k = 0; k < n; k++) {
+        CHECK(r[k].t_request <= r[k].t_attempts_end && r[k].t_attempts_end <= r[k].t_response &&
+              (r[k].result != ALT_EMU_DELIVERED || r[k].t_attempts_end == r[k].t_response) &&
+              (r[k].result != ALT_EMU_LOST || r[k].t_attempts_end > r[k].t_request),
+              "device %zu record %llu times out of order", i, (unsigned long long)k);
+        CHECK(r[k].result <= ALT_EMU_CUT && r[k].kind < ALT_EMU_KINDS, "device %zu record %llu codes", i,
+              (unsigned long long)k);
+        uint32_t want_offset = delivered < blocks ? (uint32_t)(delivered * p->block_size) : (uint32_t)p->image_size;
+        CHECK(r[k].offset == want_offset, "device %zu record %llu offset %u, want %u", i, (unsigned long long)k,
+              r[k].offset, want_offset);
+        CHECK(r[k].kind == (delivered < full ? ALT_EMU_BLOCK : delivered < blocks ? ALT_EMU_LAST_BLOCK
+                                                                                  : ALT_EMU_UPGRADE_END),
+              "device %zu record %llu kind %u", i, (unsigned long long)k, r[k].kind);
+        if (k > 0) {
+            const alt_emu_exchange_record *prev = &r[k - 1];
+            CHECK(r[k].attempt == (prev->result == ALT_EMU_DELIVERED ? 0 : prev->attempt + 1),
+                  "device %zu record %llu attempt %u", i, (unsigned long long)k, r[k].attempt);
+            int64_t earliest = prev->result == ALT_EMU_DELIVERED ? prev->t_response + p->min_block_period
+                             : prev->result == ALT_EMU_LOST ? prev->t_request + p->response_timeout
+                             : prev->t_response;
+            CHECK(r[k].t_request >= earliest && r[k].t_request >= prev->t_response,
+                  "device %zu record %llu requested too early", i, (unsigned long long)k);
+        }
+        if (r[k].result == ALT_EMU_DELIVERED)
+            delivered++;
+        else
+            retries++;
+    }
+    CHECK(n == f->out.exchanges[i] && retries == f->out.exchange_retries[i], "device %zu: %llu records, %u exchanges",
+          i, (unsigned long long)n, f->out.exchanges[i]);
+    if (n) {
+        CHECK(fabs(r[0].t_request * 1e-9 - f->out.t_download_start[i]) < 1e-9, "device %zu start", i);
+        if (f->out.outcome[i] == ALT_EMU_COMPLETED || f->out.outcome[i] == ALT_EMU_ACTIVATION_FAILED)
+            CHECK(delivered == blocks + 1 && r[n - 1].kind == ALT_EMU_UPGRADE_END, "device %zu completed", i);
+    }
+}
+
+static void test_trace_changes_nothing(void)
+{
+    alt_emu_params p = eventful_params();
+    const size_t n = 120;
+    fleet plain, traced;
+    fleet_alloc(&plain, n);
+    fleet_alloc(&traced, n);
+    CHECK(alt_emu_run(&p, 500, n, NULL, NULL, &plain.out, 2, NULL) == ALT_OK, "untraced run");
+    /* trace every other device; every fifth traced one gets too little room and must say so */
+    uint64_t *first = calloc(2 * n, sizeof *first), *capacity = calloc(2 * n, sizeof *capacity);
+    uint64_t *count = calloc(2 * n, sizeof *count), total = 0;
+    for (size_t i = 0; i < 2 * n; i += 2) {
+        first[i] = total;
+        capacity[i] = i % 10 == 0 ? plain.out.exchanges[i] / 2 : plain.out.exchanges[i];
+        total += capacity[i];
+    }
+    for (size_t i = 1; i < 2 * n; i += 4) {     /* and some meter sides */
+        first[i] = total;
+        capacity[i] = plain.out.exchanges[i] + 1;
+        total += capacity[i];
+    }
+    alt_emu_exchange_record *records = malloc((total ? total : 1) * sizeof *records);
+    alt_emu_trace trace = {records, first, capacity, count};
+    traced.out.trace = &trace;
+    CHECK(alt_emu_run(&p, 500, n, NULL, NULL, &traced.out, 2, NULL) == ALT_OK, "traced run");
+    CHECK(fleet_same(&plain, &traced, 0), "tracing changed the results");
+    int cut = 0, lost = 0;
+    for (size_t i = 0; i < 2 * n; i++) {
+        if (!capacity[i]) {
+            CHECK(count[i] == 0, "untraced device %zu counted %llu", i, (unsigned long long)count[i]);
+            continue;
+        }
+        CHECK(count[i] == plain.out.exchanges[i], "device %zu counted %llu of %u exchanges", i,
+              (unsigned long long)count[i], plain.out.exchanges[i]);
+        if (count[i] <= capacity[i])
+            check_records(&p, &plain, i, records + first[i], count[i]);
+        for (uint64_t k = 0; k < count[i] && k < capacity[i]; k++) {
+            cut += records[first[i] + k].result == ALT_EMU_CUT;
+            lost += records[first[i] + k].result == ALT_EMU_LOST;
+        }
+    }
+    CHECK(cut > 0 && lost > 0, "the traced devices saw %d cut and %d lost exchanges", cut, lost);
+    trace.records = NULL;
+    CHECK(alt_emu_run(&p, 500, n, NULL, NULL, &traced.out, 1, NULL) == ALT_EINVAL, "a trace without records");
+    free(records);
+    free(first);
+    free(capacity);
+    free(count);
+    fleet_free(&plain);
+    fleet_free(&traced);
 }
 
 static void test_loss_free_timing_is_exact(void)
@@ -299,6 +403,7 @@ int main(void)
     test_philox_known_answers();
     test_helpers();
     test_small_fleet_and_threads();
+    test_trace_changes_nothing();
     test_loss_free_timing_is_exact();
     test_stop_and_bad_parameters();
     if (failures)

@@ -111,10 +111,11 @@ static void check_frames(const alt_emu_bytes_params *p)
     static uint8_t frames[CAP * 128];
     uint16_t lens[CAP];
     uint8_t corrupted[CAP];
+    uint32_t offsets[CAP];
     size_t rows[] = {1, 3, 9};
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         size_t row = rows[r], count = 0;
-        int rc = alt_emu_bytes_device_frames(p, &in, row, 0, CAP, frames, 128, lens, corrupted, &count);
+        int rc = alt_emu_bytes_device_frames(p, &in, row, 0, CAP, frames, 128, lens, corrupted, offsets, &count);
         CHECK(rc == ALT_OK && count > 0, "device_frames row %zu: rc %d, %zu frames", row, rc, count);
         uint8_t key[16];
         alt_emu_bytes_device_key(p->seed, installation[row / 2], (int)(row & 1), key);
@@ -130,12 +131,17 @@ static void check_frames(const alt_emu_bytes_params *p)
             free(psdu);
             if (corrupted[i]) {
                 CHECK(rc != ALT_OK, "row %zu frame %zu: a corrupted frame parsed", row, i);
+                /* a repeat goes before the delivery of its block (or after the last one, at the block given up on) */
+                CHECK(offsets[i] % BLOCK == 0 && offsets[i] < IMAGE && (i + 1 == count || offsets[i + 1] == offsets[i]),
+                      "row %zu frame %zu: repeat of offset %u", row, i, offsets[i]);
                 continue;
             }
             CHECK(rc == ALT_OK && f.has_ota, "row %zu frame %zu: rc %d (%s)", row, i, rc,
                   st.error ? st.error : "-");
             if (rc != ALT_OK)
                 continue;
+            CHECK(f.ota.file_offset == offsets[i], "row %zu frame %zu: offset %u reported as %u", row, i,
+                  f.ota.file_offset, offsets[i]);
             CHECK(f.nwk.frame_counter == i + 1 && f.nwk.frame_counter > last, "row %zu frame %zu: counter %u",
                   row, i, f.nwk.frame_counter);
             last = f.nwk.frame_counter;
@@ -165,7 +171,7 @@ static void check_receiver(const alt_emu_bytes_params *p)
     uint16_t lens[N], lens2[40];
     uint8_t corrupted[N], verdict[N];
     size_t row = 12, count = 0;        /* unit 6 hub-side: no repeats */
-    CHECK(alt_emu_bytes_device_frames(p, &in, row, 0, N, frames, 128, lens, corrupted, &count) == ALT_OK &&
+    CHECK(alt_emu_bytes_device_frames(p, &in, row, 0, N, frames, 128, lens, corrupted, NULL, &count) == ALT_OK &&
           count == N, "device_frames for the receiver: %zu frames", count);
     CHECK(alt_emu_bytes_receive(p, installation[row / 2], 0, frames, N, 128, lens, verdict) == ALT_OK,
           "receive failed");
@@ -251,7 +257,7 @@ static void check_abort_tail(const alt_emu_bytes_params *p)
     uint16_t lens[400];
     uint8_t corrupted[400];
     size_t count = 0;
-    alt_emu_bytes_device_frames(p, &in, 2, 0, 400, frames, 128, lens, corrupted, &count);
+    alt_emu_bytes_device_frames(p, &in, 2, 0, 400, frames, 128, lens, corrupted, NULL, &count);
     CHECK(count == exchanges[2], "aborted row: %zu frames for %u exchanges", count, exchanges[2]);
     size_t tail = 0;
     while (tail < count && corrupted[count - 1 - tail])

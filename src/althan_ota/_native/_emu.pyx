@@ -41,6 +41,19 @@ cdef extern from "emu.h":
         size_t n_scheduled[3]
         uint64_t seed
         int step_every_exchange
+    ctypedef struct alt_emu_exchange_record:
+        int64_t t_request
+        int64_t t_response
+        int64_t t_attempts_end
+        uint32_t offset
+        uint32_t attempt
+        uint8_t kind
+        uint8_t result
+    ctypedef struct alt_emu_trace:
+        alt_emu_exchange_record *records
+        const uint64_t *first
+        const uint64_t *capacity
+        uint64_t *count
     ctypedef struct alt_emu_outputs:
         uint8_t *outcome
         uint8_t *new_version
@@ -61,6 +74,7 @@ cdef extern from "emu.h":
         double *t_end
         double *han_per
         double *bridge_per
+        const alt_emu_trace *trace
     ctypedef struct alt_emu_control:
         pass
     alt_emu_control *alt_emu_control_new()
@@ -112,12 +126,18 @@ DEVICE_COLUMNS = {
     "frames_bridge": "u4", "airtime_han": "f8", "airtime_bridge": "f8", "dc_wait": "f8", "t_end": "f8",
 }
 INSTALLATION_COLUMNS = {"han_per": "f8", "bridge_per": "f8"}
+# one alt_emu_exchange_record (csrc/emu.h): times in ns from the campaign start
+RECORD_DTYPE = np.dtype({"names": ["t_request", "t_response", "t_attempts_end", "offset", "attempt", "kind",
+                                   "result"],
+                         "formats": ["<i8", "<i8", "<i8", "<u4", "<u4", "u1", "u1"],
+                         "offsets": [0, 8, 16, 24, 28, 32, 33], "itemsize": sizeof(alt_emu_exchange_record)})
 
 
 cdef class Run:
     """One emulation run: the C parameters, the caller's output arrays and the stop/progress control."""
     cdef alt_emu_params p
     cdef alt_emu_outputs out
+    cdef alt_emu_trace trace
     cdef alt_emu_control *ctl
     cdef object keep          # arrays the C structs point into
     cdef const double *han_per
@@ -227,6 +247,31 @@ cdef class Run:
         self.out.t_end = _f8(out["t_end"])
         self.out.han_per = _f8(out["han_per"])
         self.out.bridge_per = _f8(out["bridge_per"])
+
+    def set_trace(self, records, first, capacity, count):
+        """Traces the devices with capacity[row] > 0 into records[first[row]:first[row] + capacity[row]]
+        (RECORD_DTYPE); count[row] gets each device's exchanges (more than capacity: the records stop there).
+        first, capacity, count: uint64 arrays of one entry per device row."""
+        cdef Py_ssize_t rows = 2 * self.n, i
+        if not isinstance(records, np.ndarray) or records.dtype != RECORD_DTYPE or records.ndim != 1 or \
+                not records.flags.c_contiguous or not records.flags.writeable or records.shape[0] == 0:
+            raise ParameterError("records must be a writeable contiguous 1-d array of RECORD_DTYPE, not empty")
+        cdef const uint64_t[::1] f = first
+        cdef const uint64_t[::1] c = capacity
+        cdef uint64_t[::1] k = count
+        if f.shape[0] != rows or c.shape[0] != rows or k.shape[0] != rows:
+            raise ParameterError(f"first, capacity and count need one entry per device ({rows})")
+        for i in range(rows):
+            if c[i] and (f[i] > <uint64_t>records.shape[0] or c[i] > <uint64_t>records.shape[0] - f[i]):
+                raise ParameterError(f"device {i}'s trace [{f[i]}, {f[i]} + {c[i]}) is outside the "
+                                     f"{records.shape[0]} records")
+        cdef unsigned char[::1] raw = records.view(np.uint8)
+        self.keep.extend([records, first, capacity, count])
+        self.trace.records = <alt_emu_exchange_record *>&raw[0]
+        self.trace.first = &f[0] if rows else NULL
+        self.trace.capacity = &c[0] if rows else NULL
+        self.trace.count = &k[0] if rows else NULL
+        self.out.trace = &self.trace
 
     def execute(self, int n_threads):
         """Runs the whole emulation without the GIL; returns the C status (0, or -6 if stopped)."""

@@ -43,7 +43,7 @@ cdef extern from "emu_bytes.h":
     void alt_emu_bytes_device_key(uint64_t seed, uint64_t installation, int side, uint8_t key[16])
     int alt_emu_bytes_device_frames(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *inp, size_t row,
                                     uint64_t first, size_t cap, uint8_t *out, size_t stride, uint16_t *lens,
-                                    uint8_t *corrupted, size_t *count) nogil
+                                    uint8_t *corrupted, uint32_t *offsets, size_t *count) nogil
 
 import numpy as np
 
@@ -157,9 +157,10 @@ cdef class Pass:
     def stop(self):
         alt_emu_control_stop(self.ctl)
 
-    def device_frames(self, Py_ssize_t row, unsigned long long first, Py_ssize_t count):
+    def device_frames(self, Py_ssize_t row, unsigned long long first, Py_ssize_t count, bint offsets=False):
         """Frames first .. first + count - 1 of device `row`, as the pass sends them: (list of PSDUs,
-        uint8 array: 1 where the frame was corrupted)."""
+        uint8 array: 1 where the frame was corrupted), and with `offsets` a uint32 array of the file offset each
+        frame carries (as built, before any corruption)."""
         if not 0 <= row < 2 * self.n:
             raise ParameterError(f"row must be in [0, {2 * self.n}), got {row}")
         if count < 0:
@@ -167,6 +168,8 @@ cdef class Pass:
         buf = np.empty(max(count, 1) * DEF_STRIDE, dtype=np.uint8)
         lens = np.empty(max(count, 1), dtype=np.uint16)
         corrupted = np.empty(max(count, 1), dtype=np.uint8)
+        at = np.empty(max(count, 1), dtype=np.uint32)
+        cdef uint32_t[::1] o = at
         cdef uint8_t[::1] b = buf
         cdef uint16_t[::1] l = lens
         cdef uint8_t[::1] c = corrupted
@@ -174,10 +177,13 @@ cdef class Pass:
         cdef int rc
         with nogil:
             rc = alt_emu_bytes_device_frames(&self.p, &self.t, row, first, count, &b[0], STRIDE, &l[0], &c[0],
-                                             &got)
+                                             &o[0], &got)
         if rc != 0:
             raise ParameterError(f"device_frames failed (status {rc})")
-        frames = [bytes(buf[i * DEF_STRIDE:i * DEF_STRIDE + lens[i]]) for i in range(got)]
+        sizes = lens[:got].tolist()     # Python ints: numpy's uint16 would wrap i * STRIDE + size past 65535
+        frames = [bytes(buf[i * DEF_STRIDE:i * DEF_STRIDE + sizes[i]]) for i in range(got)]
+        if offsets:
+            return frames, corrupted[:got].copy(), at[:got].copy()
         return frames, corrupted[:got].copy()
 
 

@@ -9,7 +9,8 @@ Example::
 
 The rules are stated in csrc/emu.h; the parameters and the sources of their defaults in params.py; the
 bytes-to-airtime frame model in frames.py; a SimPy model of the same rules in reference.py; the bytes
-fidelity (real frames, CCM*, FCS, SHA-256 of the reassembled image) in bytes.py and csrc/emu_bytes.h.
+fidelity (real frames, CCM*, FCS, SHA-256 of the reassembled image) in bytes.py and csrc/emu_bytes.h; per-exchange
+traces of a few installations (``emulate(..., trace=True)``) in trace.py.
 """
 
 from .bytes import ByteParams

@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import ParameterError
 from . import bytes as bytes_fidelity
 from . import frames
+from . import trace as tracing
 from .params import EmulationParams
 from .result import EmulationResult
 
@@ -102,7 +103,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
             fidelity: str = "timing", n_threads: int | None = None,
             progress: Callable[[int, int], object] | None = None,
             first_installation: int = 0, installation_keys=None, sides=None, image=None,
-            byte_params: "bytes_fidelity.ByteParams | None" = None) -> EmulationResult:
+            byte_params: "bytes_fidelity.ByteParams | None" = None, trace: bool = False) -> EmulationResult:
     """Emulate an OTA rollout of an ``image_size``-byte image to a fleet of P2P Alt HAN installations.
 
     ``fleet`` is a number of installations, or a mapping with per-installation ``han_per`` and/or
@@ -117,6 +118,9 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
     ``fidelity="bytes"`` takes the real ``image`` (bytes or any buffer; ``image_size`` is then its length) and
     optional ``byte_params`` (:class:`~althan_ota.emulate.bytes.ByteParams`): after the timing run every block
     exchange travels as a real frame, and devices check the reassembled image's SHA-256 (see emulate/bytes.py).
+
+    ``trace=True`` (at most MAX_TRACED_INSTALLATIONS installations) also records every exchange of every device
+    (``result.trace``, an :class:`~althan_ota.emulate.trace.ExchangeTrace`); the results are the same as without.
     """
     if fidelity not in FIDELITIES:
         raise ParameterError(f"fidelity must be one of {FIDELITIES}, got {fidelity!r}")
@@ -139,7 +143,12 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
         n_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     if not isinstance(n_threads, (int, np.integer)) or not 1 <= n_threads <= 1024:
         raise ParameterError(f"n_threads must be an integer in [1, 1024], got {n_threads!r}")
+    if not isinstance(trace, bool):
+        raise ParameterError(f"trace must be True or False, got {trace!r}")
     n, han_per, bridge_per = _fleet(fleet)
+    if trace and n > tracing.MAX_TRACED_INSTALLATIONS:
+        raise ParameterError(f"trace=True is for a few installations (at most "
+                             f"{tracing.MAX_TRACED_INSTALLATIONS}), got {n}")
     blocks = -(-int(image_size) // params.ota.block_size)
     if blocks + 1 > 2**31:
         raise ParameterError(f"image_size / block_size gives {blocks} blocks: too many to count")
@@ -147,19 +156,32 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
     from .._native import _emu
 
     cfg = engine_config(int(image_size), params, int(seed))
-    out = {name: np.empty(2 * n, dtype=dt) for name, dt in _emu.DEVICE_COLUMNS.items()}
-    out.update({name: np.empty(n, dtype=dt) for name, dt in _emu.INSTALLATION_COLUMNS.items()})
     keys = _unit_array(installation_keys, n, np.uint64, "installation_keys")
     side_mask = _unit_array(sides, n, np.uint8, "sides")
     if side_mask is not None and not np.all((side_mask >= 1) & (side_mask <= 3)):
         raise ParameterError("sides must be 1 (hub-side), 2 (meter-side) or 3 (both) for every installation")
     if side_mask is not None and keys is None:
         keys = np.arange(first_installation, first_installation + n, dtype=np.uint64)
-    run = _emu.Run(cfg, int(first_installation), n, han_per, bridge_per, out, keys, side_mask)
     phases = 2 if fidelity == "bytes" else 1
-    status = _execute(run, int(n_threads), n, _phase(progress, 0, phases))
-    if status != 0:
-        raise ParameterError(f"the emulator engine rejected the run (status {status})")
+
+    def timing_run(capacity):
+        out = {name: np.empty(2 * n, dtype=dt) for name, dt in _emu.DEVICE_COLUMNS.items()}
+        out.update({name: np.empty(n, dtype=dt) for name, dt in _emu.INSTALLATION_COLUMNS.items()})
+        run = _emu.Run(cfg, int(first_installation), n, han_per, bridge_per, out, keys, side_mask)
+        trace_buffers = None
+        if capacity is not None:
+            trace_buffers = tracing.buffers(capacity)
+            run.set_trace(*trace_buffers)
+        status = _execute(run, int(n_threads), n, _phase(progress, 0, phases))
+        if status != 0:
+            raise ParameterError(f"the emulator engine rejected the run (status {status})")
+        return out, trace_buffers
+
+    out, trace_buffers = timing_run(tracing.initial_capacity(blocks, 2 * n) if trace and n else None)
+    if trace_buffers is not None and np.any(trace_buffers[3] > trace_buffers[2]):
+        # some device made more exchanges than there was room for: the run is deterministic, so run it again
+        # with room for exactly what each device made
+        out, trace_buffers = timing_run(np.maximum(trace_buffers[2], trace_buffers[3]))
     byte_pass = None
     if fidelity == "bytes":
         units = keys if keys is not None else np.arange(first_installation, first_installation + n, dtype=np.uint64)
@@ -172,6 +194,10 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
     result = EmulationResult(out, first_installation=int(first_installation), image_size=int(image_size),
                              params=params, seed=int(seed), installation_keys=keys)
     result.byte_pass = byte_pass
+    if trace:
+        records, first, _, count = trace_buffers if trace_buffers is not None else \
+            (np.zeros(0, dtype=_emu.RECORD_DTYPE), np.zeros(0, dtype=np.uint64), None, np.zeros(0, dtype=np.uint64))
+        result.trace = tracing.ExchangeTrace(records, first, count)
     return result
 
 

@@ -76,13 +76,15 @@ class EmulationResult:
         self.params = params
         self.seed = seed
         self.byte_pass = None       # bytes fidelity: the byte pass, for device_frames()
+        self.trace = None           # emulate(..., trace=True): an emulate.trace.ExchangeTrace
 
-    def device_frames(self, row: int, first: int = 0, count: int = 16) -> tuple[list[bytes], np.ndarray]:
+    def device_frames(self, row: int, first: int = 0, count: int = 16, offsets: bool = False) -> tuple:
         """Bytes fidelity: frames first .. first + count - 1 that device ``row`` was sent (PSDUs with FCS, as on
-        the air) and a uint8 mask of the corrupted ones. Its NWK key: ``emulate.bytes.device_key``."""
+        the air) and a uint8 mask of the corrupted ones; with ``offsets`` also a uint32 array of the file offset
+        each frame carries. Its NWK key: ``emulate.bytes.device_key``."""
         if self.byte_pass is None:
             raise AttributeError("device_frames needs a result of fidelity='bytes'")
-        return self.byte_pass.device_frames(row, first, count)
+        return self.byte_pass.device_frames(row, first, count, offsets)
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("_cols", {})
