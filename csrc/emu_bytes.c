@@ -165,7 +165,7 @@ typedef struct buffers {
     uint8_t *image;                     /* the device's reassembly buffer */
 } buffers;
 
-static void frame_template(alt_frames_frame *t, uint64_t installation, int side)
+static void frame_template(alt_frames_frame *t, const alt_emu_bytes_params *p, uint64_t installation, int side)
 {
     memset(t, 0, sizeof *t);
     uint16_t bridge = (uint16_t)(ALT_EMU_BYTES_BRIDGE_SHORT + side);
@@ -180,8 +180,8 @@ static void frame_template(alt_frames_frame *t, uint64_t installation, int side)
                               .profile = ALT_FRAMES_PROFILE_SE};
     t->zcl = (alt_frames_zcl){.frame_type = 1, .server_to_client = true, .disable_default_response = true,
                               .command = ALT_OTA_IMAGE_BLOCK_RESPONSE};
-    t->ota = (alt_frames_ota){.status = ALT_OTA_SUCCESS, .manufacturer = ALT_EMU_BYTES_MANUFACTURER,
-                              .image_type = ALT_EMU_BYTES_IMAGE_TYPE, .file_version = ALT_EMU_BYTES_FILE_VERSION};
+    t->ota = (alt_frames_ota){.status = ALT_OTA_SUCCESS, .manufacturer = p->manufacturer,
+                              .image_type = p->image_type, .file_version = p->file_version};
 }
 
 typedef struct device {
@@ -231,7 +231,7 @@ static int device_init(device *d, const alt_emu_bytes_params *p, const alt_emu_b
     uint64_t inst = in->installation[row / 2];
     int side = (int)(row & 1);
     d->p = p;
-    frame_template(&d->tmpl, inst, side);
+    frame_template(&d->tmpl, p, inst, side);
     alt_emu_bytes_device_key(p->seed, inst, side, d->key);
     alt_rng_init(&d->errors, p->seed, inst, ALT_EMU_BYTES_STREAM_ERRORS + (uint64_t)side);
     /* every full-block frame has the same length; the BER is set for it */

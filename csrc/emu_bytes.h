@@ -44,9 +44,6 @@
 #define ALT_EMU_BYTES_PAN 0x1A62
 #define ALT_EMU_BYTES_BRIDGE_SHORT 0x4C2E
 #define ALT_EMU_BYTES_CH_EUI64 UINT64_C(0x00124B0000000000)
-#define ALT_EMU_BYTES_MANUFACTURER 0x1234
-#define ALT_EMU_BYTES_IMAGE_TYPE 0x0001
-#define ALT_EMU_BYTES_FILE_VERSION 2
 
 typedef struct alt_emu_bytes_params {
     const uint8_t *image;                /* the image the CH serves, image_size bytes */
@@ -58,6 +55,10 @@ typedef struct alt_emu_bytes_params {
     uint32_t corrupt_bytes;              /* 1 .. 64 (a smaller image: all its bytes) */
     double ber;                          /* bit error rate of corrupted frames; 0: from the PERs (above) */
     uint32_t max_consecutive_failures;   /* the timing run's: an aborted download's final run of repeats */
+    /* the image's identity, as its OTA header gives it: every Image Block Response carries it and the
+     * receiver checks it */
+    uint16_t manufacturer, image_type;
+    uint32_t file_version;
 } alt_emu_bytes_params;
 
 /* What the timing run said about each device (rows 2 * unit + side) and each unit (installation). */

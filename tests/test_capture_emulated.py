@@ -308,3 +308,24 @@ def test_cli_writes_and_reads_back(tmp_path, image, capsys):
     for extra in (["--link", "bridge"], ["--per", "0.2"]):
         assert main(args + extra) == 1
         assert "do not apply" in capsys.readouterr().err
+
+
+def test_frames_carry_the_images_own_identity():
+    """Every Image Block Response, request and Upgrade End names the image the CH serves: its OTA header's
+    manufacturer code, image type and file version (a Wireshark user matches them against the CPL)."""
+    from althan_ota import frames as F
+    from althan_ota.capture import emulated_capture
+    from althan_ota.image import build_zigbee
+
+    image = build_zigbee(bytes(range(256)) * 8, manufacturer_code=0x1037, image_type=0x0142,
+                         file_version=0x01030200)
+    frames, devices = emulated_capture(image, [5], seed=3)
+    idents, commands = set(), set()
+    for f in frames:
+        if f.corrupted:
+            continue
+        ota = F.parse(f.psdu, F.Keys(nwk_key=devices[f.device].nwk_key)).frame.ota
+        commands.add(f.command)
+        idents.add((ota.manufacturer, ota.image_type, ota.file_version))
+    assert {"ImageBlockRequest", "ImageBlockResponse", "UpgradeEndRequest"} <= commands
+    assert idents == {(0x1037, 0x0142, 0x01030200)}

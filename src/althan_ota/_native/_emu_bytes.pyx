@@ -23,6 +23,9 @@ cdef extern from "emu_bytes.h":
         uint32_t corrupt_bytes
         double ber
         uint32_t max_consecutive_failures
+        uint16_t manufacturer
+        uint16_t image_type
+        uint32_t file_version
     ctypedef struct alt_emu_bytes_timing:
         const uint64_t *installation
         const uint8_t *outcome
@@ -86,9 +89,10 @@ cdef class Pass:
 
     def __init__(self, image, unsigned int block_size, expected_hash, unsigned long long seed,
                  double corrupt_image_prob, unsigned int corrupt_bytes, double ber,
-                 unsigned int max_consecutive_failures, dict timing, dict out):
+                 unsigned int max_consecutive_failures, dict timing, dict out, tuple identity):
         """image: any contiguous buffer; expected_hash: 32 bytes; timing: TIMING_COLUMNS (2n rows) and
-        UNIT_COLUMNS (n rows); out: OUTPUT_COLUMNS arrays of 2n rows, filled by execute()."""
+        UNIT_COLUMNS (n rows); out: OUTPUT_COLUMNS arrays of 2n rows, filled by execute(); identity:
+        (manufacturer code, image type, file version) the frames carry."""
         cdef const uint8_t[::1] img = image
         cdef const uint8_t[::1] digest = expected_hash
         if img.shape[0] == 0:
@@ -106,6 +110,12 @@ cdef class Pass:
         self.p.corrupt_bytes = corrupt_bytes
         self.p.ber = ber
         self.p.max_consecutive_failures = max_consecutive_failures
+        manufacturer, image_type, file_version = identity
+        if not (0 <= manufacturer <= 0xFFFF and 0 <= image_type <= 0xFFFF and 0 <= file_version <= 0xFFFFFFFF):
+            raise ParameterError(f"image identity out of range: {identity}")
+        self.p.manufacturer = manufacturer
+        self.p.image_type = image_type
+        self.p.file_version = file_version
         if alt_emu_bytes_check(&self.p) != 0:
             raise ParameterError("byte-pass parameters rejected by the C engine (a validation gap: please report)")
         for name, dtype in TIMING_COLUMNS.items():

@@ -46,7 +46,6 @@ _CHUNK = 4096               # frames fetched from the byte pass per call
 BRIDGE_SHORT = 0x4C2E       # side s is BRIDGE_SHORT + s
 PAN = 0x1A62
 CH_EUI64 = 0x00124B0000000000
-MANUFACTURER, IMAGE_TYPE, FILE_VERSION = 0x1234, 0x0001, 2
 BRIDGE_EUI64 = 0x00124B0001000000
 ZIGBEE_EPOCH = 946_684_800  # 2000-01-01T00:00:00Z: ZCL UTCTime counts seconds from here
 
@@ -93,8 +92,10 @@ def emulated_capture(image, installations, seed: int = 0, params=None, fleet=Non
     map to the campaign's unit keys (the row of the hub-side bridge) and use the fleet's han_per / bridge_per
     (missing values: the parameters' defaults)."""
     from ..emulate import EmulationParams, emulate
-    from ..emulate.bytes import device_key
+    from ..emulate.bytes import device_key, image_identity
     from ..emulate.result import SIDES
+
+    identity = image_identity(image)
 
     params = EmulationParams() if params is None else params
     if not isinstance(requests, bool):
@@ -132,7 +133,7 @@ def emulated_capture(image, installations, seed: int = 0, params=None, fleet=Non
         devices.append(device)
         mine, offsets = _device_frames(result, row, n, exchanges, start)
         if requests:
-            mine = _with_requests(mine, offsets, exchanges, device, row, result, start)
+            mine = _with_requests(mine, offsets, exchanges, device, row, result, start, identity)
         for position, frame in enumerate(mine):
             frame.device = row
             frames.append(frame)
@@ -170,7 +171,7 @@ def _device_frames(result, row: int, n: int, exchanges: np.ndarray, start: float
 
 
 def _with_requests(responses: list[EmulatedFrame], offsets: np.ndarray, exchanges: np.ndarray,
-                   device: EmulatedDevice, row: int, result, start: float) -> list[EmulatedFrame]:
+                   device: EmulatedDevice, row: int, result, start: float, identity) -> list[EmulatedFrame]:
     """The device's frames with each exchange's request before its response (a block request for the offset
     its response carries), and the Upgrade End Response."""
     from ..emulate.trace import KINDS, RESULTS
@@ -179,7 +180,7 @@ def _with_requests(responses: list[EmulatedFrame], offsets: np.ndarray, exchange
     side = 0 if device.side == "hub_side" else 1
     client_ieee = bridge_eui64(device.unit_key, side)
     server_ieee = CH_EUI64 | (device.unit_key & 0xFFFFFF)
-    ident = dict(manufacturer=MANUFACTURER, image_type=IMAGE_TYPE, file_version=FILE_VERSION)
+    ident = dict(zip(("manufacturer", "image_type", "file_version"), identity))
     block_size = result.params.ota.block_size
     out: list[EmulatedFrame] = []
     for k, x in enumerate(exchanges):

@@ -114,8 +114,12 @@ def write_emulated(args, image: bytes) -> int:
                                        "hash_ok": d.hash_ok, "frames": d.frames} for d in devices]}))
         return 0
     corrupted = sum(f.corrupted for f in frames)
-    print(f"wrote {len(frames)} Image Block Responses ({corrupted} corrupted repeats) of {len(devices)} devices "
-          f"to {args.out}; timestamps spread over each device's download (see capture/emulated.py)")
+    commands: dict[str, int] = {}
+    for f in frames:
+        commands[f.command] = commands.get(f.command, 0) + 1
+    listed = ", ".join(f"{n:,} {name}" for name, n in sorted(commands.items(), key=lambda kv: -kv[1]))
+    print(f"wrote {len(frames):,} frames ({listed}; {corrupted:,} corrupted repeats) of {len(devices)} devices "
+          f"to {args.out}, at the times the emulator's exchange trace gives (see capture/emulated.py)")
     for d in devices:
         print(f"  {d.installation} {d.side:10} client 0x{d.client:04x} nwk key {d.nwk_key.hex()}  "
               f"{d.frames} frames, {d.outcome}{'' if d.hash_ok or not d.frames else ', no good image'}")

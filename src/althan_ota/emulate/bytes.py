@@ -79,7 +79,25 @@ def make_pass(columns: dict, installations: np.ndarray, image: memoryview, ota, 
     digest = hashlib.sha256(image).digest()
     return _emu_bytes.Pass(image, ota.block_size, digest, seed, float(byte_params.corrupt_image_prob),
                            byte_params.corrupt_bytes, float(byte_params.ber or 0.0), ota.max_consecutive_failures,
-                           timing, columns)
+                           timing, columns, image_identity(image))
+
+
+# what the frames say when the image has no OTA header to take them from (raw test bytes)
+FALLBACK_IDENTITY = (0x1234, 0x0001, 0x00000002)
+
+
+def image_identity(image) -> tuple[int, int, int]:
+    """(manufacturer code, image type, file version) of a ZigBee OTA / GBCS image, as its header gives them:
+    what every Image Block Response and Upgrade End frame carries. Bytes that are not such an image get
+    FALLBACK_IDENTITY."""
+    from ..errors import ImageFormatError
+    from ..image import parse
+
+    try:
+        parsed = parse(bytes(image))
+    except ImageFormatError:
+        return FALLBACK_IDENTITY
+    return parsed.manufacturer_code, parsed.image_type, parsed.file_version
 
 
 def apply_hash_check(columns: dict) -> None:
