@@ -93,6 +93,8 @@ def _keyed(source, columns=None) -> Listing:
 def _codes(column, names: list[str]) -> np.ndarray:
     """int32 index of every value in ``names`` (extended with values not yet in it), -1 for null."""
     encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.unify_dictionaries()     # one dictionary for every chunk, so one remapping
     chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
     if not chunks:
         return np.zeros(0, np.int32)
