@@ -86,25 +86,33 @@ class Reconciliation:
                 "ahi_updates": counts(self.updates["action"]), "sources": self.sources}
 
 
-def _keyed(source, columns=None) -> Listing:
-    return listing_keyed(source) if isinstance(source, pa.Table) else read_listing_keyed(source, columns)
+@dataclass
+class _Read:
+    """A listing as read, with its supplier column dictionary-encoded (done on the reading thread)."""
+    listing: Listing
+    suppliers: list[str]        # the distinct supplier names
+    supplier: np.ndarray        # int32 index into suppliers per row, -1 for none
 
 
-def _codes(column, names: list[str]) -> np.ndarray:
-    """int32 index of every value in ``names`` (extended with values not yet in it), -1 for null."""
-    encoded = pc.dictionary_encode(column)
+def _read(source, columns=None) -> _Read:
+    listing = listing_keyed(source) if isinstance(source, pa.Table) else read_listing_keyed(source, columns)
+    encoded = pc.dictionary_encode(listing.table["supplier"])
     if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.unify_dictionaries()     # one dictionary for every chunk, so one remapping
+        encoded = encoded.unify_dictionaries()     # one dictionary for every chunk
     chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
-    if not chunks:
-        return np.zeros(0, np.int32)
-    dictionary = chunks[0].dictionary.to_pylist()
-    for value in dictionary:
+    names = chunks[0].dictionary.to_pylist() if chunks else []
+    index = np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in chunks]).astype(np.int32) \
+        if chunks else np.zeros(0, np.int32)
+    return _Read(listing, names, index)
+
+
+def _codes(read: _Read, names: list[str]) -> np.ndarray:
+    """A listing's supplier indices into ``names`` (extended with the names it lacks), -1 for none."""
+    for value in read.suppliers:
         if value not in names:
             names.append(value)
-    remap = np.array([names.index(v) for v in dictionary] + [-1], dtype=np.int32)
-    indices = [pc.fill_null(c.indices, len(dictionary)).to_numpy() for c in chunks]
-    return remap[np.concatenate(indices)] if indices else np.zeros(0, np.int32)
+    remap = np.array([names.index(v) for v in read.suppliers] + [-1], dtype=np.int32)
+    return remap[read.supplier]
 
 
 def _seconds(column) -> np.ndarray:
@@ -187,32 +195,34 @@ def reconcile(dcc, ahi, suppliers=(), *, stale_days: int = 365, as_of: dt.dateti
         as_of = as_of.replace(tzinfo=dt.timezone.utc)
     # the listings are read and checked side by side: the C kernels, Arrow and Parquet release the GIL
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        dcc_job, ahi_job = pool.submit(_keyed, dcc), pool.submit(_keyed, ahi)
-        supplier_jobs = [pool.submit(_keyed, s, _SUPPLIER_COLUMNS) for s in suppliers]
-        dcc_listing, ahi_listing = dcc_job.result(), ahi_job.result()
-        supplier_listings = [job.result() for job in supplier_jobs]
+        dcc_job, ahi_job = pool.submit(_read, dcc), pool.submit(_read, ahi)
+        supplier_jobs = [pool.submit(_read, s, _SUPPLIER_COLUMNS) for s in suppliers]
+        dcc_read, ahi_read = dcc_job.result(), ahi_job.result()
+        supplier_reads = [job.result() for job in supplier_jobs]
+    dcc_listing, ahi_listing = dcc_read.listing, ahi_read.listing
     supplier_names: list[str] = []
 
-    def side_values(listings: list[Listing]) -> dict:
-        if not listings:
+    def side_values(reads: list[_Read]) -> dict:
+        if not reads:
             return {"version": np.zeros(0, np.uint32), "status": np.zeros(0, np.int32),
                     "supplier": np.zeros(0, np.int32), "confirmed": np.zeros(0, np.int64)}
-        return {"version": np.concatenate([x.version for x in listings]),
-                "status": np.concatenate([x.status for x in listings]),
-                "supplier": np.concatenate([_codes(x.table["supplier"], supplier_names) for x in listings]),
-                "confirmed": np.concatenate([_seconds(x.table["last_confirmed"]) for x in listings])}
+        return {"version": np.concatenate([x.listing.version for x in reads]),
+                "status": np.concatenate([x.listing.status for x in reads]),
+                "supplier": np.concatenate([_codes(x, supplier_names) for x in reads]),
+                "confirmed": np.concatenate([_seconds(x.listing.table["last_confirmed"]) for x in reads])}
 
-    sup_values = side_values(supplier_listings)
+    sup_values = side_values(supplier_reads)
     keys, (d, s, a) = _line_up(
         [dcc_listing.device_key,
-         np.concatenate([x.device_key for x in supplier_listings]) if supplier_listings else np.zeros(0, np.uint64),
+         np.concatenate([x.listing.device_key for x in supplier_reads]) if supplier_reads
+         else np.zeros(0, np.uint64),
          ahi_listing.device_key],
-        [side_values([dcc_listing]), sup_values, side_values([ahi_listing])])
+        [side_values([dcc_read]), sup_values, side_values([ahi_read])])
 
     # a supplier report is expected to list a device whose supplier (the DCC's, else the AHI's) it covers
     covered = np.flatnonzero(np.bincount(sup_values["supplier"][sup_values["supplier"] >= 0],
                                          minlength=len(supplier_names)))
-    if not supplier_listings:
+    if not supplier_reads:
         expected = np.zeros(len(keys), dtype=bool)
     elif not len(covered):
         expected = np.ones(len(keys), dtype=bool)
@@ -302,7 +312,7 @@ def _updates(rows: pa.Table, action: np.ndarray, ahi_stale_fixed: np.ndarray, ta
                                               (rows["ahi_rows"].to_numpy() > 1)))
     x = x.append_column("ahi_stale_fixed", pa.array(ahi_stale_fixed))
     for side, table, first, seconds in zip(("dcc", "ahi"), tables, firsts, confirmed):
-        taken = _take_rows(table, first)
+        taken = _take_rows(table.select(list(_ATTRIBUTES)), first)
         for c in _ATTRIBUTES:
             x = x.append_column(f"{c}_{side}", taken[c])
         never = seconds == _NEVER
