@@ -10,26 +10,12 @@ import os
 
 import pytest
 
-from althan_ota import _backend
 from althan_ota.checksum import CRC_ALGORITHMS, crc, crc_blocks
 from althan_ota.bench.checksum_crc import BLOCK, MIB, PEERS
 
 DATA = os.urandom(MIB)
-TIERS = _backend.native("crc").tier_names()
-
-
-@pytest.fixture
-def tier(request):
-    mod = _backend.native("crc")
-    before = mod.get_tier()
-    mod.set_tier(request.param)
-    yield request.param
-    mod.set_tier(before)
-
-
-@pytest.mark.parametrize("tier", TIERS, indirect=True)
 @pytest.mark.parametrize("name", CRC_ALGORITHMS)
-def test_ours_1mib(benchmark, name, tier):
+def test_ours_1mib(benchmark, name, crc_tier):
     benchmark.group = f"crc {name} 1 MiB"
     assert benchmark(crc, DATA, name) == crc(DATA, name)
 
@@ -42,8 +28,7 @@ def test_peer_1mib(benchmark, name, peer, module, attr):
     assert benchmark(fn, DATA) == crc(DATA, name)
 
 
-@pytest.mark.parametrize("tier", TIERS, indirect=True)
-def test_ours_blocks(benchmark, tier):
+def test_ours_blocks(benchmark, crc_tier):
     benchmark.group = f"crc_blocks CRC-16/KERMIT {BLOCK}-byte blocks of 1 MiB"
     assert len(benchmark(crc_blocks, DATA, BLOCK, "CRC-16/KERMIT")) == MIB // BLOCK
 

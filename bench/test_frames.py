@@ -8,12 +8,10 @@ Run with ``python -m pytest bench/test_frames.py --benchmark-enable``.
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
-from althan_ota import _backend
 from althan_ota import frames as F
 from althan_ota.bench.frames import KEY, python_image_block_response, template, workload
 
 N = 2048
-mod = _backend.native("aes")   # frames are protected on the AES family's tiers
 GROUP = f"Image Block Response build + CCM* + FCS, {N} frames"
 
 
@@ -22,16 +20,8 @@ def work():
     return workload(N)
 
 
-@pytest.fixture(params=mod.tier_names())
-def tier(request):
-    before = mod.get_tier()
-    mod.set_tier(request.param)
-    yield request.param
-    mod.set_tier(before)
-
-
 @pytest.mark.benchmark(group=GROUP)
-def test_batch_althan(benchmark, work, tier):
+def test_batch_althan(benchmark, work, aes_tier):
     data, offsets, counters, seqs = work
     out, lens = benchmark(F.build_image_block_responses, template(), data, offsets, counters, seqs, nwk_keys=KEY)
     ccm = AESCCM(KEY, tag_length=4)

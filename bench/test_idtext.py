@@ -8,19 +8,9 @@ Run with ``python -m pytest bench/test_idtext.py --benchmark-enable``.
 import numpy as np
 import pytest
 
-from althan_ota import _backend
 from althan_ota.bench import idtext as suite
 
 ROWS = suite.QUICK_ROWS
-mod = _backend.native("idtext")
-
-
-@pytest.fixture(params=mod.tier_names())
-def tier(request):
-    before = mod.get_tier()
-    mod.set_tier(request.param)
-    yield request.param
-    mod.set_tier(before)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +31,7 @@ def same(ours, peer):
 
 
 @pytest.mark.benchmark(group="idtext: parse EUI-64, 100k")
-def test_eui64_althan(benchmark, listings, con, tier):
+def test_eui64_althan(benchmark, listings, con, idtext_tier):
     values, valid = benchmark(suite.ours_eui64, listings["eui64"])
     assert valid.all() and same((values, valid), suite.peer_eui64(con, listings["eui64"]))
 
@@ -52,7 +42,7 @@ def test_eui64_duckdb(benchmark, listings, con):
 
 
 @pytest.mark.benchmark(group="idtext: parse firmware version, 100k")
-def test_version_althan(benchmark, listings, con, tier):
+def test_version_althan(benchmark, listings, con, idtext_tier):
     values, valid = benchmark(suite.ours_version, listings["version"])
     assert valid.all() and same((values, valid), suite.peer_version(con, listings["version"]))
 
@@ -63,7 +53,7 @@ def test_version_duckdb(benchmark, listings, con):
 
 
 @pytest.mark.benchmark(group="idtext: validate MPAN core, 100k")
-def test_mpan_althan(benchmark, listings, con, tier):
+def test_mpan_althan(benchmark, listings, con, idtext_tier):
     cores, _, valid = benchmark(suite.ours_mpan, listings["mpan"])
     peer_values, peer_valid = suite.peer_mpan(con, listings["mpan"])
     assert valid.all() and peer_valid.all()
@@ -76,7 +66,7 @@ def test_mpan_duckdb(benchmark, listings, con):
 
 
 @pytest.mark.benchmark(group="idtext: format EUI-64, 100k")
-def test_format_eui64_althan(benchmark, listings, con, tier):
+def test_format_eui64_althan(benchmark, listings, con, idtext_tier):
     text = benchmark(suite.ours_format_eui64, listings["values"])
     assert text.to_pylist() == suite.peer_format_eui64(con, listings["values"]).to_pylist()
 

@@ -1,6 +1,6 @@
-"""Shared test set-up.
+"""Shared set-up of the tests (tests/) and the pytest-benchmark files (bench/).
 
-A test that takes an argument named ``<family>_tier`` (``crc_tier``, ``sha256_tier``, ``aes_tier``,
+A test or benchmark that takes an argument named ``<family>_tier`` (``crc_tier``, ``sha256_tier``, ``aes_tier``,
 ``ccm_tier``, ...) runs once per CPU tier of that kernel family, with that tier forced for its duration.
 When ALTHAN_OTA_BACKEND pins the tiers (CI's portable run), only the pinned tier is used.
 """
