@@ -62,13 +62,11 @@ def _parse(parse, values) -> Parsed:
     """Runs a kernel parse; values it defers (a non-ASCII or control byte at an end) are trimmed with the
     Unicode rules and parsed again, and whatever still is not plain text is malformed."""
     arr = _as_strings(values)
-    out = parse(arr)
-    parsed, state, counts = (None, *out) if len(out) == 2 else out
+    parsed, state, counts = parse(arr)
     canonical = counts["noncanonical"] == 0
     if counts["deferred"]:
         rows = np.flatnonzero(state == DEFER)
-        again = parse(pc.utf8_trim_whitespace(pc.take(arr, pa.array(rows))))
-        again_values, again_state, _ = (None, *again) if len(again) == 2 else again
+        again_values, again_state, _ = parse(pc.utf8_trim_whitespace(pc.take(arr, pa.array(rows))))
         again_state[again_state == DEFER] = MALFORMED
         state[rows] = again_state
         if parsed is not None:
@@ -110,7 +108,7 @@ def parse_mpan_column(values) -> Parsed:
 
 
 def parse_mprn_column(values) -> Parsed:
-    return _parse(lambda arr: _kernel().check_digits(arr, 6, 10), values)
+    return _parse(lambda arr: (None, *_kernel().check_digits(arr, 6, 10)), values)
 
 
 def parse_eui64(values) -> tuple[np.ndarray, np.ndarray]:
