@@ -115,9 +115,13 @@ def read_compatibility(source) -> pa.Table:
         path = Path(source)
         if not path.is_file():
             raise InventoryError(f"{path}: no such file")
-        table = _read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else _read_csv(path)[0]
-        lines = np.arange(1, table.num_rows + 1) if path.suffix.lower() in (".parquet", ".pq") else \
-            np.arange(2, table.num_rows + 2)
+        if path.suffix.lower() in (".parquet", ".pq"):
+            table = _read_parquet(path)
+            lines = np.arange(1, table.num_rows + 1)
+        else:
+            table, lines, malformed = _read_csv(path)
+            if malformed:
+                raise InventoryError(f"{path}, line {malformed[0][0]}: {malformed[0][1]}")
         originals = {}
     columns = {}
     for header in table.column_names:
