@@ -77,12 +77,16 @@ class Fleet:
                 "firmware_version": dict(sorted(versions.items(), key=lambda kv: -kv[1]))}
 
     def write(self, path: str | Path) -> None:
-        """Write the validated fleet as Parquet (the quarantine beside it, if any rows were quarantined)."""
+        """Write the validated fleet as Parquet (the quarantine beside it, if any rows were quarantined), with
+        firmware versions as canonical ``0x0102A0B3`` text."""
         import pyarrow.parquet as pq
 
         path = Path(path)
+        # versions as 0x text: a person re-exporting the file to CSV gets text that imports as the same versions
+        position = self.table.schema.get_field_index("firmware_version")
+        versions = ids.format_firmware_version(self.column("firmware_version"))
         with replacing(path) as partial:
-            pq.write_table(self.table, partial)
+            pq.write_table(self.table.set_column(position, "firmware_version", versions), partial)
         if self.quarantine.num_rows:
             with replacing(path.with_name(path.stem + ".quarantine.parquet")) as partial:
                 pq.write_table(self.quarantine, partial)
@@ -139,7 +143,7 @@ def _parse_int(values: pa.Array, limit: int) -> tuple[np.ndarray, np.ndarray, np
         out[is_dec] = pc.cast(pc.filter(t, pa.array(is_dec)), pa.int64()).to_numpy()
     if is_hex.any():
         digits = pc.utf8_lpad(pc.utf8_slice_codeunits(pc.filter(t, pa.array(is_hex)), 2), 8, "0")
-        hex_values, _ = ids.parse_firmware_version(digits)
+        hex_values, _ = ids.parse_firmware_version(digits, strict=False)
         out[is_hex] = hex_values.astype(np.int64)
     valid = (is_hex | is_dec) & (out <= limit)
     return out, present, valid | ~present
@@ -195,7 +199,15 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
         fw, present, ok = _parse_int(col["firmware_version"], 0xFFFFFFFF)
         ok &= present
     else:
-        fw, ok = ids.parse_firmware_version(col["firmware_version"])
+        parsed = ids.parse_version_column(col["firmware_version"])
+        fw, ok = parsed.values, parsed.valid
+        ambiguous = parsed.state == ids.AMBIGUOUS
+        if ambiguous.any():
+            reasons = np.empty(n, dtype=object)
+            for row in np.flatnonzero(ambiguous):
+                reasons[row] = ids.ambiguous_version_reason(col["firmware_version"][int(row)].as_py())
+            problems.add(ambiguous, "firmware_version", reasons)
+            ok |= ambiguous
     problems.add(~ok, "firmware_version", "malformed firmware version (expected 8 hex digits, e.g. 0x0102A0B3)")
     out["firmware_version"] = pa.array(fw.astype(np.uint32))
 

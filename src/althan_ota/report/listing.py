@@ -164,6 +164,8 @@ def _parse(raw: pa.Table, lines: np.ndarray, originals: dict[str, str], path) ->
     fail(parsed.state == ids.MALFORMED, "firmware_version",
          "malformed firmware version (expected 8 hex digits, e.g. 0x0102A0B3, or an integer 0..0xFFFFFFFF)")
     fail(parsed.state == ids.ABSENT, "firmware_version", "empty firmware version")
+    fail(parsed.state == ids.AMBIGUOUS, "firmware_version", "ambiguous firmware version (eight decimal digits are "
+         "also what a tool writes for a version exported as an integer; write it with 0x)")
     version = parsed.values
     out["firmware_version"] = _identifier_text(col["firmware_version"], parsed, ids.format_firmware_version)
 
