@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 from ..errors import AltHanError, ParameterError
+from .arguments import integer
 
 
 def register(sub) -> None:
@@ -23,15 +23,15 @@ def register(sub) -> None:
     b.add_argument("format", choices=["zigbee", "gbcs"])
     b.add_argument("payload", help="the upgrade image (zigbee) or Manufacturer Image (gbcs)")
     b.add_argument("-o", "--output", required=True)
-    b.add_argument("--manufacturer-code", type=_int, required=True)
-    b.add_argument("--image-type", type=_int, required=True)
-    b.add_argument("--file-version", type=_int, required=True, help="32-bit, e.g. 0x01020304")
-    b.add_argument("--stack-version", type=_int, default=2)
+    b.add_argument("--manufacturer-code", type=integer(0, 0xFFFF), required=True)
+    b.add_argument("--image-type", type=integer(0, 0xFFFF), required=True)
+    b.add_argument("--file-version", type=integer(0, 0xFFFFFFFF), required=True, help="32-bit, e.g. 0x01020304")
+    b.add_argument("--stack-version", type=integer(0, 0xFFFF), default=2)
     b.add_argument("--header-string", default="")
-    b.add_argument("--hardware", type=_int, nargs=2, metavar=("MIN", "MAX"),
+    b.add_argument("--hardware", type=integer(0, 0xFFFF), nargs=2, metavar=("MIN", "MAX"),
                    help="hardware version range (required for gbcs)")
-    b.add_argument("--security-credential", type=_int, help="zigbee: security credential version")
-    b.add_argument("--destination", type=_int, help="zigbee: upgrade file destination EUI-64")
+    b.add_argument("--security-credential", type=integer(0, 0xFF), help="zigbee: security credential version")
+    b.add_argument("--destination", type=integer(0, 2 ** 64 - 1), help="zigbee: upgrade file destination EUI-64")
     b.add_argument("--element", action="append", default=[], metavar="TAG:FILE",
                    help="zigbee: an extra sub-element, e.g. 0xF000:notes.bin (repeatable)")
     b.add_argument("--integrity-code", action="store_true", help="zigbee: append the AES-MMO integrity code")
@@ -53,13 +53,6 @@ def register(sub) -> None:
     v.add_argument("--cpl", help="CPL entries as JSON or CSV")
     v.add_argument("--json", action="store_true")
     v.set_defaults(handler=verify)
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer (0x hex allowed), not {text!r}") from None
 
 
 def _read(path: str) -> bytes:

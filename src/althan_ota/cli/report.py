@@ -3,18 +3,20 @@ CSV/Parquet/JSON for machines and one HTML page for people; ``--json`` prints a 
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 from pathlib import Path
 
 from ..errors import ParameterError
+from .arguments import amount, count
 
 
 def _date(text: str) -> dt.datetime:
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise SystemExit(f"althan-ota report: not an ISO 8601 date or time: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
@@ -49,7 +51,7 @@ def register(sub) -> None:
     r.add_argument("--ahi", type=Path, required=True, help="Alt HAN Inventory extract (CSV or Parquet)")
     r.add_argument("--suppliers", type=Path, nargs="*", default=[],
                    help="supplier reports: files, or a directory of .csv/.parquet files")
-    r.add_argument("--stale-days", type=int, default=365, help="confirmed longer ago than this is stale")
+    r.add_argument("--stale-days", type=count, default=365, help="confirmed longer ago than this is stale")
     r.add_argument("--as-of", type=_date, help="the date staleness is measured from (default: now)")
     common(r, "reconciliation.csv", fleet=False, store=False)
     r.add_argument("--updates", type=Path, help="proposed AHI updates (default: ahi-updates.<format> beside --out)")
@@ -63,7 +65,7 @@ def register(sub) -> None:
     c = rep.add_parser("campaign", help="campaign views: versions, progress, completion, airtime, failures, visits")
     c.add_argument("--store", type=Path, required=True)
     c.add_argument("--campaign", help="campaign ID (default: the one that started last)")
-    c.add_argument("--visit-cost", type=float, default=150.0, help="cost of one site visit, GBP (default 150)")
+    c.add_argument("--visit-cost", type=amount, default=150.0, help="cost of one site visit, GBP (default 150)")
     common(c, "campaign-report", fleet=False, store=False)
     c.set_defaults(handler=campaign)
 
@@ -72,11 +74,11 @@ def register(sub) -> None:
     h.add_argument("--extract-date", type=_date)
     h.add_argument("--ahi", type=Path, help="also reconcile with this AHI extract")
     h.add_argument("--suppliers", type=Path, nargs="*", default=[])
-    h.add_argument("--stale-days", type=int, default=365)
+    h.add_argument("--stale-days", type=count, default=365)
     h.add_argument("--as-of", type=_date)
     h.add_argument("--compat", type=Path)
     h.add_argument("--campaign")
-    h.add_argument("--visit-cost", type=float, default=150.0)
+    h.add_argument("--visit-cost", type=amount, default=150.0)
     h.set_defaults(handler=html)
 
 
