@@ -219,13 +219,19 @@ def do_abort(args) -> int:
 
 
 def do_status(args) -> int:
+    import sys
+
     from ..campaign import CampaignStore, summarise
-    from ..errors import CampaignError
 
     _existing_store(args.store)
-    with CampaignStore(args.store, read_only=True) as store:
+    # while a campaign runs, its process holds the store: the snapshot it publishes is read instead
+    with CampaignStore.for_reading(args.store) as store:
         ids = [args.campaign_id] if args.campaign_id else store.campaigns()
-        summaries = [summarise(store, cid) for cid in ids]
+        snapshot_at = store.snapshot_at.isoformat() if store.snapshot_at else None
+        summaries = [summarise(store, cid) | {"snapshot_at": snapshot_at} for cid in ids]
+    if snapshot_at:
+        print(f"althan-ota: {args.store} is in use by a running campaign; showing its snapshot of {snapshot_at}",
+              file=sys.stderr)
     if args.json:
         print(json.dumps(summaries, indent=2))
     else:

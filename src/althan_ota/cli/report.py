@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 from ..errors import ParameterError
@@ -85,7 +86,17 @@ def register(sub) -> None:
 def _session(args):
     from ..report import Session
 
-    return Session(args.fleet, store=getattr(args, "store", None), extract_date=getattr(args, "extract_date", None))
+    session = Session(args.fleet, store=getattr(args, "store", None),
+                      extract_date=getattr(args, "extract_date", None))
+    _note_snapshot(session.store)
+    return session
+
+
+def _note_snapshot(store) -> None:
+    """Say so when the store was in use by a running campaign and its snapshot was read instead."""
+    if store is not None and store.snapshot_at is not None:
+        print(f"althan-ota: {store.path} is in use by a running campaign; reporting from its snapshot of "
+              f"{store.snapshot_at.isoformat()}", file=sys.stderr)
 
 
 def _emit(args, summary: dict, lines: list[str]) -> int:
@@ -188,7 +199,9 @@ def campaign(args) -> int:
     from ..report.store import open_store
 
     fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
-    views = campaign_views(open_store(args.store), args.campaign, visit_cost=args.visit_cost)
+    store = open_store(args.store)
+    _note_snapshot(store)
+    views = campaign_views(store, args.campaign, visit_cost=args.visit_cost)
     files = {name: str(write_table(table, args.out / f"{name}.{fmt}", fmt)) for name, table in views.tables.items()}
     from .._files import replacing
 
