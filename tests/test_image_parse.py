@@ -199,8 +199,9 @@ def test_telink_tag_info_elements():
     assert image.container == "telink"
     (element,) = image.elements
     assert (element.tag, element.tag_info, bytes(element.data)) == (0xF000, 0x1234, encrypted)
-    theirs, _ = zimg.parse_ota_image(data)
-    assert theirs.subelements[0].tag_info == 0x1234
+    if hasattr(zimg, "TelinkEncryptedSubElement"):    # not in zigpy 0.84, the last release for Python 3.10
+        theirs, _ = zimg.parse_ota_image(data)
+        assert theirs.subelements[0].tag_info == 0x1234
 
 
 def test_accepts_any_buffer(plain):
