@@ -21,7 +21,7 @@ typedef struct alt_aes_impl {
 } alt_aes_impl;
 
 extern const alt_aes_impl alt_aes_impl_portable;
-#if defined(ALT_HAVE_X86)
+#if defined(ALT_X86_TIERS)
 extern const alt_aes_impl alt_aes_impl_aesni;
 extern const alt_aes_impl alt_aes_impl_vaes;
 /* Shared by the vaes tier, which has nothing wider to offer for a single key schedule, the sequential MMO
