@@ -40,10 +40,9 @@ def _measure(kernel: str, impl: str, fn, items: float, unit: str, quick: bool) -
 
 
 def _ours_on_every_tier(kernel: str, fn, items: float, unit: str, baseline: Result, quick: bool):
-    mod = _backend.native("crc")
     rows = []
-    for tier in mod.tier_names():
-        mod.set_tier(tier)
+    for tier in _backend.tiers()["crc"]:
+        _backend.set_backend(tier, "crc")
         row = _measure(kernel, f"althan-ota[{tier}]", fn, items, unit, quick)
         if baseline.seconds != float("inf"):
             row.baseline, row.ratio = baseline.impl, baseline.seconds / row.seconds
@@ -52,8 +51,7 @@ def _ours_on_every_tier(kernel: str, fn, items: float, unit: str, baseline: Resu
 
 
 def run(quick: bool) -> list[Result]:
-    mod = _backend.native("crc")
-    before = mod.get_tier()
+    before = _backend.backend()["crc"]
     data = os.urandom(MIB)
     results: list[Result] = []
     try:
@@ -74,5 +72,5 @@ def run(quick: bool) -> list[Result]:
         results.extend(_ours_on_every_tier(kernel, lambda: crc_blocks(data, BLOCK, "CRC-16/KERMIT"), MIB // BLOCK,
                                            "block", loop, quick))
     finally:
-        mod.set_tier(before)
+        _backend.set_backend(before, "crc")
     return results
