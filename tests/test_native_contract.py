@@ -25,7 +25,7 @@ from althan_ota.emulate import OUTCOMES, emulate
 from althan_ota.errors import BackendError, InvalidTag, ParameterError
 
 NATIVE = Path(althan_ota.__file__).parent / "_native"
-MODULES = sorted(p.stem for p in NATIVE.glob("_*.pyx"))
+MODULES = sorted({p.stem for p in NATIVE.glob("_*.pyx")} | {p.stem for p in NATIVE.glob("_*.pyi")})
 
 
 def stub_names(path: Path) -> set[str]:

@@ -106,62 +106,54 @@ cdef int check_params(Py_ssize_t nonce_len, Py_ssize_t mic_len, Py_ssize_t msg_l
 # through the buffer protocol for the call.
 
 def ccm_encrypt(key, nonce, plaintext, aad, Py_ssize_t mic_len):
-    cdef Held held
-    held.count = 0
-    cdef Py_ssize_t key_len, nonce_len, n, aad_len
-    cdef const uint8_t *k
-    cdef const uint8_t *nc
-    cdef const uint8_t *pt
-    cdef const uint8_t *a
-    cdef int rc
-    try:
-        k = take(&held, key, &key_len, "key")
-        nc = take(&held, nonce, &nonce_len, "nonce")
-        pt = take(&held, plaintext, &n, "plaintext")
-        a = take(&held, aad, &aad_len, "aad")
-        check_key(key_len)
-        check_params(nonce_len, mic_len, n)
-        out = PyBytes_FromStringAndSize(NULL, n + mic_len)
-        o = <uint8_t *>PyBytes_AS_STRING(out)
-        if n >= NOGIL_MIN:
-            with nogil:
-                rc = alt_ccm_encrypt(k, nc, nonce_len, a, aad_len, pt, n, mic_len, o)
-        else:
-            rc = alt_ccm_encrypt(k, nc, nonce_len, a, aad_len, pt, n, mic_len, o)
-        check_rc(rc, "CCM* encryption")
-        return out
-    finally:
-        release(&held)
+    return ccm_one(False, key, nonce, plaintext, aad, mic_len)
 
 
 def ccm_decrypt(key, nonce, data, aad, Py_ssize_t mic_len):
+    return ccm_one(True, key, nonce, data, aad, mic_len)
+
+
+ctypedef int (*ccm_fn)(const uint8_t *key, const uint8_t *nonce, size_t nonce_len, const uint8_t *aad,
+                       size_t aad_len, const uint8_t *inp, size_t in_len, size_t mic_len, uint8_t *out) noexcept nogil
+
+
+cdef bytes ccm_one(bint decrypt, key, nonce, data, aad, Py_ssize_t mic_len):
+    """One frame: data is the plaintext (encrypt) or the ciphertext then MIC (decrypt)."""
     cdef Held held
     held.count = 0
-    cdef Py_ssize_t key_len, nonce_len, n, aad_len
+    cdef Py_ssize_t key_len, nonce_len, n, aad_len, out_len
     cdef const uint8_t *k
     cdef const uint8_t *nc
     cdef const uint8_t *d
     cdef const uint8_t *a
+    cdef ccm_fn run = alt_ccm_decrypt if decrypt else alt_ccm_encrypt
     cdef int rc
     try:
         k = take(&held, key, &key_len, "key")
         nc = take(&held, nonce, &nonce_len, "nonce")
-        d = take(&held, data, &n, "data")
+        d = take(&held, data, &n, "data" if decrypt else "plaintext")
         a = take(&held, aad, &aad_len, "aad")
         check_key(key_len)
-        check_params(nonce_len, mic_len, 0)
-        if mic_len > n:
-            raise InvalidTag(f"a CCM* frame with a {mic_len}-byte MIC has at least {mic_len} bytes, got {n}")
-        check_params(nonce_len, mic_len, n - mic_len)
-        out = PyBytes_FromStringAndSize(NULL, n - mic_len)
+        if decrypt:
+            check_params(nonce_len, mic_len, 0)
+            if mic_len > n:
+                raise InvalidTag(f"a CCM* frame with a {mic_len}-byte MIC has at least {mic_len} bytes, got {n}")
+            out_len = n - mic_len
+            check_params(nonce_len, mic_len, out_len)
+        else:
+            out_len = n + mic_len
+            check_params(nonce_len, mic_len, n)
+        out = PyBytes_FromStringAndSize(NULL, out_len)
         o = <uint8_t *>PyBytes_AS_STRING(out)
         if n >= NOGIL_MIN:
             with nogil:
-                rc = alt_ccm_decrypt(k, nc, nonce_len, a, aad_len, d, n, mic_len, o)
+                rc = run(k, nc, nonce_len, a, aad_len, d, n, mic_len, o)
         else:
-            rc = alt_ccm_decrypt(k, nc, nonce_len, a, aad_len, d, n, mic_len, o)
-        check_rc(rc, "CCM* decryption",
-                 "CCM* MIC does not verify: wrong key, nonce or AAD, or the frame was altered")
+            rc = run(k, nc, nonce_len, a, aad_len, d, n, mic_len, o)
+        if decrypt:
+            check_rc(rc, "CCM* decryption",
+                     "CCM* MIC does not verify: wrong key, nonce or AAD, or the frame was altered")
+        check_rc(rc, "CCM* encryption")
         return out
     finally:
         release(&held)

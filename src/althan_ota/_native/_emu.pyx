@@ -136,11 +136,16 @@ cdef class Run(Control):
 
         self.first = first
         self.n = n
-        self.keys = NULL if keys is None else <const uint64_t *>array_data(keys, "u8", n, "keys", False)
-        self.sides = NULL if sides is None else <const uint8_t *>array_data(sides, "u1", n, "sides", False)
-        self.han_per = NULL if han_per is None else <const double *>array_data(han_per, "f8", n, "han_per", False)
-        self.bridge_per = NULL if bridge_per is None else \
-            <const double *>array_data(bridge_per, "f8", n, "bridge_per", False)
+        # optional inputs: None leaves the pointer NULL
+        self.keys, self.sides, self.han_per, self.bridge_per = NULL, NULL, NULL, NULL
+        if keys is not None:
+            self.keys = <const uint64_t *>array_data(keys, "u8", n, "keys", False)
+        if sides is not None:
+            self.sides = <const uint8_t *>array_data(sides, "u1", n, "sides", False)
+        if han_per is not None:
+            self.han_per = <const double *>array_data(han_per, "f8", n, "han_per", False)
+        if bridge_per is not None:
+            self.bridge_per = <const double *>array_data(bridge_per, "f8", n, "bridge_per", False)
         cdef Py_ssize_t rows = 2 * n
         self.out.outcome = <uint8_t *>column(out, "outcome", rows)
         self.out.new_version = <uint8_t *>column(out, "new_version", rows)
