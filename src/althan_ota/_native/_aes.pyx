@@ -8,7 +8,7 @@ althan_ota.checksum (aes_mmo) and althan_ota.ccm.
 from libc.stdint cimport int64_t, uint8_t
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
-from ._buffers cimport Held, release, take
+from ._buffers cimport RELEASE_GIL_FROM, Held, digest_of, release, take
 from ._status cimport check_rc
 from .aes cimport ALT_AES_MMO_MAX_LEN, alt_aes128_encrypt_ecb, alt_aes128_expand_key, alt_aes128_key, alt_aes_mmo
 from .alt_status cimport ALT_EINVAL, ALT_ERANGE
@@ -16,11 +16,6 @@ from .ccm cimport (alt_ccm_batch, alt_ccm_check_params, alt_ccm_decrypt, alt_ccm
                    alt_ccm_encrypt_batch)
 
 from ..errors import InvalidTag, ParameterError
-
-# Below this many bytes a call is shorter than releasing and re-taking the GIL.
-cdef enum:
-    NOGIL_MIN = 4096
-
 
 cdef const uint8_t EMPTY[1]
 
@@ -56,7 +51,7 @@ def ecb_encrypt(key, data):
         out = PyBytes_FromStringAndSize(NULL, n)
         o = <uint8_t *>PyBytes_AS_STRING(out)
         check_rc(alt_aes128_expand_key(k, &ks), "AES-128 key expansion")
-        if n >= NOGIL_MIN:
+        if n >= RELEASE_GIL_FROM:
             with nogil:
                 rc = alt_aes128_encrypt_ecb(&ks, d, n, o)
         else:
@@ -72,18 +67,12 @@ def aes_mmo(data):
     held.count = 0
     cdef Py_ssize_t n
     cdef uint8_t digest[16]
-    cdef int rc
     try:
         d = take(&held, data, &n, "data")
         if <size_t>n >= ALT_AES_MMO_MAX_LEN:
             raise ParameterError(f"AES-MMO takes fewer than {ALT_AES_MMO_MAX_LEN} bytes (32-bit bit length), "
                                  f"got {n}")
-        if n >= NOGIL_MIN:
-            with nogil:
-                rc = alt_aes_mmo(d, n, digest)
-        else:
-            rc = alt_aes_mmo(d, n, digest)
-        check_rc(rc, "AES-MMO")
+        check_rc(digest_of(alt_aes_mmo, d, n, digest), "AES-MMO")
         return digest[:16]
     finally:
         release(&held)
@@ -145,7 +134,7 @@ cdef bytes ccm_one(bint decrypt, key, nonce, data, aad, Py_ssize_t mic_len):
             check_params(nonce_len, mic_len, n)
         out = PyBytes_FromStringAndSize(NULL, out_len)
         o = <uint8_t *>PyBytes_AS_STRING(out)
-        if n >= NOGIL_MIN:
+        if n >= RELEASE_GIL_FROM:
             with nogil:
                 rc = run(k, nc, nonce_len, a, aad_len, d, n, mic_len, o)
         else:

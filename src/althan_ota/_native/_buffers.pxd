@@ -11,6 +11,9 @@ from libc.stdint cimport uint8_t
 
 cdef enum:
     MAX_HELD = 6
+    # Below this many bytes a call into the core is shorter than releasing and re-taking the GIL; longer
+    # single-buffer calls release it, so other threads run meanwhile (batch calls always release it).
+    RELEASE_GIL_FROM = 4096
 
 # Buffers taken by one call; set count to 0 before the first take(), call release() in a finally.
 cdef struct Held:
@@ -20,6 +23,18 @@ cdef struct Held:
 cdef const uint8_t *take_buffer(Held *held, object obj, Py_ssize_t *size, str what) except NULL
 cdef void release(Held *held) noexcept
 cdef void *array_data(object arr, str dtype, Py_ssize_t n, str what, bint writeable) except? NULL
+
+
+# A one-buffer kernel with a fixed-size result: SHA-256, AES-MMO.
+ctypedef int (*digest_fn)(const uint8_t *data, size_t len, uint8_t *out) noexcept nogil
+
+
+cdef inline int digest_of(digest_fn fn, const uint8_t *data, Py_ssize_t n, uint8_t *out) noexcept:
+    """fn over data, without the GIL from RELEASE_GIL_FROM bytes on; fn's status."""
+    if n < RELEASE_GIL_FROM:
+        return fn(data, n, out)
+    with nogil:
+        return fn(data, n, out)
 
 
 cdef inline const uint8_t *take(Held *held, object obj, Py_ssize_t *size, str what) except NULL:

@@ -9,15 +9,11 @@ from libc.stdint cimport uint8_t, uint32_t
 
 import numpy as np
 
-from ._buffers cimport Held, release, take
+from ._buffers cimport RELEASE_GIL_FROM, Held, release, take
 from ._status cimport check_rc
 from .crc cimport ALT_CRC_ALGORITHM_COUNT, alt_crc_blocks, alt_crc_compute, alt_crc_model, alt_crc_model_get
 
 from ..errors import ParameterError
-
-# Below this many bytes releasing and re-taking the GIL costs more than the CRC itself.
-cdef Py_ssize_t NOGIL_BYTES = 4096
-
 
 def models():
     """The catalogue, one dict per algorithm index: name, width, poly, init, reflected, xorout, check and
@@ -90,7 +86,7 @@ def crc(data, algorithm, init=None):
     cdef int rc
     try:
         p = take(&held, data, &n, "data")
-        if n > NOGIL_BYTES:
+        if n >= RELEASE_GIL_FROM:
             with nogil:
                 rc = alt_crc_compute(index, p, n, &c)
         else:

@@ -8,15 +8,11 @@ import operator
 
 import numpy as np
 
-from ._buffers cimport Held, release, take
+from ._buffers cimport Held, digest_of, release, take
 from ._status cimport check_rc
 from .sha256 cimport alt_sha256, alt_sha256_blocks
 
 from ..errors import ParameterError
-
-# Below this many bytes, releasing and retaking the GIL costs more than the hash saves other threads.
-cdef Py_ssize_t RELEASE_GIL_FROM = 4096
-
 
 def sha256(data) -> bytes:
     """The SHA-256 digest (32 bytes) of a bytes-like object, as ``hashlib.sha256(data).digest()``."""
@@ -24,16 +20,9 @@ def sha256(data) -> bytes:
     cdef Held held
     held.count = 0
     cdef Py_ssize_t n
-    cdef const uint8_t *p
-    cdef int rc
     try:
         p = take(&held, data, &n, "data")
-        if n >= RELEASE_GIL_FROM:
-            with nogil:
-                rc = alt_sha256(p, n, digest)
-        else:
-            rc = alt_sha256(p, n, digest)
-        check_rc(rc, "SHA-256")
+        check_rc(digest_of(alt_sha256, p, n, digest), "SHA-256")
     finally:
         release(&held)
     return PyBytes_FromStringAndSize(<char *>digest, 32)
