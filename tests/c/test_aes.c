@@ -85,7 +85,8 @@ int main(void)
             alt_aes128_expand_key(key, &ks);
             CHECK(!memcmp(&ks, &ks_ref, sizeof ks), "[%s] key schedule differs", alt_tiers_name(ALT_FAMILY_AES, t));
             alt_aes128_encrypt_ecb(&ks, data, len & ~(size_t)15, got);
-            CHECK(!memcmp(got, ref, len & ~(size_t)15), "[%s] ECB of %zu bytes", alt_tiers_name(ALT_FAMILY_AES, t), len);
+            CHECK(!memcmp(got, ref, len & ~(size_t)15), "[%s] ECB of %zu bytes", alt_tiers_name(ALT_FAMILY_AES, t),
+                  len);
             alt_aes_mmo(data, len, got_d);
             CHECK(!memcmp(got_d, ref_d, 16), "[%s] AES-MMO of %zu bytes", alt_tiers_name(ALT_FAMILY_AES, t), len);
         }

@@ -106,7 +106,8 @@ int main(void)
 {
     for (size_t i = 0; i < BUF; i++)
         buf[i] = (uint8_t)rnd();
-    CHECK(alt_tiers_count(ALT_FAMILY_CRC) >= 1 && strcmp(alt_tiers_name(ALT_FAMILY_CRC, 0), "portable") == 0, "tier 0 is portable");
+    CHECK(alt_tiers_count(ALT_FAMILY_CRC) >= 1 && strcmp(alt_tiers_name(ALT_FAMILY_CRC, 0), "portable") == 0,
+          "tier 0 is portable");
     CHECK(alt_tiers_get(ALT_FAMILY_CRC) == alt_tiers_count(ALT_FAMILY_CRC) - 1, "starts on the best tier");
     CHECK(alt_tiers_set(ALT_FAMILY_CRC, alt_tiers_count(ALT_FAMILY_CRC)) == ALT_EUNSUPPORTED, "set_tier out of range");
     CHECK(alt_crc_model_get(ALT_CRC_ALGORITHM_COUNT) == NULL, "model out of range");

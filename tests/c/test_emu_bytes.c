@@ -292,9 +292,11 @@ int main(void)
         for (int c = 0; c < alt_tiers_count(ALT_FAMILY_CRC); c++) {
             alt_tiers_set(ALT_FAMILY_AES, a);
             alt_tiers_set(ALT_FAMILY_CRC, c);
-            alt_tiers_set(ALT_FAMILY_SHA256, c < alt_tiers_count(ALT_FAMILY_SHA256) ? c : alt_tiers_count(ALT_FAMILY_SHA256) - 1);
+            int sha_tiers = alt_tiers_count(ALT_FAMILY_SHA256);
+            alt_tiers_set(ALT_FAMILY_SHA256, c < sha_tiers ? c : sha_tiers - 1);
             char what[80];
-            snprintf(what, sizeof what, "aes %s crc %s", alt_tiers_name(ALT_FAMILY_AES, a), alt_tiers_name(ALT_FAMILY_CRC, c));
+            snprintf(what, sizeof what, "aes %s crc %s", alt_tiers_name(ALT_FAMILY_AES, a),
+                     alt_tiers_name(ALT_FAMILY_CRC, c));
             CHECK(run(&clean, &o, 1) == ALT_OK, "%s: run failed", what);
             check_clean(&o, what);
             if (a == 0 && c == 0)

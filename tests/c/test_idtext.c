@@ -518,7 +518,8 @@ int main(void)
     int tiers = alt_tiers_count(ALT_FAMILY_IDTEXT);
     CHECK(tiers >= 1 && !strcmp(alt_tiers_name(ALT_FAMILY_IDTEXT, 0), "portable"), "tier 0 is portable");
     CHECK(alt_tiers_get(ALT_FAMILY_IDTEXT) == tiers - 1, "starts on the best tier");
-    CHECK(alt_tiers_set(ALT_FAMILY_IDTEXT, tiers) == ALT_EUNSUPPORTED && alt_tiers_name(ALT_FAMILY_IDTEXT, tiers) == NULL,
+    CHECK(alt_tiers_set(ALT_FAMILY_IDTEXT, tiers) == ALT_EUNSUPPORTED &&
+              alt_tiers_name(ALT_FAMILY_IDTEXT, tiers) == NULL,
           "no tier past the last");
     size_t compared = 0;
     for (int tier = 0; tier < tiers; tier++) {

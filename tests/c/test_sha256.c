@@ -114,7 +114,8 @@ int main(void)
     CHECK(tiers >= 1 && strcmp(alt_tiers_name(ALT_FAMILY_SHA256, 0), "portable") == 0, "tier 0 must be portable");
     CHECK(alt_tiers_get(ALT_FAMILY_SHA256) == tiers - 1, "the family starts on its best tier");
     CHECK(alt_tiers_name(ALT_FAMILY_SHA256, tiers) == NULL, "tier name out of range");
-    CHECK(alt_tiers_set(ALT_FAMILY_SHA256, tiers) == ALT_EUNSUPPORTED && alt_tiers_set(ALT_FAMILY_SHA256, -1) == ALT_EUNSUPPORTED,
+    CHECK(alt_tiers_set(ALT_FAMILY_SHA256, tiers) == ALT_EUNSUPPORTED &&
+              alt_tiers_set(ALT_FAMILY_SHA256, -1) == ALT_EUNSUPPORTED,
           "set_tier out of range");
 
     uint8_t data[DATA_LEN + 32];
@@ -126,7 +127,8 @@ int main(void)
     compute(data, &reference);
     for (int t = 0; t < tiers; t++) {
         const char *name = alt_tiers_name(ALT_FAMILY_SHA256, t);
-        CHECK(alt_tiers_set(ALT_FAMILY_SHA256, t) == ALT_OK && alt_tiers_get(ALT_FAMILY_SHA256) == t, "set_tier %s", name);
+        CHECK(alt_tiers_set(ALT_FAMILY_SHA256, t) == ALT_OK && alt_tiers_get(ALT_FAMILY_SHA256) == t, "set_tier %s",
+              name);
         printf("tier %s\n", name);
         fips_vectors(name);
         if (t == 0)
