@@ -30,6 +30,9 @@ class ResponseCode:
     def is_error(self) -> bool:
         return self.severity == ERROR
 
+    def __reduce__(self):               # one shared table entry per code, also after pickling
+        return response_code, (self.code,)
+
 
 _DUIS_TEXT = {
     "I0": "Success: the Request has had a successful outcome",

@@ -51,6 +51,9 @@ class RequestId:
     def __str__(self) -> str:
         return f"{self.originator}:{self.target}:{self.counter}"
 
+    def __reduce__(self):
+        return RequestId, (self.originator, self.target, self.counter)
+
     @classmethod
     def make(cls, originator, target, counter: int) -> "RequestId":
         if isinstance(counter, bool) or not isinstance(counter, int) or not 0 <= counter <= MAX_COUNTER:

@@ -8,6 +8,7 @@ separators and the case of attribute type names.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ _ENTITY_ID = NameOID.X500_UNIQUE_IDENTIFIER
 NameKey = tuple  # ((oid dotted string, value), ...) in RFC 4514 order (most specific RDN first)
 
 
+@functools.lru_cache(maxsize=1024)
 def issuer_key(text: str) -> NameKey:
     """The comparable form of an X509IssuerName string; DuisError if it is not an RFC 4514 name."""
     parts = _split_unescaped(text.strip(), ",;")
@@ -106,7 +108,7 @@ def _unescape(value: str, whole: str) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TrustedCertificate:
     certificate: x509.Certificate
     public_key: ec.EllipticCurvePublicKey
@@ -115,7 +117,7 @@ class TrustedCertificate:
     entity_id: str | None       # the EUI-64 in the subject's x500UniqueIdentifier (SMKI), e.g. 90-B3-D5-...
     source: str                 # where it was loaded from
 
-    @property
+    @functools.cached_property
     def subject(self) -> str:
         return self.certificate.subject.rfc4514_string()
 

@@ -61,6 +61,7 @@ class Verifier:
         if not isinstance(trust, TrustStore):
             raise TypeError("Verifier needs a TrustStore")
         self.trust = trust
+        self._signers: dict[int, SignerInfo] = {}   # one shared SignerInfo per certificate
         self.expected_signers = None if expected_signers is None else \
             frozenset(eui(e, "expected signer") for e in ([expected_signers] if isinstance(expected_signers, str)
                                                           else expected_signers))
@@ -75,7 +76,7 @@ class Verifier:
         digest = b64decode(expect(children(reference)[-1], ds("DigestValue"), "ds:Reference").text,
                            "ds:DigestValue", 32)
         raw_signature = b64decode(signature_value.text, "ds:SignatureValue", 64)
-        trusted = self._certificate(key_info)
+        issuer, trusted = self._certificate(key_info)
         self._check_signer(root, trusted)
 
         # SignedInfo is canonicalised where it stands (its in-scope namespaces matter to C14N)
@@ -92,8 +93,11 @@ class Verifier:
         except InvalidSignature:
             raise DuisError(f"ds:SignatureValue: does not verify with the certificate {trusted.subject} "
                             f"(serial {trusted.serial}, {trusted.source})") from None
-        return SignerInfo(issuer=key_info_issuer(key_info), serial=trusted.serial, entity_id=trusted.entity_id,
-                          subject=trusted.subject, source=trusted.source)
+        info = self._signers.get(id(trusted))
+        if info is None or info.issuer != issuer:
+            info = self._signers[id(trusted)] = SignerInfo(issuer, trusted.serial, trusted.entity_id,
+                                                           trusted.subject, trusted.source)
+        return info
 
     # -- structure --------------------------------------------------------------------------------------
     @staticmethod
@@ -164,7 +168,7 @@ class Verifier:
         raise DuisError(f"ds:Transforms: {algorithms}; DUIS allows the enveloped-signature transform, optionally "
                         f"followed by one C14N 1.0 or exclusive C14N transform")
 
-    def _certificate(self, key_info) -> TrustedCertificate:
+    def _certificate(self, key_info) -> tuple[str, TrustedCertificate]:
         data = [c for c in children(key_info) if c.tag == ds("X509Data")]
         serials = [s for d in data for s in children(d) if s.tag == ds("X509IssuerSerial")]
         if len(serials) != 1:
@@ -177,7 +181,7 @@ class Verifier:
         serial_text = (expect(parts[1], ds("X509SerialNumber"), "ds:X509IssuerSerial").text or "").strip()
         if not serial_text.isascii() or not serial_text.isdigit() or len(serial_text) > 50:
             raise DuisError(f"ds:X509SerialNumber: {serial_text[:60]!r} is not a certificate serial number")
-        return self.trust.lookup(issuer, int(serial_text))
+        return issuer.strip(), self.trust.lookup(issuer, int(serial_text))
 
     def _check_signer(self, root, trusted: TrustedCertificate) -> None:
         if self.expected_signers is not None and trusted.entity_id not in self.expected_signers:
@@ -191,10 +195,6 @@ class Verifier:
                 if originator != trusted.entity_id:
                     raise DuisError(f"ds:KeyInfo: the request comes from {originator} (RequestID) but is signed "
                                     f"by {trusted.entity_id}")
-
-
-def key_info_issuer(key_info) -> str:
-    return (key_info.findtext(f"{ds('X509Data')}/{ds('X509IssuerSerial')}/{ds('X509IssuerName')}") or "").strip()
 
 
 def _prefix_list(method) -> list[str] | None:
