@@ -259,3 +259,29 @@ class Message(_Compact):
             if record.outcome is not None:
                 out.extend((d, record.outcome) for d in (record.device_ids or ("",)))
         return out
+
+
+def as_dict(value):
+    """A JSON-ready view of a :class:`Message` or record: request IDs as text, response codes with their
+    meaning, a firmware image as its size and SHA-256, other bytes (GBCS payloads) in base64."""
+    import base64
+    import dataclasses
+    import hashlib
+
+    if isinstance(value, RequestId):
+        return str(value)
+    if isinstance(value, ResponseCode):
+        return {"code": value.code, "severity": value.severity, "meaning": value.meaning}
+    if isinstance(value, UpdatePpmidFirmwareRequest):
+        out = {f.name: as_dict(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name != "image"}
+        return {"type": type(value).__name__, "image_bytes": len(value.image),
+                "image_sha256": hashlib.sha256(value.image).hexdigest(), **out}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {"type": type(value).__name__} if not isinstance(value, Message) else {}
+        out.update({f.name: as_dict(getattr(value, f.name)) for f in dataclasses.fields(value)})
+        return out
+    if isinstance(value, (tuple, list)):
+        return [as_dict(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
