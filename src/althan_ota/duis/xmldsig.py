@@ -18,8 +18,13 @@ _DELETE = b" \t\r\n"
 def canonical(node, exclusive: bool, inclusive_prefixes=None) -> bytes:
     """C14N 1.0 (inclusive, or exclusive) of an element in its document context, or of a whole document (an
     ElementTree), without comments: a same-document reference (URI="") never covers comments."""
-    return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=False,
-                          inclusive_ns_prefixes=inclusive_prefixes or None)
+    try:
+        return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=False,
+                              inclusive_ns_prefixes=inclusive_prefixes or None)
+    except etree.C14NError:
+        # libxml2 refuses e.g. a relative namespace URI, which C14N 1.0 does not define
+        raise DuisError("the message cannot be canonicalised (C14N): a namespace URI that is not absolute?") \
+            from None
 
 
 def b64decode(text: str | None, element: str, length: int | None = None) -> bytes:
