@@ -30,9 +30,10 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def _init_reader(pem: bytes, expected_signers, schema_path, targets, accept_unsigned_errors) -> None:
+def _init_reader(certificates, expected_signers, schema_path, targets, accept_unsigned_errors) -> None:
     trust = TrustStore()
-    trust.add_pem(pem, source="<bulk>")
+    for pem, source in certificates:
+        trust.add_pem(pem, source)
     _worker["read"] = (Verifier(trust, expected_signers), None if schema_path is None else load_schema(schema_path),
                        targets, accept_unsigned_errors)
 
@@ -102,9 +103,9 @@ class BulkReader(_Pool):
     def __init__(self, trust: TrustStore, *, expected_signers=None, schema: str | Path | None = None,
                  targets=None, accept_unsigned_errors: bool = False, workers: int | None = None,
                  chunk: int = DEFAULT_CHUNK):
-        pem = b"".join(t.certificate.public_bytes(Encoding.PEM) for t in trust)
+        certificates = [(t.certificate.public_bytes(Encoding.PEM), t.source) for t in trust]
         self.chunk = chunk
-        super().__init__(workers, _init_reader, (pem, expected_signers, None if schema is None else str(schema),
+        super().__init__(workers, _init_reader, (certificates, expected_signers, None if schema is None else str(schema),
                                                  targets, accept_unsigned_errors))
 
     def read(self, messages) -> list:
