@@ -44,96 +44,98 @@ def parse_tree(root: etree._Element, signer=None, targets=None) -> rec.Message:
 # -- requests ---------------------------------------------------------------------------------------------
 def _request(root, signer) -> rec.Message:
     version = _schema_version(root)
-    header = _child(root, "Header", "Request")
-    request_id = RequestId.parse(_text(header, "RequestID", "Request/Header"), "Request/Header/RequestID")
-    variant = _int(_text(header, "CommandVariant", "Request/Header"), "Request/Header/CommandVariant")
-    srv = _text(header, "ServiceReferenceVariant", "Request/Header")
-    body = _only_child(_child(root, "Body", "Request"), "Request/Body")
-    name = local_name(body.tag)
-    if body.tag == sr("UpdatePPMIDFirmware"):
-        record = _update_ppmid_firmware(body)
-    elif body.tag == sr("ReadInventory"):
+    top = _Fields(root, "Request")
+    header = _Fields(top.child("Header"), "Request/Header")
+    request_id = RequestId.parse(header.text("RequestID"), "Request/Header/RequestID")
+    variant = _int(header.text("CommandVariant"), "Request/Header/CommandVariant")
+    srv = header.text("ServiceReferenceVariant")
+    body = _only_child(top.child("Body"), "Request/Body")
+    tag = body.tag
+    if tag == _UPDATE_PPMID_FIRMWARE:
+        record = _update_ppmid_firmware(_Fields(body, "UpdatePPMIDFirmware"))
+    elif tag == _READ_INVENTORY:
         selector = _only_child(body, "ReadInventory")
         record = rec.ReadInventoryRequest(local_name(selector.tag), _value(selector, "ReadInventory"))
         if record.selector == "DeviceID":
             record = rec.ReadInventoryRequest("DeviceID", eui_from_text(record.value, "ReadInventory/DeviceID"))
-    elif body.tag == sr("DevicePrenotification"):
-        where = "DevicePrenotification"
+    elif tag == _DEVICE_PRENOTIFICATION:
+        f = _Fields(body, "DevicePrenotification")
         record = rec.DevicePrenotificationRequest(
-            eui_from_text(_text(body, "DeviceID", where), f"{where}/DeviceID"),
-            _text(body, "DeviceManufacturer", where, empty_ok=True), _text(body, "DeviceModel", where, empty_ok=True),
-            _text(body, "DeviceType", where), _text(body, "SMETSCHTSVersion", where, required=False),
-            _text(body, "FirmwareVersion", where, required=False), _text(body, "ESMEVariant", where, required=False))
-    elif body.tag == sr("ReadFirmwareVersion"):
-        record = rec.ReadFirmwareVersionRequest(_text(body, "ExecutionDateTime", "ReadFirmwareVersion",
-                                                      required=False))
+            f.eui("DeviceID"), f.text("DeviceManufacturer", empty_ok=True), f.text("DeviceModel", empty_ok=True),
+            f.text("DeviceType"), f.text("SMETSCHTSVersion", False), f.text("FirmwareVersion", False),
+            f.text("ESMEVariant", False))
+    elif tag == _READ_FIRMWARE_VERSION:
+        record = rec.ReadFirmwareVersionRequest(_Fields(body, "ReadFirmwareVersion").text("ExecutionDateTime", False))
     else:
-        record = rec.OtherContent(name)
+        record = rec.OtherContent(local_name(tag))
     return rec.Message("request", version, request_id, None, None, None, variant, srv, None, (record,), signer)
 
 
-def _update_ppmid_firmware(body) -> rec.UpdatePpmidFirmwareRequest:
-    where = "UpdatePPMIDFirmware"
-    image = _base64(_text(body, "FirmwareImage", where), f"{where}/FirmwareImage")
-    version_text = _text(body, "FirmwareVersion", where)
-    devices = split_device_id_list(_text(body, "DeviceIDList", where), f"{where}/DeviceIDList")
-    return rec.UpdatePpmidFirmwareRequest(image, parse_firmware_version(version_text, f"{where}/FirmwareVersion"),
+def _update_ppmid_firmware(f: "_Fields") -> rec.UpdatePpmidFirmwareRequest:
+    image = _base64(f.text("FirmwareImage"), f"{f.where}/FirmwareImage")
+    version_text = f.text("FirmwareVersion")
+    devices = split_device_id_list(f.text("DeviceIDList"), f"{f.where}/DeviceIDList")
+    return rec.UpdatePpmidFirmwareRequest(image, parse_firmware_version(version_text, f"{f.where}/FirmwareVersion"),
                                           version_text, devices)
 
 
 # -- responses and alerts ---------------------------------------------------------------------------------
 def _response(root, signer, targets) -> rec.Message:
     version = _schema_version(root)
-    header = _child(root, "Header", "Response")
-    raw_request_id = _text(header, "RequestID", "Response/Header", required=False)
+    top = _Fields(root, "Response")
+    header = _Fields(top.child("Header"), "Response/Header")
+    raw_request_id = header.text("RequestID", False)
     request_id = None if raw_request_id is None else RequestId.parse(raw_request_id, "Response/Header/RequestID")
-    raw_response_id = _text(header, "ResponseID", "Response/Header", required=False)
+    raw_response_id = header.text("ResponseID", False)
     response_id = None if raw_response_id is None else \
         RequestId.parse(raw_response_id, "Response/Header/ResponseID")
-    code = response_code(_text(header, "ResponseCode", "Response/Header"))
-    when = _text(header, "ResponseDateTime", "Response/Header")
-    body = _only_child(_child(root, "Body", "Response"), "Response/Body")
+    code = response_code(header.text("ResponseCode"))
+    when = header.text("ResponseDateTime")
+    body = _only_child(top.child("Body"), "Response/Body")
+    tag = body.tag
 
-    if body.tag == sr("ResponseMessage"):
-        srv = _text(body, "ServiceReferenceVariant", "ResponseMessage")
-        records = _response_message(body, srv, request_id, code, targets)
+    if tag == _RESPONSE_MESSAGE:
+        f = _Fields(body, "ResponseMessage")
+        srv = f.text("ServiceReferenceVariant")
+        records = _response_message(f, srv, request_id, code, targets)
         return rec.Message("response", version, request_id, response_id, code, when, None, srv, None, records,
                            signer)
-    if body.tag == sr("DCCAlertMessage"):
-        alert_code = _text(body, "DCCAlertCode", "DCCAlertMessage")
-        alert = _only_child(_child(body, "DCCAlert", "DCCAlertMessage"), "DCCAlertMessage/DCCAlert")
+    if tag == _DCC_ALERT_MESSAGE:
+        f = _Fields(body, "DCCAlertMessage")
+        alert_code = f.text("DCCAlertCode")
+        alert = _only_child(f.child("DCCAlert"), "DCCAlertMessage/DCCAlert")
         return rec.Message("dcc_alert", version, request_id, response_id, code, when, None, None, alert_code,
                            (_dcc_alert(alert),), signer)
-    if body.tag == sr("DeviceAlertMessage"):
-        alert_code = _hex(_text(body, "AlertCode", "DeviceAlertMessage"), "DeviceAlertMessage/AlertCode")
+    if tag == _DEVICE_ALERT_MESSAGE:
+        alert_code = _hex(_Fields(body, "DeviceAlertMessage").text("AlertCode"), "DeviceAlertMessage/AlertCode")
         return rec.Message("device_alert", version, request_id, response_id, code, when, None, None, alert_code,
                            (rec.OtherContent("DeviceAlertMessage"),), signer)
     return rec.Message("response", version, request_id, response_id, code, when, None, None, None,
-                       (rec.OtherContent(local_name(body.tag)),), signer)
+                       (rec.OtherContent(local_name(tag)),), signer)
 
 
-def _response_message(body, srv, request_id, code, targets) -> tuple:
+def _response_message(f: "_Fields", srv, request_id, code, targets) -> tuple:
     outcome = None
     if srv == "11.4":
         outcome = rec.DUIS_REJECTED if code.is_error else rec.DUIS_ACKNOWLEDGED
     out = [rec.ServiceResponse(request_id, srv, code, outcome)]
-    payload = [c for c in body if isinstance(c.tag, str) and c.tag not in (sr("ServiceReference"),
-                                                                          sr("ServiceReferenceVariant"))]
-    if len(payload) > 1:
-        raise DuisError(f"ResponseMessage: {len(payload)} payload elements; at most one is allowed")
+    payload = [c for t, c in f.kids.items() if t not in _SERVICE_REFERENCES]
+    if len(payload) > 1 or f.duplicates:
+        raise DuisError(f"ResponseMessage: {len(payload) + f.duplicates} payload elements; at most one is allowed")
     for element in payload:
-        if element.tag == sr("DSPUpdatePPMIDFirmwareWarning"):
+        tag = element.tag
+        if tag == _DSP_WARNING:
             out.extend(_warnings(element, request_id))
-        elif element.tag == sr("DSPInventory"):
+        elif tag == _DSP_INVENTORY:
             out.extend(_inventory_row(device, request_id, targets) for device in _children(element)
                        if _is(device, "Device", "DSPInventory"))
-        elif element.tag == sr("GBCSPayload") and srv == "11.2":
+        elif tag == _GBCS_PAYLOAD and srv == "11.2":
             if request_id is None:
                 raise DuisError("Response/Header: an SRV 11.2 response without RequestID names no device")
             out.append(rec.FirmwareVersionRead(request_id, request_id.target,
                                                _base64(element.text, "ResponseMessage/GBCSPayload")))
         else:
-            out.append(rec.OtherContent(local_name(element.tag)))
+            out.append(rec.OtherContent(local_name(tag)))
     return tuple(out)
 
 
@@ -150,70 +152,118 @@ def _warnings(element, request_id) -> list:
 
 
 def _inventory_row(device, request_id, targets) -> rec.InventoryDevice:
-    where = "DSPInventory/Device"
-    device_id = eui_from_text(_text(device, "DeviceID", where), f"{where}/DeviceID")
-    device_type = _text(device, "DeviceType", where)
-    version_text = _text(device, "DeviceFirmwareVersion", where, required=False)
+    f = _Fields(device, "DSPInventory/Device")
+    device_id = f.eui("DeviceID")
+    device_type = f.text("DeviceType")
+    version_text = f.text("DeviceFirmwareVersion", False)
     version = None if version_text is None else parse_firmware_version(version_text,
-                                                                       f"{where}/DeviceFirmwareVersion")
-    variant = _text(device, "ESMEVariant", where, required=False) or \
-        _text(device, "HANVariant", where, required=False)
+                                                                       f"{f.where}/DeviceFirmwareVersion")
+    variant = f.text("ESMEVariant", False) or f.text("HANVariant", False)
     outcome = None
     target = _target_for(targets, device_id, device_type)
     if target is not None:
         outcome = rec.READBACK_CURRENT if version == target else rec.READBACK_MISMATCH
-    return rec.InventoryDevice(request_id, device_id, device_type, _text(device, "DeviceStatus", where, False),
-                               _text(device, "DeviceManufacturer", where, empty_ok=True),
-                               _text(device, "DeviceModel", where, empty_ok=True), version, version_text,
-                               _text(device, "DeviceFirmwareVersionStatus", where, False),
-                               _text(device, "CPLStatus", where, False), variant, outcome)
+    return rec.InventoryDevice(request_id, device_id, device_type, f.text("DeviceStatus", False),
+                               f.text("DeviceManufacturer", empty_ok=True), f.text("DeviceModel", empty_ok=True),
+                               version, version_text, f.text("DeviceFirmwareVersionStatus", False),
+                               f.text("CPLStatus", False), variant, outcome)
 
 
 def _dcc_alert(alert):
-    name = local_name(alert.tag)
-    if alert.tag == sr("CSPFirmwareDeliveryStatus"):
-        where = name
-        status = _enum(_text(alert, "CommsHubTransferStatus", where), rec.DELIVERY_RESULTS,
-                       f"{where}/CommsHubTransferStatus")
+    tag = alert.tag
+    name = local_name(tag)
+    if tag == _CSP_DELIVERY_STATUS:
+        f = _Fields(alert, name)
+        status = _enum(f.text("CommsHubTransferStatus"), rec.DELIVERY_RESULTS, f"{name}/CommsHubTransferStatus")
         return rec.FirmwareDeliveryStatus(
-            RequestId.parse(_text(alert, "UpdateFirmwareRequestID", where), f"{where}/UpdateFirmwareRequestID"),
-            eui_from_text(_text(alert, "CommsHubDeviceID", where), f"{where}/CommsHubDeviceID"),
-            eui_from_text(_text(alert, "TargetDeviceID", where), f"{where}/TargetDeviceID"),
-            _text(alert, "FirmwareVersion", where), _text(alert, "TimeStamp", where),
-            status == rec.CSP_DELIVERED, status)
-    if alert.tag == sr("FirmwareDistributionFailure"):
-        where = name
-        return rec.FirmwareDistributionFailure(
-            RequestId.parse(_text(alert, "UpdateFirmwareRequestID", where), f"{where}/UpdateFirmwareRequestID"),
-            split_device_id_list(_text(alert, "MeterIDs", where), f"{where}/MeterIDs"))
-    if alert.tag == sr("CommsHubAlert"):
-        transfer = _child(alert, "FirmwareTransferAlert", name, required=False)
+            f.request_id("UpdateFirmwareRequestID"), f.eui("CommsHubDeviceID"), f.eui("TargetDeviceID"),
+            f.text("FirmwareVersion"), f.text("TimeStamp"), status == rec.CSP_DELIVERED, status)
+    if tag == _DISTRIBUTION_FAILURE:
+        f = _Fields(alert, name)
+        return rec.FirmwareDistributionFailure(f.request_id("UpdateFirmwareRequestID"),
+                                               split_device_id_list(f.text("MeterIDs"), f"{name}/MeterIDs"))
+    if tag == _COMMS_HUB_ALERT:
+        f = _Fields(alert, name)
+        transfer = f.child("FirmwareTransferAlert", False)
         if transfer is None:
             return rec.OtherContent(name)
-        where = "CommsHubAlert/FirmwareTransferAlert"
-        raw_update = _text(transfer, "UpdateFirmwareRequestID", where, required=False)
-        result = _text(transfer, "TransferResponseCode", where)
+        t = _Fields(transfer, "CommsHubAlert/FirmwareTransferAlert")
+        result = t.text("TransferResponseCode")
         return rec.FirmwareTransfer(
-            eui_from_text(_text(alert, "CommsHubDeviceID", name), f"{name}/CommsHubDeviceID"),
-            _hex(_text(alert, "AlertCode", name), f"{name}/AlertCode"), _text(alert, "TimeStamp", name, False),
-            None if raw_update is None else RequestId.parse(raw_update, f"{where}/UpdateFirmwareRequestID"),
-            eui_from_text(_text(transfer, "OtherDeviceID", where), f"{where}/OtherDeviceID"),
-            _text(transfer, "FirmwareVersion", where), result,
-            _enum(result, rec.TRANSFER_RESULTS, f"{where}/TransferResponseCode"))
-    if alert.tag == sr("PPMIDAlert"):
-        upgrade = _child(alert, "PPMIDFirmwareUpgradeAlert", name, required=False)
+            f.eui("CommsHubDeviceID"), _hex(f.text("AlertCode"), f"{name}/AlertCode"), f.text("TimeStamp", False),
+            t.request_id("UpdateFirmwareRequestID", False), t.eui("OtherDeviceID"), t.text("FirmwareVersion"),
+            result, _enum(result, rec.TRANSFER_RESULTS, f"{t.where}/TransferResponseCode"))
+    if tag == _PPMID_ALERT:
+        f = _Fields(alert, name)
+        upgrade = f.child("PPMIDFirmwareUpgradeAlert", False)
         if upgrade is None:
             return rec.OtherContent(name)
-        where = "PPMIDAlert/PPMIDFirmwareUpgradeAlert"
-        version_text = _text(upgrade, "FirmwareVersion", where)
-        outcome = _enum(_text(upgrade, "ActivateImageResultCode", where), rec.ACTIVATION_RESULTS,
-                        f"{where}/ActivateImageResultCode")
+        u = _Fields(upgrade, "PPMIDAlert/PPMIDFirmwareUpgradeAlert")
+        version_text = u.text("FirmwareVersion")
+        outcome = _enum(u.text("ActivateImageResultCode"), rec.ACTIVATION_RESULTS,
+                        f"{u.where}/ActivateImageResultCode")
         return rec.FirmwareActivation(
-            eui_from_text(_text(alert, "DeviceID", name), f"{name}/DeviceID"),
-            _hex(_text(alert, "DeviceAlertCode", name), f"{name}/DeviceAlertCode"),
-            _text(alert, "Timestamp", name, False), parse_firmware_version(version_text, f"{where}/FirmwareVersion"),
-            version_text, outcome == rec.PPMID_ACTIVATION_SUCCESS, outcome)
+            f.eui("DeviceID"), _hex(f.text("DeviceAlertCode"), f"{name}/DeviceAlertCode"), f.text("Timestamp", False),
+            parse_firmware_version(version_text, f"{u.where}/FirmwareVersion"), version_text,
+            outcome == rec.PPMID_ACTIVATION_SUCCESS, outcome)
     return rec.OtherContent(name)
+
+
+_UPDATE_PPMID_FIRMWARE, _READ_INVENTORY, _DEVICE_PRENOTIFICATION, _READ_FIRMWARE_VERSION = (
+    sr("UpdatePPMIDFirmware"), sr("ReadInventory"), sr("DevicePrenotification"), sr("ReadFirmwareVersion"))
+_RESPONSE_MESSAGE, _DCC_ALERT_MESSAGE, _DEVICE_ALERT_MESSAGE = (
+    sr("ResponseMessage"), sr("DCCAlertMessage"), sr("DeviceAlertMessage"))
+_SERVICE_REFERENCES = frozenset({sr("ServiceReference"), sr("ServiceReferenceVariant")})
+_DSP_WARNING, _DSP_INVENTORY, _GBCS_PAYLOAD = sr("DSPUpdatePPMIDFirmwareWarning"), sr("DSPInventory"), sr("GBCSPayload")
+_CSP_DELIVERY_STATUS, _DISTRIBUTION_FAILURE, _COMMS_HUB_ALERT, _PPMID_ALERT = (
+    sr("CSPFirmwareDeliveryStatus"), sr("FirmwareDistributionFailure"), sr("CommsHubAlert"), sr("PPMIDAlert"))
+
+
+class _Fields:
+    """An element's child elements by tag, read once (each access to an lxml child costs a proxy object)."""
+
+    __slots__ = ("where", "kids", "duplicates")
+
+    def __init__(self, element, where: str):
+        self.where = where
+        kids: dict = {}
+        duplicates = 0
+        for child in element:
+            tag = child.tag
+            if isinstance(tag, str):
+                if tag in kids:
+                    duplicates += 1
+                else:
+                    kids[tag] = child
+        self.kids = kids
+        self.duplicates = duplicates
+
+    def child(self, name: str, required: bool = True):
+        found = self.kids.get(_SR_PREFIX + name)
+        if found is None and required:
+            raise DuisError(f"{self.where}: missing sr:{name}")
+        return found
+
+    def text(self, name: str, required: bool = True, empty_ok: bool = False) -> str | None:
+        element = self.child(name, required)
+        if element is None:
+            return None
+        if len(element):
+            raise DuisError(f"{self.where}/{name}: expected text, found child elements")
+        text = (element.text or "").strip()
+        if not text and not empty_ok:
+            raise DuisError(f"{self.where}/{name}: empty")
+        return text
+
+    def eui(self, name: str) -> str:
+        return eui_from_text(self.text(name), f"{self.where}/{name}")
+
+    def request_id(self, name: str, required: bool = True) -> RequestId | None:
+        text = self.text(name, required)
+        return None if text is None else RequestId.parse(text, f"{self.where}/{name}")
+
+
+_SR_PREFIX = f"{{{SR}}}"
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
@@ -250,31 +300,11 @@ def _is(element, name: str, where: str) -> bool:
     return True
 
 
-def _child(parent, name: str, where: str, required: bool = True):
-    # iterchildren's tag filter runs in C; find() goes through ElementPath
-    found = next(parent.iterchildren(sr(name)), None)
-    if found is None and required:
-        raise DuisError(f"{where}: missing sr:{name}")
-    return found
-
-
 def _only_child(parent, where: str):
     kids = _children(parent)
     if len(kids) != 1:
         raise DuisError(f"{where}: {len(kids)} child elements where exactly one is expected")
     return kids[0]
-
-
-def _text(parent, name: str, where: str, required: bool = True, empty_ok: bool = False) -> str | None:
-    element = _child(parent, name, where, required)
-    if element is None:
-        return None
-    if len(element):
-        raise DuisError(f"{where}/{name}: expected text, found child elements")
-    text = (element.text or "").strip()
-    if not text and not empty_ok:
-        raise DuisError(f"{where}/{name}: empty")
-    return text
 
 
 def _value(element, where: str) -> str:
