@@ -220,5 +220,6 @@ def test_as_dict_is_json_ready():
         json.dumps(view)
     view = as_dict(parse_tree(unsigned("11.4")).records[0])
     assert view["image_bytes"] == len(image()) and "image" not in view
+    assert view["firmware_version"] == "0x01040000"
     read = as_dict(parse_tree(unsigned("firmware-read")).records[-1])
     assert base64.b64decode(read["gbcs_payload"]) == b"\xdd\x00\x01"

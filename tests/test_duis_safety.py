@@ -93,7 +93,7 @@ def test_deep_nesting_and_huge_text_hit_libxml2_limits():
     with pytest.raises(DuisError):
         parse_bytes(deep)
     huge_text = b"<a>" + b"x" * 10_000_001 + b"</a>"
-    with pytest.raises(DuisError):
+    with pytest.raises(DuisError, match="10,000,000-character limit"):
         parse_bytes(huge_text)
 
 

@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 from ..errors import ParameterError
+from ._io import integer as _int
+from ._io import read_file as _read
+from ._io import write_file as _write
 
 SERVICES = ("11.4", "8.2", "12.2", "11.2")
 
@@ -64,27 +67,6 @@ def register(sub) -> None:
     c.add_argument("file")
     c.add_argument("--schema", help="DUIS Schema V5.4.xsd (default: $ALTHAN_OTA_DUIS_SCHEMA)")
     c.set_defaults(handler=validate)
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise ParameterError(f"{text!r} is not an integer") from None
-
-
-def _read(path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise ParameterError(f"cannot read {path}: {exc.strerror}") from None
-
-
-def _write(path, data: bytes) -> None:
-    from .._files import replacing
-
-    with replacing(path) as partial:
-        partial.write_bytes(data)
 
 
 def _schema(path):

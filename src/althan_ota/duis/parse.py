@@ -184,10 +184,9 @@ def _dcc_alert(alert):
                                                split_device_id_list(f.text("MeterIDs"), f"{name}/MeterIDs"))
     if tag == _COMMS_HUB_ALERT:
         f = _Fields(alert, name)
-        transfer = f.child("FirmwareTransferAlert", False)
-        if transfer is None:
+        t = f.nested("FirmwareTransferAlert")
+        if t is None:                   # a Comms Hub alert about something else
             return rec.OtherContent(name)
-        t = _Fields(transfer, "CommsHubAlert/FirmwareTransferAlert")
         result = t.text("TransferResponseCode")
         return rec.FirmwareTransfer(
             f.eui("CommsHubDeviceID"), _hex(f.text("AlertCode"), f"{name}/AlertCode"), f.text("TimeStamp", False),
@@ -195,10 +194,9 @@ def _dcc_alert(alert):
             result, _enum(result, rec.TRANSFER_RESULTS, f"{t.where}/TransferResponseCode"))
     if tag == _PPMID_ALERT:
         f = _Fields(alert, name)
-        upgrade = f.child("PPMIDFirmwareUpgradeAlert", False)
-        if upgrade is None:
+        u = f.nested("PPMIDFirmwareUpgradeAlert")
+        if u is None:
             return rec.OtherContent(name)
-        u = _Fields(upgrade, "PPMIDAlert/PPMIDFirmwareUpgradeAlert")
         version_text = u.text("FirmwareVersion")
         outcome = _enum(u.text("ActivateImageResultCode"), rec.ACTIVATION_RESULTS,
                         f"{u.where}/ActivateImageResultCode")
@@ -243,6 +241,11 @@ class _Fields:
         if found is None and required:
             raise DuisError(f"{self.where}: missing sr:{name}")
         return found
+
+    def nested(self, name: str) -> "_Fields | None":
+        """The optional child ``name``'s own fields, or None."""
+        element = self.child(name, False)
+        return None if element is None else _Fields(element, f"{self.where}/{name}")
 
     def text(self, name: str, required: bool = True, empty_ok: bool = False) -> str | None:
         element = self.child(name, required)

@@ -263,7 +263,8 @@ class Message(_Compact):
 
 def as_dict(value):
     """A JSON-ready view of a :class:`Message` or record: request IDs as text, response codes with their
-    meaning, a firmware image as its size and SHA-256, other bytes (GBCS payloads) in base64."""
+    meaning, firmware versions as ``0x01040000``, certificate serials as text, a firmware image as its size and
+    SHA-256, other bytes (GBCS payloads) in base64."""
     import base64
     import dataclasses
     import hashlib
@@ -278,7 +279,14 @@ def as_dict(value):
                 "image_sha256": hashlib.sha256(value.image).hexdigest(), **out}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {"type": type(value).__name__} if not isinstance(value, Message) else {}
-        out.update({f.name: as_dict(getattr(value, f.name)) for f in dataclasses.fields(value)})
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if f.name == "firmware_version" and isinstance(item, int):
+                out[f.name] = f"0x{item:08X}"         # as operators write versions
+            elif f.name == "serial" and isinstance(item, int):
+                out[f.name] = str(item)               # certificate serials pass 2^53: JSON readers would round
+            else:
+                out[f.name] = as_dict(item)
         return out
     if isinstance(value, (tuple, list)):
         return [as_dict(v) for v in value]

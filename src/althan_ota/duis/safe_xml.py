@@ -57,6 +57,9 @@ def parse_bytes(data, max_bytes: int = MAX_MESSAGE_BYTES) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
+        if "Text node too long" in str(exc):
+            raise DuisError(f"an element's text is over libxml2's 10,000,000-character limit (huge_tree stays "
+                            f"off), e.g. an SRV 11.4 FirmwareImage of more than 7.5 MB: {exc}") from None
         raise DuisError(f"not well-formed XML: {exc}") from None
     except DuisError:
         raise
