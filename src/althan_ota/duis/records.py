@@ -273,14 +273,14 @@ def as_dict(value):
         return str(value)
     if isinstance(value, ResponseCode):
         return {"code": value.code, "severity": value.severity, "meaning": value.meaning}
-    if isinstance(value, UpdatePpmidFirmwareRequest):
-        out = {f.name: as_dict(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name != "image"}
-        return {"type": type(value).__name__, "image_bytes": len(value.image),
-                "image_sha256": hashlib.sha256(value.image).hexdigest(), **out}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {"type": type(value).__name__} if not isinstance(value, Message) else {}
+        if isinstance(value, UpdatePpmidFirmwareRequest):       # the image as its size and digest
+            out.update(image_bytes=len(value.image), image_sha256=hashlib.sha256(value.image).hexdigest())
         for f in dataclasses.fields(value):
             item = getattr(value, f.name)
+            if f.name == "image":
+                continue
             if f.name == "firmware_version" and isinstance(item, int):
                 out[f.name] = f"0x{item:08X}"         # as operators write versions
             elif f.name == "serial" and isinstance(item, int):
