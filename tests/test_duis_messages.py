@@ -223,3 +223,49 @@ def test_as_dict_is_json_ready():
     assert view["firmware_version"] == "0x01040000"
     read = as_dict(parse_tree(unsigned("firmware-read")).records[-1])
     assert base64.b64decode(read["gbcs_payload"]) == b"\xdd\x00\x01"
+
+
+def test_requests_from_our_release_and_fleet(tmp_path):
+    """A campaign's messages built from a signed test release and a synthetic fleet: each side's SRV 11.4 for
+    its PPMID-joined bridges, 12.2 / 8.2 / 11.2 per bridge, the DSP's 8.2 answer from the inventory; every one
+    schema-valid, signed, verified and read back to the fleet's values."""
+    from althan_ota.duis import Verifier
+    from althan_ota.fleet.synthetic import generate_fleet
+    from althan_ota.image import parse as parse_image
+    from althan_ota.release import verify_bundle
+    from althan_ota.release.testing import make_test_release
+    from duis_data import dsp_signer, trust, user_signer
+
+    release = make_test_release(tmp_path / "release.zip")
+    verify_bundle(release.path, "test", release.trusted_keys)
+    rows = generate_fleet(60, seed=3).table.to_pylist()
+    bridges = [r for r in rows if r["ppmid_variant"] != "PPMID" and r["join_mode"] == "PPMID"]
+    verifier = Verifier(trust())
+    counter = iter(range(1, 10_000))
+    for side, image in release.images.items():
+        devices = [r["device_id"] for r in bridges if r["ppmid_variant"] == side]
+        assert devices
+        root = rq.update_ppmid_firmware(image, devices, user_id=USER, dsp_id=DSP, counter=next(counter))
+        message = read_message(user_signer().sign(root), verifier, schema=schema())
+        (record,) = message.records
+        assert record.device_ids == tuple(devices) and record.image == image
+        assert record.firmware_version == parse_image(image).file_version == VERSION
+    for row in bridges[:10]:
+        pre = rq.device_prenotification(row["device_id"], manufacturer=row["manufacturer"], model=row["model"],
+                                        firmware_version_text=f"{row['firmware_version']:08X}", user_id=USER,
+                                        dsp_id=DSP, counter=next(counter))
+        read = rq.read_inventory(row["device_id"], user_id=USER, dsp_id=DSP, counter=next(counter))
+        version = rq.read_firmware_version(row["device_id"], user_id=USER, counter=next(counter))
+        for root in (pre, read, version):
+            message = read_message(user_signer().sign(root), verifier, schema=schema())
+            assert message.request_id.counter == int(root.findtext("{*}Header/{*}RequestID").split(":")[2])
+            assert message.records[0].device_ids in ((row["device_id"],), ())
+        assert parse_tree(pre).records[0].model == row["model"]
+    entries = [rs.InventoryEntry(r["device_id"], r["device_type"], r["manufacturer"], r["model"], r["smi_status"],
+                                 r["firmware_version"]) for r in bridges[:17]]
+    answer = dsp_signer().sign(rs.read_inventory_response(RequestId(USER, DSP, 9), entries, WHEN))
+    targets = {r["device_id"]: VERSION for r in bridges[:17]}
+    message = read_message(answer, Verifier(trust(), DSP), schema=schema(), targets=targets)
+    assert [(r.device_id, r.firmware_version, r.outcome) for r in message.records[1:]] == [
+        (r["device_id"], r["firmware_version"],
+         "readback_current" if r["firmware_version"] == VERSION else "readback_mismatch") for r in bridges[:17]]
