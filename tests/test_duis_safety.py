@@ -179,3 +179,31 @@ def test_structurally_mutated_messages_give_only_duis_error(kind, data):
         read_message(etree.tostring(root), None, targets={"00-DB-12-34-56-78-00-00": 0x01040000})
     except DuisError:
         pass
+
+
+def test_an_external_entity_naming_a_file_is_never_opened(tmp_path):
+    """The entity names a FIFO: opening it for reading would block until a writer comes, so a parse that
+    returns at all has not opened it."""
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    body = b"<sr:Response xmlns:sr='http://www.dccinterface.co.uk/ServiceUserGateway' schemaVersion='5.4'>&x;" \
+           b"</sr:Response>"
+    documents = [b"<!DOCTYPE r [<!ENTITY x SYSTEM 'file://%s'>]>" % str(fifo).encode() + body,
+                 b"<!DOCTYPE r SYSTEM '%s'>" % str(fifo).encode() + body.replace(b"&x;", b"")]
+    outcome = []
+
+    def parse_all():
+        for document in documents:
+            for data in (document, document.decode().encode("utf-16")):
+                try:
+                    read_message(data, None)
+                except DuisError as exc:
+                    outcome.append(str(exc))
+
+    worker = threading.Thread(target=parse_all, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "the parser opened the file an entity names"
+    assert len(outcome) == 4

@@ -70,11 +70,10 @@ class Verifier:
         """Verify the enveloped signature of the message rooted at ``root`` and remove it from the tree."""
         signature = self._the_signature(root)
         signed_info, signature_value, key_info = self._layout(signature)
-        si_exclusive, si_prefixes = self._c14n_method(signed_info)
-        reference = self._reference(signed_info)
-        doc_exclusive, doc_prefixes = self._transforms(reference)
-        digest = b64decode(expect(children(reference)[-1], ds("DigestValue"), "ds:Reference").text,
-                           "ds:DigestValue", 32)
+        si_exclusive, si_prefixes, reference = self._signed_info(signed_info)
+        transforms, digest_value = self._reference(reference)
+        doc_exclusive, doc_prefixes = self._transforms(transforms)
+        digest = b64decode(digest_value.text, "ds:DigestValue", 32)
         raw_signature = b64decode(signature_value.text, "ds:SignatureValue", 64)
         issuer, trusted = self._certificate(key_info)
         self._check_signer(root, trusted)
@@ -125,7 +124,7 @@ class Verifier:
                 expect(parts[2], ds("KeyInfo"), "ds:Signature"))
 
     @staticmethod
-    def _c14n_method(signed_info):
+    def _signed_info(signed_info):
         parts = children(signed_info)
         if len(parts) != 3:
             raise DuisError(f"ds:SignedInfo: {len(parts)} child elements; expected CanonicalizationMethod, "
@@ -138,11 +137,11 @@ class Verifier:
         if signature_method.get("Algorithm") != names.ECDSA_SHA256:
             raise DuisError(f"ds:SignatureMethod: {signature_method.get('Algorithm')!r}; DUIS signs with "
                             f"ECDSA-SHA256 ({names.ECDSA_SHA256})")
-        return _C14N[algorithm], _prefix_list(method)
+        return _C14N[algorithm], _prefix_list(method), expect(parts[2], ds("Reference"), "ds:SignedInfo")
 
     @staticmethod
-    def _reference(signed_info):
-        reference = expect(children(signed_info)[2], ds("Reference"), "ds:SignedInfo")
+    def _reference(reference):
+        """(Transforms, DigestValue) of the one Reference, after checking its URI and digest method."""
         if reference.get("URI") != "":
             raise DuisError(f"ds:Reference: URI={reference.get('URI')!r}; a DUIS signature covers the whole "
                             f"document (URI=\"\")")
@@ -153,11 +152,12 @@ class Verifier:
         method = expect(parts[1], ds("DigestMethod"), "ds:Reference")
         if method.get("Algorithm") != names.SHA256:
             raise DuisError(f"ds:DigestMethod: {method.get('Algorithm')!r}; DUIS digests with SHA-256")
-        return reference
+        return (expect(parts[0], ds("Transforms"), "ds:Reference"),
+                expect(parts[2], ds("DigestValue"), "ds:Reference"))
 
     @staticmethod
-    def _transforms(reference):
-        transforms = children(expect(children(reference)[0], ds("Transforms"), "ds:Reference"))
+    def _transforms(element):
+        transforms = children(element)
         algorithms = [expect(t, ds("Transform"), "ds:Transforms").get("Algorithm") for t in transforms]
         if not algorithms or algorithms[0] != names.ENVELOPED:
             raise DuisError(f"ds:Transforms: {algorithms}; the first must be the enveloped-signature transform")
