@@ -115,29 +115,19 @@ class Verifier:
 
     @staticmethod
     def _layout(signature):
-        parts = children(signature)
-        if len(parts) != 3:
-            raise DuisError(f"ds:Signature: {len(parts)} child elements; expected SignedInfo, SignatureValue, "
-                            f"KeyInfo")
-        return (expect(parts[0], ds("SignedInfo"), "ds:Signature"),
-                expect(parts[1], ds("SignatureValue"), "ds:Signature"),
-                expect(parts[2], ds("KeyInfo"), "ds:Signature"))
+        return _parts(signature, ("SignedInfo", "SignatureValue", "KeyInfo"))
 
     @staticmethod
     def _signed_info(signed_info):
-        parts = children(signed_info)
-        if len(parts) != 3:
-            raise DuisError(f"ds:SignedInfo: {len(parts)} child elements; expected CanonicalizationMethod, "
-                            f"SignatureMethod and one Reference")
-        method = expect(parts[0], ds("CanonicalizationMethod"), "ds:SignedInfo")
+        method, signature_method, reference = _parts(signed_info, ("CanonicalizationMethod", "SignatureMethod",
+                                                                   "Reference"))
         algorithm = method.get("Algorithm")
         if algorithm not in _C14N:
             raise DuisError(f"ds:CanonicalizationMethod: {algorithm!r} is not C14N 1.0 or exclusive C14N")
-        signature_method = expect(parts[1], ds("SignatureMethod"), "ds:SignedInfo")
         if signature_method.get("Algorithm") != names.ECDSA_SHA256:
             raise DuisError(f"ds:SignatureMethod: {signature_method.get('Algorithm')!r}; DUIS signs with "
                             f"ECDSA-SHA256 ({names.ECDSA_SHA256})")
-        return _C14N[algorithm], _prefix_list(method), expect(parts[2], ds("Reference"), "ds:SignedInfo")
+        return _C14N[algorithm], _prefix_list(method), reference
 
     @staticmethod
     def _reference(reference):
@@ -145,15 +135,10 @@ class Verifier:
         if reference.get("URI") != "":
             raise DuisError(f"ds:Reference: URI={reference.get('URI')!r}; a DUIS signature covers the whole "
                             f"document (URI=\"\")")
-        parts = children(reference)
-        if len(parts) != 3:
-            raise DuisError(f"ds:Reference: {len(parts)} child elements; expected Transforms, DigestMethod, "
-                            f"DigestValue")
-        method = expect(parts[1], ds("DigestMethod"), "ds:Reference")
+        transforms, method, digest_value = _parts(reference, ("Transforms", "DigestMethod", "DigestValue"))
         if method.get("Algorithm") != names.SHA256:
             raise DuisError(f"ds:DigestMethod: {method.get('Algorithm')!r}; DUIS digests with SHA-256")
-        return (expect(parts[0], ds("Transforms"), "ds:Reference"),
-                expect(parts[2], ds("DigestValue"), "ds:Reference"))
+        return transforms, digest_value
 
     @staticmethod
     def _transforms(element):
@@ -174,11 +159,9 @@ class Verifier:
         if len(serials) != 1:
             raise DuisError(f"ds:KeyInfo: {len(serials)} X509IssuerSerial elements; DUIS names the signer's "
                             f"certificate by exactly one")
-        parts = children(serials[0])
-        if len(parts) != 2:
-            raise DuisError("ds:X509IssuerSerial: expected X509IssuerName and X509SerialNumber")
-        issuer = expect(parts[0], ds("X509IssuerName"), "ds:X509IssuerSerial").text or ""
-        serial_text = (expect(parts[1], ds("X509SerialNumber"), "ds:X509IssuerSerial").text or "").strip()
+        name, number = _parts(serials[0], ("X509IssuerName", "X509SerialNumber"))
+        issuer = name.text or ""
+        serial_text = (number.text or "").strip()
         if not serial_text.isascii() or not serial_text.isdigit() or len(serial_text) > 50:
             raise DuisError(f"ds:X509SerialNumber: {serial_text[:60]!r} is not a certificate serial number")
         return issuer.strip(), self.trust.lookup(issuer, int(serial_text))
@@ -195,6 +178,15 @@ class Verifier:
                 if originator != trusted.entity_id:
                     raise DuisError(f"ds:KeyInfo: the request comes from {originator} (RequestID) but is signed "
                                     f"by {trusted.entity_id}")
+
+
+def _parts(element, expected: tuple[str, ...]) -> list:
+    """The child elements of ``element``, which must be exactly ds:``expected`` in that order."""
+    where = f"ds:{names.local_name(element.tag)}"
+    parts = children(element)
+    if len(parts) != len(expected):
+        raise DuisError(f"{where}: {len(parts)} child elements; expected {', '.join(expected)}")
+    return [expect(part, ds(name), where) for part, name in zip(parts, expected)]
 
 
 def _prefix_list(method) -> list[str] | None:
