@@ -7,7 +7,7 @@ Run with ``python -m pytest bench/test_duis.py --benchmark-enable``.
 
 import pytest
 
-from althan_ota.bench.duis import (DSP, activation_alert, credentials, plain_sign, plain_verify_and_read,
+from althan_ota.bench.duis import (activation_alert, credentials, plain_sign, plain_verify_and_read,
                                    signxml_sign, signxml_verifier)
 from althan_ota.duis import Signer, TrustStore, Verifier, read_message
 
@@ -21,7 +21,7 @@ OUTCOMES = ["ppmid_activation_success" if i % 5 else "ppmid_activation_failure" 
 def material():
     key, pem, certificate = credentials()
     signer = Signer(pem, certificate)
-    verifier = Verifier(TrustStore([certificate]), DSP)
+    verifier = Verifier(TrustStore([certificate]))
     messages = [signer.sign(activation_alert(i)) for i in range(N)]
     return key, certificate, signer, verifier, messages
 

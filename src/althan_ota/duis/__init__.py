@@ -4,8 +4,8 @@
   (for a DCC stand-in); :class:`Signer` signs either as DCC Boxed does.
 - :func:`read_message` parses received bytes safely, validates them (:func:`load_schema`), verifies the
   signature against a :class:`TrustStore` (:class:`Verifier`) and returns a :class:`Message` of typed
-  records, each with the campaign ``outcome`` it leads to; :func:`read_messages` does it in bulk on every
-  core.
+  records, each with the campaign ``outcome`` it leads to; :class:`.bulk.BulkReader` does it in bulk on
+  every core (and :class:`.bulk.BulkSigner` builds and signs in bulk).
 - :data:`RESPONSE_CODES`: every DUIS response code and its meaning.
 """
 

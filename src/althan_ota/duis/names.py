@@ -4,9 +4,7 @@ the limits the DUIS 5.4 schema sets."""
 from __future__ import annotations
 
 SR = "http://www.dccinterface.co.uk/ServiceUserGateway"     # DUIS requests and responses
-RA = "http://www.dccinterface.co.uk/ResponseAndAlert"       # the MMC schema DUIS imports
 DS = "http://www.w3.org/2000/09/xmldsig#"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 SCHEMA_VERSION = "5.4"
 

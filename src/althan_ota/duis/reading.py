@@ -4,7 +4,7 @@ signature on that tree, read the records from the same tree."""
 from __future__ import annotations
 
 from ..errors import DuisError
-from .names import sr
+from .names import ds, sr
 from .parse import parse_tree
 from .records import Message
 from .safe_xml import MAX_MESSAGE_BYTES, parse_bytes
@@ -34,8 +34,7 @@ def read_message(data, verifier: Verifier | None, *, schema=None, targets=None,
 
 
 def _is_unsigned_error(root) -> bool:
-    if root.tag != sr("Response") or next(root.iter("{http://www.w3.org/2000/09/xmldsig#}Signature"), None) \
-            is not None:
+    if root.tag != sr("Response") or next(root.iter(ds("Signature")), None) is not None:
         return False
     code = root.findtext(f"{sr('Header')}/{sr('ResponseCode')}")
     if code is None:
