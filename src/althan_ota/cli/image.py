@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
 from ..errors import AltHanError, ParameterError
+from ._io import integer as _int
+from ._io import read_file as _read
+from ._io import write_file as _write
 
 
 def register(sub) -> None:
@@ -53,30 +54,6 @@ def register(sub) -> None:
     v.add_argument("--cpl", help="CPL entries as JSON or CSV")
     v.add_argument("--json", action="store_true")
     v.set_defaults(handler=verify)
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer (0x hex allowed), not {text!r}") from None
-
-
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise ParameterError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def _write(path: str, data: bytes) -> None:
-    from .._files import replacing
-
-    try:
-        with replacing(path) as partial:
-            partial.write_bytes(data)
-    except OSError as exc:
-        raise ParameterError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def describe(image) -> dict:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..errors import ParameterError
+from ._io import read_file as _read
 
 
 def register(sub) -> None:
@@ -73,13 +74,6 @@ def _pairs(specs: list[str], option: str) -> list[tuple[int, int]]:
             raise ParameterError(f"{option} takes A:B, not {spec!r}")
         pairs.append((_version(left, option), _version(right, option)))
     return pairs
-
-
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise ParameterError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def pack(args) -> int:
