@@ -3,10 +3,12 @@
 from .from_release import plan_from_release
 from .plan import CampaignPlan, RetryPolicy, Targeting, WavePlan, make_waves, target
 from .runner import RunReport, abort_campaign, create_campaign, pause_campaign, predict, run_campaign
-from .states import FAILED, FINAL, IN_PROGRESS, Reason, State
+from .outcomes import FAILED, FINAL, IN_PROGRESS, OUTCOME_ROWS, Outcome, Reason, outcome
+from .states import State
 from .store import CampaignStore
 from .summary import summarise
 
-__all__ = ["FAILED", "FINAL", "IN_PROGRESS", "CampaignPlan", "CampaignStore", "Reason", "RetryPolicy",
-           "RunReport", "State", "Targeting", "WavePlan", "abort_campaign", "create_campaign", "make_waves", "plan_from_release",
-           "pause_campaign", "predict", "run_campaign", "summarise", "target"]
+__all__ = ["FAILED", "FINAL", "IN_PROGRESS", "OUTCOME_ROWS", "CampaignPlan", "CampaignStore", "Outcome", "Reason",
+           "RetryPolicy", "RunReport", "State", "Targeting", "WavePlan", "abort_campaign", "create_campaign",
+           "make_waves", "outcome", "pause_campaign", "plan_from_release", "predict", "run_campaign", "summarise",
+           "target"]

@@ -20,10 +20,9 @@ from ..fleet.links import installation_link_per
 from ..errors import ParameterError
 from ..fleet import BRIDGE_VARIANTS, HUB_SIDE, JOINED_AS_CAD, METER_SIDE, Fleet
 from .slots import request_times, requests_per_unit
-from .states import Reason
+from .outcomes import FAILURE_CLASSES, Reason, outcome
 
 PAIR_ORDERS = ("meter_first", "hub_first", "concurrent")
-FAILURE_CLASSES = ("transfer", "unreachable", "activation", "hash")
 
 
 @dataclass(frozen=True)
@@ -155,18 +154,18 @@ def target(plan: CampaignPlan, fleet: Fleet) -> Targeting:
         isin("model", plan.models)
     reason = np.zeros(n, dtype=np.uint8)
 
-    def exclude(mask: np.ndarray, why: Reason) -> None:
-        reason[(reason == Reason.NONE) & mask] = why
+    def exclude(mask: np.ndarray, key: str) -> None:
+        reason[(reason == Reason.NONE) & mask] = outcome(key).reason
 
     status = fleet.column("smi_status")
-    exclude(np.isin(status, ["Decommissioned", "Withdrawn"]), Reason.DECOMMISSIONED)
-    exclude(status == "Suspended", Reason.SUSPENDED)
-    exclude(status != "Commissioned", Reason.NOT_COMMISSIONED)
-    exclude(fleet.column("join_mode") == JOINED_AS_CAD, Reason.JOINED_AS_CAD)
+    exclude(np.isin(status, ["Decommissioned", "Withdrawn"]), "decommissioned")
+    exclude(status == "Suspended", "suspended")
+    exclude(status != "Commissioned", "not_commissioned")
+    exclude(fleet.column("join_mode") == JOINED_AS_CAD, "joined_as_cad")
     exclude(isin("device_id", list(plan.excluded_devices)) if plan.excluded_devices else np.zeros(n, bool),
-            Reason.EXCLUDED)
+            "excluded")
     exclude(isin("installation_id", list(plan.unsafe_installations)) if plan.unsafe_installations
-            else np.zeros(n, bool), Reason.NO_SAFE_PAIR_ORDER)
+            else np.zeros(n, bool), "no_safe_pair_order")
     hw = t["hardware_version"]
     hw_known = hw.is_valid().to_numpy(zero_copy_only=False)
     hw_values = pc.fill_null(hw, 0).to_numpy().astype(np.int64)
@@ -175,11 +174,11 @@ def target(plan: CampaignPlan, fleet: Fleet) -> Targeting:
         outside |= hw_known & (hw_values < plan.hardware_min)
     if plan.hardware_max is not None:
         outside |= hw_known & (hw_values > plan.hardware_max)
-    exclude(outside, Reason.HARDWARE_MISMATCH)
+    exclude(outside, "hardware_mismatch")
     running = fleet.column("firmware_version").astype(np.uint32)
-    exclude(running == plan.target_version, Reason.ALREADY_CURRENT)
+    exclude(running == plan.target_version, "already_current")
     allowed_from = np.array([a for a, b in plan.upgrade_paths if b == plan.target_version], dtype=np.uint32)
-    exclude(~np.isin(running, allowed_from), Reason.NO_UPGRADE_PATH)
+    exclude(~np.isin(running, allowed_from), "no_upgrade_path")
     return Targeting(in_scope=in_scope, reason=reason)
 
 

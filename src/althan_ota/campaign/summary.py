@@ -4,7 +4,8 @@ airtime, site visits needed and avoided, pairs left out of sync. Computed in Duc
 from __future__ import annotations
 
 from .plan import CampaignPlan
-from .states import FAILED, Reason, State
+from .outcomes import FAILED, Reason
+from .states import State
 from .store import CampaignStore
 
 QUANTILES = (0.5, 0.9, 0.95, 0.99, 1.0)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from ..campaign import FAILED, IN_PROGRESS, Reason, State
+from ..campaign import FAILED, Reason, State
+from ..campaign.outcomes import CATEGORIES, STATE_CATEGORY
 from . import _duck
 from .store import CATALOG, Store
 
@@ -99,7 +100,7 @@ def campaign_views(store: Store, campaign_id: str | None = None, *, visit_cost: 
         FROM {CATALOG}.transfers x LEFT JOIN {CATALOG}.devices d USING (campaign_id, device_id)
         WHERE x.{where} GROUP BY ALL ORDER BY ppmid_variant""") for link, column in LINKS])
 
-    ended = sorted(int(s) for s in FAILED | {State.NOT_ELIGIBLE, State.CANCELLED})
+    ended = sorted(int(s) for s, category in STATE_CATEGORY.items() if category not in ("verified", "in_progress"))
     failures = _duck.arrow(con, f"""
         SELECT s.label AS state, r.label AS reason, count(*)::BIGINT AS devices
         FROM {CATALOG}.devices d JOIN {_labels(State).format('s')} ON s.code = d.state
@@ -121,13 +122,13 @@ def campaign_views(store: Store, campaign_id: str | None = None, *, visit_cost: 
         FROM p""").fetchall()[0]
     states = dict(con.execute(f"""SELECT state, count(*) FROM {CATALOG}.devices WHERE {where}
                                   GROUP BY state""").fetchall())
-    count = lambda codes: int(sum(states.get(int(s), 0) for s in codes))  # noqa: E731
+    by_category = dict.fromkeys(CATEGORIES, 0)
+    for state, devices in states.items():
+        by_category[STATE_CATEGORY[State(state)]] += int(devices)
     summary = {
         "campaign_id": cid, "name": info["name"], "status": info["status"],
         "target_version": f"0x{int(info['target_version']):08X}" if info["target_version"] is not None else None,
-        "devices": int(sum(states.values())), "verified": count([State.VERIFIED]),
-        "in_progress": count(IN_PROGRESS), "failed": count(FAILED),
-        "not_eligible": count([State.NOT_ELIGIBLE]), "cancelled": count([State.CANCELLED]),
+        "devices": int(sum(states.values())), **by_category,
         "completion_s": {"devices": int(quantiles[0]), "p50": quantiles[1], "p90": quantiles[2],
                          "p99": quantiles[3], "max": quantiles[4]},
         "site_visits": {"premises_targeted": int(premises[0]), "avoided": int(premises[1]),
