@@ -222,7 +222,10 @@ def test_run_reaches_a_final_state_for_every_device(fleet, tmp_path):
                 assert seq[0][1] == State.REQUESTED
         s = summarise(store, cid)
         assert s["states"]["verified"] == int(verified.sum())
-        assert s["site_visits"]["cost_avoided"] == pytest.approx(int(verified.sum()) * plan.site_visit_cost)
+        # one visit per premises (tests/test_site_visits.py), so fewer than one per verified device
+        avoided = s["site_visits"]["avoided"]
+        assert 0 < avoided < verified.sum()
+        assert s["site_visits"]["cost_avoided"] == pytest.approx(avoided * plan.site_visit_cost)
         assert s["airtime_hours"]["bridge"] > 0
 
 

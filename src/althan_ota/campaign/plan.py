@@ -70,7 +70,7 @@ class CampaignPlan:
     # activate at once (None), or at this fleet-wide instant (seconds from the campaign start, day 0 00:00
     # UTC; the Upgrade End Response carries it): a device whose download ends later activates when it ends
     activate_at_s: float | None = None
-    site_visit_cost: float = 150.0           # per device that would otherwise need a visit
+    site_visit_cost: float = 150.0           # per site visit (one per premises: site_visits.py)
 
     def __post_init__(self):
         check = _Checker()

@@ -238,9 +238,9 @@ def _print(summary: dict, as_json: bool) -> None:
           f"duty-cycle waits {s['duty_cycle_wait_hours']:,} h; {s['exchanges']:,} block exchanges, "
           f"{s['exchange_retries']:,} retried")
     sv = s["site_visits"]
-    print(f"  site visits avoided: {sv['avoided']:,} (cost avoided {sv['cost_avoided']:,.0f} at "
-          f"{sv['site_visit_cost']:,.0f} each); still needed: {sv['needed_cad_joined']:,} joined as CAD, "
-          f"{sv['needed_failed']:,} failed")
+    print(f"  site visits avoided: {sv['avoided']:,} of {sv['premises_targeted']:,} premises (cost avoided "
+          f"{sv['cost_avoided']:,.0f} at {sv['visit_cost']:,.0f} each); still needed: {sv['still_needed']:,} "
+          f"({sv['needed_cad_joined']:,} with a bridge joined as CAD, {sv['needed_failed']:,} after a failure)")
     print(f"  pairs out of sync: {s['pairs_out_of_sync']:,}")
     for r in s["reasons"][:8]:
         print(f"    {r['state']:18s} {r['reason']:20s} {r['devices']:,}")

@@ -1,9 +1,8 @@
 """Views of one campaign from its store: version distribution before and after, devices per state over
 time, completion times, airtime per link, failures by reason, and the site visits the campaign avoided.
 
-A site visit is per premises (one visit serves both bridges of an installation): a premises counts as a
-visit avoided when every device the campaign targeted there was verified over the air, and as a visit
-still needed when any of its devices joined as CAD or ended in a failure state.
+Site visits are counted per premises, by the campaign's own definition (``campaign.site_visits``), so this
+view, ``campaign summarise`` and ``althan-ota demo`` print the same figures.
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from ..campaign import FAILED, Reason, State
+from ..campaign import Reason, State
+from ..campaign.site_visits import count_site_visits
 from ..campaign.outcomes import CATEGORIES, STATE_CATEGORY
 from . import _duck
 from .store import CATALOG, Store
@@ -108,18 +108,6 @@ def campaign_views(store: Store, campaign_id: str | None = None, *, visit_cost: 
         WHERE d.{where} AND d.state IN ({', '.join(map(str, ended))})
         GROUP BY ALL ORDER BY devices DESC, state, reason""")
 
-    failed = ", ".join(str(int(s)) for s in sorted(FAILED))
-    premises = con.execute(f"""
-        WITH p AS (
-            SELECT coalesce(installation_id, device_id) AS premises,
-                   bool_and(state = {int(State.VERIFIED)} OR state = {int(State.NOT_ELIGIBLE)}
-                            AND reason = {int(Reason.ALREADY_CURRENT)}) AS all_verified,
-                   bool_or(state = {int(State.VERIFIED)}) AS any_verified,
-                   bool_or(state IN ({failed}) OR reason = {int(Reason.JOINED_AS_CAD)}) AS needs_visit
-            FROM {CATALOG}.devices WHERE {where} AND wave >= 0 OR {where} AND reason = {int(Reason.JOINED_AS_CAD)}
-            GROUP BY ALL)
-        SELECT count(*), count(*) FILTER (WHERE all_verified AND any_verified), count(*) FILTER (WHERE needs_visit)
-        FROM p""").fetchall()[0]
     states = dict(con.execute(f"""SELECT state, count(*) FROM {CATALOG}.devices WHERE {where}
                                   GROUP BY state""").fetchall())
     by_category = dict.fromkeys(CATEGORIES, 0)
@@ -131,10 +119,7 @@ def campaign_views(store: Store, campaign_id: str | None = None, *, visit_cost: 
         "devices": int(sum(states.values())), **by_category,
         "completion_s": {"devices": int(quantiles[0]), "p50": quantiles[1], "p90": quantiles[2],
                          "p99": quantiles[3], "max": quantiles[4]},
-        "site_visits": {"premises_targeted": int(premises[0]), "avoided": int(premises[1]),
-                        "still_needed": int(premises[2]), "visit_cost": visit_cost,
-                        "cost_avoided": round(premises[1] * visit_cost, 2),
-                        "cost_still_needed": round(premises[2] * visit_cost, 2)},
+        "site_visits": count_site_visits(con, f"{CATALOG}.devices", cid).summary(visit_cost),
     }
     return CampaignViews(campaign=info, summary=summary, versions=versions, progress=progress,
                          completion=completion, airtime=airtime, failures=failures)
