@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 import numpy as np
 import pyarrow.compute as pc
@@ -107,17 +108,40 @@ class CampaignPlan:
 
     @classmethod
     def from_json(cls, text: str) -> "CampaignPlan":
-        data = json.loads(text)
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "CampaignPlan":
+        """A plan from plain fields, as JSON gives them (lists for tuples, a mapping for the retry policy);
+        fields not given take their defaults. Unknown or missing fields are a ParameterError naming them."""
+        missing = [f.name for f in fields(cls) if f.name not in data
+                   and f.default is MISSING and f.default_factory is MISSING]
+        if missing:
+            raise ParameterError(f"campaign plan: missing field(s) {', '.join(missing)}")
+        return cls(**cls.typed_fields(data))
+
+    @classmethod
+    def typed_fields(cls, data: Mapping) -> dict:
+        """Plain plan fields as CampaignPlan's keyword arguments: lists become tuples, a mapping the
+        RetryPolicy; an unknown field is a ParameterError naming it."""
+        data = dict(data)
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(names))
         if unknown:
-            raise ParameterError(f"campaign plan: unknown field(s) {', '.join(unknown)}; known: "
-                                 f"{', '.join(f.name for f in fields(cls))}")
-        data["retry"] = RetryPolicy(**data["retry"])
+            raise ParameterError(f"campaign plan: unknown field(s) {', '.join(unknown)}; known: {', '.join(names)}")
+        if isinstance(data.get("retry"), Mapping):
+            retry_fields = {f.name for f in fields(RetryPolicy)}
+            odd = sorted(set(data["retry"]) - retry_fields)
+            if odd:
+                raise ParameterError(f"campaign plan: unknown retry field(s) {', '.join(odd)}; known: "
+                                     f"{', '.join(sorted(retry_fields))}")
+            data["retry"] = RetryPolicy(**data["retry"])
         for key in ("variants", "manufacturers", "models", "excluded_devices", "unsafe_installations"):
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
-        data["upgrade_paths"] = tuple(tuple(p) for p in data["upgrade_paths"])
-        return cls(**data)
+        if "upgrade_paths" in data:
+            data["upgrade_paths"] = tuple(tuple(p) for p in data["upgrade_paths"])
+        return data
 
 
 class _Checker:
