@@ -1,5 +1,5 @@
 """Data the report tests share: small hand-made fleets and campaign stores with exactly known histories,
-and a realistic seeded store (report.samples) over a synthetic fleet."""
+and a realistic seeded store (althan_ota.testing.campaign_history) over a synthetic fleet."""
 
 from __future__ import annotations
 

@@ -361,7 +361,7 @@ def test_campaign_from_release_never_leaves_a_pair_incompatible(tmp_path):
     from althan_ota.campaign import plan_from_release
     from althan_ota.errors import CampaignError
     from althan_ota.release import verify_bundle
-    from althan_ota.release.testing import make_test_release
+    from althan_ota.testing.release_bundles import make_test_release
 
     fleet = generate_fleet(3000, seed=8)
     bundle = make_test_release(tmp_path / "r.zip", environment="test")

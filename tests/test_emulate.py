@@ -296,7 +296,7 @@ METRICS = ["duration", "t_readback", "exchange_retries", "link_retries_han", "li
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_agrees_with_simpy_reference(name):
     pytest.importorskip("simpy")
-    from althan_ota.emulate.reference import reference_emulate
+    from althan_ota.testing.simpy_emulator import reference_emulate
 
     params, n, size = SCENARIOS[name], 250, 6_000
     ref = reference_emulate(n, size, params, seed=1)

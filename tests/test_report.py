@@ -29,7 +29,7 @@ from althan_ota.report.campaign_views import campaign_views
 from althan_ota.report.firmware import REPORT_SCHEMA, supplier_file_stem
 from althan_ota.report.out_of_sync import summarise
 from althan_ota.report.output import write_table
-from althan_ota.report.samples import write_sample_store
+from althan_ota.testing.campaign_history import write_sample_store
 
 S = State
 R = Reason

@@ -27,7 +27,7 @@ def run(args) -> int:
     from ..campaign import CampaignStore, create_campaign, plan_from_release, run_campaign, summarise
     from ..fleet import generate_fleet
     from ..release import verify_bundle
-    from ..release.testing import make_test_release
+    from ..testing.release_bundles import make_test_release
     from .campaign import _print
     from .progress import progress_bar, status
 
