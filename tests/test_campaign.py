@@ -476,7 +476,7 @@ def test_campaign_and_inventory_take_an_installations_links_by_one_rule(fleet):
     hub-side row's, in the campaign as in the inventory arrays the emulator and sweeps take."""
     import pyarrow as pa
 
-    from althan_ota.distributed.inventory import link_arrays
+    from althan_ota.distributed.inventory_links import link_arrays
     from althan_ota.fleet import Fleet
 
     _, hub, meter = fleet.pairs()

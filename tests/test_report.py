@@ -28,7 +28,7 @@ from althan_ota.report import Session, open_store, read_listing
 from althan_ota.report.campaign_views import campaign_views
 from althan_ota.report.firmware import REPORT_SCHEMA, supplier_file_stem
 from althan_ota.report.out_of_sync import summarise
-from althan_ota.report.output import write_table
+from althan_ota.report.export import write_table
 from althan_ota.testing.campaign_history import write_sample_store
 
 S = State
@@ -496,9 +496,9 @@ def test_cli_bad_input_is_a_clear_error(tmp_path, capsys):
 
 
 def test_interrupted_write_keeps_the_previous_report(tmp_path, monkeypatch):
-    from althan_ota.report import _duck, output
+    from althan_ota.report import _duck, export
 
-    path = output.write_table(pa.table({"a": [1, 2]}), tmp_path / "r.csv")
+    path = export.write_table(pa.table({"a": [1, 2]}), tmp_path / "r.csv")
     before = path.read_bytes()
     real_connect = _duck.connect
 
@@ -516,8 +516,8 @@ def test_interrupted_write_keeps_the_previous_report(tmp_path, monkeypatch):
         def close(self):
             self.con.close()
 
-    monkeypatch.setattr(output._duck, "connect", Interrupted)
+    monkeypatch.setattr(export._duck, "connect", Interrupted)
     with pytest.raises(KeyboardInterrupt):
-        output.write_table(pa.table({"a": [3, 4, 5]}), path)
+        export.write_table(pa.table({"a": [3, 4, 5]}), path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]

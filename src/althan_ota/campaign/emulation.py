@@ -18,7 +18,7 @@ from ..emulate import EmulationParams, emulate
 from ..fleet import Fleet
 from .outcomes import FAILED, emulator_rows, outcome
 from .plan import CampaignPlan, WavePlan
-from .schema import DEVICES, EVENTS, TRANSFERS
+from .store_tables import DEVICES, EVENTS, TRANSFERS
 from .slots import RequestBook
 from .states import State
 

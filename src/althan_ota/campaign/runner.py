@@ -23,7 +23,7 @@ from . import control
 from .emulation import WaveOutcome, dataclass_from_dict, emulate_wave
 from .plan import CampaignPlan, WavePlan, make_waves, target
 from .slots import RequestBook, first_slot_at, requests_per_unit
-from .schema import DEVICES, EVENTS
+from .store_tables import DEVICES, EVENTS
 from .outcomes import outcome
 from .states import State
 from .store import CampaignStore

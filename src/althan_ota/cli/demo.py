@@ -78,7 +78,7 @@ def _reports(out: Path, fleet_path: Path, store_path: Path, release) -> dict:
     HTML page over the demo's fleet and store."""
     from ..report import Session
     from ..report.html import write_html
-    from ..report.output import write_table
+    from ..report.export import write_table
 
     session = Session(fleet_path, store=store_path)
     paths = {"fleet_report": write_table(session.fleet_report(), out / "fleet-report.csv"),

@@ -15,7 +15,7 @@ from ..campaign import Reason, State
 from ..campaign.site_visits import count_site_visits
 from ..campaign.outcomes import CATEGORIES, STATE_CATEGORY
 from . import _duck
-from .store import CATALOG, Store
+from .store_reader import CATALOG, Store
 
 DEFAULT_VISIT_COST = 150.0   # GBP per site visit; a parameter, since contracts differ
 AIRTIME_LINKS = (("HAN", "han_airtime_s"), ("bridge link", "bridge_airtime_s"),

@@ -18,7 +18,7 @@ from ..fleet.schema import HUB_SIDE, JOINED_AS_CAD, METER_SIDE
 from . import _duck
 from .firmware import current_sql
 from .inputs import read_compatibility
-from .store import CATALOG
+from .store_reader import CATALOG
 
 CAUSE_SCHEMA = pa.schema([("key", pa.string()), ("rank", pa.int32()), ("cause", pa.string()),
                           ("action", pa.string())])
@@ -53,7 +53,7 @@ def _side_cause_sql(has_store: bool) -> str:
 
 def _outcome_causes() -> pa.Table:
     """(state, reason) -> cause key, for every pair the outcome table lets a producer write (the attached store
-    was checked to hold no other: report.store.open_store)."""
+    was checked to hold no other: report.store_reader.open_store)."""
     pairs = state_pairs()
     return pa.table({"state": pa.array([s for s, _ in pairs], pa.uint8()),
                      "reason": pa.array([r for _, r in pairs], pa.uint8()),

@@ -1,4 +1,4 @@
-"""A seeded, plausible campaign history written as a campaign store (the tables of ``campaign.schema``):
+"""A seeded, plausible campaign history written as a campaign store (the tables of ``campaign.store_tables``):
 what the reports' tests, benchmarks and README samples read until the campaign engine writes real ones.
 
 Each targeted bridge is planned at t = 0 and requested when its wave opens; then the image crosses the WAN
@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..campaign import State, outcome
-from ..campaign import schema as store_schema
+from ..campaign import store_tables
 from ..fleet.inventory import Fleet
 from ..fleet.schema import BRIDGE_VARIANTS, JOINED_AS_CAD, METER_SIDE
 
@@ -114,7 +114,7 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
         "reason": pa.array(r[event_rows, event_cols]),
         "wave": pa.array(wave[event_rows]),
         "attempt": pa.array(a[event_rows, event_cols]),
-    }, schema=store_schema.EVENTS)
+    }, schema=store_tables.EVENTS)
     devices = pa.table({
         "campaign_id": pa.array(np.full(n, campaign_id)), "device_id": device_ids,
         "installation_id": rows["installation_id"], "ppmid_variant": rows["ppmid_variant"],
@@ -122,7 +122,7 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
         "attempts": pa.array(a[at, last] * eligible), "t": pa.array(final_t),
         "version_before": pa.array(version_before),
         "version_after": pa.array(np.where(verified, np.uint32(target_version), version_before).astype(np.uint32)),
-    }, schema=store_schema.DEVICES)
+    }, schema=store_tables.DEVICES)
     transfers = _transfers(rng, campaign_id, device_ids, blocks_done, link_per, meter)
     finished = snapshot_s is None or snapshot_s >= end_of_history
     plan = {"manufacturer": manufacturer, "waves": waves, "wave_spacing_s": WAVE_SPACING_S,
@@ -133,7 +133,7 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
         "image_sha256": [f"{seed:064x}"], "created_at": pa.array([started_at - dt.timedelta(days=7)], pa.timestamp("s", tz="UTC")),
         "started_at": pa.array([started_at], pa.timestamp("s", tz="UTC")),
         "status": ["finished" if finished else "running"], "plan_json": [json.dumps(plan)],
-    }, schema=store_schema.CAMPAIGNS)
+    }, schema=store_tables.CAMPAIGNS)
 
     con = duckdb.connect(str(path))
     try:
@@ -205,7 +205,7 @@ def _transfers(rng, campaign_id, device_ids, blocks_done, link_per, meter) -> pa
         "exchanges": pa.array(exchanges), "retries": pa.array(retries), "han_airtime_s": pa.array(han_airtime),
         "bridge_airtime_s": pa.array(bridge_airtime), "duty_cycle_wait_s": pa.array(duty_wait),
         "download_s": pa.array(download + duty_wait),
-    }, schema=store_schema.TRANSFERS)
+    }, schema=store_tables.TRANSFERS)
 
 
 def _spread(values: pa.Array, buckets: int) -> np.ndarray:

@@ -255,7 +255,7 @@ def reference_emulate(n: int, image_size: int, params: EmulationParams | None = 
     """The same columns as :class:`EmulationResult` (as a dict of arrays), from the SimPy model."""
     import simpy
 
-    from ..emulate.frames import MAX_BLOCK
+    from ..emulate.airtime import MAX_BLOCK
     from ..emulate.result import DEVICE_COLUMNS
 
     params = params or EmulationParams()

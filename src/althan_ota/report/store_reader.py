@@ -1,6 +1,6 @@
 """Opening a campaign store (a DuckDB file written by the campaign engine) read-only for the reports.
 
-The store must hold the tables of ``campaign.schema`` with at least their columns, and record only the
+The store must hold the tables of ``campaign.store_tables`` with at least their columns, and record only the
 (state, reason) pairs of the outcome table (``campaign.outcomes``); anything else is an InventoryError naming
 what is missing or unknown, so a wrong or half-written file never yields an empty report, and no device is
 filed under a cause the table does not give it.
@@ -13,13 +13,13 @@ from pathlib import Path
 
 import duckdb
 
-from ..campaign import Reason, State, schema
+from ..campaign import Reason, State, store_tables
 from ..campaign.outcomes import state_pairs
 from ..errors import InventoryError
 from . import _duck
 
-TABLES = {"campaigns": schema.CAMPAIGNS, "devices": schema.DEVICES, "events": schema.EVENTS,
-          "transfers": schema.TRANSFERS}
+TABLES = {"campaigns": store_tables.CAMPAIGNS, "devices": store_tables.DEVICES, "events": store_tables.EVENTS,
+          "transfers": store_tables.TRANSFERS}
 CATALOG = "store"
 
 
@@ -51,7 +51,7 @@ class Store:
 
 def open_store(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> Store:
     """Attach the DuckDB file at ``path`` read-only (to ``con``, or a new in-memory connection) and check
-    that it has every table and column of campaign.schema."""
+    that it has every table and column of campaign.store_tables."""
     path = Path(path)
     if not path.is_file():
         raise InventoryError(f"{path}: no such campaign store")
