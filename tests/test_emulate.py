@@ -202,7 +202,7 @@ def test_shortcuts_are_exact():
         cfg = engine_config(60_000, p, seed=5) | {"step_every_exchange": stepped}
         out = {k: np.empty(2 * 200, dtype=dt) for k, dt in _emu.DEVICE_COLUMNS.items()}
         out |= {k: np.empty(200, dtype=dt) for k, dt in _emu.INSTALLATION_COLUMNS.items()}
-        assert _emu.Run(cfg, 0, 200, None, None, out).execute(2) == 0
+        _emu.Run(cfg, 0, 200, None, None, out).execute(2)   # raises for any status but ALT_OK
         runs.append(out)
     for k in runs[0]:
         assert np.array_equal(runs[0][k], runs[1][k], equal_nan=runs[0][k].dtype.kind == "f"), k

@@ -17,7 +17,6 @@ from .params import EmulationParams
 from .result import EmulationResult
 
 FIDELITIES = ("timing", "bytes")
-ALT_EINTR = -6
 _NS = 1_000_000_000
 
 
@@ -172,9 +171,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
         if capacity is not None:
             trace_buffers = tracing.buffers(capacity)
             run.set_trace(*trace_buffers)
-        status = _execute(run, int(n_threads), n, _phase(progress, 0, phases))
-        if status != 0:
-            raise ParameterError(f"the emulator engine rejected the run (status {status})")
+        _execute(run, int(n_threads), n, _phase(progress, 0, phases))
         return out, trace_buffers
 
     out, trace_buffers = timing_run(tracing.initial_capacity(blocks, 2 * n) if trace and n else None)
@@ -187,9 +184,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
         units = keys if keys is not None else np.arange(first_installation, first_installation + n, dtype=np.uint64)
         byte_pass = bytes_fidelity.make_pass(out, units, bytes_fidelity.image_bytes(image), params.ota, int(seed),
                                              byte_params or bytes_fidelity.ByteParams())
-        status = _execute(byte_pass, int(n_threads), n, _phase(progress, 1, phases))
-        if status != 0:
-            raise ParameterError(f"the byte pass rejected the run (status {status})")
+        _execute(byte_pass, int(n_threads), n, _phase(progress, 1, phases))
         bytes_fidelity.apply_hash_check(out)
     result = EmulationResult(out, first_installation=int(first_installation), image_size=int(image_size),
                              params=params, seed=int(seed), installation_keys=keys)
@@ -231,12 +226,19 @@ def _unit_array(values, n: int, dtype, name: str) -> np.ndarray | None:
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
-def _execute(run, n_threads: int, n: int, progress) -> int:
+def _execute(run, n_threads: int, n: int, progress) -> None:
     """Runs the engine in a worker thread (the GIL is released inside) so this thread can report progress
-    and turn Ctrl-C or a failing callback into a clean stop."""
-    result: list[int] = []
-    worker = threading.Thread(target=lambda: result.append(run.execute(n_threads)), daemon=True,
-                              name="althan-ota-emulate")
+    and turn Ctrl-C or a failing callback into a clean stop. What the engine raises (KeyboardInterrupt once
+    stopped, the errors.py class of any other C status) is raised here."""
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            run.execute(n_threads)
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, daemon=True, name="althan-ota-emulate")
     worker.start()
     try:
         while worker.is_alive():
@@ -247,7 +249,5 @@ def _execute(run, n_threads: int, n: int, progress) -> int:
         run.stop()
         worker.join()
         raise
-    status = result[0]
-    if status == ALT_EINTR:
-        raise KeyboardInterrupt("emulation stopped")
-    return status
+    if failure:
+        raise failure[0]
