@@ -97,7 +97,7 @@ static void test_helpers(void)
     CHECK(fabs(bsum / n - 0.1) < 0.002, "beta(2,18) mean %g", bsum / n);
 }
 
-/* The defaults of althan_ota.emulate (frames.py airtimes for 50-byte blocks), no outages, no WAN trouble. */
+/* The defaults of althan_ota.emulate (emulate/airtime.py airtimes for 50-byte blocks), no outages, no WAN trouble. */
 static alt_emu_params default_params(void)
 {
     alt_emu_params p;

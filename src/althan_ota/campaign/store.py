@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from ..errors import CampaignError
-from .schema import CAMPAIGNS, DEVICES, EVENTS, TRANSFERS
+from .store_tables import CAMPAIGNS, DEVICES, EVENTS, TRANSFERS
 from .states import State
 
 WAVES = pa.schema([

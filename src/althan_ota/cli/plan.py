@@ -65,9 +65,9 @@ def _check_outputs(args, grid: dict) -> None:
     """Output names are checked before the sweep runs, not after."""
     from pathlib import Path
 
-    from ..distributed.output import FORMATS
+    from ..distributed.sweep_files import FORMATS
     from ..distributed.plot import PLOT_FORMATS
-    from ..distributed.summary import METRICS
+    from ..distributed.run_summary import METRICS
 
     for flag, name, formats in (("--out", args.out, FORMATS), ("--per-seed", args.per_seed, FORMATS),
                                 ("--plot", args.plot, PLOT_FORMATS)):
@@ -89,7 +89,7 @@ def run_sweep(args) -> int:
     client = "serial" if args.serial else args.scheduler
     fleet = args.installations
     if args.fleet:
-        from ..distributed.inventory import link_arrays
+        from ..distributed.inventory_links import link_arrays
 
         fleet, filled = link_arrays(args.fleet)
         for name, k in filled.items():

@@ -174,7 +174,7 @@ def _print_matrix(pairs) -> None:
 
 
 def demo(args) -> int:
-    from ..release.testing import make_test_release
+    from ..testing.release_bundles import make_test_release
 
     directory = Path(args.directory)
     directory.mkdir(parents=True, exist_ok=True)

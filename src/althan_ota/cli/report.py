@@ -104,7 +104,7 @@ def _counts(column) -> dict:
 def fleet(args) -> int:
     import pyarrow.compute as pc
 
-    from ..report.output import format_of, write_table
+    from ..report.export import format_of, write_table
     from .progress import status
 
     with status("building the fleet firmware report"):
@@ -120,7 +120,7 @@ def fleet(args) -> int:
 
 def suppliers(args) -> int:
     from ..report.firmware import supplier_file_stem
-    from ..report.output import format_of, write_table
+    from ..report.export import format_of, write_table
     from .progress import status
 
     fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
@@ -148,7 +148,7 @@ def _supplier_files(paths: list[Path]) -> list[Path]:
 
 
 def reconcile(args) -> int:
-    from ..report.output import format_of, write_table
+    from ..report.export import format_of, write_table
     from ..report.reconcile import reconcile as run
     from .progress import status
 
@@ -168,7 +168,7 @@ def reconcile(args) -> int:
 
 def out_of_sync(args) -> int:
     from ..report.out_of_sync import summarise
-    from ..report.output import format_of, write_table
+    from ..report.export import format_of, write_table
     from .progress import status
 
     with status("finding out-of-sync pairs"):
@@ -182,8 +182,8 @@ def out_of_sync(args) -> int:
 
 def campaign(args) -> int:
     from ..report.campaign_views import campaign_views
-    from ..report.output import format_of, write_table
-    from ..report.store import open_store
+    from ..report.export import format_of, write_table
+    from ..report.store_reader import open_store
 
     fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
     views = campaign_views(open_store(args.store), args.campaign, visit_cost=args.visit_cost)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from . import bytes as bytes_fidelity
-from . import frames
+from . import airtime
 from . import trace as tracing
 from .params import EmulationParams
 from .result import EmulationResult
@@ -24,9 +24,9 @@ def _ns(seconds: float) -> int:
     return round(seconds * _NS)
 
 
-def _link_cfg(link, ack_ns: int, duty_cycle: float, times: dict[str, frames.FrameTimes], name: str) -> dict:
-    def hop(airtime: int) -> tuple[int, int]:
-        return airtime, frames.dc_span_ns(airtime, duty_cycle)
+def _link_cfg(link, ack_ns: int, duty_cycle: float, times: dict[str, airtime.FrameTimes], name: str) -> dict:
+    def hop(on_air_ns: int) -> tuple[int, int]:
+        return on_air_ns, airtime.dc_span_ns(on_air_ns, duty_cycle)
     burst = link.burst
     return {
         "tx_delay": _ns(link.tx_delay_s), "turnaround": _ns(link.turnaround_s),
@@ -42,12 +42,12 @@ def _link_cfg(link, ack_ns: int, duty_cycle: float, times: dict[str, frames.Fram
 
 def engine_config(image_size: int, params: EmulationParams, seed: int) -> dict:
     """The C engine's parameters (ns and plain numbers), from validated Python parameters."""
-    times = frames.kinds(params.han, params.bridge, image_size, params.ota.block_size)
+    times = airtime.kinds(params.han, params.bridge, image_size, params.ota.block_size)
     out = params.outages
     ota = params.ota
     return {
-        "han": _link_cfg(params.han, frames.han_ack_ns(params.han), 1.0, times, "han"),
-        "bridge": _link_cfg(params.bridge, frames.bridge_ack_ns(params.bridge), params.bridge.duty_cycle, times,
+        "han": _link_cfg(params.han, airtime.han_ack_ns(params.han), 1.0, times, "han"),
+        "bridge": _link_cfg(params.bridge, airtime.bridge_ack_ns(params.bridge), params.bridge.duty_cycle, times,
                             "bridge"),
         "image_size": image_size, "block_size": ota.block_size,
         "min_block_period": _ns(ota.min_block_period_s), "ch_response_delay": _ns(ota.ch_response_delay_s),
@@ -130,7 +130,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
     params = EmulationParams() if params is None else params
     if not isinstance(params, EmulationParams):
         raise ParameterError(f"params must be an EmulationParams, got {type(params).__name__}")
-    params.validate(frames.MAX_BLOCK)
+    params.validate(airtime.MAX_BLOCK)
     if not isinstance(image_size, (int, np.integer)) or isinstance(image_size, bool) or not \
             0 < image_size < 2**32:
         raise ParameterError(f"image_size must be a positive number of bytes below 4 GiB, got {image_size!r}")

@@ -1,7 +1,9 @@
 """Opening a campaign store (a DuckDB file written by the campaign engine) read-only for the reports.
 
-The store must hold the tables of ``campaign.schema`` with at least their columns; anything else is an
-InventoryError naming what is missing, so a wrong or half-written file never yields an empty report.
+The store must hold the tables of ``campaign.store_tables`` with at least their columns, and record only the
+(state, reason) pairs of the outcome table (``campaign.outcomes``); anything else is an InventoryError naming
+what is missing or unknown, so a wrong or half-written file never yields an empty report, and no device is
+filed under a cause the table does not give it.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from pathlib import Path
 
 import duckdb
 
-from ..campaign import schema
+from ..campaign import Reason, State, store_tables
+from ..campaign.outcomes import state_pairs
 from ..errors import InventoryError
 from . import _duck
 
-TABLES = {"campaigns": schema.CAMPAIGNS, "devices": schema.DEVICES, "events": schema.EVENTS,
-          "transfers": schema.TRANSFERS}
+TABLES = {"campaigns": store_tables.CAMPAIGNS, "devices": store_tables.DEVICES, "events": store_tables.EVENTS,
+          "transfers": store_tables.TRANSFERS}
 CATALOG = "store"
 
 
@@ -48,7 +51,7 @@ class Store:
 
 def open_store(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> Store:
     """Attach the DuckDB file at ``path`` read-only (to ``con``, or a new in-memory connection) and check
-    that it has every table and column of campaign.schema."""
+    that it has every table and column of campaign.store_tables."""
     path = Path(path)
     if not path.is_file():
         raise InventoryError(f"{path}: no such campaign store")
@@ -70,4 +73,29 @@ def open_store(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -
     if problems:
         con.execute(f"DETACH {CATALOG}")
         raise InventoryError(f"{path}: not a campaign store: missing {'; '.join(problems)}")
+    unknown = _unknown_outcomes(con)
+    if unknown:
+        con.execute(f"DETACH {CATALOG}")
+        raise InventoryError(f"{path}: the campaign store records outcomes the outcome table (campaign/outcomes.py) "
+                             f"does not know: {'; '.join(unknown)}")
     return Store(con=con, path=path)
+
+
+def _unknown_outcomes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Each (state, reason) in the store's devices and events that no outcome of the table records."""
+    known = state_pairs()
+    found = con.execute(f"""
+        SELECT state, reason, sum(n)::BIGINT, min(example) FROM (
+            SELECT state, reason, count(*) AS n, min(device_id) AS example FROM {CATALOG}.devices GROUP BY ALL
+            UNION ALL
+            SELECT state, reason, count(*), min(device_id) FROM {CATALOG}.events GROUP BY ALL)
+        GROUP BY state, reason ORDER BY state, reason""").fetchall()
+    return [f"state {_label(State, s)} with reason {_label(Reason, r)} ({n:,} rows, e.g. device {example})"
+            for s, r, n, example in found if (s, r) not in known]
+
+
+def _label(enum, code) -> str:
+    try:
+        return enum(code).label
+    except ValueError:
+        return f"code {code}"

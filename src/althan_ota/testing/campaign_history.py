@@ -1,11 +1,11 @@
-"""A seeded, plausible campaign history written as a campaign store (the tables of ``campaign.schema``):
+"""A seeded, plausible campaign history written as a campaign store (the tables of ``campaign.store_tables``):
 what the reports' tests, benchmarks and README samples read until the campaign engine writes real ones.
 
 Each targeted bridge is planned at t = 0 and requested when its wave opens; then the image crosses the WAN
 to the Communications Hub, the bridge pulls it block by block (slower and more failure-prone on a poor link;
 the meter-side also crosses the bridge link under a duty-cycle limit), activates it and is read back.
-Failures happen where they do in the field (WAN / CH, HAN or bridge link, hash, activation); a failed
-transfer is retried once. Everything is drawn column-wise with numpy; ``snapshot_s`` cuts the history to
+Failures happen where they do in the field (WAN, no answer, HAN or bridge link, timeout, hash, activation),
+each as an outcome of the campaign's outcome table; a failed transfer is retried once. Everything is drawn column-wise with numpy; ``snapshot_s`` cuts the history to
 show a campaign still running.
 """
 
@@ -19,14 +19,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..campaign import Reason, State
-from ..campaign import schema as store_schema
+from ..campaign import State, outcome
+from ..campaign import store_tables
 from ..fleet.inventory import Fleet
 from ..fleet.schema import BRIDGE_VARIANTS, JOINED_AS_CAD, METER_SIDE
 
 IMAGE_BYTES = 240_000
 BLOCK_BYTES = 48
 WAVE_SPACING_S = 12 * 3600.0
+# where an attempt can fail: (stage it fails at, probability (None: the link's), outcome key); the stages are
+# those of _STAGES: 1 the image crossing the WAN, 3 the download, 4 the hash check, 5 activation and read-back
+_HAZARDS = ((1, 0.03, "wan_failed"), (1, 0.01, "duis_no_response"), (3, None, "aborted"), (3, 0.005, "timeout"),
+            (4, 0.003, "hash_failure"), (5, 0.006, "activation_failed"), (5, 0.002, "readback_mismatch"))
+# a transfer that failed (not a hash or an activation failure) is retried once
+_RETRIED = [k for k, (_, _, key) in enumerate(_HAZARDS) if outcome(key).retry in ("transfer", "unreachable")]
 _STAGES = (State.REQUESTED, State.IMAGE_AT_CH, State.DOWNLOADING, State.DOWNLOADED, State.ACTIVATED,
            State.VERIFIED)
 
@@ -57,12 +63,12 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
     link_per = np.where(meter, column["bridge_per"], column["han_per"]).astype(float)
 
     reason = np.zeros(n, dtype=np.uint8)
-    reason[status == "Suspended"] = Reason.SUSPENDED
-    reason[status == "Decommissioned"] = Reason.DECOMMISSIONED
-    reason[(reason == 0) & (status != "Commissioned")] = Reason.NOT_COMMISSIONED
-    reason[(reason == 0) & (version_before == target_version)] = Reason.ALREADY_CURRENT
-    reason[(reason == 0) & (rng.random(n) < 0.01)] = Reason.EXCLUDED
-    reason[pc.equal(rows["join_mode"], JOINED_AS_CAD).to_numpy(zero_copy_only=False)] = Reason.JOINED_AS_CAD
+    reason[status == "Suspended"] = outcome("suspended").reason
+    reason[status == "Decommissioned"] = outcome("decommissioned").reason
+    reason[(reason == 0) & (status != "Commissioned")] = outcome("not_commissioned").reason
+    reason[(reason == 0) & (version_before == target_version)] = outcome("already_current").reason
+    reason[(reason == 0) & (rng.random(n) < 0.01)] = outcome("excluded").reason
+    reason[pc.equal(rows["join_mode"], JOINED_AS_CAD).to_numpy(zero_copy_only=False)] = outcome("joined_as_cad").reason
     eligible = reason == 0
     wave = np.where(eligible, _spread(pc.fill_null(rows["installation_id"], ""), waves), -1).astype(np.int32)
 
@@ -81,7 +87,7 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
         reasons.append(np.where(valid, r, 0).astype(np.uint8))
         attempts.append(np.full(t.shape, attempt, np.int32))
         blocks_done += np.where(running, done, 0)
-        running &= np.isin(why, [Reason.WAN_FAILURE, Reason.HAN_LINK, Reason.BRIDGE_LINK, Reason.TIMEOUT])
+        running &= np.isin(why, _RETRIED)
         start = ended_at + rng.uniform(6 * 3600, 18 * 3600, n)
     t = np.concatenate(times, axis=1)
     s = np.concatenate(states, axis=1)
@@ -108,7 +114,7 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
         "reason": pa.array(r[event_rows, event_cols]),
         "wave": pa.array(wave[event_rows]),
         "attempt": pa.array(a[event_rows, event_cols]),
-    }, schema=store_schema.EVENTS)
+    }, schema=store_tables.EVENTS)
     devices = pa.table({
         "campaign_id": pa.array(np.full(n, campaign_id)), "device_id": device_ids,
         "installation_id": rows["installation_id"], "ppmid_variant": rows["ppmid_variant"],
@@ -116,7 +122,7 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
         "attempts": pa.array(a[at, last] * eligible), "t": pa.array(final_t),
         "version_before": pa.array(version_before),
         "version_after": pa.array(np.where(verified, np.uint32(target_version), version_before).astype(np.uint32)),
-    }, schema=store_schema.DEVICES)
+    }, schema=store_tables.DEVICES)
     transfers = _transfers(rng, campaign_id, device_ids, blocks_done, link_per, meter)
     finished = snapshot_s is None or snapshot_s >= end_of_history
     plan = {"manufacturer": manufacturer, "waves": waves, "wave_spacing_s": WAVE_SPACING_S,
@@ -127,7 +133,7 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
         "image_sha256": [f"{seed:064x}"], "created_at": pa.array([started_at - dt.timedelta(days=7)], pa.timestamp("s", tz="UTC")),
         "started_at": pa.array([started_at], pa.timestamp("s", tz="UTC")),
         "status": ["finished" if finished else "running"], "plan_json": [json.dumps(plan)],
-    }, schema=store_schema.CAMPAIGNS)
+    }, schema=store_tables.CAMPAIGNS)
 
     con = duckdb.connect(str(path))
     try:
@@ -145,7 +151,7 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
 
 def _attempt(rng, start, link_per, meter, attempt):
     """One attempt's six stage slots (n, 6): times, states, reasons, which slots happen, when the attempt
-    ended, why it failed (0: it did not) and the fraction of the image's blocks it moved."""
+    ended, which of _HAZARDS ended it (-1: none) and the fraction of the image's blocks it moved."""
     n = len(start)
     blocks = IMAGE_BYTES / BLOCK_BYTES
     period = np.where(meter, 0.9, 0.25) * (1 + link_per / (1 - link_per))     # seconds per block exchange
@@ -161,22 +167,15 @@ def _attempt(rng, start, link_per, meter, attempt):
     states = np.tile(np.array(_STAGES, np.uint8), (n, 1))
     reasons = np.zeros((n, 6), np.uint8)
     p_link = np.clip(0.01 + 0.8 * link_per, 0, 0.6) / attempt
-    hazards = [
-        (1, 0.03, State.TRANSFER_FAILED, Reason.WAN_FAILURE),
-        (1, 0.01, State.UNREACHABLE, Reason.CH_OFFLINE),
-        (3, p_link, State.TRANSFER_FAILED, np.where(meter, Reason.BRIDGE_LINK, Reason.HAN_LINK)),
-        (3, 0.005, State.TRANSFER_FAILED, Reason.TIMEOUT),
-        (4, 0.003, State.HASH_MISMATCH, Reason.HASH_FAILURE),
-        (5, 0.006, State.ACTIVATION_FAILED, Reason.ACTIVATION_FAILURE),
-        (5, 0.002, State.ACTIVATION_FAILED, Reason.READBACK_MISMATCH),
-    ]
     fail_stage = np.full(n, 6)
     fail_state = np.zeros(n, np.uint8)
     fail_reason = np.zeros(n, np.uint8)
-    for stage, p, state, why in hazards:
-        hit = (rng.random(n) < p) & (fail_stage > stage)
-        fail_stage[hit], fail_state[hit] = stage, state
-        fail_reason[hit] = np.broadcast_to(why, (n,))[hit]
+    why = np.full(n, -1)
+    for k, (stage, p, key) in enumerate(_HAZARDS):
+        row = outcome(key)
+        hit = (rng.random(n) < (p_link if p is None else p)) & (fail_stage > stage)
+        fail_stage[hit], fail_state[hit], why[hit] = stage, row.state, k
+        fail_reason[hit] = np.where(meter, row.reason_on(1), row.reason_on(0))[hit]
     failed = fail_stage < 6
     at = np.flatnonzero(failed)
     states[at, fail_stage[at]] = fail_state[at]
@@ -186,7 +185,7 @@ def _attempt(rng, start, link_per, meter, attempt):
     times[at, 3] = np.where(fail_stage[at] == 3, times[at, 2] + durations[at, 3] * fraction[at], times[at, 3])
     valid = np.arange(6)[None, :] <= fail_stage[:, None]
     ended_at = times[np.arange(n), np.minimum(fail_stage, 5)]
-    return times, states, reasons, valid, ended_at, fail_reason, fraction
+    return times, states, reasons, valid, ended_at, why, fraction
 
 
 def _transfers(rng, campaign_id, device_ids, blocks_done, link_per, meter) -> pa.Table:
@@ -206,7 +205,7 @@ def _transfers(rng, campaign_id, device_ids, blocks_done, link_per, meter) -> pa
         "exchanges": pa.array(exchanges), "retries": pa.array(retries), "han_airtime_s": pa.array(han_airtime),
         "bridge_airtime_s": pa.array(bridge_airtime), "duty_cycle_wait_s": pa.array(duty_wait),
         "download_s": pa.array(download + duty_wait),
-    }, schema=store_schema.TRANSFERS)
+    }, schema=store_tables.TRANSFERS)
 
 
 def _spread(values: pa.Array, buckets: int) -> np.ndarray:

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from . import _duck
 from .inputs import load_fleet
-from .store import Store, open_store
+from .store_reader import Store, open_store
 
 
 class Session:

@@ -14,10 +14,12 @@ import random
 
 import numpy as np
 
-from .engine import engine_config
-from .params import EmulationParams
+from ..emulate.engine import engine_config
+from ..emulate.params import EmulationParams
+from ..emulate.result import OUTCOMES
 
-COMPLETED, ABORTED, WAN_FAILED, ACTIVATION_FAILED, TIMEOUT = range(5)
+COMPLETED, ABORTED, WAN_FAILED, ACTIVATION_FAILED, TIMEOUT = (
+    OUTCOMES.index(name) for name in ("completed", "aborted", "wan_failed", "activation_failed", "timeout"))
 HAN, BRIDGE = 0, 1
 HUB, METER = 0, 1
 NS = 1_000_000_000
@@ -253,8 +255,8 @@ def reference_emulate(n: int, image_size: int, params: EmulationParams | None = 
     """The same columns as :class:`EmulationResult` (as a dict of arrays), from the SimPy model."""
     import simpy
 
-    from .frames import MAX_BLOCK
-    from .result import DEVICE_COLUMNS
+    from ..emulate.airtime import MAX_BLOCK
+    from ..emulate.result import DEVICE_COLUMNS
 
     params = params or EmulationParams()
     params.validate(MAX_BLOCK)

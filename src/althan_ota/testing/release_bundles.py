@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..fleet.synthetic import DEFAULT_MIX
 from ..image import CplEntry, build_gbcs, image_cpl_hash, parse
-from ._bundle import ImageInput, pack
-from ._keys import key_id, raw_signature
-from ._manifest import Manifest
+from ..release._bundle import ImageInput, pack
+from ..release._keys import key_id, raw_signature
+from ..release._manifest import Manifest
 
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
