@@ -233,7 +233,7 @@ def test_requests_from_our_release_and_fleet(tmp_path):
     from althan_ota.fleet.synthetic import generate_fleet
     from althan_ota.image import parse as parse_image
     from althan_ota.release import verify_bundle
-    from althan_ota.release.testing import make_test_release
+    from althan_ota.testing.release_bundles import make_test_release
     from duis_data import dsp_signer, trust, user_signer
 
     release = make_test_release(tmp_path / "release.zip")
@@ -269,3 +269,12 @@ def test_requests_from_our_release_and_fleet(tmp_path):
     assert [(r.device_id, r.firmware_version, r.outcome) for r in message.records[1:]] == [
         (r["device_id"], r["firmware_version"],
          "readback_current" if r["firmware_version"] == VERSION else "readback_mismatch") for r in bridges[:17]]
+
+
+def test_every_outcome_the_parser_gives_has_a_row_in_the_outcome_table():
+    from althan_ota.campaign.outcomes import BY_KEY, outcome
+
+    missing = [key for key in OUTCOME_KEYS if key not in BY_KEY]
+    assert not missing, f"DUIS outcome keys with no row in campaign/outcomes.py: {missing}"
+    # the one key the campaign (not the parser) emits for DUIS: nothing heard within the device timeout
+    assert outcome("duis_no_response").state.label == "unreachable"
