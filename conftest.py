@@ -13,6 +13,7 @@ import pytest
 from hypothesis import settings
 
 from althan_ota import _backend
+from althan_ota._native import _tiers
 
 # Timing is not what these tests check, and CI shares two cores: no per-example deadline anywhere.
 settings.register_profile("althan-ota", deadline=None)
@@ -20,14 +21,14 @@ settings.load_profile("althan-ota")
 
 
 def _tiers_for(family: str) -> list[str]:
-    if os.environ.get(_backend.ENV_VAR, "").strip() not in ("", "auto", "best", "fast"):
-        return [_backend.native(family).get_tier()]
+    if os.environ.get(_tiers.ENV_VAR, "").strip() not in _tiers.BEST:
+        return [_tiers.get_tier(family)]
     return _backend.tiers()[family]
 
 
 def pytest_generate_tests(metafunc):
     for name in metafunc.fixturenames:
-        if name.endswith("_tier") and name[: -len("_tier")] in _backend.FAMILIES:
+        if name.endswith("_tier") and name[: -len("_tier")] in _tiers.FAMILIES:
             metafunc.parametrize(name, _tiers_for(name[: -len("_tier")]))
 
 
@@ -35,8 +36,8 @@ def pytest_generate_tests(metafunc):
 def _force_tiers(request):
     params = getattr(getattr(request.node, "callspec", None), "params", {})
     forced = {k[: -len("_tier")]: v for k, v in params.items()
-              if k.endswith("_tier") and k[: -len("_tier")] in _backend.FAMILIES}
-    before = {family: _backend.native(family).get_tier() for family in forced}
+              if k.endswith("_tier") and k[: -len("_tier")] in _tiers.FAMILIES}
+    before = {family: _tiers.get_tier(family) for family in forced}
     for family, tier in forced.items():
         _backend.set_backend(tier, family)
     yield

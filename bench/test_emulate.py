@@ -36,7 +36,7 @@ def test_engine_20_devices(benchmark):
 @pytest.mark.benchmark(group="emulate timing 240 KB, 20 devices (same devices for both)")
 def test_simpy_reference_20_devices(benchmark):
     pytest.importorskip("simpy")
-    from althan_ota.emulate.reference import reference_emulate
+    from althan_ota.testing.simpy_emulator import reference_emulate
 
     out = benchmark.pedantic(reference_emulate, args=(10, IMAGE, PARAMS), kwargs={"seed": 1}, rounds=1,
                              iterations=1)

@@ -8,7 +8,7 @@ import pytest
 
 from althan_ota.bench.release import duckdb_classify, fleet_pairs
 from althan_ota.release import Compatibility, classify_out_of_sync, verify_bundle
-from althan_ota.release.testing import make_test_release
+from althan_ota.testing.release_bundles import make_test_release
 
 HUB, METER, PAIRS, _ = fleet_pairs(1_000_000)
 COMPAT = Compatibility(PAIRS)

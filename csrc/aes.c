@@ -178,28 +178,22 @@ const alt_aes_impl alt_aes_impl_portable = {
     "portable", portable_expand, portable_ecb, portable_mmo, portable_ccm, NULL,
 };
 
-static void add(alt_tier_set *set, const alt_aes_impl *impl) { alt_tiers_add(set, impl->name, impl); }
+static void add(alt_tier_list *tiers, const alt_aes_impl *impl) { alt_tiers_add(tiers, impl->name, impl); }
 
-static void list_tiers(alt_tier_set *set)
+void alt_aes_list_tiers(alt_tier_list *tiers)
 {
-    add(set, &alt_aes_impl_portable);
-#if defined(ALT_HAVE_X86)
+    add(tiers, &alt_aes_impl_portable);
+#if defined(ALT_X86_TIERS)
     const alt_cpu_features *f = alt_cpu_detect();
     if (f->aesni && f->sse41) {
-        add(set, &alt_aes_impl_aesni);
+        add(tiers, &alt_aes_impl_aesni);
         if (f->vaes && f->avx2)
-            add(set, &alt_aes_impl_vaes);
+            add(tiers, &alt_aes_impl_vaes);
     }
 #endif
 }
 
-static alt_tier_set tiers = ALT_TIER_SET(list_tiers);
-
-int alt_aes_tier_count(void) { return alt_tiers_count(&tiers); }
-const char *alt_aes_tier_name(int tier) { return alt_tiers_name(&tiers, tier); }
-int alt_aes_set_tier(int tier) { return alt_tiers_set(&tiers, tier); }
-int alt_aes_get_tier(void) { return alt_tiers_get(&tiers); }
-const alt_aes_impl *alt_aes_active(void) { return alt_tiers_active(&tiers); }
+const alt_aes_impl *alt_aes_active(void) { return alt_tiers_active(ALT_FAMILY_AES); }
 
 int alt_aes128_expand_key(const uint8_t key[16], alt_aes128_key *ks)
 {

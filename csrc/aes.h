@@ -19,11 +19,8 @@ typedef struct alt_aes128_key {
     _Alignas(16) uint8_t rk[ALT_AES128_ROUNDS + 1][ALT_AES_BLOCK];
 } alt_aes128_key;
 
-/* Tiers: "portable" (T-tables), "aes-ni", "vaes" (256-bit VAES, AVX2 encoding), as the CPU allows. */
-int alt_aes_tier_count(void);
-const char *alt_aes_tier_name(int tier);
-int alt_aes_set_tier(int tier);
-int alt_aes_get_tier(void);
+/* Kernel family "aes" (tiers.h): "portable" (T-tables), "aes-ni", "vaes" (256-bit VAES, AVX2 encoding), as
+ * the CPU allows. */
 
 int alt_aes128_expand_key(const uint8_t key[16], alt_aes128_key *ks);
 

@@ -21,7 +21,7 @@ typedef struct alt_aes_impl {
 } alt_aes_impl;
 
 extern const alt_aes_impl alt_aes_impl_portable;
-#if defined(ALT_HAVE_X86)
+#if defined(ALT_X86_TIERS)
 extern const alt_aes_impl alt_aes_impl_aesni;
 extern const alt_aes_impl alt_aes_impl_vaes;
 /* Shared by the vaes tier, which has nothing wider to offer for a single key schedule, the sequential MMO
@@ -31,7 +31,7 @@ void alt_aes_aesni_mmo(uint8_t h[16], const uint8_t *blocks, size_t nblocks);
 void alt_aes_aesni_ccm(alt_ccm_job *jobs, size_t n, bool decrypt);
 #endif
 
-/* The tier in use (the best one until alt_aes_set_tier says otherwise). */
+/* The tier in use (the best one until alt_tiers_set(ALT_FAMILY_AES, ...) says otherwise). */
 const alt_aes_impl *alt_aes_active(void);
 
 #endif

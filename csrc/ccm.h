@@ -1,6 +1,6 @@
 /* AES-128 CCM* frame protection: CCM per NIST SP 800-38C / RFC 3610 (nonce 7..13 bytes, MIC 4..16 bytes,
  * even), plus CCM* encryption-only (MIC length 0: CTR from counter 1, no MIC) as ZigBee and IEEE 802.15.4
- * use it. Part of the "aes" family: it runs on the AES tier in use (alt_aes_set_tier).
+ * use it. Part of the "aes" kernel family: it runs on the AES tier in use (tiers.h).
  */
 #ifndef ALT_CCM_H
 #define ALT_CCM_H

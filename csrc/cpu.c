@@ -3,7 +3,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(ALT_HAVE_X86)
+#include "once.h"
+
+/* Detection does not depend on the SIMD tiers being built (ALTHAN_SIMD=OFF): it reports the CPU. */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #include <cpuid.h>
 
 static uint64_t read_xcr0(void)
@@ -41,14 +44,17 @@ static void detect(alt_cpu_features *f)
 static void detect(alt_cpu_features *f) { memset(f, 0, sizeof *f); }
 #endif
 
+static alt_cpu_features features;
+static atomic_int detected;
+
+static void detect_once(void *unused)
+{
+    (void)unused;
+    detect(&features);
+}
+
 const alt_cpu_features *alt_cpu_detect(void)
 {
-    /* Detection is idempotent, so a benign race between first callers writes the same values. */
-    static alt_cpu_features features;
-    static volatile int done;
-    if (!done) {
-        detect(&features);
-        done = 1;
-    }
+    alt_run_once(&detected, detect_once, NULL);
     return &features;
 }

@@ -1,4 +1,5 @@
-/* CPU feature detection, done once. Every kernel family chooses its tier from these flags. */
+/* CPU feature detection, done once (from any thread). Reports the CPU whether or not the SIMD tiers are
+ * built (ALTHAN_SIMD). */
 #ifndef ALT_CPU_H
 #define ALT_CPU_H
 
@@ -19,16 +20,6 @@ typedef struct alt_cpu_features {
 /* Returns the features of the running CPU; detected on the first call and cached. */
 const alt_cpu_features *alt_cpu_detect(void);
 
-#endif
+/* How the families use these flags to choose their tiers: tiers.h. */
 
-/* Tier convention, followed by every kernel family <fam> (crc, sha256, aes, ccm, ...), in <fam>.h:
- *
- *   int         alt_<fam>_tier_count(void);     tiers usable on this build and CPU; tier 0 is "portable",
- *                                               higher indices are faster, the last is the best
- *   const char *alt_<fam>_tier_name(int tier);  e.g. "portable", "pclmulqdq", "vpclmulqdq"; NULL if out of range
- *   int         alt_<fam>_set_tier(int tier);   ALT_OK, or ALT_EUNSUPPORTED for an index out of range
- *   int         alt_<fam>_get_tier(void);
- *
- * A family starts on its best tier. The family's Cython module exposes tier_names(), get_tier() and
- * set_tier(name), and registers itself in althan_ota._backend.FAMILIES.
- */
+#endif

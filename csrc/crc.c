@@ -6,16 +6,13 @@
 
 #include "alt_status.h"
 #include "cpu.h"
+#include "once.h"
 #include "tiers.h"
 
-static const alt_crc_model models[ALT_CRC_ALGORITHM_COUNT] = {
-    [ALT_CRC16_KERMIT] = {"CRC-16/KERMIT", 16, 0x1021, 0x0000, true, 0x0000, 0x2189},
-    [ALT_CRC16_EN_13757] = {"CRC-16/EN-13757", 16, 0x3D65, 0x0000, false, 0xFFFF, 0xC2B7},
-    [ALT_CRC16_IBM_SDLC] = {"CRC-16/IBM-SDLC", 16, 0x1021, 0xFFFF, true, 0xFFFF, 0x906E},
-    [ALT_CRC16_XMODEM] = {"CRC-16/XMODEM", 16, 0x1021, 0x0000, false, 0x0000, 0x31C3},
-    [ALT_CRC32_ISO_HDLC] = {"CRC-32/ISO-HDLC", 32, 0x04C11DB7, 0xFFFFFFFF, true, 0xFFFFFFFF, 0xCBF43926},
-    [ALT_CRC32_ISCSI] = {"CRC-32/ISCSI", 32, 0x1EDC6F41, 0xFFFFFFFF, true, 0xFFFFFFFF, 0xE3069283},
-};
+#define ALT_CRC_MODEL(id, name, width, poly, init, reflected, xorout, check, aliases) \
+    [id] = {name, width, poly, init, reflected, xorout, check, aliases},
+static const alt_crc_model models[ALT_CRC_ALGORITHM_COUNT] = {ALT_CRC_CATALOGUE(ALT_CRC_MODEL)};
+#undef ALT_CRC_MODEL
 
 const alt_crc_model *alt_crc_model_get(int algorithm)
 {
@@ -111,22 +108,6 @@ static void build_impl(alt_crc_impl *impl, const alt_crc_model *m)
     derive_fold_constants(impl, g);
 }
 
-/* Runs fn(arg) exactly once per state word; concurrent callers wait until it has finished. */
-static void run_once(atomic_int *state, void (*fn)(void *), void *arg)
-{
-    if (atomic_load_explicit(state, memory_order_acquire) == 2)
-        return;
-    int expected = 0;
-    if (atomic_compare_exchange_strong_explicit(state, &expected, 1, memory_order_acq_rel,
-                                                memory_order_acquire)) {
-        fn(arg);
-        atomic_store_explicit(state, 2, memory_order_release);
-        return;
-    }
-    while (atomic_load_explicit(state, memory_order_acquire) != 2) {
-    }
-}
-
 static alt_crc_impl impls[ALT_CRC_ALGORITHM_COUNT];
 static atomic_int impl_state[ALT_CRC_ALGORITHM_COUNT];
 
@@ -140,7 +121,7 @@ const alt_crc_impl *alt_crc_impl_get(int algorithm)
 {
     if (algorithm < 0 || algorithm >= ALT_CRC_ALGORITHM_COUNT)
         return NULL;
-    run_once(&impl_state[algorithm], build_impl_at, (void *)(intptr_t)algorithm);
+    alt_run_once(&impl_state[algorithm], build_impl_at, (void *)(intptr_t)algorithm);
     return &impls[algorithm];
 }
 
@@ -204,28 +185,21 @@ static const alt_crc_kernel kernel_portable = {"portable", alt_crc_table_update,
 
 /* ---- tiers ---- */
 
-static void add(alt_tier_set *set, const alt_crc_kernel *k) { alt_tiers_add(set, k->name, k); }
+static void add(alt_tier_list *tiers, const alt_crc_kernel *k) { alt_tiers_add(tiers, k->name, k); }
 
-static void list_tiers(alt_tier_set *set)
+void alt_crc_list_tiers(alt_tier_list *tiers)
 {
-    add(set, &kernel_portable);
-#if defined(ALT_HAVE_X86)
+    add(tiers, &kernel_portable);
+#if defined(ALT_X86_TIERS)
     const alt_cpu_features *f = alt_cpu_detect();
     if (f->pclmul && f->sse41)
-        add(set, &alt_crc_kernel_pclmul);
+        add(tiers, &alt_crc_kernel_pclmul);
     if (f->pclmul && f->sse41 && f->vpclmul)
-        add(set, &alt_crc_kernel_vpclmul);
+        add(tiers, &alt_crc_kernel_vpclmul);
 #endif
 }
 
-static alt_tier_set tiers = ALT_TIER_SET(list_tiers);
-
-int alt_crc_tier_count(void) { return alt_tiers_count(&tiers); }
-const char *alt_crc_tier_name(int tier) { return alt_tiers_name(&tiers, tier); }
-int alt_crc_set_tier(int tier) { return alt_tiers_set(&tiers, tier); }
-int alt_crc_get_tier(void) { return alt_tiers_get(&tiers); }
-
-static const alt_crc_kernel *kernel(void) { return alt_tiers_active(&tiers); }
+static const alt_crc_kernel *kernel(void) { return alt_tiers_active(ALT_FAMILY_CRC); }
 
 /* ---- public entry points ---- */
 

@@ -16,18 +16,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum alt_crc_algorithm {
-    ALT_CRC16_KERMIT = 0,   /* IEEE 802.15.4 FCS */
-    ALT_CRC16_EN_13757,     /* wireless M-Bus */
-    ALT_CRC16_IBM_SDLC,     /* X-25; ZigBee install codes */
-    ALT_CRC16_XMODEM,
-    ALT_CRC32_ISO_HDLC,     /* zlib, Ethernet */
-    ALT_CRC32_ISCSI,        /* CRC-32C */
-    ALT_CRC_ALGORITHM_COUNT
-} alt_crc_algorithm;
+/* The catalogue: one line per algorithm, the only place an algorithm is defined (the enum below, the model
+ * table in crc.c and the Python names and aliases all come from it). Williams model parameters, refin ==
+ * refout == reflected; check is the CRC of ASCII "123456789". Aliases (matched case-insensitively, "_" read
+ * as "-") are RevEng's plus the short names people use; a bare suffix only where it is unambiguous.
+ *
+ * X(enum constant, RevEng name, width, poly, init, reflected, xorout, check, "alias|alias|...") */
+#define ALT_CRC_CATALOGUE(X)                                                                                \
+    /* IEEE 802.15.4 FCS */                                                                                 \
+    X(ALT_CRC16_KERMIT, "CRC-16/KERMIT", 16, 0x1021, 0x0000, true, 0x0000, 0x2189,                          \
+      "KERMIT|CRC-16/CCITT|CRC-16/CCITT-TRUE|CRC-16/V-41-LSB|CRC-CCITT")                                    \
+    /* wireless M-Bus */                                                                                    \
+    X(ALT_CRC16_EN_13757, "CRC-16/EN-13757", 16, 0x3D65, 0x0000, false, 0xFFFF, 0xC2B7, "EN-13757")          \
+    /* X-25; ZigBee install codes */                                                                        \
+    X(ALT_CRC16_IBM_SDLC, "CRC-16/IBM-SDLC", 16, 0x1021, 0xFFFF, true, 0xFFFF, 0x906E,                      \
+      "IBM-SDLC|X-25|X25|CRC-16/X-25|CRC-16/ISO-HDLC|CRC-16/ISO-IEC-14443-3-B|CRC-B")                       \
+    X(ALT_CRC16_XMODEM, "CRC-16/XMODEM", 16, 0x1021, 0x0000, false, 0x0000, 0x31C3,                         \
+      "XMODEM|ZMODEM|CRC-16/ACORN|CRC-16/LTE|CRC-16/V-41-MSB")                                              \
+    /* zlib, Ethernet */                                                                                    \
+    X(ALT_CRC32_ISO_HDLC, "CRC-32/ISO-HDLC", 32, 0x04C11DB7, 0xFFFFFFFF, true, 0xFFFFFFFF, 0xCBF43926,      \
+      "CRC-32|CRC32|CRC-32/ADCCP|CRC-32/V-42|CRC-32/XZ|PKZIP")                                              \
+    /* CRC-32C */                                                                                           \
+    X(ALT_CRC32_ISCSI, "CRC-32/ISCSI", 32, 0x1EDC6F41, 0xFFFFFFFF, true, 0xFFFFFFFF, 0xE3069283,            \
+      "ISCSI|CRC-32C|CRC32C|CRC-32/BASE91-C|CRC-32/CASTAGNOLI|CRC-32/INTERLAKEN")
 
-/* A catalogue entry: the Williams model parameters (refin == refout == reflected) and the check value, the
- * CRC of ASCII "123456789". */
+#define ALT_CRC_ENUM(id, ...) id,
+typedef enum alt_crc_algorithm { ALT_CRC_CATALOGUE(ALT_CRC_ENUM) ALT_CRC_ALGORITHM_COUNT } alt_crc_algorithm;
+#undef ALT_CRC_ENUM
+
+/* A catalogue entry (see ALT_CRC_CATALOGUE). */
 typedef struct alt_crc_model {
     const char *name;
     unsigned width;
@@ -36,6 +53,7 @@ typedef struct alt_crc_model {
     bool reflected;
     uint32_t xorout;
     uint32_t check;
+    const char *aliases;    /* "|"-separated */
 } alt_crc_model;
 
 /* NULL for an algorithm out of range. */
@@ -53,11 +71,6 @@ int alt_crc_compute(int algorithm, const uint8_t *data, size_t len, uint32_t *cr
  * ceil(len / block_size). ALT_EINVAL for an unknown algorithm, block_size 0 or out too small. */
 int alt_crc_blocks(int algorithm, const uint8_t *data, size_t len, size_t block_size, void *out,
                    size_t out_count);
-
-int alt_crc_tier_count(void);
-const char *alt_crc_tier_name(int tier);
-int alt_crc_set_tier(int tier);
-int alt_crc_get_tier(void);
 
 /* ---- shared with the tier kernels (csrc/x86/crc_x86_*.c); not part of the public API ---- */
 
@@ -113,7 +126,7 @@ typedef struct alt_crc_kernel {
                    size_t n_blocks, void *out, size_t first);
 } alt_crc_kernel;
 
-#if defined(ALT_HAVE_X86)
+#if defined(ALT_X86_TIERS)
 extern const alt_crc_kernel alt_crc_kernel_pclmul;
 extern const alt_crc_kernel alt_crc_kernel_vpclmul;
 #endif

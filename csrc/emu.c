@@ -4,7 +4,24 @@
 #include <math.h>
 #include <string.h>
 
-#include "emu_replay.h"
+#include "emu_link.inc"
+#include "emu_exchange.inc"
+#include "emu_replay.inc"
+
+static const char *const outcome_names[ALT_EMU_OUTCOMES] = {
+    [ALT_EMU_COMPLETED] = "completed",
+    [ALT_EMU_ABORTED] = "aborted",
+    [ALT_EMU_WAN_FAILED] = "wan_failed",
+    [ALT_EMU_ACTIVATION_FAILED] = "activation_failed",
+    [ALT_EMU_TIMEOUT] = "timeout",
+    [ALT_EMU_NOT_REQUESTED] = "not_requested",
+    [ALT_EMU_HASH_FAILURE] = "hash_failure",
+};
+
+const char *alt_emu_outcome_name(int outcome)
+{
+    return outcome >= 0 && outcome < ALT_EMU_OUTCOMES ? outcome_names[outcome] : NULL;
+}
 
 /* Streams of one installation (the third component of the RNG counter). */
 enum {
@@ -21,7 +38,7 @@ enum { ENT_CH = 0, ENT_HUB = 1, ENT_METER = 2 };
 /* The download loop, instantiated twice (below) so that the untraced one, with trace a constant NULL, carries
  * no tracing code at all. A traced download is stepped exchange by exchange: the shortcuts give exactly what
  * stepping gives, so its results are the untraced ones. */
-static ALWAYS_INLINE void download_loop(download *d, int64_t start, const alt_emu_control *ctl, trace_cursor *trace)
+ALT_ALWAYS_INLINE void download_loop(download *d, int64_t start, const alt_emu_control *ctl, trace_cursor *trace)
 {
     const alt_emu_params *p = d->p;
     uint64_t full = p->image_size / p->block_size;

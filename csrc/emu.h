@@ -45,14 +45,22 @@
 
 #include "alt_status.h"
 
+/* How a device's download ended. The numbers are stored in results and campaign stores: append, never
+ * renumber; give each a name in alt_emu_outcome_name (emu.c), which the Python layer takes its list from. */
 enum alt_emu_outcome {
     ALT_EMU_COMPLETED = 0,          /* new version running and read back */
     ALT_EMU_ABORTED = 1,            /* too many consecutive failed exchanges */
     ALT_EMU_WAN_FAILED = 2,         /* the image never reached the CH */
     ALT_EMU_ACTIVATION_FAILED = 3,  /* downloaded, but activation left the old version running */
     ALT_EMU_TIMEOUT = 4,            /* not finished by the deadline (unreachable, or too slow) */
-    ALT_EMU_NOT_REQUESTED = 5       /* this side was not asked to download (see alt_emu_run_units' sides) */
+    ALT_EMU_NOT_REQUESTED = 5,      /* this side was not asked to download (see alt_emu_run_units' sides) */
+    ALT_EMU_HASH_FAILURE = 6,       /* bytes fidelity only: the reassembled image's SHA-256 did not match, so the
+                                     * device did not activate (the caller sets it from the byte pass's hash_ok) */
+    ALT_EMU_OUTCOMES = 7
 };
+
+/* "completed", "aborted", ... as the Python API names them; NULL for an outcome out of range. */
+const char *alt_emu_outcome_name(int outcome);
 
 enum alt_emu_side { ALT_EMU_HUB_SIDE = 0, ALT_EMU_METER_SIDE = 1 };
 enum alt_emu_link_id { ALT_EMU_HAN = 0, ALT_EMU_BRIDGE = 1 };

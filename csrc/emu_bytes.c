@@ -1,5 +1,5 @@
 /* The emulator's "bytes" fidelity (rules in emu_bytes.h): per device, build its Image Block Responses in
- * batches, corrupt those of repeated exchanges, receive them all (FCS, MIC, counters: emu_bytes_rx.h),
+ * batches, corrupt those of repeated exchanges, receive them all (FCS, MIC, counters: emu_bytes_rx.inc),
  * reassemble, hash. */
 #include "emu_bytes.h"
 
@@ -11,7 +11,7 @@
 
 #include "emu.h"
 #include "emu_control.h"
-#include "emu_bytes_rx.h"
+#include "emu_bytes_rx.inc"
 #include "frames.h"
 #include "rng.h"
 #include "sha256.h"

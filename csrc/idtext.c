@@ -87,23 +87,16 @@ const alt_idtext_kernel alt_idtext_kernel_portable = {
 
 /* ---- tiers ---- */
 
-static void list_tiers(alt_tier_set *set)
+void alt_idtext_list_tiers(alt_tier_list *tiers)
 {
-    alt_tiers_add(set, "portable", &alt_idtext_kernel_portable);
-#if defined(ALT_HAVE_X86)
+    alt_tiers_add(tiers, "portable", &alt_idtext_kernel_portable);
+#if defined(ALT_X86_TIERS)
     if (alt_cpu_detect()->avx2)
-        alt_tiers_add(set, "avx2", &alt_idtext_kernel_avx2);
+        alt_tiers_add(tiers, "avx2", &alt_idtext_kernel_avx2);
 #endif
 }
 
-static alt_tier_set tiers = ALT_TIER_SET(list_tiers);
-
-int alt_idtext_tier_count(void) { return alt_tiers_count(&tiers); }
-const char *alt_idtext_tier_name(int tier) { return alt_tiers_name(&tiers, tier); }
-int alt_idtext_set_tier(int tier) { return alt_tiers_set(&tiers, tier); }
-int alt_idtext_get_tier(void) { return alt_tiers_get(&tiers); }
-
-static const alt_idtext_kernel *kernel(void) { return alt_tiers_active(&tiers); }
+static const alt_idtext_kernel *kernel(void) { return alt_tiers_active(ALT_FAMILY_IDTEXT); }
 
 /* ---- public entry points ---- */
 

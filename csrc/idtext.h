@@ -69,9 +69,6 @@ typedef struct alt_text_scan_result {
 } alt_text_scan_result;
 int alt_text_scan(const alt_text_column *col, alt_text_scan_result *result);
 
-int alt_idtext_tier_count(void);
-const char *alt_idtext_tier_name(int tier);
-int alt_idtext_set_tier(int tier);
-int alt_idtext_get_tier(void);
+/* Kernel family "idtext" (tiers.h): "portable", then "avx2" where the CPU has it. */
 
 #endif

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compiler.h"
 #include "idtext.h"
 
 typedef struct alt_idtext_kernel {
@@ -21,15 +22,9 @@ extern const alt_idtext_kernel alt_idtext_kernel_portable;
 extern const alt_idtext_kernel alt_idtext_kernel_avx2;
 
 /* A hex digit's value in the low nibble, with 0x40 set for 'a'..'f'; 0xFF for any other byte. Upper-case hex
- * digits, by value. Hidden: inside the shared core a default-visibility table is reached through the GOT on
- * every access, which made the loops reading it up to 4x slower. */
-#if defined(__GNUC__)
-#define ALT_ID_INTERNAL __attribute__((visibility("hidden")))
-#else
-#define ALT_ID_INTERNAL
-#endif
-extern ALT_ID_INTERNAL const uint8_t alt_id_hex_value[256];
-extern ALT_ID_INTERNAL const uint8_t alt_id_upper_hex[16];
+ * digits, by value. Hidden (compiler.h says why). */
+extern ALT_HIDDEN const uint8_t alt_id_hex_value[256];
+extern ALT_HIDDEN const uint8_t alt_id_upper_hex[16];
 
 enum { ALT_EUI64_TEXT = 23, ALT_HEX32_TEXT = 10, ALT_MPAN_CORE = 13, ALT_MPAN_FULL = 21 };
 

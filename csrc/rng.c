@@ -2,7 +2,7 @@
  * ziggurat's strips. */
 #include "rng.h"
 
-#include <pthread.h>
+#include "once.h"
 
 alt_rng_ziggurat alt_rng_zig_exp;
 
@@ -31,10 +31,16 @@ static void build_ziggurat(void)
     }
 }
 
+static void build_ziggurat_once(void *unused)
+{
+    (void)unused;
+    build_ziggurat();
+}
+
 void alt_rng_tables_init(void)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, build_ziggurat);
+    static atomic_int built;
+    alt_run_once(&built, build_ziggurat_once, NULL);
 }
 
 /* The ~1% of exponential draws outside the strips' rectangles: the tail beyond ZIG_R, or a wedge test. */

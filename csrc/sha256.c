@@ -178,29 +178,22 @@ typedef struct tier {
 } tier;
 
 static const tier portable_tier = {"portable", compress_portable, many_portable};
-#if defined(ALT_HAVE_X86)
+#if defined(ALT_X86_TIERS)
 static const tier shani_tier = {"sha-ni", alt_sha256_compress_shani, alt_sha256_many_shani};
 #endif
 
-static void add(alt_tier_set *set, const tier *t) { alt_tiers_add(set, t->name, t); }
+static void add(alt_tier_list *tiers, const tier *t) { alt_tiers_add(tiers, t->name, t); }
 
-static void list_tiers(alt_tier_set *set)
+void alt_sha256_list_tiers(alt_tier_list *tiers)
 {
-    add(set, &portable_tier);
-#if defined(ALT_HAVE_X86)
+    add(tiers, &portable_tier);
+#if defined(ALT_X86_TIERS)
     if (alt_cpu_detect()->sha && alt_cpu_detect()->sse41)
-        add(set, &shani_tier);
+        add(tiers, &shani_tier);
 #endif
 }
 
-static alt_tier_set tiers = ALT_TIER_SET(list_tiers);
-
-static const tier *active(void) { return alt_tiers_active(&tiers); }
-
-int alt_sha256_tier_count(void) { return alt_tiers_count(&tiers); }
-const char *alt_sha256_tier_name(int index) { return alt_tiers_name(&tiers, index); }
-int alt_sha256_set_tier(int index) { return alt_tiers_set(&tiers, index); }
-int alt_sha256_get_tier(void) { return alt_tiers_get(&tiers); }
+static const tier *active(void) { return alt_tiers_active(ALT_FAMILY_SHA256); }
 
 /* ---- public API ---- */
 

@@ -28,10 +28,6 @@ int alt_sha256(const uint8_t *data, size_t len, uint8_t out[ALT_SHA256_DIGEST_SI
  * ALT_EINVAL if block_size is 0. */
 int alt_sha256_blocks(const uint8_t *data, size_t len, size_t block_size, uint8_t *out);
 
-/* CPU tiers, see cpu.h: "portable", then "sha-ni" where the CPU has it. */
-int alt_sha256_tier_count(void);
-const char *alt_sha256_tier_name(int tier);
-int alt_sha256_set_tier(int tier);
-int alt_sha256_get_tier(void);
+/* Kernel family "sha256" (tiers.h): "portable", then "sha-ni" where the CPU has it. */
 
 #endif

@@ -19,7 +19,7 @@ typedef void (*alt_sha256_many_fn)(const uint8_t *data, size_t msg_len, size_t c
  * tail_len = total_len % 64 bytes at tail; returns the number of 64-byte blocks written to pad (1 or 2). */
 size_t alt_sha256_pad_tail(const uint8_t *tail, size_t tail_len, uint64_t total_len, uint8_t pad[128]);
 
-#if defined(ALT_HAVE_X86)
+#if defined(ALT_X86_TIERS)
 void alt_sha256_compress_shani(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
 void alt_sha256_many_shani(const uint8_t *data, size_t msg_len, size_t count, uint8_t *out);
 #endif

@@ -1,62 +1,100 @@
 #include "tiers.h"
 
-#include <sched.h>
+#include <stdatomic.h>
 
 #include "alt_status.h"
+#include "once.h"
 
-static void ensure_listed(alt_tier_set *set)
+typedef struct family_state {
+    const char *name;
+    void (*list)(alt_tier_list *tiers);
+    atomic_int listed;          /* alt_run_once state */
+    alt_tier_list tiers;        /* written once, read-only after */
+    atomic_int current;
+    atomic_uint used;           /* bit per tier handed out */
+} family_state;
+
+#define ALT_FAMILY_STATE(id, family_name, list_fn) [id] = {.name = family_name, .list = list_fn},
+static family_state families[ALT_FAMILY_COUNT] = {ALT_KERNEL_FAMILIES(ALT_FAMILY_STATE)};
+#undef ALT_FAMILY_STATE
+
+static void list_family(void *arg)
 {
-    if (atomic_load_explicit(&set->state, memory_order_acquire) == 2)
-        return;
-    int expected = 0;
-    if (atomic_compare_exchange_strong(&set->state, &expected, 1)) {
-        set->count = 0;
-        set->list(set);
-        atomic_store(&set->current, set->count - 1);
-        atomic_store_explicit(&set->state, 2, memory_order_release);
-        return;
-    }
-    while (atomic_load_explicit(&set->state, memory_order_acquire) != 2)
-        sched_yield();
+    family_state *f = arg;
+    f->tiers.count = 0;
+    f->list(&f->tiers);
+    atomic_store_explicit(&f->current, f->tiers.count - 1, memory_order_relaxed);
 }
 
-void alt_tiers_add(alt_tier_set *set, const char *name, const void *kernel)
+static family_state *family(int id)
 {
-    if (set->count < ALT_MAX_TIERS) {
-        set->names[set->count] = name;
-        set->kernels[set->count] = kernel;
-        set->count++;
-    }
-}
-
-int alt_tiers_count(alt_tier_set *set)
-{
-    ensure_listed(set);
-    return set->count;
-}
-
-const char *alt_tiers_name(alt_tier_set *set, int tier)
-{
-    if (tier < 0 || tier >= alt_tiers_count(set))
+    if (id < 0 || id >= ALT_FAMILY_COUNT)
         return NULL;
-    return set->names[tier];
+    family_state *f = &families[id];
+    alt_run_once(&f->listed, list_family, f);
+    return f;
 }
 
-int alt_tiers_set(alt_tier_set *set, int tier)
+void alt_tiers_add(alt_tier_list *tiers, const char *name, const void *kernel)
 {
-    if (tier < 0 || tier >= alt_tiers_count(set))
+    if (tiers->count < ALT_MAX_TIERS) {
+        tiers->names[tiers->count] = name;
+        tiers->kernels[tiers->count] = kernel;
+        tiers->count++;
+    }
+}
+
+const char *alt_tiers_family_name(int id)
+{
+    return id >= 0 && id < ALT_FAMILY_COUNT ? families[id].name : NULL;
+}
+
+int alt_tiers_count(int id)
+{
+    family_state *f = family(id);
+    return f ? f->tiers.count : 0;
+}
+
+const char *alt_tiers_name(int id, int tier)
+{
+    family_state *f = family(id);
+    return f && tier >= 0 && tier < f->tiers.count ? f->tiers.names[tier] : NULL;
+}
+
+int alt_tiers_set(int id, int tier)
+{
+    family_state *f = family(id);
+    if (!f || tier < 0 || tier >= f->tiers.count)
         return ALT_EUNSUPPORTED;
-    atomic_store(&set->current, tier);
+    atomic_store(&f->current, tier);
     return ALT_OK;
 }
 
-int alt_tiers_get(alt_tier_set *set)
+int alt_tiers_get(int id)
 {
-    ensure_listed(set);
-    return atomic_load(&set->current);
+    family_state *f = family(id);
+    return f ? atomic_load(&f->current) : -1;
 }
 
-const void *alt_tiers_active(alt_tier_set *set)
+unsigned alt_tiers_used(int id)
 {
-    return set->kernels[alt_tiers_get(set)];
+    return id >= 0 && id < ALT_FAMILY_COUNT ? atomic_load(&families[id].used) : 0;
+}
+
+void alt_tiers_reset_used(void)
+{
+    for (int id = 0; id < ALT_FAMILY_COUNT; id++)
+        atomic_store(&families[id].used, 0);
+}
+
+const void *alt_tiers_active(int id)
+{
+    family_state *f = family(id);
+    int tier = atomic_load_explicit(&f->current, memory_order_relaxed);
+    unsigned bit = 1u << tier;
+    /* a plain load first: the word is written once per tier, and threads dispatching at once then only share
+     * a read-only cache line */
+    if (!(atomic_load_explicit(&f->used, memory_order_relaxed) & bit))
+        atomic_fetch_or_explicit(&f->used, bit, memory_order_relaxed);
+    return f->tiers.kernels[tier];
 }

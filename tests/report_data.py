@@ -1,5 +1,5 @@
 """Data the report tests share: small hand-made fleets and campaign stores with exactly known histories,
-and a realistic seeded store (report.samples) over a synthetic fleet."""
+and a realistic seeded store (althan_ota.testing.campaign_history) over a synthetic fleet."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from althan_ota.campaign import Reason, State
-from althan_ota.campaign import schema as store_schema
+from althan_ota.campaign import store_tables
 from althan_ota.fleet.inventory import validate
 from althan_ota.fleet.schema import HUB_SIDE, METER_SIDE
 
@@ -90,10 +90,10 @@ def write_store(path, campaigns: list[dict], devices: list[dict]) -> None:
                               "duty_cycle_wait_s": 40.0 if d.get("ppmid_variant") == METER_SIDE else 0.0,
                               "download_s": 1300.0})
     con = duckdb.connect(str(path))
-    for name, rows, schema in (("campaigns", campaigns, store_schema.CAMPAIGNS),
-                               ("devices", device_rows, store_schema.DEVICES),
-                               ("events", events, store_schema.EVENTS),
-                               ("transfers", transfers, store_schema.TRANSFERS)):
+    for name, rows, schema in (("campaigns", campaigns, store_tables.CAMPAIGNS),
+                               ("devices", device_rows, store_tables.DEVICES),
+                               ("events", events, store_tables.EVENTS),
+                               ("transfers", transfers, store_tables.TRANSFERS)):
         con.register("incoming", pa.Table.from_pylist(rows, schema=schema))
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM incoming")
         con.unregister("incoming")

@@ -22,7 +22,7 @@ import pytest
 
 from althan_ota.campaign import CampaignPlan, CampaignStore, create_campaign
 from althan_ota.campaign import snapshot as snapshot_module
-from althan_ota.campaign.schema import DEVICES, EVENTS
+from althan_ota.campaign.store_tables import DEVICES, EVENTS
 from althan_ota.errors import AltHanError
 from althan_ota.fleet import generate_fleet
 
@@ -102,6 +102,7 @@ def _small_store(tmp_path: Path, budget: float) -> tuple[CampaignStore, str]:
                         upgrade_paths=tuple((v, 0x01040000) for v in OLD))
     store = CampaignStore(tmp_path / "batches.duckdb")
     store.snapshots.budget = budget
+    store.snapshots._opened -= snapshot_module.FIRST_AFTER_S     # as if held for a while already
     return store, create_campaign(store, plan, fleet, fleet_path="<memory>", campaign_id="batches")
 
 
@@ -165,6 +166,14 @@ def test_publishing_is_paced_to_a_share_of_the_writers_time(tmp_path, monkeypatc
     with duckdb.connect(str(store.path) + ".snapshot", read_only=True) as reader:
         assert reader.execute("SELECT status FROM campaigns").fetchall() == [("paused",)]
     store.close()
+
+
+def test_a_short_lived_writer_publishes_nothing(tmp_path):
+    store = CampaignStore(tmp_path / "short.duckdb")
+    store.insert_devices("none", *_event_batch("none", 1000, 3))
+    assert store.snapshots.pending and not Path(str(store.path) + ".snapshot").exists()
+    store.close()
+    assert not Path(str(store.path) + ".snapshot").exists()
 
 
 # --- a disk that fills up during a run (item 6) ------------------------------------------------------------

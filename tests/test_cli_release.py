@@ -8,7 +8,8 @@ import pytest
 
 from althan_ota.cli import main
 from althan_ota.release import verify_bundle
-from althan_ota.release.testing import NEW_VERSION, PRODUCT, deterministic_key, make_test_release, public_pem
+from althan_ota.testing.release_bundles import (NEW_VERSION, PRODUCT, deterministic_key, make_test_release,
+                                               public_pem)
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,16 @@ def test_catalogue_names():
     assert CRC_ALGORITHMS == tuple(CATALOGUE)
 
 
+def test_each_alias_names_one_algorithm():
+    from althan_ota._native._crc import ALIASES
+
+    spellings = [a.upper().replace("_", "-") for name in CRC_ALGORITHMS for a in (name, *ALIASES[name])]
+    assert len(spellings) == len(set(spellings))
+    for name, aliases in ALIASES.items():
+        for alias in aliases:
+            assert crc(b"123456789", alias) == CATALOGUE[name][5], alias
+
+
 def test_reference_matches_check_values():
     for name, spec in CATALOGUE.items():
         assert reference_crc(b"123456789", name) == spec[5], name

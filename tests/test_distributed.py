@@ -16,7 +16,7 @@ distributed = pytest.importorskip("distributed")
 from althan_ota.distributed import emulate_distributed, sweep  # noqa: E402
 from althan_ota.distributed import grid as grids  # noqa: E402
 from althan_ota.distributed.stats import t_critical  # noqa: E402
-from althan_ota.distributed.summary import METRICS  # noqa: E402
+from althan_ota.distributed.run_summary import METRICS  # noqa: E402
 from althan_ota.emulate import EmulationParams, emulate  # noqa: E402
 from althan_ota.errors import ParameterError  # noqa: E402
 
@@ -259,7 +259,7 @@ def test_sweep_over_an_inventory(tmp_path, capsys):
     import pyarrow as pa
 
     from althan_ota.cli import main
-    from althan_ota.distributed.inventory import link_arrays
+    from althan_ota.distributed.inventory_links import link_arrays
     from althan_ota.fleet import Fleet, generate_fleet
 
     fleet = generate_fleet(300, seed=4)

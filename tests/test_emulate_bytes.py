@@ -10,7 +10,7 @@ import pytest
 from althan_ota import frames as F
 from althan_ota.emulate import OUTCOMES, BridgeLink, EmulationParams, HanLink, OtaParams, OutageParams, emulate
 from althan_ota.emulate.bytes import BYTES_COLUMNS, ByteParams, device_key
-from althan_ota.emulate.frames import BLOCK_RESPONSE_PAYLOAD, psdu_bytes
+from althan_ota.emulate.airtime import BLOCK_RESPONSE_PAYLOAD, psdu_bytes
 from althan_ota.errors import ParameterError
 
 HASH_FAILURE = OUTCOMES.index("hash_failure")

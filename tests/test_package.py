@@ -28,7 +28,7 @@ def test_every_family_offers_portable_first():
 
 
 def test_unknown_tier_is_a_clear_error():
-    for family in _backend.FAMILIES:
+    for family in _backend.families():
         with pytest.raises(BackendError, match="offer"):
             althan_ota.set_backend("no-such-tier", family)
 
@@ -54,6 +54,34 @@ def test_every_extension_shares_one_c_core():
     try:
         for tier in althan_ota.tiers()["aes"]:
             althan_ota.set_backend(tier, "aes")
-            assert core.alt_aes_get_tier() == althan_ota.tiers()["aes"].index(tier)
+            assert core.alt_tiers_get(_backend.families().index("aes")) == althan_ota.tiers()["aes"].index(tier)
     finally:
         althan_ota.set_backend(before, "aes")
+
+
+def test_domain_packages_do_not_import_the_test_fixtures():
+    """althan_ota.testing (fixtures, the SimPy reference) serves the demo, the benchmarks and the tests; the
+    domain packages must not depend on it."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(althan_ota.__file__).parent
+    allowed = {"cli", "bench", "testing"}
+    offenders = []
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root).parts
+        if parts[0] in allowed:
+            continue
+        package = ["althan_ota", *parts[:-1]]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package[:len(package) - node.level + 1] if node.level else []
+                names = [".".join(base + ([node.module] if node.module else []))]
+                names += [f"{names[0]}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            if any(n == "althan_ota.testing" or n.startswith("althan_ota.testing.") for n in names):
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert not offenders

@@ -1,8 +1,8 @@
 """Release bundles: pack -> verify round trip, every refusal with its own message, strict archive reading.
 
-Bundles are made by ``release.testing.make_test_release`` and then altered member by member with plain
-``zipfile`` (as an attacker or a careless packer would), re-signed with the release key when a test needs the
-manifest itself to be wrong but authentic.
+Bundles are made by ``althan_ota.testing.release_bundles.make_test_release`` and then altered member by member
+with plain ``zipfile`` (as an attacker or a careless packer would), re-signed with the release key when a test
+needs the manifest itself to be wrong but authentic.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from althan_ota.image import CplEntry, build_gbcs, build_zigbee, image_cpl_hash,
 from althan_ota.release import (Compatibility, ImageInput, key_id, load_trusted_keys, pack, show,
                                 verify_bundle)
 from althan_ota.release import _archive
-from althan_ota.release.testing import (MANUFACTURER_CODE, NEW_VERSION, PRODUCT, make_test_release,
-                                        public_pem, demo_compatibility, deterministic_key)
+from althan_ota.testing.release_bundles import (MANUFACTURER_CODE, NEW_VERSION, PRODUCT, demo_compatibility,
+                                               deterministic_key, make_test_release, public_pem)
 
 HUB_FILE = f"images/{PRODUCT.hub_model}-{NEW_VERSION:08X}.bin"
 METER_FILE = f"images/{PRODUCT.meter_model}-{NEW_VERSION:08X}.bin"
@@ -441,7 +441,7 @@ def test_trusted_keys_forms(release, tmp_path):
     with pytest.raises(ReleaseError, match="no trusted release keys"):
         load_trusted_keys([])
     with pytest.raises(ReleaseError, match="holds a private key"):
-        from althan_ota.release.testing import private_pem
+        from althan_ota.testing.release_bundles import private_pem
         load_trusted_keys(private_pem(release.release_key))
     with pytest.raises(ReleaseError, match="cannot read the trusted key"):
         load_trusted_keys(tmp_path / "missing.pem")

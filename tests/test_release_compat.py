@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from althan_ota.errors import ParameterError
 from althan_ota.release import (CONCURRENT, HUB_FIRST, METER_FIRST, UNSAFE, Compatibility,
                                 classify_out_of_sync, plan_pair_order, plan_pair_orders)
-from althan_ota.release.testing import NEW_VERSION, OLD_VERSIONS, demo_compatibility
+from althan_ota.testing.release_bundles import NEW_VERSION, OLD_VERSIONS, demo_compatibility
 
 VERSIONS = (0x01020000, 0x01030000, 0x0000FFFF, 0xFFFFFFFF)   # includes the extremes of a 4-octet version
 

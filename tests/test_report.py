@@ -19,6 +19,7 @@ import pytest
 from report_data import NEW, NEWER, OLD, STARTED, campaign_row, make_fleet, write_store
 
 from althan_ota.campaign import FAILED, Reason, State
+from althan_ota.campaign.outcomes import CAUSES
 from althan_ota.cli import main
 from althan_ota.errors import InventoryError
 from althan_ota.fleet import generate_fleet, ids
@@ -27,8 +28,8 @@ from althan_ota.report import Session, open_store, read_listing
 from althan_ota.report.campaign_views import campaign_views
 from althan_ota.report.firmware import REPORT_SCHEMA, supplier_file_stem
 from althan_ota.report.out_of_sync import summarise
-from althan_ota.report.output import write_table
-from althan_ota.report.samples import write_sample_store
+from althan_ota.report.export import write_table
+from althan_ota.testing.campaign_history import write_sample_store
 
 S = State
 R = Reason
@@ -47,7 +48,7 @@ SCENARIOS = {
     "K-both-verified": ({}, {"hub": (S.VERIFIED,), "meter": (S.VERIFIED, R.NONE, "C2")}),
     "L-cad-and-han": ({"meter_join": "CAD", "meter_version": NEW},
                       {"hub": (S.TRANSFER_FAILED, R.HAN_LINK), "meter": (S.NOT_ELIGIBLE, R.JOINED_AS_CAD)}),
-    "M-ch-offline": ({}, {"hub": (S.UNREACHABLE, R.CH_OFFLINE), "meter": (S.VERIFIED,)}),
+    "M-no-answer": ({}, {"hub": (S.UNREACHABLE, R.TIMEOUT), "meter": (S.VERIFIED,)}),
 }
 # installation -> (side, start of the cause, next action) with the store
 EXPECTED = {
@@ -70,8 +71,8 @@ EXPECTED = {
     "K-both-verified": ("both sides", "both sides verified on different releases",
                         "check the release's pair compatibility for these two versions"),
     "L-cad-and-han": ("meter-side", "joined the HAN as a CAD", "site visit: re-join the meter-side as PPMID"),
-    "M-ch-offline": ("hub-side", "WAN or Communications Hub trouble (ch_offline)",
-                     "check the Communications Hub's WAN connection, then retry SRV 11.4 for the hub-side"),
+    "M-no-answer": ("hub-side", "HAN or bridge-link failure (timeout)",
+                    "retry SRV 11.4 for the hub-side off-peak; site visit if it fails again"),
 }
 C2_STARTED = STARTED + dt.timedelta(days=20)
 
@@ -128,6 +129,18 @@ def test_open_store_names_what_is_missing(tmp_path):
     assert "table events" in message and "table transfers" in message
     assert "environment" in message and "of table campaigns" in message
     assert "version_after" in message and "of table devices" in message
+
+
+def test_open_store_refuses_an_outcome_the_table_does_not_know(tmp_path):
+    """A (state, reason) that no outcome records would otherwise be filed under no cause: refused, named."""
+    store = tmp_path / "odd.duckdb"
+    write_store(store, [campaign_row("C1", NEW)], [
+        {"campaign_id": "C1", "device_id": "70-B3-D5-00-00-00-00-01", "end": S.VERIFIED, "before": OLD, "target": NEW},
+        {"campaign_id": "C1", "device_id": "70-B3-D5-00-00-00-00-02", "end": S.UNREACHABLE,
+         "reason": R.CH_OFFLINE, "before": OLD, "target": NEW}])
+    with pytest.raises(InventoryError, match=r"outcome table.*state unreachable with reason ch_offline \(2 rows, "
+                                             r"e\.g\. device 70-B3-D5-00-00-00-00-02\)"):
+        open_store(store)
 
 
 # --- the fleet report and the supplier reports ------------------------------------------------------------
@@ -346,7 +359,7 @@ def realistic(tmp_path_factory):
 def test_out_of_sync_matches_a_per_device_reference(realistic):
     fleet, store, _, _ = realistic
     table = Session(fleet, store=store).out_of_sync()
-    key_of = {c: k for k, c, _ in __import__("althan_ota.report.out_of_sync", fromlist=["CAUSES"]).CAUSES}
+    key_of = {c.text: c.key for c in CAUSES}
     got = {}
     for r in table.to_pylist():
         general = r["cause"].split(" (")[0]
@@ -483,9 +496,9 @@ def test_cli_bad_input_is_a_clear_error(tmp_path, capsys):
 
 
 def test_interrupted_write_keeps_the_previous_report(tmp_path, monkeypatch):
-    from althan_ota.report import _duck, output
+    from althan_ota.report import _duck, export
 
-    path = output.write_table(pa.table({"a": [1, 2]}), tmp_path / "r.csv")
+    path = export.write_table(pa.table({"a": [1, 2]}), tmp_path / "r.csv")
     before = path.read_bytes()
     real_connect = _duck.connect
 
@@ -503,8 +516,8 @@ def test_interrupted_write_keeps_the_previous_report(tmp_path, monkeypatch):
         def close(self):
             self.con.close()
 
-    monkeypatch.setattr(output._duck, "connect", Interrupted)
+    monkeypatch.setattr(export._duck, "connect", Interrupted)
     with pytest.raises(KeyboardInterrupt):
-        output.write_table(pa.table({"a": [3, 4, 5]}), path)
+        export.write_table(pa.table({"a": [3, 4, 5]}), path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]

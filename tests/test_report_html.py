@@ -13,7 +13,7 @@ import pytest
 from althan_ota.fleet import generate_fleet
 from althan_ota.report import Session, reconcile
 from althan_ota.report.html import render_html, write_html
-from althan_ota.report.samples import write_sample_store
+from althan_ota.testing.campaign_history import write_sample_store
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian package chromium is not installed")

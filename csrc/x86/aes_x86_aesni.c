@@ -167,7 +167,7 @@ void alt_aes_aesni_ccm(alt_ccm_job *jobs, size_t n, bool decrypt)
 #define UK_ENCLAST _mm_aesenclast_si128
 #define UK_KEYSTEP alt_aes_x86_keystep
 #define UK_ZERO _mm_setzero_si128
-#include "x86/ccm_x86_uniform_kernel.h"
+#include "x86/ccm_x86_uniform_kernel.inc"
 
 const alt_aes_impl alt_aes_impl_aesni = {
     "aes-ni", alt_aes_aesni_expand, aesni_ecb, alt_aes_aesni_mmo, alt_aes_aesni_ccm, aesni_ccm_uniform,

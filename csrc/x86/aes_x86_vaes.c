@@ -67,7 +67,7 @@ static void vaes_ecb(const alt_aes128_key *ks, const uint8_t *in, uint8_t *out, 
 #define UK_ENCLAST _mm256_aesenclast_epi128
 #define UK_KEYSTEP keystep2
 #define UK_ZERO _mm256_setzero_si256
-#include "x86/ccm_x86_uniform_kernel.h"
+#include "x86/ccm_x86_uniform_kernel.inc"
 
 const alt_aes_impl alt_aes_impl_vaes = {
     "vaes", alt_aes_aesni_expand, vaes_ecb, alt_aes_aesni_mmo, alt_aes_aesni_ccm, vaes_ccm_uniform,

@@ -9,32 +9,31 @@
 #include <immintrin.h>
 #include <stdbool.h>
 
+#include "compiler.h"
 #include "crc.h"
 
-#define ALT_CRC_INLINE static inline __attribute__((always_inline))
+ALT_ALWAYS_INLINE __m128i crc_const128(const uint64_t k[2]) { return _mm_loadu_si128((const __m128i *)k); }
 
-ALT_CRC_INLINE __m128i crc_const128(const uint64_t k[2]) { return _mm_loadu_si128((const __m128i *)k); }
-
-ALT_CRC_INLINE __m128i crc_bswap128(__m128i v)
+ALT_ALWAYS_INLINE __m128i crc_bswap128(__m128i v)
 {
     return _mm_shuffle_epi8(v, _mm_setr_epi8(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
 }
 
-ALT_CRC_INLINE __m128i crc_load128(const uint8_t *p, bool msb)
+ALT_ALWAYS_INLINE __m128i crc_load128(const uint8_t *p, bool msb)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)p);
     return msb ? crc_bswap128(v) : v;
 }
 
 /* The shift register as a chunk to xor over the first 32 message bits. */
-ALT_CRC_INLINE __m128i crc_register128(uint32_t reg, bool msb)
+ALT_ALWAYS_INLINE __m128i crc_register128(uint32_t reg, bool msb)
 {
     __m128i v = _mm_cvtsi32_si128((int)reg);
     return msb ? _mm_slli_si128(v, 12) : v;
 }
 
 /* acc * x^(128 j) reduced to 96 bits, k = impl->fold[j]. */
-ALT_CRC_INLINE __m128i crc_fold128(__m128i acc, __m128i k)
+ALT_ALWAYS_INLINE __m128i crc_fold128(__m128i acc, __m128i k)
 {
     return _mm_xor_si128(_mm_clmulepi64_si128(acc, k, 0x00), _mm_clmulepi64_si128(acc, k, 0x11));
 }
@@ -43,7 +42,7 @@ ALT_CRC_INLINE __m128i crc_fold128(__m128i acc, __m128i k)
  * times x^96), 96 -> 64 bits (top 32 bits times x^64), then Barrett with mu = floor(x^64 / G):
  * q = floor(floor(U / x^32) * mu / x^32), remainder = U - q * G. Reflected, the same steps mirrored; the
  * 33-bit reflected mu and G absorb the clmul's extra factor x. */
-ALT_CRC_INLINE uint32_t crc_reduce128(const alt_crc_impl *impl, __m128i a, bool msb)
+ALT_ALWAYS_INLINE uint32_t crc_reduce128(const alt_crc_impl *impl, __m128i a, bool msb)
 {
     const __m128i kf = crc_const128(impl->reduce), kb = crc_const128(impl->barrett);
     const __m128i low32 = _mm_set_epi32(0, -1, 0, -1);
@@ -62,7 +61,7 @@ ALT_CRC_INLINE uint32_t crc_reduce128(const alt_crc_impl *impl, __m128i a, bool 
 }
 
 /* Register update over n bytes: eight chunks in flight, then one, then the sub-chunk tail by table. */
-ALT_CRC_INLINE uint32_t crc_update128(const alt_crc_impl *impl, uint32_t reg, const uint8_t *p, size_t n,
+ALT_ALWAYS_INLINE uint32_t crc_update128(const alt_crc_impl *impl, uint32_t reg, const uint8_t *p, size_t n,
                                       bool msb)
 {
     if (n < 16)
@@ -115,7 +114,7 @@ static inline crc_block_shape crc_block_shape_of(const alt_crc_impl *impl, uint3
 }
 
 /* crc(0, block) for one block, its chunks folded as a tree (independent multiplies, short latency). */
-ALT_CRC_INLINE uint32_t crc_block128(const alt_crc_impl *impl, const crc_block_shape *s, const uint8_t *block,
+ALT_ALWAYS_INLINE uint32_t crc_block128(const alt_crc_impl *impl, const crc_block_shape *s, const uint8_t *block,
                                      bool msb)
 {
     const uint8_t *q = block - s->lead;
@@ -131,7 +130,7 @@ ALT_CRC_INLINE uint32_t crc_block128(const alt_crc_impl *impl, const crc_block_s
     return crc_reduce128(impl, x, msb);
 }
 
-ALT_CRC_INLINE void crc_blocks128(const alt_crc_impl *impl, uint32_t reg, const uint8_t *p, size_t block_size,
+ALT_ALWAYS_INLINE void crc_blocks128(const alt_crc_impl *impl, uint32_t reg, const uint8_t *p, size_t block_size,
                                   size_t n_blocks, void *out, size_t first, bool msb)
 {
     const crc_block_shape s = crc_block_shape_of(impl, reg, block_size);

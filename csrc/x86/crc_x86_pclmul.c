@@ -1,5 +1,5 @@
 /* The CRC family on PCLMULQDQ: 128-bit carry-less folding (crc_x86_fold.h). */
-#include "crc_x86_fold.h"
+#include "x86/crc_x86_fold.h"
 
 static uint32_t update_reflected(const alt_crc_impl *impl, uint32_t reg, const uint8_t *p, size_t n)
 {

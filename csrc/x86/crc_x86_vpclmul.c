@@ -1,36 +1,36 @@
 /* The CRC family on VPCLMULQDQ with AVX2: the 128-bit folding of crc_x86_fold.h run on both lanes of 256-bit
  * registers, eight of them in flight over long buffers, and two batch blocks at a time. */
-#include "crc_x86_fold.h"
+#include "x86/crc_x86_fold.h"
 
-ALT_CRC_INLINE __m256i crc_const256(const uint64_t k[2]) { return _mm256_broadcastsi128_si256(crc_const128(k)); }
+ALT_ALWAYS_INLINE __m256i crc_const256(const uint64_t k[2]) { return _mm256_broadcastsi128_si256(crc_const128(k)); }
 
-ALT_CRC_INLINE __m256i crc_bswap256(__m256i v)
+ALT_ALWAYS_INLINE __m256i crc_bswap256(__m256i v)
 {
     const __m256i rev = _mm256_setr_epi8(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0,
                                          15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     return _mm256_shuffle_epi8(v, rev);
 }
 
-ALT_CRC_INLINE __m256i crc_load256(const uint8_t *p, bool msb)
+ALT_ALWAYS_INLINE __m256i crc_load256(const uint8_t *p, bool msb)
 {
     __m256i v = _mm256_loadu_si256((const __m256i *)p);
     return msb ? crc_bswap256(v) : v;
 }
 
 /* Lane 0 from lo, lane 1 from hi. */
-ALT_CRC_INLINE __m256i crc_load2x128(const uint8_t *lo, const uint8_t *hi)
+ALT_ALWAYS_INLINE __m256i crc_load2x128(const uint8_t *lo, const uint8_t *hi)
 {
     return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)lo)),
                                    _mm_loadu_si128((const __m128i *)hi), 1);
 }
 
-ALT_CRC_INLINE __m256i crc_fold256(__m256i acc, __m256i k)
+ALT_ALWAYS_INLINE __m256i crc_fold256(__m256i acc, __m256i k)
 {
     return _mm256_xor_si256(_mm256_clmulepi64_epi128(acc, k, 0x00), _mm256_clmulepi64_epi128(acc, k, 0x11));
 }
 
 /* crc_reduce128 on both lanes at once; the two registers go to r[0] (lane 0) and r[1] (lane 1). */
-ALT_CRC_INLINE void crc_reduce256(const alt_crc_impl *impl, __m256i a, bool msb, uint32_t r[2])
+ALT_ALWAYS_INLINE void crc_reduce256(const alt_crc_impl *impl, __m256i a, bool msb, uint32_t r[2])
 {
     const __m256i kf = crc_const256(impl->reduce), kb = crc_const256(impl->barrett);
     const __m256i low32 = _mm256_set1_epi64x(0xFFFFFFFF);
@@ -55,7 +55,7 @@ ALT_CRC_INLINE void crc_reduce256(const alt_crc_impl *impl, __m256i a, bool msb,
 }
 
 /* Sixteen chunks (256 bytes) in flight as eight 256-bit accumulators, then the 128-bit code for the rest. */
-ALT_CRC_INLINE uint32_t crc_update256(const alt_crc_impl *impl, uint32_t reg, const uint8_t *p, size_t n,
+ALT_ALWAYS_INLINE uint32_t crc_update256(const alt_crc_impl *impl, uint32_t reg, const uint8_t *p, size_t n,
                                       bool msb)
 {
     if (n < 256)
@@ -82,7 +82,7 @@ ALT_CRC_INLINE uint32_t crc_update256(const alt_crc_impl *impl, uint32_t reg, co
 }
 
 /* Two blocks at a time, one per lane; see crc_block128 for the shape. */
-ALT_CRC_INLINE void crc_blocks256(const alt_crc_impl *impl, uint32_t reg, const uint8_t *p, size_t block_size,
+ALT_ALWAYS_INLINE void crc_blocks256(const alt_crc_impl *impl, uint32_t reg, const uint8_t *p, size_t block_size,
                                   size_t n_blocks, void *out, size_t first, bool msb)
 {
     const crc_block_shape s = crc_block_shape_of(impl, reg, block_size);

@@ -5,7 +5,8 @@
  * valid or not, goes through the row parser. Loads stay inside the value: no byte past its end is read. */
 #include <immintrin.h>
 
-#include "../idtext_rows.h"
+#include "compiler.h"
+#include "idtext_rows.h"
 
 #define Z 0x80   /* pshufb index that writes a zero byte */
 
@@ -98,7 +99,7 @@ static inline bool eui64_grouped(const uint8_t *p, uint64_t *v, bool *canonical)
     return true;
 }
 
-__attribute__((noinline)) static void eui64_slow(const alt_text_column *col, size_t i, uint64_t *value,
+ALT_NOINLINE static void eui64_slow(const alt_text_column *col, size_t i, uint64_t *value,
                                                 uint8_t *state, alt_id_counts *counts)
 {
     ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_eui64_row);
@@ -124,7 +125,7 @@ static inline bool hex32_prefixed(const uint8_t *p, uint32_t *v, bool *canonical
     return true;
 }
 
-__attribute__((noinline)) static void hex32_slow(const alt_text_column *col, size_t i, uint32_t *value,
+ALT_NOINLINE static void hex32_slow(const alt_text_column *col, size_t i, uint32_t *value,
                                                 uint8_t *state, alt_id_counts *counts)
 {
     ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_hex32_row);
@@ -166,7 +167,7 @@ static inline bool mpan_core(const uint8_t *p, uint64_t *v, bool *canonical)
     return true;
 }
 
-__attribute__((noinline)) static void mpan_slow(const alt_text_column *col, size_t i, uint64_t *value,
+ALT_NOINLINE static void mpan_slow(const alt_text_column *col, size_t i, uint64_t *value,
                                                 uint8_t *state, alt_id_counts *counts)
 {
     ALT_ID_PARSE_ONE(col, i, value, state, counts, alt_id_mpan_row);

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "compiler.h"
 #include "sha256.h"
 #include "sha256_kernels.h"
 
@@ -84,10 +85,9 @@ static inline void lane_add(lane *s, lane saved)
 }
 
 #define MAX_LANES 4
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* Runs n independent messages' blocks (n a constant where inlined), so their dependency chains overlap. */
-ALWAYS_INLINE void compress_lanes(lane *s, const uint8_t *const *blocks, size_t nblocks, int n)
+ALT_ALWAYS_INLINE void compress_lanes(lane *s, const uint8_t *const *blocks, size_t nblocks, int n)
 {
     for (size_t b = 0; b < nblocks; b++) {
         lane saved[MAX_LANES];
@@ -111,7 +111,7 @@ ALWAYS_INLINE void compress_lanes(lane *s, const uint8_t *const *blocks, size_t 
 }
 
 /* One block whose schedule (W + K, 16 groups of four) is known in advance, for n messages. */
-ALWAYS_INLINE void compress_lanes_scheduled(lane *s, const __m128i wk[16], int n)
+ALT_ALWAYS_INLINE void compress_lanes_scheduled(lane *s, const __m128i wk[16], int n)
 {
     lane saved[MAX_LANES];
     for (int j = 0; j < n; j++)
@@ -154,7 +154,7 @@ typedef struct batch {
 } batch;
 
 /* Hashes the n consecutive messages at msgs. */
-ALWAYS_INLINE void hash_lanes(batch *bt, const uint8_t *msgs, uint8_t *out, int n)
+ALT_ALWAYS_INLINE void hash_lanes(batch *bt, const uint8_t *msgs, uint8_t *out, int n)
 {
     lane s[MAX_LANES];
     const uint8_t *p[MAX_LANES];

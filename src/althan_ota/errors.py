@@ -47,3 +47,8 @@ class FrameError(AltHanError, ValueError):
 
 class CaptureError(AltHanError, ValueError):
     """A capture file cannot be read: not pcap/pcapng, a link type other than IEEE 802.15.4, or cut short."""
+
+
+class DuisError(AltHanError, ValueError):
+    """A DUIS message is malformed, not schema-valid, unsigned, tampered or signed by an unknown key; the message
+    names the element and the problem."""

@@ -26,7 +26,7 @@ from typing import ClassVar, Union
 
 import numpy as np
 
-from . import _backend
+from ._native import _frames as _c
 from .errors import FrameError, InvalidTag
 
 __all__ = ["MacHeader", "NwkHeader", "ApsHeader", "ZclHeader", "ImageNotify", "QueryNextImageRequest",
@@ -34,11 +34,6 @@ __all__ = ["MacHeader", "NwkHeader", "ApsHeader", "ZclHeader", "ImageNotify", "Q
            "UpgradeEndResponse", "Frame", "Keys", "Parsed", "Receiver", "build", "parse",
            "build_image_block_responses", "parse_many", "FrameError", "MAX_PSDU", "OTA_CLUSTER", "SE_PROFILE"]
 
-# frames are protected and checked by the AES and CRC families of the shared C core: choose their tiers
-# (ALTHAN_OTA_BACKEND) before the first frame
-_backend.native("aes")
-_backend.native("crc")
-from ._native import _frames as _c  # noqa: E402
 MAX_PSDU = 127
 OTA_CLUSTER = 0x0019
 SE_PROFILE = 0x0109

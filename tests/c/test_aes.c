@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "aes.h"
+#include "tiers.h"
 
 #include "check.h"
 
@@ -55,17 +56,17 @@ static void vectors(const char *tier)
 
 int main(void)
 {
-    int tiers = alt_aes_tier_count();
-    CHECK(tiers >= 1 && !strcmp(alt_aes_tier_name(0), "portable"), "tier 0 is portable");
-    CHECK(alt_aes_get_tier() == tiers - 1, "starts on the best tier");
-    CHECK(alt_aes_set_tier(tiers) == ALT_EUNSUPPORTED, "out-of-range tier accepted");
-    CHECK(alt_aes_tier_name(tiers) == NULL, "name of an out-of-range tier");
+    int tiers = alt_tiers_count(ALT_FAMILY_AES);
+    CHECK(tiers >= 1 && !strcmp(alt_tiers_name(ALT_FAMILY_AES, 0), "portable"), "tier 0 is portable");
+    CHECK(alt_tiers_get(ALT_FAMILY_AES) == tiers - 1, "starts on the best tier");
+    CHECK(alt_tiers_set(ALT_FAMILY_AES, tiers) == ALT_EUNSUPPORTED, "out-of-range tier accepted");
+    CHECK(alt_tiers_name(ALT_FAMILY_AES, tiers) == NULL, "name of an out-of-range tier");
 
     enum { MAX = 16 * 300 };
     static uint8_t data[MAX], ref[MAX], got[MAX];
     for (int t = 0; t < tiers; t++) {
-        alt_aes_set_tier(t);
-        vectors(alt_aes_tier_name(t));
+        alt_tiers_set(ALT_FAMILY_AES, t);
+        vectors(alt_tiers_name(ALT_FAMILY_AES, t));
     }
     for (int round = 0; round < 200; round++) {
         uint8_t key[16], ref_d[16], got_d[16];
@@ -75,18 +76,19 @@ int main(void)
         for (size_t i = 0; i < len; i++)
             data[i] = rnd();
         alt_aes128_key ks, ks_ref;
-        alt_aes_set_tier(0);
+        alt_tiers_set(ALT_FAMILY_AES, 0);
         alt_aes128_expand_key(key, &ks_ref);
         alt_aes128_encrypt_ecb(&ks_ref, data, len & ~(size_t)15, ref);
         alt_aes_mmo(data, len, ref_d);
         for (int t = 1; t < tiers; t++) {
-            alt_aes_set_tier(t);
+            alt_tiers_set(ALT_FAMILY_AES, t);
             alt_aes128_expand_key(key, &ks);
-            CHECK(!memcmp(&ks, &ks_ref, sizeof ks), "[%s] key schedule differs", alt_aes_tier_name(t));
+            CHECK(!memcmp(&ks, &ks_ref, sizeof ks), "[%s] key schedule differs", alt_tiers_name(ALT_FAMILY_AES, t));
             alt_aes128_encrypt_ecb(&ks, data, len & ~(size_t)15, got);
-            CHECK(!memcmp(got, ref, len & ~(size_t)15), "[%s] ECB of %zu bytes", alt_aes_tier_name(t), len);
+            CHECK(!memcmp(got, ref, len & ~(size_t)15), "[%s] ECB of %zu bytes", alt_tiers_name(ALT_FAMILY_AES, t),
+                  len);
             alt_aes_mmo(data, len, got_d);
-            CHECK(!memcmp(got_d, ref_d, 16), "[%s] AES-MMO of %zu bytes", alt_aes_tier_name(t), len);
+            CHECK(!memcmp(got_d, ref_d, 16), "[%s] AES-MMO of %zu bytes", alt_tiers_name(ALT_FAMILY_AES, t), len);
         }
     }
     if (failures)

@@ -8,6 +8,7 @@
 
 #include "aes.h"
 #include "ccm.h"
+#include "tiers.h"
 
 #include "check.h"
 
@@ -63,15 +64,15 @@ static void single_frames(int tiers)
         uint8_t *key = random_bytes(16), *nonce = random_bytes(nonce_len), *aad = random_bytes(aad_len);
         uint8_t *pt = random_bytes(len), *ref = malloc(len + mic + 1), *got = malloc(len + mic + 1);
         uint8_t *back = malloc(len + 1);
-        alt_aes_set_tier(0);
+        alt_tiers_set(ALT_FAMILY_AES, 0);
         alt_ccm_encrypt(key, nonce, nonce_len, aad, aad_len, pt, len, mic, ref);
         for (int t = 1; t < tiers; t++) {
-            alt_aes_set_tier(t);
+            alt_tiers_set(ALT_FAMILY_AES, t);
             CHECK(alt_ccm_encrypt(key, nonce, nonce_len, aad, aad_len, pt, len, mic, got) == ALT_OK, "enc");
             CHECK(!memcmp(got, ref, len + mic), "[%s] single frame nonce %zu mic %zu aad %zu len %zu",
-                  alt_aes_tier_name(t), nonce_len, mic, aad_len, len);
+                  alt_tiers_name(ALT_FAMILY_AES, t), nonce_len, mic, aad_len, len);
             CHECK(alt_ccm_decrypt(key, nonce, nonce_len, aad, aad_len, got, len + mic, mic, back) == ALT_OK &&
-                      !memcmp(back, pt, len), "[%s] single frame decrypt", alt_aes_tier_name(t));
+                      !memcmp(back, pt, len), "[%s] single frame decrypt", alt_tiers_name(ALT_FAMILY_AES, t));
         }
         free(key), free(nonce), free(aad), free(pt), free(ref), free(got), free(back);
     }
@@ -113,11 +114,11 @@ static void batch(int tiers, size_t n, size_t nonce_len, size_t mic, size_t aad_
     }
     alt_ccm_batch enc = {n, keys, key_count, key_index, nonces, nonce_len, {aad_len ? aad : NULL, NULL, aad_len},
                          {pt, offsets, ragged ? 0 : len}, ref, mic, ok};
-    alt_aes_set_tier(0);
+    alt_tiers_set(ALT_FAMILY_AES, 0);
     CHECK(alt_ccm_encrypt_batch(&enc) == ALT_OK, "portable batch");
     for (int t = 1; t < tiers; t++) {
-        alt_aes_set_tier(t);
-        const char *name = alt_aes_tier_name(t);
+        alt_tiers_set(ALT_FAMILY_AES, t);
+        const char *name = alt_tiers_name(ALT_FAMILY_AES, t);
         enc.out = got;
         CHECK(alt_ccm_encrypt_batch(&enc) == ALT_OK, "batch");
         CHECK(!memcmp(got, ref, ct_total), "[%s] batch n %zu nonce %zu mic %zu aad %zu len %zu ragged %d keys %d",
@@ -144,10 +145,10 @@ static void batch(int tiers, size_t n, size_t nonce_len, size_t mic, size_t aad_
 
 int main(void)
 {
-    int tiers = alt_aes_tier_count();
+    int tiers = alt_tiers_count(ALT_FAMILY_AES);
     for (int t = 0; t < tiers; t++) {
-        alt_aes_set_tier(t);
-        rfc3610_vector1(alt_aes_tier_name(t));
+        alt_tiers_set(ALT_FAMILY_AES, t);
+        rfc3610_vector1(alt_tiers_name(ALT_FAMILY_AES, t));
     }
     single_frames(tiers);
     static const size_t shapes[][4] = {

@@ -7,6 +7,7 @@
 
 #include "alt_status.h"
 #include "crc.h"
+#include "tiers.h"
 
 #include "check.h"
 
@@ -53,8 +54,8 @@ static uint8_t buf[BUF];
 
 static void test_tier(int tier)
 {
-    const char *tier_name = alt_crc_tier_name(tier);
-    alt_crc_set_tier(tier);
+    const char *tier_name = alt_tiers_name(ALT_FAMILY_CRC, tier);
+    alt_tiers_set(ALT_FAMILY_CRC, tier);
     for (int alg = 0; alg < ALT_CRC_ALGORITHM_COUNT; alg++) {
         const alt_crc_model *m = alt_crc_model_get(alg);
         CHECK(crc_of(alg, (const uint8_t *)"123456789", 9) == m->check, "%s %s check", tier_name, m->name);
@@ -64,9 +65,9 @@ static void test_tier(int tier)
             size_t off = rnd() % 64;
             uint32_t start = rnd() & (m->width == 32 ? 0xFFFFFFFFu : 0xFFFFu);
             uint32_t want = start, got = start;
-            alt_crc_set_tier(0);
+            alt_tiers_set(ALT_FAMILY_CRC, 0);
             alt_crc_compute(alg, buf + off, len, &want);
-            alt_crc_set_tier(tier);
+            alt_tiers_set(ALT_FAMILY_CRC, tier);
             alt_crc_compute(alg, buf + off, len, &got);
             CHECK(got == want, "%s %s len %zu off %zu start %08x: %08x != portable %08x", tier_name, m->name,
                   len, off, start, got, want);
@@ -105,12 +106,13 @@ int main(void)
 {
     for (size_t i = 0; i < BUF; i++)
         buf[i] = (uint8_t)rnd();
-    CHECK(alt_crc_tier_count() >= 1 && strcmp(alt_crc_tier_name(0), "portable") == 0, "tier 0 is portable");
-    CHECK(alt_crc_get_tier() == alt_crc_tier_count() - 1, "starts on the best tier");
-    CHECK(alt_crc_set_tier(alt_crc_tier_count()) == ALT_EUNSUPPORTED, "set_tier out of range");
+    CHECK(alt_tiers_count(ALT_FAMILY_CRC) >= 1 && strcmp(alt_tiers_name(ALT_FAMILY_CRC, 0), "portable") == 0,
+          "tier 0 is portable");
+    CHECK(alt_tiers_get(ALT_FAMILY_CRC) == alt_tiers_count(ALT_FAMILY_CRC) - 1, "starts on the best tier");
+    CHECK(alt_tiers_set(ALT_FAMILY_CRC, alt_tiers_count(ALT_FAMILY_CRC)) == ALT_EUNSUPPORTED, "set_tier out of range");
     CHECK(alt_crc_model_get(ALT_CRC_ALGORITHM_COUNT) == NULL, "model out of range");
 
-    alt_crc_set_tier(0);
+    alt_tiers_set(ALT_FAMILY_CRC, 0);
     for (int alg = 0; alg < ALT_CRC_ALGORITHM_COUNT; alg++) {
         const alt_crc_model *m = alt_crc_model_get(alg);
         for (size_t len = 0; len < 300; len += 1 + len / 8) {
@@ -136,15 +138,15 @@ int main(void)
     /* ZigBee install code (VECTORS.md): CRC-16/X-25 of the 16 bytes is 0xB5C3, stored as C3 B5 */
     static const uint8_t install_code[16] = {0x83, 0xFE, 0xD3, 0x40, 0x7A, 0x93, 0x97, 0x23,
                                              0xA5, 0xC6, 0x39, 0xB2, 0x69, 0x16, 0xD5, 0x05};
-    for (int tier = 0; tier < alt_crc_tier_count(); tier++) {
-        alt_crc_set_tier(tier);
+    for (int tier = 0; tier < alt_tiers_count(ALT_FAMILY_CRC); tier++) {
+        alt_tiers_set(ALT_FAMILY_CRC, tier);
         CHECK(crc_of(ALT_CRC16_IBM_SDLC, install_code, 16) == 0xB5C3, "install code on %s",
-              alt_crc_tier_name(tier));
+              alt_tiers_name(ALT_FAMILY_CRC, tier));
         test_tier(tier);
     }
     if (failures)
         printf("%d failures\n", failures);
     else
-        printf("crc: all checks passed on %d tiers\n", alt_crc_tier_count());
+        printf("crc: all checks passed on %d tiers\n", alt_tiers_count(ALT_FAMILY_CRC));
     return failures != 0;
 }

@@ -9,16 +9,7 @@
 #include "emu.h"
 #include "rng.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            failures++;                                                      \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                      \
-            printf(__VA_ARGS__);                                             \
-            printf("\n");                                                    \
-        }                                                                    \
-    } while (0)
+#include "check.h"
 
 static void test_philox_known_answers(void)
 {
@@ -106,7 +97,7 @@ static void test_helpers(void)
     CHECK(fabs(bsum / n - 0.1) < 0.002, "beta(2,18) mean %g", bsum / n);
 }
 
-/* The defaults of althan_ota.emulate (frames.py airtimes for 50-byte blocks), no outages, no WAN trouble. */
+/* The defaults of althan_ota.emulate (emulate/airtime.py airtimes for 50-byte blocks), no outages, no WAN trouble. */
 static alt_emu_params default_params(void)
 {
     alt_emu_params p;
@@ -398,6 +389,14 @@ static void test_stop_and_bad_parameters(void)
     CHECK(alt_emu_check(&p) == ALT_OK, "defaults rejected");
 }
 
+static void test_outcome_names(void)
+{
+    for (int o = 0; o < ALT_EMU_OUTCOMES; o++)
+        CHECK(alt_emu_outcome_name(o) != NULL, "outcome %d has no name", o);
+    CHECK(strcmp(alt_emu_outcome_name(ALT_EMU_HASH_FAILURE), "hash_failure") == 0, "hash_failure's name");
+    CHECK(alt_emu_outcome_name(ALT_EMU_OUTCOMES) == NULL && alt_emu_outcome_name(-1) == NULL, "out of range");
+}
+
 int main(void)
 {
     test_philox_known_answers();
@@ -406,6 +405,7 @@ int main(void)
     test_trace_changes_nothing();
     test_loss_free_timing_is_exact();
     test_stop_and_bad_parameters();
+    test_outcome_names();
     if (failures)
         printf("%d check(s) failed\n", failures);
     else

@@ -13,18 +13,9 @@
 #include "emu_bytes.h"
 #include "frames.h"
 #include "sha256.h"
+#include "tiers.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (!(cond)) {                                           \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fputc('\n', stderr);                                 \
-            failures++;                                          \
-        }                                                        \
-    } while (0)
+#include "check.h"
 
 enum { UNITS = 7, ROWS = 2 * UNITS, IMAGE = 10007, BLOCK = 50, BLOCKS = (IMAGE + BLOCK - 1) / BLOCK };
 
@@ -297,13 +288,15 @@ int main(void)
     setup_timing();
     outputs reference, o;
     alt_emu_bytes_params clean = params(0.0, 0.0), noisy = params(0.0, 0.1), bad = params(1.0, 0.0);
-    for (int a = 0; a < alt_aes_tier_count(); a++)
-        for (int c = 0; c < alt_crc_tier_count(); c++) {
-            alt_aes_set_tier(a);
-            alt_crc_set_tier(c);
-            alt_sha256_set_tier(c < alt_sha256_tier_count() ? c : alt_sha256_tier_count() - 1);
+    for (int a = 0; a < alt_tiers_count(ALT_FAMILY_AES); a++)
+        for (int c = 0; c < alt_tiers_count(ALT_FAMILY_CRC); c++) {
+            alt_tiers_set(ALT_FAMILY_AES, a);
+            alt_tiers_set(ALT_FAMILY_CRC, c);
+            int sha_tiers = alt_tiers_count(ALT_FAMILY_SHA256);
+            alt_tiers_set(ALT_FAMILY_SHA256, c < sha_tiers ? c : sha_tiers - 1);
             char what[80];
-            snprintf(what, sizeof what, "aes %s crc %s", alt_aes_tier_name(a), alt_crc_tier_name(c));
+            snprintf(what, sizeof what, "aes %s crc %s", alt_tiers_name(ALT_FAMILY_AES, a),
+                     alt_tiers_name(ALT_FAMILY_CRC, c));
             CHECK(run(&clean, &o, 1) == ALT_OK, "%s: run failed", what);
             check_clean(&o, what);
             if (a == 0 && c == 0)

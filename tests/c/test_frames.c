@@ -11,6 +11,7 @@
 #include "aes.h"
 #include "crc.h"
 #include "frames.h"
+#include "tiers.h"
 
 #include "check.h"
 
@@ -350,12 +351,12 @@ int main(void)
     replay_window();
     for (int i = 0; i < 16; i++)
         annex_key[i] = (uint8_t)(0xc0 + i);
-    for (int a = 0; a < alt_aes_tier_count(); a++) {
-        for (int c = 0; c < alt_crc_tier_count(); c++) {
-            alt_aes_set_tier(a);
-            alt_crc_set_tier(c);
+    for (int a = 0; a < alt_tiers_count(ALT_FAMILY_AES); a++) {
+        for (int c = 0; c < alt_tiers_count(ALT_FAMILY_CRC); c++) {
+            alt_tiers_set(ALT_FAMILY_AES, a);
+            alt_tiers_set(ALT_FAMILY_CRC, c);
             char tier[64];
-            snprintf(tier, sizeof tier, "%s/%s", alt_aes_tier_name(a), alt_crc_tier_name(c));
+            snprintf(tier, sizeof tier, "%s/%s", alt_tiers_name(ALT_FAMILY_AES, a), alt_tiers_name(ALT_FAMILY_CRC, c));
             annex_c(tier, "69DC842143020000000048DEAC010000000048DEAC0405000000 D43E022B", "61626364",
                     "data frame, level 4");
             annex_c(tier, "2BDC842143020000000048DEACFFFF010000000048DEAC0605000000 01 D8 4FDE529061F9C6F1",

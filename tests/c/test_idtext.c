@@ -8,6 +8,7 @@
 
 #include "alt_status.h"
 #include "idtext.h"
+#include "tiers.h"
 
 #include "check.h"
 
@@ -469,9 +470,9 @@ static size_t compare_mutations(enum kind kind, int tier, const char *tier_name)
     uint64_t *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
     uint8_t *want_state = malloc(n), *got_state = malloc(n);
     alt_id_counts want_counts, got_counts;
-    alt_idtext_set_tier(0);
+    alt_tiers_set(ALT_FAMILY_IDTEXT, 0);
     parse(kind, &c.col, want, want_state, &want_counts);
-    alt_idtext_set_tier(tier);
+    alt_tiers_set(ALT_FAMILY_IDTEXT, tier);
     parse(kind, &c.col, got, got_state, &got_counts);
     for (size_t i = 0; i < n; i++)
         CHECK(got[i] == want[i] && got_state[i] == want_state[i],
@@ -496,14 +497,14 @@ static void compare_formats(int tier, const char *tier_name)
     }
     uint8_t *want = malloc(N * 23), *got = malloc(N * 23);
     for (size_t n = 0; n <= N; n = n ? n * 7 : 1) {
-        alt_idtext_set_tier(0);
+        alt_tiers_set(ALT_FAMILY_IDTEXT, 0);
         alt_id_format_eui64(v, n, want);
-        alt_idtext_set_tier(tier);
+        alt_tiers_set(ALT_FAMILY_IDTEXT, tier);
         alt_id_format_eui64(v, n, got);
         CHECK(!memcmp(got, want, n * 23), "%s format_eui64 n %zu", tier_name, n);
-        alt_idtext_set_tier(0);
+        alt_tiers_set(ALT_FAMILY_IDTEXT, 0);
         alt_id_format_hex32(v32, n, want);
-        alt_idtext_set_tier(tier);
+        alt_tiers_set(ALT_FAMILY_IDTEXT, tier);
         alt_id_format_hex32(v32, n, got);
         CHECK(!memcmp(got, want, n * 10), "%s format_hex32 n %zu", tier_name, n);
     }
@@ -514,15 +515,16 @@ int main(void)
 {
     test_arguments();
     test_decimal();
-    int tiers = alt_idtext_tier_count();
-    CHECK(tiers >= 1 && !strcmp(alt_idtext_tier_name(0), "portable"), "tier 0 is portable");
-    CHECK(alt_idtext_get_tier() == tiers - 1, "starts on the best tier");
-    CHECK(alt_idtext_set_tier(tiers) == ALT_EUNSUPPORTED && alt_idtext_tier_name(tiers) == NULL,
+    int tiers = alt_tiers_count(ALT_FAMILY_IDTEXT);
+    CHECK(tiers >= 1 && !strcmp(alt_tiers_name(ALT_FAMILY_IDTEXT, 0), "portable"), "tier 0 is portable");
+    CHECK(alt_tiers_get(ALT_FAMILY_IDTEXT) == tiers - 1, "starts on the best tier");
+    CHECK(alt_tiers_set(ALT_FAMILY_IDTEXT, tiers) == ALT_EUNSUPPORTED &&
+              alt_tiers_name(ALT_FAMILY_IDTEXT, tiers) == NULL,
           "no tier past the last");
     size_t compared = 0;
     for (int tier = 0; tier < tiers; tier++) {
-        const char *name = alt_idtext_tier_name(tier);
-        alt_idtext_set_tier(tier);
+        const char *name = alt_tiers_name(ALT_FAMILY_IDTEXT, tier);
+        alt_tiers_set(ALT_FAMILY_IDTEXT, tier);
         test_cases(name);
         test_formats(name);
         if (tier > 0) {

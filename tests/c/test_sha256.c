@@ -6,6 +6,7 @@
 
 #include "alt_status.h"
 #include "sha256.h"
+#include "tiers.h"
 
 #include "check.h"
 
@@ -109,11 +110,12 @@ static void free_results(results *r)
 
 int main(void)
 {
-    int tiers = alt_sha256_tier_count();
-    CHECK(tiers >= 1 && strcmp(alt_sha256_tier_name(0), "portable") == 0, "tier 0 must be portable");
-    CHECK(alt_sha256_get_tier() == tiers - 1, "the family starts on its best tier");
-    CHECK(alt_sha256_tier_name(tiers) == NULL, "tier name out of range");
-    CHECK(alt_sha256_set_tier(tiers) == ALT_EUNSUPPORTED && alt_sha256_set_tier(-1) == ALT_EUNSUPPORTED,
+    int tiers = alt_tiers_count(ALT_FAMILY_SHA256);
+    CHECK(tiers >= 1 && strcmp(alt_tiers_name(ALT_FAMILY_SHA256, 0), "portable") == 0, "tier 0 must be portable");
+    CHECK(alt_tiers_get(ALT_FAMILY_SHA256) == tiers - 1, "the family starts on its best tier");
+    CHECK(alt_tiers_name(ALT_FAMILY_SHA256, tiers) == NULL, "tier name out of range");
+    CHECK(alt_tiers_set(ALT_FAMILY_SHA256, tiers) == ALT_EUNSUPPORTED &&
+              alt_tiers_set(ALT_FAMILY_SHA256, -1) == ALT_EUNSUPPORTED,
           "set_tier out of range");
 
     uint8_t data[DATA_LEN + 32];
@@ -121,11 +123,12 @@ int main(void)
         data[i] = next_byte();
 
     static results reference, other;
-    alt_sha256_set_tier(0);
+    alt_tiers_set(ALT_FAMILY_SHA256, 0);
     compute(data, &reference);
     for (int t = 0; t < tiers; t++) {
-        const char *name = alt_sha256_tier_name(t);
-        CHECK(alt_sha256_set_tier(t) == ALT_OK && alt_sha256_get_tier() == t, "set_tier %s", name);
+        const char *name = alt_tiers_name(ALT_FAMILY_SHA256, t);
+        CHECK(alt_tiers_set(ALT_FAMILY_SHA256, t) == ALT_OK && alt_tiers_get(ALT_FAMILY_SHA256) == t, "set_tier %s",
+              name);
         printf("tier %s\n", name);
         fips_vectors(name);
         if (t == 0)

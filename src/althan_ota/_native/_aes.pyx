@@ -6,213 +6,146 @@ althan_ota.checksum (aes_mmo) and althan_ota.ccm.
 """
 
 from libc.stdint cimport int64_t, uint8_t
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
-from ..errors import BackendError, InvalidTag, ParameterError
+from ._buffers cimport RELEASE_GIL_FROM, Held, digest_of, release, take
+from ._status cimport check_rc
+from .aes cimport ALT_AES_MMO_MAX_LEN, alt_aes128_encrypt_ecb, alt_aes128_expand_key, alt_aes128_key, alt_aes_mmo
+from .alt_status cimport ALT_EINVAL, ALT_ERANGE
+from .ccm cimport (alt_ccm_batch, alt_ccm_check_params, alt_ccm_decrypt, alt_ccm_decrypt_batch, alt_ccm_encrypt,
+                   alt_ccm_encrypt_batch)
 
-
-cdef extern from "alt_status.h":
-    enum:
-        ALT_OK
-        ALT_EINVAL
-        ALT_EAUTH
-        ALT_ENOMEM
-        ALT_ERANGE
-
-
-cdef extern from "aes.h" nogil:
-    ctypedef struct alt_aes128_key:
-        pass
-    int alt_aes_tier_count()
-    const char *alt_aes_tier_name(int tier)
-    int alt_aes_set_tier(int tier)
-    int alt_aes_get_tier()
-    int alt_aes128_expand_key(const uint8_t *key, alt_aes128_key *ks)
-    int alt_aes128_encrypt_ecb(const alt_aes128_key *ks, const uint8_t *inp, size_t length, uint8_t *out)
-    int alt_aes_mmo(const uint8_t *data, size_t length, uint8_t *digest)
-    size_t ALT_AES_MMO_MAX_LEN
-
-
-cdef extern from "ccm.h" nogil:
-    int alt_ccm_check_params(size_t nonce_len, size_t mic_len, size_t msg_len)
-    int alt_ccm_encrypt(const uint8_t *key, const uint8_t *nonce, size_t nonce_len, const uint8_t *aad,
-                        size_t aad_len, const uint8_t *pt, size_t length, size_t mic_len, uint8_t *out)
-    int alt_ccm_decrypt(const uint8_t *key, const uint8_t *nonce, size_t nonce_len, const uint8_t *aad,
-                        size_t aad_len, const uint8_t *inp, size_t in_len, size_t mic_len, uint8_t *pt)
-    ctypedef struct alt_ccm_spans:
-        const uint8_t *data
-        const int64_t *offsets
-        size_t stride
-    ctypedef struct alt_ccm_batch:
-        size_t n
-        const uint8_t *keys
-        size_t key_count
-        const int64_t *key_index
-        const uint8_t *nonces
-        size_t nonce_len
-        alt_ccm_spans aad
-        alt_ccm_spans in_ "in"
-        uint8_t *out
-        size_t mic_len
-        uint8_t *ok
-    int alt_ccm_encrypt_batch(const alt_ccm_batch *batch)
-    int alt_ccm_decrypt_batch(const alt_ccm_batch *batch)
-
-
-# Below this many bytes a call is shorter than releasing and re-taking the GIL.
-cdef enum:
-    NOGIL_MIN = 4096
+from ..errors import InvalidTag, ParameterError
 
 cdef const uint8_t EMPTY[1]
 
 
-cdef inline const uint8_t *ptr(const unsigned char[::1] buf) noexcept nogil:
+cdef inline const uint8_t *ptr(const unsigned char[::1] buf) noexcept:
+    """The array's data (never NULL for an array, even an empty one); NULL for None."""
+    if buf is None:
+        return NULL
     return &buf[0] if buf.shape[0] else EMPTY
 
 
-def tier_names():
-    return tuple(alt_aes_tier_name(i).decode() for i in range(alt_aes_tier_count()))
+cdef int check_key(Py_ssize_t key_len) except -1:
+    if key_len != 16:
+        raise ParameterError(f"an AES-128 key is 16 bytes, got {key_len}")
+    return 0
 
 
-def get_tier():
-    return alt_aes_tier_name(alt_aes_get_tier()).decode()
-
-
-def set_tier(str name):
-    names = tier_names()
-    if name not in names:
-        raise BackendError(f"aes has no tier {name!r} here; available: {list(names)}")
-    alt_aes_set_tier(names.index(name))
-
-
-cdef check_key(const unsigned char[::1] key):
-    if key.shape[0] != 16:
-        raise ParameterError(f"an AES-128 key is 16 bytes, got {key.shape[0]}")
-
-
-def ecb_encrypt(const unsigned char[::1] key not None, const unsigned char[::1] data not None):
+def ecb_encrypt(key, data):
     """AES-128-ECB encryption of whole blocks (for tests and benchmarks; never a mode to protect data)."""
-    check_key(key)
-    cdef size_t n = data.shape[0]
-    if n % 16:
-        raise ParameterError(f"ECB needs whole 16-byte blocks, got {n} bytes")
+    cdef Held held
+    held.count = 0
+    cdef Py_ssize_t key_len, n
+    cdef const uint8_t *k
+    cdef const uint8_t *d
     cdef alt_aes128_key ks
-    out = PyBytes_FromStringAndSize(NULL, n)
-    cdef uint8_t *o = <uint8_t *>PyBytes_AS_STRING(out)
-    alt_aes128_expand_key(&key[0], &ks)
-    if n >= NOGIL_MIN:
-        with nogil:
-            alt_aes128_encrypt_ecb(&ks, ptr(data), n, o)
-    else:
-        alt_aes128_encrypt_ecb(&ks, ptr(data), n, o)
-    return out
+    cdef int rc
+    try:
+        k = take(&held, key, &key_len, "key")
+        d = take(&held, data, &n, "data")
+        check_key(key_len)
+        if n % 16:
+            raise ParameterError(f"ECB needs whole 16-byte blocks, got {n} bytes")
+        out = PyBytes_FromStringAndSize(NULL, n)
+        o = <uint8_t *>PyBytes_AS_STRING(out)
+        check_rc(alt_aes128_expand_key(k, &ks), "AES-128 key expansion")
+        if n >= RELEASE_GIL_FROM:
+            with nogil:
+                rc = alt_aes128_encrypt_ecb(&ks, d, n, o)
+        else:
+            rc = alt_aes128_encrypt_ecb(&ks, d, n, o)
+        check_rc(rc, "AES-128-ECB")
+        return out
+    finally:
+        release(&held)
 
 
 def aes_mmo(data):
-    if type(data) is bytes:
-        return _mmo(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
-    return _mmo_view(data)
-
-
-cdef _mmo_view(const unsigned char[::1] data):
-    return _mmo(ptr(data), data.shape[0])
-
-
-cdef _mmo(const uint8_t *data, size_t n):
-    if n >= ALT_AES_MMO_MAX_LEN:
-        raise ParameterError(f"AES-MMO takes fewer than {ALT_AES_MMO_MAX_LEN} bytes (32-bit bit length), "
-                             f"got {n}")
+    cdef Held held
+    held.count = 0
+    cdef Py_ssize_t n
     cdef uint8_t digest[16]
-    if n >= NOGIL_MIN:
-        with nogil:
-            alt_aes_mmo(data, n, digest)
-    else:
-        alt_aes_mmo(data, n, digest)
-    return digest[:16]
+    try:
+        d = take(&held, data, &n, "data")
+        if <size_t>n >= ALT_AES_MMO_MAX_LEN:
+            raise ParameterError(f"AES-MMO takes fewer than {ALT_AES_MMO_MAX_LEN} bytes (32-bit bit length), "
+                                 f"got {n}")
+        check_rc(digest_of(alt_aes_mmo, d, n, digest), "AES-MMO")
+        return digest[:16]
+    finally:
+        release(&held)
 
 
-cdef raise_params(Py_ssize_t nonce_len, Py_ssize_t mic_len, Py_ssize_t msg_len):
+cdef int check_params(Py_ssize_t nonce_len, Py_ssize_t mic_len, Py_ssize_t msg_len) except -1:
+    """CCM*'s parameter rules (alt_ccm_check_params), each broken one named."""
     rc = alt_ccm_check_params(nonce_len, mic_len, msg_len)
+    if rc == ALT_EINVAL and not 7 <= nonce_len <= 13:
+        check_rc(rc, "CCM*", f"a CCM nonce is 7 to 13 bytes, got {nonce_len}")
     if rc == ALT_EINVAL:
-        if not 7 <= nonce_len <= 13:
-            raise ParameterError(f"a CCM nonce is 7 to 13 bytes, got {nonce_len}")
-        raise ParameterError(f"a CCM* MIC is 0, 4, 6, 8, 10, 12, 14 or 16 bytes, got {mic_len}")
+        check_rc(rc, "CCM*", f"a CCM* MIC is 0, 4, 6, 8, 10, 12, 14 or 16 bytes, got {mic_len}")
     if rc == ALT_ERANGE:
-        raise ParameterError(f"a {nonce_len}-byte nonce leaves a {15 - nonce_len}-byte length field: messages "
+        check_rc(rc, "CCM*", f"a {nonce_len}-byte nonce leaves a {15 - nonce_len}-byte length field: messages "
                              f"must be shorter than 2**{8 * (15 - nonce_len)} bytes, got {msg_len}")
+    return check_rc(rc, "CCM*")
 
 
-# Single frames: bytes arguments (the common case) skip the buffer protocol; anything else goes through
-# typed memoryviews, which also reject non-contiguous and non-byte buffers with a clear TypeError/ValueError.
-
-cdef inline bint all_bytes(a, b, c, d):
-    return type(a) is bytes and type(b) is bytes and type(c) is bytes and type(d) is bytes
-
-
-cdef inline const uint8_t *bp(bytes b):
-    return <const uint8_t *>PyBytes_AS_STRING(b)
-
+# Single frames: bytes arguments (the common case) are read in place; any other contiguous buffer is held
+# through the buffer protocol for the call.
 
 def ccm_encrypt(key, nonce, plaintext, aad, Py_ssize_t mic_len):
-    if all_bytes(key, nonce, plaintext, aad):
-        return _encrypt(bp(key), len(key), bp(nonce), len(nonce), bp(plaintext), len(plaintext), bp(aad),
-                        len(aad), mic_len)
-    return _encrypt_views(key, nonce, plaintext, aad, mic_len)
+    return ccm_one(False, key, nonce, plaintext, aad, mic_len)
 
 
 def ccm_decrypt(key, nonce, data, aad, Py_ssize_t mic_len):
-    if all_bytes(key, nonce, data, aad):
-        return _decrypt(bp(key), len(key), bp(nonce), len(nonce), bp(data), len(data), bp(aad), len(aad),
-                        mic_len)
-    return _decrypt_views(key, nonce, data, aad, mic_len)
+    return ccm_one(True, key, nonce, data, aad, mic_len)
 
 
-cdef _encrypt_views(const unsigned char[::1] key, const unsigned char[::1] nonce,
-                    const unsigned char[::1] plaintext, const unsigned char[::1] aad, Py_ssize_t mic_len):
-    return _encrypt(ptr(key), key.shape[0], ptr(nonce), nonce.shape[0], ptr(plaintext), plaintext.shape[0],
-                    ptr(aad), aad.shape[0], mic_len)
+ctypedef int (*ccm_fn)(const uint8_t *key, const uint8_t *nonce, size_t nonce_len, const uint8_t *aad,
+                       size_t aad_len, const uint8_t *inp, size_t in_len, size_t mic_len, uint8_t *out) noexcept nogil
 
 
-cdef _decrypt_views(const unsigned char[::1] key, const unsigned char[::1] nonce,
-                    const unsigned char[::1] data, const unsigned char[::1] aad, Py_ssize_t mic_len):
-    return _decrypt(ptr(key), key.shape[0], ptr(nonce), nonce.shape[0], ptr(data), data.shape[0],
-                    ptr(aad), aad.shape[0], mic_len)
-
-
-cdef _encrypt(const uint8_t *key, Py_ssize_t key_len, const uint8_t *nonce, Py_ssize_t nonce_len,
-              const uint8_t *pt, Py_ssize_t n, const uint8_t *aad, Py_ssize_t aad_len, Py_ssize_t mic_len):
-    if key_len != 16:
-        raise ParameterError(f"an AES-128 key is 16 bytes, got {key_len}")
-    raise_params(nonce_len, mic_len, n)
-    out = PyBytes_FromStringAndSize(NULL, n + mic_len)
-    cdef uint8_t *o = <uint8_t *>PyBytes_AS_STRING(out)
-    if n >= NOGIL_MIN:
-        with nogil:
-            alt_ccm_encrypt(key, nonce, nonce_len, aad, aad_len, pt, n, mic_len, o)
-    else:
-        alt_ccm_encrypt(key, nonce, nonce_len, aad, aad_len, pt, n, mic_len, o)
-    return out
-
-
-cdef _decrypt(const uint8_t *key, Py_ssize_t key_len, const uint8_t *nonce, Py_ssize_t nonce_len,
-              const uint8_t *data, Py_ssize_t n, const uint8_t *aad, Py_ssize_t aad_len, Py_ssize_t mic_len):
-    if key_len != 16:
-        raise ParameterError(f"an AES-128 key is 16 bytes, got {key_len}")
-    raise_params(nonce_len, mic_len, 0)
-    if mic_len > n:
-        raise InvalidTag(f"a CCM* frame with a {mic_len}-byte MIC has at least {mic_len} bytes, got {n}")
-    raise_params(nonce_len, mic_len, n - mic_len)
-    out = PyBytes_FromStringAndSize(NULL, n - mic_len)
-    cdef uint8_t *o = <uint8_t *>PyBytes_AS_STRING(out)
+cdef bytes ccm_one(bint decrypt, key, nonce, data, aad, Py_ssize_t mic_len):
+    """One frame: data is the plaintext (encrypt) or the ciphertext then MIC (decrypt)."""
+    cdef Held held
+    held.count = 0
+    cdef Py_ssize_t key_len, nonce_len, n, aad_len, out_len
+    cdef const uint8_t *k
+    cdef const uint8_t *nc
+    cdef const uint8_t *d
+    cdef const uint8_t *a
+    cdef ccm_fn run = alt_ccm_decrypt if decrypt else alt_ccm_encrypt
     cdef int rc
-    if n >= NOGIL_MIN:
-        with nogil:
-            rc = alt_ccm_decrypt(key, nonce, nonce_len, aad, aad_len, data, n, mic_len, o)
-    else:
-        rc = alt_ccm_decrypt(key, nonce, nonce_len, aad, aad_len, data, n, mic_len, o)
-    if rc == ALT_EAUTH:
-        raise InvalidTag("CCM* MIC does not verify: wrong key, nonce or AAD, or the frame was altered")
-    return out
+    try:
+        k = take(&held, key, &key_len, "key")
+        nc = take(&held, nonce, &nonce_len, "nonce")
+        d = take(&held, data, &n, "data" if decrypt else "plaintext")
+        a = take(&held, aad, &aad_len, "aad")
+        check_key(key_len)
+        if decrypt:
+            check_params(nonce_len, mic_len, 0)
+            if mic_len > n:
+                raise InvalidTag(f"a CCM* frame with a {mic_len}-byte MIC has at least {mic_len} bytes, got {n}")
+            out_len = n - mic_len
+            check_params(nonce_len, mic_len, out_len)
+        else:
+            out_len = n + mic_len
+            check_params(nonce_len, mic_len, n)
+        out = PyBytes_FromStringAndSize(NULL, out_len)
+        o = <uint8_t *>PyBytes_AS_STRING(out)
+        if n >= RELEASE_GIL_FROM:
+            with nogil:
+                rc = run(k, nc, nonce_len, a, aad_len, d, n, mic_len, o)
+        else:
+            rc = run(k, nc, nonce_len, a, aad_len, d, n, mic_len, o)
+        if decrypt:
+            check_rc(rc, "CCM* decryption",
+                     "CCM* MIC does not verify: wrong key, nonce or AAD, or the frame was altered")
+        check_rc(rc, "CCM* encryption")
+        return out
+    finally:
+        release(&held)
 
 
 def ccm_batch(bint decrypt, const unsigned char[::1] keys not None, Py_ssize_t key_count,
@@ -221,7 +154,7 @@ def ccm_batch(bint decrypt, const unsigned char[::1] keys not None, Py_ssize_t k
               const unsigned char[::1] frames not None, const int64_t[::1] frame_offsets,
               Py_ssize_t frame_stride, Py_ssize_t n, unsigned char[::1] out not None, Py_ssize_t mic_len,
               unsigned char[::1] ok not None):
-    """Raw batch entry: althan_ota.ccm has already checked shapes, offsets and lengths."""
+    """Raw batch entry over numpy arrays: althan_ota.ccm has already checked shapes, offsets and lengths."""
     cdef alt_ccm_batch b
     b.n = n
     b.keys = ptr(keys)
@@ -229,7 +162,7 @@ def ccm_batch(bint decrypt, const unsigned char[::1] keys not None, Py_ssize_t k
     b.key_index = &key_index[0] if key_index is not None and key_index.shape[0] else NULL
     b.nonces = ptr(nonces)
     b.nonce_len = nonce_len
-    b.aad.data = ptr(aad) if aad is not None else NULL
+    b.aad.data = ptr(aad)
     b.aad.offsets = &aad_offsets[0] if aad_offsets is not None else NULL
     b.aad.stride = aad_stride
     b.in_.data = ptr(frames)
@@ -241,10 +174,7 @@ def ccm_batch(bint decrypt, const unsigned char[::1] keys not None, Py_ssize_t k
     cdef int rc
     with nogil:
         rc = alt_ccm_decrypt_batch(&b) if decrypt else alt_ccm_encrypt_batch(&b)
-    if rc == ALT_ENOMEM:
-        raise MemoryError("CCM* batch: no memory for the key table")
     if rc == ALT_ERANGE:
-        raise ParameterError(f"a frame is too long for a {nonce_len}-byte nonce: the {15 - nonce_len}-byte "
-                             f"length field allows fewer than 2**{8 * (15 - nonce_len)} bytes")
-    if rc != ALT_OK:
-        raise ParameterError(f"CCM* batch rejected its arguments (status {rc})")
+        check_rc(rc, "CCM* batch", f"a frame is too long for a {nonce_len}-byte nonce: the {15 - nonce_len}-byte "
+                                   f"length field allows fewer than 2**{8 * (15 - nonce_len)} bytes")
+    check_rc(rc, "CCM* batch")

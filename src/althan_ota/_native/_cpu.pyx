@@ -1,18 +1,7 @@
 # cython: language_level=3
 """CPU features as the C core sees them (detected once, cached)."""
 
-cdef extern from "cpu.h":
-    ctypedef struct alt_cpu_features:
-        bint sse41
-        bint pclmul
-        bint aesni
-        bint avx2
-        bint bmi2
-        bint vaes
-        bint vpclmul
-        bint sha
-        bint avx512f
-    const alt_cpu_features *alt_cpu_detect() nogil
+from .cpu cimport alt_cpu_detect, alt_cpu_features
 
 
 def features():

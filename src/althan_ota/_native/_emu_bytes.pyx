@@ -4,49 +4,11 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
-cdef extern from "emu.h":
-    ctypedef struct alt_emu_control:
-        pass
-    alt_emu_control *alt_emu_control_new()
-    void alt_emu_control_free(alt_emu_control *ctl)
-    void alt_emu_control_stop(alt_emu_control *ctl) nogil
-    uint64_t alt_emu_control_done(const alt_emu_control *ctl) nogil
-
-cdef extern from "emu_bytes.h":
-    ctypedef struct alt_emu_bytes_params:
-        const uint8_t *image
-        uint64_t image_size
-        uint32_t block_size
-        uint8_t expected_hash[32]
-        uint64_t seed
-        double corrupt_image_prob
-        uint32_t corrupt_bytes
-        double ber
-        uint32_t max_consecutive_failures
-        uint16_t manufacturer
-        uint16_t image_type
-        uint32_t file_version
-    ctypedef struct alt_emu_bytes_timing:
-        const uint64_t *installation
-        const uint8_t *outcome
-        const uint32_t *exchanges
-        const uint32_t *exchange_retries
-        const double *han_per
-        const double *bridge_per
-    ctypedef struct alt_emu_bytes_outputs:
-        uint32_t *frames_built
-        uint32_t *frames_rejected_fcs
-        uint32_t *frames_rejected_mic
-        uint32_t *undetected_errors
-        uint8_t *hash_ok
-        uint8_t *image_corrupted
-    int alt_emu_bytes_check(const alt_emu_bytes_params *p)
-    int alt_emu_bytes_run(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *inp, size_t n,
-                          const alt_emu_bytes_outputs *out, int n_threads, alt_emu_control *ctl) nogil
-    void alt_emu_bytes_device_key(uint64_t seed, uint64_t installation, int side, uint8_t key[16])
-    int alt_emu_bytes_device_frames(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *inp, size_t row,
-                                    uint64_t first, size_t cap, uint8_t *out, size_t stride, uint16_t *lens,
-                                    uint8_t *corrupted, uint32_t *offsets, size_t *count) nogil
+from ._buffers cimport Held, array_data, release, take
+from ._emu cimport Control
+from ._status cimport check_rc
+from .emu_bytes cimport (alt_emu_bytes_check, alt_emu_bytes_device_frames, alt_emu_bytes_device_key,
+                         alt_emu_bytes_outputs, alt_emu_bytes_params, alt_emu_bytes_run, alt_emu_bytes_timing)
 
 import numpy as np
 
@@ -70,22 +32,17 @@ def device_key(uint64_t seed, uint64_t installation, int side):
     return bytes(key[:16])
 
 
-cdef class Pass:
+cdef class Pass(Control):
     """One byte pass: the C parameters, the timing columns it reads, the output columns it fills."""
     cdef alt_emu_bytes_params p
     cdef alt_emu_bytes_timing t
     cdef alt_emu_bytes_outputs out
-    cdef alt_emu_control *ctl
-    cdef object keep
+    cdef Held held            # the image and expected hash, held until the pass goes
+    cdef object keep          # the arrays the C structs point into
     cdef readonly Py_ssize_t n
 
-    def __cinit__(self):
-        self.ctl = alt_emu_control_new()
-        if self.ctl == NULL:
-            raise MemoryError()
-
     def __dealloc__(self):
-        alt_emu_control_free(self.ctl)
+        release(&self.held)
 
     def __init__(self, image, unsigned int block_size, expected_hash, unsigned long long seed,
                  double corrupt_image_prob, unsigned int corrupt_bytes, double ber,
@@ -93,18 +50,19 @@ cdef class Pass:
         """image: any contiguous buffer; expected_hash: 32 bytes; timing: TIMING_COLUMNS (2n rows) and
         UNIT_COLUMNS (n rows); out: OUTPUT_COLUMNS arrays of 2n rows, filled by execute(); identity:
         (manufacturer code, image type, file version) the frames carry."""
-        cdef const uint8_t[::1] img = image
-        cdef const uint8_t[::1] digest = expected_hash
-        if img.shape[0] == 0:
+        release(&self.held)
+        cdef Py_ssize_t image_size, digest_size
+        self.p.image = take(&self.held, image, &image_size, "image")
+        cdef const uint8_t *digest = take(&self.held, expected_hash, &digest_size, "expected_hash")
+        if image_size == 0:
             raise ParameterError("the image is empty")
-        if digest.shape[0] != 32:
-            raise ParameterError(f"expected_hash must be a 32-byte SHA-256 digest, got {digest.shape[0]} bytes")
+        if digest_size != 32:
+            raise ParameterError(f"expected_hash must be a 32-byte SHA-256 digest, got {digest_size} bytes")
         self.n = timing["installation"].shape[0]
-        self.keep = [image, timing, out]
-        self.p.image = &img[0]
-        self.p.image_size = img.shape[0]
+        self.keep = [image, expected_hash, timing, out]
+        self.p.image_size = image_size
         self.p.block_size = block_size
-        memcpy(self.p.expected_hash, &digest[0], 32)
+        memcpy(self.p.expected_hash, digest, 32)
         self.p.seed = seed
         self.p.corrupt_image_prob = corrupt_image_prob
         self.p.corrupt_bytes = corrupt_bytes
@@ -116,56 +74,30 @@ cdef class Pass:
         self.p.manufacturer = manufacturer
         self.p.image_type = image_type
         self.p.file_version = file_version
-        if alt_emu_bytes_check(&self.p) != 0:
-            raise ParameterError("byte-pass parameters rejected by the C engine (a validation gap: please report)")
-        for name, dtype in TIMING_COLUMNS.items():
-            _check(timing, name, dtype, 2 * self.n, False)
-        for name, dtype in UNIT_COLUMNS.items():
-            _check(timing, name, dtype, self.n, False)
-        for name, dtype in OUTPUT_COLUMNS.items():
-            _check(out, name, dtype, 2 * self.n, True)
-        if self.n == 0:
-            return
-        cdef const uint64_t[::1] inst = timing["installation"]
-        cdef const uint8_t[::1] outcome = timing["outcome"]
-        cdef const uint32_t[::1] ex = timing["exchanges"]
-        cdef const uint32_t[::1] rep = timing["exchange_retries"]
-        cdef const double[::1] han = timing["han_per"]
-        cdef const double[::1] bridge = timing["bridge_per"]
-        self.t.installation = &inst[0]
-        self.t.outcome = &outcome[0]
-        self.t.exchanges = &ex[0]
-        self.t.exchange_retries = &rep[0]
-        self.t.han_per = &han[0]
-        self.t.bridge_per = &bridge[0]
-        cdef uint32_t[::1] built = out["frames_built"]
-        cdef uint32_t[::1] fcs = out["frames_rejected_fcs"]
-        cdef uint32_t[::1] mic = out["frames_rejected_mic"]
-        cdef uint32_t[::1] und = out["undetected_errors"]
-        cdef uint8_t[::1] ok = out["hash_ok"]
-        cdef uint8_t[::1] corrupted = out["image_corrupted"]
-        self.out.frames_built = &built[0]
-        self.out.frames_rejected_fcs = &fcs[0]
-        self.out.frames_rejected_mic = &mic[0]
-        self.out.undetected_errors = &und[0]
-        self.out.hash_ok = &ok[0]
-        self.out.image_corrupted = &corrupted[0]
+        check_rc(alt_emu_bytes_check(&self.p), "the byte pass",
+                 "byte-pass parameters rejected by the C engine (a validation gap: please report)")
+        cdef Py_ssize_t rows = 2 * self.n
+        self.t.installation = <const uint64_t *>column(timing, "installation", self.n, False)
+        self.t.outcome = <const uint8_t *>column(timing, "outcome", rows, False)
+        self.t.exchanges = <const uint32_t *>column(timing, "exchanges", rows, False)
+        self.t.exchange_retries = <const uint32_t *>column(timing, "exchange_retries", rows, False)
+        self.t.han_per = <const double *>column(timing, "han_per", self.n, False)
+        self.t.bridge_per = <const double *>column(timing, "bridge_per", self.n, False)
+        self.out.frames_built = <uint32_t *>column(out, "frames_built", rows, True)
+        self.out.frames_rejected_fcs = <uint32_t *>column(out, "frames_rejected_fcs", rows, True)
+        self.out.frames_rejected_mic = <uint32_t *>column(out, "frames_rejected_mic", rows, True)
+        self.out.undetected_errors = <uint32_t *>column(out, "undetected_errors", rows, True)
+        self.out.hash_ok = <uint8_t *>column(out, "hash_ok", rows, True)
+        self.out.image_corrupted = <uint8_t *>column(out, "image_corrupted", rows, True)
 
     def execute(self, int n_threads):
-        """Runs the pass without the GIL; returns the C status (0, or -6 if stopped)."""
+        """Runs the pass without the GIL; KeyboardInterrupt if stop() ended it early."""
         cdef int status
         if n_threads < 1:
             raise ParameterError(f"n_threads must be >= 1, got {n_threads}")
         with nogil:
             status = alt_emu_bytes_run(&self.p, &self.t, self.n, &self.out, n_threads, self.ctl)
-        return status
-
-    def done(self):
-        """Installations finished so far (safe to call from any thread while execute() runs)."""
-        return alt_emu_control_done(self.ctl)
-
-    def stop(self):
-        alt_emu_control_stop(self.ctl)
+        check_rc(status, "the byte pass")
 
     def device_frames(self, Py_ssize_t row, unsigned long long first, Py_ssize_t count, bint offsets=False):
         """Frames first .. first + count - 1 of device `row`, as the pass sends them: (list of PSDUs,
@@ -188,8 +120,7 @@ cdef class Pass:
         with nogil:
             rc = alt_emu_bytes_device_frames(&self.p, &self.t, row, first, count, &b[0], STRIDE, &l[0], &c[0],
                                              &o[0], &got)
-        if rc != 0:
-            raise ParameterError(f"device_frames failed (status {rc})")
+        check_rc(rc, "device_frames")
         sizes = lens[:got].tolist()     # Python ints: numpy's uint16 would wrap i * STRIDE + size past 65535
         frames = [bytes(buf[i * DEF_STRIDE:i * DEF_STRIDE + sizes[i]]) for i in range(got)]
         if offsets:
@@ -197,8 +128,7 @@ cdef class Pass:
         return frames, corrupted[:got].copy()
 
 
-cdef _check(dict cols, str name, str dtype, Py_ssize_t n, bint writeable):
-    arr = cols[name]
-    if arr.dtype.str[1:] != dtype or arr.shape != (n,) or not arr.flags.c_contiguous or \
-            (writeable and not arr.flags.writeable):
-        raise ParameterError(f"{name} must be a contiguous {dtype} array of {n}")
+cdef void *column(dict cols, str name, Py_ssize_t n, bint writeable) except? NULL:
+    """Column name of cols, n rows of the dtype TIMING_COLUMNS, UNIT_COLUMNS or OUTPUT_COLUMNS gives it."""
+    dtype = {**TIMING_COLUMNS, **UNIT_COLUMNS, **OUTPUT_COLUMNS}[name]
+    return array_data(cols[name], dtype, n, name, writeable)

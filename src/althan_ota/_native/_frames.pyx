@@ -2,7 +2,8 @@
 """Frames (csrc/frames.h): build and parse IEEE 802.15.4 / ZigBee NWK / APS / ZCL OTA frames.
 
 Thin: layer descriptions travel as dicts whose keys are the C struct's field names (Cython converts them
-both ways); althan_ota.frames turns them into dataclasses. Runs on the "aes" and "crc" families' tiers (one shared C core).
+both ways); althan_ota.frames turns them into dataclasses. Runs on the "aes" and "crc" families' tiers (one
+shared C core).
 """
 
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -10,136 +11,24 @@ from libc.string cimport memset
 
 import numpy as np
 
-from althan_ota.errors import BackendError, FrameError, ParameterError
+from ._buffers cimport Held, release, take
+from ._status cimport check_rc
+from .alt_status cimport ALT_EINVAL, ALT_ERANGE
+from .frames cimport (ALT_FRAMES_MAX_PSDU, alt_frames_build, alt_frames_build_ibr_batch, alt_frames_frame,
+                      alt_frames_ibr_batch, alt_frames_keys, alt_frames_ota_data, alt_frames_parse,
+                      alt_frames_parse_batch, alt_frames_rx_batch, alt_frames_status)
+
+from ..errors import FrameError, ParameterError
 
 
-cdef extern from "alt_status.h":
-    enum:
-        ALT_OK
-        ALT_EINVAL
-        ALT_EAUTH
-        ALT_ENOMEM
-        ALT_ERANGE
-
-
-cdef extern from "frames.h" nogil:
-    enum:
-        ALT_FRAMES_MAX_PSDU
-    ctypedef struct alt_frames_mac:
-        uint8_t frame_type, frame_version
-        bint security, frame_pending, ack_request, pan_id_compression
-        uint8_t seq, dst_mode, src_mode
-        uint16_t dst_pan, src_pan
-        uint64_t dst_addr, src_addr
-        uint8_t sec_level, key_id_mode
-        uint32_t frame_counter
-        uint64_t key_source
-        uint8_t key_index, command_id
-    ctypedef struct alt_frames_nwk:
-        uint8_t frame_type, protocol_version, discover_route
-        bint multicast, security, source_route, end_device_initiator, has_dst_ieee, has_src_ieee
-        uint16_t dst, src
-        uint8_t radius, seq
-        uint64_t dst_ieee, src_ieee
-        uint8_t multicast_control, relay_count, relay_index
-        uint8_t sec_level, key_id
-        bint ext_nonce
-        uint32_t frame_counter
-        uint64_t sec_src
-        uint8_t key_seq
-    ctypedef struct alt_frames_aps:
-        uint8_t frame_type, delivery_mode
-        bint ack_format, security, ack_request, extended_header
-        uint8_t dst_endpoint, src_endpoint, counter
-        uint16_t group, cluster, profile
-        uint8_t command_id, sec_level, key_id
-        bint ext_nonce
-        uint32_t frame_counter
-        uint64_t sec_src
-        uint8_t key_seq
-    ctypedef struct alt_frames_zcl:
-        uint8_t frame_type
-        bint manufacturer_specific, server_to_client, disable_default_response
-        uint16_t manufacturer
-        uint8_t seq, command
-    ctypedef struct alt_frames_ota:
-        uint8_t status, field_control
-        uint16_t manufacturer, image_type
-        uint32_t file_version
-        uint16_t hardware_version
-        uint32_t image_size, file_offset
-        uint8_t data_size
-        uint64_t request_node
-        uint16_t min_block_period
-        uint32_t current_time, request_time
-        uint8_t query_jitter
-    # The data pointer, declared apart so that the struct above converts to and from a dict.
-    ctypedef struct alt_frames_ota_data "alt_frames_ota":
-        const uint8_t *data
-    ctypedef struct alt_frames_frame:
-        alt_frames_mac mac
-        bint has_nwk, has_aps, has_zcl, has_ota
-        alt_frames_nwk nwk
-        alt_frames_aps aps
-        alt_frames_zcl zcl
-        alt_frames_ota ota
-        const uint8_t *payload
-        size_t payload_len
-    ctypedef struct alt_frames_keys:
-        const uint8_t *mac_key
-        const uint8_t *nwk_key
-        const uint8_t *aps_key
-        uint64_t mac_nonce_src
-        bint has_mac_nonce_src
-        uint8_t zigbee_level
-    ctypedef struct alt_frames_status:
-        bint fcs_ok
-        uint8_t mac_sec, nwk_sec, aps_sec
-        const char *error
-        size_t error_offset
-    int alt_frames_build(const alt_frames_frame *f, const uint8_t *mac_key, const uint8_t *nwk_key,
-                         const uint8_t *aps_key, uint8_t *out, size_t cap, size_t *out_len)
-    int alt_frames_parse(const uint8_t *psdu, size_t len, bint check_fcs, const alt_frames_keys *keys,
-                         uint8_t *clear, alt_frames_frame *f, alt_frames_status *st)
-    ctypedef struct alt_frames_ibr_batch:
-        const alt_frames_frame *tmpl
-        size_t n
-        const uint8_t *data
-        size_t data_len, data_stride
-        const uint32_t *offsets
-        const uint32_t *counters
-        const uint8_t *seqs
-        const uint8_t *mac_keys
-        const uint8_t *nwk_keys
-        size_t key_count
-        const int64_t *key_index
-        uint8_t *out
-        size_t stride
-    int alt_frames_build_ibr_batch(const alt_frames_ibr_batch *b, size_t *length)
-    ctypedef struct alt_frames_rx_batch:
-        size_t n
-        const uint8_t *psdus
-        size_t stride
-        const uint16_t *lens
-        bint check_fcs
-        const alt_frames_keys *keys
-        const uint8_t *mac_keys
-        const uint8_t *nwk_keys
-        size_t key_count
-        const int64_t *key_index
-        uint8_t *clear
-        alt_frames_frame *frames
-        alt_frames_status *status
-        int *rc
-    int alt_frames_parse_batch(const alt_frames_rx_batch *b)
-
-
-cdef const uint8_t *key_ptr(const unsigned char[::1] key, str what) except? NULL:
+cdef const uint8_t *key_ptr(Held *held, object key, str what) except? NULL:
     if key is None:
         return NULL
-    if key.shape[0] != 16:
-        raise ParameterError(f"the {what} is an AES-128 key, 16 bytes; got {key.shape[0]}")
-    return &key[0]
+    cdef Py_ssize_t n
+    cdef const uint8_t *k = take(held, key, &n, what)
+    if n != 16:
+        raise ParameterError(f"the {what} is an AES-128 key, 16 bytes; got {n}")
+    return k
 
 
 cdef int fill(alt_frames_frame *f, mac, nwk, aps, zcl, ota) except -1:
@@ -162,15 +51,17 @@ cdef int fill(alt_frames_frame *f, mac, nwk, aps, zcl, ota) except -1:
     return 0
 
 
-cdef str build_error(int rc):
+cdef int check_build(int rc, str what) except -1:
+    """Build statuses: a frame that breaks its layers' rules is a FrameError."""
     if rc == ALT_ERANGE:
-        return "the frame does not fit the 127-byte IEEE 802.15.4 PSDU"
-    return ("a field is out of range for its layer (address mode, security level, extended nonce off, "
-            "source route, or a missing key for a protected layer)")
+        return check_rc(rc, what, "the frame does not fit the 127-byte IEEE 802.15.4 PSDU", FrameError)
+    if rc == ALT_EINVAL:
+        return check_rc(rc, what, "a field is out of range for its layer (address mode, security level, extended "
+                                  "nonce off, source route, or a missing key for a protected layer)", FrameError)
+    return check_rc(rc, what)
 
 
-def build(mac, nwk, aps, zcl, ota, const unsigned char[::1] data, const unsigned char[::1] payload,
-          mac_key, nwk_key, aps_key):
+def build(mac, nwk, aps, zcl, ota, data, payload, mac_key, nwk_key, aps_key):
     """The PSDU (with FCS) of the described frame. data: Image Block Response bytes; payload: the bytes
     after the innermost layer otherwise."""
     cdef alt_frames_frame f
@@ -178,32 +69,38 @@ def build(mac, nwk, aps, zcl, ota, const unsigned char[::1] data, const unsigned
         fill(&f, mac, nwk, aps, zcl, ota)
     except (OverflowError, TypeError, ValueError) as exc:
         raise FrameError(f"frame description: {exc}") from None
-    if ota is not None:
-        if data.shape[0] > 255:
-            raise FrameError(f"an Image Block Response carries at most 255 data bytes, got {data.shape[0]}")
-        f.ota.data_size = <uint8_t>data.shape[0] if f.ota.status == 0 and f.zcl.command == 5 else f.ota.data_size
-        (<alt_frames_ota_data *>&f.ota).data = &data[0] if data.shape[0] else NULL
-    f.payload = &payload[0] if payload.shape[0] else NULL
-    f.payload_len = payload.shape[0]
-    cdef const uint8_t *mk = key_ptr(mac_key, "MAC key")
-    cdef const uint8_t *nk = key_ptr(nwk_key, "NWK key")
-    cdef const uint8_t *ak = key_ptr(aps_key, "APS key")
+    cdef Held held
+    held.count = 0
+    cdef Py_ssize_t data_len, payload_len
+    cdef const uint8_t *d
     cdef uint8_t out[128]
     cdef size_t n = 0
-    rc = alt_frames_build(&f, mk, nk, ak, out, sizeof(out), &n)
-    if rc != ALT_OK:
-        raise FrameError(build_error(rc))
+    try:
+        d = take(&held, data, &data_len, "data")
+        f.payload = take(&held, payload, &payload_len, "payload")
+        f.payload_len = payload_len
+        if ota is not None:
+            if data_len > 255:
+                raise FrameError(f"an Image Block Response carries at most 255 data bytes, got {data_len}")
+            f.ota.data_size = <uint8_t>data_len if f.ota.status == 0 and f.zcl.command == 5 else f.ota.data_size
+            (<alt_frames_ota_data *>&f.ota).data = d
+        rc = alt_frames_build(&f, key_ptr(&held, mac_key, "MAC key"), key_ptr(&held, nwk_key, "NWK key"),
+                              key_ptr(&held, aps_key, "APS key"), out, sizeof(out), &n)
+        check_build(rc, "frame build")
+    finally:
+        release(&held)
     return out[:n]
 
 
 SEC_NAMES = ("none", "ok", "no-key", "bad-mic")
 
 
-cdef int fill_keys(alt_frames_keys *keys, mac_key, nwk_key, aps_key, mac_nonce_src, int zigbee_level) except -1:
+cdef int fill_keys(Held *held, alt_frames_keys *keys, mac_key, nwk_key, aps_key, mac_nonce_src,
+                   int zigbee_level) except -1:
     memset(keys, 0, sizeof(alt_frames_keys))
-    keys.mac_key = key_ptr(mac_key, "MAC key")
-    keys.nwk_key = key_ptr(nwk_key, "NWK key")
-    keys.aps_key = key_ptr(aps_key, "APS key")
+    keys.mac_key = key_ptr(held, mac_key, "MAC key")
+    keys.nwk_key = key_ptr(held, nwk_key, "NWK key")
+    keys.aps_key = key_ptr(held, aps_key, "APS key")
     if mac_nonce_src is not None:
         keys.has_mac_nonce_src = True
         keys.mac_nonce_src = mac_nonce_src
@@ -233,24 +130,40 @@ cdef tuple result(int rc, alt_frames_status *st, alt_frames_frame *f, const uint
     return rc, status, layers, data, payload
 
 
-def parse(const unsigned char[::1] psdu, bint check_fcs, mac_key, nwk_key, aps_key, mac_nonce_src,
-          int zigbee_level):
+def parse(psdu, bint check_fcs, mac_key, nwk_key, aps_key, mac_nonce_src, int zigbee_level):
     """(rc, status dict, layer dicts, data, payload bytes). Never raises for the frame's own content."""
+    cdef Held held
+    held.count = 0
     cdef alt_frames_keys keys
-    fill_keys(&keys, mac_key, nwk_key, aps_key, mac_nonce_src, zigbee_level)
     cdef alt_frames_frame f
     cdef alt_frames_status st
     cdef uint8_t clear[128]
-    cdef const uint8_t *p = &psdu[0] if psdu.shape[0] else clear
-    rc = alt_frames_parse(p, psdu.shape[0], check_fcs, &keys, clear, &f, &st)
-    return result(rc, &st, &f, clear, check_fcs)
+    cdef Py_ssize_t n
+    cdef const uint8_t *p
+    try:
+        fill_keys(&held, &keys, mac_key, nwk_key, aps_key, mac_nonce_src, zigbee_level)
+        p = take(&held, psdu, &n, "psdu")
+        rc = alt_frames_parse(p, n, check_fcs, &keys, clear, &f, &st)
+        return result(rc, &st, &f, clear, check_fcs)
+    finally:
+        release(&held)
 
 
 def parse_many(list psdus, bint check_fcs, mac_key, nwk_key, aps_key, mac_nonce_src, int zigbee_level):
     """parse() of every bytes object in psdus, the MAC and NWK decryption run as CCM* batches in C."""
-    cdef Py_ssize_t n = len(psdus), i
+    cdef Py_ssize_t n = len(psdus)
     cdef alt_frames_keys keys
-    fill_keys(&keys, mac_key, nwk_key, aps_key, mac_nonce_src, zigbee_level)
+    cdef Held held
+    held.count = 0
+    try:
+        fill_keys(&held, &keys, mac_key, nwk_key, aps_key, mac_nonce_src, zigbee_level)
+        return _parse_many(psdus, n, check_fcs, &keys)
+    finally:
+        release(&held)
+
+
+cdef list _parse_many(list psdus, Py_ssize_t n, bint check_fcs, const alt_frames_keys *keys):
+    cdef Py_ssize_t i
     packed = np.zeros((n, ALT_FRAMES_MAX_PSDU), np.uint8)
     lens = np.zeros(n, np.uint16)
     cdef uint8_t[:, ::1] pv = packed
@@ -275,7 +188,7 @@ def parse_many(list psdus, bint check_fcs, mac_key, nwk_key, aps_key, mac_nonce_
     b.stride = ALT_FRAMES_MAX_PSDU
     b.lens = &lv[0] if n else NULL
     b.check_fcs = check_fcs
-    b.keys = &keys
+    b.keys = keys
     b.clear = &cv[0, 0]
     b.frames = <alt_frames_frame *>&fv[0]
     b.status = <alt_frames_status *>&sv[0]
@@ -283,10 +196,7 @@ def parse_many(list psdus, bint check_fcs, mac_key, nwk_key, aps_key, mac_nonce_
     cdef int rc
     with nogil:
         rc = alt_frames_parse_batch(&b)
-    if rc == ALT_ENOMEM:
-        raise MemoryError()
-    if rc != ALT_OK:
-        raise ParameterError("parse_many: bad arguments")
+    check_rc(rc, "frame parse batch")
     out = []
     for i in range(n):
         out.append(result(rv[i], &b.status[i], &b.frames[i], &cv[i, 0], check_fcs))
@@ -342,10 +252,7 @@ def build_image_block_responses(mac, nwk, aps, zcl, ota, const unsigned char[:, 
     cdef int rc
     with nogil:
         rc = alt_frames_build_ibr_batch(&b, &length)
-    if rc == ALT_ENOMEM:
-        raise MemoryError()
-    if rc != ALT_OK:
-        raise FrameError(build_error(rc))
+    check_build(rc, "Image Block Response batch")
     return out, np.full(n, length, np.uint16)
 
 

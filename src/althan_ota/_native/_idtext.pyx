@@ -11,57 +11,18 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 import numpy as np
 import pyarrow as pa
 
-from althan_ota.errors import BackendError
+from ._status cimport check_rc
+from .idtext cimport (ALT_ID_ABSENT, ALT_ID_DEFER, ALT_ID_MALFORMED, ALT_ID_OK, alt_id_check_digits, alt_id_counts,
+                      alt_id_format_decimal, alt_id_format_eui64, alt_id_format_hex32, alt_id_parse_eui64,
+                      alt_id_parse_hex32, alt_id_parse_mpan, alt_text_column, alt_text_scan, alt_text_scan_result)
 
-cdef extern from "alt_status.h":
-    int ALT_OK
-
-cdef extern from "idtext.h":
-    ctypedef struct alt_text_column:
-        const uint8_t *data
-        const int32_t *offsets
-        const uint8_t *validity
-        int64_t validity_offset
-        size_t n
-    ctypedef struct alt_id_counts:
-        size_t absent, malformed, deferred, noncanonical
-    ctypedef struct alt_text_scan_result:
-        size_t present, edges, empty
-    int ALT_ID_OK, ALT_ID_ABSENT, ALT_ID_MALFORMED, ALT_ID_DEFER
-    int alt_id_parse_eui64(const alt_text_column *col, uint64_t *value, uint8_t *state, alt_id_counts *c) nogil
-    int alt_id_parse_hex32(const alt_text_column *col, uint32_t *value, uint8_t *state, alt_id_counts *c) nogil
-    int alt_id_parse_mpan(const alt_text_column *col, uint64_t *value, uint8_t *state, alt_id_counts *c) nogil
-    int alt_id_check_digits(const alt_text_column *col, unsigned min_len, unsigned max_len, uint8_t *state,
-                            alt_id_counts *c) nogil
-    int alt_id_format_eui64(const uint64_t *value, size_t n, uint8_t *out) nogil
-    int alt_id_format_hex32(const uint32_t *value, size_t n, uint8_t *out) nogil
-    int alt_id_format_decimal(const uint64_t *value, size_t n, unsigned width, uint8_t *out) nogil
-    int alt_text_scan(const alt_text_column *col, alt_text_scan_result *result) nogil
-    int alt_idtext_tier_count() nogil
-    const char *alt_idtext_tier_name(int tier) nogil
-    int alt_idtext_set_tier(int tier) nogil
-    int alt_idtext_get_tier() nogil
+from ..errors import ParameterError
 
 OK, ABSENT, MALFORMED, DEFER = ALT_ID_OK, ALT_ID_ABSENT, ALT_ID_MALFORMED, ALT_ID_DEFER
 EUI64_WIDTH, HEX32_WIDTH = 23, 10
 
 cdef enum Kind:
-    KIND_EUI64, KIND_HEX32, KIND_MPAN, KIND_DIGITS
-
-
-def tier_names():
-    return tuple(alt_idtext_tier_name(i).decode() for i in range(alt_idtext_tier_count()))
-
-
-def get_tier():
-    return alt_idtext_tier_name(alt_idtext_get_tier()).decode()
-
-
-def set_tier(name):
-    names = tier_names()
-    if name not in names:
-        raise BackendError(f"idtext tier {name!r} is not available; this build and CPU offer {list(names)}")
-    alt_idtext_set_tier(names.index(name))
+    KIND_EUI64, KIND_HEX32, KIND_MPAN, KIND_DIGITS, KIND_DECIMAL
 
 
 def _chunks(values):
@@ -109,13 +70,13 @@ cdef object _parse(object values, Kind kind, unsigned min_len=0, unsigned max_le
     cdef alt_id_counts c, sums
     sums.absent = sums.malformed = sums.deferred = sums.noncanonical = 0
     cdef size_t at = 0
-    cdef int rc = ALT_OK
+    cdef int rc = 0
     for chunk in chunks:
         _column(chunk, &col)
         if col.n == 0:
             continue
         if col.offsets == NULL:
-            raise ValueError("string array without offsets")
+            raise ParameterError("an Arrow string array without an offsets buffer")
         with nogil:
             if kind == KIND_EUI64:
                 rc = alt_id_parse_eui64(&col, &u64[at], &state_view[at], &c)
@@ -125,8 +86,7 @@ cdef object _parse(object values, Kind kind, unsigned min_len=0, unsigned max_le
                 rc = alt_id_parse_mpan(&col, &u64[at], &state_view[at], &c)
             else:
                 rc = alt_id_check_digits(&col, min_len, max_len, &state_view[at], &c)
-        if rc != ALT_OK:
-            raise ValueError(f"identifier parse failed ({rc})")
+        check_rc(rc, "identifier parse")
         sums.absent += c.absent
         sums.malformed += c.malformed
         sums.deferred += c.deferred
@@ -151,7 +111,7 @@ def parse_mpan(values):
 
 def check_digits(values, unsigned min_len, unsigned max_len):
     if min_len == 0 or min_len > max_len:
-        raise ValueError(f"digit lengths {min_len}..{max_len}")
+        raise ParameterError(f"digit lengths must be 1 <= min_len <= max_len, got {min_len}..{max_len}")
     _, state, counts = _parse(values, KIND_DIGITS, min_len, max_len)
     return state, counts
 
@@ -161,13 +121,15 @@ def text_scan(values):
     and empty ones."""
     cdef alt_text_column col
     cdef alt_text_scan_result r
+    cdef int rc
     present = edges = empty = 0
     for chunk in _chunks(values):
         _column(chunk, &col)
         if col.n == 0:
             continue
         with nogil:
-            alt_text_scan(&col, &r)
+            rc = alt_text_scan(&col, &r)
+        check_rc(rc, "text scan")
         present += r.present
         edges += r.edges
         empty += r.empty
@@ -198,39 +160,43 @@ def _strings(data, size_t n, size_t width, valid):
     return chunks[0] if len(chunks) == 1 else pa.chunked_array(chunks, pa.string())
 
 
-def format_eui64(values, valid=None):
-    """uint64 values -> canonical "00-DB-12-34-56-78-90-A0" strings (null where ``valid`` is False)."""
-    cdef const uint64_t[::1] v = np.ascontiguousarray(values, dtype=np.uint64)
-    cdef size_t n = v.shape[0]
-    data = np.empty(n * EUI64_WIDTH, dtype=np.uint8)
+cdef object _format(object values, Kind kind, unsigned width, object valid):
+    cdef const uint64_t[::1] v64
+    cdef const uint32_t[::1] v32
+    cdef size_t n
+    if kind == KIND_HEX32:
+        v32 = np.ascontiguousarray(values, dtype=np.uint32)
+        n = v32.shape[0]
+    else:
+        v64 = np.ascontiguousarray(values, dtype=np.uint64)
+        n = v64.shape[0]
+    data = np.empty(n * width, dtype=np.uint8)
     cdef uint8_t[::1] out = data
+    cdef int rc = 0
     if n:
         with nogil:
-            alt_id_format_eui64(&v[0], n, &out[0])
-    return _strings(data, n, EUI64_WIDTH, valid)
+            if kind == KIND_EUI64:
+                rc = alt_id_format_eui64(&v64[0], n, &out[0])
+            elif kind == KIND_HEX32:
+                rc = alt_id_format_hex32(&v32[0], n, &out[0])
+            else:
+                rc = alt_id_format_decimal(&v64[0], n, width, &out[0])
+        check_rc(rc, "identifier formatting")
+    return _strings(data, n, width, valid)
+
+
+def format_eui64(values, valid=None):
+    """uint64 values -> canonical "00-DB-12-34-56-78-90-A0" strings (null where ``valid`` is False)."""
+    return _format(values, KIND_EUI64, EUI64_WIDTH, valid)
 
 
 def format_hex32(values, valid=None):
     """uint32 values -> "0x0102A0B3" strings (null where ``valid`` is False)."""
-    cdef const uint32_t[::1] v = np.ascontiguousarray(values, dtype=np.uint32)
-    cdef size_t n = v.shape[0]
-    data = np.empty(n * HEX32_WIDTH, dtype=np.uint8)
-    cdef uint8_t[::1] out = data
-    if n:
-        with nogil:
-            alt_id_format_hex32(&v[0], n, &out[0])
-    return _strings(data, n, HEX32_WIDTH, valid)
+    return _format(values, KIND_HEX32, HEX32_WIDTH, valid)
 
 
 def format_decimal(values, unsigned width, valid=None):
     """Non-negative integers -> zero-padded decimal strings of ``width`` digits (null where not ``valid``)."""
     if width == 0 or width > 20:
-        raise ValueError(f"decimal width {width} out of 1..20")
-    cdef const uint64_t[::1] v = np.ascontiguousarray(values, dtype=np.uint64)
-    cdef size_t n = v.shape[0]
-    data = np.empty(n * width, dtype=np.uint8)
-    cdef uint8_t[::1] out = data
-    if n:
-        with nogil:
-            alt_id_format_decimal(&v[0], n, width, &out[0])
-    return _strings(data, n, width, valid)
+        raise ParameterError(f"a decimal width is 1..20 digits, got {width}")
+    return _format(values, KIND_DECIMAL, width, valid)

@@ -41,13 +41,13 @@ def run(quick: bool) -> list[Result]:
     peer_t = best_time(lambda: aes_mmo_python(peer_part), quick) * 64
     peer = Result("aes_mmo", "AES-MMO 1 MiB", "python+cryptography", peer_t, size, "B")
     results = [peer]
-    before = aes.get_tier()
+    before = _backend.backend()["aes"]
     try:
-        for tier in aes.tier_names():
-            aes.set_tier(tier)
+        for tier in _backend.tiers()["aes"]:
+            _backend.set_backend(tier, "aes")
             t = best_time(lambda: aes.aes_mmo(data), quick)
             results.append(Result("aes_mmo", "AES-MMO 1 MiB", f"althan-ota[{tier}]", t, size, "B",
                                   baseline=peer.impl, ratio=peer_t / t))
     finally:
-        aes.set_tier(before)
+        _backend.set_backend(before, "aes")
     return results

@@ -68,8 +68,8 @@ def _mixed_sizes(aes, quick: bool, peer_n: int) -> list[Result]:
     peer_t = best_time(lambda: [cipher.decrypt(no, c, a) for cipher, no, c, a in peer_args], quick)
     peer = Result("ccm", kernel, "python loop over cryptography AESCCM", peer_t, len(peer_args), "frame")
     results = [peer]
-    for tier in aes.tier_names():
-        aes.set_tier(tier)
+    for tier in _backend.tiers()["aes"]:
+        _backend.set_backend(tier, "aes")
         t = best_time(lambda: ccm.decrypt_batch(keys, nonces, packed, aads, MIC_LEN), quick, min_total=0.5)
         results.append(Result("ccm", kernel, f"althan-ota[{tier}]", t, n, "frame", baseline=peer.impl,
                               ratio=(peer_t / len(peer_args)) / (t / n)))
@@ -79,7 +79,7 @@ def _mixed_sizes(aes, quick: bool, peer_n: int) -> list[Result]:
 def run(quick: bool) -> list[Result]:
     aes = _backend.native("aes")
     results: list[Result] = []
-    before = aes.get_tier()
+    before = _backend.backend()["aes"]
     peer_n = 512 if quick else 20_000
     try:
         for payload in (16, 64, 128):
@@ -91,8 +91,8 @@ def run(quick: bool) -> list[Result]:
             peer = Result("ccm", kernel, "python loop over cryptography AESCCM", peer_t, peer_n, "frame")
             results.append(peer)
             blocks = ccm_blocks(payload)
-            for tier in aes.tier_names():
-                aes.set_tier(tier)
+            for tier in _backend.tiers()["aes"]:
+                _backend.set_backend(tier, "aes")
                 m = n if tier != "portable" else max(n // 16, 256)   # the T-table tier is slow; scale per frame
                 k, no, p, a = keys[:m], nonces[:m], pts[:m], aads[:m]
                 ct = ccm.encrypt_batch(k, no, p, a, MIC_LEN)
@@ -128,11 +128,11 @@ def run(quick: bool) -> list[Result]:
         kernel = "CCM* one frame 64B+22B AAD, encrypt"
         peer = Result("ccm", kernel, "cryptography AESCCM.encrypt", peer_t, reps, "frame")
         results.append(peer)
-        for tier in aes.tier_names():
-            aes.set_tier(tier)
+        for tier in _backend.tiers()["aes"]:
+            _backend.set_backend(tier, "aes")
             t = best_time(loop(lambda: ccm.encrypt(key, nonce, pt, aad, MIC_LEN)), quick)
             results.append(Result("ccm", kernel, f"althan-ota[{tier}]", t, reps, "frame",
                                   baseline=peer.impl, ratio=peer_t / t))
     finally:
-        aes.set_tier(before)
+        _backend.set_backend(before, "aes")
     return results

@@ -34,7 +34,7 @@ def run(quick: bool) -> list[Result]:
                   2 * installations, "device")
     peer = None
     try:
-        from ..emulate.reference import reference_emulate
+        from ..testing.simpy_emulator import reference_emulate
         import simpy  # noqa: F401
     except ImportError:
         results.append(Result("emulate", ours.kernel, "simpy reference (missing: pip install simpy)",

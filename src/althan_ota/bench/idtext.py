@@ -137,10 +137,9 @@ def peer_format_eui64(con, values: np.ndarray) -> pa.Array:
 # --- the suite -------------------------------------------------------------------------------------------------
 
 def run(quick: bool) -> list[Result]:
-    from .._backend import native
+    from .. import _backend
 
     n = QUICK_ROWS if quick else FULL_ROWS
-    mod = native("idtext")
     con = _duckdb()
     eui64, versions, mpans, values = eui64_listing(n), version_listing(n), mpan_listing(n), eui64_values(n)
     cases = [
@@ -151,17 +150,17 @@ def run(quick: bool) -> list[Result]:
         (f"format EUI-64 ({n:,})", lambda: ours_format_eui64(values), lambda: peer_format_eui64(con, values), "id"),
     ]
     results: list[Result] = []
-    before = mod.get_tier()
+    before = _backend.backend()["idtext"]
     try:
         for kernel, ours, theirs, unit in cases:
             peer = Result(SUITE, kernel, "duckdb sql", best_time(theirs, quick, min_total=0.0), n, unit)
             results.append(peer)
-            for tier in mod.tier_names():
-                mod.set_tier(tier)
+            for tier in _backend.tiers()["idtext"]:
+                _backend.set_backend(tier, "idtext")
                 mine = Result(SUITE, kernel, f"althan-ota[{tier}]", best_time(ours, quick), n, unit)
                 mine.baseline, mine.ratio = peer.impl, peer.seconds / mine.seconds
                 results.append(mine)
     finally:
-        mod.set_tier(before)
+        _backend.set_backend(before, "idtext")
         con.close()
     return results

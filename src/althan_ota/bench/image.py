@@ -29,11 +29,10 @@ def run(quick: bool) -> list[Result]:
     peer = Result(SUITE, kernel, "python loop of zlib.crc32",
                   best_time(lambda: zlib_block_crcs(view, BLOCK_SIZE), quick), blocks, "block")
     results = [peer]
-    crc = _backend.native("crc")
-    before = crc.get_tier()
+    before = _backend.backend()["crc"]
     try:
-        for tier in crc.tier_names():
-            crc.set_tier(tier)
+        for tier in _backend.tiers()["crc"]:
+            _backend.set_backend(tier, "crc")
             if [int(c) for c in chunk(data, BLOCK_SIZE).crcs] != zlib_block_crcs(view, BLOCK_SIZE):
                 raise AssertionError(f"image.chunk CRCs differ from zlib on tier {tier}")
             ours = Result(SUITE, kernel, f"althan-ota[{tier}]", best_time(lambda: chunk(data, BLOCK_SIZE), quick),
@@ -41,5 +40,5 @@ def run(quick: bool) -> list[Result]:
             ours.ratio = peer.seconds / ours.seconds
             results.append(ours)
     finally:
-        crc.set_tier(before)
+        _backend.set_backend(before, "crc")
     return results

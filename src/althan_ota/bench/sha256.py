@@ -18,9 +18,9 @@ def hashlib_per_block(image: bytes, block_size: int) -> list[bytes]:
 
 
 def run(quick: bool) -> list[Result]:
-    from .._backend import native
+    from .. import _backend
 
-    mod = native("sha256")
+    mod = _backend.native("sha256")
     image = np.random.default_rng(2024).integers(0, 256, IMAGE_SIZE, dtype=np.uint8).tobytes()
     n_blocks = IMAGE_SIZE // BLOCK_SIZE
     per_block = f"sha256 per {BLOCK_SIZE}-B block of 1 MiB"
@@ -31,10 +31,10 @@ def run(quick: bool) -> list[Result]:
     peer_whole = Result("sha256", whole, "hashlib", best_time(lambda: hashlib.sha256(image).digest(), quick),
                         IMAGE_SIZE, "B")
     results: list[Result] = [peer_blocks, peer_whole]
-    before = mod.get_tier()
+    before = _backend.backend()["sha256"]
     try:
-        for tier in mod.tier_names():
-            mod.set_tier(tier)
+        for tier in _backend.tiers()["sha256"]:
+            _backend.set_backend(tier, "sha256")
             impl = f"althan-ota[{tier}]"
             blocks = Result("sha256", per_block, impl, best_time(lambda: mod.sha256_blocks(image, BLOCK_SIZE), quick),
                             n_blocks, "block")
@@ -43,5 +43,5 @@ def run(quick: bool) -> list[Result]:
                 ours.baseline, ours.ratio = peer.impl, peer.seconds / ours.seconds
                 results.append(ours)
     finally:
-        mod.set_tier(before)
+        _backend.set_backend(before, "sha256")
     return results

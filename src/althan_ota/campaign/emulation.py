@@ -15,21 +15,16 @@ import numpy as np
 import pyarrow as pa
 
 from ..emulate import EmulationParams, emulate
-from ..emulate.result import OUTCOMES
 from ..fleet import Fleet
+from .outcomes import FAILED, emulator_rows, outcome
 from .plan import CampaignPlan, WavePlan
-from .schema import DEVICES, EVENTS, TRANSFERS
+from .store_tables import DEVICES, EVENTS, TRANSFERS
 from .slots import RequestBook
-from .states import FAILED, Reason, State
+from .states import State
 
-_COMPLETED, _ABORTED, _WAN, _ACTIVATION, _TIMEOUT, _HASH = (
-    OUTCOMES.index(o) for o in ("completed", "aborted", "wan_failed", "activation_failed", "timeout", "hash_failure"))
-# emulator outcome -> (end state, failure class for the retry policy)
-_FAILURE = {_ABORTED: (State.TRANSFER_FAILED, "transfer"), _WAN: (State.TRANSFER_FAILED, "unreachable"),
-            _ACTIVATION: (State.ACTIVATION_FAILED, "activation"), _TIMEOUT: (State.UNREACHABLE, "unreachable"),
-            _HASH: (State.HASH_MISMATCH, "hash")}
-_STAGES = (("t_image", State.IMAGE_AT_CH), ("t_download_start", State.DOWNLOADING),
-           ("t_download_end", State.DOWNLOADED), ("t_activation", State.ACTIVATED))
+# the engine's stage times -> the stage a device reached at that time
+_STAGES = (("t_image", "image_at_ch"), ("t_download_start", "downloading"), ("t_download_end", "downloaded"),
+           ("t_activation", "activated"))
 _TRANSFER_SUMS = ("exchanges", "exchange_retries", "airtime_han", "airtime_bridge", "dc_wait")
 
 
@@ -193,33 +188,30 @@ def _record_attempt(out: WaveOutcome, plan: CampaignPlan, units: np.ndarray, sta
                                                              "t_download_end", *[s for s, _ in _STAGES])}
         if plan.activate_at_s is not None:
             _activate_at(col, plan.activate_at_s - t0)
-        out.events.append((slot, t0, State.REQUESTED, np.uint8(0), attempt))
-        for name, state in _STAGES:
+        out.events.append((slot, t0, outcome("requested").state, np.uint8(outcome("requested").reason), attempt))
+        for name, key in _STAGES:
             reached = np.isfinite(col[name])
-            out.events.append((slot[reached], t0[reached] + col[name][reached], state, np.uint8(0), attempt))
+            stage = outcome(key)
+            out.events.append((slot[reached], t0[reached] + col[name][reached], stage.state, np.uint8(stage.reason),
+                               attempt))
         for k in _TRANSFER_SUMS:
             out.sums[k][u, side] += getattr(result, k)[r]
         span = col["t_download_end"] - col["t_download_start"]
         out.download_s[u, side] += np.where(np.isfinite(span), span, 0.0)
         out.attempts[u, side] = attempt
-        outcome = col["outcome"]
-        ok = outcome == _COMPLETED
         t_end = t0 + col["t_end"]
-        out.events.append((slot[ok], t0[ok] + col["t_readback"][ok], State.VERIFIED, np.uint8(0), attempt))
-        out.state[u[ok], side] = State.VERIFIED
-        out.reason[u[ok], side] = Reason.NONE
-        out.t_final[u[ok], side] = t0[ok] + col["t_readback"][ok]
-        pending[u[ok], side] = False
-        for code, (state, failure_class) in _FAILURE.items():
-            hit = outcome == code
-            if not hit.any():
+        for code, row in enumerate(emulator_rows()):
+            hit = col["outcome"] == code
+            if row.state is None or not hit.any():
                 continue
-            why = _reason(code, side)
-            out.events.append((slot[hit], t_end[hit], state, np.uint8(why), attempt))
-            out.state[u[hit], side] = state
+            why = row.reason_on(side)
+            # success is known at the read-back; anything else when the engine says the attempt ended
+            t = t0[hit] + (col["t_readback"][hit] if row.state == State.VERIFIED else col["t_end"][hit])
+            out.events.append((slot[hit], t, row.state, np.uint8(why), attempt))
+            out.state[u[hit], side] = row.state
             out.reason[u[hit], side] = why
-            out.t_final[u[hit], side] = t_end[hit]
-            again = attempt < plan.retry.attempts_for(failure_class)
+            out.t_final[u[hit], side] = t
+            again = row.retry is not None and attempt < plan.retry.attempts_for(row.retry)
             pending[u[hit], side] = again
             if again:
                 due[u[hit], side] = t_end[hit] + plan.retry.backoff_s * 2 ** (attempt - 1)
@@ -236,11 +228,10 @@ def _activate_at(col: dict[str, np.ndarray], instant: np.ndarray) -> None:
     wait = np.where(np.isfinite(wait), wait, 0.0)           # never activated: nothing to move
     col["t_activation"] = col["t_activation"] + wait
     col["t_readback"] = col["t_readback"] + wait
-    col["t_end"] = col["t_end"] + np.where(np.isin(col["outcome"], [_COMPLETED, _ACTIVATION]), wait, 0.0)
+    col["t_end"] = col["t_end"] + np.where(np.isin(col["outcome"], _known_after_activation()), wait, 0.0)
 
 
-def _reason(code: int, side: int) -> Reason:
-    if code == _ABORTED:
-        return Reason.BRIDGE_LINK if side == 1 else Reason.HAN_LINK
-    return {_WAN: Reason.WAN_FAILURE, _ACTIVATION: Reason.ACTIVATION_FAILURE, _TIMEOUT: Reason.TIMEOUT,
-            _HASH: Reason.HASH_FAILURE}[code]
+def _known_after_activation() -> list[int]:
+    """Codes of the engine's outcomes that are only known once the device activated (or failed to)."""
+    return [code for code, row in enumerate(emulator_rows())
+            if row.state in (State.VERIFIED, State.ACTIVATION_FAILED)]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 import numpy as np
 import pyarrow.compute as pc
@@ -20,10 +21,9 @@ from ..fleet.links import installation_link_per
 from ..errors import ParameterError
 from ..fleet import BRIDGE_VARIANTS, HUB_SIDE, JOINED_AS_CAD, METER_SIDE, Fleet
 from .slots import request_times, requests_per_unit
-from .states import Reason
+from .outcomes import FAILURE_CLASSES, Reason, outcome
 
 PAIR_ORDERS = ("meter_first", "hub_first", "concurrent")
-FAILURE_CLASSES = ("transfer", "unreachable", "activation", "hash")
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class CampaignPlan:
     # activate at once (None), or at this fleet-wide instant (seconds from the campaign start, day 0 00:00
     # UTC; the Upgrade End Response carries it): a device whose download ends later activates when it ends
     activate_at_s: float | None = None
-    site_visit_cost: float = 150.0           # per device that would otherwise need a visit
+    site_visit_cost: float = 150.0           # per site visit (one per premises: site_visits.py)
 
     def __post_init__(self):
         check = _Checker()
@@ -108,17 +108,40 @@ class CampaignPlan:
 
     @classmethod
     def from_json(cls, text: str) -> "CampaignPlan":
-        data = json.loads(text)
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "CampaignPlan":
+        """A plan from plain fields, as JSON gives them (lists for tuples, a mapping for the retry policy);
+        fields not given take their defaults. Unknown or missing fields are a ParameterError naming them."""
+        missing = [f.name for f in fields(cls) if f.name not in data
+                   and f.default is MISSING and f.default_factory is MISSING]
+        if missing:
+            raise ParameterError(f"campaign plan: missing field(s) {', '.join(missing)}")
+        return cls(**cls.typed_fields(data))
+
+    @classmethod
+    def typed_fields(cls, data: Mapping) -> dict:
+        """Plain plan fields as CampaignPlan's keyword arguments: lists become tuples, a mapping the
+        RetryPolicy; an unknown field is a ParameterError naming it."""
+        data = dict(data)
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(names))
         if unknown:
-            raise ParameterError(f"campaign plan: unknown field(s) {', '.join(unknown)}; known: "
-                                 f"{', '.join(f.name for f in fields(cls))}")
-        data["retry"] = RetryPolicy(**data["retry"])
+            raise ParameterError(f"campaign plan: unknown field(s) {', '.join(unknown)}; known: {', '.join(names)}")
+        if isinstance(data.get("retry"), Mapping):
+            retry_fields = {f.name for f in fields(RetryPolicy)}
+            odd = sorted(set(data["retry"]) - retry_fields)
+            if odd:
+                raise ParameterError(f"campaign plan: unknown retry field(s) {', '.join(odd)}; known: "
+                                     f"{', '.join(sorted(retry_fields))}")
+            data["retry"] = RetryPolicy(**data["retry"])
         for key in ("variants", "manufacturers", "models", "excluded_devices", "unsafe_installations"):
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
-        data["upgrade_paths"] = tuple(tuple(p) for p in data["upgrade_paths"])
-        return cls(**data)
+        if "upgrade_paths" in data:
+            data["upgrade_paths"] = tuple(tuple(p) for p in data["upgrade_paths"])
+        return data
 
 
 class _Checker:
@@ -155,18 +178,18 @@ def target(plan: CampaignPlan, fleet: Fleet) -> Targeting:
         isin("model", plan.models)
     reason = np.zeros(n, dtype=np.uint8)
 
-    def exclude(mask: np.ndarray, why: Reason) -> None:
-        reason[(reason == Reason.NONE) & mask] = why
+    def exclude(mask: np.ndarray, key: str) -> None:
+        reason[(reason == Reason.NONE) & mask] = outcome(key).reason
 
     status = fleet.column("smi_status")
-    exclude(np.isin(status, ["Decommissioned", "Withdrawn"]), Reason.DECOMMISSIONED)
-    exclude(status == "Suspended", Reason.SUSPENDED)
-    exclude(status != "Commissioned", Reason.NOT_COMMISSIONED)
-    exclude(fleet.column("join_mode") == JOINED_AS_CAD, Reason.JOINED_AS_CAD)
+    exclude(np.isin(status, ["Decommissioned", "Withdrawn"]), "decommissioned")
+    exclude(status == "Suspended", "suspended")
+    exclude(status != "Commissioned", "not_commissioned")
+    exclude(fleet.column("join_mode") == JOINED_AS_CAD, "joined_as_cad")
     exclude(isin("device_id", list(plan.excluded_devices)) if plan.excluded_devices else np.zeros(n, bool),
-            Reason.EXCLUDED)
+            "excluded")
     exclude(isin("installation_id", list(plan.unsafe_installations)) if plan.unsafe_installations
-            else np.zeros(n, bool), Reason.NO_SAFE_PAIR_ORDER)
+            else np.zeros(n, bool), "no_safe_pair_order")
     hw = t["hardware_version"]
     hw_known = hw.is_valid().to_numpy(zero_copy_only=False)
     hw_values = pc.fill_null(hw, 0).to_numpy().astype(np.int64)
@@ -175,11 +198,11 @@ def target(plan: CampaignPlan, fleet: Fleet) -> Targeting:
         outside |= hw_known & (hw_values < plan.hardware_min)
     if plan.hardware_max is not None:
         outside |= hw_known & (hw_values > plan.hardware_max)
-    exclude(outside, Reason.HARDWARE_MISMATCH)
+    exclude(outside, "hardware_mismatch")
     running = fleet.column("firmware_version").astype(np.uint32)
-    exclude(running == plan.target_version, Reason.ALREADY_CURRENT)
+    exclude(running == plan.target_version, "already_current")
     allowed_from = np.array([a for a, b in plan.upgrade_paths if b == plan.target_version], dtype=np.uint32)
-    exclude(~np.isin(running, allowed_from), Reason.NO_UPGRADE_PATH)
+    exclude(~np.isin(running, allowed_from), "no_upgrade_path")
     return Targeting(in_scope=in_scope, reason=reason)
 
 

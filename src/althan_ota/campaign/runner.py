@@ -23,8 +23,9 @@ from . import control
 from .emulation import WaveOutcome, dataclass_from_dict, emulate_wave
 from .plan import CampaignPlan, WavePlan, make_waves, target
 from .slots import RequestBook, first_slot_at, requests_per_unit
-from .schema import DEVICES, EVENTS
-from .states import Reason, State
+from .store_tables import DEVICES, EVENTS
+from .outcomes import outcome
+from .states import State
 from .store import CampaignStore
 
 # a wave is judged, and the next one released, once this share of its devices has reached a final state
@@ -153,8 +154,9 @@ def _cancel_rest(store: CampaignStore, campaign_id: str, fleet: Fleet, waves: Wa
     lo = waves.wave_bounds[first_wave]
     rows = np.concatenate([waves.hub_row[lo:], waves.meter_row[lo:]])
     rows = np.sort(rows[rows >= 0])
-    devices, events = _final_rows(campaign_id, fleet, rows, State.CANCELLED,
-                                  np.full(len(rows), Reason.ABORTED, np.uint8), t=t, wave=-1)
+    cancelled = outcome("cancelled")
+    devices, events = _final_rows(campaign_id, fleet, rows, cancelled.state,
+                                  np.full(len(rows), cancelled.reason, np.uint8), t=t, wave=-1)
     store.insert_devices(campaign_id, devices, events)
 
 

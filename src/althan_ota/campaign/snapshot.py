@@ -22,8 +22,9 @@ Why this and not the alternatives:
 Copying costs time in proportion to the store, so publishing is paced: a snapshot is taken after a commit
 only once ``(1 - BUDGET) / BUDGET`` times as long as the last copy took has passed since it, which keeps
 copying under BUDGET (10%) of the writer's time however big the store grows. A commit that changes the
-campaign's status (paused, aborted, finished) always publishes; a writer that goes quiet after a paced-out
-commit calls ``publish_pending()`` from its idle loop. The snapshot needs as much disk as the store; a
+campaign's status (running, paused, aborted, finished) always publishes; a writer that goes quiet after a
+paced-out commit calls ``publish_pending()`` from its idle loop. A process that holds the store for less
+than FIRST_AFTER_S never publishes (nobody could have waited for it). The snapshot needs as much disk as the store; a
 snapshot that cannot be written never stops the campaign (the next commit would report a full disk). When
 the writer closes the store the snapshot is removed: readers open the store itself again.
 """
@@ -39,6 +40,9 @@ import duckdb
 
 SUFFIX = ".snapshot"
 BUDGET = 0.10
+# A process holding the store for less than this never publishes: a command that writes a line and closes
+# (a pause, a DUIS counter reservation) would copy the whole store for nobody.
+FIRST_AFTER_S = 1.0
 
 
 def snapshot_path(store_path: str | Path) -> Path | None:
@@ -79,13 +83,18 @@ class Publisher:
         self.budget = budget
         self.pending = False
         self.last_error: str | None = None
+        self._opened = time.monotonic()
         self._last_end = -float("inf")
         self._last_cost = 0.0
 
     def committed(self, force: bool = False) -> None:
-        """Call after every committed write; publishes now if it is due (or ``force``)."""
+        """Call after every committed write; publishes now if it is due (or ``force``), once the store has
+        been held for FIRST_AFTER_S."""
         self.pending = True
-        if force or time.monotonic() - self._last_end >= self._last_cost * (1 - self.budget) / self.budget:
+        now = time.monotonic()
+        if now - self._opened < FIRST_AFTER_S:
+            return
+        if force or now - self._last_end >= self._last_cost * (1 - self.budget) / self.budget:
             self.publish()
 
     def publish_pending(self) -> None:

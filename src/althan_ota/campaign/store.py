@@ -16,8 +16,8 @@ import duckdb
 import pyarrow as pa
 
 from ..errors import CampaignError, CampaignStoreError
-from .schema import CAMPAIGNS, DEVICES, EVENTS, TRANSFERS
 from .snapshot import Publisher, published_at, readable_snapshot
+from .store_tables import CAMPAIGNS, DEVICES, EVENTS, TRANSFERS
 from .states import State
 
 WAVES = pa.schema([
@@ -39,8 +39,17 @@ RUN_STATE = pa.schema([
     ("emulation_json", pa.string()),
 ])
 
+# DUIS originator counters: the last counter each user (EUI-64) put in a RequestID. Not per campaign: the DCC
+# requires a user's counters to increase strictly across everything it sends.
+ORIGINATOR_COUNTERS = pa.schema([
+    ("user_id", pa.string()),
+    ("last_counter", pa.uint64()),
+])
+
 TABLES = {"campaigns": CAMPAIGNS, "devices": DEVICES, "events": EVENTS, "transfers": TRANSFERS,
           "waves": WAVES, "run_state": RUN_STATE}
+STORE_TABLES = {"originator_counters": ORIGINATOR_COUNTERS}     # not per campaign
+MAX_ORIGINATOR_COUNTER = 2**64 - 1
 
 _DUCK_TYPES = {pa.string(): "VARCHAR", pa.uint8(): "UTINYINT", pa.int32(): "INTEGER", pa.int64(): "BIGINT",
                pa.uint32(): "UINTEGER", pa.uint64(): "UBIGINT", pa.float64(): "DOUBLE",
@@ -65,7 +74,7 @@ class CampaignStore:
         self.snapshots = None if read_only else Publisher(self.db, self.path)
         if not read_only:
             with self._writing():
-                for name, schema in TABLES.items():
+                for name, schema in (TABLES | STORE_TABLES).items():
                     self._run(_ddl(name, schema))
 
     @classmethod
@@ -178,6 +187,38 @@ class CampaignStore:
         self._run("INSERT INTO events SELECT * FROM _events")
         self.db.unregister("_devices")
         self.db.unregister("_events")
+
+    # -- DUIS originator counters ----------------------------------------------------------------------
+    def next_request_counters(self, user_id: str, n: int = 1, floor: int = 1) -> range:
+        """Reserve ``n`` originator counters for ``user_id`` in one transaction and return them (ascending).
+        Every reservation starts above everything reserved before, also across runs and processes that share
+        the file; ``floor`` raises the start (e.g. above counters another tool already used)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise CampaignError(f"reserve at least one counter, not {n!r}")
+        if isinstance(floor, bool) or not isinstance(floor, int) or floor < 0:
+            raise CampaignError(f"floor must be a non-negative integer, not {floor!r}")
+        with self._transaction():
+            row = self._last_counter_row(user_id)
+            first = max(int(row[0][0]) + 1 if row else 1, floor)
+            last = first + n - 1
+            if last > MAX_ORIGINATOR_COUNTER:
+                raise CampaignError(f"originator counters for {user_id} would pass 2^64-1 (DUIS's limit)")
+            if row:
+                self._run("UPDATE originator_counters SET last_counter = ? WHERE user_id = ?", [last, user_id])
+            else:
+                self._run("INSERT INTO originator_counters VALUES (?, ?)", [user_id, last])
+        return range(first, last + 1)
+
+    def last_request_counter(self, user_id: str) -> int | None:
+        row = self._last_counter_row(user_id)
+        return int(row[0][0]) if row else None
+
+    def _last_counter_row(self, user_id: str) -> list:
+        try:
+            return self.db.execute("SELECT last_counter FROM originator_counters WHERE user_id = ?",
+                                   [user_id]).fetchall()
+        except duckdb.Error as exc:     # e.g. a store from before DUIS, opened read-only
+            raise CampaignError(f"{self.path} keeps no originator counters: {exc}") from None
 
     # -- reading ---------------------------------------------------------------------------------------
     def table(self, name: str, campaign_id: str) -> pa.Table:

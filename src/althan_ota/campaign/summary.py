@@ -1,10 +1,13 @@
 """What a campaign did (or, run on the emulator, will do): outcome counts, completion-time quantiles,
-airtime, site visits needed and avoided, pairs left out of sync. Computed in DuckDB over the store."""
+airtime, site visits needed and avoided (per premises: site_visits.py), pairs left out of sync. Computed in
+DuckDB over the store."""
 
 from __future__ import annotations
 
 from .plan import CampaignPlan
-from .states import FAILED, Reason, State
+from .outcomes import Reason
+from .site_visits import count_site_visits
+from .states import State
 from .store import CampaignStore
 
 QUANTILES = (0.5, 0.9, 0.95, 0.99, 1.0)
@@ -29,9 +32,6 @@ def summarise(store: CampaignStore, campaign_id: str) -> dict:
         "SELECT count(*) FROM (SELECT installation_id FROM devices WHERE campaign_id = ? AND installation_id "
         "IS NOT NULL GROUP BY installation_id HAVING count(DISTINCT version_after) > 1)", args).fetchall()[0][0]
     waves = store.committed_waves(campaign_id)
-    verified = int(states.get(int(State.VERIFIED), 0))
-    failed = sum(int(states.get(int(s), 0)) for s in FAILED)
-    cad = sum(c for s, r, c in reasons if r == Reason.JOINED_AS_CAD)
     return {
         "campaign_id": campaign_id, "name": info["name"], "status": info["status"],
         "environment": info["environment"], "target_version": f"0x{info['target_version']:08X}",
@@ -45,8 +45,6 @@ def summarise(store: CampaignStore, campaign_id: str) -> dict:
         "airtime_hours": {"han": round(air[0] / 3600.0, 2), "bridge": round(air[1] / 3600.0, 2)},
         "duty_cycle_wait_hours": round(air[2] / 3600.0, 2),
         "exchanges": int(air[3]), "exchange_retries": int(air[4]),
-        "site_visits": {"avoided": verified, "needed_cad_joined": int(cad), "needed_failed": failed,
-                        "cost_avoided": round(verified * plan.site_visit_cost, 2),
-                        "site_visit_cost": plan.site_visit_cost},
+        "site_visits": count_site_visits(db, "devices", campaign_id).summary(plan.site_visit_cost),
         "pairs_out_of_sync": int(out_of_sync),
     }

@@ -10,8 +10,8 @@ import sys
 from ..errors import AltHanError
 
 # sub-command modules, in the order --help lists them
-GROUPS = ["demo", "fleet", "image", "release", "emulate", "campaign", "plan", "report", "capture", "backend",
-          "bench"]
+GROUPS = ["demo", "fleet", "image", "release", "emulate", "campaign", "plan", "report", "capture", "duis",
+          "backend", "bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .arguments import amount, count, fraction, positive, seed
+from ._io import amount, count, fraction, positive, seed
 
 
 def _version(text: str) -> int:
@@ -74,67 +74,21 @@ def register(sub) -> None:
 
 
 def build_plan(args, fleet):
-    from ..campaign import CampaignPlan, plan_from_release
+    """The plan the flags describe (campaign.plan_from_options does the work)."""
+    from ..campaign import plan_from_options
     from ..errors import ParameterError
 
-    fields = json.loads(args.plan.read_text()) if args.plan else {}
-    if args.release:
-        from ..release import load_trusted_keys, verify_bundle
-
-        if not args.trusted_key:
-            raise ParameterError("--release needs --trusted-key: the Alt HAN Co release key to verify it with")
-        environment = args.environment or fields.get("environment", "test")
-        release = verify_bundle(args.release, environment, load_trusted_keys(args.trusted_key))
-        fields.pop("environment", None)
-        overrides = {k: v for k, v in _overrides(args).items() if k not in ("target_version", "image_size",
-                                                                             "environment")}
-        return plan_from_release(release, fleet, name=fields.pop("name", args.name), environment=environment,
-                                 **(_plan_fields(fields) | overrides))
-    fields.setdefault("name", args.name)
-    if args.image:
-        from ..image import parse
-
-        image = parse(args.image.read_bytes())
-        fields.setdefault("target_version", image.file_version)
-        fields.setdefault("image_size", image.total_size)
-        digest = getattr(image, "manufacturer_image_hash", None)
-        fields.setdefault("image_sha256", digest.hex() if isinstance(digest, bytes) else "")
-    fields.update(_overrides(args))
-    if args.upgrade_path:
-        fields["upgrade_paths"] = [list(p) for p in args.upgrade_path]
-    missing = [k for k in ("target_version", "image_size") if k not in fields]
-    if missing:
-        raise ParameterError(f"campaign plan: give --image, or {' and '.join('--' + m.replace('_', '-') for m in missing)}")
-    return CampaignPlan.from_json(json.dumps(_with_defaults(fields)))
+    if args.release and not args.trusted_key:
+        raise ParameterError("--release needs --trusted-key: the Alt HAN Co release key to verify it with")
+    return plan_from_options(fleet, name=args.name, plan=args.plan, release=args.release,
+                             trusted_keys=args.trusted_key, image=args.image, upgrade_paths=args.upgrade_path,
+                             **_overrides(args))
 
 
 def _overrides(args) -> dict:
     keys = ("target_version", "image_size", "environment", "pair_order", "canary_installations",
             "requests_per_day", "pause_failure_rate", "abort_failure_rate", "site_visit_cost")
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
-
-
-def _plan_fields(fields: dict) -> dict:
-    """Plan JSON fields as CampaignPlan keyword arguments (lists become tuples)."""
-    from ..campaign import RetryPolicy
-
-    out = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
-    if isinstance(out.get("retry"), dict):
-        out["retry"] = RetryPolicy(**out["retry"])
-    return out
-
-
-def _with_defaults(fields: dict) -> dict:
-    import dataclasses
-
-    from ..campaign import CampaignPlan, RetryPolicy
-
-    defaults = {f.name: f.default for f in dataclasses.fields(CampaignPlan)
-                if f.default is not dataclasses.MISSING}
-    defaults["retry"] = dataclasses.asdict(RetryPolicy())
-    merged = defaults | fields
-    merged.setdefault("upgrade_paths", [])
-    return merged
 
 
 def _progress(label: str):
@@ -256,9 +210,9 @@ def _print(summary: dict, as_json: bool) -> None:
           f"duty-cycle waits {s['duty_cycle_wait_hours']:,} h; {s['exchanges']:,} block exchanges, "
           f"{s['exchange_retries']:,} retried")
     sv = s["site_visits"]
-    print(f"  site visits avoided: {sv['avoided']:,} (cost avoided {sv['cost_avoided']:,.0f} at "
-          f"{sv['site_visit_cost']:,.0f} each); still needed: {sv['needed_cad_joined']:,} joined as CAD, "
-          f"{sv['needed_failed']:,} failed")
+    print(f"  site visits avoided: {sv['avoided']:,} of {sv['premises_targeted']:,} premises (cost avoided "
+          f"{sv['cost_avoided']:,.0f} at {sv['visit_cost']:,.0f} each); still needed: {sv['still_needed']:,} "
+          f"({sv['needed_cad_joined']:,} with a bridge joined as CAD, {sv['needed_failed']:,} after a failure)")
     print(f"  pairs out of sync: {s['pairs_out_of_sync']:,}")
     for r in s["reasons"][:8]:
         print(f"    {r['state']:18s} {r['reason']:20s} {r['devices']:,}")

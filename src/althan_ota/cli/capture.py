@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from ..errors import ParameterError
-from .arguments import number, positive, seed
+from ._io import number_in, positive, seed
 
 # Example keys for emulated captures only; real networks' keys never belong in a command line default.
 DEFAULT_NWK_KEY = "5a6967426565416c6c69616e63653039"
@@ -39,8 +39,8 @@ def register(sub) -> None:
                    help="emulate this installation (number, or with --fleet its ID, e.g. INST-000000123); "
                         "repeatable")
     p.add_argument("--fleet", type=Path, help="fleet inventory the --installation IDs and link PERs come from")
-    p.add_argument("--per", type=number(0.0, 1.0, below_maximum=True), help="packet error rate of the link (default 0.1; not with --installation)")
-    p.add_argument("--sniffer-loss", type=number(0.0, 1.0, below_maximum=True), default=0.0, help="share of frames the sniffer misses")
+    p.add_argument("--per", type=number_in(0.0, 1.0, below_maximum=True), help="packet error rate of the link (default 0.1; not with --installation)")
+    p.add_argument("--sniffer-loss", type=number_in(0.0, 1.0, below_maximum=True), default=0.0, help="share of frames the sniffer misses")
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--link", choices=["han", "bridge"], default="han",
                    help="han: ZigBee NWK security over the HAN; bridge: MAC-secured Alt HAN bridge link")

@@ -11,7 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
-from .arguments import positive, seed
+from ._io import positive, seed
 
 
 def register(sub) -> None:
@@ -29,7 +29,7 @@ def run(args) -> int:
     from ..campaign import CampaignStore, create_campaign, plan_from_release, run_campaign, summarise
     from ..fleet import generate_fleet
     from ..release import verify_bundle
-    from ..release.testing import make_test_release
+    from ..testing.release_bundles import make_test_release
     from .campaign import _print
     from .progress import progress_bar, status
 
@@ -80,7 +80,7 @@ def _reports(out: Path, fleet_path: Path, store_path: Path, release) -> dict:
     HTML page over the demo's fleet and store."""
     from ..report import Session
     from ..report.html import write_html
-    from ..report.output import write_table
+    from ..report.export import write_table
 
     session = Session(fleet_path, store=store_path)
     paths = {"fleet_report": write_table(session.fleet_report(), out / "fleet-report.csv"),

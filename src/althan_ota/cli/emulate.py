@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .arguments import fraction, positive, seed
+from ._io import fraction, positive, seed
 
 
 def register(sub) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .arguments import amount, count, seed
+from ._io import amount, count, seed
 
 
 def register(sub) -> None:

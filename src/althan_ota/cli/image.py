@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from ..errors import AltHanError, ParameterError
-from .arguments import integer
+from ._io import integer_in
+from ._io import read_file as _read
+from ._io import write_file as _write
 
 
 def register(sub) -> None:
@@ -23,15 +24,15 @@ def register(sub) -> None:
     b.add_argument("format", choices=["zigbee", "gbcs"])
     b.add_argument("payload", help="the upgrade image (zigbee) or Manufacturer Image (gbcs)")
     b.add_argument("-o", "--output", required=True)
-    b.add_argument("--manufacturer-code", type=integer(0, 0xFFFF), required=True)
-    b.add_argument("--image-type", type=integer(0, 0xFFFF), required=True)
-    b.add_argument("--file-version", type=integer(0, 0xFFFFFFFF), required=True, help="32-bit, e.g. 0x01020304")
-    b.add_argument("--stack-version", type=integer(0, 0xFFFF), default=2)
+    b.add_argument("--manufacturer-code", type=integer_in(0, 0xFFFF), required=True)
+    b.add_argument("--image-type", type=integer_in(0, 0xFFFF), required=True)
+    b.add_argument("--file-version", type=integer_in(0, 0xFFFFFFFF), required=True, help="32-bit, e.g. 0x01020304")
+    b.add_argument("--stack-version", type=integer_in(0, 0xFFFF), default=2)
     b.add_argument("--header-string", default="")
-    b.add_argument("--hardware", type=integer(0, 0xFFFF), nargs=2, metavar=("MIN", "MAX"),
+    b.add_argument("--hardware", type=integer_in(0, 0xFFFF), nargs=2, metavar=("MIN", "MAX"),
                    help="hardware version range (required for gbcs)")
-    b.add_argument("--security-credential", type=integer(0, 0xFF), help="zigbee: security credential version")
-    b.add_argument("--destination", type=integer(0, 2 ** 64 - 1), help="zigbee: upgrade file destination EUI-64")
+    b.add_argument("--security-credential", type=integer_in(0, 0xFF), help="zigbee: security credential version")
+    b.add_argument("--destination", type=integer_in(0, 2 ** 64 - 1), help="zigbee: upgrade file destination EUI-64")
     b.add_argument("--element", action="append", default=[], metavar="TAG:FILE",
                    help="zigbee: an extra sub-element, e.g. 0xF000:notes.bin (repeatable)")
     b.add_argument("--integrity-code", action="store_true", help="zigbee: append the AES-MMO integrity code")
@@ -53,23 +54,6 @@ def register(sub) -> None:
     v.add_argument("--cpl", help="CPL entries as JSON or CSV")
     v.add_argument("--json", action="store_true")
     v.set_defaults(handler=verify)
-
-
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise ParameterError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def _write(path: str, data: bytes) -> None:
-    from .._files import replacing
-
-    try:
-        with replacing(path) as partial:
-            partial.write_bytes(data)
-    except OSError as exc:
-        raise ParameterError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def describe(image) -> dict:

@@ -6,7 +6,7 @@ import json
 import math
 
 from ..errors import ParameterError
-from .arguments import count, number, positive, seed
+from ._io import count, number_in, positive, seed
 
 
 def register(sub) -> None:
@@ -37,7 +37,7 @@ def register(sub) -> None:
     s.add_argument("--partitions", type=positive, help="fleet slices per run (default: automatic)")
     s.add_argument("--engine-threads", type=positive, default=1, help="engine threads per task (default 1)")
     s.add_argument("--retries", type=count, default=2, help="re-runs of a failing task (default 2)")
-    s.add_argument("--confidence", type=number(0.0, 1.0, below_maximum=True), default=0.95, help="confidence level (default 0.95)")
+    s.add_argument("--confidence", type=number_in(0.0, 1.0, below_maximum=True), default=0.95, help="confidence level (default 0.95)")
     s.add_argument("--out", metavar="FILE", help="per-point table: .csv, .parquet or .json")
     s.add_argument("--per-seed", metavar="FILE", help="per-point-and-seed table: .csv, .parquet or .json")
     s.add_argument("--plot", metavar="FILE", help="plot a metric against a swept parameter: .png, .svg, .pdf")
@@ -66,9 +66,9 @@ def _check_outputs(args, grid: dict) -> None:
     """Output names are checked before the sweep runs, not after."""
     from pathlib import Path
 
-    from ..distributed.output import FORMATS
+    from ..distributed.sweep_files import FORMATS
     from ..distributed.plot import PLOT_FORMATS
-    from ..distributed.summary import METRICS
+    from ..distributed.run_summary import METRICS
 
     for flag, name, formats in (("--out", args.out, FORMATS), ("--per-seed", args.per_seed, FORMATS),
                                 ("--plot", args.plot, PLOT_FORMATS)):
@@ -90,7 +90,7 @@ def run_sweep(args) -> int:
     client = "serial" if args.serial else args.scheduler
     fleet = args.installations
     if args.fleet:
-        from ..distributed.inventory import link_arrays
+        from ..distributed.inventory_links import link_arrays
 
         fleet, filled = link_arrays(args.fleet)
         for name, k in filled.items():

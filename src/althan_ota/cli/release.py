@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from ..errors import ParameterError
-from .arguments import positive, seed
+from ._io import positive, seed
+from ._io import read_file as _read
 
 
 def register(sub) -> None:
@@ -74,13 +75,6 @@ def _pairs(specs: list[str], option: str) -> list[tuple[int, int]]:
             raise ParameterError(f"{option} takes A:B, not {spec!r}")
         pairs.append((_version(left, option), _version(right, option)))
     return pairs
-
-
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise ParameterError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def pack(args) -> int:
@@ -181,7 +175,7 @@ def _print_matrix(pairs) -> None:
 
 
 def demo(args) -> int:
-    from ..release.testing import make_test_release
+    from ..testing.release_bundles import make_test_release
 
     directory = Path(args.directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ParameterError
-from .arguments import amount, count
+from ._io import amount, count
 
 
 def _date(text: str) -> dt.datetime:
@@ -117,7 +117,7 @@ def _counts(column) -> dict:
 def fleet(args) -> int:
     import pyarrow.compute as pc
 
-    from ..report.output import format_of, write_table
+    from ..report.export import format_of, write_table
     from .progress import status
 
     with status("building the fleet firmware report"):
@@ -133,7 +133,7 @@ def fleet(args) -> int:
 
 def suppliers(args) -> int:
     from ..report.firmware import supplier_file_stem
-    from ..report.output import format_of, write_table
+    from ..report.export import format_of, write_table
     from .progress import status
 
     fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
@@ -161,7 +161,7 @@ def _supplier_files(paths: list[Path]) -> list[Path]:
 
 
 def reconcile(args) -> int:
-    from ..report.output import format_of, write_table
+    from ..report.export import format_of, write_table
     from ..report.reconcile import reconcile as run
     from .progress import status
 
@@ -181,7 +181,7 @@ def reconcile(args) -> int:
 
 def out_of_sync(args) -> int:
     from ..report.out_of_sync import summarise
-    from ..report.output import format_of, write_table
+    from ..report.export import format_of, write_table
     from .progress import status
 
     with status("finding out-of-sync pairs"):
@@ -195,8 +195,8 @@ def out_of_sync(args) -> int:
 
 def campaign(args) -> int:
     from ..report.campaign_views import campaign_views
-    from ..report.output import format_of, write_table
-    from ..report.store import open_store
+    from ..report.export import format_of, write_table
+    from ..report.store_reader import open_store
 
     fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
     store = open_store(args.store)

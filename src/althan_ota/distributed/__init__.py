@@ -11,9 +11,9 @@ Workers need ``pip install 'althan-ota[distributed]'`` (the same version as the 
 """
 
 from .histogram import CompletionHistogram
-from .inventory import link_arrays
+from .inventory_links import link_arrays
 from .shard import emulate_distributed
-from .summary import METRICS, RunSummary
+from .run_summary import METRICS, RunSummary
 from .sweep import SweepResult, sweep
 
 __all__ = ["METRICS", "CompletionHistogram", "RunSummary", "SweepResult", "emulate_distributed", "link_arrays",

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from ..errors import ParameterError
-from .summary import METRICS
+from .run_summary import METRICS
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 

@@ -22,7 +22,7 @@ from .cluster import connect, task_token, worker_threads
 from .histogram import DEFAULT_BITS, CompletionHistogram
 from .shard import check_worker_version
 from .stats import mean_ci
-from .summary import METRICS, RunSummary, merge_all
+from .run_summary import METRICS, RunSummary, merge_all
 
 SERIAL = "serial"
 
@@ -52,7 +52,7 @@ class SweepResult:
 
     def write(self, path: str | Path, which: str = "points") -> None:
         """CSV, Parquet or JSON (records), by the file's suffix."""
-        from .output import write_table
+        from .sweep_files import write_table
 
         if which not in ("points", "replications"):
             raise ParameterError(f"which must be 'points' or 'replications', got {which!r}")

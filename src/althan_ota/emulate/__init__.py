@@ -8,14 +8,14 @@ Example::
     table = result.to_arrow()      # one row per bridge
 
 The rules are stated in csrc/emu.h; the parameters and the sources of their defaults in params.py; the
-bytes-to-airtime frame model in frames.py; a SimPy model of the same rules in reference.py; the bytes
-fidelity (real frames, CCM*, FCS, SHA-256 of the reassembled image) in bytes.py and csrc/emu_bytes.h; per-exchange
-traces of a few installations (``emulate(..., trace=True)``) in trace.py.
+bytes-to-airtime frame model in airtime.py; a SimPy model of the same rules in althan_ota.testing.simpy_emulator;
+the bytes fidelity (real frames, CCM*, FCS, SHA-256 of the reassembled image) in bytes.py and csrc/emu_bytes.h;
+per-exchange traces of a few installations (``emulate(..., trace=True)``) in trace.py.
 """
 
 from .bytes import ByteParams
 from .engine import FIDELITIES, emulate
-from .frames import MAX_BLOCK
+from .airtime import MAX_BLOCK
 from .params import BridgeLink, EmulationParams, GilbertElliott, HanLink, OtaParams, OutageParams
 from .result import DEVICE_COLUMNS, OUTCOMES, SIDES, EmulationResult, FleetSummary
 

@@ -11,13 +11,12 @@ import numpy as np
 
 from ..errors import ParameterError
 from . import bytes as bytes_fidelity
-from . import frames
+from . import airtime
 from . import trace as tracing
 from .params import EmulationParams
 from .result import EmulationResult
 
 FIDELITIES = ("timing", "bytes")
-ALT_EINTR = -6
 _NS = 1_000_000_000
 
 
@@ -25,9 +24,9 @@ def _ns(seconds: float) -> int:
     return round(seconds * _NS)
 
 
-def _link_cfg(link, ack_ns: int, duty_cycle: float, times: dict[str, frames.FrameTimes], name: str) -> dict:
-    def hop(airtime: int) -> tuple[int, int]:
-        return airtime, frames.dc_span_ns(airtime, duty_cycle)
+def _link_cfg(link, ack_ns: int, duty_cycle: float, times: dict[str, airtime.FrameTimes], name: str) -> dict:
+    def hop(on_air_ns: int) -> tuple[int, int]:
+        return on_air_ns, airtime.dc_span_ns(on_air_ns, duty_cycle)
     burst = link.burst
     return {
         "tx_delay": _ns(link.tx_delay_s), "turnaround": _ns(link.turnaround_s),
@@ -43,12 +42,12 @@ def _link_cfg(link, ack_ns: int, duty_cycle: float, times: dict[str, frames.Fram
 
 def engine_config(image_size: int, params: EmulationParams, seed: int) -> dict:
     """The C engine's parameters (ns and plain numbers), from validated Python parameters."""
-    times = frames.kinds(params.han, params.bridge, image_size, params.ota.block_size)
+    times = airtime.kinds(params.han, params.bridge, image_size, params.ota.block_size)
     out = params.outages
     ota = params.ota
     return {
-        "han": _link_cfg(params.han, frames.han_ack_ns(params.han), 1.0, times, "han"),
-        "bridge": _link_cfg(params.bridge, frames.bridge_ack_ns(params.bridge), params.bridge.duty_cycle, times,
+        "han": _link_cfg(params.han, airtime.han_ack_ns(params.han), 1.0, times, "han"),
+        "bridge": _link_cfg(params.bridge, airtime.bridge_ack_ns(params.bridge), params.bridge.duty_cycle, times,
                             "bridge"),
         "image_size": image_size, "block_size": ota.block_size,
         "min_block_period": _ns(ota.min_block_period_s), "ch_response_delay": _ns(ota.ch_response_delay_s),
@@ -131,7 +130,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
     params = EmulationParams() if params is None else params
     if not isinstance(params, EmulationParams):
         raise ParameterError(f"params must be an EmulationParams, got {type(params).__name__}")
-    params.validate(frames.MAX_BLOCK)
+    params.validate(airtime.MAX_BLOCK)
     if not isinstance(image_size, (int, np.integer)) or isinstance(image_size, bool) or not \
             0 < image_size < 2**32:
         raise ParameterError(f"image_size must be a positive number of bytes below 4 GiB, got {image_size!r}")
@@ -172,9 +171,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
         if capacity is not None:
             trace_buffers = tracing.buffers(capacity)
             run.set_trace(*trace_buffers)
-        status = _execute(run, int(n_threads), n, _phase(progress, 0, phases))
-        if status != 0:
-            raise ParameterError(f"the emulator engine rejected the run (status {status})")
+        _execute(run, int(n_threads), n, _phase(progress, 0, phases))
         return out, trace_buffers
 
     out, trace_buffers = timing_run(tracing.initial_capacity(blocks, 2 * n) if trace and n else None)
@@ -187,9 +184,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
         units = keys if keys is not None else np.arange(first_installation, first_installation + n, dtype=np.uint64)
         byte_pass = bytes_fidelity.make_pass(out, units, bytes_fidelity.image_bytes(image), params.ota, int(seed),
                                              byte_params or bytes_fidelity.ByteParams())
-        status = _execute(byte_pass, int(n_threads), n, _phase(progress, 1, phases))
-        if status != 0:
-            raise ParameterError(f"the byte pass rejected the run (status {status})")
+        _execute(byte_pass, int(n_threads), n, _phase(progress, 1, phases))
         bytes_fidelity.apply_hash_check(out)
     result = EmulationResult(out, first_installation=int(first_installation), image_size=int(image_size),
                              params=params, seed=int(seed), installation_keys=keys)
@@ -231,12 +226,19 @@ def _unit_array(values, n: int, dtype, name: str) -> np.ndarray | None:
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
-def _execute(run, n_threads: int, n: int, progress) -> int:
+def _execute(run, n_threads: int, n: int, progress) -> None:
     """Runs the engine in a worker thread (the GIL is released inside) so this thread can report progress
-    and turn Ctrl-C or a failing callback into a clean stop."""
-    result: list[int] = []
-    worker = threading.Thread(target=lambda: result.append(run.execute(n_threads)), daemon=True,
-                              name="althan-ota-emulate")
+    and turn Ctrl-C or a failing callback into a clean stop. What the engine raises (KeyboardInterrupt once
+    stopped, the errors.py class of any other C status) is raised here."""
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            run.execute(n_threads)
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, daemon=True, name="althan-ota-emulate")
     worker.start()
     try:
         while worker.is_alive():
@@ -247,7 +249,5 @@ def _execute(run, n_threads: int, n: int, progress) -> int:
         run.stop()
         worker.join()
         raise
-    status = result[0]
-    if status == ALT_EINTR:
-        raise KeyboardInterrupt("emulation stopped")
-    return status
+    if failure:
+        raise failure[0]

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._native._emu import OUTCOMES  # noqa: F401 (re-exported) the C engine's outcomes, by enum value (csrc/emu.h)
 
-OUTCOMES = ("completed", "aborted", "wan_failed", "activation_failed", "timeout", "not_requested",
-            "hash_failure")   # hash_failure: bytes fidelity only (the reassembled image's SHA-256 did not match)
 SIDES = ("hub_side", "meter_side")
 
 # column -> meaning; times are seconds from the campaign start (NaN: stage not reached)

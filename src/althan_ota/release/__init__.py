@@ -6,7 +6,7 @@ Co's ECDSA P-256 signature over the exact manifest bytes), the release notes and
 writes one, :func:`verify_bundle` checks one for an environment and returns a :class:`VerifiedRelease`, the
 only source a campaign takes images from; :func:`show` lists one without trusting it. The compatibility
 table also drives pair planning (:func:`plan_pair_order`) and out-of-sync triage
-(:func:`classify_out_of_sync`). ``althan_ota.release.testing`` makes deterministic keys and bundles.
+(:func:`classify_out_of_sync`). ``althan_ota.testing.release_bundles`` makes deterministic keys and bundles.
 """
 
 from ._bundle import ImageInput, ReleaseImage, VerifiedRelease, pack, show, verify_bundle

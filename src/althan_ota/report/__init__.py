@@ -4,7 +4,7 @@ out-of-sync pairs with their likely cause, campaign views, and one self-containe
 from .inputs import read_compatibility
 from .listing import read_listing
 from .reconcile import Reconciliation, reconcile
-from .session import Session
-from .store import Store, open_store
+from .report_session import Session
+from .store_reader import Store, open_store
 
 __all__ = ["Reconciliation", "Session", "Store", "open_store", "read_compatibility", "read_listing", "reconcile"]

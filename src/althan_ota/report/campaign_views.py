@@ -1,9 +1,8 @@
 """Views of one campaign from its store: version distribution before and after, devices per state over
 time, completion times, airtime per link, failures by reason, and the site visits the campaign avoided.
 
-A site visit is per premises (one visit serves both bridges of an installation): a premises counts as a
-visit avoided when every device the campaign targeted there was verified over the air, and as a visit
-still needed when any of its devices joined as CAD or ended in a failure state.
+Site visits are counted per premises, by the campaign's own definition (``campaign.site_visits``), so this
+view, ``campaign summarise`` and ``althan-ota demo`` print the same figures.
 """
 
 from __future__ import annotations
@@ -12,9 +11,11 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from ..campaign import FAILED, IN_PROGRESS, Reason, State
+from ..campaign import Reason, State
+from ..campaign.site_visits import count_site_visits
+from ..campaign.outcomes import CATEGORIES, STATE_CATEGORY
 from . import _duck
-from .store import CATALOG, Store
+from .store_reader import CATALOG, Store
 
 DEFAULT_VISIT_COST = 150.0   # GBP per site visit; a parameter, since contracts differ
 AIRTIME_LINKS = (("HAN", "han_airtime_s"), ("bridge link", "bridge_airtime_s"),
@@ -99,7 +100,7 @@ def campaign_views(store: Store, campaign_id: str | None = None, *, visit_cost: 
         FROM {CATALOG}.transfers x LEFT JOIN {CATALOG}.devices d USING (campaign_id, device_id)
         WHERE x.{where} GROUP BY ALL ORDER BY ppmid_variant""") for link, column in LINKS])
 
-    ended = sorted(int(s) for s in FAILED | {State.NOT_ELIGIBLE, State.CANCELLED})
+    ended = sorted(int(s) for s, category in STATE_CATEGORY.items() if category not in ("verified", "in_progress"))
     failures = _duck.arrow(con, f"""
         SELECT s.label AS state, r.label AS reason, count(*)::BIGINT AS devices
         FROM {CATALOG}.devices d JOIN {_labels(State).format('s')} ON s.code = d.state
@@ -107,33 +108,18 @@ def campaign_views(store: Store, campaign_id: str | None = None, *, visit_cost: 
         WHERE d.{where} AND d.state IN ({', '.join(map(str, ended))})
         GROUP BY ALL ORDER BY devices DESC, state, reason""")
 
-    failed = ", ".join(str(int(s)) for s in sorted(FAILED))
-    premises = con.execute(f"""
-        WITH p AS (
-            SELECT coalesce(installation_id, device_id) AS premises,
-                   bool_and(state = {int(State.VERIFIED)} OR state = {int(State.NOT_ELIGIBLE)}
-                            AND reason = {int(Reason.ALREADY_CURRENT)}) AS all_verified,
-                   bool_or(state = {int(State.VERIFIED)}) AS any_verified,
-                   bool_or(state IN ({failed}) OR reason = {int(Reason.JOINED_AS_CAD)}) AS needs_visit
-            FROM {CATALOG}.devices WHERE {where} AND wave >= 0 OR {where} AND reason = {int(Reason.JOINED_AS_CAD)}
-            GROUP BY ALL)
-        SELECT count(*), count(*) FILTER (WHERE all_verified AND any_verified), count(*) FILTER (WHERE needs_visit)
-        FROM p""").fetchall()[0]
     states = dict(con.execute(f"""SELECT state, count(*) FROM {CATALOG}.devices WHERE {where}
                                   GROUP BY state""").fetchall())
-    count = lambda codes: int(sum(states.get(int(s), 0) for s in codes))  # noqa: E731
+    by_category = dict.fromkeys(CATEGORIES, 0)
+    for state, devices in states.items():
+        by_category[STATE_CATEGORY[State(state)]] += int(devices)
     summary = {
         "campaign_id": cid, "name": info["name"], "status": info["status"],
         "target_version": f"0x{int(info['target_version']):08X}" if info["target_version"] is not None else None,
-        "devices": int(sum(states.values())), "verified": count([State.VERIFIED]),
-        "in_progress": count(IN_PROGRESS), "failed": count(FAILED),
-        "not_eligible": count([State.NOT_ELIGIBLE]), "cancelled": count([State.CANCELLED]),
+        "devices": int(sum(states.values())), **by_category,
         "completion_s": {"devices": int(quantiles[0]), "p50": quantiles[1], "p90": quantiles[2],
                          "p99": quantiles[3], "max": quantiles[4]},
-        "site_visits": {"premises_targeted": int(premises[0]), "avoided": int(premises[1]),
-                        "still_needed": int(premises[2]), "visit_cost": visit_cost,
-                        "cost_avoided": round(premises[1] * visit_cost, 2),
-                        "cost_still_needed": round(premises[2] * visit_cost, 2)},
+        "site_visits": count_site_visits(con, f"{CATALOG}.devices", cid).summary(visit_cost),
     }
     return CampaignViews(campaign=info, summary=summary, versions=versions, progress=progress,
                          completion=completion, airtime=airtime, failures=failures)

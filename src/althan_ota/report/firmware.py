@@ -16,7 +16,7 @@ import pyarrow as pa
 from ..campaign import State
 from ..fleet.schema import BRIDGE_VARIANTS
 from . import _duck
-from .store import CATALOG, Store
+from .store_reader import CATALOG, Store
 
 NOT_INSTALLED = ("Pending", "Whitelisted")   # SMI statuses of devices that were never installed
 REPORT_SCHEMA = pa.schema([

@@ -12,37 +12,14 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ..campaign import IN_PROGRESS, Reason, State
+from ..campaign import Reason, State
+from ..campaign.outcomes import CAUSES, VERIFIED_CAUSE, state_pairs
 from ..fleet.schema import HUB_SIDE, JOINED_AS_CAD, METER_SIDE
 from . import _duck
 from .firmware import current_sql
 from .inputs import read_compatibility
-from .store import CATALOG
+from .store_reader import CATALOG
 
-# key, what went wrong (no brackets: a reason code is appended in brackets), what to do next ({side}: "the hub-side", "the meter-side" or "both sides"). Most
-# serious first.
-CAUSES = [
-    ("joined_as_cad", "joined the HAN as a CAD: cannot take firmware over the air",
-     "site visit: re-join {side} as PPMID"),
-    ("hash", "image hash failure", "check the image's hash against the CPL, then retry SRV 11.4 for {side}"),
-    ("activation", "activation failure", "read the version back with SRV 11.2 and retry SRV 11.4 for {side}; "
-                                         "site visit if it fails again"),
-    ("link", "HAN or bridge-link failure", "retry SRV 11.4 for {side} off-peak; site visit if it fails again"),
-    ("wan_ch", "WAN or Communications Hub trouble", "check the Communications Hub's WAN connection, then retry "
-                                                    "SRV 11.4 for {side}"),
-    ("failed_other", "transfer failed", "retry SRV 11.4 for {side}"),
-    ("stopped", "campaign stopped before the upgrade finished", "retry SRV 11.4 for {side} in the next campaign"),
-    ("suspended", "SMI status Suspended", "resolve the suspension with the supplier, then retry SRV 11.4 for {side}"),
-    ("not_commissioned", "not commissioned in the SMI", "commission {side} in the SMI, then retry SRV 11.4"),
-    ("not_eligible", "not eligible for the campaign", "review the eligibility of {side}, then retry SRV 11.4"),
-    ("both_verified", "both sides verified on different releases",
-     "check the release's pair compatibility for these two versions"),
-    ("never_targeted", "missed by the rollout: never targeted by a campaign",
-     "target {side} in the next campaign (SRV 11.4)"),
-    ("in_progress", "upgrade still in progress", "wait for the campaign to finish {side}"),
-]
-# causes that cover several reason codes: the reason is shown in brackets
-_WITH_REASON = ("activation", "link", "wan_ch", "failed_other", "stopped", "not_eligible")
 CAUSE_SCHEMA = pa.schema([("key", pa.string()), ("rank", pa.int32()), ("cause", pa.string()),
                           ("action", pa.string())])
 URGENCY_ORDER = ("urgent", "unknown", "benign")
@@ -62,31 +39,25 @@ def _labels(enum) -> pa.Table:
 
 
 def _side_cause_sql(has_store: bool) -> str:
-    """Cause key of one side (columns join_mode, smi_status, state, reason of the latest campaign row)."""
-    r, s = Reason, State
+    """Cause key of one side (columns join_mode, smi_status of the inventory; ``oc.cause``: the outcome table's
+    cause of the state and reason of the side's latest campaign row)."""
     inventory_only = f"""CASE WHEN smi_status = 'Suspended' THEN 'suspended'
                               WHEN smi_status <> 'Commissioned' THEN 'not_commissioned'
                               ELSE 'never_targeted' END"""
     if not has_store:
         return f"CASE WHEN join_mode = '{JOINED_AS_CAD}' THEN 'joined_as_cad' ELSE {inventory_only} END"
-    in_progress = ", ".join(str(int(x)) for x in sorted(IN_PROGRESS))
-    return f"""CASE
-        WHEN join_mode = '{JOINED_AS_CAD}' OR reason = {int(r.JOINED_AS_CAD)} THEN 'joined_as_cad'
-        WHEN state IS NULL THEN {inventory_only}
-        WHEN state = {int(s.VERIFIED)} THEN 'verified'
-        WHEN state = {int(s.NOT_ELIGIBLE)} THEN CASE
-            WHEN reason = {int(r.SUSPENDED)} THEN 'suspended'
-            WHEN reason IN ({int(r.DECOMMISSIONED)}, {int(r.NOT_COMMISSIONED)}) THEN 'not_commissioned'
-            ELSE 'not_eligible' END
-        WHEN state IN ({in_progress}) THEN 'in_progress'
-        WHEN state = {int(s.CANCELLED)} OR reason IN ({int(r.ABORTED)}, {int(r.RETRY_LIMIT)}) THEN 'stopped'
-        WHEN reason IN ({int(r.WAN_FAILURE)}, {int(r.CH_OFFLINE)}) THEN 'wan_ch'
-        WHEN reason IN ({int(r.HAN_LINK)}, {int(r.BRIDGE_LINK)}, {int(r.DEVICE_OFFLINE)}, {int(r.TIMEOUT)})
-             OR state = {int(s.UNREACHABLE)} THEN 'link'
-        WHEN reason = {int(r.HASH_FAILURE)} OR state = {int(s.HASH_MISMATCH)} THEN 'hash'
-        WHEN reason IN ({int(r.ACTIVATION_FAILURE)}, {int(r.READBACK_MISMATCH)}) OR state = {int(s.ACTIVATION_FAILED)}
-             THEN 'activation'
-        ELSE 'failed_other' END"""
+    return f"""CASE WHEN join_mode = '{JOINED_AS_CAD}' THEN 'joined_as_cad'
+                     WHEN lc.state IS NULL THEN {inventory_only}
+                     ELSE oc.cause END"""
+
+
+def _outcome_causes() -> pa.Table:
+    """(state, reason) -> cause key, for every pair the outcome table lets a producer write (the attached store
+    was checked to hold no other: report.store_reader.open_store)."""
+    pairs = state_pairs()
+    return pa.table({"state": pa.array([s for s, _ in pairs], pa.uint8()),
+                     "reason": pa.array([r for _, r in pairs], pa.uint8()),
+                     "cause": [row.cause for row in pairs.values()]})
 
 
 def _latest_campaign_sql() -> str:
@@ -110,8 +81,9 @@ def out_of_sync(session, compatibility=None) -> pa.Table:
     """OUT_OF_SYNC_SCHEMA rows, urgent first, then by seriousness of cause and installation."""
     con, has_store = session.con, session.store is not None
     con.register("causes", pa.table(
-        {"key": [c[0] for c in CAUSES], "rank": list(range(len(CAUSES))), "cause": [c[1] for c in CAUSES],
-         "action": [c[2] for c in CAUSES]}, schema=CAUSE_SCHEMA))
+        {"key": [c.key for c in CAUSES], "rank": list(range(len(CAUSES))), "cause": [c.text for c in CAUSES],
+         "action": [c.action for c in CAUSES]}, schema=CAUSE_SCHEMA))
+    con.register("outcome_causes", _outcome_causes())
     con.register("state_labels", _labels(State))
     con.register("reason_labels", _labels(Reason))
     if hasattr(compatibility, "pairs") and hasattr(compatibility, "is_compatible"):
@@ -123,9 +95,11 @@ def out_of_sync(session, compatibility=None) -> pa.Table:
     latest = _latest_campaign_sql() if has_store else \
         "SELECT NULL::VARCHAR AS device_id, NULL::UTINYINT AS state, NULL::UTINYINT AS reason WHERE false"
     side = f"""SELECT cur.*, lc.state, lc.reason, {_side_cause_sql(has_store)} AS cause_key
-               FROM cur LEFT JOIN latest lc USING (device_id)"""
-    detail = f"""CASE WHEN {{s}}.cause_key = 'verified' THEN 'verified'
-                      WHEN {{s}}.cause_key IN {_duck.in_list(_WITH_REASON)}
+               FROM cur LEFT JOIN latest lc USING (device_id)
+               LEFT JOIN outcome_causes oc ON oc.state = lc.state AND oc.reason = lc.reason"""
+    verified = _duck.quote(VERIFIED_CAUSE)
+    detail = f"""CASE WHEN {{s}}.cause_key = {verified} THEN {verified}
+                      WHEN {{s}}.cause_key IN {_duck.in_list([c.key for c in CAUSES if c.shows_reason])}
                           THEN {{c}}.cause || coalesce(' (' || {{rl}}.label || ')', '')
                       ELSE {{c}}.cause END"""
     try:
@@ -149,14 +123,14 @@ def out_of_sync(session, compatibility=None) -> pa.Table:
                        AND h.version <> m.version),
                  chosen AS (
                      SELECT *, CASE
-                         WHEN hub_key = 'verified' AND meter_key = 'verified' THEN 'both_verified'
-                         WHEN hub_key = 'verified' THEN meter_key
-                         WHEN meter_key = 'verified' OR hub_key = meter_key OR hub_rank <= meter_rank THEN hub_key
+                         WHEN hub_key = {verified} AND meter_key = {verified} THEN 'both_verified'
+                         WHEN hub_key = {verified} THEN meter_key
+                         WHEN meter_key = {verified} OR hub_key = meter_key OR hub_rank <= meter_rank THEN hub_key
                          ELSE meter_key END AS key,
                          CASE
-                         WHEN hub_key = 'verified' AND meter_key = 'verified' OR hub_key = meter_key THEN 'both sides'
-                         WHEN hub_key = 'verified' THEN 'meter-side'
-                         WHEN meter_key = 'verified' OR hub_rank <= meter_rank THEN 'hub-side'
+                         WHEN hub_key = {verified} AND meter_key = {verified} OR hub_key = meter_key THEN 'both sides'
+                         WHEN hub_key = {verified} THEN 'meter-side'
+                         WHEN meter_key = {verified} OR hub_rank <= meter_rank THEN 'hub-side'
                          ELSE 'meter-side' END AS side
                      FROM pairs)
             SELECT p.installation_id, p.supplier, p.manufacturer, p.ch_id, p.hub_device_id, p.meter_device_id,
@@ -177,7 +151,7 @@ def out_of_sync(session, compatibility=None) -> pa.Table:
             ORDER BY CASE WHEN k.compatible IS NULL THEN 1 WHEN k.compatible THEN 2 ELSE 0 END, c.rank,
                      p.installation_id""")
     finally:
-        for name in ("causes", "state_labels", "reason_labels", "compat"):
+        for name in ("causes", "outcome_causes", "state_labels", "reason_labels", "compat"):
             con.unregister(name)
     return table.cast(OUT_OF_SYNC_SCHEMA)
 

@@ -1,0 +1,3 @@
+"""CPU features as the C core sees them (see _cpu.pyx)."""
+
+def features() -> dict[str, bool]: ...

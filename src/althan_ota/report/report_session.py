@@ -1,0 +1,45 @@
+"""A report session: one DuckDB connection holding the fleet (and a campaign store, when given), so that
+several reports over millions of devices load the inventory once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+
+from . import _duck
+from .inputs import load_fleet
+from .store_reader import Store, open_store
+
+
+class Session:
+    """``fleet``: a fleet file (Parquet from ``althan-ota fleet``, or any CSV/Parquet extract), a Fleet or
+    a validated fleet table. ``store``: a campaign store path or Store. ``extract_date``: when the
+    inventory was extracted, the ``last_confirmed`` of devices no campaign has verified."""
+
+    def __init__(self, fleet, store: Store | str | Path | None = None,
+                 extract_date: dt.date | dt.datetime | None = None):
+        self.store = open_store(store) if isinstance(store, (str, Path)) else store
+        self.con = self.store.con if self.store is not None else _duck.connect()
+        self.extract_date = extract_date
+        self.devices = load_fleet(self.con, fleet)
+        self._fleet_report: pa.Table | None = None
+
+    def fleet_report(self) -> pa.Table:
+        """Computed once per session (the HTML page, supplier reports and reconciliation all start from it)."""
+        if self._fleet_report is None:
+            from .firmware import fleet_report
+
+            self._fleet_report = fleet_report(self)
+        return self._fleet_report
+
+    def supplier_reports(self) -> dict[str, pa.Table]:
+        from .firmware import supplier_reports
+
+        return supplier_reports(self.fleet_report())
+
+    def out_of_sync(self, compatibility=None) -> pa.Table:
+        from .out_of_sync import out_of_sync
+
+        return out_of_sync(self, compatibility)
