@@ -81,22 +81,16 @@ def test_quarantine_lines_are_file_lines_with_blank_lines_and_quoted_line_breaks
     assert "expected 15 fields, found 3" in problems[13]["reason"] and problems[14]["device_id"] == "ALSO-BAD"
 
 
-def test_report_reader_names_the_file_line(tmp_path):
+@pytest.mark.parametrize("content, message", [
+    ('device_id,firmware_version,smi_status,notes\n00-DB-12-34-56-78-00-01,0x01020304,Commissioned,"two\nlines"\n'
+     '\n00-DB-12-34-56-78-00-02,0x01020304,Sleeping,\n', r"line 5, column smi_status: unknown SMI status"),
+    ('device_id,firmware_version,smi_status\n00-DB-12-34-56-78-00-01,0x01020304,"Commis\nsioned"\n'
+     '00-DB-12-34-56-78-00-02,0x01020304\n', r"line 4: expected 3 fields, found 2"),
+], ids=["bad value after a blank line", "ragged row after a quoted line break"])
+def test_report_reader_names_the_file_line(tmp_path, content, message):
     path = tmp_path / "ahi.csv"
-    path.write_text('device_id,firmware_version,smi_status,notes\n'
-                    '00-DB-12-34-56-78-00-01,0x01020304,Commissioned,"two\nlines"\n'
-                    '\n'
-                    '00-DB-12-34-56-78-00-02,0x01020304,Sleeping,\n')
-    with pytest.raises(InventoryError, match=r"ahi\.csv, line 5, column smi_status: unknown SMI status"):
-        read_listing(path)
-
-
-def test_ragged_row_after_a_quoted_line_break_is_named_by_its_line(tmp_path):
-    path = tmp_path / "ahi.csv"
-    path.write_text('device_id,firmware_version,smi_status\n'
-                    '00-DB-12-34-56-78-00-01,0x01020304,"Commis\nsioned"\n'
-                    '00-DB-12-34-56-78-00-02,0x01020304\n')
-    with pytest.raises(InventoryError, match=r"ahi\.csv, line 4: expected 3 fields, found 2"):
+    path.write_text(content)
+    with pytest.raises(InventoryError, match=r"ahi\.csv, " + message):
         read_listing(path)
 
 
