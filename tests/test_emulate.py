@@ -395,7 +395,9 @@ def test_cli_emulate(capsys, tmp_path):
     assert summary["devices"] == 80 and sum(summary["outcomes"].values()) == 80
     import pyarrow.parquet as pq
     assert pq.read_table(out).equals(emulate(40, 3000, seed=3).to_arrow())
-    assert main(["emulate", "5", "--image-size", "0"]) == 1
+    with pytest.raises(SystemExit) as refused:       # the parser range-checks numbers (exit status 2)
+        main(["emulate", "5", "--image-size", "0"])
+    assert refused.value.code == 2
 
 
 def test_unit_keys_and_sides_for_campaigns():

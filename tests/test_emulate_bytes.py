@@ -232,7 +232,9 @@ def test_cli_emulate_bytes(capsys, tmp_path, image):
     assert main(["emulate", "10", "--image", str(path), "--seed", "3", "--corrupt-image-prob", "1", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["outcomes"]["completed"] == 0 and summary["outcomes"]["hash_failure"] > 0
-    assert main(["emulate", "10", "--image", str(path), "--corrupt-image-prob", "2"]) == 1
+    with pytest.raises(SystemExit) as refused:       # the parser range-checks probabilities (exit status 2)
+        main(["emulate", "10", "--image", str(path), "--corrupt-image-prob", "2"])
+    assert refused.value.code == 2
 
 
 def test_aborted_download_ends_with_its_failed_run(image):

@@ -159,14 +159,20 @@ def test_format_eui64_matches_reference(idtext_tier, numbers, data):
 def test_version_column_matches_reference(idtext_tier, column):
     values, arr = column
     want_value, want_valid = ref.parse_firmware_version(values)
-    got_value, got_valid = ids.parse_firmware_version(arr)
+    got_value, got_valid = ids.parse_firmware_version(arr, strict=False)
     assert got_value.dtype == np.uint32
     assert np.array_equal(got_valid, want_valid)
     assert np.array_equal(got_value, want_value)
-    parsed = ids.parse_version_column(arr)
+    parsed = ids.parse_version_column(arr, strict=False)
     assert np.array_equal(parsed.state, expected_state(values, want_valid))
     canonical = as_list(ref.format_firmware_version(want_value))
     assert parsed.canonical == expected_canonical(values, want_valid, canonical.__getitem__)
+    # strict (the default): eight decimal digits without 0x and without a leading zero are ambiguous
+    ambiguous = np.array([bool(ok) and f"{v:08X}".isdigit() and f"{v:08X}"[0] != "0" and "x" not in text.lower()
+                          for v, ok, text in zip(want_value.tolist(), want_valid, values)], dtype=bool)
+    strict = ids.parse_version_column(arr)
+    assert np.array_equal(strict.state, np.where(ambiguous, ids.AMBIGUOUS, expected_state(values, want_valid)))
+    assert np.array_equal(strict.values, np.where(ambiguous, 0, want_value))
 
 
 @examples

@@ -37,6 +37,10 @@ class CampaignError(AltHanError, RuntimeError):
     """A campaign cannot proceed as asked (bad state transition, missing store, refused image)."""
 
 
+class CampaignStoreError(CampaignError):
+    """The campaign store could not be written (a full disk, a lost device); what was committed is intact."""
+
+
 class FrameError(AltHanError, ValueError):
     """A radio frame is malformed, does not fit its layer's rules, or failed its FCS / MIC / replay check."""
 

@@ -71,9 +71,12 @@ def compare(results: list[Result], ours: Result, peer: Result | None) -> None:
 
 
 def run_suites(names: list[str] | None = None, quick: bool = False) -> list[Result]:
+    unknown = [name for name in names or () if name not in SUITES]
+    if unknown:
+        from ..errors import ParameterError
+
+        raise ParameterError(f"unknown benchmark suite(s) {', '.join(map(repr, unknown))}; known: {', '.join(SUITES)}")
     results: list[Result] = []
     for name in names or SUITES:
-        if name not in SUITES:
-            raise ValueError(f"unknown benchmark suite {name!r}; known: {SUITES}")
         results.extend(importlib.import_module(f"{__name__}.{name}").run(quick))
     return results

@@ -25,9 +25,9 @@ AS_OF = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
 def fleet_table(quick: bool) -> pa.Table:
     path = os.environ.get("ALTHAN_OTA_BENCH_FLEET")
     if path and not quick:
-        import pyarrow.parquet as pq
+        from ..fleet import read_fleet
 
-        return pq.read_table(path)
+        return read_fleet(path).table
     from ..fleet import generate_fleet
 
     return generate_fleet(QUICK_INSTALLATIONS if quick else FULL_INSTALLATIONS, seed=7).table

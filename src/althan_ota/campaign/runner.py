@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..emulate import EmulationParams
 from ..emulate.params import describe as describe_params
-from ..errors import CampaignError
+from ..errors import CampaignError, CampaignStoreError
 from ..fleet import Fleet, read_fleet
 from . import control
 from .emulation import WaveOutcome, dataclass_from_dict, emulate_wave
@@ -47,13 +47,12 @@ def create_campaign(store: CampaignStore, plan: CampaignPlan, fleet: Fleet, flee
     will never request (not eligible, with the reason)."""
     campaign_id = campaign_id or f"{plan.name}-{uuid.uuid4().hex[:8]}"
     emulation = emulation or EmulationParams()
-    store.create(campaign_id, plan.name, plan.environment, plan.target_version, plan.image_sha256,
-                 plan.to_json(), seed, fleet_path, len(fleet), _params_json(emulation))
     targeting = target(plan, fleet)
     out = np.flatnonzero(targeting.in_scope & ~targeting.eligible)
     devices, events = _final_rows(campaign_id, fleet, out, State.NOT_ELIGIBLE, targeting.reason[out], t=0.0,
                                   wave=-1)
-    store.insert_devices(campaign_id, devices, events)
+    store.create(campaign_id, plan.name, plan.environment, plan.target_version, plan.image_sha256,
+                 plan.to_json(), seed, fleet_path, len(fleet), _params_json(emulation), devices, events)
     return campaign_id
 
 
@@ -61,7 +60,20 @@ def run_campaign(store: CampaignStore, campaign_id: str, fleet: Fleet | None = N
                  progress: Callable[[int, int], object] | None = None, max_waves: int | None = None,
                  n_threads: int | None = None) -> RunReport:
     """Run (or resume) a campaign until it finishes, pauses on a threshold, is paused or aborted from
-    outside (``althan-ota campaign pause``), or ``max_waves`` more waves are committed."""
+    outside (``althan-ota campaign pause``), or ``max_waves`` more waves are committed. A store that cannot be
+    written (a full disk) stops the run with a CampaignStoreError that says how to resume it."""
+    try:
+        return _run(store, campaign_id, fleet, progress, max_waves, n_threads)
+    except CampaignStoreError as exc:
+        committed = len(store.committed_waves(campaign_id))
+        raise CampaignStoreError(
+            f"{exc}. Campaign {campaign_id!r} stopped; its {committed} committed wave(s) are intact in the store. "
+            f"Free disk space (or move {store.path} and its .wal file to a larger disk) and run: "
+            f"althan-ota campaign resume {campaign_id} --store {store.path}") from None
+
+
+def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, max_waves: int | None,
+         n_threads: int | None) -> RunReport:
     info = store.campaign(campaign_id)
     if info["status"] in ("finished", "aborted"):
         return _report(store, campaign_id)

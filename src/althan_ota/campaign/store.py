@@ -1,8 +1,10 @@
 """The campaign store: an embedded DuckDB file (no server) holding, per campaign, the plan, every device's
 current state, every state transition, the transfer costs, and which waves are committed.
 
-Each wave is committed in one transaction, so an interrupted run (Ctrl-C, kill -9, power loss) loses at most
-the wave in flight, and resuming replays that wave deterministically: the result equals an uninterrupted run.
+Each wave is committed in one transaction, so an interrupted run (Ctrl-C, kill -9, power loss, a full disk)
+loses at most the wave in flight, and resuming replays that wave deterministically: the result equals an
+uninterrupted run. A write the disk refuses is a CampaignStoreError. While a process writes the store, it
+publishes a read-only snapshot of it after its commits, for status and reports (see snapshot.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ..errors import CampaignError
+from ..errors import CampaignError, CampaignStoreError
+from .snapshot import Publisher, published_at, readable_snapshot
 from .store_tables import CAMPAIGNS, DEVICES, EVENTS, TRANSFERS
 from .states import State
 
@@ -63,26 +66,58 @@ class CampaignStore:
 
     def __init__(self, path: str | Path, read_only: bool = False):
         self.path = str(path)
+        self.snapshot_at: dt.datetime | None = None     # set when reading a running campaign's snapshot
         try:
             self.db = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
             raise CampaignError(f"cannot open the campaign store {self.path}: {exc}") from None
+        self.snapshots = None if read_only else Publisher(self.db, self.path)
         if not read_only:
-            for name, schema in (TABLES | STORE_TABLES).items():
-                self._run(_ddl(name, schema))
+            with self._writing():
+                for name, schema in (TABLES | STORE_TABLES).items():
+                    self._run(_ddl(name, schema))
+
+    @classmethod
+    def for_reading(cls, path: str | Path) -> "CampaignStore":
+        """The store read-only or, while a campaign run holds it, its latest snapshot (``snapshot_at`` says
+        when that was published)."""
+        for _ in range(3):      # the writer may finish (and drop its snapshot) between two attempts
+            try:
+                return cls(path, read_only=True)
+            except CampaignError as exc:
+                snapshot = readable_snapshot(path, exc)
+            try:
+                store = cls(snapshot, read_only=True)
+            except CampaignError:
+                continue
+            store.snapshot_at = published_at(snapshot)
+            return store
+        raise CampaignError(f"cannot open the campaign store {path} or its snapshot; try again")
 
     def close(self) -> None:
-        self.db.close()
+        if self.snapshots is not None:
+            self.snapshots.discard()    # readers open the store itself again once this process lets go
+        try:
+            self.db.close()
+        except duckdb.Error as exc:
+            raise CampaignStoreError(f"cannot write the campaign store {self.path} on closing it: {exc}") from None
 
     def __enter__(self) -> "CampaignStore":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.close()
+        except CampaignStoreError:
+            if exc_type is None:
+                raise           # else the error already on its way says what went wrong first
 
     # -- campaigns -------------------------------------------------------------------------------------
     def create(self, campaign_id: str, name: str, environment: str, target_version: int, image_sha256: str,
-               plan_json: str, seed: int, fleet_path: str, fleet_rows: int, emulation_json: str) -> None:
+               plan_json: str, seed: int, fleet_path: str, fleet_rows: int, emulation_json: str,
+               devices: pa.Table | None = None, events: pa.Table | None = None) -> None:
+        """Register a campaign, with the rows of ``devices`` it will never request (and their ``events``) in
+        the same transaction: a campaign is in the store whole or not at all."""
         if self.campaign(campaign_id, missing_ok=True) is not None:
             raise CampaignError(f"campaign {campaign_id!r} already exists in {self.path}")
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -92,6 +127,8 @@ class CampaignStore:
                              plan_json])
             self._run("INSERT INTO run_state VALUES (?, ?, ?, ?, ?)",
                             [campaign_id, seed, fleet_path, fleet_rows, emulation_json])
+            if devices is not None:
+                self._insert_rows(devices, events)
 
     def campaign(self, campaign_id: str, missing_ok: bool = False) -> dict | None:
         row = self._query("SELECT * FROM campaigns c JOIN run_state r USING (campaign_id) WHERE campaign_id = ?",
@@ -108,7 +145,8 @@ class CampaignStore:
 
     def set_status(self, campaign_id: str, status: str) -> None:
         self.campaign(campaign_id)
-        self._run("UPDATE campaigns SET status = ? WHERE campaign_id = ?", [status, campaign_id])
+        with self._transaction(publish_now=True):
+            self._run("UPDATE campaigns SET status = ? WHERE campaign_id = ?", [status, campaign_id])
 
     def status(self, campaign_id: str) -> str:
         return self.campaign(campaign_id)["status"]
@@ -121,7 +159,7 @@ class CampaignStore:
                     transfers: pa.Table, status: str) -> None:
         """Everything one wave produced, atomically: its devices' final rows, events, transfer costs, the
         wave record and the campaign status."""
-        with self._transaction():
+        with self._transaction(publish_now=status != "running"):
             self.db.register("_devices", devices)
             self.db.register("_events", events)
             self.db.register("_transfers", transfers)
@@ -140,12 +178,15 @@ class CampaignStore:
     def insert_devices(self, campaign_id: str, devices: pa.Table, events: pa.Table) -> None:
         """Rows for devices the campaign will never request (not eligible), or cancelled ones."""
         with self._transaction():
-            self.db.register("_devices", devices)
-            self.db.register("_events", events)
-            self._run("INSERT INTO devices SELECT * FROM _devices")
-            self._run("INSERT INTO events SELECT * FROM _events")
-            self.db.unregister("_devices")
-            self.db.unregister("_events")
+            self._insert_rows(devices, events)
+
+    def _insert_rows(self, devices: pa.Table, events: pa.Table) -> None:
+        self.db.register("_devices", devices)
+        self.db.register("_events", events)
+        self._run("INSERT INTO devices SELECT * FROM _devices")
+        self._run("INSERT INTO events SELECT * FROM _events")
+        self.db.unregister("_devices")
+        self.db.unregister("_events")
 
     # -- DUIS originator counters ----------------------------------------------------------------------
     def next_request_counters(self, user_id: str, n: int = 1, floor: int = 1) -> range:
@@ -205,16 +246,47 @@ class CampaignStore:
         fetch = getattr(relation, "to_arrow_table", None) or relation.arrow   # DuckDB >= 1.4 / before
         return fetch()
 
-    def _transaction(self):
-        return _Transaction(self.db)
+    def _transaction(self, publish_now: bool = False):
+        """A write transaction; once committed, the snapshot for readers is refreshed (when due, or now)."""
+        return _Transaction(self, publish_now)
+
+    def _writing(self):
+        return _Writing(self.path)
+
+
+class _Writing:
+    """Turns DuckDB's I/O failures while writing (a full disk) into a CampaignStoreError naming the store."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and issubclass(exc_type, (duckdb.IOException, duckdb.TransactionException)):
+            raise CampaignStoreError(f"cannot write the campaign store {self.path}: {exc}") from None
+        return False
 
 
 class _Transaction:
-    def __init__(self, db):
-        self.db = db
+    def __init__(self, store: CampaignStore, publish_now: bool):
+        self.store, self.publish_now = store, publish_now
 
     def __enter__(self):
-        self.db.execute("BEGIN TRANSACTION").fetchall()
+        self.store.db.execute("BEGIN TRANSACTION").fetchall()
 
     def __exit__(self, exc_type, exc, tb):
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT").fetchall()
+        with self.store._writing():
+            if exc_type is not None:
+                try:
+                    self.store.db.execute("ROLLBACK").fetchall()
+                except duckdb.Error:
+                    pass        # the transaction may be gone already (DuckDB aborts it on a failed write)
+                if issubclass(exc_type, (duckdb.IOException, duckdb.TransactionException)):
+                    raise exc
+                return False
+            self.store.db.execute("COMMIT").fetchall()
+        if self.store.snapshots is not None:
+            self.store.snapshots.committed(force=self.publish_now)
+        return False

@@ -18,7 +18,8 @@ LINK_TYPES = {LINKTYPE_IEEE802_15_4_WITHFCS: "IEEE802_15_4_WITHFCS", LINKTYPE_IE
 
 _PCAP_MAGIC = {b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-6),
                b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9)}
-_PCAPNG_SHB = 0x0A0D0D0A
+PCAPNG_SECTION_HEADER = 0x0A0D0D0A
+_INTERFACE, _SIMPLE_PACKET, _ENHANCED_PACKET = 1, 3, 6
 _SNAPLEN = 65535
 
 
@@ -82,7 +83,7 @@ def write_pcapng(target, records: Iterable[tuple[float, bytes]], link_type: int 
         text = comment.encode()
         opt = struct.pack("<HH", 4, len(text)) + text + b"\0" * (_pad4(len(text)) - len(text)) + b"\0\0\0\0"
         shb_body = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + opt           # shb_userappl
-        out.write(struct.pack("<II", _PCAPNG_SHB, 12 + len(shb_body)) + shb_body +
+        out.write(struct.pack("<II", PCAPNG_SECTION_HEADER, 12 + len(shb_body)) + shb_body +
                   struct.pack("<I", 12 + len(shb_body)))
         tsres = struct.pack("<HHB3x", 9, 1, 9) + b"\0\0\0\0"                   # if_tsresol = 10^-9
         idb_body = struct.pack("<HHI", link_type, 0, _SNAPLEN) + tsres
@@ -98,14 +99,20 @@ def write_pcapng(target, records: Iterable[tuple[float, bytes]], link_type: int 
 
 def read_capture(source) -> Capture:
     """Read a pcap or pcapng file (path or bytes). Raises :class:`CaptureError` for a file of another kind or
-    another link type; a record cut short by the end of the file ends the list and is named in
-    ``problems``."""
-    raw = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
-    if len(raw) < 24 and raw[:4] not in _PCAP_MAGIC and raw[:4] != struct.pack("<I", _PCAPNG_SHB):
+    another link type, or one with no usable interface; a record or block that is cut short or malformed is
+    named by its byte offset in ``problems``, and the frames before it are kept."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        raw = bytes(source)
+    else:
+        try:
+            raw = Path(source).read_bytes()
+        except OSError as exc:
+            raise CaptureError(f"cannot read {source}: {exc.strerror or exc}") from None
+    if len(raw) < 24 and raw[:4] not in _PCAP_MAGIC and raw[:4] != struct.pack("<I", PCAPNG_SECTION_HEADER):
         raise CaptureError(f"not a pcap or pcapng file: {len(raw)} bytes, too short for a file header")
     if raw[:4] in _PCAP_MAGIC:
         cap = _read_pcap(raw)
-    elif raw[:4] == struct.pack("<I", _PCAPNG_SHB):
+    elif raw[:4] == struct.pack("<I", PCAPNG_SECTION_HEADER):
         cap = _read_pcapng(raw)
     else:
         raise CaptureError(f"not a pcap or pcapng file (magic {raw[:4].hex()})")
@@ -140,53 +147,116 @@ def _read_pcap(raw: bytes) -> Capture:
     return cap
 
 
+class _Malformed(Exception):
+    """A pcapng block whose framing holds but whose content breaks the format; the message says how."""
+
+
+_BLOCK_NAMES = {PCAPNG_SECTION_HEADER: "section header", _INTERFACE: "interface description",
+                _SIMPLE_PACKET: "simple packet", _ENHANCED_PACKET: "enhanced packet"}
+_BYTE_ORDER = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
+
+
 def _read_pcapng(raw: bytes) -> Capture:
+    """Block by block (pcapng, draft-ietf-opsawg-pcapng): a block whose length does not frame it ends the
+    read; a malformed packet block is skipped; a malformed section header or interface description ends the
+    read too, since the interface numbers of the packets after it could no longer be trusted."""
     pos, endian = 0, "<"
     interfaces: list[tuple[int, float]] = []
+    link_types: set[int] = set()
     records: list[Record] = []
     problems: list[str] = []
     while pos < len(raw):
         if len(raw) - pos < 12:
-            problems.append(f"block at byte {pos} cut short")
+            problems.append(f"block at byte {pos}: cut short, {len(raw) - pos} bytes left of the 12 a block needs")
             break
         btype = struct.unpack_from(endian + "I", raw, pos)[0]
-        if btype == _PCAPNG_SHB:
-            endian = "<" if raw[pos + 8:pos + 12] == b"\x4d\x3c\x2b\x1a" else ">"
-            interfaces = []
+        if btype == PCAPNG_SECTION_HEADER:
+            endian = _BYTE_ORDER.get(raw[pos + 8:pos + 12], endian)
+        name = _BLOCK_NAMES.get(btype, f"type 0x{btype:08X}")
         blen = struct.unpack_from(endian + "I", raw, pos + 4)[0]
-        if blen < 12 or blen % 4 or pos + blen > len(raw):
-            problems.append(f"block at byte {pos}: length {blen} does not fit the file")
+        if blen < 12 or blen % 4 or blen > len(raw) - pos:
+            problems.append(f"{name} block at byte {pos}: length {blen} does not fit the file "
+                            f"({len(raw) - pos} bytes left; a block is at least 12 and a multiple of 4)")
+            break
+        trailing = struct.unpack_from(endian + "I", raw, pos + blen - 4)[0]
+        if trailing != blen:
+            problems.append(f"{name} block at byte {pos}: length {blen} at its start, {trailing} at its end")
             break
         body = raw[pos + 8:pos + blen - 4]
-        if btype == 1:                                   # interface description
-            link_type = struct.unpack_from(endian + "H", body, 0)[0]
-            interfaces.append((link_type, _tsresol(body[8:], endian)))
-        elif btype == 6:                                 # enhanced packet
-            iface, hi, lo, incl, orig = struct.unpack_from(endian + "IIIII", body, 0)
-            if iface >= len(interfaces) or 20 + incl > len(body):
-                problems.append(f"packet block at byte {pos}: bad interface or length")
-            else:
-                records.append(Record(((hi << 32) | lo) * interfaces[iface][1], body[20:20 + incl], orig))
-        elif btype == 3 and interfaces:                  # simple packet
-            orig = struct.unpack_from(endian + "I", body, 0)[0]
-            records.append(Record(0.0, body[4:4 + min(orig, len(body) - 4)], orig))
+        try:
+            if btype == PCAPNG_SECTION_HEADER:
+                _section_header(body)
+                interfaces = []                 # interface numbers start again in each section
+            elif btype == _INTERFACE:
+                interfaces.append(_interface(body, endian))
+                link_types.add(interfaces[-1][0])
+            elif btype == _ENHANCED_PACKET:
+                records.append(_enhanced_packet(body, endian, interfaces))
+            elif btype == _SIMPLE_PACKET:
+                records.append(_simple_packet(body, endian, interfaces))
+        except _Malformed as exc:
+            problems.append(f"{name} block at byte {pos}: {exc}")
+            if btype in (PCAPNG_SECTION_HEADER, _INTERFACE):
+                break
         pos += blen
-    if not interfaces:
-        raise CaptureError("pcapng file without an interface description block")
-    kinds = {lt for lt, _ in interfaces}
-    if len(kinds) > 1:
-        raise CaptureError(f"pcapng file mixes link types {sorted(kinds)}")
-    return Capture(interfaces[0][0], records, problems)
+    if not link_types:
+        raise CaptureError("pcapng file without a usable interface description block"
+                           + (f": {problems[0]}" if problems else ""))
+    if len(link_types) > 1:
+        raise CaptureError(f"pcapng file mixes link types {sorted(link_types)}")
+    return Capture(next(iter(link_types)), records, problems)
 
 
-def _tsresol(options: bytes, endian: str) -> float:
-    pos = 0
-    while pos + 4 <= len(options):
-        code, length = struct.unpack_from(endian + "HH", options, pos)
+def _section_header(body: bytes) -> None:
+    if len(body) < 16:
+        raise _Malformed(f"{len(body)} bytes of body, needs 16 (byte-order magic, version, section length)")
+    if body[:4] not in _BYTE_ORDER:
+        raise _Malformed(f"byte-order magic {body[:4].hex(' ').upper()} is neither 4D 3C 2B 1A nor 1A 2B 3C 4D")
+
+
+def _interface(body: bytes, endian: str) -> tuple[int, float]:
+    if len(body) < 8:
+        raise _Malformed(f"{len(body)} bytes of body, needs 8 (link type, reserved, snap length)")
+    link_type = struct.unpack_from(endian + "H", body, 0)[0]
+    return link_type, _tsresol(body, 8, endian)
+
+
+def _tsresol(body: bytes, pos: int, endian: str) -> float:
+    """The interface's timestamp unit from its if_tsresol option (microseconds when absent); every option
+    up to opt_endofopt must fit the block."""
+    while pos < len(body):
+        if len(body) - pos < 4:
+            raise _Malformed(f"option header at body byte {pos} cut short ({len(body) - pos} of 4 bytes)")
+        code, length = struct.unpack_from(endian + "HH", body, pos)
         if code == 0:
             break
-        if code == 9 and length >= 1:
-            v = options[pos + 4]
+        if length > len(body) - pos - 4:
+            raise _Malformed(f"option {code} at body byte {pos} announces {length} bytes, "
+                             f"{len(body) - pos - 4} left in the block")
+        if code == 9:
+            if length != 1:
+                raise _Malformed(f"if_tsresol option at body byte {pos} is {length} bytes, expected 1")
+            v = body[pos + 4]
             return 2.0 ** -(v & 0x7F) if v & 0x80 else 10.0 ** -v
         pos += 4 + _pad4(length)
     return 1e-6
+
+
+def _enhanced_packet(body: bytes, endian: str, interfaces: list[tuple[int, float]]) -> Record:
+    if len(body) < 20:
+        raise _Malformed(f"{len(body)} bytes of body, needs 20 before the packet data")
+    iface, hi, lo, incl, orig = struct.unpack_from(endian + "IIIII", body, 0)
+    if iface >= len(interfaces):
+        raise _Malformed(f"interface {iface}, but the section describes {len(interfaces)}")
+    if incl > len(body) - 20:
+        raise _Malformed(f"captured length {incl}, but the block holds {len(body) - 20} bytes of packet data")
+    return Record(((hi << 32) | lo) * interfaces[iface][1], body[20:20 + incl], orig)
+
+
+def _simple_packet(body: bytes, endian: str, interfaces: list[tuple[int, float]]) -> Record:
+    if not interfaces:
+        raise _Malformed("no interface described before it")
+    if len(body) < 4:
+        raise _Malformed(f"{len(body)} bytes of body, needs 4 (original length)")
+    orig = struct.unpack_from(endian + "I", body, 0)[0]
+    return Record(0.0, body[4:4 + min(orig, len(body) - 4)], orig)

@@ -41,9 +41,17 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head and the like
         sys.stderr.close()
         return 0
+    except OSError as exc:   # a file that cannot be read or written: the system says why, we say which
+        print(f"althan-ota: {_describe(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("althan-ota: interrupted", file=sys.stderr)
         return 130
+
+
+def _describe(exc: OSError) -> str:
+    paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    return f"{type(exc).__name__}: {exc.strerror or exc}" + (f": {paths}" if paths else "")
 
 
 if __name__ == "__main__":

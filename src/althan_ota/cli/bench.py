@@ -7,6 +7,8 @@ import platform
 import sys
 from pathlib import Path
 
+from ._io import number_in
+
 
 def register(sub) -> None:
     p = sub.add_parser("bench", help="benchmark the kernels against the peers a user would otherwise pick")
@@ -15,7 +17,7 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     p.add_argument("--out", type=Path, help="also save the JSON rows to this file (a baseline for later runs)")
     p.add_argument("--baseline", type=Path, help="a saved run to gate against; exit 1 on a regression")
-    p.add_argument("--max-slowdown", type=float, default=1.25,
+    p.add_argument("--max-slowdown", type=number_in(1.0), default=1.25,
                    help="how many times worse a row may get before the gate fails (default 1.25)")
     p.add_argument("--gate", choices=("time", "ratio"), default="time",
                    help="time: our best times against the baseline's (same machine type); ratio: our "

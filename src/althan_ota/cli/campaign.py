@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ._io import amount, count, fraction, positive, seed
+
 
 def _version(text: str) -> int:
     value = int(text, 16)
@@ -29,18 +31,18 @@ def _plan_args(p) -> None:
     p.add_argument("--image", type=Path, help="a bare firmware image (ZigBee OTA or GB upgrade image), for "
                    "what-if planning only: a real campaign takes its image from --release")
     p.add_argument("--target-version", type=_version, help="hex, e.g. 0x01040000 (taken from --image if given)")
-    p.add_argument("--image-size", type=int, help="bytes (taken from --image if given)")
+    p.add_argument("--image-size", type=positive, help="bytes (taken from --image if given)")
     p.add_argument("--upgrade-path", type=_path, action="append", default=[], metavar="FROM:TO",
                    help="hex versions; repeat for each allowed running version")
     p.add_argument("--environment", choices=("test", "production"))
     p.add_argument("--pair-order", choices=("meter_first", "hub_first", "concurrent"))
-    p.add_argument("--canary", type=int, dest="canary_installations")
-    p.add_argument("--requests-per-day", type=int)
-    p.add_argument("--pause-failure-rate", type=float)
-    p.add_argument("--abort-failure-rate", type=float)
-    p.add_argument("--site-visit-cost", type=float)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, help="emulator threads (default: every core)")
+    p.add_argument("--canary", type=count, dest="canary_installations")
+    p.add_argument("--requests-per-day", type=positive)
+    p.add_argument("--pause-failure-rate", type=fraction)
+    p.add_argument("--abort-failure-rate", type=fraction)
+    p.add_argument("--site-visit-cost", type=amount)
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--threads", type=positive, help="emulator threads (default: every core)")
 
 
 def register(sub) -> None:
@@ -65,7 +67,7 @@ def register(sub) -> None:
         a = c.add_parser(action, help=text)
         a.add_argument("campaign_id", nargs="?" if action == "status" else None)
         a.add_argument("--store", type=Path, default=Path("campaigns.duckdb"))
-        a.add_argument("--threads", type=int)
+        a.add_argument("--threads", type=positive)
         a.add_argument("--json", action="store_true")
         a.set_defaults(handler={"resume": do_resume, "pause": do_pause, "abort": do_abort,
                                 "status": do_status}[action])
@@ -124,9 +126,19 @@ def do_run(args) -> int:
     return 0
 
 
+def _existing_store(path: Path) -> None:
+    """Resume, pause, abort and status work on a store that exists: opening a missing one would create it."""
+    from ..errors import CampaignError
+
+    if not path.is_file():
+        raise CampaignError(f"no campaign store at {path}" + (" (it is a directory)" if path.is_dir() else "")
+                            + "; give the --store that 'campaign run' wrote")
+
+
 def do_resume(args) -> int:
     from ..campaign import CampaignStore, run_campaign, summarise
 
+    _existing_store(args.store)
     with CampaignStore(args.store) as store:
         with _progress(f"resuming {args.campaign_id}") as update:
             run_campaign(store, args.campaign_id, progress=lambda d, t: update(d / t), n_threads=args.threads)
@@ -138,6 +150,7 @@ def _act(args, action: str) -> int:
     from ..campaign import CampaignStore, abort_campaign, control, pause_campaign
     from ..errors import CampaignError
 
+    _existing_store(args.store)
     try:
         store = CampaignStore(args.store)
     except CampaignError:
@@ -160,14 +173,19 @@ def do_abort(args) -> int:
 
 
 def do_status(args) -> int:
-    from ..campaign import CampaignStore, summarise
-    from ..errors import CampaignError
+    import sys
 
-    if not args.store.exists():
-        raise CampaignError(f"no campaign store at {args.store}")
-    with CampaignStore(args.store, read_only=True) as store:
+    from ..campaign import CampaignStore, summarise
+
+    _existing_store(args.store)
+    # while a campaign runs, its process holds the store: the snapshot it publishes is read instead
+    with CampaignStore.for_reading(args.store) as store:
         ids = [args.campaign_id] if args.campaign_id else store.campaigns()
-        summaries = [summarise(store, cid) for cid in ids]
+        snapshot_at = store.snapshot_at.isoformat() if store.snapshot_at else None
+        summaries = [summarise(store, cid) | {"snapshot_at": snapshot_at} for cid in ids]
+    if snapshot_at:
+        print(f"althan-ota: {args.store} is in use by a running campaign; showing its snapshot of {snapshot_at}",
+              file=sys.stderr)
     if args.json:
         print(json.dumps(summaries, indent=2))
     else:

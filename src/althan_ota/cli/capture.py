@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from ..errors import ParameterError
+from ._io import number_in, positive, seed
 
 # Example keys for emulated captures only; real networks' keys never belong in a command line default.
 DEFAULT_NWK_KEY = "5a6967426565416c6c69616e63653039"
@@ -38,12 +39,12 @@ def register(sub) -> None:
                    help="emulate this installation (number, or with --fleet its ID, e.g. INST-000000123); "
                         "repeatable")
     p.add_argument("--fleet", type=Path, help="fleet inventory the --installation IDs and link PERs come from")
-    p.add_argument("--per", type=float, help="packet error rate of the link (default 0.1; not with --installation)")
-    p.add_argument("--sniffer-loss", type=float, default=0.0, help="share of frames the sniffer misses")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--per", type=number_in(0.0, 1.0, below_maximum=True), help="packet error rate of the link (default 0.1; not with --installation)")
+    p.add_argument("--sniffer-loss", type=number_in(0.0, 1.0, below_maximum=True), default=0.0, help="share of frames the sniffer misses")
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--link", choices=["han", "bridge"], default="han",
                    help="han: ZigBee NWK security over the HAN; bridge: MAC-secured Alt HAN bridge link")
-    p.add_argument("--block-size", type=int, help="data bytes per Image Block Response (default: all that fit)")
+    p.add_argument("--block-size", type=positive, help="data bytes per Image Block Response (default: all that fit)")
     p.add_argument("--nwk-key", default=DEFAULT_NWK_KEY, help="ZigBee network key, hex")
     p.add_argument("--mac-key", default=DEFAULT_MAC_KEY, help="bridge link MAC key, hex (--link bridge)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -54,7 +55,7 @@ def register(sub) -> None:
     r.add_argument("--nwk-key", action="append",
                    help="ZigBee network key, hex; repeatable (a capture of several networks or emulated devices)")
     r.add_argument("--mac-key", help="IEEE 802.15.4 MAC key (bridge link), hex")
-    r.add_argument("--image-size", type=int,
+    r.add_argument("--image-size", type=positive,
                    help="image size for transfers the capture has no Query Next Image Response for (emulated)")
     r.add_argument("--aps-key", help="APS link key, hex")
     r.add_argument("--json", action="store_true")

@@ -11,14 +11,16 @@ import json
 import shutil
 from pathlib import Path
 
+from ._io import positive, seed
+
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="run a complete campaign on a synthetic fleet (embedded defaults)")
-    p.add_argument("--installations", type=int, default=20_000, help="P2P installations (default 20000)")
-    p.add_argument("--image-size", type=int, default=240_000, help="Manufacturer Image bytes (default 240000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--installations", type=positive, default=20_000, help="P2P installations (default 20000)")
+    p.add_argument("--image-size", type=positive, default=240_000, help="Manufacturer Image bytes (default 240000)")
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--out", type=Path, default=Path("althan-ota-demo"), help="output folder (replaced)")
-    p.add_argument("--threads", type=int)
+    p.add_argument("--threads", type=positive)
     p.add_argument("--json", action="store_true", help="print the campaign summary as JSON")
     p.set_defaults(handler=run)
 

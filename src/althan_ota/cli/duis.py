@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ParameterError
-from ._io import integer as _int
+from ._io import firmware_version, integer_in
 from ._io import read_file as _read
 from ._io import write_file as _write
 
@@ -25,13 +25,13 @@ def register(sub) -> None:
     b.add_argument("--user-id", required=True, help="your DCC user ID (EUI-64), the RequestID's originator")
     b.add_argument("--target", help="the DSP's EUI-64 (11.4, 8.2, 12.2; for 11.2 the target is --device)")
     counter = b.add_mutually_exclusive_group(required=True)
-    counter.add_argument("--counter", type=_int, help="the originator counter to use")
+    counter.add_argument("--counter", type=integer_in(1, 2 ** 64 - 1), help="the originator counter to use")
     counter.add_argument("--store", type=Path, help="campaign store that keeps your originator counters: the "
                                                     "next one is taken from it")
     b.add_argument("--device", action="append", default=[], help="a device ID (repeatable; 11.4 takes many)")
     b.add_argument("--devices-file", type=Path, help="11.4: a file of device IDs, one a line")
     b.add_argument("--image", type=Path, help="11.4: the GB or ZigBee OTA image")
-    b.add_argument("--version", type=_int, help="11.4: firmware version (default: the image's file version)")
+    b.add_argument("--version", type=firmware_version, help="11.4: firmware version (default: the image's file version)")
     b.add_argument("--manufacturer", help="12.2: DeviceManufacturer")
     b.add_argument("--model", help="12.2: DeviceModel")
     b.add_argument("--device-type", default="PPMID", help="12.2: DeviceType (default PPMID)")
@@ -59,7 +59,7 @@ def register(sub) -> None:
     r = cmds.add_parser("parse", help="the records of a message (verified first with --certs)")
     r.add_argument("file")
     r.add_argument("--certs", help="directory of trusted PEM certificates (without it: not verified)")
-    r.add_argument("--target-version", type=_int, help="campaign target: 8.2 PPMID rows get a read-back outcome")
+    r.add_argument("--target-version", type=firmware_version, help="campaign target: 8.2 PPMID rows get a read-back outcome")
     r.add_argument("--json", action="store_true")
     r.set_defaults(handler=parse)
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 
+from ._io import fraction, positive, seed
+
 
 def register(sub) -> None:
     p = sub.add_parser("emulate", help="emulate an OTA rollout over a fleet of P2P Alt HAN installations")
-    p.add_argument("installations", type=int, help="number of installations (two bridges each)")
-    p.add_argument("--image-size", type=int, default=240_000, help="image bytes (default 240000)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None, help="default: every core")
+    p.add_argument("installations", type=positive, help="number of installations (two bridges each)")
+    p.add_argument("--image-size", type=positive, default=240_000, help="image bytes (default 240000)")
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--threads", type=positive, default=None, help="default: every core")
     p.add_argument("--image", metavar="FILE", help="bytes fidelity: send every block of this image as a real "
                                                    "frame (CCM*, FCS) and check its SHA-256 on each device")
-    p.add_argument("--corrupt-image-prob", type=float, default=0.0,
+    p.add_argument("--corrupt-image-prob", type=fraction, default=0.0,
                    help="with --image: probability that a CH serves a corrupted copy (default 0)")
     p.add_argument("--parquet", metavar="FILE", help="write the per-device table to a Parquet file")
     p.add_argument("--json", action="store_true", help="print the fleet summary as JSON")

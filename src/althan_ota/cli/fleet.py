@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ._io import amount, count, seed
+
 
 def register(sub) -> None:
     p = sub.add_parser("fleet", help="generate, import or show a fleet inventory")
     fleet_sub = p.add_subparsers(dest="fleet_command", metavar="ACTION", required=True)
 
     g = fleet_sub.add_parser("generate", help="write a seeded synthetic fleet as Parquet")
-    g.add_argument("--installations", type=int, default=10_000, help="P2P installations (2 bridges each)")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--standard-ppmids", type=float, default=0.05,
+    g.add_argument("--installations", type=count, default=10_000, help="P2P installations (2 bridges each)")
+    g.add_argument("--seed", type=seed, default=0)
+    g.add_argument("--standard-ppmids", type=amount, default=0.05,
                    help="plain PPMIDs per installation (default 0.05)")
     g.add_argument("--out", type=Path, default=Path("fleet.parquet"))
     g.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -49,12 +51,16 @@ def import_(args) -> int:
     from ..fleet import read_fleet
     from .progress import status
 
+    from .._files import replacing, writable
+
+    quarantine_path = writable(args.quarantine or args.out.with_name(args.out.stem + ".quarantine.csv"))
+    writable(args.out)
     with status(f"importing {args.extract}"):
         fleet = read_fleet(args.extract)
+        if fleet.quarantine.num_rows:    # first: a quarantine that cannot be written leaves no fleet behind
+            with replacing(quarantine_path) as partial:
+                pacsv.write_csv(fleet.quarantine, partial)
         fleet.write(args.out)
-    quarantine_path = args.quarantine or args.out.with_name(args.out.stem + ".quarantine.csv")
-    if fleet.quarantine.num_rows:
-        pacsv.write_csv(fleet.quarantine, quarantine_path)
     _print_summary(fleet, args.json, f"wrote {args.out}" + (
         f"; {fleet.quarantined_lines} bad rows quarantined in {quarantine_path}" if fleet.quarantine.num_rows else ""))
     if fleet.quarantine.num_rows and not args.json:

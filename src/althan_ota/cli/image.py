@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..errors import AltHanError, ParameterError
-from ._io import integer as _int
+from ._io import integer_in
 from ._io import read_file as _read
 from ._io import write_file as _write
 
@@ -24,15 +24,15 @@ def register(sub) -> None:
     b.add_argument("format", choices=["zigbee", "gbcs"])
     b.add_argument("payload", help="the upgrade image (zigbee) or Manufacturer Image (gbcs)")
     b.add_argument("-o", "--output", required=True)
-    b.add_argument("--manufacturer-code", type=_int, required=True)
-    b.add_argument("--image-type", type=_int, required=True)
-    b.add_argument("--file-version", type=_int, required=True, help="32-bit, e.g. 0x01020304")
-    b.add_argument("--stack-version", type=_int, default=2)
+    b.add_argument("--manufacturer-code", type=integer_in(0, 0xFFFF), required=True)
+    b.add_argument("--image-type", type=integer_in(0, 0xFFFF), required=True)
+    b.add_argument("--file-version", type=integer_in(0, 0xFFFFFFFF), required=True, help="32-bit, e.g. 0x01020304")
+    b.add_argument("--stack-version", type=integer_in(0, 0xFFFF), default=2)
     b.add_argument("--header-string", default="")
-    b.add_argument("--hardware", type=_int, nargs=2, metavar=("MIN", "MAX"),
+    b.add_argument("--hardware", type=integer_in(0, 0xFFFF), nargs=2, metavar=("MIN", "MAX"),
                    help="hardware version range (required for gbcs)")
-    b.add_argument("--security-credential", type=_int, help="zigbee: security credential version")
-    b.add_argument("--destination", type=_int, help="zigbee: upgrade file destination EUI-64")
+    b.add_argument("--security-credential", type=integer_in(0, 0xFF), help="zigbee: security credential version")
+    b.add_argument("--destination", type=integer_in(0, 2 ** 64 - 1), help="zigbee: upgrade file destination EUI-64")
     b.add_argument("--element", action="append", default=[], metavar="TAG:FILE",
                    help="zigbee: an extra sub-element, e.g. 0xF000:notes.bin (repeatable)")
     b.add_argument("--integrity-code", action="store_true", help="zigbee: append the AES-MMO integrity code")

@@ -6,6 +6,7 @@ import json
 import math
 
 from ..errors import ParameterError
+from ._io import count, number_in, positive, seed
 
 
 def register(sub) -> None:
@@ -22,21 +23,21 @@ def register(sub) -> None:
                    help="one axis of the grid (repeat for more axes)")
     s.add_argument("--grid-file", metavar="FILE", help="JSON (or YAML) mapping of axis name to values")
     fleet = s.add_mutually_exclusive_group()
-    fleet.add_argument("--installations", type=int, default=10_000,
+    fleet.add_argument("--installations", type=positive, default=10_000,
                        help="installations (two bridges each) on the parameters' link PERs (default 10000)")
     fleet.add_argument("--fleet", metavar="FILE", help="an inventory (althan-ota fleet generate / import): its "
                        "P2P installations with their own han_per and bridge_per")
-    s.add_argument("--image-size", type=int, default=240_000, help="image bytes unless swept (default 240000)")
-    s.add_argument("--replications", type=int, default=10, help="seeds per grid point (default 10)")
-    s.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    s.add_argument("--image-size", type=positive, default=240_000, help="image bytes unless swept (default 240000)")
+    s.add_argument("--replications", type=positive, default=10, help="seeds per grid point (default 10)")
+    s.add_argument("--seed", type=seed, default=0, help="first seed (default 0)")
     where = s.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786")
-    where.add_argument("--workers", type=int, help="size of the local cluster (default: one per core)")
+    where.add_argument("--workers", type=positive, help="size of the local cluster (default: one per core)")
     where.add_argument("--serial", action="store_true", help="run in this process, without Dask")
-    s.add_argument("--partitions", type=int, help="fleet slices per run (default: automatic)")
-    s.add_argument("--engine-threads", type=int, default=1, help="engine threads per task (default 1)")
-    s.add_argument("--retries", type=int, default=2, help="re-runs of a failing task (default 2)")
-    s.add_argument("--confidence", type=float, default=0.95, help="confidence level (default 0.95)")
+    s.add_argument("--partitions", type=positive, help="fleet slices per run (default: automatic)")
+    s.add_argument("--engine-threads", type=positive, default=1, help="engine threads per task (default 1)")
+    s.add_argument("--retries", type=count, default=2, help="re-runs of a failing task (default 2)")
+    s.add_argument("--confidence", type=number_in(0.0, 1.0, below_maximum=True), default=0.95, help="confidence level (default 0.95)")
     s.add_argument("--out", metavar="FILE", help="per-point table: .csv, .parquet or .json")
     s.add_argument("--per-seed", metavar="FILE", help="per-point-and-seed table: .csv, .parquet or .json")
     s.add_argument("--plot", metavar="FILE", help="plot a metric against a swept parameter: .png, .svg, .pdf")

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..errors import ParameterError
+from ._io import positive, seed
 from ._io import read_file as _read
 
 
@@ -51,8 +52,8 @@ def register(sub) -> None:
     d = cmds.add_parser("demo", help="write a demo bundle signed with PUBLICLY KNOWN test keys, and the keys")
     d.add_argument("directory")
     d.add_argument("--environment", choices=["test", "production"], default="test")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--image-size", type=int, default=240_000, help="Manufacturer Image bytes per side")
+    d.add_argument("--seed", type=seed, default=0)
+    d.add_argument("--image-size", type=positive, default=240_000, help="Manufacturer Image bytes per side")
     d.set_defaults(handler=demo)
 
 

@@ -3,18 +3,21 @@ CSV/Parquet/JSON for machines and one HTML page for people; ``--json`` prints a 
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 from ..errors import ParameterError
+from ._io import amount, count
 
 
 def _date(text: str) -> dt.datetime:
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise SystemExit(f"althan-ota report: not an ISO 8601 date or time: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
@@ -49,7 +52,7 @@ def register(sub) -> None:
     r.add_argument("--ahi", type=Path, required=True, help="Alt HAN Inventory extract (CSV or Parquet)")
     r.add_argument("--suppliers", type=Path, nargs="*", default=[],
                    help="supplier reports: files, or a directory of .csv/.parquet files")
-    r.add_argument("--stale-days", type=int, default=365, help="confirmed longer ago than this is stale")
+    r.add_argument("--stale-days", type=count, default=365, help="confirmed longer ago than this is stale")
     r.add_argument("--as-of", type=_date, help="the date staleness is measured from (default: now)")
     common(r, "reconciliation.csv", fleet=False, store=False)
     r.add_argument("--updates", type=Path, help="proposed AHI updates (default: ahi-updates.<format> beside --out)")
@@ -63,7 +66,7 @@ def register(sub) -> None:
     c = rep.add_parser("campaign", help="campaign views: versions, progress, completion, airtime, failures, visits")
     c.add_argument("--store", type=Path, required=True)
     c.add_argument("--campaign", help="campaign ID (default: the one that started last)")
-    c.add_argument("--visit-cost", type=float, default=150.0, help="cost of one site visit, GBP (default 150)")
+    c.add_argument("--visit-cost", type=amount, default=150.0, help="cost of one site visit, GBP (default 150)")
     common(c, "campaign-report", fleet=False, store=False)
     c.set_defaults(handler=campaign)
 
@@ -72,18 +75,28 @@ def register(sub) -> None:
     h.add_argument("--extract-date", type=_date)
     h.add_argument("--ahi", type=Path, help="also reconcile with this AHI extract")
     h.add_argument("--suppliers", type=Path, nargs="*", default=[])
-    h.add_argument("--stale-days", type=int, default=365)
+    h.add_argument("--stale-days", type=count, default=365)
     h.add_argument("--as-of", type=_date)
     h.add_argument("--compat", type=Path)
     h.add_argument("--campaign")
-    h.add_argument("--visit-cost", type=float, default=150.0)
+    h.add_argument("--visit-cost", type=amount, default=150.0)
     h.set_defaults(handler=html)
 
 
 def _session(args):
     from ..report import Session
 
-    return Session(args.fleet, store=getattr(args, "store", None), extract_date=getattr(args, "extract_date", None))
+    session = Session(args.fleet, store=getattr(args, "store", None),
+                      extract_date=getattr(args, "extract_date", None))
+    _note_snapshot(session.store)
+    return session
+
+
+def _note_snapshot(store) -> None:
+    """Say so when the store was in use by a running campaign and its snapshot was read instead."""
+    if store is not None and store.snapshot_at is not None:
+        print(f"althan-ota: {store.path} is in use by a running campaign; reporting from its snapshot of "
+              f"{store.snapshot_at.isoformat()}", file=sys.stderr)
 
 
 def _emit(args, summary: dict, lines: list[str]) -> int:
@@ -186,7 +199,9 @@ def campaign(args) -> int:
     from ..report.store_reader import open_store
 
     fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
-    views = campaign_views(open_store(args.store), args.campaign, visit_cost=args.visit_cost)
+    store = open_store(args.store)
+    _note_snapshot(store)
+    views = campaign_views(store, args.campaign, visit_cost=args.visit_cost)
     files = {name: str(write_table(table, args.out / f"{name}.{fmt}", fmt)) for name, table in views.tables.items()}
     from .._files import replacing
 

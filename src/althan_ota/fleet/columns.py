@@ -44,3 +44,46 @@ def lookup(values, mapping: dict[str, str], order=None) -> tuple[pa.Array, np.nd
     mapped = pc.take(pa.array([mapping.get(normalise_key(v)) for v in encoded.dictionary.to_pylist()],
                               pa.string()), encoded.indices)
     return mapped, present, pc.fill_null(pc.index_in(mapped, value_set=canonical), -1).to_numpy()
+
+
+# No inventory value comes near this: identifiers are tens of bytes, names and building references a few dozen.
+MAX_VALUE_BYTES = 1024
+# C0 control characters and DEL, except the tab and line breaks a spreadsheet cell may hold (an address)
+_CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
+def oversized(values) -> np.ndarray:
+    """Values longer than MAX_VALUE_BYTES (a mask; null is not)."""
+    lengths = pc.binary_length(values if pa.types.is_string(values.type) else values.cast(pa.string()))
+    return pc.fill_null(pc.greater(lengths, MAX_VALUE_BYTES), False).to_numpy(zero_copy_only=False)
+
+
+def shortened(values, mask: np.ndarray, keep: int = 40):
+    """The values with those under ``mask`` cut to their first ``keep`` characters and an ellipsis, so that
+    later messages quote them without carrying megabytes along."""
+    text = values if pa.types.is_string(values.type) else values.cast(pa.string())
+    cut = pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, keep), "…", "")
+    return pc.if_else(pa.array(mask), cut, text)
+
+
+def control_characters(values) -> np.ndarray:
+    """Values holding a control character other than tab and line breaks (a NUL byte, an escape, ...). Only
+    the values that are not plain printable ASCII are searched."""
+    text = values if pa.types.is_string(values.type) else values.cast(pa.string())
+    plain = pc.fill_null(pc.ascii_is_printable(text), True).to_numpy(zero_copy_only=False)
+    mask = np.zeros(len(text), bool)
+    if plain.all():
+        return mask
+    rows = np.flatnonzero(~plain)
+    found = pc.match_substring_regex(pc.take(text, pa.array(rows)), _CONTROL)
+    mask[rows] = pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+    return mask
+
+
+def first_control_character(value: str) -> tuple[int, str]:
+    """(1-based position, U+XXXX name) of the first control character of ``value``."""
+    import re
+
+    match = re.search(_CONTROL, value)
+    char = match.group()
+    return match.start() + 1, f"U+{ord(char):04X}" + (" (NUL)" if char == "\x00" else "")

@@ -9,6 +9,9 @@ reference these are checked against.
 * MPRN: 6 to 10 digits.
 * Firmware versions: 4-octet identifiers written as 8 hex digits, optionally ``0x``-prefixed. They are
   identifiers, not numbers: ordering comes from an upgrade-path table, never from comparing integers.
+  Eight decimal digits without ``0x`` and without a leading zero (``16908288``) are AMBIGUOUS: that is also
+  how a tool writes a version it exported as a number (16908288 = 0x01020000), so it is refused, never
+  guessed. A leading zero (``01020000``) or a hex letter makes the hex reading the only one.
 
 Values are trimmed of white space first (Unicode white space too) and an empty value is absent. Columns of
 integers (an EUI-64 stored as a uint64, a version as a uint32) are taken as the identifiers' values.
@@ -24,8 +27,8 @@ import pyarrow.compute as pc
 
 from .._backend import native
 
-# the states of a parsed value, as in csrc/idtext.h
-OK, ABSENT, MALFORMED, DEFER = 0, 1, 2, 3
+# the states of a parsed value, as in csrc/idtext.h; AMBIGUOUS is decided here, for versions only
+OK, ABSENT, MALFORMED, DEFER, AMBIGUOUS = 0, 1, 2, 3, 4
 
 # MPAN check digit weights (the first twelve primes from 3, skipping 11), per the MRA definition.
 _MPAN_WEIGHTS = np.array([3, 5, 7, 13, 17, 19, 23, 29, 31, 37, 41, 43], dtype=np.int64)
@@ -96,10 +99,37 @@ def parse_eui64_column(values) -> Parsed:
     return _parse(_kernel().parse_eui64, values)
 
 
-def parse_version_column(values) -> Parsed:
+def parse_version_column(values, strict: bool = True) -> Parsed:
+    """Versions as uint32. ``strict``: text that a decimal export of the number could also have produced is
+    AMBIGUOUS (see the module notes), not OK."""
     if _is_integer(values):
         return _parse_integers(values, 0xFFFFFFFF, np.uint32)
-    return _parse(_kernel().parse_hex32, values)
+    parsed = _parse(_kernel().parse_hex32, values)
+    if strict and not parsed.canonical:
+        _flag_ambiguous_versions(_as_strings(values), parsed)
+    return parsed
+
+
+def _flag_ambiguous_versions(text, parsed: Parsed) -> None:
+    values = parsed.values
+    decimal_looking = (parsed.state == OK) & (values >= np.uint32(0x10000000))
+    for shift in range(0, 32, 4):
+        decimal_looking &= ((values >> np.uint32(shift)) & np.uint32(0xF)) <= 9
+    rows = np.flatnonzero(decimal_looking)
+    if not len(rows):
+        return
+    written = pc.utf8_trim_whitespace(pc.take(text, pa.array(rows)))
+    prefixed = pc.fill_null(pc.starts_with(pc.utf8_lower(written), "0x"), False).to_numpy(zero_copy_only=False)
+    rows = rows[~prefixed]
+    parsed.state[rows] = AMBIGUOUS
+    values[rows] = 0
+
+
+def ambiguous_version_reason(text: str) -> str:
+    """Why ``text`` (eight decimal digits) is refused, with both of its readings."""
+    digits = text.strip()
+    return (f"firmware version '{digits}' is ambiguous: hex 0x{digits} or the decimal number {digits} "
+            f"(0x{int(digits):08X}) as a tool writes a version exported as an integer; write it with 0x")
 
 
 def parse_mpan_column(values) -> Parsed:
@@ -122,9 +152,9 @@ def format_eui64(values, valid=None) -> pa.Array:
     return _kernel().format_eui64(values, valid)
 
 
-def parse_firmware_version(values) -> tuple[np.ndarray, np.ndarray]:
-    """'0x0102A0B3' / '0102A0B3' -> (uint32 values, valid mask)."""
-    parsed = parse_version_column(values)
+def parse_firmware_version(values, strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """'0x0102A0B3' / '0102A0B3' -> (uint32 values, valid mask); ambiguous text is not valid."""
+    parsed = parse_version_column(values, strict)
     return parsed.values, parsed.valid
 
 

@@ -17,10 +17,16 @@ import pyarrow.compute as pc
 from .._files import replacing
 from ..errors import InventoryError
 from . import ids
-from .columns import lookup, text_values
+from .columns import MAX_VALUE_BYTES, control_characters, first_control_character, lookup, oversized, \
+    shortened, text_values
 from .schema import (BRIDGE_VARIANTS, COLUMNS, HUB_SIDE, JOIN_LOOKUP, JOINED_AS_CAD, METER_SIDE, OPTIONAL,
                      REQUIRED, STATUS_LOOKUP, VARIANT_LOOKUP)
 from .sources import read_extract
+
+# free-text columns: checked for control characters (NUL bytes and the like) before they reach Parquet
+TEXT_COLUMNS = ("device_type", "manufacturer", "model", "supplier", "installation_id", "building_id")
+# what systems write for an unknown supply: its check digit is valid, so only this rule catches it
+PLACEHOLDER_MPAN = "0" * 13
 
 QUARANTINE_SCHEMA = pa.schema([("line", pa.int64()), ("device_id", pa.string()), ("column", pa.string()),
                                ("reason", pa.string())])
@@ -71,12 +77,16 @@ class Fleet:
                 "firmware_version": dict(sorted(versions.items(), key=lambda kv: -kv[1]))}
 
     def write(self, path: str | Path) -> None:
-        """Write the validated fleet as Parquet (the quarantine beside it, if any rows were quarantined)."""
+        """Write the validated fleet as Parquet (the quarantine beside it, if any rows were quarantined), with
+        firmware versions as canonical ``0x0102A0B3`` text."""
         import pyarrow.parquet as pq
 
         path = Path(path)
+        # versions as 0x text: a person re-exporting the file to CSV gets text that imports as the same versions
+        position = self.table.schema.get_field_index("firmware_version")
+        versions = ids.format_firmware_version(self.column("firmware_version"))
         with replacing(path) as partial:
-            pq.write_table(self.table, partial)
+            pq.write_table(self.table.set_column(position, "firmware_version", versions), partial)
         if self.quarantine.num_rows:
             with replacing(path.with_name(path.stem + ".quarantine.parquet")) as partial:
                 pq.write_table(self.quarantine, partial)
@@ -133,7 +143,7 @@ def _parse_int(values: pa.Array, limit: int) -> tuple[np.ndarray, np.ndarray, np
         out[is_dec] = pc.cast(pc.filter(t, pa.array(is_dec)), pa.int64()).to_numpy()
     if is_hex.any():
         digits = pc.utf8_lpad(pc.utf8_slice_codeunits(pc.filter(t, pa.array(is_hex)), 2), 8, "0")
-        hex_values, _ = ids.parse_firmware_version(digits)
+        hex_values, _ = ids.parse_firmware_version(digits, strict=False)
         out[is_hex] = hex_values.astype(np.int64)
     valid = (is_hex | is_dec) & (out <= limit)
     return out, present, valid | ~present
@@ -150,16 +160,28 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
     n = raw.num_rows
     # columns stay chunked as read: the identifier kernels and the text clean-up work chunk by chunk
     col = {name: raw[name] for name in raw.column_names}
+    too_long = {}
+    for name, values in col.items():
+        if not pa.types.is_string(values.type):
+            continue
+        mask = oversized(values)
+        if mask.any():      # judged on its length alone, and quoted cut short from here on
+            too_long[name] = mask
+            col[name] = shortened(values, mask)
     problems = _Problems(lines, text_values(col["device_id"]))
+    for name, mask in too_long.items():
+        problems.add(mask, name, f"{name} is longer than {MAX_VALUE_BYTES} bytes (no inventory value is)")
     out: dict[str, pa.Array] = {}
 
     dev, ok = ids.parse_eui64(col["device_id"])
     problems.add(~ok, "device_id", "malformed EUI-64 device ID (expected 16 hex digits, e.g. 00-DB-12-34-56-78-90-A0)")
+    ok &= ~_flag_placeholder_eui64(dev, ok, "device_id", "device ID", problems)
     out["device_id"] = ids.format_eui64(dev)
     _flag_duplicates(dev, ok, lines, problems)
 
     chf, ok = ids.parse_eui64(col["ch_id"])
     problems.add(~ok, "ch_id", "malformed Communications Hub ID (expected an EUI-64)")
+    _flag_placeholder_eui64(chf, ok, "ch_id", "Communications Hub ID", problems)
     out["ch_id"] = ids.format_eui64(chf)
 
     for name, mapping, what in (("ppmid_variant", VARIANT_LOOKUP, "PPMID variant"),
@@ -177,7 +199,15 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
         fw, present, ok = _parse_int(col["firmware_version"], 0xFFFFFFFF)
         ok &= present
     else:
-        fw, ok = ids.parse_firmware_version(col["firmware_version"])
+        parsed = ids.parse_version_column(col["firmware_version"])
+        fw, ok = parsed.values, parsed.valid
+        ambiguous = parsed.state == ids.AMBIGUOUS
+        if ambiguous.any():
+            reasons = np.empty(n, dtype=object)
+            for row in np.flatnonzero(ambiguous):
+                reasons[row] = ids.ambiguous_version_reason(col["firmware_version"][int(row)].as_py())
+            problems.add(ambiguous, "firmware_version", reasons)
+            ok |= ambiguous
     problems.add(~ok, "firmware_version", "malformed firmware version (expected 8 hex digits, e.g. 0x0102A0B3)")
     out["firmware_version"] = pa.array(fw.astype(np.uint32))
 
@@ -200,6 +230,8 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
     mpan = col.get("mpan", pa.nulls(n, pa.string()))
     cores, present, ok = ids.validate_mpan(mpan)
     problems.add(~ok, "mpan", "malformed MPAN (13-digit core or 21 digits, with a valid check digit)")
+    problems.add(pc.fill_null(pc.equal(cores, PLACEHOLDER_MPAN), False).to_numpy(zero_copy_only=False), "mpan",
+                 f"placeholder MPAN core {PLACEHOLDER_MPAN} (not a real supply)")
     out["mpan"] = cores
     mprn = text_values(col.get("mprn", pa.nulls(n, pa.string())))
     _, ok = ids.validate_mprn(mprn)
@@ -228,6 +260,10 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
         else:
             out[name] = text_values(col[name])
 
+    for name in TEXT_COLUMNS:
+        if name in out:
+            _flag_control_characters(out[name], name, problems)
+
     _flag_bad_pairs(out, chf, is_bridge & ~problems.bad, problems)
 
     columns = {name: out[name] for name in COLUMNS} | {name: out[name] for name in OPTIONAL if name in out}
@@ -242,6 +278,27 @@ def validate(raw: pa.Table, lines: np.ndarray, source: str = "<memory>",
                            schema=QUARANTINE_SCHEMA)
         quarantine = pa.concat_tables([quarantine, unsplit]).sort_by([("line", "ascending")])
     return Fleet(table=table, quarantine=quarantine, source=source)
+
+
+def _flag_placeholder_eui64(values: np.ndarray, ok: np.ndarray, column: str, what: str,
+                            problems: _Problems) -> np.ndarray:
+    """All-zero and all-one EUI-64s are what systems write for "unknown", never a device's address."""
+    placeholder = ok & ((values == 0) | (values == np.uint64(0xFFFFFFFFFFFFFFFF)))
+    if placeholder.any():
+        reason = np.where(values == 0, f"placeholder {what} 00-00-00-00-00-00-00-00 (all zeros: not a real EUI-64)",
+                          f"placeholder {what} FF-FF-FF-FF-FF-FF-FF-FF (all ones: not a real EUI-64)")
+        problems.add(placeholder, column, reason.astype(object))
+    return placeholder
+
+
+def _flag_control_characters(values, column: str, problems: _Problems) -> None:
+    mask = control_characters(values)
+    if mask.any():
+        reason = np.empty(len(mask), dtype=object)
+        for row in np.flatnonzero(mask):
+            position, char = first_control_character(values[int(row)].as_py())
+            reason[row] = f"{column} holds control character {char} at character {position}"
+        problems.add(mask, column, reason)
 
 
 def _is_numeric(values: pa.Array) -> bool:

@@ -8,12 +8,14 @@ All names are fictional. Everything is drawn column-wise with numpy, so millions
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import ParameterError
 from . import ids
 from .inventory import Fleet, validate
 from .schema import HUB_SIDE, JOINED_AS_CAD, JOINED_AS_PPMID, METER_SIDE, PPMID, SMI_STATUSES
@@ -45,14 +47,27 @@ SUPPLIERS = (("Albion Energy", 0.31), ("Severn Power", 0.24), ("Pennine Gas & El
 CH_OUI = 0x00DB12   # the prefix the Communications Hub IDs share in this synthetic estate
 
 
+def _check_arguments(n_installations, seed, **shares) -> None:
+    for name, value in (("n_installations", n_installations), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ParameterError(f"{name} must be an integer >= 0, got {value!r}")
+    for name, value in shares.items():
+        limit = None if name == "standard_ppmids" else 1.0
+        if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value) and value >= 0
+                and (limit is None or value < limit)):
+            raise ParameterError(f"{name} must be a number >= 0" + ("" if limit is None else " and < 1")
+                                 + f", got {value!r}")
+
+
 def generate_fleet(n_installations: int, seed: int = 0, *, standard_ppmids: float = 0.05,
                    cad_joined: float = 0.03, suspended: float = 0.01, decommissioned: float = 0.005,
                    mean_han_per: float = 0.02, mean_bridge_per: float = 0.10,
                    mix: tuple[ModelMix, ...] = DEFAULT_MIX) -> Fleet:
     """``n_installations`` P2P installations (two bridges each) plus ``standard_ppmids`` × that many plain
     PPMIDs, in buildings of 1 to a few dozen premises. Returns a validated Fleet."""
-    if n_installations < 0:
-        raise ValueError("n_installations must be >= 0")
+    _check_arguments(n_installations, seed, standard_ppmids=standard_ppmids, cad_joined=cad_joined,
+                     suspended=suspended, decommissioned=decommissioned, mean_han_per=mean_han_per,
+                     mean_bridge_per=mean_bridge_per)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0xA17]))
     n_inst = int(n_installations)
     n_plain = int(round(n_installations * standard_ppmids))

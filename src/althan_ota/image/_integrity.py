@@ -18,10 +18,12 @@ def integrity_code_ok(image: OtaImage) -> bool | None:
     element = image.element(TAG_INTEGRITY_CODE)
     if element is None:
         return None
-    if element is not image.elements[-1]:
+    last = image.elements[-1]
+    if element.offset != last.offset:
+        following = sum(1 for e in image.elements if e.offset > element.offset)
         raise ImageFormatError(
             f"image integrity code at offset {element.offset - _ELEMENT_HEADER}: expected the last "
-            f"sub-element, {len(image.elements) - 1 - image.elements.index(element)} follow it")
+            f"sub-element, {following} follow it")
     if element.length != INTEGRITY_CODE_LENGTH:
         raise ImageFormatError(
             f"image integrity code at offset {element.offset - _ELEMENT_HEADER}: expected "

@@ -4,7 +4,10 @@ Manufacturer Image and its signature trailer."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 MAGIC = b"\x1e\xf1\xee\x0b"           # 0x0BEEF11E little-endian (ZCL 07-5123, 11.4.2.1)
 HEADER_VERSION = 0x0100
@@ -75,6 +78,61 @@ class SubElement:
         return tag_name(self.tag)
 
 
+# One sub-element as parse() records it: where its data starts in the OTA image, its length, and Telink's
+# 16-bit tag info (-1 when absent). 16 bytes a sub-element, whatever its size.
+ELEMENT_RECORD = np.dtype([("offset", "<u4"), ("length", "<u4"), ("tag", "<u2"), ("tag_info", "<i4")],
+                          align=False)
+
+
+class SubElements(Sequence):
+    """An image's sub-elements, kept as records into its bytes (ELEMENT_RECORD) and made into
+    :class:`SubElement` objects only when read, so that a file of many tiny elements costs no more memory
+    than its bytes. Iterate, index, slice, ``len``, ``index`` and compare with a tuple as before."""
+
+    __slots__ = ("_records", "_image")
+
+    def __init__(self, records: np.ndarray, image: memoryview | None):
+        self._records = records
+        self._image = image
+
+    @classmethod
+    def empty(cls) -> "SubElements":
+        return cls(np.zeros(0, ELEMENT_RECORD), None)
+
+    @property
+    def records(self) -> np.ndarray:
+        """The records themselves (read-only numpy structured array, ELEMENT_RECORD)."""
+        view = self._records.view()
+        view.flags.writeable = False
+        return view
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return SubElements(self._records[index], self._image)
+        offset, length, tag, tag_info = self._records[index].tolist()
+        return SubElement(tag=tag, offset=offset, length=length, data=self._image[offset:offset + length],
+                          tag_info=None if tag_info < 0 else tag_info)
+
+    def first(self, tag: int) -> SubElement | None:
+        hits = np.flatnonzero(self._records["tag"] == tag)
+        return self[int(hits[0])] if len(hits) else None
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, SubElements):
+            other = list(other)
+        if isinstance(other, (tuple, list)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"SubElements({list(self)!r})"
+
+
 @dataclass(frozen=True)
 class OtaImage:
     """A parsed ZigBee OTA file (``format == "zigbee"``) or GB upgrade image (``format == "gbcs"``).
@@ -100,7 +158,7 @@ class OtaImage:
     destination: int | None
     min_hardware_version: int | None
     max_hardware_version: int | None
-    elements: tuple[SubElement, ...]
+    elements: SubElements     # a lazy sequence of SubElement (empty for GB images)
     image: memoryview = field(repr=False)
     prefix_length: int = 0
     trailing_bytes: int = 0
@@ -132,6 +190,8 @@ class OtaImage:
 
     def element(self, tag: int) -> SubElement | None:
         """The first sub-element with this tag, or None."""
+        if isinstance(self.elements, SubElements):
+            return self.elements.first(tag)
         return next((e for e in self.elements if e.tag == tag), None)
 
     def integrity_code_ok(self) -> bool | None:

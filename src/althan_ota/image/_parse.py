@@ -2,7 +2,9 @@
 
 Only :class:`ImageFormatError` leaves this module for a byte string, and every length is checked before it
 is used, so no input can read out of bounds or loop for long: the sub-element walk advances at least six
-bytes a step and the magic search is bounded.
+bytes a step and stops at MAX_ELEMENTS, and the magic search is bounded. Sub-elements are kept as 16-byte
+records into the image (``SubElements``), not as one Python object each, so memory stays a small fraction of
+the file's size.
 """
 
 from __future__ import annotations
@@ -10,16 +12,23 @@ from __future__ import annotations
 import hashlib
 import struct
 
+import numpy as np
+
 from ..errors import ImageFormatError, ParameterError
 from ._model import (BASE_HEADER_LENGTH, FC_DESTINATION, FC_HARDWARE_VERSIONS, FC_KNOWN,
                      FC_SECURITY_CREDENTIAL, GBCS_FIELD_CONTROL, GBCS_HEADER_LENGTH, GBCS_SIGNATURE_LENGTH,
-                     GBCS_TRAILER_LENGTH, HEADER_VERSION, MAGIC, OtaImage, SubElement, header_length_for)
+                     GBCS_TRAILER_LENGTH, HEADER_VERSION, MAGIC, ELEMENT_RECORD, OtaImage, SubElements,
+                     header_length_for)
 
 # How far into a file the magic is looked for when no known container matched. Vendor prefixes seen in
 # public files are tens to a few hundred bytes; 64 KiB leaves room without scanning a whole bad file.
 MAX_PREFIX = 64 * 1024
 # How many magic occurrences in that prefix are tried before giving up (a payload may contain the magic).
 MAX_CANDIDATES = 8
+# How many sub-elements an image may have. The standard defines seven tags and vendors add a few of their
+# own, so real files carry a handful; a file of thousands of (empty) elements is malformed or hostile, and
+# walking it element by element would cost time and memory out of proportion to its bytes.
+MAX_ELEMENTS = 4096
 
 FORMATS = ("zigbee", "gbcs")
 _FIXED = struct.Struct("<4sHHHHHIH32sI")
@@ -159,7 +168,8 @@ def _parse_at(view: memoryview, start: int, format: str | None, container: str |
             elements = _walk(image, header_length, start, telink=True)
         except ImageFormatError:
             if manufacturer_code == HUE_MANUFACTURER and image[header_length:header_length + 3] == HUE_SBL_MAGIC:
-                return OtaImage(format="zigbee", elements=(), **{**fields, "container": "hue-sbl"})
+                return OtaImage(format="zigbee", elements=SubElements.empty(),
+                                **{**fields, "container": "hue-sbl"})
             raise plain_error from None
         fields["container"] = container or "telink"
     if format is None and not elements and _is_gbcs_header(field_control, header_length):
@@ -171,18 +181,24 @@ def _is_gbcs_header(field_control: int, header_length: int) -> bool:
     return field_control == GBCS_FIELD_CONTROL and header_length == GBCS_HEADER_LENGTH
 
 
-def _walk(image: memoryview, pos: int, base: int, telink: bool) -> tuple[SubElement, ...]:
+def _walk(image: memoryview, pos: int, base: int, telink: bool) -> SubElements:
     """The sub-elements from ``pos`` to the end of ``image``; ``base`` turns offsets into file offsets."""
     end = len(image)
-    elements = []
+    records = np.zeros(min(MAX_ELEMENTS, (end - pos) // _ELEMENT.size + 1), ELEMENT_RECORD)
+    count = 0
+    first = pos
     while pos < end:
         left = end - pos
         if left < _ELEMENT.size:
             raise ImageFormatError(
                 f"truncated sub-element header at offset {base + pos}: needs 6 bytes, {left} left")
+        if count == MAX_ELEMENTS:
+            raise ImageFormatError(
+                f"sub-element at offset {base + pos}: more than {MAX_ELEMENTS} sub-elements from offset "
+                f"{base + first} ({left} bytes still to walk); an OTA file carries a handful")
         tag, length = _ELEMENT.unpack_from(image, pos)
         data_at = pos + _ELEMENT.size
-        tag_info = None
+        tag_info = -1
         if telink and tag == _TELINK_TAG:
             if end - data_at < 2:
                 raise ImageFormatError(
@@ -194,10 +210,10 @@ def _walk(image: memoryview, pos: int, base: int, telink: bool) -> tuple[SubElem
             raise ImageFormatError(
                 f"truncated sub-element 0x{tag:04X} at offset {base + pos}: needs {length} bytes, "
                 f"{end - data_at} left before the declared total size")
-        elements.append(SubElement(tag=tag, offset=data_at, length=length,
-                                   data=image[data_at:data_at + length], tag_info=tag_info))
+        records[count] = (data_at, length, tag, tag_info)
+        count += 1
         pos = data_at + length
-    return tuple(elements)
+    return SubElements(records[:count].copy(), image)
 
 
 def _gbcs(fields: dict, base: int) -> OtaImage:
@@ -209,7 +225,7 @@ def _gbcs(fields: dict, base: int) -> OtaImage:
         force_replace = payload[-GBCS_TRAILER_LENGTH]
         signature = bytes(payload[-GBCS_SIGNATURE_LENGTH:])
         manufacturer_image = payload[:-GBCS_TRAILER_LENGTH]
-    return OtaImage(format="gbcs", elements=(), manufacturer_image=manufacturer_image,
+    return OtaImage(format="gbcs", elements=SubElements.empty(), manufacturer_image=manufacturer_image,
                     force_replace=force_replace, signature=signature, **fields)
 
 

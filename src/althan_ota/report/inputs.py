@@ -29,6 +29,7 @@ from ..fleet.columns import text_values
 
 FLEET_COLUMNS = [c for c in COLUMNS if c not in ("device_type", "hardware_version")]
 _EUI64 = r"[0-9A-F]{2}(-[0-9A-F]{2}){7}"
+_VERSION = r"0x[0-9A-F]{8}"
 
 
 def load_fleet(con: duckdb.DuckDBPyConnection, fleet) -> int:
@@ -44,7 +45,13 @@ def load_fleet(con: duckdb.DuckDBPyConnection, fleet) -> int:
         return fleet.num_rows
     path = Path(fleet)
     if _is_fleet_parquet(path):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE fleet AS SELECT {', '.join(FLEET_COLUMNS)} "
+        # fleet files store versions as canonical 0x text (older ones as integers); anything else is NULL
+        # here, which the checks below count as a problem
+        columns = [c if c != "firmware_version" else
+                   "CASE WHEN typeof(firmware_version) <> 'VARCHAR' THEN try_cast(firmware_version AS UINTEGER) "
+                   f"WHEN regexp_full_match(firmware_version::VARCHAR, {_duck.quote(_VERSION)}) "
+                   "THEN try_cast(firmware_version AS UINTEGER) END AS firmware_version" for c in FLEET_COLUMNS]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE fleet AS SELECT {', '.join(columns)} "
                     f"FROM read_parquet({_duck.quote(path)})")
         if not _fleet_problems(con):
             return con.execute("SELECT count(*) FROM fleet").fetchall()[0][0]
@@ -61,7 +68,8 @@ def _is_fleet_parquet(path: Path) -> bool:
         schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError):
         return False
-    return all(name in schema.names and schema.field(name).type == COLUMNS[name] for name in FLEET_COLUMNS)
+    return all(name in schema.names and (schema.field(name).type == COLUMNS[name] or (
+        name == "firmware_version" and schema.field(name).type == pa.string())) for name in FLEET_COLUMNS)
 
 
 def _fleet_problems(con: duckdb.DuckDBPyConnection) -> int:
@@ -115,9 +123,13 @@ def read_compatibility(source) -> pa.Table:
         path = Path(source)
         if not path.is_file():
             raise InventoryError(f"{path}: no such file")
-        table = _read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else _read_csv(path)[0]
-        lines = np.arange(1, table.num_rows + 1) if path.suffix.lower() in (".parquet", ".pq") else \
-            np.arange(2, table.num_rows + 2)
+        if path.suffix.lower() in (".parquet", ".pq"):
+            table = _read_parquet(path)
+            lines = np.arange(1, table.num_rows + 1)
+        else:
+            table, lines, malformed = _read_csv(path)
+            if malformed:
+                raise InventoryError(f"{path}, line {malformed[0][0]}: {malformed[0][1]}")
         originals = {}
     columns = {}
     for header in table.column_names:

@@ -21,7 +21,8 @@ import pyarrow.compute as pc
 
 from ..errors import InventoryError
 from ..fleet import ids
-from ..fleet.columns import lookup, text_values
+from ..fleet.columns import MAX_VALUE_BYTES, control_characters, lookup, oversized, text_values
+from ..fleet.inventory import TEXT_COLUMNS
 from ..fleet.schema import (JOIN_MODES, SMI_STATUSES, STATUS_LOOKUP, VARIANT_LOOKUP, VARIANTS, canonical_header,
                             normalise_key)
 from ..fleet.sources import _read_csv, _read_parquet
@@ -118,13 +119,14 @@ def _our_name(header: str) -> str | None:
 
 def _canonical_columns(table: pa.Table, path) -> tuple[pa.Table, dict[str, str]]:
     columns, originals = {}, {}
-    for header in table.column_names:
+    for position, header in enumerate(table.column_names):
         name = _our_name(header)
         if name is None:
             continue  # notes, dates and other columns that are not ours to judge
         if name in originals:
-            raise InventoryError(f"{path}: columns {originals[name]!r} and {header!r} both mean {name}")
-        columns[name], originals[name] = table[header], header
+            raise InventoryError(f"{path}: columns {originals[name]!r} and {header!r} both mean {name}"
+                                 + (" (the header names it twice)" if originals[name] == header else ""))
+        columns[name], originals[name] = table.column(position), header
     return (pa.table(columns) if columns else pa.table({})), originals
 
 
@@ -139,11 +141,18 @@ def _parse(raw: pa.Table, lines: np.ndarray, originals: dict[str, str], path) ->
         bad = np.flatnonzero(mask)
         if len(bad):
             value = raw[column][int(bad[0])].as_py()
+            if isinstance(value, str) and len(value) > 60:
+                value = value[:40] + "…"
             more = f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""
             raise InventoryError(f"{path}, line {lines[bad[0]]}, column {originals[column]}: {what}, "
                                  f"got {value!r}{more}")
 
     col = {name: raw[name] for name in raw.column_names}
+    for name, values in col.items():
+        if pa.types.is_string(values.type):
+            fail(oversized(values), name, f"longer than {MAX_VALUE_BYTES} bytes (no inventory value is)")
+            if name in TEXT_COLUMNS:
+                fail(control_characters(values), name, "holds a control character (a NUL byte or the like)")
     out: dict[str, pa.Array | pa.ChunkedArray] = {}
 
     device = ids.parse_eui64_column(col["device_id"])
@@ -155,6 +164,8 @@ def _parse(raw: pa.Table, lines: np.ndarray, originals: dict[str, str], path) ->
     fail(parsed.state == ids.MALFORMED, "firmware_version",
          "malformed firmware version (expected 8 hex digits, e.g. 0x0102A0B3, or an integer 0..0xFFFFFFFF)")
     fail(parsed.state == ids.ABSENT, "firmware_version", "empty firmware version")
+    fail(parsed.state == ids.AMBIGUOUS, "firmware_version", "ambiguous firmware version (eight decimal digits are "
+         "also what a tool writes for a version exported as an integer; write it with 0x)")
     version = parsed.values
     out["firmware_version"] = _identifier_text(col["firmware_version"], parsed, ids.format_firmware_version)
 

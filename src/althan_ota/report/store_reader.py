@@ -3,11 +3,13 @@
 The store must hold the tables of ``campaign.store_tables`` with at least their columns, and record only the
 (state, reason) pairs of the outcome table (``campaign.outcomes``); anything else is an InventoryError naming
 what is missing or unknown, so a wrong or half-written file never yields an empty report, and no device is
-filed under a cause the table does not give it.
+filed under a cause the table does not give it. While a campaign runs, its process holds the store: the
+snapshot it publishes is read instead (``snapshot_at`` says when it was published; see campaign/snapshot.py).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import duckdb
 
 from ..campaign import Reason, State, store_tables
 from ..campaign.outcomes import state_pairs
+from ..campaign.snapshot import is_locked_by_writer, published_at, readable_snapshot
 from ..errors import InventoryError
 from . import _duck
 
@@ -29,6 +32,7 @@ class Store:
 
     con: duckdb.DuckDBPyConnection
     path: Path
+    snapshot_at: dt.datetime | None = None     # read from a running campaign's snapshot published then
 
     def campaigns(self) -> list[dict]:
         rows = self.con.execute(
@@ -56,10 +60,16 @@ def open_store(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -
     if not path.is_file():
         raise InventoryError(f"{path}: no such campaign store")
     con = con or _duck.connect()
+    snapshot_at = None
     try:
         con.execute(f"ATTACH {_duck.quote(path)} AS {CATALOG} (READ_ONLY)")
     except duckdb.Error as exc:
-        raise InventoryError(f"{path}: cannot open as a DuckDB campaign store: {exc}") from None
+        if not is_locked_by_writer(exc):
+            raise InventoryError(f"{path}: cannot open as a DuckDB campaign store: {exc}") from None
+        # a campaign is running on it: read the snapshot it publishes (campaign/snapshot.py)
+        snapshot = readable_snapshot(path, exc)
+        snapshot_at = published_at(snapshot)
+        con.execute(f"ATTACH {_duck.quote(snapshot)} AS {CATALOG} (READ_ONLY)")
     found: dict[str, set[str]] = {}
     for table, column in con.execute(
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_catalog = ?",
@@ -78,7 +88,7 @@ def open_store(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -
         con.execute(f"DETACH {CATALOG}")
         raise InventoryError(f"{path}: the campaign store records outcomes the outcome table (campaign/outcomes.py) "
                              f"does not know: {'; '.join(unknown)}")
-    return Store(con=con, path=path)
+    return Store(con=con, path=path, snapshot_at=snapshot_at)
 
 
 def _unknown_outcomes(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -70,7 +70,9 @@ def write_sample_store(path: str | Path, fleet: Fleet | pa.Table, *, campaign_id
     reason[(reason == 0) & (rng.random(n) < 0.01)] = outcome("excluded").reason
     reason[pc.equal(rows["join_mode"], JOINED_AS_CAD).to_numpy(zero_copy_only=False)] = outcome("joined_as_cad").reason
     eligible = reason == 0
-    wave = np.where(eligible, _spread(pc.fill_null(rows["installation_id"], ""), waves), -1).astype(np.int32)
+    # signed before -1 meets it: numpy >= 2.5 refuses a negative Python int beside a uint64 array
+    wave = np.where(eligible, _spread(pc.fill_null(rows["installation_id"], ""), waves).astype(np.int32),
+                    np.int32(-1))
 
     # one TARGETED slot at t = 0, then the slots of each attempt; 255 marks a slot that never happens. Attempt 1
     # starts when the device's wave opens; a transfer that failed for a retryable reason is retried 6-18 h later.
