@@ -43,15 +43,16 @@ def free_port() -> int:
 
 
 class Setup:
-    def __init__(self, tmp: Path, installations: int = 60, seed: int = 4):
-        self.tmp, self.seed = tmp, seed
+    def __init__(self, tmp: Path, installations: int = 60, seed: int = 4,
+                 emulation: EmulationParams | None = EMULATION):
+        self.tmp, self.seed, self.emulation = tmp, seed, emulation
         self.fleet_path = tmp / "fleet.parquet"
         generate_fleet(installations, seed=seed, mean_han_per=0.3, mean_bridge_per=0.4).write(self.fleet_path)
         self.fleet = read_fleet(self.fleet_path)
         self.plan_path = tmp / "plan.json"
         self.plan_path.write_text(plan(self.fleet).to_json())
         self.emulation_path = tmp / "emulation.json"
-        self.emulation_path.write_text(_params_json(EMULATION))
+        self.emulation_path.write_text(_params_json(emulation or EmulationParams()))
         self.firmware = tmp / "image.bin"
         self.firmware.write_bytes(build_gbcs(bytes(range(256)) * 32, manufacturer_code=0x1234, image_type=0x0101,
                                              file_version=NEW, min_hardware_version=1, max_hardware_version=3,
@@ -91,7 +92,7 @@ class Setup:
     def emulator_states(self) -> dict:
         with CampaignStore(":memory:") as store:
             cid = create_campaign(store, plan(self.fleet), self.fleet, str(self.fleet_path), seed=self.seed,
-                                  emulation=EMULATION, campaign_id="e")
+                                  emulation=self.emulation, campaign_id="e")
             run_campaign(store, cid, fleet=self.fleet, n_threads=1)
             return final_states(store, cid)
 
@@ -99,3 +100,9 @@ class Setup:
 def final_states(store: CampaignStore, campaign_id: str) -> dict:
     devices = store.table("devices", campaign_id).to_pylist()
     return {d["device_id"]: (d["state"], d["reason"], d["attempts"]) for d in devices}
+
+
+def live_cli_args(setup: Setup, quiet_s: float = 1.0) -> list[str]:
+    return ["--executor", "dcc", "--dcc-url", f"http://127.0.0.1:{setup.peer_port}", "--listen",
+            f"{setup.listen[0]}:{setup.listen[1]}", "--key", str(USER_KEY), "--cert", str(USER_CERT), "--certs",
+            str(CERTS), "--firmware", str(setup.firmware), "--quiet-s", str(quiet_s)]
