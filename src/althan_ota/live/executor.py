@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -290,7 +291,11 @@ class _Session:
     def __enter__(self) -> DccExecutor:
         ex = self.executor
         ex.store, ex.journal = self.store, Journal(self.store, self.campaign_id)
-        started = self.store.campaign(self.campaign_id)["started_at"]
+        info = self.store.campaign(self.campaign_id)
+        if info["image_sha256"] and hashlib.sha256(ex.image).hexdigest() != info["image_sha256"].lower():
+            raise ParameterError(f"the firmware image {ex.options.firmware} is not the campaign's: its SHA-256 "
+                                 f"differs from {info['image_sha256']}")
+        started = info["started_at"]
         ex.started_at = started if started.tzinfo else started.replace(tzinfo=dt.timezone.utc)
         ex.messages = defaultdict(list)
         for device, key, t in ex.journal.messages():
