@@ -4,6 +4,7 @@ deliveries, and a flood of bad messages that does not block good ones."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 
 import aiohttp
@@ -104,3 +105,26 @@ def test_late_and_reordered_deliveries_are_read_in_emulated_time(live):
     assert heard.activated_at == t0 + 20 and heard.final is None      # the late failure is not this attempt's
     # a message from before the request (an earlier attempt's) is not this attempt's either
     assert live._heard(device, t0 + 15, timeout).stages == [(t0 + 20, heard.stages[1][1])]
+
+
+def test_with_the_schema_a_signed_but_invalid_message_is_refused(tmp_path):
+    from lxml import etree
+
+    from duis_data import SCHEMA_PATH
+
+    setup = Setup(tmp_path, installations=4)
+    setup.peer_port = 9
+    options = dataclasses.replace(setup.options(), schema=SCHEMA_PATH)
+    with CampaignStore(tmp_path / "live.duckdb") as store:
+        cid = create_campaign(store, plan(setup.fleet), setup.fleet, str(setup.fleet_path), campaign_id="live")
+        with DccExecutor(options).session(store, cid) as ex:
+            ex.url = f"http://{setup.listen[0]}:{setup.listen[1]}/duis"
+            alert = rs.comms_hub_firmware_transfer(CH, "8F84", "00-DB-12-34-56-78-00-04", 0x01040000,
+                                                   "FileTransferSuccess")
+            root = rs.dcc_alert("N42", alert, WHEN, dsp_id=DSP, user_id=USER, counter=11)
+            etree.SubElement(root.find(".//{*}FirmwareTransferAlert"), "Unexpected").text = "x"
+            invalid = dsp_signer().sign(root)
+            valid = _transfer_alert("00-DB-12-34-56-78-00-05", 12)
+            assert [s for s, _ in _post_all(ex, [invalid, valid])] == [400, 200]
+            assert [m[0] for m in ex.journal.messages()] == ["00-DB-12-34-56-78-00-05"]
+            assert "Unexpected" in ex.journal.refused()[0]
