@@ -47,3 +47,28 @@ def test_a_live_campaign_ends_as_the_emulator_does(setup, tmp_path, shuffle):
     counters = [r["counter"] for r in requests]
     assert counters == sorted(counters) and len(set(counters)) == len(counters)
     assert all(r["response_code"] == "I0" for r in requests)
+
+
+@pytest.mark.parametrize("peer_mode", [[], ["--refuse-repeats"]], ids=["answers-duplicates", "refuses-repeats"])
+def test_a_request_whose_answer_was_lost_is_resent_with_the_same_request_id(setup, tmp_path, peer_mode):
+    import types
+
+    setup.start_peer(*peer_mode)
+    devices = sorted(setup.fleet.table["device_id"].to_pylist())[:2]
+    with CampaignStore(tmp_path / "live.duckdb") as store:
+        cid = create_campaign(store, plan(setup.fleet), setup.fleet, str(setup.fleet_path), campaign_id="live")
+        with DccExecutor(setup.options()).session(store, cid) as ex:
+            job = types.SimpleNamespace(plan=plan(setup.fleet), wave=0)
+            ex.loop.run_until_complete(ex._update(job, 1, 3600.0, devices))
+            # as if killed after sending, before the answer was journalled
+            store.db.execute("UPDATE duis_requests SET response_code = NULL").fetchall()
+            store.db.execute("DELETE FROM duis_messages").fetchall()
+            ex.loop.run_until_complete(ex._update(job, 1, 3600.0, devices))
+            (request,) = ex.journal.requests().to_pylist()
+            acknowledged = store.db.execute("SELECT device_id, outcome FROM duis_messages WHERE message_id = ? "
+                                            "ORDER BY 1", [request["request_id"]]).fetchall()
+            ex.loop.run_until_complete(ex._update(job, 1, 3600.0, devices))       # answered: not sent again
+    stats = setup.peer_stats()
+    assert stats["duplicates"] == 1
+    assert {d: ids for d, ids in stats["requests_naming"].items()} == {d: [request["request_id"]] for d in devices}
+    assert acknowledged == [(d, "duis_acknowledged") for d in devices]

@@ -74,6 +74,12 @@ class Journal:
             self.store._run("INSERT INTO duis_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                             [self.campaign_id, request_id, counter, srv, wave, attempt, t, device_ids])
 
+    def renumber(self, request_id: str, new_request_id: str, counter: int) -> None:
+        """A journalled request that is sent again under a new counter (a read: see the DCC executor)."""
+        with self.store._transaction():
+            self.store._run("UPDATE duis_requests SET request_id = ?, counter = ? WHERE campaign_id = ? AND "
+                            "request_id = ?", [new_request_id, counter, self.campaign_id, request_id])
+
     def record_answer(self, request_id: str, response_code: str, outcomes: list[tuple[str, str]], t: float) -> None:
         """The DCC's synchronous answer to a request, and what it says of each device, in one transaction."""
         with self.store._transaction():

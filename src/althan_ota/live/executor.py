@@ -12,7 +12,9 @@ slots), so a deterministic DCC gives the emulator's states and reasons.
 
 Resuming after a kill: a request already journalled for the same (wave, attempt, time, devices) is not
 built anew; if its acknowledgement was stored it is not sent again, otherwise it is re-sent with the SAME
-RequestID and counter (the DCC answers a duplicate; it never sees two 11.4s for one attempt). Messages already
+RequestID and counter: a DCC answers the duplicate (or refuses the counter it has seen, which is taken as the
+acknowledgement that it has the request), so it never sees two 11.4s for one attempt. An SRV 8.2 read-back
+that may not have gone out is asked again under a new counter (reads are idempotent). Messages already
 stored are read from the store, never applied twice.
 """
 
@@ -197,10 +199,16 @@ class DccExecutor:
         row = self.journal.request_for(srv, job.wave, attempt, t, ids)
         if row is not None and row["response_code"] is not None:
             return
-        if row is None:
+        resent = row is not None and srv == "11.4"
+        if row is None or not resent:
+            # a read (8.2) that may not have gone out is asked again under a new counter: reading twice is
+            # harmless, and a DCC that refuses a counter it has seen would refuse the old one
             counter = self.store.next_request_counters(self.user_id, 1)[0]
             request_id = str(RequestId.make(self.user_id, self.options.dsp_id, counter))
-            self.journal.record_request(request_id, counter, srv, job.wave, attempt, t, ids)
+            if row is None:
+                self.journal.record_request(request_id, counter, srv, job.wave, attempt, t, ids)
+            else:
+                self.journal.renumber(row["request_id"], request_id, counter)
         else:
             counter, request_id = int(row["counter"]), row["request_id"]
         reply, reply_time = await self._post(build(counter), t)
@@ -210,7 +218,11 @@ class DccExecutor:
         except DuisError as exc:
             raise CampaignError(f"the DCC's answer to {request_id} does not verify: {exc}") from None
         found = []
-        for device, key in message.outcomes():
+        if resent and message.response_code.is_error:
+            # the same 11.4, signed as before, refused now: the DCC has its RequestID already (DCCs refuse a
+            # counter that is not above the user's last, and this is our last); it was acknowledged then
+            found = [(d, "duis_acknowledged") for d in devices]
+        for device, key in [] if found else message.outcomes():
             found.extend((d, key) for d in ([device] if device else devices))
         when = t if reply_time is None else reply_time
         self.journal.record_answer(request_id, message.response_code.code, found, when)

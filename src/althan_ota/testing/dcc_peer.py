@@ -8,12 +8,14 @@ next attempt of the devices it names; the peer acknowledges it (I0, signed with 
 signed and at the request's emulated time plus the emulator's offsets, the alerts of 11.4 in DUIS: CSP
 FirmwareDeliveryStatus, the Comms Hub's FirmwareTransferAlert, the PPMID's PPMIDFirmwareUpgradeAlert. An SRV
 8.2 is answered with the version the device runs at that point. Deliveries are retried with back-off until the
-listener answers 2xx, as the DCC does. A repeated RequestID is answered again and starts nothing.
+listener answers 2xx, as the DCC does. A repeated RequestID is answered again (or, with
+``--refuse-repeats``, refused with E41) and starts nothing.
 
 ``GET /stats`` gives, per device, the distinct 11.4 RequestIDs that named it, and the duplicates seen.
 
     python -m althan_ota.testing.dcc_peer --fleet F --plan PLAN.json --seed S --deliver-to URL \\
         --dsp-key K --dsp-cert C --certs DIR --port-file FILE [--emulation JSON] [--shuffle]
+        [--refuse-repeats]
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class Peer:
         self.verifier = Verifier(TrustStore.from_directory(args.certs))
         self.deliver_to = args.deliver_to
         self.shuffle = args.shuffle
+        self.refuse_repeats = args.refuse_repeats
         self.answers: dict[str, tuple[bytes, str]] = {}        # RequestID -> (answer, emulated time)
         self.attempt: dict[str, int] = defaultdict(int)
         self.started: dict[str, float] = {}                     # device -> its current attempt's request time
@@ -99,6 +102,9 @@ class Peer:
         if request_id in self.answers:
             self.duplicates += 1
             answer, when = self.answers[request_id]
+            if self.refuse_repeats:     # as a DCC that refuses an originator counter it has seen
+                answer = self.signer.sign(rs.service_response(message.request_id, message.service_reference_variant,
+                                                              "E41", EPOCH))
             return web.Response(body=answer, headers={EMULATED_TIME_HEADER: when})
         t = float(request.headers[EMULATED_TIME_HEADER])
         record = message.records[0]
@@ -202,7 +208,9 @@ def main(argv=None) -> None:
     p.add_argument("--emulation", type=Path, help="emulation parameters as JSON (emulate.params.describe)")
     p.add_argument("--deliver-to", required=True)
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--shuffle", action="store_true")
+    p.add_argument("--shuffle", action="store_true", help="deliver each request's alerts in a random order")
+    p.add_argument("--refuse-repeats", action="store_true",
+                   help="answer a repeated RequestID with E41 (counter not above the last) instead of its answer")
     asyncio.run(_main(p.parse_args(argv)))
 
 
