@@ -115,10 +115,15 @@ class DccExecutor:
                 await self._update(job, attempt, t0, by_time[t0][i:i + MAX_DEVICE_IDS])
         results: list[_Heard | None] = [None] * len(asked)
         open_ = set(range(len(asked)))
+        index: dict[str, list[int]] = defaultdict(list)
+        for i, (_, _, _, device) in enumerate(asked):
+            index[device].append(i)
         quiet_since = self.loop.time()
         heard_before = self.heard_count
+        self.changed.clear()
+        look = sorted(open_)            # first everything, then the devices something was heard of
         while True:
-            for i in sorted(open_):
+            for i in look:
                 _, _, t0, device = asked[i]
                 result = self._heard(device, t0, job.plan.device_timeout_s)
                 results[i] = result
@@ -137,6 +142,8 @@ class DccExecutor:
                 await asyncio.wait_for(self.news.wait(), 0.05)
             except asyncio.TimeoutError:
                 pass
+            changed, self.changed = self.changed, set()
+            look = sorted(open_.intersection(i for device in changed for i in index.get(device, ())))
 
     def _heard(self, device: str, t0: float, timeout_s: float) -> _Heard:
         """What the stored messages say of ``device``'s attempt requested at ``t0``."""
@@ -269,6 +276,7 @@ class DccExecutor:
     def _heard_now(self, found: list[tuple[str, str, float]]) -> None:
         for device, key, t in found:
             self.messages[device].append((t, key))
+            self.changed.add(device)
         self.heard_count += 1
         self.news.set()
 
@@ -313,6 +321,7 @@ class _Session:
         for device, key, t in ex.journal.messages():
             ex.messages[device].append((t, key))
         ex.heard_count = 0
+        ex.changed = set()
         ex.loop = asyncio.new_event_loop()
         ex.news = asyncio.Event()
         self.runner = web.AppRunner(make_app(ex.receive, ex.journal.refuse), access_log=None)
