@@ -81,10 +81,12 @@ typedef struct channel {
     size_t capacity, n_delays;
 } channel;
 
+/* An exponential draw in ns, capped at 9e18 - 2e17 so that adding it to a time below the longest duration
+ * (1e17 ns) and a span or two (alt_emu_channel_check bounds them) stays below INT64_MAX. */
 static int64_t draw_ns(alt_rng *r, double mean)
 {
     double x = alt_rng_exponential(r, mean);
-    return x >= 9.0e18 ? INT64_C(9000000000000000000) : (int64_t)x;
+    return x >= 8.8e18 ? INT64_C(8800000000000000000) : (int64_t)x;
 }
 
 /* uniform integer in [0, m) */
@@ -221,6 +223,13 @@ int alt_emu_channel_check(const alt_emu_channel_params *p)
     if (!p || p->access < ALT_EMU_ALOHA || p->access > ALT_EMU_LBT || p->n_stations == 0 ||
         p->n_stations > (UINT32_C(1) << 30) || p->airtime <= 0 || p->dc_span < p->airtime || p->duration < 0 ||
         p->cca < 0 || p->cca_to_tx < 0 || !(p->mean_interarrival >= 0.0) || isinf(p->mean_interarrival))
+        return ALT_EINVAL;
+    /* bounds that keep every sum of times below INT64_MAX (see draw_ns): durations up to 1e8 s, spans up to
+     * 1000 s (the duty-cycle span up to 1e6 s), deferrals of at most 1e6 slots */
+    const int64_t max_span = INT64_C(1000000000000);          /* 1000 s */
+    if (p->airtime > max_span || p->cca > max_span || p->cca_to_tx > max_span || p->unit > max_span ||
+        p->dc_span > INT64_C(1000) * max_span || p->duration > INT64_C(100000000) * INT64_C(1000000000) ||
+        p->max_slots > 1000000)
         return ALT_EINVAL;
     if (p->access != ALT_EMU_ALOHA && p->unit <= 0)
         return ALT_EINVAL;

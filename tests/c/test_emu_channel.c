@@ -122,6 +122,19 @@ static void test_checks(void)
     q.mean_interarrival = NAN;
     CHECK(alt_emu_channel_run(&q, &c, NULL, NULL, 0, NULL) == ALT_EINVAL, "NaN interarrival");
     CHECK(alt_emu_channel_run(&p, NULL, NULL, NULL, 0, NULL) == ALT_EINVAL, "no outputs");
+    q = p;
+    q.unit = INT64_MAX / 2;
+    CHECK(alt_emu_channel_run(&q, &c, NULL, NULL, 0, NULL) == ALT_EINVAL, "a unit that could overflow times");
+    q = p;
+    q.duration = INT64_MAX;
+    CHECK(alt_emu_channel_run(&q, &c, NULL, NULL, 0, NULL) == ALT_EINVAL, "a duration that could overflow");
+    /* the longest allowed spans still run without overflow (UBSan would stop here) */
+    q = base(ALT_EMU_LBT, 3);
+    q.airtime = q.cca = q.cca_to_tx = q.unit = INT64_C(1000000000000);
+    q.dc_span = INT64_C(1000000000000000);
+    q.max_slots = 1000000;
+    q.duration = INT64_C(100000000) * INT64_C(1000000000);
+    CHECK(alt_emu_channel_run(&q, &c, NULL, NULL, 0, NULL) == ALT_OK, "longest spans");
 }
 
 int main(void)

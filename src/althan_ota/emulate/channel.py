@@ -46,7 +46,7 @@ def channel_config(n_stations: int, airtime_s: float, *, access: str = "csma_802
     if load is not None:
         _finite("load", load, 1e-9, 1e6)
     _finite("duty_cycle", duty_cycle, 1e-4, 1.0)
-    _finite("mean_deferral_s", mean_deferral_s, 1e-9, 3600.0)
+    _finite("mean_deferral_s", mean_deferral_s, 1e-9, 1000.0)
     if capture_margin_db is not None:
         _finite("capture_margin_db", capture_margin_db, 0.0, 100.0)
     _check(isinstance(seed, int) and 0 <= seed < 2**64, f"seed must be an integer in [0, 2**64), got {seed!r}")
