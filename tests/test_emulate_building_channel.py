@@ -116,6 +116,26 @@ def test_agrees_with_the_simpy_model(stations, access):
     assert ks_2samp(engine.access_delays_s, np.asarray(ref.access_delays_ns) / 1e9).pvalue > 1e-3
 
 
+@pytest.mark.parametrize("access", ["aloha", "nonpersistent"])
+def test_agrees_with_the_simpy_model_with_capture(access):
+    # 30 stations whose received powers spread over 20 dB, capture above 6 dB: the twin must keep the same
+    # frames alive
+    pytest.importorskip("simpy")
+    from scipy.stats import ks_2samp
+
+    from althan_ota.testing.simpy_channel import simulate_channel_reference
+
+    cfg = channel_config(30, 2e-3, access=access, load=0.5, mean_deferral_s=0.02, capture_margin_db=6.0, seed=13)
+    power = np.linspace(0.0, 20.0, 30)
+    engine = simulate_channel(cfg, duration_s=30.0, power_db=power, record_delays=100_000)
+    ref = simulate_channel_reference(cfg, duration_s=30.0, power_db=power, seed=13)
+    assert engine.collided > 100 and ref.collided > 100
+    assert _two_proportions_agree(engine.collided, engine.delivered + engine.collided, ref.collided,
+                                  ref.delivered + ref.collided)
+    if access == "nonpersistent":
+        assert ks_2samp(engine.access_delays_s, np.asarray(ref.access_delays_ns) / 1e9).pvalue > 1e-3
+
+
 @pytest.mark.parametrize("kwargs,match", [
     ({"access": "token"}, "access must be one of"),
     ({"load": -1.0}, "load"),
