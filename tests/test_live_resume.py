@@ -65,3 +65,12 @@ def test_kill_9_mid_campaign_then_resume_ends_as_the_emulator(setup, tmp_path):
     counters = [r["counter"] for r in requests]
     assert len(set(counters)) == len(counters)
     assert all(r["response_code"] is not None for r in requests)
+
+
+def test_the_dcc_executor_without_its_flags_is_a_clear_error(setup, tmp_path):
+    done = subprocess.run(_cli("campaign", "run", "--fleet", str(setup.fleet_path), "--plan", str(setup.plan_path),
+                               "--store", str(tmp_path / "s.duckdb"), "--executor", "dcc", "--listen",
+                               "127.0.0.1:1"), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "--executor dcc needs --dcc-url, --key, --cert, --certs, --firmware" in done.stderr
+    assert "Traceback" not in done.stderr
