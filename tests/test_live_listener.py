@@ -11,7 +11,6 @@ import aiohttp
 import pytest
 
 from althan_ota.campaign import CampaignStore, create_campaign
-from althan_ota.duis import RequestId
 from althan_ota.duis import responses as rs
 from althan_ota.live import EMULATED_TIME_HEADER, DccExecutor
 

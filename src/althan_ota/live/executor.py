@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 import aiohttp
 import numpy as np
 from aiohttp import web
-from cryptography import x509
 
 from ..campaign.emulation import WaveOutcome
 from ..campaign.executors import WaveJob
