@@ -19,7 +19,7 @@ from ..fleet import Fleet
 from .outcomes import FAILED, emulator_rows, outcome
 from .plan import CampaignPlan, WavePlan
 from .store_tables import DEVICES, EVENTS, TRANSFERS
-from .slots import RequestBook
+from .slots import RequestBook, retry_times
 from .states import State
 
 # the engine's stage times -> the stage a device reached at that time
@@ -159,9 +159,7 @@ def emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePlan
         if attempt == 1:
             start = release[units]
         else:
-            # a pair whose two bridges both retry goes again, together, once the later one is due
-            ready = np.nanmax(np.where(pending[units], due[units], np.nan), axis=1)
-            start = book.times(book.take_at_or_after(pending[units].sum(axis=1), ready))
+            start = retry_times(book, pending[units], due[units])
         result = emulate({"han_per": han_per[units], "bridge_per": bridge_per[units]}, plan.image_size, params,
                          seed=attempt_seed(seed, attempt), installation_keys=keys[units], sides=sides,
                          n_threads=n_threads)

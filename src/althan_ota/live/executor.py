@@ -35,6 +35,7 @@ from ..campaign.emulation import WaveOutcome
 from ..campaign.executors import WaveJob
 from ..campaign.journal import Journal
 from ..campaign.outcomes import FINAL, outcome
+from ..campaign.slots import retry_times
 from ..campaign.states import State
 from ..duis import RequestId, Signer, TrustStore, Verifier, load_schema, read_message
 from ..duis import requests as rq
@@ -94,9 +95,8 @@ class DccExecutor:
             units = np.flatnonzero(pending.any(axis=1))
             if attempt == 1:
                 start = job.release[units]
-            else:       # the emulator's rule: a pair whose two bridges both retry goes once the later is due
-                ready = np.nanmax(np.where(pending[units], due[units], np.nan), axis=1)
-                start = job.book.times(job.book.take_at_or_after(pending[units].sum(axis=1), ready))
+            else:
+                start = retry_times(job.book, pending[units], due[units])
             asked = [(int(u), side, float(t0), str(device_ids[rows[u, side]]))
                      for u, t0 in zip(units.tolist(), start.tolist()) for side in (0, 1) if pending[u, side]]
             heard = await self._attempt(job, attempt, asked)
