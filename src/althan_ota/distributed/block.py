@@ -4,24 +4,22 @@ Each point (cap, channels per building, seed) is a campaign dry-run (create_camp
 in-memory store) over one synthetic building of ``flats`` installations, all eligible, released in one wave
 whose requests go out within seconds, so the cap alone paces the building. The block's completion time
 runs from its first SRV 11.4 request to its last device's final state (as report/building_sizes.py times a
-building). Channels per building are the contention engine's ``han_channels`` / ``bridge_channels``.
+building). Channels per building: as the sweep axis ``channel`` (grid.with_channels).
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pyarrow as pa
 
+from ..campaign.outcomes import STATE_CATEGORY
+from ..campaign.plan import CampaignPlan
+from ..campaign.runner import create_campaign, run_campaign
+from ..campaign.states import State
+from ..campaign.store import CampaignStore
 from ..emulate import EmulationParams
-from ..errors import ParameterError
 from ..fleet import Fleet, generate_fleet
-from .outcomes import STATE_CATEGORY
-from .plan import CampaignPlan
-from .runner import create_campaign, run_campaign
-from .states import State
-from .store import CampaignStore
+from .grid import with_channels
 
 BLOCK_ID = "BLOCK"
 TARGET_VERSION = 0x7F000000       # above every version the synthetic fleet runs
@@ -39,17 +37,6 @@ def block_fleet(flats: int, seed: int = 0) -> Fleet:
                  source=f"block of {flats} flats")
 
 
-def with_channels(params: EmulationParams, channels: int | None) -> EmulationParams:
-    """``params`` with installations of a building sharing ``channels`` channels on each link (None: as given)."""
-    if channels is None:
-        return params
-    names = {f.name for f in dataclasses.fields(EmulationParams)}
-    if not {"contention", "han_channels", "bridge_channels"} <= names:
-        raise ParameterError("channels per building need the contention engine (EmulationParams.contention, "
-                             "han_channels, bridge_channels), which this build does not have")
-    return dataclasses.replace(params, contention=True, han_channels=channels, bridge_channels=channels)
-
-
 def plan_block(flats: int, caps: list[int | None], channels: list[int | None] = (None,),
                image_size: int = 240_000, seeds: int = 3, seed: int = 0,
                params: EmulationParams | None = None) -> pa.Table:
@@ -61,7 +48,7 @@ def plan_block(flats: int, caps: list[int | None], channels: list[int | None] = 
     versions = sorted(set(fleet.column("firmware_version").astype(np.int64).tolist()) - {TARGET_VERSION})
     rows = []
     for channel_count in channels:
-        emulation = with_channels(params, channel_count)
+        emulation = params if channel_count is None else with_channels(params, channel_count)
         for cap in caps:
             plan = CampaignPlan(name="block", target_version=TARGET_VERSION, image_size=image_size,
                                 upgrade_paths=tuple((v, TARGET_VERSION) for v in versions),
