@@ -107,7 +107,8 @@ def test_completion_by_building_size_matches_the_store(estate):
 
 def test_the_big_building_takes_longest_under_a_cap(estate):
     fleet, _, store_path = estate
-    rows = {r["building_size"]: r for r in campaign_views(open_store(store_path), "E", fleet=fleet).buildings.to_pylist()}
+    views = campaign_views(open_store(store_path), "E", fleet=fleet)
+    rows = {r["building_size"]: r for r in views.buildings.to_pylist()}
     assert rows[">200"]["max_s"] > rows["1"]["p90_s"]
 
 

@@ -19,7 +19,8 @@ def register(sub) -> None:
                     "point, completion-time quantiles, airtime, duty-cycle waits and outcome rates with their "
                     "mean and confidence interval across seeds. Axes: image_size, band, block_size, "
                     "min_block_period, pair_order, ch_concurrency, han_per, bridge_per, duty_cycle, "
-                    "bridge_bit_rate, channel (channels per building; the contention engine), or any dotted path into EmulationParams (e.g. bridge.per_concentration).")
+                    "bridge_bit_rate, channel (channels per building; the contention engine), or any dotted path "
+                    "into EmulationParams (e.g. bridge.per_concentration).")
     s.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="one axis of the grid (repeat for more axes)")
     s.add_argument("--grid-file", metavar="FILE", help="JSON (or YAML) mapping of axis name to values")
