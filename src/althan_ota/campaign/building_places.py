@@ -14,7 +14,10 @@ holds a building's downloads until one of its places frees.
 The state is only the ``cap`` latest busy ends per building, which the store's events give back exactly
 (``busy_ends_from_store``), so a resumed run holds units exactly as an uninterrupted one. A unit's engine
 result does not depend on when it starts (its randomness is keyed on seed, attempt and unit), so the hold is
-applied to the emulated times after the engine call: results depend only on the seed.
+applied to the emulated times after the engine call: results depend only on the seed. That holds while
+installations do not share the air; once the engine's building contention (``EmulationParams.contention``)
+is on in campaigns, the engine must be given these held starts, since who overlaps whom then changes the
+results.
 """
 
 from __future__ import annotations
