@@ -211,7 +211,8 @@ def _record_attempt(out: WaveOutcome, plan: CampaignPlan, units: np.ndarray, sta
                                                              "t_download_end", *[s for s, _ in _STAGES])}
         if plan.activate_at_s is not None:
             _activate_at(col, plan.activate_at_s - t0)
-        out.events.append((slot, requested[mine], outcome("requested").state, np.uint8(outcome("requested").reason), attempt))
+        request = outcome("requested")
+        out.events.append((slot, requested[mine], request.state, np.uint8(request.reason), attempt))
         for name, key in _STAGES:
             reached = np.isfinite(col[name])
             stage = outcome(key)

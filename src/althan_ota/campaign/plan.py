@@ -101,7 +101,8 @@ class CampaignPlan:
         check(self.building_concurrency is None or (isinstance(self.building_concurrency, int)
                                                     and not isinstance(self.building_concurrency, bool)
                                                     and self.building_concurrency >= 1),
-              f"building_concurrency must be None (no cap) or a whole number >= 1, got {self.building_concurrency!r}")
+              "building_concurrency must be None (no cap) or a whole number >= 1, "
+              f"got {self.building_concurrency!r}")
         check(self.activate_at_s is None or (isinstance(self.activate_at_s, (int, float))
                                              and 0 <= self.activate_at_s <= 10 * 365 * 86400),
               "activate_at_s must be None (activate at once) or an instant within ten years of the start "
@@ -227,7 +228,8 @@ class WavePlan:
     bridge_per: np.ndarray
     wave_bounds: np.ndarray    # wave w covers units [wave_bounds[w], wave_bounds[w+1])
     request_offset_s: np.ndarray   # float64 per unit: SRV 11.4 release time from the campaign start
-    building: np.ndarray | None = None   # int64 building code per unit (building_places.NO_BUILDING: none)
+    # int64 building code per unit, with a building cap (building_places.NO_BUILDING: none, or no cap)
+    building: np.ndarray | None = None
 
     @property
     def n_waves(self) -> int:
@@ -254,8 +256,9 @@ def make_waves(plan: CampaignPlan, fleet: Fleet, targeting: Targeting, seed: int
     unit_hub, unit_meter, key_row = unit_hub[order], unit_meter[order], key_row[order]
     links = installation_link_per(fleet, site_hub[order], site_meter[order])
     site_row = np.where(site_hub[order] >= 0, site_hub[order], site_meter[order])
-    building = building_codes(fleet.table["building_id"])[site_row] if "building_id" in fleet.table.column_names \
-        else np.full(len(site_row), NO_BUILDING, np.int64)
+    building = np.full(len(site_row), NO_BUILDING, np.int64)
+    if plan.building_concurrency is not None and "building_id" in fleet.table.column_names:
+        building = building_codes(fleet.table["building_id"])[site_row]
 
     bounds = [0]
     size = plan.canary_installations
