@@ -19,7 +19,8 @@ def register(sub) -> None:
                     "point, completion-time quantiles, airtime, duty-cycle waits and outcome rates with their "
                     "mean and confidence interval across seeds. Axes: image_size, band, block_size, "
                     "min_block_period, pair_order, ch_concurrency, han_per, bridge_per, duty_cycle, "
-                    "bridge_bit_rate, channel (channels per building; the contention engine), or any dotted path "
+                    "bridge_bit_rate, channel (channels per building; the contention engine), building_concurrency "
+                    "(installations of one building downloading at once; needs --fleet), or any dotted path "
                     "into EmulationParams (e.g. bridge.per_concentration).")
     s.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="one axis of the grid (repeat for more axes)")
@@ -157,19 +158,25 @@ def run_sweep(args) -> int:
     _check_outputs(args, grid)
     client = "serial" if args.serial else args.scheduler
     fleet = args.installations
+    buildings = None
     if args.fleet:
-        from ..distributed.inventory_links import link_arrays
+        from ..distributed.inventory_links import by_building, installation_buildings, link_arrays
+        from ..fleet import read_fleet
 
-        fleet, filled = link_arrays(args.fleet)
+        inventory = read_fleet(args.fleet)
+        fleet, filled = link_arrays(inventory)
         for name, k in filled.items():
             if k:
                 print(f"{args.fleet}: {k:,} installations have no {name}; using the default link PER")
+        if "building_concurrency" in grid:       # a building's installations go to one worker, together
+            fleet, buildings = by_building(fleet, installation_buildings(inventory))
     with Progress(transient=True) as bar:
         task = bar.add_task("sweeping", total=None)
         result = sweep(grid, fleet, args.image_size, replications=args.replications, seed=args.seed,
                        client=client, partitions=args.partitions, engine_threads=args.engine_threads,
                        retries=args.retries, confidence=args.confidence, n_workers=args.workers,
-                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+                       progress=lambda done, total: bar.update(task, completed=done, total=total),
+                       buildings=buildings)
     if args.out:
         result.write(args.out)
     if args.per_seed:

@@ -5,7 +5,8 @@ An axis is ``image_size``, ``band``, one of the short ALIASES, or any dotted pat
 (``bridge.per``, ``ota.response_timeout_s``, ``outages.ch_mean_down_s``, ``wan_failure_prob``, ...).
 ``band`` names a sub-GHz band and sets the bridge's duty-cycle limit from BANDS. ``channel`` is the number
 of channels each building's installations share on each link (the contention engine's ``han_channels`` and
-``bridge_channels``, contention on). Setting ``pair_order``
+``bridge_channels``, contention on). ``building_concurrency`` caps the installations of one building
+downloading at once, as a campaign plan does (campaign/building_places.py; the sweep needs the buildings). Setting ``pair_order``
 (without sweeping ``ch_concurrency`` too) sets ``ota.ch_concurrency`` to match: 1 for 'meter_first' and
 'hub_first', 2 for 'concurrent'.
 """
@@ -38,18 +39,13 @@ BANDS = {
     "869.4-869.65": 0.10,     # h1.5, 500 mW, <= 10%
     "869.7-870.0": 1.0,       # h1.6, 5 mW, no duty-cycle limit
 }
-SPECIAL = ("image_size", "band", "channel")
+SPECIAL = ("image_size", "band", "channel", "building_concurrency")
 # the contention engine's fields that ``channel`` sets (channels per building on each link, shared air on)
 CHANNEL_FIELDS = ("contention", "han_channels", "bridge_channels")
-# campaign plan options a sweep cannot apply: its installations start together and carry no buildings
-PLAN_ONLY = {"building_concurrency": "compare caps on a block of flats with 'althan-ota plan block "
-                                     "--concurrency ...', or plan a campaign with --building-concurrency"}
 
 
 def target(name: str) -> str:
     """The dotted EmulationParams path (or special name) an axis sets."""
-    if name in PLAN_ONLY:
-        raise ParameterError(f"{name!r} is a campaign plan option, not an emulator parameter: {PLAN_ONLY[name]}")
     if name in SPECIAL:
         return {"band": "bridge.duty_cycle"}.get(name, name)
     path = ALIASES.get(name, name)
@@ -155,6 +151,9 @@ def apply(point: dict, params: EmulationParams, image_size: int) -> tuple[Emulat
         if name == "channel":
             params = with_channels(params, value, point)
             continue
+        if name == "building_concurrency":
+            building_cap(point)
+            continue
         params = _set(params, path.split("."), _frozen(value), name)
     if "ota.pair_order" in paths and "ota.ch_concurrency" not in paths:
         concurrency = 2 if params.ota.pair_order == "concurrent" else 1
@@ -167,6 +166,15 @@ def apply(point: dict, params: EmulationParams, image_size: int) -> tuple[Emulat
         raise ParameterError(f"grid point {point}: image_size must be a positive number of bytes, "
                              f"got {image_size!r}")
     return params, image_size
+
+
+def building_cap(point: dict) -> int | None:
+    """The grid point's cap on installations of one building downloading at once (None: no cap)."""
+    cap = point.get("building_concurrency")
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
+        raise ParameterError(f"grid point {point}: building_concurrency must be a whole number >= 1 or none, "
+                             f"got {cap!r}")
+    return cap
 
 
 def with_channels(params: EmulationParams, channels, point: dict | None = None) -> EmulationParams:
