@@ -6,9 +6,9 @@ An axis is ``image_size``, ``band``, one of the short ALIASES, or any dotted pat
 ``band`` names a sub-GHz band and sets the bridge's duty-cycle limit from BANDS. ``channel`` is the number
 of channels each building's installations share on each link (the contention engine's ``han_channels`` and
 ``bridge_channels``, contention on). ``building_concurrency`` caps the installations of one building
-downloading at once, as a campaign plan does (campaign/building_places.py; the sweep needs the buildings). Setting ``pair_order``
-(without sweeping ``ch_concurrency`` too) sets ``ota.ch_concurrency`` to match: 1 for 'meter_first' and
-'hub_first', 2 for 'concurrent'.
+downloading at once, as a campaign plan does (campaign/building_places.py; the sweep needs the buildings).
+Setting ``pair_order`` (without sweeping ``ch_concurrency`` too) sets ``ota.ch_concurrency`` to match: 1 for
+'meter_first' and 'hub_first', 2 for 'concurrent'.
 """
 
 from __future__ import annotations
