@@ -16,6 +16,7 @@ import numpy as np
 
 from ..emulate import EmulationParams
 from ..fleet import Fleet
+from .building_places import BuildingPlaces
 from .emulation import WaveOutcome, emulate_wave
 from .plan import CampaignPlan, WavePlan
 from .slots import RequestBook
@@ -37,6 +38,7 @@ class WaveJob:
     hi: int
     release: np.ndarray
     book: RequestBook
+    places: BuildingPlaces | None = None        # the plan's building concurrency cap, as the run left it
 
 
 class Executor(Protocol):
@@ -58,4 +60,4 @@ class EmulatorExecutor:
 
     def run_wave(self, job: WaveJob) -> WaveOutcome:
         return emulate_wave(job.plan, job.emulation, job.waves, job.lo, job.hi, job.release, job.seed, job.book,
-                            n_threads=self.n_threads)
+                            n_threads=self.n_threads, places=job.places)

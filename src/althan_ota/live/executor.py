@@ -80,6 +80,9 @@ class DccExecutor:
         return self.loop.run_until_complete(self._wave(job))
 
     async def _wave(self, job: WaveJob) -> WaveOutcome:
+        if job.places is not None and job.places.cap is not None:
+            raise CampaignError("the DCC executor does not hold requests for the plan's building_concurrency yet; "
+                                "run this plan on the emulator, or without the building cap")
         plan, waves, lo, hi = job.plan, job.waves, job.lo, job.hi
         n = hi - lo
         rows = np.stack([waves.hub_row[lo:hi], waves.meter_row[lo:hi]], axis=1)
