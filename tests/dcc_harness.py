@@ -77,13 +77,13 @@ class UserEndpoint:
     """The user's listener: verifies (DSP signature) and parses each delivery, stores it by message identity,
     answers 200 once stored. ``fail_first``: answer 500 to that many deliveries first."""
 
-    def __init__(self, fail_first: int = 0):
+    def __init__(self, fail_first: int = 0, port: int | None = None):
         self.fail_first = fail_first
         self.received: dict[str, object] = {}       # ResponseID -> Message
         self.deliveries = 0
         self.duplicates = 0
         self.refused = 0
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._verifier = Verifier(trust(), expected_signers=[DSP])
         self._lock = threading.Lock()
