@@ -41,6 +41,7 @@ def register(sub) -> None:
     s.add_argument("--sign-workers", type=integer_in(0), default=0,
                    help="processes signing alerts (0: in the server process)")
     s.set_defaults(handler=serve)
+    register_load(cmds)
 
 
 def _config(args):
@@ -71,3 +72,47 @@ def serve(args) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def register_load(cmds) -> None:
+    l = cmds.add_parser("load", help="drive a whole campaign through a DCC stand-in and report throughput, "
+                                     "latency, lost and duplicated messages")
+    l.add_argument("--installations", type=positive, default=100_000, help="synthetic fleet size (default 100,000)")
+    l.add_argument("--seed", type=seed, default=0)
+    l.add_argument("--batch", type=integer_in(1, 50_000), default=5000, help="devices per SRV 11.4 (default 5000)")
+    l.add_argument("--workers", type=integer_in(0), help="processes verifying deliveries (default: one per core)")
+    l.add_argument("--sign-workers", type=integer_in(0), default=1, help="the stand-in's signing processes")
+    l.add_argument("--image", type=Path, help="the firmware image (default: a 16 KB test GB image, 01040000)")
+    l.add_argument("--certs", type=Path, default=TEST_DATA / "certs")
+    l.add_argument("--user-id", default="90-B3-D5-1F-30-01-00-00")
+    l.add_argument("--user-key", type=Path, default=TEST_DATA / "keys" / "xml-sign-90B3D51F30010000-ds.key")
+    l.add_argument("--user-cert", type=Path, default=TEST_DATA / "certs" / "xml-sign-90B3D51F30010000-ds.pem")
+    l.add_argument("--key", type=Path, default=DSP_KEY, help="the stand-in's DSP key")
+    l.add_argument("--cert", type=Path, default=DSP_CERT, help="the stand-in's DSP certificate")
+    l.add_argument("--dsp-id", default=DSP_ID)
+    l.set_defaults(handler=load)
+
+
+def load(args) -> int:
+    from ..dcc.load import LoadConfig, run_load
+    from ..image import build_gbcs, parse
+    from ._io import read_file
+
+    if args.image is not None:
+        image = read_file(args.image)
+        version = parse(image).file_version
+    else:
+        version = 0x01040000
+        image = build_gbcs(bytes(range(256)) * 64, manufacturer_code=0x1234, image_type=0x0101,
+                           file_version=version, min_hardware_version=1, max_hardware_version=3, signed=False)
+    config = LoadConfig(installations=args.installations, user_id=args.user_id, dsp_id=args.dsp_id,
+                        user_key=read_file(args.user_key), user_cert=read_file(args.user_cert), dsp_key=args.key,
+                        dsp_cert=args.cert, certs=args.certs, image=image, version=version, seed=args.seed,
+                        batch=args.batch, workers=args.workers, sign_workers=args.sign_workers)
+    for path in (args.key, args.cert, args.certs):
+        if not path.exists():
+            raise ParameterError(f"{path}: no such file or folder")
+    report = asyncio.run(run_load(config))
+    for line in report.lines():
+        print(line)
+    return 0 if report.lost == 0 and report.duplicates == 0 and report.refused == 0 else 1
