@@ -86,8 +86,8 @@ class LoadReport:
 class Listener:
     """The user's endpoint: verify + parse in bulk on worker processes, store, then answer 200."""
 
-    def __init__(self, trust: TrustStore, dsp_id: str, db_path: Path, workers: int | None):
-        self.reader = BulkReader(trust, expected_signers=[dsp_id], workers=workers)
+    def __init__(self, trust: TrustStore, expected_signers, db_path: Path, workers: int | None):
+        self.reader = BulkReader(trust, expected_signers=expected_signers, workers=workers)
         self.db = sqlite3.connect(db_path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -168,7 +168,7 @@ async def run_load(config: LoadConfig, progress=None) -> LoadReport:
         devices = list(np.asarray(fleet.column("device_id"))[target(plan, fleet).eligible])
         (tmp / "plan.json").write_text(plan.to_json())
 
-        listener = Listener(TrustStore.from_directory(config.certs), config.dsp_id, tmp / "received.sqlite",
+        listener = Listener(TrustStore.from_directory(config.certs), [config.dsp_id], tmp / "received.sqlite",
                             config.workers)
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/duis", listener.handle)
