@@ -80,6 +80,7 @@ class UserEndpoint:
     def __init__(self, fail_first: int = 0, port: int | None = None):
         self.fail_first = fail_first
         self.received: dict[str, object] = {}       # ResponseID -> Message
+        self.arrivals: dict[str, tuple[float, float]] = {}    # ResponseID -> (wall time, emulated time header)
         self.deliveries = 0
         self.duplicates = 0
         self.refused = 0
@@ -110,6 +111,7 @@ class UserEndpoint:
             if key in self.received:
                 self.duplicates += 1
             self.received[key] = message
+            self.arrivals[key] = (time.time(), float(request.headers.get("X-Althan-Emulated-Time", "nan")))
         return web.Response(status=200)
 
     def _run(self):

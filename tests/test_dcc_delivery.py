@@ -76,3 +76,22 @@ def test_kill_9_with_deliveries_pending_then_restart_delivers_them(fleet_path, t
     finally:
         stand_in.stop()
         user.close()
+
+
+def test_wall_clock_mode_delivers_each_alert_when_its_time_comes(fleet_path, tmp_path):
+    scale = 1000.0                   # the alerts fall some 0.3 to 2 wall seconds after the request
+    user = UserEndpoint()
+    started = time.time()            # the stand-in's clock starts after this
+    stand_in = StandIn(fleet_path, tmp_path / "state.sqlite", user.url, "--time-scale", str(scale))
+    try:
+        assert post(stand_in.url, update_body(fleet_path))[0] == 200
+        wait_pending(stand_in, 0)
+        arrivals = list(user.arrivals.values())
+        assert len(arrivals) == len(user.received) > 5
+        for wall, emulated in arrivals:
+            assert wall - started >= emulated / scale - 0.05
+        walls = [w for w, _ in arrivals]
+        assert max(walls) - min(walls) > 0.3             # spread out in time, not sent at once
+    finally:
+        stand_in.stop()
+        user.close()
