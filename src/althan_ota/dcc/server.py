@@ -172,8 +172,12 @@ class StandIn:
                                                 image_size=len(record.image))
         before = self.state.attempts(accepted)
         emulation = Emulation(self.index, plan, self.config.emulation, self.config.seed)
+        # the unit key rule needs to know whether each hub-side bridge was named before: read here, in the
+        # event loop's thread, the only one that touches the state file
+        hubs = {self.index.device_ids[h] for h in self.index.hub_of[[self.index.row_of[d] for d in accepted]]}
+        hub_before = self.state.attempts(hubs)
         runs = await loop.run_in_executor(None, emulation.run, {d: before[d] + 1 for d in accepted}, t0,
-                                          self.state.attempts)
+                                          lambda ids: {i: hub_before[i] for i in ids})
         user, new_version = request_id.originator, record.firmware_version
         alerts, versions = [], []
         for run in runs:
