@@ -31,6 +31,7 @@ from ..fleet.synthetic import generate_fleet
 from .server import EMULATED_TIME_HEADER
 
 READ_CHUNK = 256            # deliveries verified together on the worker processes
+LINGER_S = 0.002            # wait this long after a delivery arrives for others to batch with it
 STALL_S = 60.0              # no delivery for this long: stop and report what is missing as lost
 
 
@@ -111,8 +112,11 @@ class Listener:
         loop = asyncio.get_running_loop()
         while True:
             items = [await self.queue.get()]
+            await asyncio.sleep(LINGER_S)           # let a burst of deliveries gather into one batch
             while len(items) < READ_CHUNK * max(1, self.reader.workers) and not self.queue.empty():
                 items.append(self.queue.get_nowait())
+            # split every batch over all the workers, however small it is
+            self.reader.chunk = max(1, -(-len(items) // max(1, self.reader.workers)))
             t = time.perf_counter()
             messages = await loop.run_in_executor(None, self.reader.read, [b for b, _ in items])
             self.times["verify+parse"] += time.perf_counter() - t
