@@ -14,7 +14,6 @@ import asyncio
 import math
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import aiohttp
