@@ -29,9 +29,10 @@ def test_channel_sets_both_links_and_turns_contention_on():
         grids.apply({"channel": 0}, EmulationParams(), 1000)
 
 
-@pytest.mark.skipif(HAS_ENGINE, reason="the contention engine is here: channel applies")
-def test_channel_without_the_engine_says_what_it_needs():
-    with pytest.raises(ParameterError, match="'channel' needs the contention engine"):
+def test_a_channel_sweep_stops_with_the_engines_reason_until_buildings_contend():
+    # the channel model exists, the per-building download loop does not: the sweep must say so, not run
+    # every point without contention
+    with pytest.raises(ParameterError, match="contention=True needs the per-building engine"):
         sweep({"channel": [1, 2]}, 10, 2000, client="serial")
 
 

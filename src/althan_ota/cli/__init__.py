@@ -10,7 +10,7 @@ import sys
 from ..errors import AltHanError
 
 # sub-command modules, in the order --help lists them
-GROUPS = ["demo", "fleet", "image", "release", "emulate", "campaign", "plan", "report", "capture", "duis",
+GROUPS = ["demo", "fleet", "image", "release", "emulate", "campaign", "plan", "report", "capture", "duis", "dcc",
           "backend", "bench"]
 
 

@@ -1,0 +1,88 @@
+"""The DUIS messages the stand-in sends: what each emulated outcome becomes on the wire, and the signed
+synchronous answers. Builders are module-level functions of plain arguments, so :class:`.BulkSigner` can
+build and sign them on worker processes.
+
+DUIS's assignment of DCC Alert Codes and GBCS alert codes to these alerts was not available to the project
+(docs/duis.md); the codes below are this stand-in's choice, and the user's parser reads alerts by their body.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from ..duis import responses
+from ..duis.identifiers import RequestId
+from .emulated import DeviceRun
+
+# emulated second 0 (the campaign start) as the messages' timestamps give it
+EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+CSP_ALERT = "N42"
+CH_ALERT, CH_GBCS_CODE = "N43", "8F84"
+PPMID_ALERT, PPMID_GBCS_CODE = "N44", "8F85"
+
+# why a request is refused, as the synchronous answer's code (DUIS 5.4 gives these E codes no wording here;
+# the choice is documented in docs/dcc.md)
+E_SIGNATURE = "E1"          # unsigned, tampered, or signed by a party the trust store does not know
+E_SERVICE = "E2"            # a service this stand-in does not offer
+E_WRONG_TARGET = "E13"      # a non-device request not addressed to the DSP
+E_SCHEMA = "E40"            # not valid against the DUIS schema, or not a request
+E_COUNTER = "E41"           # originator counter not above the user's last one
+E_NO_DEVICE = "E19"         # 8.2 for a device not in the inventory
+E_DEVICE_STATUS = "E5"      # 8.2 for a suspended / not commissioned / CAD-joined device
+E_DEVICE_TYPE = "E11"       # 8.2 for a device that is not a PPMID
+
+
+def when(t: float) -> datetime:
+    return EPOCH + timedelta(seconds=float(t))
+
+
+def alert(kind: str, fields: dict, t: float, dsp_id: str, user_id: str, counter: int):
+    """One DCC alert (unsigned root): ``kind`` csp, ch or ppmid."""
+    if kind == "csp":
+        body, code = responses.csp_firmware_delivery_status(timestamp=when(t), **fields), CSP_ALERT
+    elif kind == "ch":
+        body, code = responses.comms_hub_firmware_transfer(alert_code=CH_GBCS_CODE, timestamp=when(t),
+                                                            **fields), CH_ALERT
+    else:
+        body, code = responses.ppmid_firmware_activation(alert_code=PPMID_GBCS_CODE, timestamp=when(t),
+                                                         **fields), PPMID_ALERT
+    return responses.dcc_alert(code, body, when(t), dsp_id=dsp_id, user_id=user_id, counter=counter)
+
+
+def device_alerts(run: DeviceRun, t0: float, request_id: RequestId, ch_id: str, old_version: int,
+                  new_version: int) -> list[tuple[float, str, dict]]:
+    """(emulated time, kind, fields) of every alert the device's attempt produces, in time order.
+
+    The engine's outcome decides the last one: a WAN failure ends at the CSP; a transfer abort, a hash
+    failure or success at the Comms Hub's transfer alert; activation (success or failure) at the PPMID's
+    alert. A timeout sends what the device reached and then nothing: the user's own timeout sees it."""
+    t, out = run.times, []
+    device = run.device_id
+    base = {"update_request_id": request_id}
+
+    def at(name):
+        return t0 + t[name]
+
+    def finite(name):
+        return t[name] == t[name] and abs(t[name]) != float("inf")
+
+    if run.outcome == "not_requested":
+        return out
+    if run.outcome == "wan_failed":
+        return [(t0 + t["t_end"], "csp", dict(update_request_id=request_id, ch_id=ch_id, device_id=device,
+                                               version=new_version, delivered=False))]
+    if finite("t_image"):
+        out.append((at("t_image"), "csp", dict(update_request_id=request_id, ch_id=ch_id, device_id=device,
+                                               version=new_version, delivered=True)))
+    if run.outcome in ("aborted", "hash_failure"):
+        result = "FileTransferFailure" if run.outcome == "aborted" else "FirmwareImageDiscarded"
+        out.append((t0 + t["t_end"], "ch", dict(base, ch_id=ch_id, device_id=device, version=new_version,
+                                                result=result)))
+    elif run.outcome in ("completed", "activation_failed"):
+        out.append((at("t_download_end"), "ch", dict(base, ch_id=ch_id, device_id=device, version=new_version,
+                                                     result="FileTransferSuccess")))
+        activated = run.outcome == "completed"
+        t_act = at("t_activation") if finite("t_activation") else t0 + t["t_end"]
+        out.append((t_act, "ppmid", dict(device_id=device, version=new_version if activated else old_version,
+                                         activated=activated)))
+    return out

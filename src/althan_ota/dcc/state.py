@@ -1,0 +1,123 @@
+"""The stand-in's durable state in one SQLite file: each user's last originator counter, how many SRV 11.4s
+have named each device (its next emulator attempt), the DSP's own response counter, and the outbox of signed
+messages not yet acknowledged by the user's endpoint. A request's effects (counter, attempts, outbox rows) are
+committed in one transaction before its acknowledgement goes out, so a kill -9 loses nothing it answered."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from ..errors import ParameterError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (user_id TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS attempts (device_id TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    message_id TEXT PRIMARY KEY,      -- the DUIS ResponseID: the receiver de-duplicates on it
+    due REAL NOT NULL,                -- emulated seconds from the campaign start
+    body BLOB NOT NULL,               -- signed once; a redelivery sends the same bytes
+    tries INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL DEFAULT 0,   -- wall-clock time of the next try after a failed one (back-off)
+    delivered INTEGER NOT NULL DEFAULT 0);
+-- a device's firmware after an emulated activation, from that emulated time on (what 8.2 reads back)
+CREATE TABLE IF NOT EXISTS versions (device_id TEXT PRIMARY KEY, version INTEGER NOT NULL, since REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (delivered, due);
+"""
+
+
+class StandInState:
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise ParameterError(f"{self.path}: not a DCC stand-in state file ({exc})") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- the clock's origin, kept across restarts so wall-clock emulated time carries on
+    def wall_origin(self) -> float:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'wall_origin'").fetchone()
+        if row is not None:
+            return float(row[0])
+        now = time.time()
+        self._db.execute("INSERT INTO meta VALUES ('wall_origin', ?)", (repr(now),))
+        return now
+
+    def last_counter(self, user_id: str) -> int | None:
+        row = self._db.execute("SELECT last FROM counters WHERE user_id = ?", (user_id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def attempts(self, device_ids) -> dict[str, int]:
+        """How many SRV 11.4s named each device before (0 when none)."""
+        out = dict.fromkeys(device_ids, 0)
+        ids = list(out)
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            marks = ",".join("?" * len(part))
+            out.update(self._db.execute(f"SELECT device_id, n FROM attempts WHERE device_id IN ({marks})", part))
+        return out
+
+    def reserve_responses(self, n: int) -> int:
+        """The first of ``n`` fresh DSP response counters (for the ResponseIDs of alerts)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'response_counter'").fetchone()
+        first = int(row[0]) if row else 1
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('response_counter', ?)", (str(first + n),))
+        self._db.execute("COMMIT")
+        return first
+
+    def version(self, device_id: str, at: float) -> int | None:
+        """The firmware an emulated activation gave the device at or before emulated time ``at``, if any."""
+        row = self._db.execute("SELECT version FROM versions WHERE device_id = ? AND since <= ?",
+                               (device_id, at)).fetchone()
+        return None if row is None else int(row[0])
+
+    def accept(self, user_id: str, counter: int, devices=(), messages=(), versions=()) -> None:
+        """One accepted request: its counter, the devices its 11.4 named, its scheduled messages
+        ``(message_id, due, body)`` and activations ``(device_id, version, since)``, in one transaction."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("INSERT INTO counters VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET last = excluded.last",
+                       (user_id, counter))
+            db.executemany("INSERT INTO attempts VALUES (?, 1) ON CONFLICT(device_id) DO UPDATE SET n = n + 1",
+                           ((d,) for d in devices))
+            db.executemany("INSERT INTO outbox (message_id, due, body) VALUES (?, ?, ?)", messages)
+            db.executemany("INSERT OR REPLACE INTO versions VALUES (?, ?, ?)", versions)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def due(self, until: float, wall_now: float, limit: int) -> list[tuple[str, float, bytes, int]]:
+        """Undelivered messages due at or before ``until`` (emulated seconds) and out of their back-off,
+        earliest first."""
+        return self._db.execute(
+            "SELECT message_id, due, body, tries FROM outbox WHERE delivered = 0 AND due <= ? AND not_before <= ? "
+            "ORDER BY due, message_id LIMIT ?", (until, wall_now, limit)).fetchall()
+
+    def next_due(self) -> tuple[float, float] | None:
+        """(emulated due, wall-clock not-before) of the earliest undelivered message."""
+        row = self._db.execute("SELECT min(due), min(not_before) FROM outbox WHERE delivered = 0").fetchone()
+        return None if row[0] is None else (float(row[0]), float(row[1]))
+
+    def delivered(self, message_ids) -> None:
+        self._db.executemany("UPDATE outbox SET delivered = 1 WHERE message_id = ?", ((m,) for m in message_ids))
+
+    def failed(self, retries) -> None:
+        """``retries``: (message_id, wall-clock time of its next try)."""
+        self._db.executemany("UPDATE outbox SET tries = tries + 1, not_before = ? WHERE message_id = ?",
+                             ((t, m) for m, t in retries))
+
+    def counts(self) -> dict[str, int]:
+        pending, done = self._db.execute(
+            "SELECT coalesce(sum(delivered = 0), 0), coalesce(sum(delivered), 0) FROM outbox").fetchone()
+        return {"pending": int(pending), "delivered": int(done)}
