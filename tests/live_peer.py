@@ -60,7 +60,7 @@ class Setup:
         self.listen = ("127.0.0.1", free_port())
         self.peer: subprocess.Popen | None = None
 
-    def options(self, quiet_s: float = 1.0) -> LiveOptions:
+    def options(self, quiet_s: float = 2.0) -> LiveOptions:
         return LiveOptions(dcc_url=f"http://127.0.0.1:{self.peer_port}", listen=self.listen, key=USER_KEY,
                            cert=USER_CERT, certs=CERTS, firmware=self.firmware, quiet_s=quiet_s,
                            send_timeout_s=20.0)
@@ -102,7 +102,7 @@ def final_states(store: CampaignStore, campaign_id: str) -> dict:
     return {d["device_id"]: (d["state"], d["reason"], d["attempts"]) for d in devices}
 
 
-def live_cli_args(setup: Setup, quiet_s: float = 1.0) -> list[str]:
+def live_cli_args(setup: Setup, quiet_s: float = 2.0) -> list[str]:
     return ["--executor", "dcc", "--dcc-url", f"http://127.0.0.1:{setup.peer_port}", "--listen",
             f"{setup.listen[0]}:{setup.listen[1]}", "--key", str(USER_KEY), "--cert", str(USER_CERT), "--certs",
             str(CERTS), "--firmware", str(setup.firmware), "--quiet-s", str(quiet_s)]
