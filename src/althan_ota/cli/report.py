@@ -1,4 +1,4 @@
-"""``althan-ota report fleet|suppliers|reconcile|out-of-sync|campaign|html``: the firmware reports, as
+"""``althan-ota report fleet|suppliers|reconcile|out-of-sync|campaign|programme|html``: the firmware reports, as
 CSV/Parquet/JSON for machines and one HTML page for people; ``--json`` prints a summary for scripts."""
 
 from __future__ import annotations
@@ -69,6 +69,14 @@ def register(sub) -> None:
     c.add_argument("--visit-cost", type=amount, default=150.0, help="cost of one site visit, GBP (default 150)")
     common(c, "campaign-report", fleet=False, store=False)
     c.set_defaults(handler=campaign)
+
+    g = rep.add_parser("programme", help="every campaign of the stores per supplier, manufacturer/model and month")
+    g.add_argument("stores", type=Path, nargs="+", metavar="STORE", help="campaign stores (DuckDB files)")
+    g.add_argument("--fleet", type=Path, help="the latest fleet extract: who supplies each device now (default: "
+                   "the fleet file each campaign was planned on)")
+    g.add_argument("--visit-cost", type=amount, default=150.0, help="cost of one site visit, GBP (default 150)")
+    common(g, "programme-report", fleet=False, store=False)
+    g.set_defaults(handler=programme)
 
     h = rep.add_parser("html", help="one self-contained HTML page with plots")
     common(h, "report.html", fmt=False)
@@ -213,6 +221,27 @@ def campaign(args) -> int:
         f"  verified {s['verified']:,}, in progress {s['in_progress']:,}, failed {s['failed']:,}, "
         f"not eligible {s['not_eligible']:,}",
         f"  site visits avoided {v['avoided']:,} (£{v['cost_avoided']:,.0f}); still needed {v['still_needed']:,}"])
+
+
+def programme(args) -> int:
+    from .._files import replacing
+    from ..report.export import format_of, write_table
+    from ..report.programme import programme_views
+    from .progress import status
+
+    fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
+    with status("building the programme view"):
+        views = programme_views(args.stores, args.fleet, visit_cost=args.visit_cost)
+        files = {name: str(write_table(table, args.out / f"{name}.{fmt}", fmt)) for name, table in views.tables.items()}
+        with replacing(args.out / "summary.json") as partial:
+            partial.write_text(json.dumps(views.summary, indent=2, default=str) + "\n")
+    s = views.summary
+    return _emit(args, s | {"out": str(args.out), "files": files}, [
+        f"programme: {s['campaigns']} campaign(s) in {len(s['stores'])} store(s), {s['targeted']:,} devices "
+        f"targeted; wrote {args.out}/",
+        *(f"  {row['supplier']}: targeted {row['targeted']:,}, verified {row['verified']:,}, failed {row['failed']:,},"
+          f" visits avoided {row['visits_avoided']:,}" for row in views.suppliers.to_pylist()),
+        f"  {s['supplier_changes']:,} device(s) changed supplier during the programme"])
 
 
 def html(args) -> int:
