@@ -1,4 +1,4 @@
-"""``althan-ota report fleet|suppliers|reconcile|out-of-sync|campaign|programme|html``: the firmware reports, as
+"""``althan-ota report fleet|suppliers|reconcile|out-of-sync|campaign|programme|history|html``: the firmware reports, as
 CSV/Parquet/JSON for machines and one HTML page for people; ``--json`` prints a summary for scripts."""
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def register(sub) -> None:
     f = rep.add_parser("fleet", help="the DCC-style report: every installed Alt HAN bridge and its firmware")
     common(f, "fleet-report.csv")
     f.add_argument("--extract-date", type=_date, help="when the inventory was extracted (last_confirmed otherwise)")
+    f.add_argument("--snapshot", type=Path, metavar="HISTORY", help="also keep the report as the month's snapshot "
+                   "in this history folder (the month of --extract-date, else this month): see 'report history'")
     f.set_defaults(handler=fleet)
 
     s = rep.add_parser("suppliers", help="the fleet report split into one file per supplier")
@@ -56,6 +58,8 @@ def register(sub) -> None:
     r.add_argument("--as-of", type=_date, help="the date staleness is measured from (default: now)")
     common(r, "reconciliation.csv", fleet=False, store=False)
     r.add_argument("--updates", type=Path, help="proposed AHI updates (default: ahi-updates.<format> beside --out)")
+    r.add_argument("--snapshot", type=Path, metavar="HISTORY", help="also keep the proposed AHI updates as the "
+                   "month's in this history folder (the month of --as-of, else this month)")
     r.set_defaults(handler=reconcile)
 
     o = rep.add_parser("out-of-sync", help="pairs whose two bridges run different firmware, with cause and action")
@@ -77,6 +81,11 @@ def register(sub) -> None:
     g.add_argument("--visit-cost", type=amount, default=150.0, help="cost of one site visit, GBP (default 150)")
     common(g, "programme-report", fleet=False, store=False)
     g.set_defaults(handler=programme)
+
+    y = rep.add_parser("history", help="month on month from the snapshots: deltas, out-of-sync ages, AHI updates")
+    y.add_argument("history", type=Path, metavar="HISTORY", help="the folder 'report fleet --snapshot' writes")
+    common(y, "history-report", fleet=False, store=False)
+    y.set_defaults(handler=history)
 
     h = rep.add_parser("html", help="one self-contained HTML page with plots")
     common(h, "report.html", fmt=False)
@@ -131,6 +140,10 @@ def fleet(args) -> int:
     with status("building the fleet firmware report"):
         table = _session(args).fleet_report()
         out = write_table(table, args.out, args.format)
+        if args.snapshot:
+            from ..report.history import append_snapshot, month_of
+
+            append_snapshot(args.snapshot, "fleet", table, month_of(args.extract_date))
     summary = {"out": str(out), "format": format_of(out, args.format), "devices": table.num_rows,
                "status": _counts(table["status"]), "ppmid_variant": _counts(table["ppmid_variant"]),
                "confirmed_by": _counts(pc.fill_null(table["confirmed_by"], "none")),
@@ -180,6 +193,10 @@ def reconcile(args) -> int:
                      as_of=args.as_of)
         write_table(result.devices, args.out, fmt)
         write_table(result.updates, updates_path, format_of(updates_path, args.format))
+        if args.snapshot:
+            from ..report.history import append_snapshot, month_of
+
+            append_snapshot(args.snapshot, "ahi_updates", result.updates, month_of(args.as_of))
     summary = result.summary() | {"out": str(args.out), "updates": str(updates_path)}
     return _emit(args, summary, [
         f"wrote {args.out}: {summary['devices']:,} devices; {updates_path}: {result.updates.num_rows:,} proposed AHI updates",
@@ -242,6 +259,27 @@ def programme(args) -> int:
         *(f"  {row['supplier']}: targeted {row['targeted']:,}, verified {row['verified']:,}, failed {row['failed']:,},"
           f" visits avoided {row['visits_avoided']:,}" for row in views.suppliers.to_pylist()),
         f"  {s['supplier_changes']:,} device(s) changed supplier during the programme"])
+
+
+def history(args) -> int:
+    from ..report.export import format_of, write_table
+    from ..report.history import history_views
+
+    fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
+    views = history_views(args.history)
+    files = {name: str(write_table(table, args.out / f"{name}.{fmt}", fmt)) for name, table in views.tables.items()}
+    s = views.summary
+    lines = [f"history {args.history}: {s['months']} month(s), {s['first_month']} to {s['latest_month']}; "
+             f"wrote {args.out}/"]
+    lines += [f"  {r['month']}: {r['devices']:,} devices, +{r['added']:,} -{r['removed']:,}, upgraded "
+              f"{r['upgraded']:,}, status changes {r['status_changes']:,}" for r in views.deltas.to_pylist()]
+    lines.append(f"  {views.out_of_sync.num_rows:,} pair(s) out of sync in {s['latest_month']}")
+    if s["reconciliations"]:
+        import pyarrow.compute as pc
+
+        outcomes = {r["values"]: r["counts"] for r in pc.value_counts(views.ahi_updates["outcome"]).to_pylist()}
+        lines.append("  proposed AHI updates: " + ", ".join(f"{k} {v:,}" for k, v in sorted(outcomes.items())))
+    return _emit(args, s | {"out": str(args.out), "files": files}, lines)
 
 
 def html(args) -> int:
