@@ -1,4 +1,4 @@
-"""``althan-ota report fleet|suppliers|reconcile|out-of-sync|campaign|programme|history|html``: the firmware reports, as
+"""``althan-ota report fleet|suppliers|reconcile|out-of-sync|campaign|programme|history|work-lists|html``: the firmware reports, as
 CSV/Parquet/JSON for machines and one HTML page for people; ``--json`` prints a summary for scripts."""
 
 from __future__ import annotations
@@ -81,6 +81,16 @@ def register(sub) -> None:
     g.add_argument("--visit-cost", type=amount, default=150.0, help="cost of one site visit, GBP (default 150)")
     common(g, "programme-report", fleet=False, store=False)
     g.set_defaults(handler=programme)
+
+    w = rep.add_parser("work-lists", help="one file per supplier of devices to investigate, with reason and action")
+    common(w, "work-lists")
+    w.add_argument("--compat", type=Path, help="pair compatibility table (hub_version, meter_version, compatible)")
+    w.add_argument("--ahi", type=Path, help="also reconcile with this AHI extract")
+    w.add_argument("--suppliers", type=Path, nargs="*", default=[], help="supplier reports for the reconciliation")
+    w.add_argument("--stale-days", type=count, default=365)
+    w.add_argument("--as-of", type=_date)
+    w.add_argument("--extract-date", type=_date)
+    w.set_defaults(handler=work_lists)
 
     y = rep.add_parser("history", help="month on month from the snapshots: deltas, out-of-sync ages, AHI updates")
     y.add_argument("history", type=Path, metavar="HISTORY", help="the folder 'report fleet --snapshot' writes")
@@ -259,6 +269,28 @@ def programme(args) -> int:
         *(f"  {row['supplier']}: targeted {row['targeted']:,}, verified {row['verified']:,}, failed {row['failed']:,},"
           f" visits avoided {row['visits_avoided']:,}" for row in views.suppliers.to_pylist()),
         f"  {s['supplier_changes']:,} device(s) changed supplier during the programme"])
+
+
+def work_lists(args) -> int:
+    from ..report.export import format_of
+    from ..report.reconcile import reconcile as run
+    from ..report.work_lists import work_lists as build, write_work_lists
+    from .progress import status
+
+    fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
+    with status("building the work-lists"):
+        session = _session(args)
+        reconciliation = None
+        if args.ahi:
+            reconciliation = run(session.fleet_report(), args.ahi, _supplier_files(args.suppliers),
+                                 stale_days=args.stale_days, as_of=args.as_of)
+        table = build(session.out_of_sync(args.compat), reconciliation)
+        files = write_work_lists(table, args.out, fmt)
+    counts = _counts(table["supplier"])
+    return _emit(args, {"out": str(args.out), "format": fmt, "devices": table.num_rows,
+                        "suppliers": {name: {"path": str(path), "devices": counts[name]} for name, path in files.items()}},
+                 [f"wrote {len(files)} work-list(s) to {args.out}/: {table.num_rows:,} devices to investigate",
+                  *(f"  {name}: {counts[name]:,} -> {path}" for name, path in files.items())])
 
 
 def history(args) -> int:
