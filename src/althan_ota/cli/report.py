@@ -1,4 +1,4 @@
-"""``althan-ota report fleet|suppliers|reconcile|out-of-sync|campaign|programme|history|work-lists|html``: the firmware reports, as
+"""``althan-ota report fleet|suppliers|reconcile|out-of-sync|campaign|programme|history|work-lists|smi-hygiene|html``: the firmware reports, as
 CSV/Parquet/JSON for machines and one HTML page for people; ``--json`` prints a summary for scripts."""
 
 from __future__ import annotations
@@ -91,6 +91,15 @@ def register(sub) -> None:
     w.add_argument("--as-of", type=_date)
     w.add_argument("--extract-date", type=_date)
     w.set_defaults(handler=work_lists)
+
+    m = rep.add_parser("smi-hygiene", help="per supplier: SMI amendments, 12.2 pre-notifications, site visits")
+    m.add_argument("--smi", type=Path, required=True, help="SMI extract (CSV or Parquet; the fleet report's columns)")
+    m.add_argument("--release", type=Path, action="append", default=[],
+                   help="release bundle whose images name known Alt HAN bridge models (repeatable)")
+    m.add_argument("--cpl", type=Path, action="append", default=[], help="CPL entries (JSON or CSV; repeatable)")
+    m.add_argument("--visit-cost", type=amount, default=150.0, help="cost of one site visit, GBP (default 150)")
+    common(m, "smi-hygiene", fleet=False, store=False)
+    m.set_defaults(handler=smi_hygiene)
 
     y = rep.add_parser("history", help="month on month from the snapshots: deltas, out-of-sync ages, AHI updates")
     y.add_argument("history", type=Path, metavar="HISTORY", help="the folder 'report fleet --snapshot' writes")
@@ -291,6 +300,32 @@ def work_lists(args) -> int:
                         "suppliers": {name: {"path": str(path), "devices": counts[name]} for name, path in files.items()}},
                  [f"wrote {len(files)} work-list(s) to {args.out}/: {table.num_rows:,} devices to investigate",
                   *(f"  {name}: {counts[name]:,} -> {path}" for name, path in files.items())])
+
+
+def smi_hygiene(args) -> int:
+    from .._files import replacing
+    from ..report.export import format_of, write_table
+    from ..report.firmware import supplier_file_stem
+    from ..report.listing import read_listing
+    from ..report.smi_hygiene import by_supplier, known_bridges, smi_hygiene as build
+
+    if not args.release and not args.cpl:
+        raise ParameterError("smi-hygiene needs --release or --cpl: they name the known Alt HAN bridge models")
+    fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
+    result = build(read_listing(args.smi), known_bridges(args.release, args.cpl), visit_cost=args.visit_cost)
+    files: dict = {}
+    for kind, table in result.tables.items():
+        for supplier, rows in by_supplier(table).items():
+            path = write_table(rows, args.out / supplier_file_stem(supplier) / f"{kind}.{fmt}", fmt)
+            files.setdefault(supplier, {})[kind] = {"path": str(path), "rows": rows.num_rows}
+    with replacing(args.out / "summary.json") as partial:
+        partial.write_text(json.dumps(result.summary, indent=2) + "\n")
+    s = result.summary
+    return _emit(args, s | {"out": str(args.out), "suppliers": files}, [
+        f"SMI hygiene: {s['amendments']:,} variant amendments, {s['prenotifications']:,} pre-notifications, "
+        f"{s['site_visits']:,} site visits (£{s['site_visit_cost']:,.0f}); wrote {args.out}/",
+        *(f"  {name}: " + ", ".join(f"{kind} {f['rows']:,}" for kind, f in kinds.items())
+          for name, kinds in files.items())])
 
 
 def history(args) -> int:
