@@ -3,6 +3,7 @@ per month, checked against counts written here from the stores' device rows and 
 
 from __future__ import annotations
 
+import html
 import json
 from collections import Counter
 
@@ -169,3 +170,18 @@ def test_a_file_that_is_not_a_store_is_named(programme, tmp_path):
     bogus.write_text("not a database")
     with pytest.raises(InventoryError, match="bogus.duckdb"):
         programme_views([programme["stores"][0], bogus])
+
+
+def test_the_html_page_has_a_programme_section(programme, capsys):
+    out = programme["dir"] / "page.html"
+    assert main(["report", "html", "--fleet", str(programme["later_path"]), "--programme", str(programme["stores"][0]),
+                 "--programme", str(programme["stores"][1]), "--out", str(out)]) == 0
+    capsys.readouterr()
+    text = out.read_text()
+    views = programme_views(programme["stores"], programme["later_path"])
+    section = text[text.index("<h2>Programme</h2>"):]
+    assert "Site visits avoided per supplier" in section and section.count("<svg") == 1
+    assert f"<b>{views.summary['targeted']:,}</b><span>devices targeted</span>" in section
+    for name in views.suppliers["supplier"].to_pylist():
+        assert f"<td>{html.escape(name)}</td>" in section
+    assert "Devices that changed supplier</caption>" in section

@@ -116,6 +116,8 @@ def register(sub) -> None:
     h.add_argument("--compat", type=Path)
     h.add_argument("--campaign")
     h.add_argument("--visit-cost", type=amount, default=150.0)
+    h.add_argument("--programme", type=Path, action="append", default=[], metavar="STORE",
+                   help="add the programme section over these campaign stores (repeatable; see 'report programme')")
     h.set_defaults(handler=html)
 
 
@@ -360,7 +362,12 @@ def html(args) -> int:
         if args.ahi:
             reconciliation = run(session.fleet_report(), args.ahi, _supplier_files(args.suppliers),
                                  stale_days=args.stale_days, as_of=args.as_of)
+        programme = None
+        if args.programme:
+            from ..report.programme import programme_views
+
+            programme = programme_views(args.programme, args.fleet, visit_cost=args.visit_cost)
         out = write_html(args.out, session, compatibility=args.compat, reconciliation=reconciliation,
-                         campaign_id=args.campaign, visit_cost=args.visit_cost)
+                         campaign_id=args.campaign, visit_cost=args.visit_cost, programme=programme)
     size = out.stat().st_size
     return _emit(args, {"out": str(out), "bytes": size}, [f"wrote {out} ({size / 1024:,.0f} KiB)"])
