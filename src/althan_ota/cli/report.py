@@ -1,4 +1,4 @@
-"""``althan-ota report fleet|suppliers|reconcile|out-of-sync|campaign|programme|history|work-lists|smi-hygiene|html``: the firmware reports, as
+"""``althan-ota report fleet|suppliers|reconcile|out-of-sync|campaign|programme|history|work-lists|smi-hygiene|business-case|html``: the firmware reports, as
 CSV/Parquet/JSON for machines and one HTML page for people; ``--json`` prints a summary for scripts."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ParameterError
-from ._io import amount, count
+from ._io import amount, count, fraction, positive
 
 
 def _date(text: str) -> dt.datetime:
@@ -100,6 +100,20 @@ def register(sub) -> None:
     m.add_argument("--visit-cost", type=amount, default=150.0, help="cost of one site visit, GBP (default 150)")
     common(m, "smi-hygiene", fleet=False, store=False)
     m.set_defaults(handler=smi_hygiene)
+
+    from ..report.business_case import DEFAULTS, SHARES
+
+    b = rep.add_parser("business-case", help="OTA costs against visits and replacements avoided; break-even")
+    b.add_argument("--fleet", type=Path, help="fleet inventory: counts the premises with installed Alt HAN bridges "
+                   "and their suppliers")
+    b.add_argument("--premises", type=positive, help="premises with Alt HAN bridges (instead of --fleet)")
+    b.add_argument("--suppliers", type=positive, help="energy suppliers (instead of --fleet)")
+    for name, figure in DEFAULTS.items():
+        b.add_argument(f"--{name.replace('_', '-')}", type=fraction if name in SHARES else amount, dest=name,
+                       help=f"{figure.unit} (default {figure.value:g}: {figure.source})")
+    b.add_argument("--out", type=Path, default=Path("business-case"), help="output folder (default business-case)")
+    b.add_argument("--json", action="store_true", help="print a JSON summary")
+    b.set_defaults(handler=business_case)
 
     y = rep.add_parser("history", help="month on month from the snapshots: deltas, out-of-sync ages, AHI updates")
     y.add_argument("history", type=Path, metavar="HISTORY", help="the folder 'report fleet --snapshot' writes")
@@ -328,6 +342,46 @@ def smi_hygiene(args) -> int:
         f"{s['site_visits']:,} site visits (£{s['site_visit_cost']:,.0f}); wrote {args.out}/",
         *(f"  {name}: " + ", ".join(f"{kind} {f['rows']:,}" for kind, f in kinds.items())
           for name, kinds in files.items())])
+
+
+def business_case(args) -> int:
+    from .._files import replacing
+    from ..report.business_case import DEFAULTS, business_case as build, render_page
+    from ..report.export import write_table
+
+    if args.fleet is not None:
+        if args.premises or args.suppliers:
+            raise ParameterError("give --fleet, or --premises and --suppliers, not both")
+        premises, suppliers = _fleet_premises(args.fleet)
+        source = f"counted in {args.fleet}"
+    elif args.premises and args.suppliers:
+        premises, suppliers, source = args.premises, args.suppliers, "given"
+    else:
+        raise ParameterError("the business case needs --fleet, or --premises and --suppliers")
+    case = build(premises, suppliers, premises_source=source, **{name: getattr(args, name) for name in DEFAULTS})
+    files = {name: str(write_table(table, args.out / f"{name}.csv", "csv")) for name, table in case.tables.items()}
+    with replacing(args.out / "business-case.html") as partial:
+        partial.write_text(render_page(case), encoding="utf-8")
+    files["page"] = str(args.out / "business-case.html")
+    s = case.summary
+    rate = s["break_even_defect_rate"]
+    return _emit(args, s | {"out": str(args.out), "files": files}, [
+        f"business case for {s['premises']:,} premises, {s['suppliers']} suppliers; wrote {args.out}/",
+        f"  one-off £{s['one_off_cost']:,.0f}; campaigns over {s['device_life_years']:g} years "
+        f"£{s['campaign_costs_over_life']:,.0f}; savings £{s['savings_over_life']:,.0f}",
+        f"  net benefit £{s['net_benefit_over_life']:,.0f}; break-even at "
+        + ("no defect rate" if rate is None else f"{rate * 100:.3f}% of premises needing a fix a year")])
+
+
+def _fleet_premises(path: Path) -> tuple[int, int]:
+    """Premises (installations, or plain devices) with installed Alt HAN bridges, and their suppliers."""
+    from ..report import Session
+
+    report = Session(path).fleet_report()
+    import pyarrow.compute as pc
+
+    premises = pc.coalesce(report["installation_id"], report["device_id"])
+    return pc.count_distinct(premises).as_py(), max(1, pc.count_distinct(report["supplier"].drop_null()).as_py())
 
 
 def history(args) -> int:
