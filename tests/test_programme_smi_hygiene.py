@@ -110,3 +110,26 @@ def test_bad_inputs_are_named(extract, tmp_path, capsys):
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(InventoryError, match=r"smi.csv.*line 4.*smi_status"):
         read_listing(bad)
+
+
+def test_prenotifications_as_duis_requests(extract, capsys):
+    from lxml import etree
+
+    from althan_ota.duis.parse import parse_tree
+
+    out = extract["dir"] / "duis-out"
+    user, dsp = "90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-00-00-02"
+    assert main(["report", "smi-hygiene", "--smi", str(extract["smi"]), "--release", str(extract["bundle"].path),
+                 "--out", str(out), "--duis", "--user-id", user, "--target", dsp, "--first-counter", "41"]) == 0
+    capsys.readouterr()
+    files = sorted(out.glob("*/duis/12.2-*.xml"))
+    pending = extract["first"](extract["insts"][2], HUB_SIDE)
+    assert [f.name for f in files] == [f"12.2-{pending['device_id']}.xml"]
+    message = parse_tree(etree.fromstring(files[0].read_bytes()))
+    (record,) = message.records
+    assert message.service_reference_variant == "12.2" and message.request_id.counter == 41
+    assert (record.device_id, record.manufacturer, record.model) == (pending["device_id"], pending["manufacturer"],
+                                                                     pending["model"])
+    assert main(["report", "smi-hygiene", "--smi", str(extract["smi"]), "--release", str(extract["bundle"].path),
+                 "--out", str(out), "--duis", "--user-id", user, "--target", dsp]) == 1
+    assert "--first-counter or --counter-store" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ParameterError
-from ._io import amount, count, fraction, positive
+from ._io import amount, count, fraction, integer_in, positive
 
 
 def _date(text: str) -> dt.datetime:
@@ -98,6 +98,15 @@ def register(sub) -> None:
                    help="release bundle whose images name known Alt HAN bridge models (repeatable)")
     m.add_argument("--cpl", type=Path, action="append", default=[], help="CPL entries (JSON or CSV; repeatable)")
     m.add_argument("--visit-cost", type=amount, default=150.0, help="cost of one site visit, GBP (default 150)")
+    m.add_argument("--duis", action="store_true", help="also write each pre-notification as an SRV 12.2 DUIS "
+                   "request (unsigned; sign with 'althan-ota duis sign'): needs --user-id, --target and counters")
+    m.add_argument("--user-id", help="--duis: your DCC user ID (EUI-64)")
+    m.add_argument("--target", help="--duis: the DSP's EUI-64")
+    counters = m.add_mutually_exclusive_group()
+    counters.add_argument("--first-counter", type=integer_in(1, 2 ** 64 - 1),
+                          help="--duis: the first originator counter (one more per request)")
+    counters.add_argument("--counter-store", type=Path, help="--duis: campaign store that keeps your originator "
+                          "counters: the next ones are taken from it")
     common(m, "smi-hygiene", fleet=False, store=False)
     m.set_defaults(handler=smi_hygiene)
 
@@ -334,6 +343,11 @@ def smi_hygiene(args) -> int:
         for supplier, rows in by_supplier(table).items():
             path = write_table(rows, args.out / supplier_file_stem(supplier) / f"{kind}.{fmt}", fmt)
             files.setdefault(supplier, {})[kind] = {"path": str(path), "rows": rows.num_rows}
+    if args.duis:
+        written = _prenotification_files(args, result.prenotifications)
+        for supplier, count_written in written.items():
+            files.setdefault(supplier, {})["duis"] = {"path": str(args.out / supplier_file_stem(supplier) / "duis"),
+                                                      "rows": count_written}
     with replacing(args.out / "summary.json") as partial:
         partial.write_text(json.dumps(result.summary, indent=2) + "\n")
     s = result.summary
@@ -382,6 +396,39 @@ def _fleet_premises(path: Path) -> tuple[int, int]:
 
     premises = pc.coalesce(report["installation_id"], report["device_id"])
     return pc.count_distinct(premises).as_py(), max(1, pc.count_distinct(report["supplier"].drop_null()).as_py())
+
+
+def _prenotification_files(args, prenotifications) -> dict[str, int]:
+    """Write each pre-notification as DUIS XML under OUT/<supplier>/duis/; {supplier: requests written}."""
+    from lxml import etree
+
+    from .._files import replacing
+    from ..duis.identifiers import eui
+    from ..report.firmware import supplier_file_stem
+    from ..report.smi_hygiene import prenotification_requests
+
+    if not args.user_id or not args.target:
+        raise ParameterError("--duis needs --user-id and --target (the DSP's EUI-64)")
+    n = prenotifications.num_rows
+    if args.counter_store is not None:
+        from ..campaign.store import CampaignStore
+
+        with CampaignStore(args.counter_store) as store:
+            counters = store.next_request_counters(eui(args.user_id, "--user-id"), n) if n else []
+    elif args.first_counter is not None:
+        counters = list(range(args.first_counter, args.first_counter + n))
+    else:
+        raise ParameterError("--duis needs --first-counter or --counter-store for the originator counters")
+    written: dict[str, int] = {}
+    for supplier, device, root in prenotification_requests(prenotifications, user_id=args.user_id,
+                                                            dsp_id=args.target, counters=counters):
+        supplier = supplier or "unknown"
+        path = args.out / supplier_file_stem(supplier) / "duis" / f"12.2-{device}.xml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(path) as partial:
+            partial.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+        written[supplier] = written.get(supplier, 0) + 1
+    return written
 
 
 def history(args) -> int:

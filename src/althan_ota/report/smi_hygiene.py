@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ..errors import ParameterError
 from ..fleet.schema import BRIDGE_VARIANTS, HUB_SIDE, JOINED_AS_CAD, METER_SIDE, PPMID
 from . import _duck
 from .firmware import NOT_INSTALLED
@@ -137,3 +138,19 @@ def by_supplier(table: pa.Table) -> dict[str, pa.Table]:
     names = pc.fill_null(table["supplier"], "unknown")
     table = table.set_column(table.schema.get_field_index("supplier"), "supplier", names)
     return {name: table.filter(pc.equal(names, name)) for name in sorted(pc.unique(names).to_pylist())}
+
+
+def prenotification_requests(prenotifications: pa.Table, *, user_id: str, dsp_id: str, counters) -> list:
+    """(supplier, device_id, request) for each row of the pre-notification list: an SRV 12.2 Device
+    Pre-notification built by duis.requests, each with its own originator counter from ``counters`` (one per
+    row, in order, strictly increasing as the DCC requires)."""
+    from ..duis.requests import device_prenotification
+
+    rows = prenotifications.to_pylist()
+    counters = [int(c) for c in counters]
+    if len(counters) != len(rows) or any(b <= a for a, b in zip(counters, counters[1:])):
+        raise ParameterError(f"pre-notifications: {len(rows)} requests need as many strictly increasing "
+                             f"originator counters, got {len(counters)}")
+    return [(r["supplier"], r["device_id"], device_prenotification(
+        r["device_id"], manufacturer=r["manufacturer"], model=r["model"], device_type=r["device_type"],
+        user_id=user_id, dsp_id=dsp_id, counter=counter)) for r, counter in zip(rows, counters)]
