@@ -103,14 +103,21 @@ def history_views(history: str | Path) -> History:
 
 
 def _register(con: duckdb.DuckDBPyConnection, kind: str, files: dict[str, Path]) -> None:
-    columns = ", ".join(NEEDED[kind])
-    if not files:
-        con.execute(f"CREATE TEMP TABLE {kind} AS SELECT NULL::VARCHAR AS month, "
-                    + ", ".join(f"NULL::VARCHAR AS {c}" for c in NEEDED[kind]) + " WHERE false")
-        return
-    parts = " UNION ALL ".join(f"SELECT {_duck.quote(m)} AS month, {columns} FROM read_parquet({_duck.quote(p)})"
-                               for m, p in files.items())
-    con.execute(f"CREATE TEMP TABLE {kind} AS {parts}")
+    """Table ``kind``: every month's snapshot with its month, read by pyarrow (in parallel, only the columns
+    needed) and scanned by DuckDB in place."""
+    schema = pa.schema([("month", pa.string())] + [(c, pa.string()) for c in NEEDED[kind]])
+    parts = []
+    for month, path in files.items():
+        try:
+            table = pq.read_table(path, columns=list(NEEDED[kind]))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InventoryError(f"{path}: not a Parquet snapshot: {exc}") from None
+        try:
+            table = table.cast(pa.schema([(c, pa.string()) for c in NEEDED[kind]]))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise InventoryError(f"{path}: a column of the {kind} snapshot is not text: {exc}") from None
+        parts.append(table.add_column(0, "month", pa.array([month] * table.num_rows, pa.string())))
+    con.register(kind, pa.concat_tables(parts) if parts else schema.empty_table())
 
 
 def _deltas(con) -> pa.Table:
@@ -139,29 +146,30 @@ def _deltas(con) -> pa.Table:
 
 def _out_of_sync(con) -> pa.Table:
     return _duck.arrow(con, f"""
-        WITH pairs AS (
-                 SELECT h.month, h.installation_id, h.supplier, h.device_id AS hub_device_id,
+        WITH months AS (SELECT month, row_number() OVER (ORDER BY month) AS n FROM (SELECT DISTINCT month FROM fleet)),
+             apart AS (
+                 SELECT h.month, mo.n, h.installation_id, h.supplier, h.device_id AS hub_device_id,
                         m.device_id AS meter_device_id, h.firmware_version AS hub_version,
-                        m.firmware_version AS meter_version, h.firmware_version <> m.firmware_version AS apart
+                        m.firmware_version AS meter_version
                  FROM fleet h JOIN fleet m ON m.month = h.month AND m.installation_id = h.installation_id
-                 WHERE h.ppmid_variant = '{HUB_SIDE}' AND m.ppmid_variant = '{METER_SIDE}'),
-             months AS (SELECT month, row_number() OVER (ORDER BY month) AS n FROM (SELECT DISTINCT month FROM fleet)),
-             latest AS (SELECT max(month) AS month FROM fleet),
-             -- the last month each pair was seen in sync (or absent): the run of out-of-sync months follows it
-             last_good AS (
-                 SELECT p.installation_id, max(mo.n) AS n
-                 FROM months mo CROSS JOIN (SELECT DISTINCT installation_id FROM pairs WHERE apart) p
-                 LEFT JOIN pairs q ON q.installation_id = p.installation_id AND q.month = mo.month
-                 WHERE q.apart IS NOT TRUE GROUP BY p.installation_id)
-        SELECT p.installation_id, p.supplier, p.hub_device_id, p.meter_device_id, p.hub_version, p.meter_version,
+                 JOIN months mo ON mo.month = h.month
+                 WHERE h.ppmid_variant = '{HUB_SIDE}' AND m.ppmid_variant = '{METER_SIDE}'
+                   AND h.firmware_version <> m.firmware_version),
+             -- consecutive snapshots a pair was apart share n - row_number(): the run that reaches the latest
+             -- snapshot is the current one (a snapshot in sync, or without the pair, breaks a run)
+             runs AS (SELECT *, n - row_number() OVER (PARTITION BY installation_id ORDER BY n) AS run FROM apart),
+             latest AS (SELECT max(n) AS n FROM months),
+             current AS (SELECT installation_id, run FROM runs WHERE n = (SELECT n FROM latest)),
+             since AS (SELECT r.installation_id, min(r.n) AS first_n FROM runs r JOIN current c USING (installation_id, run)
+                       GROUP BY r.installation_id)
+        SELECT r.installation_id, r.supplier, r.hub_device_id, r.meter_device_id, r.hub_version, r.meter_version,
                s.month AS out_of_sync_since,
                -- calendar months from the first out-of-sync snapshot to the latest, both counted
-               (12 * left(l.month, 4)::INTEGER + right(l.month, 2)::INTEGER)
+               (12 * left(r.month, 4)::INTEGER + right(r.month, 2)::INTEGER)
                - (12 * left(s.month, 4)::INTEGER + right(s.month, 2)::INTEGER) + 1 AS months_out_of_sync
-        FROM pairs p JOIN latest l ON l.month = p.month
-        LEFT JOIN last_good g USING (installation_id)
-        JOIN months s ON s.n = coalesce(g.n, 0) + 1
-        WHERE p.apart ORDER BY months_out_of_sync DESC, p.installation_id""")
+        FROM runs r JOIN since USING (installation_id) JOIN months s ON s.n = since.first_n
+        WHERE r.n = (SELECT n FROM latest)
+        ORDER BY months_out_of_sync DESC, r.installation_id""")
 
 
 def _ahi_trail(con) -> pa.Table:
