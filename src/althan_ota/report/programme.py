@@ -65,7 +65,7 @@ def _load_stores(con: duckdb.DuckDBPyConnection, stores: list[Path]) -> None:
     con.execute("""CREATE TEMP TABLE programme_devices (store VARCHAR, campaign_id VARCHAR, device_id VARCHAR,
                    installation_id VARCHAR, wave INTEGER, state UTINYINT, reason UTINYINT, entered_at TIMESTAMPTZ)""")
     for path in stores:
-        store = open_store(path, con)      # checks the tables and the outcomes they record
+        open_store(path, con)      # attaches it as CATALOG, checking its tables and the outcomes they record
         try:
             has_run_state = bool(con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_name = 'run_state'",
@@ -84,7 +84,6 @@ def _load_stores(con: duckdb.DuckDBPyConnection, stores: list[Path]) -> None:
                 FROM {CATALOG}.devices d JOIN {CATALOG}.campaigns c USING (campaign_id)""")
         finally:
             con.execute(f"DETACH {CATALOG}")
-        del store
 
 
 def _load_fleets(con: duckdb.DuckDBPyConnection, fleet) -> None:
