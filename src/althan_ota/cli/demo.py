@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 from ._io import positive, seed
@@ -22,14 +23,31 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, default=Path("althan-ota-demo"), help="output folder (replaced)")
     p.add_argument("--threads", type=positive)
     p.add_argument("--json", action="store_true", help="print the campaign summary as JSON")
+    p.add_argument("--profile", type=Path, metavar="FILE",
+                   help="record wall time, CPU seconds and resident memory per stage: print the table (stderr) "
+                        "and write it to FILE as JSON")
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    from ..stage_profile import StageProfile
+
+    if args.profile is None:
+        return _run(args)
+    with StageProfile() as profile:
+        code = _run(args)
+    profile.write(args.profile, command="demo", installations=args.installations, image_size=args.image_size,
+                  seed=args.seed, threads=args.threads)
+    print(profile.table(), file=sys.stderr)
+    return code
+
+
+def _run(args) -> int:
     from ..campaign import CampaignStore, create_campaign, plan_from_release, run_campaign, summarise
     from ..fleet import generate_fleet
     from ..release import verify_bundle
     from ..testing.release_bundles import make_test_release
+    from ..stage_profile import stage
     from .campaign import _print
     from .progress import progress_bar, status
 
@@ -41,28 +59,35 @@ def run(args) -> int:
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
     with status("generating the fleet"):
-        fleet = generate_fleet(args.installations, seed=args.seed)
+        with stage("fleet generation"):
+            fleet = generate_fleet(args.installations, seed=args.seed)
         fleet_path = args.out / "fleet.parquet"
-        fleet.write(fleet_path)
+        with stage("fleet write"):
+            fleet.write(fleet_path)
     say(f"fleet: {len(fleet):,} devices in {args.installations:,} P2P installations -> {fleet_path}")
 
-    bundle = make_test_release(args.out / "release.zip", environment="test", seed=args.seed,
-                               image_size=args.image_size)
-    release = verify_bundle(bundle.path, "test", bundle.trusted_keys, manufacturer_keys=bundle.manufacturer_keys)
+    with stage("release"):
+        bundle = make_test_release(args.out / "release.zip", environment="test", seed=args.seed,
+                                   image_size=args.image_size)
+        release = verify_bundle(bundle.path, "test", bundle.trusted_keys,
+                                manufacturer_keys=bundle.manufacturer_keys)
     say(f"release {release.release_id} ({release.environment}) verified with key {release.key_id[:16]}...: "
         + ", ".join(f"{img.model} 0x{img.file_version:08X} ({len(img.data):,} B)" for img in release.images))
 
-    plan = plan_from_release(release, fleet, name="demo", environment="test", canary_installations=200,
-                             requests_per_day=20_000)
+    with stage("plan"):
+        plan = plan_from_release(release, fleet, name="demo", environment="test", canary_installations=200,
+                                 requests_per_day=20_000)
     say(f"plan: target 0x{plan.target_version:08X} for {', '.join(plan.models)}; pair order {plan.pair_order}; "
         f"{len(plan.unsafe_installations):,} pairs have no safe order and are left out")
     store_path = args.out / "campaigns.duckdb"
     with CampaignStore(store_path) as store:
-        cid = create_campaign(store, plan, fleet, fleet_path=str(fleet_path.resolve()), seed=args.seed,
-                              campaign_id="demo")
+        with stage("campaign create"):
+            cid = create_campaign(store, plan, fleet, fleet_path=str(fleet_path.resolve()), seed=args.seed,
+                                  campaign_id="demo")
         with progress_bar("running the campaign (emulated)", 1.0) as update:
             run_campaign(store, cid, fleet=fleet, progress=lambda d, t: update(d / t), n_threads=args.threads)
-        summary = summarise(store, cid)
+        with stage("summary"):
+            summary = summarise(store, cid)
     summary["outputs"] = {"fleet": str(fleet_path), "release": str(bundle.path), "store": str(store_path)}
     with status("writing the reports"):
         summary["outputs"].update(_reports(args.out, fleet_path, store_path, release))
@@ -81,10 +106,15 @@ def _reports(out: Path, fleet_path: Path, store_path: Path, release) -> dict:
     from ..report import Session
     from ..report.html import write_html
     from ..report.export import write_table
+    from ..stage_profile import stage
 
     session = Session(fleet_path, store=store_path)
-    paths = {"fleet_report": write_table(session.fleet_report(), out / "fleet-report.csv"),
-             "out_of_sync": write_table(session.out_of_sync(release.compatibility), out / "out-of-sync.csv"),
-             "html_report": write_html(out / "report.html", session, compatibility=release.compatibility,
-                                       campaign_id="demo")}
+    paths = {}
+    with stage("fleet report"):
+        paths["fleet_report"] = write_table(session.fleet_report(), out / "fleet-report.csv")
+    with stage("out-of-sync"):
+        paths["out_of_sync"] = write_table(session.out_of_sync(release.compatibility), out / "out-of-sync.csv")
+    with stage("html report"):
+        paths["html_report"] = write_html(out / "report.html", session, compatibility=release.compatibility,
+                                          campaign_id="demo")
     return {name: str(path) for name, path in paths.items()}
