@@ -59,17 +59,18 @@ class StageProfile:
     def __init__(self, interval_s: float = 0.005):
         self.rows: list[StageRow] = []
         self._interval = interval_s
-        self._peak = 0
+        self._peaks: dict[int, int] = {}       # open stage -> the highest resident memory seen in it
+        self._next = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._sampler: threading.Thread | None = None
         self._started = (0.0, 0.0)
+        self.total = (0.0, 0.0)
 
     def __enter__(self) -> "StageProfile":
         global _active
         if _active is not None:
             raise RuntimeError("a stage profile is already active")
-        self._peak = _rss_bytes()
         self._sampler = threading.Thread(target=self._sample, name="stage-profile-rss", daemon=True)
         self._sampler.start()
         self._started = (time.perf_counter(), _cpu_s())
@@ -86,31 +87,31 @@ class StageProfile:
 
     def _sample(self) -> None:
         while not self._stop.wait(self._interval):
-            rss = _rss_bytes()
-            with self._lock:
-                self._peak = max(self._peak, rss)
+            self._observe(_rss_bytes())
 
-    def _reset_peak(self) -> int:
-        rss = _rss_bytes()
+    def _observe(self, rss: int) -> None:
         with self._lock:
-            self._peak = rss
-        return rss
-
-    def _read_peak(self) -> tuple[int, int]:
-        rss = _rss_bytes()
-        with self._lock:
-            self._peak = max(self._peak, rss)
-            return self._peak, rss
+            for key, peak in self._peaks.items():
+                if rss > peak:
+                    self._peaks[key] = rss
 
     @contextlib.contextmanager
     def stage(self, name: str):
-        rss0 = self._reset_peak()
+        """Stages may run at once in different threads (each sees its own peak); CPU seconds are the
+        process's, so overlapping stages each count the other's."""
+        rss0 = _rss_bytes()
+        with self._lock:
+            key, self._next = self._next, self._next + 1
+            self._peaks[key] = rss0
         wall0, cpu0 = time.perf_counter(), _cpu_s()
         try:
             yield
         finally:
             wall, cpu = time.perf_counter() - wall0, _cpu_s() - cpu0
-            peak, rss = self._read_peak()
+            rss = _rss_bytes()
+            self._observe(rss)
+            with self._lock:
+                peak = self._peaks.pop(key)
             mb = 1 / 2**20
             self.rows.append(StageRow(name, wall, cpu, rss0 * mb, peak * mb, rss * mb))
 
@@ -126,14 +127,14 @@ class StageProfile:
             ratio = r.cpu_s / r.wall_s if r.wall_s > 0 else 0.0
             lines.append(f"{r.stage:<28} {r.wall_s:>8.2f} {r.cpu_s:>8.2f} {ratio:>8.2f} {r.rss_start_mb:>12.1f} "
                          f"{r.rss_peak_mb:>9.1f} {r.peak_delta_mb:>9.1f} {r.rss_end_mb:>9.1f}")
-        wall, cpu = getattr(self, "total", (0.0, 0.0))
+        wall, cpu = self.total
         lines.append(f"{'total':<28} {wall:>8.2f} {cpu:>8.2f} {cpu / wall if wall else 0.0:>8.2f} "
                      f"{'':>12} {self.process_peak_mb():>9.1f}")
         return "\n".join(lines)
 
     def write(self, path: str | Path, **context) -> Path:
         """The stages as JSON (``context``: e.g. the scale and seed the run used)."""
-        wall, cpu = getattr(self, "total", (0.0, 0.0))
+        wall, cpu = self.total
         data = {**context, "total_wall_s": wall, "total_cpu_s": cpu, "process_peak_mb": self.process_peak_mb(),
                 "stages": [{**asdict(r), "peak_delta_mb": r.peak_delta_mb} for r in self.rows]}
         path = Path(path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ._io import positive, seed
@@ -43,13 +44,10 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from ..campaign import CampaignStore, create_campaign, plan_from_release, run_campaign, summarise
     from ..fleet import generate_fleet
-    from ..release import verify_bundle
-    from ..testing.release_bundles import make_test_release
     from ..stage_profile import stage
     from .campaign import _print
-    from .progress import progress_bar, status
+    from .progress import status
 
     def say(text: str) -> None:
         if not args.json:
@@ -58,12 +56,43 @@ def _run(args) -> int:
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
-    with status("generating the fleet"):
-        with stage("fleet generation"):
-            fleet = generate_fleet(args.installations, seed=args.seed)
-        fleet_path = args.out / "fleet.parquet"
-        with stage("fleet write"):
-            fleet.write(fleet_path)
+    with status("generating the fleet"), stage("fleet generation"):
+        fleet = generate_fleet(args.installations, seed=args.seed)
+    fleet_path = args.out / "fleet.parquet"
+    # the file is for the reports (and a person); nothing before them reads it, so it is written on a
+    # second core while the release, the plan and the campaign run
+    with ThreadPoolExecutor(1, thread_name_prefix="fleet-write") as writer:
+        fleet_written = writer.submit(_write_fleet, fleet, fleet_path)
+        summary, bundle, release, store_path = _campaign(args, fleet, fleet_path, say)
+        del fleet
+        fleet_written.result()
+    summary["outputs"] = {"fleet": str(fleet_path), "release": str(bundle.path), "store": str(store_path)}
+    with status("writing the reports"):
+        summary["outputs"].update(_reports(args.out, fleet_path, store_path, release))
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print(summary, False)
+        for name, path in summary["outputs"].items():
+            print(f"  {name}: {path}")
+    return 0
+
+
+def _write_fleet(fleet, path: Path) -> None:
+    from ..stage_profile import stage
+
+    with stage("fleet write"):
+        fleet.write(path)
+
+
+def _campaign(args, fleet, fleet_path: Path, say):
+    """Release, plan and the campaign run into the store; returns the summary, bundle, release and store."""
+    from ..campaign import CampaignStore, create_campaign, plan_from_release, run_campaign, summarise
+    from ..release import verify_bundle
+    from ..stage_profile import stage
+    from ..testing.release_bundles import make_test_release
+    from .progress import progress_bar
+
     say(f"fleet: {len(fleet):,} devices in {args.installations:,} P2P installations -> {fleet_path}")
 
     with stage("release"):
@@ -88,21 +117,9 @@ def _run(args) -> int:
         del plan
         with progress_bar("running the campaign (emulated)", 1.0) as update:
             run_campaign(store, cid, fleet=fleet, progress=lambda d, t: update(d / t), n_threads=args.threads)
-        # the reports read the fleet file and the store: the in-memory fleet (hundreds of bytes per device)
-        # would only raise the reports' peak
-        del fleet
         with stage("summary"):
             summary = summarise(store, cid)
-    summary["outputs"] = {"fleet": str(fleet_path), "release": str(bundle.path), "store": str(store_path)}
-    with status("writing the reports"):
-        summary["outputs"].update(_reports(args.out, fleet_path, store_path, release))
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        _print(summary, False)
-        for name, path in summary["outputs"].items():
-            print(f"  {name}: {path}")
-    return 0
+    return summary, bundle, release, store_path
 
 
 def _reports(out: Path, fleet_path: Path, store_path: Path, release) -> dict:

@@ -25,6 +25,7 @@ class Session:
         self.extract_date = extract_date
         self.devices = load_fleet(self.con, fleet)
         self._fleet_report: pa.Table | None = None
+        self._out_of_sync: list[tuple[object, pa.Table]] = []   # (compatibility given, its pairs)
 
     def fleet_report(self) -> pa.Table:
         """Computed once per session (the HTML page, supplier reports and reconciliation all start from it)."""
@@ -40,6 +41,13 @@ class Session:
         return supplier_reports(self.fleet_report())
 
     def out_of_sync(self, compatibility=None) -> pa.Table:
+        """Computed once per session and compatibility table (the CSV and the HTML page both show it): a
+        join over every device of the fleet, seconds at national scale."""
         from .out_of_sync import out_of_sync
 
-        return out_of_sync(self, compatibility)
+        for given, pairs in self._out_of_sync:
+            if given is compatibility:
+                return pairs
+        pairs = out_of_sync(self, compatibility)
+        self._out_of_sync.append((compatibility, pairs))
+        return pairs
