@@ -101,3 +101,18 @@ def test_demo_profile_records_every_stage(tmp_path, capsys):
                for s in data["stages"])
     table = capsys.readouterr().err
     assert "html report" in table and "peak +MB" in table
+
+
+def test_e2e_bench_rows_group_the_waves(tmp_path):
+    from althan_ota.bench import e2e
+
+    profile = e2e.profile_demo(1000, tmp_path / "demo")
+    results = e2e.stage_results(profile, 1000, 2050)
+    kernels = [r.kernel.split(": ", 1)[1] for r in results]
+    assert kernels[0] == "end to end" and results[0].seconds == profile.total[0]
+    for group in ("fleet generation", "fleet write", "plan", "emulate, all waves", "tables, all waves",
+                  "store, all waves", "fleet report", "out-of-sync", "html report"):
+        assert kernels.count(group) == 1, group
+    emulate = next(r for r in results if r.kernel.endswith("emulate, all waves"))
+    assert emulate.seconds == pytest.approx(sum(r.wall_s for r in profile.rows if r.stage.endswith(" emulate")))
+    assert all(r.suite == "e2e" and r.impl == "althan-ota" and r.ratio is None for r in results)
