@@ -133,7 +133,7 @@ def _reports(out: Path, fleet_path: Path, store_path: Path, release) -> dict:
     session = Session(fleet_path, store=store_path)
     paths = {}
     with stage("fleet report"):
-        paths["fleet_report"] = write_table(session.fleet_report(), out / "fleet-report.csv")
+        paths["fleet_report"] = session.write_fleet_report(out / "fleet-report.csv")
     with stage("out-of-sync"):
         paths["out_of_sync"] = write_table(session.out_of_sync(release.compatibility), out / "out-of-sync.csv")
     with stage("html report"):

@@ -35,6 +35,25 @@ class Session:
             self._fleet_report = fleet_report(self)
         return self._fleet_report
 
+    def write_fleet_report(self, path: str | Path, fmt: str | None = None) -> Path:
+        """The fleet report straight from DuckDB to a file (CSV, Parquet or JSON), without holding its rows:
+        the same bytes as writing ``fleet_report()`` for CSV and JSON; in Parquet the same values, with the
+        columns DuckDB knows to be non-null marked required."""
+        from .export import write_query
+        from .firmware import fleet_report_sql
+
+        if self._fleet_report is not None:
+            from .export import write_table
+
+            return write_table(self._fleet_report, path, fmt)
+        return write_query(self.con, fleet_report_sql(self), path, fmt)
+
+    def fleet_overview(self) -> dict:
+        """The fleet report's cards and group counts for the HTML page (firmware.fleet_overview)."""
+        from .firmware import fleet_overview
+
+        return fleet_overview(self)
+
     def supplier_reports(self) -> dict[str, pa.Table]:
         from .firmware import supplier_reports
 
