@@ -44,6 +44,32 @@ def test_simpy_reference_20_devices(benchmark):
     benchmark.extra_info["devices"] = 20
 
 
+BUILDING_CHANNEL = dict(n_stations=100, airtime_s=2e-3, access="csma_802154", load=0.6, seed=1)
+
+
+@pytest.mark.benchmark(group="emulate building channel, 100 stations CSMA-CA, 20 s of air (same for both)")
+def test_channel_engine_100_stations(benchmark):
+    from althan_ota.emulate.channel import channel_config, simulate_channel
+
+    cfg = channel_config(**BUILDING_CHANNEL)
+    stats = benchmark.pedantic(simulate_channel, args=(cfg, 20.0), rounds=3, iterations=1)
+    assert stats.sent > 0
+    benchmark.extra_info["frames"] = stats.sent
+
+
+@pytest.mark.benchmark(group="emulate building channel, 100 stations CSMA-CA, 20 s of air (same for both)")
+def test_simpy_channel_100_stations(benchmark):
+    pytest.importorskip("simpy")
+    from althan_ota.emulate.channel import channel_config
+    from althan_ota.testing.simpy_channel import simulate_channel_reference
+
+    cfg = channel_config(**BUILDING_CHANNEL)
+    counts = benchmark.pedantic(simulate_channel_reference, args=(cfg, 20.0), kwargs={"seed": 1}, rounds=1,
+                                iterations=1)
+    assert counts.sent > 0
+    benchmark.extra_info["frames"] = counts.sent
+
+
 @pytest.mark.skipif(os.environ.get("ALTHAN_OTA_FULL_FLEET") != "1",
                     reason="full fleet (2,000,000 installations) runs only with ALTHAN_OTA_FULL_FLEET=1")
 def test_full_fleet():

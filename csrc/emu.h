@@ -33,8 +33,9 @@
  *
  * Simplifications (deliberate, for block-level timing): the PER is per attempt (the frame or its ack lost;
  * an ack's airtime counts only when the attempt succeeds); the two bridges' downloads have independent loss
- * processes and, when concurrent, do not contend for the HAN channel or the hub-side bridge's radio; CSMA
- * backoff is its mean (tx_delay), not a random draw; the CH serves the second bridge of a sequential pair
+ * processes and, when concurrent, do not contend for the HAN channel or the hub-side bridge's radio;
+ * installations do not contend either, not even in one building (the shared-channel model that will make
+ * them is csrc/emu_channel.h, not yet wired in here); CSMA backoff is its mean (tx_delay), not a random draw; the CH serves the second bridge of a sequential pair
  * once the first's Upgrade End exchange is done (or it gave up); the version read-back always succeeds.
  */
 #ifndef ALT_EMU_H

@@ -475,7 +475,8 @@ def test_cli_reports(scenario, tmp_path, capsys):
     summary = run("campaign", "--store", store, "--campaign", "C1", "--visit-cost", "200", "--out", tmp_path / "c1")
     assert summary["site_visits"]["cost_avoided"] == 600.0
     assert {p.name for p in (tmp_path / "c1").iterdir()} == {
-        "summary.json", "versions.csv", "progress.csv", "completion.csv", "airtime.csv", "failures.csv"}
+        "summary.json", "versions.csv", "progress.csv", "completion.csv", "airtime.csv", "failures.csv",
+        "buildings.csv"}
     summary = run("html", "--fleet", parquet, "--store", store, "--out", tmp_path / "r.html")
     assert summary["bytes"] > 10_000
 

@@ -39,7 +39,7 @@ def _chromium(*args, timeout=120) -> subprocess.CompletedProcess:
 
 def test_page_is_self_contained(page):
     text = page[0].read_text()
-    assert text.count("<svg") == 8           # fleet, out-of-sync, reconciliation and five campaign figures
+    assert text.count("<svg") == 9           # fleet, out-of-sync, reconciliation and six campaign figures
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//|file:)""", text)
     assert "<script" not in text
     for heading in ("Fleet firmware", "Out-of-sync pairs", "Reconciliation with the Alt HAN Inventory", "Campaign C-0001"):
@@ -56,7 +56,7 @@ def test_without_store_or_ahi_only_the_fleet_sections():
 def test_chromium_renders_the_figures(page):
     path, tmp = page
     dom = _chromium(tmp / "profile-dom", "--dump-dom", path.as_uri()).stdout
-    assert dom.count("<svg") == 8
+    assert dom.count("<svg") == 9
     assert len(re.findall(r"<path\b", dom)) > 100         # the figures' drawing reached the DOM
     assert "Devices per state over time" in dom or "Devices per state over time" in path.read_text()
 

@@ -1,6 +1,10 @@
 """Fleet emulation speed: the C engine against the SimPy reference model of the same timing rules, and the
 full-fleet scenario (2,000,000 installations, 240 KB image, 50-byte blocks, HAN PER 2%, bridge PER 10%).
 
+A building row: one shared 2.4 GHz channel of 100 stations running 802.15.4 CSMA-CA at an offered load of 0.6
+(csrc/emu_channel.h) against the SimPy model of the same channel (althan_ota.testing.simpy_channel), same
+configuration and simulated time, per frame sent.
+
 SimPy is timed on a small subset and scaled per device (it is far too slow for the whole set); the quick
 mode also extrapolates the full fleet from 20,000 installations. Set ALTHAN_OTA_BENCH_FULL_FLEET=1 to run the
 2,000,000 installations for real (about a minute or two on two cores, under 1 GB).
@@ -45,6 +49,7 @@ def run(quick: bool) -> list[Result]:
         peer = Result("emulate", ours.kernel, f"simpy reference (timed on {2 * subset} devices, scaled)",
                       per_device * 2 * installations, 2 * installations, "device")
     compare(results, ours, peer)
+    results.extend(_building_rows(quick))
 
     if os.environ.get("ALTHAN_OTA_BENCH_FULL_FLEET") == "1":
         seconds = _once(lambda: emulate(FULL_FLEET, IMAGE, params, seed=1))
@@ -56,3 +61,36 @@ def run(quick: bool) -> list[Result]:
     results.append(Result("emulate", "timing, full fleet 2,000,000 installations", label, seconds,
                           2 * FULL_FLEET, "device"))
     return results
+
+
+def _building_rows(quick: bool) -> list[Result]:
+    from ..emulate.channel import channel_config, simulate_channel
+
+    cfg = channel_config(100, 2e-3, access="csma_802154", load=0.6, seed=1)
+    seconds_of_air = 20.0 if quick else 200.0
+    stats = simulate_channel(cfg, seconds_of_air)
+    kernel = "building channel, 100 stations 802.15.4 CSMA-CA, load 0.6"
+    ours = Result("emulate", kernel, "althan-ota channel engine",
+                  min(_once(lambda: simulate_channel(cfg, seconds_of_air)) for _ in range(1 if quick else 3)),
+                  stats.sent, "frame")
+    rows: list[Result] = []
+    try:
+        import simpy  # noqa: F401
+    except ImportError:
+        rows.append(Result("emulate", kernel, "simpy channel model (missing: pip install simpy)", float("nan"),
+                           stats.sent, "frame"))
+        rows.append(ours)
+        return rows
+    from ..testing.simpy_channel import simulate_channel_reference
+
+    peer_air = seconds_of_air / 10          # SimPy is timed on a tenth of the time and scaled per frame
+    ref_frames = 0
+
+    def reference():
+        nonlocal ref_frames
+        ref_frames = simulate_channel_reference(cfg, peer_air, seed=1).sent
+    peer_s = _once(reference)
+    peer = Result("emulate", kernel, f"simpy channel model (timed on {peer_air:g} s of air, scaled)",
+                  peer_s / max(ref_frames, 1) * stats.sent, stats.sent, "frame")
+    compare(rows, ours, peer)
+    return rows

@@ -20,6 +20,7 @@ from ..stage_profile import stage
 from .outcomes import FAILED, emulator_rows, outcome
 from .plan import CampaignPlan, WavePlan
 from .store_tables import DEVICES, EVENTS, TRANSFERS
+from .building_places import BuildingPlaces
 from .slots import RequestBook
 from .states import State
 
@@ -141,15 +142,18 @@ class WaveOutcome:
 
 
 def emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePlan, lo: int, hi: int,
-                 release: np.ndarray, seed: int, book: RequestBook, n_threads: int | None = None) -> WaveOutcome:
+                 release: np.ndarray, seed: int, book: RequestBook, n_threads: int | None = None,
+                 places: BuildingPlaces | None = None) -> WaveOutcome:
     """Every attempt of the wave's units, first requested at ``release`` (slots already taken in ``book``);
-    each retry takes the first free slots of ``book`` at or after its failure's back-off."""
+    each retry takes the first free slots of ``book`` at or after its failure's back-off. With ``places`` (the
+    plan's building_concurrency), an attempt starts once its building has a free place (building_places.py)."""
     with stage(f"wave {int(np.searchsorted(waves.wave_bounds, lo, side='right')) - 1} emulate"):
-        return _emulate_wave(plan, emulation, waves, lo, hi, release, seed, book, n_threads)
+        return _emulate_wave(plan, emulation, waves, lo, hi, release, seed, book, n_threads, places)
 
 
 def _emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePlan, lo: int, hi: int,
-                  release: np.ndarray, seed: int, book: RequestBook, n_threads: int | None) -> WaveOutcome:
+                  release: np.ndarray, seed: int, book: RequestBook, n_threads: int | None,
+                  places: BuildingPlaces | None) -> WaveOutcome:
     n = hi - lo
     rows = np.stack([waves.hub_row[lo:hi], waves.meter_row[lo:hi]], axis=1)
     present = rows >= 0
@@ -176,9 +180,27 @@ def _emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePla
         result = emulate({"han_per": han_per[units], "bridge_per": bridge_per[units]}, plan.image_size, params,
                          seed=attempt_seed(seed, attempt), installation_keys=keys[units], sides=sides,
                          n_threads=n_threads)
-        _record_attempt(out, plan, units, start, pending, result, attempt, due)
+        requested = start
+        if places is not None and places.cap is not None and waves.building is not None:
+            start = _held(places, waves.building[lo:hi][units], start, pending[units], result)
+        _record_attempt(out, plan, units, start, pending, result, attempt, due, requested)
         attempt += 1
     return out
+
+
+def _held(places: BuildingPlaces, building: np.ndarray, requested: np.ndarray, sides: np.ndarray,
+          result) -> np.ndarray:
+    """Start of each unit's attempt under the building cap: booked in order of request time (ties in campaign
+    order), each busy until its last targeted bridge finished downloading or ended without doing so."""
+    busy = np.full(sides.shape, -np.inf)
+    for side in (0, 1):
+        r = 2 * np.arange(len(requested)) + side
+        done = result.t_download_end[r]
+        busy[:, side] = np.where(sides[:, side], np.where(np.isfinite(done), done, result.t_end[r]), -np.inf)
+    order = np.lexsort((np.arange(len(requested)), requested))
+    start = np.empty(len(requested))
+    start[order] = places.start_times(building[order], requested[order], busy.max(axis=1)[order])
+    return start
 
 
 def _fill(values: np.ndarray, default: float) -> np.ndarray:
@@ -186,7 +208,9 @@ def _fill(values: np.ndarray, default: float) -> np.ndarray:
 
 
 def _record_attempt(out: WaveOutcome, plan: CampaignPlan, units: np.ndarray, start: np.ndarray,
-                    pending: np.ndarray, result, attempt: int, due: np.ndarray) -> None:
+                    pending: np.ndarray, result, attempt: int, due: np.ndarray,
+                    requested: np.ndarray | None = None) -> None:
+    requested = start if requested is None else requested
     for side in (0, 1):
         mine = pending[units, side]
         if not mine.any():
@@ -199,7 +223,8 @@ def _record_attempt(out: WaveOutcome, plan: CampaignPlan, units: np.ndarray, sta
                                                              "t_download_end", *[s for s, _ in _STAGES])}
         if plan.activate_at_s is not None:
             _activate_at(col, plan.activate_at_s - t0)
-        out.events.append((slot, t0, outcome("requested").state, np.uint8(outcome("requested").reason), attempt))
+        request = outcome("requested")
+        out.events.append((slot, requested[mine], request.state, np.uint8(request.reason), attempt))
         for name, key in _STAGES:
             reached = np.isfinite(col[name])
             stage = outcome(key)

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from ..fleet.links import installation_link_per
 from ..errors import ParameterError
 from ..fleet import BRIDGE_VARIANTS, HUB_SIDE, JOINED_AS_CAD, METER_SIDE, Fleet
+from .building_places import NO_BUILDING, building_codes
 from .slots import request_times, requests_per_unit
 from .outcomes import FAILURE_CLASSES, Reason, outcome
 
@@ -72,6 +73,9 @@ class CampaignPlan:
     # UTC; the Upgrade End Response carries it): a device whose download ends later activates when it ends
     activate_at_s: float | None = None
     site_visit_cost: float = 150.0           # per site visit (one per premises: site_visits.py)
+    # at most this many installations of one building busy downloading at once (None: no cap);
+    # building_places.py holds the others until a place of their building frees
+    building_concurrency: int | None = None
 
     def __post_init__(self):
         check = _Checker()
@@ -94,6 +98,11 @@ class CampaignPlan:
               "thresholds must satisfy 0 < pause_failure_rate <= abort_failure_rate <= 1")
         check(self.device_timeout_s > 0, "device_timeout_s must be positive")
         check(self.site_visit_cost >= 0, "site_visit_cost must be >= 0")
+        check(self.building_concurrency is None or (isinstance(self.building_concurrency, int)
+                                                    and not isinstance(self.building_concurrency, bool)
+                                                    and self.building_concurrency >= 1),
+              "building_concurrency must be None (no cap) or a whole number >= 1, "
+              f"got {self.building_concurrency!r}")
         check(self.activate_at_s is None or (isinstance(self.activate_at_s, (int, float))
                                              and 0 <= self.activate_at_s <= 10 * 365 * 86400),
               "activate_at_s must be None (activate at once) or an instant within ten years of the start "
@@ -219,6 +228,8 @@ class WavePlan:
     bridge_per: np.ndarray
     wave_bounds: np.ndarray    # wave w covers units [wave_bounds[w], wave_bounds[w+1])
     request_offset_s: np.ndarray   # float64 per unit: SRV 11.4 release time from the campaign start
+    # int64 building code per unit, with a building cap (building_places.NO_BUILDING: none, or no cap)
+    building: np.ndarray | None = None
 
     @property
     def n_waves(self) -> int:
@@ -244,6 +255,10 @@ def make_waves(plan: CampaignPlan, fleet: Fleet, targeting: Targeting, seed: int
     order = np.random.default_rng(np.random.SeedSequence([seed, 0xCA3])).permutation(len(unit_hub))
     unit_hub, unit_meter, key_row = unit_hub[order], unit_meter[order], key_row[order]
     links = installation_link_per(fleet, site_hub[order], site_meter[order])
+    site_row = np.where(site_hub[order] >= 0, site_hub[order], site_meter[order])
+    building = np.full(len(site_row), NO_BUILDING, np.int64)
+    if plan.building_concurrency is not None and "building_id" in fleet.table.column_names:
+        building = building_codes(fleet.table["building_id"])[site_row]
 
     bounds = [0]
     size = plan.canary_installations
@@ -253,4 +268,5 @@ def make_waves(plan: CampaignPlan, fleet: Fleet, targeting: Targeting, seed: int
     return WavePlan(hub_row=unit_hub.astype(np.int64), meter_row=unit_meter.astype(np.int64),
                     unit_key=key_row.astype(np.uint64), han_per=links["han_per"],
                     bridge_per=links["bridge_per"], wave_bounds=np.asarray(bounds, dtype=np.int64),
-                    request_offset_s=request_times(plan, requests_per_unit(unit_hub, unit_meter)))
+                    request_offset_s=request_times(plan, requests_per_unit(unit_hub, unit_meter)),
+                    building=building.astype(np.int64))

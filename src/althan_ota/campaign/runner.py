@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..emulate import EmulationParams
 from ..emulate.params import describe as describe_params
@@ -22,6 +23,7 @@ from ..fleet import Fleet, read_fleet
 from . import control
 from .emulation import WaveOutcome, dataclass_from_dict, emulate_wave
 from .plan import CampaignPlan, WavePlan, make_waves, target
+from .building_places import BuildingPlaces, building_codes, busy_ends_from_store, unit_ids
 from .slots import RequestBook, first_slot_at, requests_per_unit
 from .store_tables import DEVICES, EVENTS
 from .outcomes import outcome
@@ -89,6 +91,7 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
     done = store.committed_waves(campaign_id)
     clock = done[-1]["t_end"] if done else 0.0
     book, next_slot = _request_book(store, campaign_id, plan)
+    places = _building_places(store, campaign_id, plan, fleet)
     store.set_status(campaign_id, "running")
     ran = 0
     for w in range(len(done), waves.n_waves):
@@ -109,7 +112,8 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
         slots = book.take_in_order(requests, max(next_slot, first_slot_at(plan, clock)))
         next_slot = int(slots[-1] + requests[-1]) if len(slots) else next_slot
         release = book.times(slots)
-        outcome = emulate_wave(plan, emulation, waves, lo, hi, release, seed, book, n_threads=n_threads)
+        outcome = emulate_wave(plan, emulation, waves, lo, hi, release, seed, book, n_threads=n_threads,
+                               places=places)
         decision, status = _judge(plan, outcome, last=(w == waves.n_waves - 1))
         wave_row = {"wave": w, "devices": outcome.devices, "failed": outcome.failed,
                     "failure_rate": outcome.failure_rate, "t_start": float(release[0]) if len(release) else clock,
@@ -139,6 +143,20 @@ def _request_book(store: CampaignStore, campaign_id: str, plan: CampaignPlan) ->
     first = attempt == 1
     next_slot = int((book.slots_of(t[first]) + count[first]).max()) if first.any() else 0
     return book, next_slot
+
+
+def _building_places(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fleet: Fleet) -> BuildingPlaces:
+    """The building places as the committed waves left them (building_places.py)."""
+    places = BuildingPlaces(plan.building_concurrency)
+    if plan.building_concurrency is None or "building_id" not in fleet.table.column_names:
+        return places
+    unit, end = busy_ends_from_store(store.table("events", campaign_id), store.table("devices", campaign_id))
+    if len(unit):
+        row = pc.index_in(pa.array(unit, pa.string()), value_set=unit_ids(
+            fleet.table["installation_id"], fleet.table["device_id"]).combine_chunks()).to_numpy(zero_copy_only=False)
+        codes = building_codes(fleet.table["building_id"])
+        places.mark_busy(codes[row.astype(np.int64)], end)
+    return places
 
 
 def _judge(plan: CampaignPlan, outcome: WaveOutcome, last: bool) -> tuple[str, str]:

@@ -41,6 +41,8 @@ def _plan_args(p) -> None:
     p.add_argument("--pause-failure-rate", type=fraction)
     p.add_argument("--abort-failure-rate", type=fraction)
     p.add_argument("--site-visit-cost", type=amount)
+    p.add_argument("--building-concurrency", type=positive, metavar="N",
+                   help="at most N installations of one building downloading at once (default: no cap)")
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--threads", type=positive, help="emulator threads (default: every core)")
 
@@ -87,7 +89,8 @@ def build_plan(args, fleet):
 
 def _overrides(args) -> dict:
     keys = ("target_version", "image_size", "environment", "pair_order", "canary_installations",
-            "requests_per_day", "pause_failure_rate", "abort_failure_rate", "site_visit_cost")
+            "requests_per_day", "pause_failure_rate", "abort_failure_rate", "site_visit_cost",
+            "building_concurrency")
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 

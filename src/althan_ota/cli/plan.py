@@ -1,4 +1,5 @@
-"""``althan-ota plan sweep``: a parameter grid × seeds emulated on Dask, summarized per grid point."""
+"""``althan-ota plan sweep``: a parameter grid × seeds emulated on Dask, summarized per grid point;
+``althan-ota plan block``: a block of flats' completion time against the per-building concurrency cap."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ def register(sub) -> None:
                     "point, completion-time quantiles, airtime, duty-cycle waits and outcome rates with their "
                     "mean and confidence interval across seeds. Axes: image_size, band, block_size, "
                     "min_block_period, pair_order, ch_concurrency, han_per, bridge_per, duty_cycle, "
-                    "bridge_bit_rate, or any dotted path into EmulationParams (e.g. bridge.per_concentration).")
+                    "bridge_bit_rate, channel (channels per building; the contention engine), building_concurrency "
+                    "(installations of one building downloading at once; needs --fleet), or any dotted path "
+                    "into EmulationParams (e.g. bridge.per_concentration).")
     s.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="one axis of the grid (repeat for more axes)")
     s.add_argument("--grid-file", metavar="FILE", help="JSON (or YAML) mapping of axis name to values")
@@ -45,6 +48,23 @@ def register(sub) -> None:
     s.add_argument("--plot-x", metavar="AXIS", help="axis on the x axis (default: the first with 2+ values)")
     s.add_argument("--json", action="store_true", help="print the per-point table as JSON")
     s.set_defaults(handler=run_sweep)
+
+    b = actions.add_parser(
+        "block", help="a block of flats: its completion time against the per-building concurrency cap",
+        description="Dry-run a campaign over one building of --flats installations at each --concurrency cap "
+                    "(and, with the contention engine, each --channels count per building) under --seeds seeds, "
+                    "and tabulate the block's completion time (first request to last device final).")
+    b.add_argument("--flats", type=positive, default=200, help="installations in the building (default 200)")
+    b.add_argument("--concurrency", type=_caps, default=[1, 5, 20, None], metavar="N1,N2,...",
+                   help="caps to compare; 'none' for no cap (default 1,5,20,none)")
+    b.add_argument("--channels", type=_counts, default=[None], metavar="C1,C2,...",
+                   help="channels per building on each link; turns contention on (needs the contention engine)")
+    b.add_argument("--image-size", type=positive, default=240_000, help="image bytes (default 240000)")
+    b.add_argument("--seeds", type=positive, default=3, help="seeds per row (default 3)")
+    b.add_argument("--seed", type=seed, default=0, help="first seed (default 0)")
+    b.add_argument("--out", metavar="FILE", help="the table: .csv, .parquet or .json")
+    b.add_argument("--json", action="store_true", help="print the table as JSON")
+    b.set_defaults(handler=run_block)
     p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
 
 
@@ -80,6 +100,55 @@ def _check_outputs(args, grid: dict) -> None:
         raise ParameterError(f"--plot-x {args.plot_x!r} is not a grid axis; axes: {list(grid)}")
 
 
+def _caps(text: str) -> list[int | None]:
+    import argparse
+
+    values = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        if part in ("none", "null"):
+            values.append(None)
+        elif part.isdigit() and int(part) >= 1:
+            values.append(int(part))
+        else:
+            raise argparse.ArgumentTypeError(f"expected whole numbers >= 1 or 'none', comma-separated, got {text!r}")
+    return values
+
+
+def _counts(text: str) -> list[int]:
+    import argparse
+
+    values = _caps(text)
+    if None in values:
+        raise argparse.ArgumentTypeError(f"expected whole numbers >= 1, comma-separated, got {text!r}")
+    return values
+
+
+def run_block(args) -> int:
+    from pathlib import Path
+
+    from ..distributed.block import plan_block
+    from ..distributed.sweep_files import FORMATS, write_table
+
+    if args.out and Path(args.out).suffix.lower() not in FORMATS:       # before the work, not after
+        raise ParameterError(f"--out {args.out!r}: the suffix gives the format, one of {', '.join(FORMATS)}")
+    table = plan_block(args.flats, args.concurrency, args.channels, image_size=args.image_size, seeds=args.seeds,
+                       seed=args.seed)
+    if args.out:
+        write_table(table, args.out, {"flats": args.flats, "image_size": args.image_size})
+    if args.json:
+        print(json.dumps(table.to_pylist(), indent=1))
+        return 0
+    print(f"a block of {args.flats} flats, {args.image_size:,}-byte image, {args.seeds} seed(s): "
+          "block completion hours (median [min, max]), devices' p90 hours, failed share")
+    for r in table.to_pylist():
+        cap = "no cap" if r["building_concurrency"] is None else f"{r['building_concurrency']} at once"
+        channels = "" if r["channels"] is None else f", {r['channels']} channel(s)"
+        print(f"  {cap:>12}{channels}: {r['block_median_s'] / 3600:8.2f} [{r['block_min_s'] / 3600:.2f}, "
+              f"{r['block_max_s'] / 3600:.2f}]  p90 {r['device_p90_s'] / 3600:.2f}  failed {r['failure_share']:.1%}")
+    return 0
+
+
 def run_sweep(args) -> int:
     from rich.progress import Progress
 
@@ -89,19 +158,25 @@ def run_sweep(args) -> int:
     _check_outputs(args, grid)
     client = "serial" if args.serial else args.scheduler
     fleet = args.installations
+    buildings = None
     if args.fleet:
-        from ..distributed.inventory_links import link_arrays
+        from ..distributed.inventory_links import by_building, installation_buildings, link_arrays
+        from ..fleet import read_fleet
 
-        fleet, filled = link_arrays(args.fleet)
+        inventory = read_fleet(args.fleet)
+        fleet, filled = link_arrays(inventory)
         for name, k in filled.items():
             if k:
                 print(f"{args.fleet}: {k:,} installations have no {name}; using the default link PER")
+        if "building_concurrency" in grid:       # a building's installations go to one worker, together
+            fleet, buildings = by_building(fleet, installation_buildings(inventory))
     with Progress(transient=True) as bar:
         task = bar.add_task("sweeping", total=None)
         result = sweep(grid, fleet, args.image_size, replications=args.replications, seed=args.seed,
                        client=client, partitions=args.partitions, engine_threads=args.engine_threads,
                        retries=args.retries, confidence=args.confidence, n_workers=args.workers,
-                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+                       progress=lambda done, total: bar.update(task, completed=done, total=total),
+                       buildings=buildings)
     if args.out:
         result.write(args.out)
     if args.per_seed:

@@ -67,6 +67,8 @@ def register(sub) -> None:
     c.add_argument("--store", type=Path, required=True)
     c.add_argument("--campaign", help="campaign ID (default: the one that started last)")
     c.add_argument("--visit-cost", type=amount, default=150.0, help="cost of one site visit, GBP (default 150)")
+    c.add_argument("--fleet", type=Path, help="the fleet the campaign ran on, for completion by building size "
+                   "(default: the fleet file the campaign was planned on, if it is still there)")
     common(c, "campaign-report", fleet=False, store=False)
     c.set_defaults(handler=campaign)
 
@@ -201,7 +203,7 @@ def campaign(args) -> int:
     fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
     store = open_store(args.store)
     _note_snapshot(store)
-    views = campaign_views(store, args.campaign, visit_cost=args.visit_cost)
+    views = campaign_views(store, args.campaign, visit_cost=args.visit_cost, fleet=args.fleet)
     files = {name: str(write_table(table, args.out / f"{name}.{fmt}", fmt)) for name, table in views.tables.items()}
     from .._files import replacing
 
@@ -212,7 +214,21 @@ def campaign(args) -> int:
         f"campaign {s['campaign_id']} ({s['name']}, {s['status']}): {s['devices']:,} devices; wrote {args.out}/",
         f"  verified {s['verified']:,}, in progress {s['in_progress']:,}, failed {s['failed']:,}, "
         f"not eligible {s['not_eligible']:,}",
-        f"  site visits avoided {v['avoided']:,} (£{v['cost_avoided']:,.0f}); still needed {v['still_needed']:,}"])
+        f"  site visits avoided {v['avoided']:,} (£{v['cost_avoided']:,.0f}); still needed {v['still_needed']:,}",
+        *_building_lines(views.buildings)])
+
+
+def _building_lines(table) -> list[str]:
+    from ..report.building_sizes import non_empty
+
+    def hours(seconds) -> str:
+        return "-" if seconds is None else f"{seconds / 3600:.1f}"
+
+    rows = non_empty(table).to_pylist()
+    return ["  completion by building size (installations: buildings, median / p90 / max hours, failed share):",
+            *(f"    {r['building_size']:>7}: {r['buildings']:,} buildings, {hours(r['median_s'])} / "
+              f"{hours(r['p90_s'])} / {hours(r['max_s'])} h, {r['failure_share']:.1%} failed"
+              + (f", {r['in_progress']:,} in progress" if r["in_progress"] else "") for r in rows)] if rows else []
 
 
 def html(args) -> int:

@@ -3,9 +3,12 @@ to :class:`~althan_ota.emulate.EmulationParams`.
 
 An axis is ``image_size``, ``band``, one of the short ALIASES, or any dotted path into EmulationParams
 (``bridge.per``, ``ota.response_timeout_s``, ``outages.ch_mean_down_s``, ``wan_failure_prob``, ...).
-``band`` names a sub-GHz band and sets the bridge's duty-cycle limit from BANDS. Setting ``pair_order``
-(without sweeping ``ch_concurrency`` too) sets ``ota.ch_concurrency`` to match: 1 for 'meter_first' and
-'hub_first', 2 for 'concurrent'.
+``band`` names a sub-GHz band and sets the bridge's duty-cycle limit from BANDS. ``channel`` is the number
+of channels each building's installations share on each link (the contention engine's ``han_channels`` and
+``bridge_channels``, contention on). ``building_concurrency`` caps the installations of one building
+downloading at once, as a campaign plan does (campaign/building_places.py; the sweep needs the buildings).
+Setting ``pair_order`` (without sweeping ``ch_concurrency`` too) sets ``ota.ch_concurrency`` to match: 1 for
+'meter_first' and 'hub_first', 2 for 'concurrent'.
 """
 
 from __future__ import annotations
@@ -36,13 +39,15 @@ BANDS = {
     "869.4-869.65": 0.10,     # h1.5, 500 mW, <= 10%
     "869.7-870.0": 1.0,       # h1.6, 5 mW, no duty-cycle limit
 }
-SPECIAL = ("image_size", "band")
+SPECIAL = ("image_size", "band", "channel", "building_concurrency")
+# the contention engine's fields that ``channel`` sets (channels per building on each link, shared air on)
+CHANNEL_FIELDS = ("contention", "han_channels", "bridge_channels")
 
 
 def target(name: str) -> str:
     """The dotted EmulationParams path (or special name) an axis sets."""
     if name in SPECIAL:
-        return "bridge.duty_cycle" if name == "band" else name
+        return {"band": "bridge.duty_cycle"}.get(name, name)
     path = ALIASES.get(name, name)
     obj = EmulationParams()
     for part in path.split("."):
@@ -55,10 +60,12 @@ def target(name: str) -> str:
 
 
 def parse_value(text: str):
-    """A command-line value: an integer, a number, none/null, or else a string."""
+    """A command-line value: an integer, a number, none/null, true/false, or else a string."""
     text = text.strip()
     if text.lower() in ("none", "null"):
         return None
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
     for kind in (int, float):
         try:
             return kind(text)
@@ -141,6 +148,12 @@ def apply(point: dict, params: EmulationParams, image_size: int) -> tuple[Emulat
             continue
         if name == "band":
             value = BANDS[value]
+        if name == "channel":
+            params = with_channels(params, value, point)
+            continue
+        if name == "building_concurrency":
+            building_cap(point)
+            continue
         params = _set(params, path.split("."), _frozen(value), name)
     if "ota.pair_order" in paths and "ota.ch_concurrency" not in paths:
         concurrency = 2 if params.ota.pair_order == "concurrent" else 1
@@ -153,6 +166,27 @@ def apply(point: dict, params: EmulationParams, image_size: int) -> tuple[Emulat
         raise ParameterError(f"grid point {point}: image_size must be a positive number of bytes, "
                              f"got {image_size!r}")
     return params, image_size
+
+
+def building_cap(point: dict) -> int | None:
+    """The grid point's cap on installations of one building downloading at once (None: no cap)."""
+    cap = point.get("building_concurrency")
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
+        raise ParameterError(f"grid point {point}: building_concurrency must be a whole number >= 1 or none, "
+                             f"got {cap!r}")
+    return cap
+
+
+def with_channels(params: EmulationParams, channels, point: dict | None = None) -> EmulationParams:
+    """``params`` with every building's installations sharing ``channels`` channels on each link (the HAN's
+    2.4 GHz and the bridge link's sub-GHz), contention on. Needs the contention engine's fields."""
+    where = f"grid point {point}: " if point is not None else ""
+    if not set(CHANNEL_FIELDS) <= {f.name for f in dataclasses.fields(EmulationParams)}:
+        raise ParameterError(f"{where}'channel' needs the contention engine (EmulationParams."
+                             f"{', '.join(CHANNEL_FIELDS)}), which this build does not have")
+    if not isinstance(channels, int) or isinstance(channels, bool) or channels < 1:
+        raise ParameterError(f"{where}channel must be a whole number of channels >= 1, got {channels!r}")
+    return dataclasses.replace(params, contention=True, han_channels=channels, bridge_channels=channels)
 
 
 def _set(obj, parts: list[str], value, name: str):

@@ -38,3 +38,24 @@ def link_arrays(fleet, params: EmulationParams | None = None) -> tuple[dict[str,
         arrays[name][missing] = default
         filled[name] = int(missing.sum())
     return arrays, filled
+
+
+def installation_buildings(fleet) -> np.ndarray:
+    """A building code per P2P installation, in link_arrays' order (a premises without a building_id is a
+    building of its own); ``fleet`` is a Fleet."""
+    from ..campaign.building_places import NO_BUILDING, building_codes
+
+    _, hub, _ = fleet.pairs()
+    if "building_id" not in fleet.table.column_names:
+        return np.arange(len(hub), dtype=np.int64)
+    codes = building_codes(fleet.table["building_id"])[hub]
+    alone = codes == NO_BUILDING
+    codes[alone] = codes.max(initial=-1) + 1 + np.arange(int(alone.sum()))
+    return codes
+
+
+def by_building(arrays: dict[str, np.ndarray], buildings: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The installations reordered so that each building's sit together (stable: the inventory's order within
+    a building), as a sweep of building_concurrency needs."""
+    order = np.argsort(buildings, kind="stable")
+    return {name: arr[order] for name, arr in arrays.items()}, buildings[order]

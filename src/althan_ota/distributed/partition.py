@@ -41,3 +41,19 @@ def fleet_slice(n_or_arrays, start: int, stop: int):
     if isinstance(n_or_arrays, dict) and n_or_arrays:
         return {name: arr[start:stop] for name, arr in n_or_arrays.items()}
     return stop - start
+
+
+def whole_buildings(spans: list[tuple[int, int]], buildings: np.ndarray) -> list[tuple[int, int]]:
+    """``spans`` with each inner edge moved forward to where a building starts, so that no building is split
+    (its installations must be contiguous: see contiguous_buildings)."""
+    n = len(buildings)
+    starts = np.flatnonzero(np.concatenate([[True], buildings[1:] != buildings[:-1]]))
+    at = np.searchsorted(starts, [b for _, b in spans[:-1]])       # the first building start at or after b
+    edges = [0] + [int(starts[i]) if i < len(starts) else n for i in at.tolist()] + [n]
+    return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
+
+
+def contiguous_buildings(buildings: np.ndarray) -> bool:
+    """Whether each building's installations sit next to each other."""
+    runs = buildings[np.concatenate([[True], buildings[1:] != buildings[:-1]])]
+    return len(np.unique(runs)) == len(runs)

@@ -52,9 +52,11 @@ class RunSummary:
     counts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, result, bits: int = DEFAULT_BITS) -> "RunSummary":
+    def of(cls, result, bits: int = DEFAULT_BITS, start_s: np.ndarray | None = None) -> "RunSummary":
+        """``start_s``: when each device's download started (held by a building cap), 0 if not given."""
         outcomes = np.bincount(result.outcome, minlength=len(OUTCOMES))
-        done = result.t_readback[result.new_version == 1]
+        readback = result.t_readback if start_s is None else result.t_readback + start_s
+        done = readback[result.new_version == 1]
         return cls(devices=len(result), outcomes=tuple(int(k) for k in outcomes),
                    completion=CompletionHistogram.of(done, bits),
                    time_ns={name: _exact_ns_total(getattr(result, name)) for name in TIME_TOTALS},

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from ..emulate import EmulationParams, emulate
 from ..emulate.params import describe
 from ..errors import ParameterError
@@ -28,11 +30,25 @@ SERIAL = "serial"
 
 
 def partition_summary(fleet_part, image_size: int, params: EmulationParams, seed: int, first: int,
-                      engine_threads: int, bits: int, version: str) -> RunSummary:
-    """Worker task: emulate one partition of one run and reduce it to its summary."""
+                      engine_threads: int, bits: int, version: str, building_cap: int | None = None,
+                      buildings=None) -> RunSummary:
+    """Worker task: emulate one partition of one run and reduce it to its summary. With ``building_cap``, the
+    partition's whole buildings (``buildings``: a code per installation) start their installations as a
+    campaign plan's building_concurrency would, all requested at once in installation order."""
     check_worker_version(version)
     result = emulate(fleet_part, image_size, params, seed, n_threads=engine_threads, first_installation=first)
-    return RunSummary.of(result, bits)
+    if building_cap is None:
+        return RunSummary.of(result, bits)
+    return RunSummary.of(result, bits, start_s=np.repeat(held_starts(result, buildings, building_cap), 2))
+
+
+def held_starts(result, buildings, cap: int):
+    """Each installation's start under the building cap: busy until both its bridges finished downloading
+    (or ended without doing so), as campaign/building_places.py books a campaign's units."""
+    from ..campaign.building_places import BuildingPlaces
+
+    end = np.where(np.isfinite(result.t_download_end), result.t_download_end, result.t_end).reshape(-1, 2)
+    return BuildingPlaces(cap).start_times(np.asarray(buildings), np.zeros(len(end)), end.max(axis=1))
 
 
 def run_metrics(*parts: RunSummary) -> dict[str, float]:
@@ -69,7 +85,7 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
           replications: int = 10, seed: int = 0, client=None, partitions: int | None = None,
           engine_threads: int = 1, retries: int = 2, confidence: float = 0.95,
           histogram_bits: int = DEFAULT_BITS, n_workers: int | None = None,
-          progress: Callable[[int, int], object] | None = None) -> SweepResult:
+          progress: Callable[[int, int], object] | None = None, buildings=None) -> SweepResult:
     """Emulate ``fleet`` at every point of ``grid`` (axis name -> values, see althan_ota.distributed.grid)
     under seeds ``seed .. seed + replications - 1``.
 
@@ -79,7 +95,9 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
     100,000 installations); results do not depend on it. ``retries``: re-runs of a task that raised (a task
     whose worker died is rescheduled by Dask regardless). Completion-time quantiles come from merged
     histograms, within 2**-(histogram_bits + 1) of the exact value (relative); everything else is exact.
-    ``progress(done, total)`` counts finished runs (grid point × seed).
+    ``progress(done, total)`` counts finished runs (grid point × seed). ``buildings``: a building code per
+    installation, each building's installations contiguous; needed to sweep ``building_concurrency``
+    (partitions then hold whole buildings).
     """
     from .. import __version__
 
@@ -89,8 +107,10 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
     axes = grids.normalize(grid)
     grid_points = grids.points(axes)
     settings = [grids.apply(point, params, image_size) for point in grid_points]
+    caps = [grids.building_cap(point) for point in grid_points]
     n, arrays = partition.normalize_fleet(fleet)
     _check(axes, n, arrays, replications, seed, retries, histogram_bits, confidence)
+    buildings = _checked_buildings(buildings, n, "building_concurrency" in axes)
     if partitions is not None:
         partition.bounds(n, partitions)                  # checked before a cluster is started
     for p, size in settings:                             # the engine's own checks, on the client
@@ -100,11 +120,13 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
 
     def plan(slots: int) -> list[tuple[int, int]]:
         k = partitions if partitions is not None else partition.default_partitions(n, -(-slots // len(runs)))
-        return partition.bounds(n, k)
+        spans = partition.bounds(n, k)
+        return spans if buildings is None else partition.whole_buildings(spans, buildings)
 
     def tasks_args(g: int, s: int, span, fleet_part):
         p, size = settings[g]
-        return (fleet_part, size, p, s, span[0], engine_threads, histogram_bits, __version__)
+        held = () if caps[g] is None else (caps[g], buildings[span[0]:span[1]])
+        return (fleet_part, size, p, s, span[0], engine_threads, histogram_bits, __version__, *held)
 
     if client == SERIAL:
         if n_workers is not None:
@@ -115,7 +137,8 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
         with connect(client, n_workers) as dask_client:
             spans = plan(worker_threads(dask_client))
             metrics = _on_dask(dask_client, runs, spans, arrays, tasks_args, retries, progress,
-                               token=task_token(axes, arrays, image_size, params, seeds, histogram_bits, spans))
+                               token=task_token(axes, arrays, image_size, params, seeds, histogram_bits, spans,
+                                                buildings))
     meta = {"installations": n, "devices": 2 * n, "image_size": image_size, "grid": axes, "seeds": seeds,
             "confidence": confidence, "histogram_bits": histogram_bits,
             "quantile_relative_error": 2.0 ** -(histogram_bits + 1), "partitions": len(spans),
@@ -139,6 +162,22 @@ def _check(axes: dict, n: int, arrays: dict, replications, seed, retries, histog
         raise ParameterError(f"retries must be an integer >= 0, got {retries!r}")
     CompletionHistogram.empty(histogram_bits)            # checks the bits
     mean_ci([0.0, 1.0], confidence)                      # checks the confidence level
+
+
+def _checked_buildings(buildings, n: int, needed: bool):
+    if buildings is None:
+        if needed:
+            raise ParameterError("sweeping building_concurrency needs the installations' buildings: a fleet "
+                                 "inventory with building_id (plan sweep --fleet FILE), or buildings=")
+        return None
+    buildings = np.asarray(buildings)
+    if buildings.shape != (n,) or not np.issubdtype(buildings.dtype, np.integer):
+        raise ParameterError(f"buildings must be an integer code per installation ({n}), got {buildings.shape} "
+                             f"{buildings.dtype}")
+    if not partition.contiguous_buildings(buildings):
+        raise ParameterError("each building's installations must sit next to each other (sort the fleet by "
+                             "building: distributed.inventory_links.by_building)")
+    return buildings.astype(np.int64)
 
 
 def _in_process(runs, spans, arrays, tasks_args, progress) -> list[dict]:

@@ -10,15 +10,17 @@ Example::
 The rules are stated in csrc/emu.h; the parameters and the sources of their defaults in params.py; the
 bytes-to-airtime frame model in airtime.py; a SimPy model of the same rules in althan_ota.testing.simpy_emulator;
 the bytes fidelity (real frames, CCM*, FCS, SHA-256 of the reassembled image) in bytes.py and csrc/emu_bytes.h;
-per-exchange traces of a few installations (``emulate(..., trace=True)``) in trace.py.
+per-exchange traces of a few installations (``emulate(..., trace=True)``) in trace.py; one shared channel of a
+building (802.15.4 CSMA-CA, EN 300 220 listen-before-talk, collisions, capture) in channel.py.
 """
 
 from .bytes import ByteParams
 from .engine import FIDELITIES, emulate
 from .airtime import MAX_BLOCK
-from .params import BridgeLink, EmulationParams, GilbertElliott, HanLink, OtaParams, OutageParams
+from .params import (BridgeLink, Csma802154, EmulationParams, GilbertElliott, HanLink, ListenBeforeTalk, OtaParams,
+                     OutageParams)
 from .result import DEVICE_COLUMNS, OUTCOMES, SIDES, EmulationResult, FleetSummary
 
-__all__ = ["BridgeLink", "ByteParams", "DEVICE_COLUMNS", "EmulationParams", "EmulationResult", "FIDELITIES",
-           "FleetSummary", "GilbertElliott", "HanLink", "MAX_BLOCK", "OUTCOMES", "OtaParams", "OutageParams", "SIDES",
-           "emulate"]
+__all__ = ["BridgeLink", "ByteParams", "Csma802154", "DEVICE_COLUMNS", "EmulationParams", "EmulationResult",
+           "FIDELITIES", "FleetSummary", "GilbertElliott", "HanLink", "ListenBeforeTalk", "MAX_BLOCK", "OUTCOMES",
+           "OtaParams", "OutageParams", "SIDES", "emulate"]

@@ -131,6 +131,10 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
     if not isinstance(params, EmulationParams):
         raise ParameterError(f"params must be an EmulationParams, got {type(params).__name__}")
     params.validate(airtime.MAX_BLOCK)
+    if params.contention:
+        # refused rather than ignored: results without contention would be silently optimistic for blocks
+        raise ParameterError("contention=True needs the per-building engine, which is not built yet (issue 17); "
+                             "althan_ota.emulate.channel models one shared channel meanwhile")
     if not isinstance(image_size, (int, np.integer)) or isinstance(image_size, bool) or not \
             0 < image_size < 2**32:
         raise ParameterError(f"image_size must be a positive number of bytes below 4 GiB, got {image_size!r}")

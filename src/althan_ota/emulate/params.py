@@ -16,6 +16,13 @@ Sources for the defaults:
 * OTA: 50-byte blocks (ZigBee OTA devices use 40–64), a 100 ms minimum block period, 5 s response timeout,
   abort after 10 consecutive failed exchanges, one OTA client per CH at a time, meter-side bridge first (so
   the relay keeps its proven firmware while the far end updates).
+* Shared channels (``EmulationParams.contention``): the HAN's IEEE 802.15.4-2015 unslotted CSMA-CA (§6.2.5.1;
+  2.4 GHz O-QPSK: aUnitBackoffPeriod 20 symbols = 320 µs, macMinBE 3, macMaxBE 5, macMaxCSMABackoffs 4, CCA 8
+  symbols = 128 µs, aTurnaroundTime 12 symbols = 192 µs from CCA to transmission) and the bridge link's
+  polite spectrum access of ETSI EN 300 220-1 V3.1.1 §5.21 (EN 300 220-2 V3.1.1 §4.5.1): listen for the CCA
+  interval, and on a busy channel defer by a random whole number of deferral periods. The standard sets the
+  procedure and lower bounds; the listen time, deferral period and the number of deferrals before the frame
+  attempt is given up are vendor choices, so they are parameters with a middle-of-the-road default.
 * Outages, WAN and activation figures are illustrative planning assumptions, not measurements: change them
   to your own data.
 """
@@ -64,6 +71,50 @@ class GilbertElliott:
 
 
 @dataclass(frozen=True)
+class Csma802154:
+    """IEEE 802.15.4-2015 unslotted CSMA-CA (§6.2.5.1) as the HAN runs it when channels are shared: wait a
+    random 0 .. 2^BE − 1 unit backoff periods, sense for ``cca_s``; idle: transmit ``cca_to_tx_s`` later;
+    busy: BE = min(BE + 1, max_be) and try again, giving the attempt up after ``max_backoffs`` + 1 busy
+    assessments (a channel access failure counts as a failed link-layer attempt)."""
+
+    unit_backoff_s: float = 320e-6    # aUnitBackoffPeriod: 20 symbols of 16 µs
+    min_be: int = 3                   # macMinBE
+    max_be: int = 5                   # macMaxBE
+    max_backoffs: int = 4             # macMaxCSMABackoffs
+    cca_s: float = 128e-6             # CCA: 8 symbols
+    cca_to_tx_s: float = 192e-6       # aTurnaroundTime: 12 symbols, receive to transmit
+
+    def validate(self, where: str) -> None:
+        _finite(f"{where}.unit_backoff_s", self.unit_backoff_s, 1e-9, 1.0)
+        _count(f"{where}.min_be", self.min_be, 0, 8)
+        _count(f"{where}.max_be", self.max_be, self.min_be, 8)
+        _count(f"{where}.max_backoffs", self.max_backoffs, 0, 5)
+        _finite(f"{where}.cca_s", self.cca_s, 1e-9, 1.0)
+        _finite(f"{where}.cca_to_tx_s", self.cca_to_tx_s, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class ListenBeforeTalk:
+    """ETSI EN 300 220-1 V3.1.1 §5.21 polite spectrum access on the bridge link when channels are shared:
+    listen for ``listen_s``; idle: transmit ``listen_to_tx_s`` later; busy: defer a random 1 .. ``max_slots``
+    deferral periods of ``slot_s`` and listen again, giving the attempt up after ``max_deferrals`` busy
+    listens. The duty cycle still applies per transmitter on top."""
+
+    listen_s: float = 160e-6
+    listen_to_tx_s: float = 100e-6
+    slot_s: float = 0.5e-3
+    max_slots: int = 10
+    max_deferrals: int = 8
+
+    def validate(self, where: str) -> None:
+        _finite(f"{where}.listen_s", self.listen_s, 1e-9, 1.0)
+        _finite(f"{where}.listen_to_tx_s", self.listen_to_tx_s, 0.0, 1.0)
+        _finite(f"{where}.slot_s", self.slot_s, 1e-9, 60.0)
+        _count(f"{where}.max_slots", self.max_slots, 1, 1_000_000)
+        _count(f"{where}.max_deferrals", self.max_deferrals, 0, 1000)
+
+
+@dataclass(frozen=True)
 class _Link:
     per: float
     per_concentration: float | None
@@ -104,9 +155,12 @@ class HanLink(_Link):
     bit_rate_bps: int = 250_000
     phy_overhead_bytes: int = 6     # preamble 4, SFD 1, PHR 1
     ack_psdu_bytes: int = 5         # frame control 2, sequence 1, FCS 2
+    csma: Csma802154 = field(default_factory=Csma802154)   # replaces tx_delay_s when channels are shared
 
     def validate(self, where: str = "han") -> None:
         super().validate(where)
+        _check(isinstance(self.csma, Csma802154), f"{where}.csma must be a Csma802154")
+        self.csma.validate(f"{where}.csma")
         _check(self.bit_rate_bps == 250_000,
                f"{where}.bit_rate_bps is fixed by the 2.4 GHz O-QPSK PHY at 250000, got {self.bit_rate_bps!r}")
 
@@ -131,9 +185,14 @@ class BridgeLink(_Link):
     header_bytes: int = 5           # PHR 2, frame control 2, sequence 1
     crc_bytes: int = 4
     ack_payload_bytes: int = 0
+    # replaces tx_delay_s when channels are shared; None: transmit without listening (pure ALOHA)
+    lbt: ListenBeforeTalk | None = field(default_factory=ListenBeforeTalk)
 
     def validate(self, where: str = "bridge") -> None:
         super().validate(where)
+        if self.lbt is not None:
+            _check(isinstance(self.lbt, ListenBeforeTalk), f"{where}.lbt must be a ListenBeforeTalk or None")
+            self.lbt.validate(f"{where}.lbt")
         _count(f"{where}.bit_rate_bps", self.bit_rate_bps, 100, 10_000_000)
         _finite(f"{where}.duty_cycle", self.duty_cycle, 1e-4, 1.0)
         for name in ("preamble_bytes", "sync_bytes", "header_bytes", "crc_bytes", "ack_payload_bytes"):
@@ -224,7 +283,14 @@ class EmulationParams:
     completes, or at ``activation_time_s`` (seconds from the campaign start) if that is later; it fails with
     ``activation_failure_prob``, leaving the old version running. The version is read back
     ``readback_delay_s`` after activation (CS09 alert, then SRV 11.2). Downloads unfinished at ``deadline_s``
-    end as "timeout"."""
+    end as "timeout".
+
+    ``contention``: installations of one building (the fleet's ``building_id``) share the air — the meter-side
+    bridges of a building share ``bridge_channels`` sub-GHz channels, its hub-side bridges and CHs
+    ``han_channels`` 2.4 GHz channels (installations assigned round-robin, or by a fleet ``channel`` column);
+    frames overlapping at a receiver are lost unless the stronger is ``capture_margin_db`` above the other
+    (None: no capture). Per-link received powers for capture are drawn per installation around a common mean
+    with ``rssi_sigma_db`` spread. Off (the default): every installation has the air to itself, as before."""
 
     han: HanLink = field(default_factory=HanLink)
     bridge: BridgeLink = field(default_factory=BridgeLink)
@@ -237,6 +303,11 @@ class EmulationParams:
     activation_time_s: float | None = None
     readback_delay_s: float = 300.0
     deadline_s: float = 7 * 86400.0
+    contention: bool = False
+    han_channels: int = 1
+    bridge_channels: int = 1
+    capture_margin_db: float | None = None
+    rssi_sigma_db: float = 6.0
 
     def validate(self, max_block: int) -> None:
         for name, cls in (("han", HanLink), ("bridge", BridgeLink), ("ota", OtaParams),
@@ -254,6 +325,12 @@ class EmulationParams:
             _finite("activation_time_s", self.activation_time_s, 0.0, 1e9)
         _finite("readback_delay_s", self.readback_delay_s, 0.0, 1e8)
         _finite("deadline_s", self.deadline_s, 0.0, 1e9)
+        _check(isinstance(self.contention, bool), f"contention must be True or False, got {self.contention!r}")
+        _count("han_channels", self.han_channels, 1, 16)      # 802.15.4 has 16 channels at 2.4 GHz
+        _count("bridge_channels", self.bridge_channels, 1, 1000)
+        if self.capture_margin_db is not None:
+            _finite("capture_margin_db", self.capture_margin_db, 0.0, 100.0)
+        _finite("rssi_sigma_db", self.rssi_sigma_db, 0.0, 40.0)
 
 
 def describe(params: EmulationParams) -> dict:

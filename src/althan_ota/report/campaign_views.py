@@ -8,13 +8,15 @@ view, ``campaign summarise`` and ``althan-ota demo`` print the same figures.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from ..campaign import Reason, State
 from ..campaign.site_visits import count_site_visits
 from ..campaign.outcomes import CATEGORIES, STATE_CATEGORY
-from . import _duck
+from . import _duck, building_sizes
 from .store_reader import CATALOG, Store
 
 DEFAULT_VISIT_COST = 150.0   # GBP per site visit; a parameter, since contracts differ
@@ -32,11 +34,12 @@ class CampaignViews:
     completion: pa.Table      # lower_s, upper_s, devices (histogram of time to verified)
     airtime: pa.Table         # ppmid_variant, link, devices, total_s, mean_s, p50_s, p90_s, p99_s
     failures: pa.Table        # state, reason, devices (failed and not-eligible end states)
+    buildings: pa.Table = field(default_factory=building_sizes.SCHEMA.empty_table)   # completion by building size
     tables: dict = field(init=False)
 
     def __post_init__(self):
         self.tables = {"versions": self.versions, "progress": self.progress, "completion": self.completion,
-                       "airtime": self.airtime, "failures": self.failures}
+                       "airtime": self.airtime, "failures": self.failures, "buildings": self.buildings}
 
 
 def _labels(enum) -> str:
@@ -45,7 +48,9 @@ def _labels(enum) -> str:
 
 
 def campaign_views(store: Store, campaign_id: str | None = None, *, visit_cost: float = DEFAULT_VISIT_COST,
-                   bins: int = 120) -> CampaignViews:
+                   bins: int = 120, fleet=None) -> CampaignViews:
+    """``fleet`` (a Fleet, Arrow table or fleet file) places devices in buildings for the completion by building
+    size; by default the fleet file the campaign was planned on, when it is still there."""
     con = store.con
     cid = store.campaign_id(campaign_id)
     info = next(c for c in store.campaigns() if c["campaign_id"] == cid)
@@ -121,5 +126,19 @@ def campaign_views(store: Store, campaign_id: str | None = None, *, visit_cost: 
                          "p99": quantiles[3], "max": quantiles[4]},
         "site_visits": count_site_visits(con, f"{CATALOG}.devices", cid).summary(visit_cost),
     }
+    buildings = building_sizes.completion_by_building_size(con, cid, _device_buildings(con, cid, fleet))
     return CampaignViews(campaign=info, summary=summary, versions=versions, progress=progress,
-                         completion=completion, airtime=airtime, failures=failures)
+                         completion=completion, airtime=airtime, failures=failures, buildings=buildings)
+
+
+def _device_buildings(con, cid: str, fleet) -> pa.Table:
+    if fleet is None:
+        try:
+            row = con.execute(f"SELECT fleet_path FROM {CATALOG}.run_state WHERE campaign_id = ?", [cid]).fetchall()
+            row = row[0] if row else None
+        except duckdb.CatalogException:       # a store from a live runner without emulator run state
+            row = None
+        fleet = Path(row[0]) if row and row[0] and Path(row[0]).is_file() else None
+    if fleet is None:
+        return building_sizes.device_buildings(pa.table({"device_id": pa.array([], pa.string())}))
+    return building_sizes.device_buildings(fleet)

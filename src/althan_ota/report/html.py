@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from .._files import replacing
 from . import plots
+from .building_sizes import non_empty
 from .campaign_views import AIRTIME_LINKS, DEFAULT_VISIT_COST, campaign_views
 from .out_of_sync import summarise
 
@@ -112,7 +113,7 @@ def render_html(session, *, compatibility=None, reconciliation=None, campaign_id
                             caption="Proposed AHI updates"))
 
     if session.store is not None:
-        views = campaign_views(session.store, campaign_id, visit_cost=visit_cost)
+        views = campaign_views(session.store, campaign_id, visit_cost=visit_cost, fleet=session.fleet)
         s = views.summary
         visits = s["site_visits"]
         parts += [f"<h2>Campaign {html.escape(s['campaign_id'])}: {html.escape(s['name'] or '')}</h2>",
@@ -128,6 +129,12 @@ def render_html(session, *, compatibility=None, reconciliation=None, campaign_id
             parts += [_figure(plots.before_after(views.versions)), _figure(plots.progress(views.progress)),
                       _figure(plots.completion(views.completion, s["completion_s"])), _figure(plots.airtime(airtime)),
                       _table(views.airtime, caption="Airtime per link, seconds per device")]
+            by_size = non_empty(views.buildings)
+            if by_size.num_rows:
+                parts += [_figure(plots.building_completion(by_size),
+                                  "Buildings by how many installations the campaign requested in them: time from "
+                                  "a building's first request to its last device's final state."),
+                          _table(by_size, caption="Completion time by building size (seconds)")]
         if views.failures.num_rows:
             labels = [f"{r['state']}: {r['reason']}" for r in views.failures.to_pylist()]
             parts.append(_figure(plots.horizontal_bars(labels, views.failures["devices"].to_pylist(),

@@ -114,6 +114,20 @@ def airtime(table: pa.Table) -> str:
     return _svg(fig)
 
 
+def building_completion(table: pa.Table) -> str:
+    """table: building_size, median_s, p90_s, max_s (completed buildings per size bucket)."""
+    rows = table.to_pylist()
+    fig, ax = _figure()
+    x = np.arange(len(rows))
+    for k, (name, label) in enumerate((("median_s", "median"), ("p90_s", "p90"), ("max_s", "max"))):
+        hours = [np.nan if r[name] is None else r[name] / 3600 for r in rows]
+        ax.bar(x + (k - 1) * 0.27, hours, 0.27, label=label, color=_PALETTE[k])
+    ax.set_xticks(x, [r["building_size"] for r in rows], fontsize=8)
+    ax.legend(frameon=False)
+    _style(ax, "Building completion time by building size", "installations in the building", "hours")
+    return _svg(fig)
+
+
 def _short(text: str, width: int = 60) -> str:
     text = re.sub(r"\s+", " ", str(text))
     return text if len(text) <= width else text[:width - 1] + "…"

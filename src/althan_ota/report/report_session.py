@@ -23,6 +23,7 @@ class Session:
         self.store = open_store(store) if isinstance(store, (str, Path)) else store
         self.con = self.store.con if self.store is not None else _duck.connect()
         self.extract_date = extract_date
+        self.fleet = fleet          # as given: the campaign views read its building references
         self.devices = load_fleet(self.con, fleet)
         self._fleet_report: pa.Table | None = None
         self._out_of_sync: list[tuple[object, pa.Table]] = []   # (compatibility given, its pairs)
