@@ -63,11 +63,6 @@ def _table(table: pa.Table, limit: int = 50, caption: str | None = None) -> str:
     return f"<div class='scroll'><table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{more}"
 
 
-def _counts(table: pa.Table, keys: list[str]) -> pa.Table:
-    return table.group_by(keys).aggregate([("device_id", "count")]).rename_columns(keys + ["devices"]).sort_by(
-        [("devices", "descending")] + [(k, "ascending") for k in keys])
-
-
 def _figure(svg: str, caption: str = "") -> str:
     cap = f"<figcaption class='note'>{html.escape(caption)}</figcaption>" if caption else ""
     return f"<figure>{svg}{cap}</figure>"
@@ -77,24 +72,17 @@ def render_html(session, *, compatibility=None, reconciliation=None, campaign_id
                 visit_cost: float = DEFAULT_VISIT_COST, programme=None,
                 title: str = "Alt HAN fleet firmware report") -> str:
     """``programme``: a report.programme.Programme, shown as the programme section when given."""
-    report = session.fleet_report()
+    overview = session.fleet_overview()
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p class='meta'>Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by althan-ota"
              + (f" · campaign store {html.escape(str(session.store.path))}" if session.store else "") + "</p>"]
 
-    installations = pc.count_distinct(report["installation_id"]).as_py()
-    status = {r["values"]: r["counts"] for r in pc.value_counts(report["status"]).to_pylist()}
-    parts += ["<h2>Fleet firmware</h2>",
-              _cards([("Alt HAN bridges", report.num_rows), ("installations", installations),
-                      ("commissioned", status.get("Commissioned", 0)),
-                      ("joined as CAD", pc.sum(pc.equal(report["join_mode"], "CAD")).as_py() or 0),
-                      ("confirmed by a campaign", pc.sum(pc.starts_with(
-                          pc.fill_null(report["confirmed_by"], ""), "campaign")).as_py() or 0)])]
-    by_version = _counts(report, ["model", "firmware_version"])
+    parts += ["<h2>Fleet firmware</h2>", _cards(overview["cards"])]
+    by_version = overview["by_version"]
     if by_version.num_rows:
         parts.append(_figure(plots.versions_by_model(by_version.slice(0, 24)),
                              "Devices per model and running firmware version (largest 24 groups)."))
-    parts.append(_table(_counts(report, ["supplier", "manufacturer"]), caption="Bridges per supplier and manufacturer"))
+    parts.append(_table(overview["by_supplier"], caption="Bridges per supplier and manufacturer"))
 
     pairs = session.out_of_sync(compatibility)
     summary = summarise(pairs)
