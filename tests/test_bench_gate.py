@@ -11,8 +11,8 @@ from althan_ota.cli import main
 from althan_ota.errors import ParameterError
 
 
-def row(kernel, impl, seconds, ratio=None, suite="s"):
-    return {"suite": suite, "kernel": kernel, "impl": impl, "seconds": seconds, "ratio": ratio}
+def row(kernel, impl, seconds, ratio=None, suite="s", peer=None):
+    return {"suite": suite, "kernel": kernel, "impl": impl, "seconds": seconds, "ratio": ratio, "baseline": peer}
 
 
 BASE = [row("k1", "peer", 2.0), row("k1", "althan-ota[avx2]", 1.0, 2.0), row("k2", "althan-ota", 1.0)]
@@ -34,6 +34,17 @@ def test_ratio_gate_judges_against_the_peer_of_the_same_run():
     assert [(f.kernel, f.failed) for f in ratio] == [("k1", False)]     # k2 has no peer: not judged
     now[1]["ratio"] = 1.5
     assert gate.compare(now, BASE, gate="ratio")[0].factor == pytest.approx(2.0 / 1.5)
+
+
+def test_ratio_gate_holds_each_ratio_to_its_own_peer():
+    # one row of ours compared with two peers appears twice; each ratio is judged against the same peer's
+    base = [row("k", "python loop", 4.0), row("k", "duckdb", 0.5), row("k", "althan-ota", 1.0, 4.0, peer="python loop"),
+            row("k", "althan-ota", 1.0, 0.5, peer="duckdb")]
+    now = [row("k", "python loop", 4.0), row("k", "duckdb", 0.5), row("k", "althan-ota", 1.0, 4.0, peer="python loop"),
+           row("k", "althan-ota", 1.0, 0.5, peer="duckdb")]
+    assert [f.failed for f in gate.compare(now, base, gate="ratio")] == [False, False]
+    now[3]["ratio"] = 0.25
+    assert [f.failed for f in gate.compare(now, base, gate="ratio")] == [False, True]
 
 
 def test_bad_baselines_and_arguments_are_refused(tmp_path):

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 SUITES = ["checksum_crc", "sha256", "aes_mmo", "ccm", "image", "release", "frames", "emulate", "distributed",
-          "emulate_bytes", "report", "idtext", "duis", "dcc"]
+          "emulate_bytes", "report", "idtext", "duis", "dcc", "programme", "e2e"]
 
 
 @dataclass

@@ -50,7 +50,9 @@ def compare(current: list[dict], baseline: list[dict], max_slowdown: float = 1.2
         raise ParameterError(f"unknown gate {gate!r} (expected one of {', '.join(GATES)})")
     if not max_slowdown >= 1:
         raise ParameterError(f"max_slowdown must be at least 1, got {max_slowdown}")
-    now = {(r["suite"], r["kernel"], r["impl"]): r for r in current}
+    # a row of ours may appear once per peer it is compared with (same time, different ratios): the peer is
+    # part of the key
+    now = {(r["suite"], r["kernel"], r["impl"], r.get("baseline")): r for r in current}
     findings = []
     for row in baseline:
         if not str(row["impl"]).startswith("althan-ota"):
@@ -59,7 +61,7 @@ def compare(current: list[dict], baseline: list[dict], max_slowdown: float = 1.2
         before = row["seconds"] if gate == "time" else row.get("ratio")
         if before is None:
             continue        # no peer in the baseline: nothing to hold the ratio to
-        match = now.get(key)
+        match = now.get((*key, row.get("baseline")))
         if match is None:
             findings.append(Finding(*key, before, None, None, True))
             continue

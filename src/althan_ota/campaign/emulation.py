@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from ..emulate import EmulationParams, emulate
 from ..fleet import Fleet
+from ..stage_profile import stage
 from .outcomes import FAILED, emulator_rows, outcome
 from .plan import CampaignPlan, WavePlan
 from .store_tables import DEVICES, EVENTS, TRANSFERS
@@ -94,6 +95,10 @@ class WaveOutcome:
         return float(np.quantile(times, fraction)) if len(times) else default
 
     def tables(self, campaign_id: str, fleet: Fleet, wave: int) -> tuple[pa.Table, pa.Table, pa.Table]:
+        with stage(f"wave {wave} tables"):
+            return self._tables(campaign_id, fleet, wave)
+
+    def _tables(self, campaign_id: str, fleet: Fleet, wave: int) -> tuple[pa.Table, pa.Table, pa.Table]:
         slots = np.flatnonzero(self.present.ravel())
         rows = self.rows.ravel()[slots]
         take = pa.array(rows)
@@ -142,6 +147,13 @@ def emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePlan
     """Every attempt of the wave's units, first requested at ``release`` (slots already taken in ``book``);
     each retry takes the first free slots of ``book`` at or after its failure's back-off. With ``places`` (the
     plan's building_concurrency), an attempt starts once its building has a free place (building_places.py)."""
+    with stage(f"wave {int(np.searchsorted(waves.wave_bounds, lo, side='right')) - 1} emulate"):
+        return _emulate_wave(plan, emulation, waves, lo, hi, release, seed, book, n_threads, places)
+
+
+def _emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePlan, lo: int, hi: int,
+                  release: np.ndarray, seed: int, book: RequestBook, n_threads: int | None,
+                  places: BuildingPlaces | None) -> WaveOutcome:
     n = hi - lo
     rows = np.stack([waves.hub_row[lo:hi], waves.meter_row[lo:hi]], axis=1)
     present = rows >= 0

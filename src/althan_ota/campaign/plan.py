@@ -50,6 +50,7 @@ class CampaignPlan:
     variants: tuple[str, ...] = BRIDGE_VARIANTS
     manufacturers: tuple[str, ...] | None = None
     models: tuple[str, ...] | None = None
+    suppliers: tuple[str, ...] | None = None    # energy suppliers whose devices the campaign covers (programme.md)
     hardware_min: int | None = None
     hardware_max: int | None = None
     # upgrade-path table: (running version, target version) pairs that are allowed
@@ -97,6 +98,9 @@ class CampaignPlan:
         check(0 < self.pause_failure_rate <= self.abort_failure_rate <= 1,
               "thresholds must satisfy 0 < pause_failure_rate <= abort_failure_rate <= 1")
         check(self.device_timeout_s > 0, "device_timeout_s must be positive")
+        check(self.suppliers is None or (len(self.suppliers) > 0 and all(
+            isinstance(s, str) and s.strip() for s in self.suppliers)),
+              f"suppliers must be None (every supplier) or non-empty names, got {self.suppliers!r}")
         check(self.site_visit_cost >= 0, "site_visit_cost must be >= 0")
         check(self.building_concurrency is None or (isinstance(self.building_concurrency, int)
                                                     and not isinstance(self.building_concurrency, bool)
@@ -145,7 +149,7 @@ class CampaignPlan:
                 raise ParameterError(f"campaign plan: unknown retry field(s) {', '.join(odd)}; known: "
                                      f"{', '.join(sorted(retry_fields))}")
             data["retry"] = RetryPolicy(**data["retry"])
-        for key in ("variants", "manufacturers", "models", "excluded_devices", "unsafe_installations"):
+        for key in ("variants", "manufacturers", "models", "suppliers", "excluded_devices", "unsafe_installations"):
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
         if "upgrade_paths" in data:
@@ -184,7 +188,7 @@ def target(plan: CampaignPlan, fleet: Fleet) -> Targeting:
             zero_copy_only=False)
 
     in_scope = isin("ppmid_variant", plan.variants) & isin("manufacturer", plan.manufacturers) & \
-        isin("model", plan.models)
+        isin("model", plan.models) & isin("supplier", plan.suppliers)
     reason = np.zeros(n, dtype=np.uint8)
 
     def exclude(mask: np.ndarray, key: str) -> None:

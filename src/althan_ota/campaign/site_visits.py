@@ -37,28 +37,43 @@ class SiteVisits:
                 "cost_still_needed": round(self.still_needed * visit_cost, 2)}
 
 
+SITE_VISIT_COLUMNS = ("premises_targeted", "avoided", "still_needed", "needed_cad_joined", "needed_failed")
+
+
 def count_site_visits(con, devices: str, campaign_id: str) -> SiteVisits:
     """Site visits of one campaign, from its ``devices`` table (a campaign store's, named as ``con`` sees it)."""
+    row = con.execute(site_visits_query(devices, "x.campaign_id = ?"), [campaign_id]).fetchall()[0]
+    return SiteVisits(*(int(v) for v in row))
+
+
+def site_visits_query(devices: str, where: str, groups: tuple[str, ...] = (), scope: tuple[str, ...] = ()) -> str:
+    """SQL giving SITE_VISIT_COLUMNS (after the ``groups`` columns, one row per group) over the rows of
+    ``devices`` (aliased ``x``) that ``where`` keeps. A premises is one per campaign: ``scope`` names the
+    columns that tell campaigns apart when ``devices`` holds several (a programme over many stores)."""
     needs_visit = [pair for pair, row in state_pairs().items() if row.site_visit]
     visit_pairs = ", ".join(f"({s}, {r})" for s, r in needs_visit)
     cad = int(Reason.JOINED_AS_CAD)
-    row = con.execute(f"""
+    keys = ", ".join(f"x.{c}" for c in (*groups, *scope))
+    outer = ", ".join(groups)
+    return f"""
         WITH visit(state, reason) AS (VALUES {visit_pairs}),
         d AS (
-            SELECT coalesce(x.installation_id, x.device_id) AS premises, x.state, x.reason,
-                   v.state IS NOT NULL AS needs_visit
+            SELECT {keys + "," if keys else ""} coalesce(x.installation_id, x.device_id) AS premises, x.state,
+                   x.reason, v.state IS NOT NULL AS needs_visit
             FROM {devices} x LEFT JOIN visit v ON v.state = x.state AND v.reason = x.reason
-            WHERE x.campaign_id = ? AND (x.wave >= 0 OR x.reason = {cad})),
+            WHERE ({where}) AND (x.wave >= 0 OR x.reason = {cad})),
         p AS (
-            SELECT premises,
+            SELECT {", ".join((*groups, *scope)) + "," if keys else ""} premises,
                    bool_and(state = {int(State.VERIFIED)} OR state = {int(State.NOT_ELIGIBLE)}
                             AND reason = {int(Reason.ALREADY_CURRENT)}) AS all_verified,
                    bool_or(state = {int(State.VERIFIED)}) AS any_verified,
                    bool_or(needs_visit) AS needs_visit,
                    bool_or(needs_visit AND reason = {cad}) AS cad_joined,
                    bool_or(needs_visit AND reason <> {cad}) AS failed
-            FROM d GROUP BY premises)
-        SELECT count(*), count(*) FILTER (WHERE all_verified AND any_verified), count(*) FILTER (WHERE needs_visit),
-               count(*) FILTER (WHERE cad_joined), count(*) FILTER (WHERE failed)
-        FROM p""", [campaign_id]).fetchall()[0]
-    return SiteVisits(*(int(v) for v in row))
+            FROM d GROUP BY ALL)
+        SELECT {outer + "," if outer else ""} count(*)::BIGINT AS premises_targeted,
+               count(*) FILTER (WHERE all_verified AND any_verified)::BIGINT AS avoided,
+               count(*) FILTER (WHERE needs_visit)::BIGINT AS still_needed,
+               count(*) FILTER (WHERE cad_joined)::BIGINT AS needed_cad_joined,
+               count(*) FILTER (WHERE failed)::BIGINT AS needed_failed
+        FROM p {"GROUP BY " + outer if outer else ""}"""

@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from ..errors import CampaignError, CampaignStoreError
+from ..stage_profile import stage
 from .snapshot import Publisher, published_at, readable_snapshot
 from .store_tables import CAMPAIGNS, DEVICES, EVENTS, TRANSFERS
 from .states import State
@@ -159,7 +160,7 @@ class CampaignStore:
                     transfers: pa.Table, status: str) -> None:
         """Everything one wave produced, atomically: its devices' final rows, events, transfer costs, the
         wave record and the campaign status."""
-        with self._transaction(publish_now=status != "running"):
+        with stage(f"wave {wave['wave']} store"), self._transaction(publish_now=status != "running"):
             self.db.register("_devices", devices)
             self.db.register("_events", events)
             self.db.register("_transfers", transfers)

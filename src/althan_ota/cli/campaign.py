@@ -36,6 +36,9 @@ def _plan_args(p) -> None:
     p.add_argument("--image-size", type=positive, help="bytes (taken from --image if given)")
     p.add_argument("--upgrade-path", type=_path, action="append", default=[], metavar="FROM:TO",
                    help="hex versions; repeat for each allowed running version")
+    p.add_argument("--supplier", action="append", dest="suppliers", metavar="NAME",
+                   help="scope the campaign to this energy supplier's devices (the inventory's supplier column); "
+                        "repeatable")
     p.add_argument("--environment", choices=("test", "production"))
     p.add_argument("--pair-order", choices=("meter_first", "hub_first", "concurrent"))
     p.add_argument("--canary", type=count, dest="canary_installations")
@@ -130,7 +133,7 @@ def build_plan(args, fleet):
 def _overrides(args) -> dict:
     keys = ("target_version", "image_size", "environment", "pair_order", "canary_installations",
             "requests_per_day", "pause_failure_rate", "abort_failure_rate", "site_visit_cost",
-            "building_concurrency")
+            "building_concurrency", "suppliers")
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ._io import positive, seed
@@ -22,16 +24,30 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, default=Path("althan-ota-demo"), help="output folder (replaced)")
     p.add_argument("--threads", type=positive)
     p.add_argument("--json", action="store_true", help="print the campaign summary as JSON")
+    p.add_argument("--profile", type=Path, metavar="FILE",
+                   help="record wall time, CPU seconds and resident memory per stage: print the table (stderr) "
+                        "and write it to FILE as JSON")
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    from ..campaign import CampaignStore, create_campaign, plan_from_release, run_campaign, summarise
+    from ..stage_profile import StageProfile
+
+    if args.profile is None:
+        return _run(args)
+    with StageProfile() as profile:
+        code = _run(args)
+    profile.write(args.profile, command="demo", installations=args.installations, image_size=args.image_size,
+                  seed=args.seed, threads=args.threads)
+    print(profile.table(), file=sys.stderr)
+    return code
+
+
+def _run(args) -> int:
     from ..fleet import generate_fleet
-    from ..release import verify_bundle
-    from ..testing.release_bundles import make_test_release
+    from ..stage_profile import stage
     from .campaign import _print
-    from .progress import progress_bar, status
+    from .progress import status
 
     def say(text: str) -> None:
         if not args.json:
@@ -40,29 +56,16 @@ def run(args) -> int:
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
-    with status("generating the fleet"):
+    with status("generating the fleet"), stage("fleet generation"):
         fleet = generate_fleet(args.installations, seed=args.seed)
-        fleet_path = args.out / "fleet.parquet"
-        fleet.write(fleet_path)
-    say(f"fleet: {len(fleet):,} devices in {args.installations:,} P2P installations -> {fleet_path}")
-
-    bundle = make_test_release(args.out / "release.zip", environment="test", seed=args.seed,
-                               image_size=args.image_size)
-    release = verify_bundle(bundle.path, "test", bundle.trusted_keys, manufacturer_keys=bundle.manufacturer_keys)
-    say(f"release {release.release_id} ({release.environment}) verified with key {release.key_id[:16]}...: "
-        + ", ".join(f"{img.model} 0x{img.file_version:08X} ({len(img.data):,} B)" for img in release.images))
-
-    plan = plan_from_release(release, fleet, name="demo", environment="test", canary_installations=200,
-                             requests_per_day=20_000)
-    say(f"plan: target 0x{plan.target_version:08X} for {', '.join(plan.models)}; pair order {plan.pair_order}; "
-        f"{len(plan.unsafe_installations):,} pairs have no safe order and are left out")
-    store_path = args.out / "campaigns.duckdb"
-    with CampaignStore(store_path) as store:
-        cid = create_campaign(store, plan, fleet, fleet_path=str(fleet_path.resolve()), seed=args.seed,
-                              campaign_id="demo")
-        with progress_bar("running the campaign (emulated)", 1.0) as update:
-            run_campaign(store, cid, fleet=fleet, progress=lambda d, t: update(d / t), n_threads=args.threads)
-        summary = summarise(store, cid)
+    fleet_path = args.out / "fleet.parquet"
+    # the file is for the reports (and a person); nothing before them reads it, so it is written on a
+    # second core while the release, the plan and the campaign run
+    with ThreadPoolExecutor(1, thread_name_prefix="fleet-write") as writer:
+        fleet_written = writer.submit(_write_fleet, fleet, fleet_path)
+        summary, bundle, release, store_path = _campaign(args, fleet, fleet_path, say)
+        del fleet
+        fleet_written.result()
     summary["outputs"] = {"fleet": str(fleet_path), "release": str(bundle.path), "store": str(store_path)}
     with status("writing the reports"):
         summary["outputs"].update(_reports(args.out, fleet_path, store_path, release))
@@ -75,16 +78,65 @@ def run(args) -> int:
     return 0
 
 
+def _write_fleet(fleet, path: Path) -> None:
+    from ..stage_profile import stage
+
+    with stage("fleet write"):
+        fleet.write(path)
+
+
+def _campaign(args, fleet, fleet_path: Path, say):
+    """Release, plan and the campaign run into the store; returns the summary, bundle, release and store."""
+    from ..campaign import CampaignStore, create_campaign, plan_from_release, run_campaign, summarise
+    from ..release import verify_bundle
+    from ..stage_profile import stage
+    from ..testing.release_bundles import make_test_release
+    from .progress import progress_bar
+
+    say(f"fleet: {len(fleet):,} devices in {args.installations:,} P2P installations -> {fleet_path}")
+
+    with stage("release"):
+        bundle = make_test_release(args.out / "release.zip", environment="test", seed=args.seed,
+                                   image_size=args.image_size)
+        release = verify_bundle(bundle.path, "test", bundle.trusted_keys,
+                                manufacturer_keys=bundle.manufacturer_keys)
+    say(f"release {release.release_id} ({release.environment}) verified with key {release.key_id[:16]}...: "
+        + ", ".join(f"{img.model} 0x{img.file_version:08X} ({len(img.data):,} B)" for img in release.images))
+
+    with stage("plan"):
+        plan = plan_from_release(release, fleet, name="demo", environment="test", canary_installations=200,
+                                 requests_per_day=20_000)
+    say(f"plan: target 0x{plan.target_version:08X} for {', '.join(plan.models)}; pair order {plan.pair_order}; "
+        f"{len(plan.unsafe_installations):,} pairs have no safe order and are left out")
+    store_path = args.out / "campaigns.duckdb"
+    with CampaignStore(store_path) as store:
+        with stage("campaign create"):
+            cid = create_campaign(store, plan, fleet, fleet_path=str(fleet_path.resolve()), seed=args.seed,
+                                  campaign_id="demo")
+        # the store holds the plan now (the runner reads it back); its per-unit arrays need not stay alive
+        del plan
+        with progress_bar("running the campaign (emulated)", 1.0) as update:
+            run_campaign(store, cid, fleet=fleet, progress=lambda d, t: update(d / t), n_threads=args.threads)
+        with stage("summary"):
+            summary = summarise(store, cid)
+    return summary, bundle, release, store_path
+
+
 def _reports(out: Path, fleet_path: Path, store_path: Path, release) -> dict:
     """The DCC-style fleet report, the out-of-sync triage (with the release's compatibility table) and the
     HTML page over the demo's fleet and store."""
     from ..report import Session
     from ..report.html import write_html
     from ..report.export import write_table
+    from ..stage_profile import stage
 
     session = Session(fleet_path, store=store_path)
-    paths = {"fleet_report": write_table(session.fleet_report(), out / "fleet-report.csv"),
-             "out_of_sync": write_table(session.out_of_sync(release.compatibility), out / "out-of-sync.csv"),
-             "html_report": write_html(out / "report.html", session, compatibility=release.compatibility,
-                                       campaign_id="demo")}
+    paths = {}
+    with stage("fleet report"):
+        paths["fleet_report"] = session.write_fleet_report(out / "fleet-report.csv")
+    with stage("out-of-sync"):
+        paths["out_of_sync"] = write_table(session.out_of_sync(release.compatibility), out / "out-of-sync.csv")
+    with stage("html report"):
+        paths["html_report"] = write_html(out / "report.html", session, compatibility=release.compatibility,
+                                          campaign_id="demo")
     return {name: str(path) for name, path in paths.items()}

@@ -1,4 +1,4 @@
-"""``althan-ota report fleet|suppliers|reconcile|out-of-sync|campaign|html``: the firmware reports, as
+"""``althan-ota report fleet|suppliers|reconcile|out-of-sync|campaign|programme|history|work-lists|smi-hygiene|business-case|html``: the firmware reports, as
 CSV/Parquet/JSON for machines and one HTML page for people; ``--json`` prints a summary for scripts."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ParameterError
-from ._io import amount, count
+from ._io import amount, count, fraction, integer_in, positive
 
 
 def _date(text: str) -> dt.datetime:
@@ -40,6 +40,8 @@ def register(sub) -> None:
     f = rep.add_parser("fleet", help="the DCC-style report: every installed Alt HAN bridge and its firmware")
     common(f, "fleet-report.csv")
     f.add_argument("--extract-date", type=_date, help="when the inventory was extracted (last_confirmed otherwise)")
+    f.add_argument("--snapshot", type=Path, metavar="HISTORY", help="also keep the report as the month's snapshot "
+                   "in this history folder (the month of --extract-date, else this month): see 'report history'")
     f.set_defaults(handler=fleet)
 
     s = rep.add_parser("suppliers", help="the fleet report split into one file per supplier")
@@ -56,6 +58,8 @@ def register(sub) -> None:
     r.add_argument("--as-of", type=_date, help="the date staleness is measured from (default: now)")
     common(r, "reconciliation.csv", fleet=False, store=False)
     r.add_argument("--updates", type=Path, help="proposed AHI updates (default: ahi-updates.<format> beside --out)")
+    r.add_argument("--snapshot", type=Path, metavar="HISTORY", help="also keep the proposed AHI updates as the "
+                   "month's in this history folder (the month of --as-of, else this month)")
     r.set_defaults(handler=reconcile)
 
     o = rep.add_parser("out-of-sync", help="pairs whose two bridges run different firmware, with cause and action")
@@ -72,6 +76,61 @@ def register(sub) -> None:
     common(c, "campaign-report", fleet=False, store=False)
     c.set_defaults(handler=campaign)
 
+    g = rep.add_parser("programme", help="every campaign of the stores per supplier, manufacturer/model and month")
+    g.add_argument("stores", type=Path, nargs="+", metavar="STORE", help="campaign stores (DuckDB files)")
+    g.add_argument("--fleet", type=Path, help="the latest fleet extract: who supplies each device now (default: "
+                   "the fleet file each campaign was planned on)")
+    g.add_argument("--visit-cost", type=amount, default=150.0, help="cost of one site visit, GBP (default 150)")
+    common(g, "programme-report", fleet=False, store=False)
+    g.set_defaults(handler=programme)
+
+    w = rep.add_parser("work-lists", help="one file per supplier of devices to investigate, with reason and action")
+    common(w, "work-lists")
+    w.add_argument("--compat", type=Path, help="pair compatibility table (hub_version, meter_version, compatible)")
+    w.add_argument("--ahi", type=Path, help="also reconcile with this AHI extract")
+    w.add_argument("--suppliers", type=Path, nargs="*", default=[], help="supplier reports for the reconciliation")
+    w.add_argument("--stale-days", type=count, default=365)
+    w.add_argument("--as-of", type=_date)
+    w.add_argument("--extract-date", type=_date)
+    w.set_defaults(handler=work_lists)
+
+    m = rep.add_parser("smi-hygiene", help="per supplier: SMI amendments, 12.2 pre-notifications, site visits")
+    m.add_argument("--smi", type=Path, required=True, help="SMI extract (CSV or Parquet; the fleet report's columns)")
+    m.add_argument("--release", type=Path, action="append", default=[],
+                   help="release bundle whose images name known Alt HAN bridge models (repeatable)")
+    m.add_argument("--cpl", type=Path, action="append", default=[], help="CPL entries (JSON or CSV; repeatable)")
+    m.add_argument("--visit-cost", type=amount, default=150.0, help="cost of one site visit, GBP (default 150)")
+    m.add_argument("--duis", action="store_true", help="also write each pre-notification as an SRV 12.2 DUIS "
+                   "request (unsigned; sign with 'althan-ota duis sign'): needs --user-id, --target and counters")
+    m.add_argument("--user-id", help="--duis: your DCC user ID (EUI-64)")
+    m.add_argument("--target", help="--duis: the DSP's EUI-64")
+    counters = m.add_mutually_exclusive_group()
+    counters.add_argument("--first-counter", type=integer_in(1, 2 ** 64 - 1),
+                          help="--duis: the first originator counter (one more per request)")
+    counters.add_argument("--counter-store", type=Path, help="--duis: campaign store that keeps your originator "
+                          "counters: the next ones are taken from it")
+    common(m, "smi-hygiene", fleet=False, store=False)
+    m.set_defaults(handler=smi_hygiene)
+
+    from ..report.business_case import DEFAULTS, SHARES
+
+    b = rep.add_parser("business-case", help="OTA costs against visits and replacements avoided; break-even")
+    b.add_argument("--fleet", type=Path, help="fleet inventory: counts the premises with installed Alt HAN bridges "
+                   "and their suppliers")
+    b.add_argument("--premises", type=positive, help="premises with Alt HAN bridges (instead of --fleet)")
+    b.add_argument("--suppliers", type=positive, help="energy suppliers (instead of --fleet)")
+    for name, figure in DEFAULTS.items():
+        b.add_argument(f"--{name.replace('_', '-')}", type=fraction if name in SHARES else amount, dest=name,
+                       help=f"{figure.unit} (default {figure.value:g}: {figure.source})")
+    b.add_argument("--out", type=Path, default=Path("business-case"), help="output folder (default business-case)")
+    b.add_argument("--json", action="store_true", help="print a JSON summary")
+    b.set_defaults(handler=business_case)
+
+    y = rep.add_parser("history", help="month on month from the snapshots: deltas, out-of-sync ages, AHI updates")
+    y.add_argument("history", type=Path, metavar="HISTORY", help="the folder 'report fleet --snapshot' writes")
+    common(y, "history-report", fleet=False, store=False)
+    y.set_defaults(handler=history)
+
     h = rep.add_parser("html", help="one self-contained HTML page with plots")
     common(h, "report.html", fmt=False)
     h.add_argument("--extract-date", type=_date)
@@ -82,6 +141,8 @@ def register(sub) -> None:
     h.add_argument("--compat", type=Path)
     h.add_argument("--campaign")
     h.add_argument("--visit-cost", type=amount, default=150.0)
+    h.add_argument("--programme", type=Path, action="append", default=[], metavar="STORE",
+                   help="add the programme section over these campaign stores (repeatable; see 'report programme')")
     h.set_defaults(handler=html)
 
 
@@ -125,6 +186,10 @@ def fleet(args) -> int:
     with status("building the fleet firmware report"):
         table = _session(args).fleet_report()
         out = write_table(table, args.out, args.format)
+        if args.snapshot:
+            from ..report.history import append_snapshot, month_of
+
+            append_snapshot(args.snapshot, "fleet", table, month_of(args.extract_date))
     summary = {"out": str(out), "format": format_of(out, args.format), "devices": table.num_rows,
                "status": _counts(table["status"]), "ppmid_variant": _counts(table["ppmid_variant"]),
                "confirmed_by": _counts(pc.fill_null(table["confirmed_by"], "none")),
@@ -174,6 +239,10 @@ def reconcile(args) -> int:
                      as_of=args.as_of)
         write_table(result.devices, args.out, fmt)
         write_table(result.updates, updates_path, format_of(updates_path, args.format))
+        if args.snapshot:
+            from ..report.history import append_snapshot, month_of
+
+            append_snapshot(args.snapshot, "ahi_updates", result.updates, month_of(args.as_of))
     summary = result.summary() | {"out": str(args.out), "updates": str(updates_path)}
     return _emit(args, summary, [
         f"wrote {args.out}: {summary['devices']:,} devices; {updates_path}: {result.updates.num_rows:,} proposed AHI updates",
@@ -231,6 +300,174 @@ def _building_lines(table) -> list[str]:
               + (f", {r['in_progress']:,} in progress" if r["in_progress"] else "") for r in rows)] if rows else []
 
 
+def programme(args) -> int:
+    from .._files import replacing
+    from ..report.export import format_of, write_table
+    from ..report.programme import programme_views
+    from .progress import status
+
+    fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
+    with status("building the programme view"):
+        views = programme_views(args.stores, args.fleet, visit_cost=args.visit_cost)
+        files = {name: str(write_table(table, args.out / f"{name}.{fmt}", fmt)) for name, table in views.tables.items()}
+        with replacing(args.out / "summary.json") as partial:
+            partial.write_text(json.dumps(views.summary, indent=2, default=str) + "\n")
+    s = views.summary
+    return _emit(args, s | {"out": str(args.out), "files": files}, [
+        f"programme: {s['campaigns']} campaign(s) in {len(s['stores'])} store(s), {s['targeted']:,} devices "
+        f"targeted; wrote {args.out}/",
+        *(f"  {row['supplier']}: targeted {row['targeted']:,}, verified {row['verified']:,}, failed {row['failed']:,},"
+          f" visits avoided {row['visits_avoided']:,}" for row in views.suppliers.to_pylist()),
+        f"  {s['supplier_changes']:,} device(s) changed supplier during the programme"])
+
+
+def work_lists(args) -> int:
+    from ..report.export import format_of
+    from ..report.reconcile import reconcile as run
+    from ..report.work_lists import work_lists as build, write_work_lists
+    from .progress import status
+
+    fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
+    with status("building the work-lists"):
+        session = _session(args)
+        reconciliation = None
+        if args.ahi:
+            reconciliation = run(session.fleet_report(), args.ahi, _supplier_files(args.suppliers),
+                                 stale_days=args.stale_days, as_of=args.as_of)
+        table = build(session.out_of_sync(args.compat), reconciliation)
+        files = write_work_lists(table, args.out, fmt)
+    counts = _counts(table["supplier"])
+    return _emit(args, {"out": str(args.out), "format": fmt, "devices": table.num_rows,
+                        "suppliers": {name: {"path": str(path), "devices": counts[name]} for name, path in files.items()}},
+                 [f"wrote {len(files)} work-list(s) to {args.out}/: {table.num_rows:,} devices to investigate",
+                  *(f"  {name}: {counts[name]:,} -> {path}" for name, path in files.items())])
+
+
+def smi_hygiene(args) -> int:
+    from .._files import replacing
+    from ..report.export import format_of, write_table
+    from ..report.firmware import supplier_file_stem
+    from ..report.listing import read_listing
+    from ..report.smi_hygiene import by_supplier, known_bridges, smi_hygiene as build
+
+    if not args.release and not args.cpl:
+        raise ParameterError("smi-hygiene needs --release or --cpl: they name the known Alt HAN bridge models")
+    fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
+    result = build(read_listing(args.smi), known_bridges(args.release, args.cpl), visit_cost=args.visit_cost)
+    files: dict = {}
+    for kind, table in result.tables.items():
+        for supplier, rows in by_supplier(table).items():
+            path = write_table(rows, args.out / supplier_file_stem(supplier) / f"{kind}.{fmt}", fmt)
+            files.setdefault(supplier, {})[kind] = {"path": str(path), "rows": rows.num_rows}
+    if args.duis:
+        written = _prenotification_files(args, result.prenotifications)
+        for supplier, count_written in written.items():
+            files.setdefault(supplier, {})["duis"] = {"path": str(args.out / supplier_file_stem(supplier) / "duis"),
+                                                      "rows": count_written}
+    with replacing(args.out / "summary.json") as partial:
+        partial.write_text(json.dumps(result.summary, indent=2) + "\n")
+    s = result.summary
+    return _emit(args, s | {"out": str(args.out), "suppliers": files}, [
+        f"SMI hygiene: {s['amendments']:,} variant amendments, {s['prenotifications']:,} pre-notifications, "
+        f"{s['site_visits']:,} site visits (£{s['site_visit_cost']:,.0f}); wrote {args.out}/",
+        *(f"  {name}: " + ", ".join(f"{kind} {f['rows']:,}" for kind, f in kinds.items())
+          for name, kinds in files.items())])
+
+
+def business_case(args) -> int:
+    from .._files import replacing
+    from ..report.business_case import DEFAULTS, business_case as build, render_page
+    from ..report.export import write_table
+
+    if args.fleet is not None:
+        if args.premises or args.suppliers:
+            raise ParameterError("give --fleet, or --premises and --suppliers, not both")
+        premises, suppliers = _fleet_premises(args.fleet)
+        source = f"counted in {args.fleet}"
+    elif args.premises and args.suppliers:
+        premises, suppliers, source = args.premises, args.suppliers, "given"
+    else:
+        raise ParameterError("the business case needs --fleet, or --premises and --suppliers")
+    case = build(premises, suppliers, premises_source=source, **{name: getattr(args, name) for name in DEFAULTS})
+    files = {name: str(write_table(table, args.out / f"{name}.csv", "csv")) for name, table in case.tables.items()}
+    with replacing(args.out / "business-case.html") as partial:
+        partial.write_text(render_page(case), encoding="utf-8")
+    files["page"] = str(args.out / "business-case.html")
+    s = case.summary
+    rate = s["break_even_defect_rate"]
+    return _emit(args, s | {"out": str(args.out), "files": files}, [
+        f"business case for {s['premises']:,} premises, {s['suppliers']} suppliers; wrote {args.out}/",
+        f"  one-off £{s['one_off_cost']:,.0f}; campaigns over {s['device_life_years']:g} years "
+        f"£{s['campaign_costs_over_life']:,.0f}; savings £{s['savings_over_life']:,.0f}",
+        f"  net benefit £{s['net_benefit_over_life']:,.0f}; break-even at "
+        + ("no defect rate" if rate is None else f"{rate * 100:.3f}% of premises needing a fix a year")])
+
+
+def _fleet_premises(path: Path) -> tuple[int, int]:
+    """Premises (installations, or plain devices) with installed Alt HAN bridges, and their suppliers."""
+    from ..report import Session
+
+    report = Session(path).fleet_report()
+    import pyarrow.compute as pc
+
+    premises = pc.coalesce(report["installation_id"], report["device_id"])
+    return pc.count_distinct(premises).as_py(), max(1, pc.count_distinct(report["supplier"].drop_null()).as_py())
+
+
+def _prenotification_files(args, prenotifications) -> dict[str, int]:
+    """Write each pre-notification as DUIS XML under OUT/<supplier>/duis/; {supplier: requests written}."""
+    from lxml import etree
+
+    from .._files import replacing
+    from ..duis.identifiers import eui
+    from ..report.firmware import supplier_file_stem
+    from ..report.smi_hygiene import prenotification_requests
+
+    if not args.user_id or not args.target:
+        raise ParameterError("--duis needs --user-id and --target (the DSP's EUI-64)")
+    n = prenotifications.num_rows
+    if args.counter_store is not None:
+        from ..campaign.store import CampaignStore
+
+        with CampaignStore(args.counter_store) as store:
+            counters = store.next_request_counters(eui(args.user_id, "--user-id"), n) if n else []
+    elif args.first_counter is not None:
+        counters = list(range(args.first_counter, args.first_counter + n))
+    else:
+        raise ParameterError("--duis needs --first-counter or --counter-store for the originator counters")
+    written: dict[str, int] = {}
+    for supplier, device, root in prenotification_requests(prenotifications, user_id=args.user_id,
+                                                            dsp_id=args.target, counters=counters):
+        supplier = supplier or "unknown"
+        path = args.out / supplier_file_stem(supplier) / "duis" / f"12.2-{device}.xml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(path) as partial:
+            partial.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+        written[supplier] = written.get(supplier, 0) + 1
+    return written
+
+
+def history(args) -> int:
+    from ..report.export import format_of, write_table
+    from ..report.history import history_views
+
+    fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
+    views = history_views(args.history)
+    files = {name: str(write_table(table, args.out / f"{name}.{fmt}", fmt)) for name, table in views.tables.items()}
+    s = views.summary
+    lines = [f"history {args.history}: {s['months']} month(s), {s['first_month']} to {s['latest_month']}; "
+             f"wrote {args.out}/"]
+    lines += [f"  {r['month']}: {r['devices']:,} devices, +{r['added']:,} -{r['removed']:,}, upgraded "
+              f"{r['upgraded']:,}, status changes {r['status_changes']:,}" for r in views.deltas.to_pylist()]
+    lines.append(f"  {views.out_of_sync.num_rows:,} pair(s) out of sync in {s['latest_month']}")
+    if s["reconciliations"]:
+        import pyarrow.compute as pc
+
+        outcomes = {r["values"]: r["counts"] for r in pc.value_counts(views.ahi_updates["outcome"]).to_pylist()}
+        lines.append("  proposed AHI updates: " + ", ".join(f"{k} {v:,}" for k, v in sorted(outcomes.items())))
+    return _emit(args, s | {"out": str(args.out), "files": files}, lines)
+
+
 def html(args) -> int:
     from ..report.html import write_html
     from ..report.reconcile import reconcile as run
@@ -242,7 +479,12 @@ def html(args) -> int:
         if args.ahi:
             reconciliation = run(session.fleet_report(), args.ahi, _supplier_files(args.suppliers),
                                  stale_days=args.stale_days, as_of=args.as_of)
+        programme = None
+        if args.programme:
+            from ..report.programme import programme_views
+
+            programme = programme_views(args.programme, args.fleet, visit_cost=args.visit_cost)
         out = write_html(args.out, session, compatibility=args.compat, reconciliation=reconciliation,
-                         campaign_id=args.campaign, visit_cost=args.visit_cost)
+                         campaign_id=args.campaign, visit_cost=args.visit_cost, programme=programme)
     size = out.stat().st_size
     return _emit(args, {"out": str(out), "bytes": size}, [f"wrote {out} ({size / 1024:,.0f} KiB)"])

@@ -27,13 +27,19 @@ def format_of(path: Path, fmt: str | None) -> str:
 
 
 def write_table(table: pa.Table, path: str | Path, fmt: str | None = None) -> Path:
-    path = Path(path)
-    fmt = format_of(path, fmt)
     con = _duck.connect()
     try:
-        with replacing(path) as partial:
-            con.register("report_rows", table)
-            con.execute(f"COPY (SELECT * FROM report_rows) TO {_duck.quote(partial)} ({_OPTIONS[fmt]})")
+        con.register("report_rows", table)
+        return write_query(con, "SELECT * FROM report_rows", path, fmt)
     finally:
         con.close()
+
+
+def write_query(con, query: str, path: str | Path, fmt: str | None = None) -> Path:
+    """The rows of ``query`` on ``con`` straight to the file: a report of millions of rows is never held
+    in memory whole."""
+    path = Path(path)
+    fmt = format_of(path, fmt)
+    with replacing(path) as partial:
+        con.execute(f"COPY ({query}) TO {_duck.quote(partial)} ({_OPTIONS[fmt]})")
     return path

@@ -59,14 +59,40 @@ def current_sql(store: Store | None, extract_date: dt.datetime | None) -> str:
         WHERE f.ppmid_variant IN {_duck.in_list(BRIDGE_VARIANTS)} AND f.smi_status NOT IN {_duck.in_list(NOT_INSTALLED)}"""
 
 
-def fleet_report(session) -> pa.Table:
-    """REPORT_SCHEMA rows for every installed Alt HAN bridge of the session's fleet, ordered by device ID."""
-    table = _duck.arrow(session.con, f"""
+def fleet_report_sql(session, order: bool = True) -> str:
+    """The REPORT_SCHEMA rows as SQL over the session's connection (ordered by device ID when ``order``)."""
+    return f"""
         SELECT device_id, smi_status AS status, manufacturer, model, ppmid_variant,
                printf('0x%08X', version) AS firmware_version, ch_id, mpan, mprn, installation_id, supplier,
                join_mode, last_confirmed, confirmed_by
-        FROM ({current_sql(session.store, session.extract_date)}) ORDER BY device_id""")
-    return table.cast(REPORT_SCHEMA)
+        FROM ({current_sql(session.store, session.extract_date)})""" + (" ORDER BY device_id" if order else "")
+
+
+def fleet_report(session) -> pa.Table:
+    """REPORT_SCHEMA rows for every installed Alt HAN bridge of the session's fleet, ordered by device ID."""
+    return _duck.arrow(session.con, fleet_report_sql(session)).cast(REPORT_SCHEMA)
+
+
+def fleet_overview(session) -> dict:
+    """What the HTML page shows of the fleet report, aggregated in DuckDB (the rows are never materialised):
+    ``cards`` (bridges, installations, commissioned, joined as CAD, confirmed by a campaign) and the device
+    counts per ``model``/``firmware_version`` and per ``supplier``/``manufacturer``, largest first."""
+    rows = fleet_report_sql(session, order=False)
+    bridges, installations, commissioned, cad, confirmed = session.con.execute(f"""
+        SELECT count(*), count(DISTINCT installation_id), count(*) FILTER (WHERE status = 'Commissioned'),
+               count(*) FILTER (WHERE join_mode = 'CAD'),
+               count(*) FILTER (WHERE starts_with(coalesce(confirmed_by, ''), 'campaign'))
+        FROM ({rows})""").fetchall()[0]
+
+    def counts(a: str, b: str) -> pa.Table:
+        return _duck.arrow(session.con, f"""
+            SELECT {a}, {b}, count(*)::BIGINT AS devices FROM ({rows}) GROUP BY ALL
+            ORDER BY devices DESC, {a} ASC NULLS LAST, {b} ASC NULLS LAST""")
+
+    return {"cards": [("Alt HAN bridges", bridges), ("installations", installations),
+                      ("commissioned", commissioned), ("joined as CAD", cad),
+                      ("confirmed by a campaign", confirmed)],
+            "by_version": counts("model", "firmware_version"), "by_supplier": counts("supplier", "manufacturer")}
 
 
 def supplier_reports(report: pa.Table) -> dict[str, pa.Table]:

@@ -63,36 +63,26 @@ def _table(table: pa.Table, limit: int = 50, caption: str | None = None) -> str:
     return f"<div class='scroll'><table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{more}"
 
 
-def _counts(table: pa.Table, keys: list[str]) -> pa.Table:
-    return table.group_by(keys).aggregate([("device_id", "count")]).rename_columns(keys + ["devices"]).sort_by(
-        [("devices", "descending")] + [(k, "ascending") for k in keys])
-
-
 def _figure(svg: str, caption: str = "") -> str:
     cap = f"<figcaption class='note'>{html.escape(caption)}</figcaption>" if caption else ""
     return f"<figure>{svg}{cap}</figure>"
 
 
 def render_html(session, *, compatibility=None, reconciliation=None, campaign_id: str | None = None,
-                visit_cost: float = DEFAULT_VISIT_COST, title: str = "Alt HAN fleet firmware report") -> str:
-    report = session.fleet_report()
+                visit_cost: float = DEFAULT_VISIT_COST, programme=None,
+                title: str = "Alt HAN fleet firmware report") -> str:
+    """``programme``: a report.programme.Programme, shown as the programme section when given."""
+    overview = session.fleet_overview()
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p class='meta'>Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by althan-ota"
              + (f" · campaign store {html.escape(str(session.store.path))}" if session.store else "") + "</p>"]
 
-    installations = pc.count_distinct(report["installation_id"]).as_py()
-    status = {r["values"]: r["counts"] for r in pc.value_counts(report["status"]).to_pylist()}
-    parts += ["<h2>Fleet firmware</h2>",
-              _cards([("Alt HAN bridges", report.num_rows), ("installations", installations),
-                      ("commissioned", status.get("Commissioned", 0)),
-                      ("joined as CAD", pc.sum(pc.equal(report["join_mode"], "CAD")).as_py() or 0),
-                      ("confirmed by a campaign", pc.sum(pc.starts_with(
-                          pc.fill_null(report["confirmed_by"], ""), "campaign")).as_py() or 0)])]
-    by_version = _counts(report, ["model", "firmware_version"])
+    parts += ["<h2>Fleet firmware</h2>", _cards(overview["cards"])]
+    by_version = overview["by_version"]
     if by_version.num_rows:
         parts.append(_figure(plots.versions_by_model(by_version.slice(0, 24)),
                              "Devices per model and running firmware version (largest 24 groups)."))
-    parts.append(_table(_counts(report, ["supplier", "manufacturer"]), caption="Bridges per supplier and manufacturer"))
+    parts.append(_table(overview["by_supplier"], caption="Bridges per supplier and manufacturer"))
 
     pairs = session.out_of_sync(compatibility)
     summary = summarise(pairs)
@@ -152,9 +142,35 @@ def render_html(session, *, compatibility=None, reconciliation=None, campaign_id
             parts.append(_figure(plots.horizontal_bars(labels, views.failures["devices"].to_pylist(),
                                                        "Devices that did not upgrade, by end state and reason",
                                                        "devices", plots._PALETTE[3])))
+    if programme is not None:
+        parts += _programme_section(programme)
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
             f"<style>{_CSS}</style></head><body><main>{''.join(parts)}</main></body></html>")
+
+
+def _programme_section(programme) -> list[str]:
+    s = programme.summary
+    parts = ["<h2>Programme</h2>",
+             _cards([("campaigns", s["campaigns"]), ("stores", len(s["stores"])), ("devices targeted", s["targeted"]),
+                     ("verified", s["verified"]), ("failed", s["failed"]), ("in progress", s["in_progress"]),
+                     ("site visits avoided", s["visits_avoided"]),
+                     (f"cost avoided (£{s['visit_cost']:,.0f}/visit)", f"£{s['cost_avoided']:,.0f}"),
+                     ("devices that changed supplier", s["supplier_changes"])]),
+             "<p class='note'>Every campaign of the stores, per energy supplier, model and month; site visits one "
+             "per premises per campaign. A device that changed supplier counts under its new supplier.</p>"]
+    suppliers = programme.suppliers
+    if suppliers.num_rows:
+        parts.append(_figure(plots.horizontal_bars(suppliers["supplier"].to_pylist(),
+                                                   suppliers["visits_avoided"].to_pylist(),
+                                                   "Site visits avoided per supplier", "visits")))
+    columns = ["targeted", "verified", "in_progress", "failed", "visits_avoided", "visits_still_needed", "cost_avoided"]
+    parts.append(_table(suppliers.select(["supplier", *columns]), caption="Per supplier"))
+    parts.append(_table(programme.models.select(["manufacturer", "model", *columns]), caption="Per manufacturer and model"))
+    parts.append(_table(programme.months.select(["month", *columns]), caption="Per month"))
+    if programme.supplier_changes.num_rows:
+        parts.append(_table(programme.supplier_changes, limit=25, caption="Devices that changed supplier"))
+    return parts
 
 
 def write_html(path: str | Path, session, **options) -> Path:

@@ -51,7 +51,9 @@ def load_fleet(con: duckdb.DuckDBPyConnection, fleet) -> int:
                    "CASE WHEN typeof(firmware_version) <> 'VARCHAR' THEN try_cast(firmware_version AS UINTEGER) "
                    f"WHEN regexp_full_match(firmware_version::VARCHAR, {_duck.quote(_VERSION)}) "
                    "THEN try_cast(firmware_version AS UINTEGER) END AS firmware_version" for c in FLEET_COLUMNS]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE fleet AS SELECT {', '.join(columns)} "
+        # a view, not a copy: each report scans the file again (in parallel, only the columns it needs),
+        # which costs far less than holding every column of millions of devices in memory for the session
+        con.execute(f"CREATE OR REPLACE TEMP VIEW fleet AS SELECT {', '.join(columns)} "
                     f"FROM read_parquet({_duck.quote(path)})")
         if not _fleet_problems(con):
             return con.execute("SELECT count(*) FROM fleet").fetchall()[0][0]

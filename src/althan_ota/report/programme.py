@@ -1,0 +1,149 @@
+"""The programme view: every campaign of one or more campaign stores, per energy supplier, per manufacturer and
+model, and per month: devices targeted and where they ended, and the site visits avoided or still needed.
+
+A campaign store records devices by EUI-64 only; who supplies a device and what it is come from the fleet: the
+extract given (``fleet``: the latest one), else the file each campaign was planned on (its ``run_state``). When
+both are there and a device's supplier differs, the device moved supplier during the programme: it is counted
+under its new supplier (its requests continue under that supplier's plan) and listed in ``supplier_changes``.
+Site visits follow the one definition (``campaign.site_visits``), one per premises per campaign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ..campaign.outcomes import CATEGORIES, STATE_CATEGORY
+from ..campaign.site_visits import SITE_VISIT_COLUMNS, site_visits_query
+from ..errors import InventoryError
+from . import _duck
+from .inputs import load_fleet
+from .store_reader import CATALOG, open_store
+
+DEFAULT_VISIT_COST = 150.0   # GBP per site visit, as the campaign views (a parameter: contracts differ)
+# each view: its name and the columns it groups by
+GROUPINGS = {"suppliers": ("supplier",), "models": ("manufacturer", "model"), "months": ("month",)}
+UNKNOWN = "unknown"          # a device the fleet does not list (or lists without that attribute)
+
+
+@dataclass
+class Programme:
+    campaigns: pa.Table          # store, campaign_id, name, status, started_at, devices, fleet_path
+    suppliers: pa.Table          # supplier, then the counts below
+    models: pa.Table             # manufacturer, model, then the counts
+    months: pa.Table             # month (YYYY-MM of the device's last state change), then the counts
+    supplier_changes: pa.Table   # store, campaign_id, device_id, planned_supplier, supplier
+    summary: dict
+    tables: dict = field(init=False)
+
+    def __post_init__(self):
+        self.tables = {"campaigns": self.campaigns, "suppliers": self.suppliers, "models": self.models,
+                       "months": self.months, "supplier_changes": self.supplier_changes}
+
+
+def programme_views(stores, fleet=None, *, visit_cost: float = DEFAULT_VISIT_COST) -> Programme:
+    """The programme across ``stores`` (campaign store paths); ``fleet``: the latest fleet extract (a file, a
+    Fleet or an Arrow table), else each campaign's own fleet file."""
+    stores = [Path(s) for s in stores]
+    if not stores:
+        raise InventoryError("the programme view needs at least one campaign store")
+    con = _duck.connect()
+    try:
+        _load_stores(con, stores)
+        _load_fleets(con, fleet)
+        return _views(con, visit_cost)
+    finally:
+        con.close()
+
+
+def _load_stores(con: duckdb.DuckDBPyConnection, stores: list[Path]) -> None:
+    con.execute("""CREATE TEMP TABLE programme_campaigns (store VARCHAR, campaign_id VARCHAR, name VARCHAR,
+                   status VARCHAR, started_at TIMESTAMPTZ, devices BIGINT, fleet_path VARCHAR)""")
+    con.execute("""CREATE TEMP TABLE programme_devices (store VARCHAR, campaign_id VARCHAR, device_id VARCHAR,
+                   installation_id VARCHAR, wave INTEGER, state UTINYINT, reason UTINYINT, entered_at TIMESTAMPTZ)""")
+    for path in stores:
+        open_store(path, con)      # attaches it as CATALOG, checking its tables and the outcomes they record
+        try:
+            has_run_state = bool(con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_name = 'run_state'",
+                [CATALOG]).fetchall()[0][0])
+            fleet_path = (f"(SELECT r.fleet_path FROM {CATALOG}.run_state r WHERE r.campaign_id = c.campaign_id)"
+                          if has_run_state else "NULL")
+            name = _duck.quote(str(path))
+            con.execute(f"""INSERT INTO programme_campaigns
+                SELECT {name}, c.campaign_id, c.name, c.status, coalesce(c.started_at, c.created_at),
+                       (SELECT count(*) FROM {CATALOG}.devices d WHERE d.campaign_id = c.campaign_id), {fleet_path}
+                FROM {CATALOG}.campaigns c""")
+            # a device's month is when it entered its current state: the campaign's start plus its t
+            con.execute(f"""INSERT INTO programme_devices
+                SELECT {name}, d.campaign_id, d.device_id, d.installation_id, d.wave, d.state, d.reason,
+                       coalesce(c.started_at, c.created_at) + to_seconds(d.t)
+                FROM {CATALOG}.devices d JOIN {CATALOG}.campaigns c USING (campaign_id)""")
+        finally:
+            con.execute(f"DETACH {CATALOG}")
+
+
+def _load_fleets(con: duckdb.DuckDBPyConnection, fleet) -> None:
+    """Table ``planned`` (fleet_path, device_id, supplier, manufacturer, model) from each campaign's fleet file
+    that is still there, and table ``latest`` from ``fleet``. A campaign whose fleet file is gone needs
+    ``fleet``; without it that is an error naming the campaign and the file."""
+    con.execute("""CREATE TEMP TABLE planned (fleet_path VARCHAR, device_id VARCHAR, supplier VARCHAR,
+                   manufacturer VARCHAR, model VARCHAR)""")
+    missing = []
+    for (path, campaigns) in con.execute("""SELECT fleet_path, string_agg(campaign_id, ', ' ORDER BY campaign_id)
+                                            FROM programme_campaigns GROUP BY fleet_path ORDER BY fleet_path""").fetchall():
+        if path is None or not Path(path).is_file():
+            missing.append(f"campaign(s) {campaigns} (planned on {path or 'a fleet the store does not name'})")
+            continue
+        load_fleet(con, Path(path))
+        con.execute(f"""INSERT INTO planned SELECT {_duck.quote(path)}, device_id, supplier, manufacturer, model
+                        FROM fleet""")
+    if fleet is None:
+        if missing:
+            raise InventoryError("the programme view cannot tell the suppliers of " + "; ".join(missing)
+                                 + ": the fleet file is not there; give the latest fleet extract with --fleet")
+        con.execute("CREATE TEMP TABLE latest AS SELECT device_id, supplier, manufacturer, model FROM planned LIMIT 0")
+    else:
+        load_fleet(con, fleet)
+        con.execute("CREATE TEMP TABLE latest AS SELECT device_id, supplier, manufacturer, model FROM fleet")
+
+
+def _views(con: duckdb.DuckDBPyConnection, visit_cost: float) -> Programme:
+    category = ", ".join(f"({int(s)}, '{c}')" for s, c in STATE_CATEGORY.items())
+    con.execute(f"""CREATE TEMP TABLE programme AS
+        SELECT d.store, d.campaign_id, d.device_id, d.installation_id, d.wave, d.state, d.reason,
+               k.category, strftime(d.entered_at, '%Y-%m') AS month,
+               coalesce(l.supplier, p.supplier, '{UNKNOWN}') AS supplier, p.supplier AS planned_supplier,
+               coalesce(l.manufacturer, p.manufacturer, '{UNKNOWN}') AS manufacturer,
+               coalesce(l.model, p.model, '{UNKNOWN}') AS model
+        FROM programme_devices d JOIN programme_campaigns c USING (store, campaign_id)
+        JOIN (VALUES {category}) AS k(state, category) ON k.state = d.state
+        LEFT JOIN planned p ON p.fleet_path = c.fleet_path AND p.device_id = d.device_id
+        LEFT JOIN latest l ON l.device_id = d.device_id""")
+    counts = ", ".join(f"count(*) FILTER (WHERE category = '{c}')::BIGINT AS {c}" for c in CATEGORIES)
+    views = {}
+    for name, groups in GROUPINGS.items():
+        keys = ", ".join(groups)
+        visits = site_visits_query("programme", "true", groups, scope=("store", "campaign_id"))
+        views[name] = _duck.arrow(con, f"""
+            WITH devices AS (SELECT {keys}, count(*)::BIGINT AS devices,
+                                    count(*) FILTER (WHERE wave >= 0)::BIGINT AS targeted, {counts}
+                             FROM programme GROUP BY ALL),
+                 visits AS ({visits})
+            SELECT devices.*, {", ".join(f"coalesce(visits.{c}, 0)::BIGINT AS visits_{c}" for c in SITE_VISIT_COLUMNS)},
+                   round(coalesce(visits.avoided, 0) * {float(visit_cost)}, 2) AS cost_avoided
+            FROM devices LEFT JOIN visits USING ({keys}) ORDER BY {keys}""")
+    changes = _duck.arrow(con, """
+        SELECT store, campaign_id, device_id, planned_supplier, supplier FROM programme
+        WHERE planned_supplier IS NOT NULL AND supplier <> planned_supplier ORDER BY store, campaign_id, device_id""")
+    campaigns = _duck.arrow(con, "SELECT * FROM programme_campaigns ORDER BY started_at, store, campaign_id")
+    totals = {c: int(sum(views["suppliers"][c].to_pylist())) for c in ("devices", "targeted", *CATEGORIES,
+                                                                       "visits_avoided", "visits_still_needed")}
+    summary = {"stores": campaigns["store"].unique().to_pylist(), "campaigns": campaigns.num_rows, **totals,
+               "visit_cost": visit_cost, "cost_avoided": round(totals["visits_avoided"] * visit_cost, 2),
+               "suppliers": views["suppliers"].num_rows, "supplier_changes": changes.num_rows}
+    return Programme(campaigns=campaigns, suppliers=views["suppliers"], models=views["models"],
+                     months=views["months"], supplier_changes=changes, summary=summary)

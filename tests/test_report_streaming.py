@@ -1,0 +1,56 @@
+"""The fleet report written straight from DuckDB and the HTML page's fleet overview aggregated in DuckDB
+give what the materialised Arrow report gives."""
+
+from __future__ import annotations
+
+import pyarrow.compute as pc
+import pytest
+
+from althan_ota.cli import main
+from althan_ota.report import Session
+from althan_ota.report.export import write_table
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("streaming") / "demo"
+    assert main(["demo", "--installations", "600", "--out", str(out), "--json"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("with_store", [True, False])
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "json"])
+def test_streamed_fleet_report_matches_the_table(demo, tmp_path, with_store, suffix):
+    store = demo / "campaigns.duckdb" if with_store else None
+    streamed = Session(demo / "fleet.parquet", store=store).write_fleet_report(tmp_path / f"streamed.{suffix}")
+    table = Session(demo / "fleet.parquet", store=store).fleet_report()
+    assert table.num_rows > 0
+    if with_store:
+        assert pc.sum(pc.is_valid(table["last_confirmed"])).as_py() > 0
+    materialised = write_table(table, tmp_path / f"materialised.{suffix}")
+    if suffix == "parquet":
+        import pyarrow.parquet as pq
+
+        # the same values; DuckDB marks the columns its query knows to be non-null as required
+        expected = pq.read_table(materialised)
+        assert pq.read_table(streamed).cast(expected.schema).equals(expected)
+    else:
+        assert streamed.read_bytes() == materialised.read_bytes()
+
+
+def test_fleet_overview_matches_the_table(demo):
+    session = Session(demo / "fleet.parquet", store=demo / "campaigns.duckdb")
+    report = session.fleet_report()
+    overview = session.fleet_overview()
+    cards = dict(overview["cards"])
+    assert cards["Alt HAN bridges"] == report.num_rows
+    assert cards["installations"] == pc.count_distinct(report["installation_id"]).as_py()
+    assert cards["commissioned"] == pc.sum(pc.equal(report["status"], "Commissioned")).as_py()
+    assert cards["joined as CAD"] == (pc.sum(pc.equal(report["join_mode"], "CAD")).as_py() or 0)
+    assert cards["confirmed by a campaign"] == pc.sum(pc.starts_with(pc.fill_null(report["confirmed_by"], ""),
+                                                                     "campaign")).as_py()
+    for name, keys in (("by_version", ["model", "firmware_version"]), ("by_supplier", ["supplier", "manufacturer"])):
+        expected = report.group_by(keys).aggregate([("device_id", "count")]).rename_columns(keys + ["devices"]) \
+            .sort_by([("devices", "descending")] + [(k, "ascending") for k in keys])
+        assert overview[name].to_pylist() == expected.to_pylist()
+        assert overview[name].num_rows > 1
