@@ -21,7 +21,7 @@ from .outcomes import FAILED, emulator_rows, outcome
 from .plan import CampaignPlan, WavePlan
 from .store_tables import DEVICES, EVENTS, TRANSFERS
 from .building_places import BuildingPlaces
-from .slots import RequestBook
+from .slots import RequestBook, retry_times
 from .states import State
 
 # the engine's stage times -> the stage a device reached at that time
@@ -174,9 +174,7 @@ def _emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePla
         if attempt == 1:
             start = release[units]
         else:
-            # a pair whose two bridges both retry goes again, together, once the later one is due
-            ready = np.nanmax(np.where(pending[units], due[units], np.nan), axis=1)
-            start = book.times(book.take_at_or_after(pending[units].sum(axis=1), ready))
+            start = retry_times(book, pending[units], due[units])
         result = emulate({"han_per": han_per[units], "bridge_per": bridge_per[units]}, plan.image_size, params,
                          seed=attempt_seed(seed, attempt), installation_keys=keys[units], sides=sides,
                          n_threads=n_threads)

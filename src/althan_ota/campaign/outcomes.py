@@ -158,7 +158,8 @@ OUTCOME_ROWS = (
         ("ch_transfer_success",      S.DOWNLOADED,        R.NONE,                      _,             "in_progress",      "in_progress",  False),
         ("ch_image_discarded",       S.HASH_MISMATCH,     R.IMAGE_DISCARDED,           "hash",        "hash",             "failed",       True),
         ("ch_hardware_mismatch",     S.NOT_ELIGIBLE,      R.HARDWARE_MISMATCH,         _,             "not_eligible",     "not_eligible", False),
-        ("ch_transfer_failure",      S.TRANSFER_FAILED,   R.HAN_LINK,                  "transfer",    "link",             "failed",       True),
+        ("ch_transfer_failure",      S.TRANSFER_FAILED,   R.HAN_LINK,                  "transfer",    "link",             "failed",       True,
+         R.BRIDGE_LINK),     # a meter-side bridge's transfer crosses the bridge link, as the emulator's abort
         ("ppmid_activation_success", S.ACTIVATED,         R.NONE,                      _,             "in_progress",      "in_progress",  False),
         ("ppmid_activation_failure", S.ACTIVATION_FAILED, R.ACTIVATION_FAILURE,        "activation",  "activation",       "failed",       True),
         ("readback_current",         S.VERIFIED,          R.NONE,                      _,             "verified",         "verified",     False),

@@ -1,4 +1,5 @@
-"""Running a campaign against the emulator, wave by wave, with retries, thresholds and a resumable store.
+"""Running a campaign wave by wave, with retries, thresholds and a resumable store. One wave loop serves every
+executor (executors.py): the emulator, or live, the DCC over DUIS (althan_ota.live).
 
 Determinism: the randomness of a device's n-th attempt depends only on (seed, attempt, the unit's key),
 where a unit is an installation (or a plain PPMID) and its key is its position in the fleet. So a run that
@@ -21,7 +22,8 @@ from ..emulate.params import describe as describe_params
 from ..errors import CampaignError, CampaignStoreError
 from ..fleet import Fleet, read_fleet
 from . import control
-from .emulation import WaveOutcome, dataclass_from_dict, emulate_wave
+from .emulation import WaveOutcome, dataclass_from_dict
+from .executors import EmulatorExecutor, Executor, WaveJob
 from .plan import CampaignPlan, WavePlan, make_waves, target
 from .building_places import BuildingPlaces, building_codes, busy_ends_from_store, unit_ids
 from .slots import RequestBook, first_slot_at, requests_per_unit
@@ -60,12 +62,15 @@ def create_campaign(store: CampaignStore, plan: CampaignPlan, fleet: Fleet, flee
 
 def run_campaign(store: CampaignStore, campaign_id: str, fleet: Fleet | None = None,
                  progress: Callable[[int, int], object] | None = None, max_waves: int | None = None,
-                 n_threads: int | None = None) -> RunReport:
+                 n_threads: int | None = None, executor: Executor | None = None) -> RunReport:
     """Run (or resume) a campaign until it finishes, pauses on a threshold, is paused or aborted from
     outside (``althan-ota campaign pause``), or ``max_waves`` more waves are committed. A store that cannot be
-    written (a full disk) stops the run with a CampaignStoreError that says how to resume it."""
+    written (a full disk) stops the run with a CampaignStoreError that says how to resume it. ``executor``
+    carries out each wave (default: the emulator on ``n_threads``)."""
+    executor = executor if executor is not None else EmulatorExecutor(n_threads)
     try:
-        return _run(store, campaign_id, fleet, progress, max_waves, n_threads)
+        with executor.session(store, campaign_id):
+            return _run(store, campaign_id, fleet, progress, max_waves, executor)
     except CampaignStoreError as exc:
         committed = len(store.committed_waves(campaign_id))
         raise CampaignStoreError(
@@ -75,7 +80,7 @@ def run_campaign(store: CampaignStore, campaign_id: str, fleet: Fleet | None = N
 
 
 def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, max_waves: int | None,
-         n_threads: int | None) -> RunReport:
+         executor: Executor) -> RunReport:
     info = store.campaign(campaign_id)
     if info["status"] in ("finished", "aborted"):
         return _report(store, campaign_id)
@@ -112,8 +117,8 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
         slots = book.take_in_order(requests, max(next_slot, first_slot_at(plan, clock)))
         next_slot = int(slots[-1] + requests[-1]) if len(slots) else next_slot
         release = book.times(slots)
-        outcome = emulate_wave(plan, emulation, waves, lo, hi, release, seed, book, n_threads=n_threads,
-                               places=places)
+        job = WaveJob(campaign_id, w, plan, emulation, seed, fleet, waves, lo, hi, release, book, places)
+        outcome = executor.run_wave(job)
         decision, status = _judge(plan, outcome, last=(w == waves.n_waves - 1))
         wave_row = {"wave": w, "devices": outcome.devices, "failed": outcome.failed,
                     "failure_rate": outcome.failure_rate, "t_start": float(release[0]) if len(release) else clock,

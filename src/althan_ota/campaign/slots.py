@@ -197,3 +197,11 @@ class RequestBook:
         if i + 1 < len(self._starts) and self._starts[i + 1] == b:
             self._ends[i] = self._ends.pop(i + 1)
             self._starts.pop(i + 1)
+
+
+def retry_times(book: RequestBook, pending: np.ndarray, due: np.ndarray) -> np.ndarray:
+    """When each retrying unit goes again: ``pending`` (units, 2) says which of its sides retry, ``due`` when
+    each may (its back-off). A pair whose two bridges both retry goes together, once the later one is due,
+    on the first free slots of the book at or after that."""
+    ready = np.nanmax(np.where(pending, due, np.nan), axis=1)
+    return book.times(book.take_at_or_after(pending.sum(axis=1), ready))

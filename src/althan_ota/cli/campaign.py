@@ -7,6 +7,8 @@ from pathlib import Path
 
 from ._io import amount, count, fraction, positive, seed
 
+EXECUTORS = ("emulator", "dcc")
+
 
 def _version(text: str) -> int:
     value = int(text, 16)
@@ -64,6 +66,7 @@ def register(sub) -> None:
     run.add_argument("--store", type=Path, default=Path("campaigns.duckdb"))
     run.add_argument("--campaign-id")
     run.add_argument("--json", action="store_true")
+    _executor_args(run)
     run.set_defaults(handler=do_run)
 
     for action, text in (("resume", "continue a paused or interrupted campaign"),
@@ -74,8 +77,45 @@ def register(sub) -> None:
         a.add_argument("--store", type=Path, default=Path("campaigns.duckdb"))
         a.add_argument("--threads", type=positive)
         a.add_argument("--json", action="store_true")
+        if action == "resume":
+            _executor_args(a)
         a.set_defaults(handler={"resume": do_resume, "pause": do_pause, "abort": do_abort,
                                 "status": do_status}[action])
+
+
+def _executor_args(p) -> None:
+    g = p.add_argument_group("executor", "what carries out the waves: the emulator (default) or, live, the DCC "
+                             "over DUIS (docs/live.md)")
+    g.add_argument("--executor", choices=EXECUTORS, default="emulator")
+    g.add_argument("--dcc-url", help="the DCC's DUIS endpoint base (requests go to URL/duis)")
+    g.add_argument("--listen", metavar="HOST:PORT", help="where to receive the DCC's responses and alerts")
+    g.add_argument("--key", type=Path, help="the DCC user's XML-signing private key")
+    g.add_argument("--cert", type=Path, help="its certificate (names the user ID)")
+    g.add_argument("--certs", type=Path, help="folder of trusted certificates (the DSP's)")
+    g.add_argument("--schema", type=Path, help="DUIS XSD: validate received messages against it")
+    g.add_argument("--firmware", type=Path, help="the image SRV 11.4 carries (default: --image)")
+    g.add_argument("--dsp-id", help="the DSP's entity ID (default: DCC Boxed's 90-B3-D5-1F-30-00-00-02)")
+    g.add_argument("--quiet-s", type=amount, default=5.0,
+                   help="wall-clock seconds without a message after which silent devices time out")
+
+
+def _executor(args):
+    """The executor the flags choose: None for the emulator (run_campaign's default)."""
+    if args.executor == "emulator":
+        return None
+    from ..errors import ParameterError
+    from ..live import DccExecutor, LiveOptions
+    from ..live.options import DCC_BOXED_DSP, parse_listen
+
+    firmware = args.firmware or getattr(args, "image", None)
+    missing = [flag for flag, value in (("--dcc-url", args.dcc_url), ("--listen", args.listen), ("--key", args.key),
+                                        ("--cert", args.cert), ("--certs", args.certs), ("--firmware", firmware))
+               if value is None]
+    if missing:
+        raise ParameterError(f"--executor dcc needs {', '.join(missing)}")
+    return DccExecutor(LiveOptions(dcc_url=args.dcc_url, listen=parse_listen(args.listen), key=args.key,
+                                   cert=args.cert, certs=args.certs, firmware=firmware, schema=args.schema,
+                                   dsp_id=args.dsp_id or DCC_BOXED_DSP, quiet_s=args.quiet_s))
 
 
 def build_plan(args, fleet):
@@ -121,13 +161,15 @@ def do_run(args) -> int:
 
     fleet = read_fleet(args.fleet)
     plan = build_plan(args, fleet)
+    executor = _executor(args)
     with CampaignStore(args.store) as store:
         cid = create_campaign(store, plan, fleet, fleet_path=str(args.fleet.resolve()), seed=args.seed,
                               campaign_id=args.campaign_id)
         if not args.json:
             print(f"campaign {cid} created in {args.store}")
         with _progress(f"running {cid}") as update:
-            run_campaign(store, cid, fleet=fleet, progress=lambda d, t: update(d / t), n_threads=args.threads)
+            run_campaign(store, cid, fleet=fleet, progress=lambda d, t: update(d / t), n_threads=args.threads,
+                         executor=executor)
         _print(summarise(store, cid), args.json)
     return 0
 
@@ -145,9 +187,11 @@ def do_resume(args) -> int:
     from ..campaign import CampaignStore, run_campaign, summarise
 
     _existing_store(args.store)
+    executor = _executor(args)
     with CampaignStore(args.store) as store:
         with _progress(f"resuming {args.campaign_id}") as update:
-            run_campaign(store, args.campaign_id, progress=lambda d, t: update(d / t), n_threads=args.threads)
+            run_campaign(store, args.campaign_id, progress=lambda d, t: update(d / t), n_threads=args.threads,
+                         executor=executor)
         _print(summarise(store, args.campaign_id), args.json)
     return 0
 
