@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from pathlib import Path
 
 from ..errors import ParameterError
@@ -83,12 +84,13 @@ def register_load(cmds) -> None:
     l.add_argument("--workers", type=integer_in(0), help="processes verifying deliveries (default: one per core)")
     l.add_argument("--sign-workers", type=integer_in(0), default=1, help="the stand-in's signing processes")
     l.add_argument("--image", type=Path, help="the firmware image (default: a 16 KB test GB image, 01040000)")
-    l.add_argument("--certs", type=Path, default=TEST_DATA / "certs")
+    l.add_argument("--certs", type=Path, help="the trust folder holding both certificates (default: throwaway "
+                                              "test identities made for the run)")
     l.add_argument("--user-id", default="90-B3-D5-1F-30-01-00-00")
-    l.add_argument("--user-key", type=Path, default=TEST_DATA / "keys" / "xml-sign-90B3D51F30010000-ds.key")
-    l.add_argument("--user-cert", type=Path, default=TEST_DATA / "certs" / "xml-sign-90B3D51F30010000-ds.pem")
-    l.add_argument("--key", type=Path, default=DSP_KEY, help="the stand-in's DSP key")
-    l.add_argument("--cert", type=Path, default=DSP_CERT, help="the stand-in's DSP certificate")
+    l.add_argument("--user-key", type=Path, help="the User's signing key (default: a throwaway test identity)")
+    l.add_argument("--user-cert", type=Path, help="the User's certificate")
+    l.add_argument("--key", type=Path, help="the stand-in's DSP key (default: a throwaway test identity)")
+    l.add_argument("--cert", type=Path, help="the stand-in's DSP certificate")
     l.add_argument("--dsp-id", default=DSP_ID)
     l.set_defaults(handler=load)
 
@@ -105,14 +107,25 @@ def load(args) -> int:
         version = 0x01040000
         image = build_gbcs(bytes(range(256)) * 64, manufacturer_code=0x1234, image_type=0x0101,
                            file_version=version, min_hardware_version=1, max_hardware_version=3, signed=False)
-    config = LoadConfig(installations=args.installations, user_id=args.user_id, dsp_id=args.dsp_id,
-                        user_key=read_file(args.user_key), user_cert=read_file(args.user_cert), dsp_key=args.key,
-                        dsp_cert=args.cert, certs=args.certs, image=image, version=version, seed=args.seed,
-                        batch=args.batch, workers=args.workers, sign_workers=args.sign_workers)
-    for path in (args.key, args.cert, args.certs):
-        if not path.exists():
-            raise ParameterError(f"{path}: no such file or folder")
-    report = asyncio.run(run_load(config))
+    given = [args.certs, args.user_key, args.user_cert, args.key, args.cert]
+    if any(path is not None for path in given) and None in given:
+        raise ParameterError("give all of --certs, --user-key, --user-cert, --key and --cert, or none (then the "
+                             "run uses throwaway test identities)")
+    with tempfile.TemporaryDirectory(prefix="althan-dcc-load-") as scratch:
+        if args.certs is None:
+            from ..testing.duis_identities import write_test_identities
+
+            made = write_test_identities(scratch, args.user_id, args.dsp_id)
+            args.certs, args.key, args.cert = made.certs, made.dsp.key, made.dsp.cert
+            args.user_key, args.user_cert = made.user.key, made.user.cert
+        for path in (args.key, args.cert, args.certs):
+            if not path.exists():
+                raise ParameterError(f"{path}: no such file or folder")
+        config = LoadConfig(installations=args.installations, user_id=args.user_id, dsp_id=args.dsp_id,
+                            user_key=read_file(args.user_key), user_cert=read_file(args.user_cert), dsp_key=args.key,
+                            dsp_cert=args.cert, certs=args.certs, image=image, version=version, seed=args.seed,
+                            batch=args.batch, workers=args.workers, sign_workers=args.sign_workers)
+        report = asyncio.run(run_load(config))
     for line in report.lines():
         print(line)
     return 0 if report.lost == 0 and report.duplicates == 0 and report.refused == 0 else 1
