@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import mmap
 import time
 
-import numpy as np
 import pytest
 
 from althan_ota.cli import main
 from althan_ota.stage_profile import StageProfile, stage
+
+
+def touched_pages(mib: int) -> mmap.mmap:
+    """Fresh resident memory that ``close()`` returns to the system: malloc (numpy's allocator) may hand out
+    pages the process already holds, or keep a freed block, depending on what earlier tests did."""
+    block = mmap.mmap(-1, mib * 2**20)
+    for _ in range(mib):
+        block.write(b"\x01" * 2**20)
+    return block
 
 
 def test_stage_is_a_no_op_without_an_active_profile():
@@ -23,10 +32,9 @@ def test_stage_is_a_no_op_without_an_active_profile():
 def test_a_stage_sees_the_peak_of_memory_it_frees_before_it_ends():
     with StageProfile() as profile:
         with stage("allocate and free"):
-            # 256 MiB, touched: large beside what other threads of the test process free meanwhile
-            block = np.ones(256 * 2**20 // 8)
+            block = touched_pages(256)
             time.sleep(0.05)                           # the sampler's interval is 5 ms
-            del block
+            block.close()
         with stage("idle"):
             time.sleep(0.02)
     alloc, idle = profile.rows
@@ -56,10 +64,10 @@ def test_stages_in_two_threads_each_see_their_own_peak():
 
     def other():
         with stage("other thread"):
-            block = np.ones(64 * 2**20 // 8)
+            block = touched_pages(64)
             allocated.set()
             release.wait(5)
-            del block
+            block.close()
 
     with StageProfile() as profile:
         with stage("main thread, before"):
