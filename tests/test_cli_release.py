@@ -109,11 +109,10 @@ def test_verify_a_non_bundle(tmp_path, capsys):
     assert main(["release", "show", str(junk)]) == 1
 
 
-def test_make_test_release_is_fast_and_complete(tmp_path):
-    import time
-
-    start = time.perf_counter()
+def test_make_test_release_is_small_deterministic_and_complete(tmp_path):
+    # what keeps it fast, checked without a clock: no fresh keys (the same bundle twice), small images
     release = make_test_release(tmp_path / "r.zip")
-    elapsed = time.perf_counter() - start
+    again = make_test_release(tmp_path / "again.zip")
     assert verify_bundle(release.path, "test", release.trusted_keys, manufacturer_keys=release.manufacturer_keys)
-    assert elapsed < 5     # generous: a guard against accidental key generation or huge images, not a benchmark
+    assert release.path.read_bytes() == again.path.read_bytes()
+    assert all(len(image) < 8192 for image in release.images.values())
