@@ -45,6 +45,7 @@
 #include <stdint.h>
 
 #include "alt_status.h"
+#include "emu_channel.h"
 
 /* How a device's download ended. The numbers are stored in results and campaign stores: append, never
  * renumber; give each a name in alt_emu_outcome_name (emu.c), which the Python layer takes its list from. */
@@ -91,6 +92,18 @@ typedef struct alt_emu_link {
     double mean_bad_len;     /* mean bad-state sojourn (attempts); 0 disables bursts */
 } alt_emu_link;
 
+/* Channel access of one link on shared air (per-building engine). access is enum alt_emu_access of
+ * emu_channel.h: ALT_EMU_ALOHA (no listening: on air tx_delay after ready, as alone), ALT_EMU_CSMA_802154 or
+ * ALT_EMU_LBT (the same procedures as emu_channel.h; a channel access failure is a failed attempt). */
+typedef struct alt_emu_shared_access {
+    int access;
+    int64_t cca;                         /* assessment (listen) time, ns */
+    int64_t cca_to_tx;                   /* idle assessment to on air, ns */
+    int64_t unit;                        /* backoff unit (CSMA-CA) or deferral slot (LBT), ns */
+    uint32_t min_be, max_be, max_backoffs;   /* CSMA_802154 */
+    uint32_t max_slots, max_deferrals;       /* LBT */
+} alt_emu_shared_access;
+
 typedef struct alt_emu_params {
     alt_emu_link link[2];                              /* ALT_EMU_HAN, ALT_EMU_BRIDGE */
     /* frame timings per kind: [kind][link][0 = request, 1 = response] */
@@ -114,6 +127,11 @@ typedef struct alt_emu_params {
     size_t n_scheduled[3];
     uint64_t seed;
     int step_every_exchange;             /* 1: no closed-form jumps or replays (tests compare both bit for bit) */
+    /* shared air (alt_emu_run_buildings only): channel access per link when another installation of the
+     * building is downloading on the channel, and capture */
+    alt_emu_shared_access shared[2];     /* ALT_EMU_HAN, ALT_EMU_BRIDGE */
+    double capture_margin_db;            /* < 0 or NaN: no capture */
+    double rssi_sigma_db;                /* spread of the per-installation received power (capture only) */
 } alt_emu_params;
 
 /* Caller-owned outputs. Device rows are 2 * installation + side; the per-installation arrays have one row
@@ -179,11 +197,33 @@ int alt_emu_run_units(const alt_emu_params *p, const uint64_t *keys, const uint8
                       const double *han_per, const double *bridge_per, const alt_emu_outputs *out, int n_threads,
                       alt_emu_control *ctl);
 
+/* Emulates n installations grouped by building, with shared air (the rules above, "Shared air"). Unit i is
+ * installation keys[i] in out row i, as in alt_emu_run_units. Group g is units order[group_start[g] ..
+ * group_start[g + 1]) in that (canonical) order: ties between simultaneous events go to the earlier unit, so
+ * callers sort a group by key to make results independent of the input order. han_channel / bridge_channel:
+ * per unit, the channel within its group (small integers: a group has max + 1 channels of each link). A group
+ * is never split across threads. Otherwise as alt_emu_run_units. */
+int alt_emu_run_buildings(const alt_emu_params *p, const uint64_t *keys, const uint8_t *sides, size_t n,
+                          const uint64_t *order, const uint64_t *group_start, size_t n_groups,
+                          const uint32_t *han_channel, const uint32_t *bridge_channel, const double *han_per,
+                          const double *bridge_per, const alt_emu_outputs *out, int n_threads,
+                          alt_emu_control *ctl);
+
 /* One installation (the unit the threads share out). A download polls ctl (may be NULL) every few thousand
  * steps, so even a pathological parameter set stops promptly; a stopped installation's rows are garbage. */
 void alt_emu_installation(const alt_emu_params *p, uint64_t installation, unsigned sides, size_t row,
                           const double *han_per, const double *bridge_per, const alt_emu_outputs *out,
                           const alt_emu_control *ctl);
+
+/* One building (the unit the threads share out with shared air): units rows[0 .. n) of the arrays of
+ * alt_emu_run_buildings, in that order. ALT_OK, or ALT_ENOMEM. */
+int alt_emu_building(const alt_emu_params *p, const uint64_t *keys, const uint8_t *sides, const uint64_t *rows,
+                     size_t n, const uint32_t *han_channel, const uint32_t *bridge_channel,
+                     const double *han_per, const double *bridge_per, const alt_emu_outputs *out,
+                     const alt_emu_control *ctl);
+
+/* Checks the shared-air parameters alt_emu_run_buildings adds; ALT_OK or ALT_EINVAL. */
+int alt_emu_check_shared(const alt_emu_params *p);
 
 /* Nonzero once alt_emu_control_stop was called (ctl may be NULL: never). */
 int alt_emu_control_stopped(const alt_emu_control *ctl);
