@@ -13,7 +13,7 @@ from ..errors import ParameterError
 from . import bytes as bytes_fidelity
 from . import airtime
 from . import trace as tracing
-from .buildings import NO_BUILDING, ChannelAssignment, assign_channels
+from .buildings import NO_BUILDING, ChannelAssignment, assign_channels, round_robin
 from .params import EmulationParams
 from .result import EmulationResult
 
@@ -126,13 +126,20 @@ def _assignment(buildings, fleet, n: int, params: EmulationParams) -> ChannelAss
         raise ParameterError("a fleet channel column needs building_id beside it")
     if buildings is None:
         if params.contention:
-            raise ParameterError("contention=True needs to know who shares the air: pass buildings= (building "
-                                 "ids, one per installation, or a ChannelAssignment from assign_channels) or a "
-                                 "fleet mapping with building_id")
+            raise ParameterError("contention=True needs the per-building engine's input, who shares the air: pass "
+                                 "buildings= (building ids or integer codes, one per installation, or a "
+                                 "ChannelAssignment from assign_channels) or a fleet mapping with building_id")
         return None
     if not params.contention:
         raise ParameterError("buildings only matter with shared air: set EmulationParams(contention=True)")
-    if not isinstance(buildings, ChannelAssignment):
+    if isinstance(buildings, np.ndarray) and buildings.dtype.kind in "iu":
+        codes = buildings.astype(np.int64)
+        if codes.shape != (n,):
+            raise ParameterError(f"buildings has {codes.shape[0] if codes.ndim else 0} installations, the fleet {n}")
+        codes = np.where(codes < 0, NO_BUILDING, codes)
+        buildings = ChannelAssignment(codes, round_robin(codes, params.han_channels),
+                                      round_robin(codes, params.bridge_channels))
+    elif not isinstance(buildings, ChannelAssignment):
         buildings = assign_channels(buildings, params)
     if buildings.building.shape != (n,) or buildings.han_channel.shape != (n,) or \
             buildings.bridge_channel.shape != (n,):
