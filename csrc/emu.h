@@ -2,8 +2,10 @@
  *
  * Each installation is a Communications Hub (CH), a hub-side bridge (H) and a meter-side bridge (M). Both
  * bridges pull the image from the CH with ZigBee OTA Image Block Request/Response exchanges; M's exchanges
- * cross the bridge link (M <-> H) as well as the HAN (H <-> CH). Installations are independent, so each runs
- * its own tiny event loop, and installations are split across threads writing disjoint output slots.
+ * cross the bridge link (M <-> H) as well as the HAN (H <-> CH). Without shared air installations are
+ * independent, so each runs
+ * its own tiny event loop, and installations are split across threads writing disjoint output slots (with
+ * shared air, buildings are: see "Shared air" below).
  * Randomness comes from rng.h keyed by (seed, installation, stream), so results never depend on threads.
  *
  * Time is integer nanoseconds throughout: closed-form jumps over loss-free runs are then exactly equal to
@@ -31,12 +33,49 @@
  *    started complete normally. A cut exchange counts as an exchange retry, not as a consecutive failure.
  *  - A download that has not finished by the deadline ends as ALT_EMU_TIMEOUT.
  *
+ * Shared air (alt_emu_run_buildings; EmulationParams.contention): installations are grouped by building, and
+ * within a building each has a HAN channel (its CH and hub-side bridge) and a bridge channel (its two bridges).
+ * One event loop per building runs its downloads in time order (ties: the earlier unit of the group's canonical
+ * order, which callers sort by installation key). On top of the rules above:
+ *  - A download is active from its start to its end (completion, abort after its last response timeout, or
+ *    the boundary at which the deadline is found passed); waiting for an outage or a block period counts.
+ *  - An attempt is "contended" when, at the moment it is ready, another installation of the building has an
+ *    active download using that channel (HAN: both sides; bridge: the meter side). An uncontended attempt
+ *    follows the rule above (on air tx_delay later, the mean CSMA delay). A contended one uses the link's access
+ *    procedure instead of tx_delay, from max(ready, duty-cycle release): HAN, IEEE 802.15.4 unslotted
+ *    CSMA-CA (NB = 0, BE = min_be; wait a uniform 0 .. 2^BE - 1 units, assess for cca; idle: on air cca_to_tx
+ *    later; busy: NB++, BE = min(BE + 1, max_be), given up after max_backoffs + 1 busy assessments); bridge,
+ *    EN 300 220 listen-before-talk (listen for cca; idle: on air cca_to_tx later; busy: defer a uniform
+ *    1 .. max_slots slots and listen again, given up after max_deferrals + 1 busy listens), or no listening at
+ *    all (ALT_EMU_ALOHA: tx_delay as alone). An assessment over [c, c + cca) is busy if a frame of another
+ *    installation on the channel is on air at some moment of it. A frame given up this way is a failed attempt
+ *    that never went on air (no loss draw, no airtime); the next attempt is ready at once.
+ *  - Every frame on air (data and acknowledgement, either direction, the CH's too) occupies its channel for its
+ *    airtime. A data frame or acknowledgement is lost if it overlaps a frame of another installation on the
+ *    channel, unless capture is on (capture_margin_db >= 0) and its power is at least capture_margin_db above
+ *    the strongest frame overlapping it. Powers are per installation and link (both directions alike):
+ *    rssi_sigma_db x a standard normal, around a building-wide mean.
+ *  - An attempt fails if the loss process says so (drawn for every attempt on air, as alone) or its data frame
+ *    collided (no acknowledgement: the attempt ends ack_timeout after the data frame); a collided
+ *    acknowledgement fails it at max(its end, data end + ack_timeout). Only a delivered data frame is
+ *    acknowledged.
+ *  - Randomness: the lone streams are unchanged; access draws come from stream 16 + side of the installation,
+ *    powers from stream 20. A building of one installation, or one whose downloads never overlap, gives
+ *    exactly the lone results. Results depend on the seed and the grouping only: never on threads or on the
+ *    order of the input.
+ *  - Speed: a download alone in its building (no other installation active) runs the closed-form loop up to
+ *    the next start of another installation's download, pausing at the last exchange boundary from which every
+ *    frame of the next exchange surely ends before it; everything else is stepped one event per access,
+ *    frame and acknowledgement. Both give the same results.
+ *
  * Simplifications (deliberate, for block-level timing): the PER is per attempt (the frame or its ack lost;
- * an ack's airtime counts only when the attempt succeeds); the two bridges' downloads have independent loss
- * processes and, when concurrent, do not contend for the HAN channel or the hub-side bridge's radio;
- * installations do not contend either, not even in one building (the shared-channel model that will make
- * them is csrc/emu_channel.h, not yet wired in here); CSMA backoff is its mean (tx_delay), not a random draw; the CH serves the second bridge of a sequential pair
- * once the first's Upgrade End exchange is done (or it gave up); the version read-back always succeeds.
+ * an ack's airtime counts only when the attempt succeeds); the two bridges' downloads of one installation have
+ * independent loss processes and, when concurrent, do not contend with each other for the HAN channel or the
+ * hub-side bridge's radio (only other installations' frames collide or make a channel busy); without shared
+ * air installations never contend, and with it one channel is one collision domain (no hidden stations, no
+ * half-duplex receivers, a frame's power does not depend on who hears it); an uncontended attempt's CSMA backoff
+ * is its mean (tx_delay), not a random draw; the CH serves the second bridge of a sequential pair once the
+ * first's Upgrade End exchange is done (or it gave up); the version read-back always succeeds.
  */
 #ifndef ALT_EMU_H
 #define ALT_EMU_H
