@@ -204,3 +204,46 @@ def test_errors_are_clear():
     a = emulate(4, 1_000, p, seed=1, buildings=assign_channels(["x", "x", "y", None], p))
     b = emulate(4, 1_000, p, seed=1, buildings=np.array([0, 0, 1, -1]))
     assert a.to_arrow().equals(b.to_arrow())
+
+
+# ---------------------------------------------------------------- the campaign path and the command line
+
+def test_a_campaign_with_shared_air_and_a_cap_of_one_runs_as_without(tmp_path):
+    from test_building_concurrency import FAST, block_plan, final, run
+    from althan_ota.fleet import Fleet, generate_fleet
+
+    fleet = generate_fleet(40, seed=5)
+    table = fleet.table.drop_columns(["building_id"]) if "building_id" in fleet.table.column_names else fleet.table
+    block = Fleet(table=table.append_column("building_id", pa.array(["BLOCK-1"] * len(table), pa.string())),
+                  source="block")
+    plan = block_plan(building_concurrency=1, image_size=8_000)
+    with run(block, plan, tmp_path, "plain") as store:
+        plain = final(store)
+    from althan_ota.campaign import CampaignStore, create_campaign, run_campaign
+    store = CampaignStore(tmp_path / "shared.duckdb")
+    create_campaign(store, plan, block, "mem", seed=3, emulation=shared(FAST), campaign_id="c")
+    run_campaign(store, "c", fleet=block)
+    together = final(store)
+    store.close()
+    assert together[0].equals(plain[0]) and together[1].equals(plain[1])
+    store = CampaignStore(tmp_path / "refused.duckdb")
+    create_campaign(store, block_plan(building_concurrency=5, image_size=8_000), block, "mem", seed=3,
+                    emulation=shared(FAST), campaign_id="c")
+    with pytest.raises(ParameterError, match="needs building_concurrency=1"):
+        run_campaign(store, "c", fleet=block)
+    store.close()
+
+
+def test_the_command_runs_with_shared_air():
+    import json
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "althan_ota", "emulate", "300", "--image-size", "4000", "--seed", "2", "--json"]
+    alone = json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
+    shared_run = json.loads(subprocess.run(args + ["--contention"], capture_output=True, text=True,
+                                           check=True).stdout)
+    assert shared_run["devices"] == alone["devices"] == 600
+    assert shared_run["completion_quantiles_s"] != alone["completion_quantiles_s"]
+    bad = subprocess.run(args + ["--han-channels", "2"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "need --contention" in bad.stderr
