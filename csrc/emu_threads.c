@@ -113,9 +113,18 @@ int alt_emu_run_buildings(const alt_emu_params *p, const uint64_t *keys, const u
     for (size_t g = 0; g < n_groups; g++)
         if (group_start[g + 1] < group_start[g])
             return ALT_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if (order[i] >= n || han_channel[i] > 65535 || bridge_channel[i] > 65535)
+    /* order must be a permutation: two buildings writing one row would race */
+    unsigned char *seen = n ? calloc(n, 1) : NULL;
+    if (n && !seen)
+        return ALT_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (order[i] >= n || seen[order[i]] || han_channel[i] > 65535 || bridge_channel[i] > 65535) {
+            free(seen);
             return ALT_EINVAL;
+        }
+        seen[order[i]] = 1;
+    }
+    free(seen);
     const alt_emu_trace *trace = out->trace;
     if (trace && n && (!trace->records || !trace->first || !trace->capacity || !trace->count))
         return ALT_EINVAL;

@@ -106,6 +106,17 @@ def test_results_depend_on_neither_threads_nor_input_order():
     assert base.link_retries_han.sum() > 0
 
 
+def test_tracing_a_shared_building_changes_nothing():
+    p = shared(clean(wan_delay_sigma=0.02))
+    traced = emulate(8, 3_000, p, seed=2, buildings=["B"] * 8, trace=True)
+    assert traced.to_arrow().equals(emulate(8, 3_000, p, seed=2, buildings=["B"] * 8).to_arrow())
+    for device in range(16):
+        records = traced.trace.device(device)
+        assert len(records) == traced.exchanges[device]
+        assert int((records["result"] != 1).sum()) == traced.exchange_retries[device]
+    assert traced.exchange_retries.sum() > 0
+
+
 # ---------------------------------------------------------------- a block of flats starting together
 
 def test_a_block_starting_together_is_slower_than_independent_flats():
@@ -199,6 +210,8 @@ def test_errors_are_clear():
         emulate({"han_per": np.zeros(2), "channel": [0, 1]}, 1_000, EmulationParams(contention=True))
     with pytest.raises(ParameterError, match="building_id must be a text column"):
         emulate(2, 1_000, EmulationParams(contention=True), buildings=pa.array([1.5, 2.5]))
+    with pytest.raises(ParameterError, match="installation_keys must be unique"):
+        emulate(3, 1_000, EmulationParams(contention=True), buildings=["a"] * 3, installation_keys=[5, 6, 5])
     # a ChannelAssignment and integer codes are taken as they are
     p = EmulationParams(contention=True)
     a = emulate(4, 1_000, p, seed=1, buildings=assign_channels(["x", "x", "y", None], p))

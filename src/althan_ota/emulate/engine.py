@@ -255,6 +255,9 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
         raise ParameterError("sides must be 1 (hub-side), 2 (meter-side) or 3 (both) for every installation")
     if (side_mask is not None or assignment is not None) and keys is None:
         keys = np.arange(first_installation, first_installation + n, dtype=np.uint64)
+    if assignment is not None and installation_keys is not None and np.unique(keys).shape[0] != n:
+        # a building's canonical order is by key: equal keys would leave ties to the input order
+        raise ParameterError("installation_keys must be unique with shared air (contention=True)")
     groups = building_groups(assignment, keys) if assignment is not None else None
     shared = shared_config(params) if assignment is not None else None
     phases = 2 if fidelity == "bytes" else 1
