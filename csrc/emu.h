@@ -63,6 +63,11 @@
  *    powers from stream 20. A building of one installation, or one whose downloads never overlap, gives
  *    exactly the lone results. Results depend on the seed and the grouping only: never on threads or on the
  *    order of the input.
+ *  - Building cap (building_cap > 0): an installation takes one of its building's building_cap places when
+ *    its first download would start (the image reached its CH), or waits for one, first come first served
+ *    (ties: canonical order); it keeps the place until every download it makes has ended, and a waiting
+ *    installation starts its downloads the moment a place frees. With a cap of 1 every download of the
+ *    building runs alone: the lone results, moved later.
  *  - Speed: a download alone in its building (no other installation active) runs the closed-form loop up to
  *    the next start of another installation's download, pausing at the last exchange boundary from which every
  *    frame of the next exchange surely ends before it; everything else is stepped one event per access,
@@ -171,6 +176,8 @@ typedef struct alt_emu_params {
     alt_emu_shared_access shared[2];     /* ALT_EMU_HAN, ALT_EMU_BRIDGE */
     double capture_margin_db;            /* < 0 or NaN: no capture */
     double rssi_sigma_db;                /* spread of the per-installation received power (capture only) */
+    uint32_t building_cap;               /* at most this many installations of a building downloading at once
+                                          * (0: no cap); see "Shared air" */
 } alt_emu_params;
 
 /* Caller-owned outputs. Device rows are 2 * installation + side; the per-installation arrays have one row

@@ -64,16 +64,49 @@ def test_a_building_whose_downloads_never_overlap_gives_exactly_the_lone_engine(
     assert together.to_arrow().equals(alone.to_arrow())
 
 
-def test_a_cap_of_one_per_building_is_the_lone_engine():
-    # a plan that lets one flat of a building download at a time runs each flat alone in its building
-    p = clean()
-    n = 50
+def _busy_spans(r) -> np.ndarray:
+    """Per installation: from its first download's start to its last download's end (activation)."""
+    start = np.fmin(r.t_download_start[0::2], r.t_download_start[1::2])
+    end = np.fmax(r.t_activation[0::2], r.t_activation[1::2])
+    return np.stack([start, end], axis=1)
+
+
+def _most_at_once(spans: np.ndarray) -> int:
+    return max(int(((spans[:, 0] <= t0) & (t0 < spans[:, 1])).sum()) for t0 in spans[:, 0])
+
+
+def test_a_building_cap_of_one_runs_each_flat_alone_later():
+    # 30 flats whose images arrive together: with a cap of 1 they download one after another, each exactly
+    # as it would alone (the same draws, no contention), only later
+    p = clean(wan_delay_sigma=0.02)
+    n = 30
     alone = emulate(n, IMAGE, p, seed=4)
-    keys = np.arange(n, dtype=np.uint64)
-    rows = [emulate(1, IMAGE, shared(p), seed=4, installation_keys=keys[i:i + 1], buildings=["BLOCK"]).to_arrow()
-            for i in range(n)]
-    assert pa.concat_tables(rows).drop_columns(["installation"]).equals(
-        alone.to_arrow().drop_columns(["installation"]))
+    capped = emulate(n, IMAGE, shared(p, building_cap=1), seed=4, buildings=["BLOCK"] * n)
+    for name in ("outcome", "exchanges", "exchange_retries", "link_retries_han", "link_retries_bridge",
+                 "frames_han", "frames_bridge", "airtime_bridge", "dc_wait"):
+        assert np.array_equal(getattr(capped, name), getattr(alone, name)), name
+    took = lambda r: r.t_activation - r.t_download_start          # noqa: E731
+    assert np.allclose(took(capped), took(alone), rtol=0, atol=1e-6)
+    assert np.array_equal(capped.t_image, alone.t_image)          # the image arrived; the download waited
+    spans = _busy_spans(capped)
+    assert _most_at_once(spans) == 1
+    assert np.nanmax(capped.t_readback) > 10 * np.nanmax(alone.t_readback) - 9 * np.nanmin(alone.t_readback)
+
+
+def test_a_building_cap_bounds_the_flats_downloading_at_once():
+    p = clean(wan_delay_sigma=0.02)
+    n = 30
+    ends = {}
+    for cap in (1, 5, None):
+        r = emulate(n, IMAGE, shared(p, building_cap=cap), seed=8, buildings=["BLOCK"] * n)
+        most = _most_at_once(_busy_spans(r))
+        assert most <= (cap or n)
+        if cap == 5:
+            assert most == 5
+        ends[cap] = np.nanmax(r.t_readback)
+    assert ends[1] > ends[5]
+    with pytest.raises(ParameterError, match="building_cap is a rule of the per-building engine"):
+        emulate(2, IMAGE, dataclasses.replace(p, building_cap=1))
 
 
 # ---------------------------------------------------------------- independent of threads and input order

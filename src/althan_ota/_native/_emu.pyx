@@ -178,7 +178,7 @@ cdef class Run(Control):
     def set_buildings(self, dict shared, order, group_start, han_channel, bridge_channel):
         """Runs with shared air (csrc/emu.h, alt_emu_run_buildings): shared holds per link ("han", "bridge")
         the access dict (access name, cca, cca_to_tx, unit, min_be, max_be, max_backoffs, max_slots,
-        max_deferrals; ns) and capture_margin_db (NaN: none), rssi_sigma_db. order (u8): units grouped by
+        max_deferrals; ns) and capture_margin_db (NaN: none), rssi_sigma_db, building_cap (0: no cap). order (u8): units grouped by
         building, each group in canonical order; group_start (u8): n_groups + 1 offsets into order;
         han_channel, bridge_channel (u4): per unit, its channel within its building. Needs keys."""
         cdef int l
@@ -197,6 +197,7 @@ cdef class Run(Control):
             self.p.shared[l].max_deferrals = a["max_deferrals"]
         self.p.capture_margin_db = shared["capture_margin_db"]
         self.p.rssi_sigma_db = shared["rssi_sigma_db"]
+        self.p.building_cap = shared["building_cap"]
         check_rc(alt_emu_check_shared(&self.p), "the emulator engine",
                  "shared-air parameters rejected by the C engine (a validation gap: please report)")
         n_groups = len(group_start) - 1

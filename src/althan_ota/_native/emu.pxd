@@ -53,6 +53,7 @@ cdef extern from "emu.h" nogil:
         alt_emu_shared_access shared[2]
         double capture_margin_db
         double rssi_sigma_db
+        uint32_t building_cap
     ctypedef struct alt_emu_exchange_record:
         int64_t t_request
         int64_t t_response

@@ -195,6 +195,9 @@ def _shared_air_buildings(params: EmulationParams, places: BuildingPlaces | None
     engine would have to be given the held start times, which it does not take yet: refused, not guessed."""
     if not params.contention:
         return None
+    if params.building_cap is not None:
+        raise ParameterError("a campaign caps buildings with its plan's building_concurrency, not the emulation's "
+                             "building_cap")
     if places is None or places.cap != 1:
         raise ParameterError("a campaign with shared air (contention=True) needs building_concurrency=1 for now: "
                              "the per-building engine does not yet take the start times a larger cap holds "

@@ -83,7 +83,8 @@ def shared_config(params: EmulationParams) -> dict:
     return {"han": han, "bridge": bridge,
             "capture_margin_db": float("nan") if params.capture_margin_db is None
             else float(params.capture_margin_db),
-            "rssi_sigma_db": float(params.rssi_sigma_db)}
+            "rssi_sigma_db": float(params.rssi_sigma_db),
+            "building_cap": params.building_cap or 0}
 
 
 def building_groups(assignment: ChannelAssignment, keys: np.ndarray) -> dict:
