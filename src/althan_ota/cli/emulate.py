@@ -25,6 +25,9 @@ def register(sub) -> None:
                    help="with --contention: 2.4 GHz HAN channels per building (default 1)")
     p.add_argument("--bridge-channels", type=positive, default=1,
                    help="with --contention: sub-GHz bridge channels per building (default 1)")
+    p.add_argument("--building-cap", type=positive, default=None,
+                   help="with --contention: at most this many installations of a building download at once "
+                        "(the others wait for a place; default: no cap)")
     p.add_argument("--parquet", metavar="FILE", help="write the per-device table to a Parquet file")
     p.add_argument("--json", action="store_true", help="print the fleet summary as JSON")
     p.set_defaults(handler=run)
@@ -51,10 +54,10 @@ def run(args) -> int:
         kw = dict(image_size=args.image_size)
     if args.contention:
         kw["params"] = EmulationParams(contention=True, han_channels=args.han_channels,
-                                       bridge_channels=args.bridge_channels)
+                                       bridge_channels=args.bridge_channels, building_cap=args.building_cap)
         kw["buildings"] = draw_buildings(np.random.default_rng(args.seed), args.installations).astype(np.int64)
-    elif args.han_channels != 1 or args.bridge_channels != 1:
-        raise ParameterError("--han-channels and --bridge-channels need --contention")
+    elif args.han_channels != 1 or args.bridge_channels != 1 or args.building_cap is not None:
+        raise ParameterError("--han-channels, --bridge-channels and --building-cap need --contention")
     with Progress(transient=True) as bar:
         task = bar.add_task("emulating", total=args.installations)
         result = emulate(args.installations, seed=args.seed, n_threads=args.threads,
