@@ -245,6 +245,17 @@ def test_errors_are_clear():
         emulate(2, 1_000, EmulationParams(contention=True), buildings=pa.array([1.5, 2.5]))
     with pytest.raises(ParameterError, match="installation_keys must be unique"):
         emulate(3, 1_000, EmulationParams(contention=True), buildings=["a"] * 3, installation_keys=[5, 6, 5])
+    # the engine's own check: a grouping that is not a permutation of the rows never runs
+    from althan_ota._native import _emu
+    from althan_ota.emulate.engine import engine_config, shared_config
+    out = {k: np.empty(4, dtype=dt) for k, dt in _emu.DEVICE_COLUMNS.items()}
+    out |= {k: np.empty(2, dtype=dt) for k, dt in _emu.INSTALLATION_COLUMNS.items()}
+    run = _emu.Run(engine_config(1_000, p_shared := EmulationParams(contention=True), 1), 0, 2, None, None, out,
+                   np.arange(2, dtype=np.uint64))
+    run.set_buildings(shared_config(p_shared), np.array([1, 1], np.uint64), np.array([0, 2], np.uint64),
+                      np.zeros(2, np.uint32), np.zeros(2, np.uint32))
+    with pytest.raises(ParameterError):
+        run.execute(1)
     # a ChannelAssignment and integer codes are taken as they are
     p = EmulationParams(contention=True)
     a = emulate(4, 1_000, p, seed=1, buildings=assign_channels(["x", "x", "y", None], p))
