@@ -49,6 +49,13 @@ def test_buildings_of_one_give_exactly_the_lone_engine(order):
     # no building at all (null or blank) is a building of one too
     blanks = [None if i % 2 else " " for i in range(n)]
     assert emulate(n, 30_000, shared(p), seed=7, buildings=blanks).to_arrow().equals(alone)
+    # as are the sides a campaign asks for, and the bytes fidelity on top
+    sides = (np.arange(n) % 3 + 1).astype(np.uint8)
+    assert emulate(n, 30_000, shared(p), seed=7, buildings=ids, sides=sides).to_arrow().equals(
+        emulate(n, 30_000, p, seed=7, sides=sides).to_arrow())
+    image = bytes(range(256)) * 40
+    with_bytes = emulate(20, None, shared(p), seed=7, buildings=ids[:20], fidelity="bytes", image=image)
+    assert with_bytes.to_arrow().equals(emulate(20, None, p, seed=7, fidelity="bytes", image=image).to_arrow())
 
 
 def test_a_building_whose_downloads_never_overlap_gives_exactly_the_lone_engine():
@@ -243,6 +250,8 @@ def test_errors_are_clear():
         emulate({"han_per": np.zeros(2), "channel": [0, 1]}, 1_000, EmulationParams(contention=True))
     with pytest.raises(ParameterError, match="building_id must be a text column"):
         emulate(2, 1_000, EmulationParams(contention=True), buildings=pa.array([1.5, 2.5]))
+    with pytest.raises(ParameterError, match="a building of 20,001 installations"):
+        emulate(20_001, 1_000, EmulationParams(contention=True), buildings=np.zeros(20_001, np.int64))
     with pytest.raises(ParameterError, match="installation_keys must be unique"):
         emulate(3, 1_000, EmulationParams(contention=True), buildings=["a"] * 3, installation_keys=[5, 6, 5])
     # the engine's own check: a grouping that is not a permutation of the rows never runs

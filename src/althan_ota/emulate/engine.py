@@ -18,6 +18,9 @@ from .params import EmulationParams
 from .result import EmulationResult
 
 FIDELITIES = ("timing", "bytes")
+# installations in one building (one event loop, one thread, ~15 KB of state each): the largest blocks of flats
+# hold a few thousand; a column with one value for the whole fleet would make one huge loop
+MAX_BUILDING = 20_000
 _NS = 1_000_000_000
 
 
@@ -260,6 +263,12 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
         # a building's canonical order is by key: equal keys would leave ties to the input order
         raise ParameterError("installation_keys must be unique with shared air (contention=True)")
     groups = building_groups(assignment, keys) if assignment is not None else None
+    if groups is not None and n:
+        largest = int(np.diff(groups["group_start"].astype(np.int64)).max())
+        if largest > MAX_BUILDING:
+            raise ParameterError(f"a building of {largest:,} installations: the per-building engine steps a "
+                                 f"building's downloads together and takes at most {MAX_BUILDING:,} (is "
+                                 f"building_id filled with one value for the whole fleet?)")
     shared = shared_config(params) if assignment is not None else None
     phases = 2 if fidelity == "bytes" else 1
 
