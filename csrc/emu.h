@@ -170,7 +170,8 @@ typedef struct alt_emu_params {
     const int64_t *scheduled[3];         /* scheduled windows of CH, H, M: [start, end) ns pairs, sorted */
     size_t n_scheduled[3];
     uint64_t seed;
-    int step_every_exchange;             /* 1: no closed-form jumps or replays (tests compare both bit for bit) */
+    int step_every_exchange;             /* 1: no closed-form jumps or replays, and with shared air every download
+                                          * stepped attempt by attempt (tests compare both bit for bit) */
     /* shared air (alt_emu_run_buildings only): channel access per link when another installation of the
      * building is downloading on the channel, and capture */
     alt_emu_shared_access shared[2];     /* ALT_EMU_HAN, ALT_EMU_BRIDGE */

@@ -14,7 +14,7 @@ import pytest
 
 from althan_ota.emulate import OUTCOMES, EmulationParams, OutageParams, emulate
 from althan_ota.emulate.buildings import assign_channels
-from althan_ota.emulate.params import BridgeLink
+from althan_ota.emulate.params import BridgeLink, GilbertElliott
 from althan_ota.errors import ParameterError
 
 from test_emulate import ks_pvalue
@@ -114,6 +114,36 @@ def test_a_building_cap_bounds_the_flats_downloading_at_once():
     assert ends[1] > ends[5]
     with pytest.raises(ParameterError, match="building_cap is a rule of the per-building engine"):
         emulate(2, IMAGE, dataclasses.replace(p, building_cap=1))
+
+
+@pytest.mark.parametrize("cap", [None, 2])
+def test_the_lone_shortcut_is_exact(cap):
+    """A download alone in its building runs the closed-form loop up to the next start of another
+    installation's download: bit for bit what stepping every attempt gives."""
+    from althan_ota._native import _emu
+    from althan_ota.emulate.engine import building_groups, engine_config, shared_config
+
+    # WAN starts spread over an hour, ~30 s downloads: buildings alternate between lone and shared stretches
+    p = EmulationParams(contention=True, building_cap=cap, wan_delay_median_s=1200.0, wan_delay_sigma=0.8,
+                        bridge=BridgeLink(burst=GilbertElliott()),
+                        outages=OutageParams(ch_mean_up_s=900, ch_mean_down_s=60, hub_windows=((1500.0, 1530.0),)))
+    n = 120
+    keys = np.arange(n, dtype=np.uint64)
+    assignment = assign_channels([f"B{i % 7}" for i in range(n)], p)
+    groups = building_groups(assignment, keys)
+    runs = []
+    for stepped in (0, 1):
+        cfg = engine_config(12_000, p, seed=13) | {"step_every_exchange": stepped}
+        out = {k: np.empty(2 * n, dtype=dt) for k, dt in _emu.DEVICE_COLUMNS.items()}
+        out |= {k: np.empty(n, dtype=dt) for k, dt in _emu.INSTALLATION_COLUMNS.items()}
+        run = _emu.Run(cfg, 0, n, None, None, out, keys)
+        run.set_buildings(shared_config(p), groups["order"], groups["group_start"], groups["han_channel"],
+                          groups["bridge_channel"])
+        run.execute(2)
+        runs.append(out)
+    for k in runs[0]:
+        assert np.array_equal(runs[0][k], runs[1][k], equal_nan=runs[0][k].dtype.kind == "f"), k
+    assert runs[0]["link_retries_han"].sum() > 0 and runs[0]["exchange_retries"].sum() > 0
 
 
 # ---------------------------------------------------------------- independent of threads and input order
