@@ -230,6 +230,12 @@ static int run_traced_download_until(download *d, loop_state *ls, int64_t horizo
     return download_loop(d, ls, horizon, ctl, trace);
 }
 
+/* The lone engine's loop: no horizon, so the compiler drops the pausing checks. */
+static void run_download(download *d, loop_state *ls, const alt_emu_control *ctl)
+{
+    download_loop(d, ls, ALT_RNG_NEVER, ctl, NULL);
+}
+
 /* Runs a download to its end, traced if it has a cursor. */
 static void start_download(download *d, int64_t start, const alt_emu_control *ctl, trace_cursor *trace)
 {
@@ -238,7 +244,7 @@ static void start_download(download *d, int64_t start, const alt_emu_control *ct
     if (trace)
         run_traced_download_until(d, &ls, ALT_RNG_NEVER, ctl, trace);
     else
-        run_download_until(d, &ls, ALT_RNG_NEVER, ctl);
+        run_download(d, &ls, ctl);
 }
 
 static void init_outages(alt_emu_outages *o, const alt_emu_params *p, uint64_t inst, int entity)
