@@ -35,49 +35,138 @@ enum {
 /* things that go offline, in stream order */
 enum { ENT_CH = 0, ENT_HUB = 1, ENT_METER = 2 };
 
-/* The download loop, instantiated twice (below) so that the untraced one, with trace a constant NULL, carries
- * no tracing code at all. A traced download is stepped exchange by exchange: the shortcuts give exactly what
- * stepping gives, so its results are the untraced ones. */
-ALT_ALWAYS_INLINE void download_loop(download *d, int64_t start, const alt_emu_control *ctl, trace_cursor *trace)
+/* What the download loop keeps between exchanges, so that the per-building engine (emu_building.inc) can
+ * pause a download at an exchange boundary and go on with it attempt by attempt. */
+typedef struct loop_state {
+    uint64_t full, blocks, done;    /* done: blocks received; blocks + 1 once the Upgrade End exchange succeeded */
+    uint32_t failures, steps;
+    int kind;                       /* the kind of the exchange about to start (set by boundary) */
+    int64_t cut;                    /* the path is up from d->t until cut */
+    int64_t reach;                  /* exchange_reach for full blocks */
+    int64_t span;                   /* an exchange of any kind ends its last frame within span of its start */
+    step_cache cache;
+    pattern_cache patterns;
+} loop_state;
+
+enum { RUN_FINISHED = 0, RUN_PAUSED = 1 };
+
+/* An upper bound on how long after its start an exchange of any kind can still have a frame on air (from a
+ * state with no pending duty-cycle wait): every attempt of every hop at its slowest. */
+static int64_t exchange_span(const alt_emu_params *p, int side)
+{
+    int64_t span = p->ch_response_delay;
+    for (int h = 0; h < N_HOPS[side]; h++) {
+        int link = HOP_LINK[side][h];
+        const alt_emu_link *L = &p->link[link];
+        int64_t longest = 0;
+        for (int k = 0; k < ALT_EMU_KINDS; k++)
+            longest = max64(longest, p->frame[k][link][h >= N_HOPS[side] / 2].dc_span);
+        int64_t attempt = L->tx_delay + longest + L->turnaround + L->ack.dc_span + L->ack_timeout;
+        span += ((int64_t)L->max_retries + 1) * attempt;
+    }
+    return span;
+}
+
+static void loop_init(download *d, loop_state *ls, int64_t start)
 {
     const alt_emu_params *p = d->p;
-    uint64_t full = p->image_size / p->block_size;
-    uint64_t blocks = full + (p->image_size % p->block_size != 0);
-    uint64_t done = 0;          /* blocks received; blocks + 1 once the Upgrade End exchange succeeded */
-    uint32_t failures = 0;
-    step_cache cache;
-    memset(&cache, 0, sizeof cache);
-    pattern_cache patterns;
-    memset(&patterns, 0, sizeof patterns);
-    const int64_t reach = exchange_reach(p, d->side);
+    ls->full = p->image_size / p->block_size;
+    ls->blocks = ls->full + (p->image_size % p->block_size != 0);
+    ls->done = 0;
+    ls->failures = 0;
+    ls->steps = 1;
+    ls->kind = ALT_EMU_BLOCK;
+    ls->cut = -1;
+    memset(&ls->cache, 0, sizeof ls->cache);
+    memset(&ls->patterns, 0, sizeof ls->patterns);
+    ls->reach = exchange_reach(p, d->side);
+    ls->span = exchange_span(p, d->side);
     d->t = start;
     d->t_start = d->t_end = d->t_service_end = -1;
     d->outcome = ALT_EMU_TIMEOUT;
-    int64_t cut = -1;           /* the path is up from d->t until cut */
-    const int may_shortcut = !p->step_every_exchange && !trace;
-    for (uint32_t steps = 1; done <= blocks; steps++) {
-        if (d->t > p->deadline || ((steps & 4095) == 0 && alt_emu_control_stopped(ctl)))
-            return;
-        if (d->t >= cut) {
-            d->t = path_up_at(d, d->t);
-            if (d->t > p->deadline)
-                return;
-            cut = path_next_down(d, d->t);
+}
+
+/* The checks at an exchange boundary: deadline, stop, outages (d->t may move to when the path is up again).
+ * Returns 1 when the download ended there (its outcome stays ALT_EMU_TIMEOUT). Running it twice at the same
+ * d->t changes nothing. */
+ALT_ALWAYS_INLINE int boundary(download *d, loop_state *ls, const alt_emu_control *ctl)
+{
+    const alt_emu_params *p = d->p;
+    if (d->t > p->deadline || ((ls->steps & 4095) == 0 && alt_emu_control_stopped(ctl)))
+        return 1;
+    if (d->t >= ls->cut) {
+        d->t = path_up_at(d, d->t);
+        if (d->t > p->deadline)
+            return 1;
+        ls->cut = path_next_down(d, d->t);
+    }
+    if (d->t_start < 0)
+        d->t_start = d->t;
+    ls->kind = ls->done < ls->full ? ALT_EMU_BLOCK : ls->done < ls->blocks ? ALT_EMU_LAST_BLOCK
+                                                                          : ALT_EMU_UPGRADE_END;
+    return 0;
+}
+
+/* The bookkeeping after an exchange returned r (1 delivered, 0 lost, -1 cut). Returns 1 when the download
+ * ended (completed or aborted). */
+ALT_ALWAYS_INLINE int after_exchange(download *d, loop_state *ls, int r)
+{
+    const alt_emu_params *p = d->p;
+    d->exchanges++;
+    if (r == 1) {
+        ls->done++;
+        ls->failures = 0;
+        if (ls->done == ls->blocks)
+            d->t_end = d->t;
+        if (ls->done > ls->blocks) {
+            d->t_service_end = d->t;
+            d->outcome = ALT_EMU_COMPLETED;
+            return 1;
         }
-        if (d->t_start < 0)
-            d->t_start = d->t;
-        int kind = done < full ? ALT_EMU_BLOCK : done < blocks ? ALT_EMU_LAST_BLOCK : ALT_EMU_UPGRADE_END;
+        d->t += p->min_block_period;
+        return 0;
+    }
+    d->exchange_retries++;
+    if (r == 0 && ++ls->failures >= p->max_consecutive_failures) {
+        d->outcome = ALT_EMU_ABORTED;
+        d->t_service_end = d->t;
+        return 1;
+    }
+    if (r < 0)
+        d->t = max64(d->t, ls->cut);
+    return 0;
+}
+
+/* The download loop, instantiated twice (below) so that the untraced one, with trace a constant NULL, carries
+ * no tracing code at all. A traced download is stepped exchange by exchange: the shortcuts give exactly what
+ * stepping gives, so its results are the untraced ones. It runs until the download ends (RUN_FINISHED) or,
+ * when horizon < ALT_RNG_NEVER, until the next exchange might still have a frame on air at horizon
+ * (RUN_PAUSED, at an exchange boundary, with boundary() already applied at d->t): every frame it sent
+ * ended by horizon. */
+ALT_ALWAYS_INLINE int download_loop(download *d, loop_state *ls, int64_t horizon, const alt_emu_control *ctl,
+                                    trace_cursor *trace)
+{
+    const alt_emu_params *p = d->p;
+    const uint64_t blocks = ls->blocks;
+    const int may_shortcut = !p->step_every_exchange && !trace;
+    for (;; ls->steps++) {
+        if (boundary(d, ls, ctl))
+            return RUN_FINISHED;
+        const int64_t cut = ls->cut;
+        int kind = ls->kind;
+        rel_state before = relative(d);
+        if (horizon < ALT_RNG_NEVER && d->t + ls->span + max64(before.free[0], before.free[1]) >= horizon)
+            return RUN_PAUSED;
         int shortcuts = kind == ALT_EMU_BLOCK && may_shortcut;
         int loss_free = shortcuts && loss_free_exchanges(d) >= 1;
-        rel_state before = relative(d);
-        const step_record *rec = loss_free ? cache_find(&cache, before) : NULL;
+        const step_record *rec = loss_free ? cache_find(&ls->cache, before) : NULL;
         if (rec) {
             /* a loss-free exchange from this state was seen before: replay it; if it left the state
              * unchanged, every following loss-free exchange repeats it, so replay as many as allowed */
             int64_t m = same_state(rec->in, rec->out) ? loss_free_exchanges(d) : 1;
-            m = min64(m, (int64_t)(blocks - 1 - done));
+            m = min64(m, (int64_t)(blocks - 1 - ls->done));
             /* each replayed exchange must start by the deadline and get its response before the path goes
-             * down; divide only when the bound actually bites (rarely) */
+             * down (and, pausing, before the horizon); divide only when a bound actually bites (rarely) */
             int64_t last_start = d->t + (m - 1) * rec->cycle;
             if (m > 0 && last_start > p->deadline)
                 m = min64(m, (p->deadline - d->t) / rec->cycle + 1);
@@ -85,10 +174,14 @@ ALT_ALWAYS_INLINE void download_loop(download *d, int64_t start, const alt_emu_c
                 int64_t room = cut - d->t - rec->response_at;
                 m = min64(m, room < 0 ? 0 : room / rec->cycle + 1);
             }
+            if (m > 0 && last_start + rec->response_at > horizon) {
+                int64_t room = horizon - d->t - rec->response_at;
+                m = min64(m, room < 0 ? 0 : room / rec->cycle + 1);
+            }
             if (m > 0) {
                 jump(d, rec, m);
-                done += (uint64_t)m;
-                failures = 0;
+                ls->done += (uint64_t)m;
+                ls->failures = 0;
                 continue;
             }
         }
@@ -96,73 +189,62 @@ ALT_ALWAYS_INLINE void download_loop(download *d, int64_t start, const alt_emu_c
         uint32_t frames0[2] = {d->frames[0], d->frames[1]};
         int r;
         if (shortcuts && !loss_free &&
-            cut - d->t > reach + max64(before.free[0], before.free[1]))
-            r = patterned_exchange(d, &patterns, before);
+            cut - d->t > ls->reach + max64(before.free[0], before.free[1]))
+            r = patterned_exchange(d, &ls->patterns, before);
         else if (!trace)
             r = exchange(d, kind, cut, NULL, NULL);
         else {
             int64_t attempts_end = -1;
             r = exchange(d, kind, cut, NULL, &attempts_end);
             trace_exchange(trace, d, kind, kind == ALT_EMU_UPGRADE_END ? (uint32_t)p->image_size
-                                                                       : (uint32_t)(done * p->block_size),
+                                                                       : (uint32_t)(ls->done * p->block_size),
                            t0, attempts_end, cut, r);
         }
-        d->exchanges++;
-        if (r == 1) {
-            done++;
-            failures = 0;
-            if (done == blocks)
-                d->t_end = d->t;
-            if (done > blocks) {
-                d->t_service_end = d->t;
-                d->outcome = ALT_EMU_COMPLETED;
-                return;
+        int64_t response_at = d->t - t0;
+        if (after_exchange(d, ls, r))
+            return RUN_FINISHED;
+        if (r == 1 && loss_free) {
+            step_record *s = cache_slot(&ls->cache, before);
+            s->valid = 1;
+            s->in = before;
+            s->out = relative(d);
+            s->cycle = d->t - t0;
+            s->response_at = response_at;
+            s->dc_wait = d->dc_wait - wait0;
+            for (int i = 0; i < 2; i++) {
+                s->airtime[i] = d->airtime[i] - air0[i];
+                s->frames[i] = d->frames[i] - frames0[i];
             }
-            int64_t response_at = d->t - t0;
-            d->t += p->min_block_period;
-            if (loss_free) {
-                step_record *s = cache_slot(&cache, before);
-                s->valid = 1;
-                s->in = before;
-                s->out = relative(d);
-                s->cycle = d->t - t0;
-                s->response_at = response_at;
-                s->dc_wait = d->dc_wait - wait0;
-                for (int i = 0; i < 2; i++) {
-                    s->airtime[i] = d->airtime[i] - air0[i];
-                    s->frames[i] = d->frames[i] - frames0[i];
-                }
-            }
-        } else {
-            d->exchange_retries++;
-            if (r == 0 && ++failures >= p->max_consecutive_failures) {
-                d->outcome = ALT_EMU_ABORTED;
-                d->t_service_end = d->t;
-                return;
-            }
-            if (r < 0)
-                d->t = max64(d->t, cut);
         }
     }
 }
 
-static void run_download(download *d, int64_t start, const alt_emu_control *ctl)
+static int run_download_until(download *d, loop_state *ls, int64_t horizon, const alt_emu_control *ctl)
 {
-    download_loop(d, start, ctl, NULL);
+    return download_loop(d, ls, horizon, ctl, NULL);
 }
 
-static void run_traced_download(download *d, int64_t start, const alt_emu_control *ctl, trace_cursor *trace)
+static int run_traced_download_until(download *d, loop_state *ls, int64_t horizon, const alt_emu_control *ctl,
+                                     trace_cursor *trace)
 {
-    download_loop(d, start, ctl, trace);
+    return download_loop(d, ls, horizon, ctl, trace);
 }
 
-/* Runs a download, traced if it has a cursor. */
+/* The lone engine's loop: no horizon, so the compiler drops the pausing checks. */
+static void run_download(download *d, loop_state *ls, const alt_emu_control *ctl)
+{
+    download_loop(d, ls, ALT_RNG_NEVER, ctl, NULL);
+}
+
+/* Runs a download to its end, traced if it has a cursor. */
 static void start_download(download *d, int64_t start, const alt_emu_control *ctl, trace_cursor *trace)
 {
+    loop_state ls;
+    loop_init(d, &ls, start);
     if (trace)
-        run_traced_download(d, start, ctl, trace);
+        run_traced_download_until(d, &ls, ALT_RNG_NEVER, ctl, trace);
     else
-        run_download(d, start, ctl);
+        run_download(d, &ls, ctl);
 }
 
 static void init_outages(alt_emu_outages *o, const alt_emu_params *p, uint64_t inst, int entity)
@@ -207,17 +289,30 @@ static double link_per(const alt_emu_link *L, alt_rng *r)
 
 static double seconds(int64_t ns) { return ns < 0 ? NAN : (double)ns * 1e-9; }
 
-void alt_emu_installation(const alt_emu_params *p, uint64_t inst, unsigned sides, size_t row,
-                          const double *han_per, const double *bridge_per, const alt_emu_outputs *out,
-                          const alt_emu_control *ctl)
+/* One installation's draws, downloads and traces between its setup and the writing of its rows. */
+typedef struct inst_ctx {
+    alt_rng activation;
+    int wan_failed;
+    int64_t image_at;
+    unsigned sides;
+    size_t row;
+    double per[2];
+    download dl[2];
+    trace_cursor cursor[2];
+    trace_cursor *traced[2];
+} inst_ctx;
+
+static void inst_prepare(inst_ctx *c, const alt_emu_params *p, uint64_t inst, unsigned sides, size_t row,
+                         const double *han_per, const double *bridge_per, const alt_emu_outputs *out)
 {
-    alt_rng_tables_init();
-    alt_rng quality, wan, activation;
+    alt_rng quality, wan;
     alt_rng_init(&quality, p->seed, inst, STREAM_LINK_QUALITY);
     alt_rng_init(&wan, p->seed, inst, STREAM_WAN);
-    alt_rng_init(&activation, p->seed, inst, STREAM_ACTIVATION);
+    alt_rng_init(&c->activation, p->seed, inst, STREAM_ACTIVATION);
+    c->sides = sides;
+    c->row = row;
     /* both PERs are always drawn, so a given array never shifts the other link's draws */
-    double per[2];
+    double *per = c->per;
     per[ALT_EMU_HAN] = link_per(&p->link[ALT_EMU_HAN], &quality);
     per[ALT_EMU_BRIDGE] = link_per(&p->link[ALT_EMU_BRIDGE], &quality);
     if (han_per)
@@ -227,44 +322,42 @@ void alt_emu_installation(const alt_emu_params *p, uint64_t inst, unsigned sides
     out->han_per[row] = per[ALT_EMU_HAN];
     out->bridge_per[row] = per[ALT_EMU_BRIDGE];
 
-    int wan_failed = alt_rng_bernoulli(&wan, p->wan_failure_prob);
+    c->wan_failed = alt_rng_bernoulli(&wan, p->wan_failure_prob);
     double delay_s = p->wan_delay_median_s * exp(p->wan_delay_sigma * alt_rng_normal(&wan));
-    int64_t image_at = alt_emu_ns(delay_s * 1e9);
+    c->image_at = alt_emu_ns(delay_s * 1e9);
 
-    download dl[2];
     const alt_emu_trace *trace = out->trace;
-    trace_cursor cursor[2];
-    trace_cursor *traced[2] = {NULL, NULL};
     for (int side = 0; side < 2; side++) {
-        init_download(&dl[side], p, inst, side, per);
+        init_download(&c->dl[side], p, inst, side, per);
         size_t i = 2 * row + (size_t)side;
+        c->traced[side] = NULL;
         if (trace && trace->capacity[i]) {
-            memset(&cursor[side], 0, sizeof cursor[side]);
-            cursor[side].records = trace->records + trace->first[i];
-            cursor[side].capacity = trace->capacity[i];
-            traced[side] = &cursor[side];
+            memset(&c->cursor[side], 0, sizeof c->cursor[side]);
+            c->cursor[side].records = trace->records + trace->first[i];
+            c->cursor[side].capacity = trace->capacity[i];
+            c->traced[side] = &c->cursor[side];
         }
     }
-    if (!wan_failed) {
-        if (p->order == ALT_EMU_CONCURRENT || sides != 3) {
-            for (int side = 0; side < 2; side++)
-                if (sides & (1u << side))
-                    start_download(&dl[side], image_at, ctl, traced[side]);
-        } else {
-            int first = p->order == ALT_EMU_METER_FIRST ? ALT_EMU_METER_SIDE : ALT_EMU_HUB_SIDE;
-            start_download(&dl[first], image_at, ctl, traced[first]);
-            /* the CH takes the second client once it is done with the first (or gave up on it) */
-            int64_t next = dl[first].t_service_end >= 0 ? dl[first].t_service_end : ALT_RNG_NEVER;
-            start_download(&dl[1 - first], next, ctl, traced[1 - first]);
-        }
-    }
+}
+
+/* The side whose download goes first in a sequential pair, or -1 when the requested sides start together. */
+static int first_side(const alt_emu_params *p, unsigned sides)
+{
+    if (p->order == ALT_EMU_CONCURRENT || sides != 3)
+        return -1;
+    return p->order == ALT_EMU_METER_FIRST ? ALT_EMU_METER_SIDE : ALT_EMU_HUB_SIDE;
+}
+
+static void inst_write(inst_ctx *c, const alt_emu_params *p, const alt_emu_outputs *out)
+{
+    const alt_emu_trace *trace = out->trace;
     for (int side = 0; side < 2; side++) {
-        download *d = &dl[side];
-        size_t i = 2 * row + (size_t)side;
-        int activation_fails = alt_rng_bernoulli(&activation, p->activation_failure_prob);
+        download *d = &c->dl[side];
+        size_t i = 2 * c->row + (size_t)side;
+        int activation_fails = alt_rng_bernoulli(&c->activation, p->activation_failure_prob);
         int64_t t_act = -1, t_read = -1;
-        int requested = (sides >> side) & 1;
-        int outcome = !requested ? ALT_EMU_NOT_REQUESTED : wan_failed ? ALT_EMU_WAN_FAILED : d->outcome;
+        int requested = (c->sides >> side) & 1;
+        int outcome = !requested ? ALT_EMU_NOT_REQUESTED : c->wan_failed ? ALT_EMU_WAN_FAILED : d->outcome;
         if (outcome == ALT_EMU_COMPLETED) {
             t_act = p->activation_time < 0 ? d->t_service_end : max64(d->t_service_end, p->activation_time);
             t_read = t_act + p->readback_delay;
@@ -273,14 +366,14 @@ void alt_emu_installation(const alt_emu_params *p, uint64_t inst, unsigned sides
         }
         out->outcome[i] = (uint8_t)outcome;
         out->new_version[i] = outcome == ALT_EMU_COMPLETED;
-        int reached = requested && !wan_failed;
-        out->t_image[i] = reached ? seconds(image_at) : NAN;
+        int reached = requested && !c->wan_failed;
+        out->t_image[i] = reached ? seconds(c->image_at) : NAN;
         out->t_download_start[i] = reached ? seconds(d->t_start) : NAN;
         out->t_download_end[i] = reached ? seconds(d->t_end) : NAN;
         if (out->t_end) {
             int64_t end = outcome == ALT_EMU_COMPLETED || outcome == ALT_EMU_ACTIVATION_FAILED ? t_read
                         : outcome == ALT_EMU_ABORTED ? d->t_service_end
-                        : outcome == ALT_EMU_WAN_FAILED ? image_at
+                        : outcome == ALT_EMU_WAN_FAILED ? c->image_at
                         : outcome == ALT_EMU_TIMEOUT ? p->deadline : -1;
             out->t_end[i] = seconds(end);
         }
@@ -296,9 +389,34 @@ void alt_emu_installation(const alt_emu_params *p, uint64_t inst, unsigned sides
         out->airtime_bridge[i] = (double)d->airtime[ALT_EMU_BRIDGE] * 1e-9;
         out->dc_wait[i] = (double)d->dc_wait * 1e-9;
         if (trace)
-            trace->count[i] = traced[side] ? traced[side]->count : 0;
+            trace->count[i] = c->traced[side] ? c->traced[side]->count : 0;
     }
 }
+
+void alt_emu_installation(const alt_emu_params *p, uint64_t inst, unsigned sides, size_t row,
+                          const double *han_per, const double *bridge_per, const alt_emu_outputs *out,
+                          const alt_emu_control *ctl)
+{
+    alt_rng_tables_init();
+    inst_ctx c;
+    inst_prepare(&c, p, inst, sides, row, han_per, bridge_per, out);
+    if (!c.wan_failed) {
+        int first = first_side(p, sides);
+        if (first < 0) {
+            for (int side = 0; side < 2; side++)
+                if (sides & (1u << side))
+                    start_download(&c.dl[side], c.image_at, ctl, c.traced[side]);
+        } else {
+            start_download(&c.dl[first], c.image_at, ctl, c.traced[first]);
+            /* the CH takes the second client once it is done with the first (or gave up on it) */
+            int64_t next = c.dl[first].t_service_end >= 0 ? c.dl[first].t_service_end : ALT_RNG_NEVER;
+            start_download(&c.dl[1 - first], next, ctl, c.traced[1 - first]);
+        }
+    }
+    inst_write(&c, p, out);
+}
+
+#include "emu_building.inc"
 
 int alt_emu_check(const alt_emu_params *p)
 {
@@ -338,6 +456,24 @@ int alt_emu_check(const alt_emu_params *p)
             if (w[2 * i] < 0 || w[2 * i + 1] <= w[2 * i] || (i > 0 && w[2 * i] < w[2 * i - 1]))
                 return ALT_EINVAL;
         }
+    }
+    return ALT_OK;
+}
+
+int alt_emu_check_shared(const alt_emu_params *p)
+{
+    if (alt_emu_check(p) != ALT_OK || !(p->rssi_sigma_db >= 0.0) || isinf(p->rssi_sigma_db) ||
+        isinf(p->capture_margin_db))
+        return ALT_EINVAL;
+    for (int l = 0; l < 2; l++) {
+        const alt_emu_shared_access *A = &p->shared[l];
+        if (A->access < ALT_EMU_ALOHA || A->access > ALT_EMU_LBT || A->access == ALT_EMU_NONPERSISTENT ||
+            A->cca < 0 || A->cca_to_tx < 0 || A->unit < 0)
+            return ALT_EINVAL;
+        if (A->access == ALT_EMU_CSMA_802154 && (A->unit <= 0 || A->min_be > A->max_be || A->max_be > 20))
+            return ALT_EINVAL;
+        if (A->access == ALT_EMU_LBT && (A->unit <= 0 || A->max_slots == 0 || A->max_slots > 1000000))
+            return ALT_EINVAL;
     }
     return ALT_OK;
 }

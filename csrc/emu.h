@@ -2,8 +2,10 @@
  *
  * Each installation is a Communications Hub (CH), a hub-side bridge (H) and a meter-side bridge (M). Both
  * bridges pull the image from the CH with ZigBee OTA Image Block Request/Response exchanges; M's exchanges
- * cross the bridge link (M <-> H) as well as the HAN (H <-> CH). Installations are independent, so each runs
- * its own tiny event loop, and installations are split across threads writing disjoint output slots.
+ * cross the bridge link (M <-> H) as well as the HAN (H <-> CH). Without shared air installations are
+ * independent, so each runs
+ * its own tiny event loop, and installations are split across threads writing disjoint output slots (with
+ * shared air, buildings are: see "Shared air" below).
  * Randomness comes from rng.h keyed by (seed, installation, stream), so results never depend on threads.
  *
  * Time is integer nanoseconds throughout: closed-form jumps over loss-free runs are then exactly equal to
@@ -31,12 +33,54 @@
  *    started complete normally. A cut exchange counts as an exchange retry, not as a consecutive failure.
  *  - A download that has not finished by the deadline ends as ALT_EMU_TIMEOUT.
  *
+ * Shared air (alt_emu_run_buildings; EmulationParams.contention): installations are grouped by building, and
+ * within a building each has a HAN channel (its CH and hub-side bridge) and a bridge channel (its two bridges).
+ * One event loop per building runs its downloads in time order (ties: the earlier unit of the group's canonical
+ * order, which callers sort by installation key). On top of the rules above:
+ *  - A download is active from its start to its end (completion, abort after its last response timeout, or
+ *    the boundary at which the deadline is found passed); waiting for an outage or a block period counts.
+ *  - An attempt is "contended" when, at the moment it is ready, another installation of the building has an
+ *    active download using that channel (HAN: both sides; bridge: the meter side). An uncontended attempt
+ *    follows the rule above (on air tx_delay later, the mean CSMA delay). A contended one uses the link's access
+ *    procedure instead of tx_delay, from max(ready, duty-cycle release): HAN, IEEE 802.15.4 unslotted
+ *    CSMA-CA (NB = 0, BE = min_be; wait a uniform 0 .. 2^BE - 1 units, assess for cca; idle: on air cca_to_tx
+ *    later; busy: NB++, BE = min(BE + 1, max_be), given up after max_backoffs + 1 busy assessments); bridge,
+ *    EN 300 220 listen-before-talk (listen for cca; idle: on air cca_to_tx later; busy: defer a uniform
+ *    1 .. max_slots slots and listen again, given up after max_deferrals + 1 busy listens), or no listening at
+ *    all (ALT_EMU_ALOHA: tx_delay as alone). An assessment over [c, c + cca) is busy if a frame of another
+ *    installation on the channel is on air at some moment of it. A frame given up this way is a failed attempt
+ *    that never went on air (no loss draw, no airtime); the next attempt is ready at once.
+ *  - Every frame on air (data and acknowledgement, either direction, the CH's too) occupies its channel for its
+ *    airtime. A data frame or acknowledgement is lost if it overlaps a frame of another installation on the
+ *    channel, unless capture is on (capture_margin_db >= 0) and its power is at least capture_margin_db above
+ *    the strongest frame overlapping it. Powers are per installation and link (both directions alike):
+ *    rssi_sigma_db x a standard normal, around a building-wide mean.
+ *  - An attempt fails if the loss process says so (drawn for every attempt on air, as alone) or its data frame
+ *    collided (no acknowledgement: the attempt ends ack_timeout after the data frame); a collided
+ *    acknowledgement fails it at max(its end, data end + ack_timeout). Only a delivered data frame is
+ *    acknowledged.
+ *  - Randomness: the lone streams are unchanged; access draws come from stream 16 + side of the installation,
+ *    powers from stream 20. A building of one installation, or one whose downloads never overlap, gives
+ *    exactly the lone results. Results depend on the seed and the grouping only: never on threads or on the
+ *    order of the input.
+ *  - Building cap (building_cap > 0): an installation takes one of its building's building_cap places when
+ *    its first download would start (the image reached its CH), or waits for one, first come first served
+ *    (ties: canonical order); it keeps the place until every download it makes has ended, and a waiting
+ *    installation starts its downloads the moment a place frees. With a cap of 1 every download of the
+ *    building runs alone: the lone results, moved later.
+ *  - Speed: a download alone in its building (no other installation active) runs the closed-form loop up to
+ *    the next start of another installation's download, pausing at the last exchange boundary from which every
+ *    frame of the next exchange surely ends before it; everything else is stepped one event per access,
+ *    frame and acknowledgement. Both give the same results.
+ *
  * Simplifications (deliberate, for block-level timing): the PER is per attempt (the frame or its ack lost;
- * an ack's airtime counts only when the attempt succeeds); the two bridges' downloads have independent loss
- * processes and, when concurrent, do not contend for the HAN channel or the hub-side bridge's radio;
- * installations do not contend either, not even in one building (the shared-channel model that will make
- * them is csrc/emu_channel.h, not yet wired in here); CSMA backoff is its mean (tx_delay), not a random draw; the CH serves the second bridge of a sequential pair
- * once the first's Upgrade End exchange is done (or it gave up); the version read-back always succeeds.
+ * an ack's airtime counts only when the attempt succeeds); the two bridges' downloads of one installation have
+ * independent loss processes and, when concurrent, do not contend with each other for the HAN channel or the
+ * hub-side bridge's radio (only other installations' frames collide or make a channel busy); without shared
+ * air installations never contend, and with it one channel is one collision domain (no hidden stations, no
+ * half-duplex receivers, a frame's power does not depend on who hears it); an uncontended attempt's CSMA backoff
+ * is its mean (tx_delay), not a random draw; the CH serves the second bridge of a sequential pair once the
+ * first's Upgrade End exchange is done (or it gave up); the version read-back always succeeds.
  */
 #ifndef ALT_EMU_H
 #define ALT_EMU_H
@@ -45,6 +89,7 @@
 #include <stdint.h>
 
 #include "alt_status.h"
+#include "emu_channel.h"
 
 /* How a device's download ended. The numbers are stored in results and campaign stores: append, never
  * renumber; give each a name in alt_emu_outcome_name (emu.c), which the Python layer takes its list from. */
@@ -91,6 +136,18 @@ typedef struct alt_emu_link {
     double mean_bad_len;     /* mean bad-state sojourn (attempts); 0 disables bursts */
 } alt_emu_link;
 
+/* Channel access of one link on shared air (per-building engine). access is enum alt_emu_access of
+ * emu_channel.h: ALT_EMU_ALOHA (no listening: on air tx_delay after ready, as alone), ALT_EMU_CSMA_802154 or
+ * ALT_EMU_LBT (the same procedures as emu_channel.h; a channel access failure is a failed attempt). */
+typedef struct alt_emu_shared_access {
+    int access;
+    int64_t cca;                         /* assessment (listen) time, ns */
+    int64_t cca_to_tx;                   /* idle assessment to on air, ns */
+    int64_t unit;                        /* backoff unit (CSMA-CA) or deferral slot (LBT), ns */
+    uint32_t min_be, max_be, max_backoffs;   /* CSMA_802154 */
+    uint32_t max_slots, max_deferrals;       /* LBT */
+} alt_emu_shared_access;
+
 typedef struct alt_emu_params {
     alt_emu_link link[2];                              /* ALT_EMU_HAN, ALT_EMU_BRIDGE */
     /* frame timings per kind: [kind][link][0 = request, 1 = response] */
@@ -113,7 +170,15 @@ typedef struct alt_emu_params {
     const int64_t *scheduled[3];         /* scheduled windows of CH, H, M: [start, end) ns pairs, sorted */
     size_t n_scheduled[3];
     uint64_t seed;
-    int step_every_exchange;             /* 1: no closed-form jumps or replays (tests compare both bit for bit) */
+    int step_every_exchange;             /* 1: no closed-form jumps or replays, and with shared air every download
+                                          * stepped attempt by attempt (tests compare both bit for bit) */
+    /* shared air (alt_emu_run_buildings only): channel access per link when another installation of the
+     * building is downloading on the channel, and capture */
+    alt_emu_shared_access shared[2];     /* ALT_EMU_HAN, ALT_EMU_BRIDGE */
+    double capture_margin_db;            /* < 0 or NaN: no capture */
+    double rssi_sigma_db;                /* spread of the per-installation received power (capture only) */
+    uint32_t building_cap;               /* at most this many installations of a building downloading at once
+                                          * (0: no cap); see "Shared air" */
 } alt_emu_params;
 
 /* Caller-owned outputs. Device rows are 2 * installation + side; the per-installation arrays have one row
@@ -179,11 +244,33 @@ int alt_emu_run_units(const alt_emu_params *p, const uint64_t *keys, const uint8
                       const double *han_per, const double *bridge_per, const alt_emu_outputs *out, int n_threads,
                       alt_emu_control *ctl);
 
+/* Emulates n installations grouped by building, with shared air (the rules above, "Shared air"). Unit i is
+ * installation keys[i] in out row i, as in alt_emu_run_units. Group g is units order[group_start[g] ..
+ * group_start[g + 1]) in that (canonical) order: ties between simultaneous events go to the earlier unit, so
+ * callers sort a group by key to make results independent of the input order. han_channel / bridge_channel:
+ * per unit, the channel within its group (small integers: a group has max + 1 channels of each link). A group
+ * is never split across threads. Otherwise as alt_emu_run_units. */
+int alt_emu_run_buildings(const alt_emu_params *p, const uint64_t *keys, const uint8_t *sides, size_t n,
+                          const uint64_t *order, const uint64_t *group_start, size_t n_groups,
+                          const uint32_t *han_channel, const uint32_t *bridge_channel, const double *han_per,
+                          const double *bridge_per, const alt_emu_outputs *out, int n_threads,
+                          alt_emu_control *ctl);
+
 /* One installation (the unit the threads share out). A download polls ctl (may be NULL) every few thousand
  * steps, so even a pathological parameter set stops promptly; a stopped installation's rows are garbage. */
 void alt_emu_installation(const alt_emu_params *p, uint64_t installation, unsigned sides, size_t row,
                           const double *han_per, const double *bridge_per, const alt_emu_outputs *out,
                           const alt_emu_control *ctl);
+
+/* One building (the unit the threads share out with shared air): units rows[0 .. n) of the arrays of
+ * alt_emu_run_buildings, in that order. ALT_OK, or ALT_ENOMEM. */
+int alt_emu_building(const alt_emu_params *p, const uint64_t *keys, const uint8_t *sides, const uint64_t *rows,
+                     size_t n, const uint32_t *han_channel, const uint32_t *bridge_channel,
+                     const double *han_per, const double *bridge_per, const alt_emu_outputs *out,
+                     const alt_emu_control *ctl);
+
+/* Checks the shared-air parameters alt_emu_run_buildings adds; ALT_OK or ALT_EINVAL. */
+int alt_emu_check_shared(const alt_emu_params *p);
 
 /* Nonzero once alt_emu_control_stop was called (ctl may be NULL: never). */
 int alt_emu_control_stopped(const alt_emu_control *ctl);

@@ -65,6 +65,101 @@ static void *worker(void *arg)
 
 static int run_job(job *j, int n_threads);
 
+/* Buildings shared out one at a time (a building is never split): each writes only its units' rows. */
+typedef struct building_job {
+    const alt_emu_params *p;
+    const uint64_t *keys, *order, *group_start;
+    const uint8_t *sides;
+    const uint32_t *han_channel, *bridge_channel;
+    const double *han_per, *bridge_per;
+    size_t n_groups;
+    const alt_emu_outputs *out;
+    alt_emu_control *ctl;
+    atomic_size_t next;
+    atomic_int status;
+} building_job;
+
+static void *building_worker(void *arg)
+{
+    building_job *j = arg;
+    for (;;) {
+        size_t g = atomic_fetch_add(&j->next, 1);
+        if (g >= j->n_groups || atomic_load_explicit(&j->ctl->stop, memory_order_relaxed) ||
+            atomic_load_explicit(&j->status, memory_order_relaxed) != ALT_OK)
+            break;
+        size_t lo = (size_t)j->group_start[g], hi = (size_t)j->group_start[g + 1];
+        int rc = alt_emu_building(j->p, j->keys, j->sides, j->order + lo, hi - lo, j->han_channel,
+                                  j->bridge_channel, j->han_per, j->bridge_per, j->out, j->ctl);
+        if (rc != ALT_OK)
+            atomic_store(&j->status, rc);
+        atomic_fetch_add_explicit(&j->ctl->done, hi - lo, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+int alt_emu_run_buildings(const alt_emu_params *p, const uint64_t *keys, const uint8_t *sides, size_t n,
+                          const uint64_t *order, const uint64_t *group_start, size_t n_groups,
+                          const uint32_t *han_channel, const uint32_t *bridge_channel, const double *han_per,
+                          const double *bridge_per, const alt_emu_outputs *out, int n_threads,
+                          alt_emu_control *ctl)
+{
+    if (alt_emu_check_shared(p) != ALT_OK || !out || n_threads < 1 || !group_start)
+        return ALT_EINVAL;
+    if (n && (!keys || !order || !han_channel || !bridge_channel))
+        return ALT_EINVAL;
+    /* the groups must cover rows 0 .. n - 1 exactly once, and channels stay small */
+    if (group_start[0] != 0 || group_start[n_groups] != n)
+        return ALT_EINVAL;
+    for (size_t g = 0; g < n_groups; g++)
+        if (group_start[g + 1] < group_start[g])
+            return ALT_EINVAL;
+    /* order must be a permutation: two buildings writing one row would race */
+    unsigned char *seen = n ? calloc(n, 1) : NULL;
+    if (n && !seen)
+        return ALT_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (order[i] >= n || seen[order[i]] || han_channel[i] > 65535 || bridge_channel[i] > 65535) {
+            free(seen);
+            return ALT_EINVAL;
+        }
+        seen[order[i]] = 1;
+    }
+    free(seen);
+    const alt_emu_trace *trace = out->trace;
+    if (trace && n && (!trace->records || !trace->first || !trace->capacity || !trace->count))
+        return ALT_EINVAL;
+    alt_emu_control local;
+    if (!ctl) {
+        atomic_init(&local.stop, 0);
+        atomic_init(&local.done, 0);
+        ctl = &local;
+    }
+    alt_rng_tables_init();
+    building_job j = {p, keys, order, group_start, sides, han_channel, bridge_channel, han_per, bridge_per,
+                      n_groups, out, ctl, 0, ALT_OK};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.status, ALT_OK);
+    if ((size_t)n_threads > n_groups)
+        n_threads = n_groups ? (int)n_groups : 1;
+    pthread_t *tids = n_threads > 1 ? malloc(sizeof(pthread_t) * (size_t)(n_threads - 1)) : NULL;
+    if (n_threads > 1 && !tids)
+        return ALT_ENOMEM;
+    int started = 0;
+    for (; started < n_threads - 1; started++)
+        if (pthread_create(&tids[started], NULL, building_worker, &j) != 0)
+            break;                   /* fewer threads: slower, never different */
+    building_worker(&j);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    free(tids);
+    int status = atomic_load(&j.status);
+    if (status != ALT_OK)
+        return status;
+    if (atomic_load(&ctl->stop) && atomic_load(&ctl->done) < n)
+        return ALT_EINTR;
+    return ALT_OK;
+}
+
 int alt_emu_run(const alt_emu_params *p, uint64_t first, size_t n, const double *han_per,
                 const double *bridge_per, const alt_emu_outputs *out, int n_threads, alt_emu_control *ctl)
 {

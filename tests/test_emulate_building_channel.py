@@ -175,9 +175,9 @@ def test_access_parameters_are_validated():
                     bridge=BridgeLink(lbt=None)).validate(80)
 
 
-def test_emulate_refuses_contention_until_the_building_engine_exists():
+def test_emulate_needs_buildings_for_contention():
     from althan_ota.emulate import emulate
-    with pytest.raises(ParameterError, match="contention=True"):
+    with pytest.raises(ParameterError, match="contention=True needs .* who shares the air"):
         emulate(2, 1_000, EmulationParams(contention=True))
     # off (the default) runs as before
     assert len(emulate(2, 1_000, EmulationParams(contention=False), seed=1)) == 4

@@ -8,6 +8,7 @@ from typing_extensions import disjoint_base
 
 OUTCOMES: tuple[str, ...]
 ORDERS: dict[str, int]
+SHARED_ACCESS: dict[str, int]
 KINDS: tuple[str, ...]
 LINKS: tuple[str, ...]
 DEVICE_COLUMNS: dict[str, str]
@@ -30,6 +31,8 @@ class Run(Control):
     def __init__(self, cfg: dict[str, Any], first: int, n: int, han_per: NDArray[np.float64] | None,
                  bridge_per: NDArray[np.float64] | None, out: dict[str, NDArray[Any]],
                  keys: NDArray[np.uint64] | None = None, sides: NDArray[np.uint8] | None = None) -> None: ...
+    def set_buildings(self, shared: dict[str, Any], order: NDArray[np.uint64], group_start: NDArray[np.uint64],
+                      han_channel: NDArray[np.uint32], bridge_channel: NDArray[np.uint32]) -> None: ...
     def set_trace(self, records: NDArray[np.void], first: NDArray[np.uint64], capacity: NDArray[np.uint64],
                   count: NDArray[np.uint64]) -> None: ...
     def execute(self, n_threads: int) -> None: ...

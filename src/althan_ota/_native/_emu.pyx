@@ -5,9 +5,9 @@ from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
 from ._buffers cimport array_data
 from ._status cimport check_rc
-from .emu cimport (ALT_EMU_OUTCOMES, alt_emu_check, alt_emu_control_done, alt_emu_control_free, alt_emu_control_new,
+from .emu cimport (ALT_EMU_OUTCOMES, alt_emu_check, alt_emu_check_shared, alt_emu_control_done, alt_emu_control_free, alt_emu_control_new,
                    alt_emu_control_stop, alt_emu_exchange_record, alt_emu_outcome_name, alt_emu_outputs,
-                   alt_emu_params, alt_emu_run, alt_emu_run_units, alt_emu_trace)
+                   alt_emu_params, alt_emu_run, alt_emu_run_buildings, alt_emu_run_units, alt_emu_trace)
 from .rng cimport alt_rng, alt_rng_init, alt_rng_next
 
 import numpy as np
@@ -34,6 +34,8 @@ def philox_words(uint64_t seed, uint64_t installation, uint64_t stream, uint64_t
 #: How a device's download ended, by enum alt_emu_outcome value (csrc/emu.h names them).
 OUTCOMES = tuple(alt_emu_outcome_name(o).decode() for o in range(ALT_EMU_OUTCOMES))
 ORDERS = {"meter_first": 0, "hub_first": 1, "concurrent": 2}
+#: channel access on shared air (enum alt_emu_access of csrc/emu_channel.h)
+SHARED_ACCESS = {"aloha": 0, "csma_802154": 2, "lbt": 3}
 KINDS = ("block", "last_block", "upgrade_end")
 LINKS = ("han", "bridge")
 DEVICE_COLUMNS = {
@@ -83,6 +85,12 @@ cdef class Run(Control):
     cdef const uint8_t *sides
     cdef readonly Py_ssize_t n
     cdef readonly unsigned long long first
+    cdef const uint64_t *order
+    cdef const uint64_t *group_start
+    cdef size_t n_groups
+    cdef const uint32_t *han_channel
+    cdef const uint32_t *bridge_channel
+    cdef bint buildings
 
     def __init__(self, dict cfg, unsigned long long first, Py_ssize_t n, han_per, bridge_per, dict out,
                  keys=None, sides=None):
@@ -167,6 +175,42 @@ cdef class Run(Control):
         self.out.han_per = <double *>column(out, "han_per", n)
         self.out.bridge_per = <double *>column(out, "bridge_per", n)
 
+    def set_buildings(self, dict shared, order, group_start, han_channel, bridge_channel):
+        """Runs with shared air (csrc/emu.h, alt_emu_run_buildings): shared holds per link ("han", "bridge")
+        the access dict (access name, cca, cca_to_tx, unit, min_be, max_be, max_backoffs, max_slots,
+        max_deferrals; ns) and capture_margin_db (NaN: none), rssi_sigma_db, building_cap (0: no cap). order (u8): units grouped by
+        building, each group in canonical order; group_start (u8): n_groups + 1 offsets into order;
+        han_channel, bridge_channel (u4): per unit, its channel within its building. Needs keys."""
+        cdef int l
+        if self.keys == NULL:
+            raise ParameterError("shared air needs installation keys")
+        for l, name in enumerate(LINKS):
+            a = shared[name]
+            self.p.shared[l].access = SHARED_ACCESS[a["access"]]
+            self.p.shared[l].cca = a["cca"]
+            self.p.shared[l].cca_to_tx = a["cca_to_tx"]
+            self.p.shared[l].unit = a["unit"]
+            self.p.shared[l].min_be = a["min_be"]
+            self.p.shared[l].max_be = a["max_be"]
+            self.p.shared[l].max_backoffs = a["max_backoffs"]
+            self.p.shared[l].max_slots = a["max_slots"]
+            self.p.shared[l].max_deferrals = a["max_deferrals"]
+        self.p.capture_margin_db = shared["capture_margin_db"]
+        self.p.rssi_sigma_db = shared["rssi_sigma_db"]
+        self.p.building_cap = shared["building_cap"]
+        check_rc(alt_emu_check_shared(&self.p), "the emulator engine",
+                 "shared-air parameters rejected by the C engine (a validation gap: please report)")
+        n_groups = len(group_start) - 1
+        if n_groups < 0:
+            raise ParameterError("group_start needs at least one entry")
+        self.keep.extend([order, group_start, han_channel, bridge_channel])
+        self.order = <const uint64_t *>array_data(order, "u8", self.n, "order", False)
+        self.group_start = <const uint64_t *>array_data(group_start, "u8", n_groups + 1, "group_start", False)
+        self.han_channel = <const uint32_t *>array_data(han_channel, "u4", self.n, "han_channel", False)
+        self.bridge_channel = <const uint32_t *>array_data(bridge_channel, "u4", self.n, "bridge_channel", False)
+        self.n_groups = n_groups
+        self.buildings = True
+
     def set_trace(self, records, first, capacity, count):
         """Traces the devices with capacity[row] > 0 into records[first[row]:first[row] + capacity[row]]
         (RECORD_DTYPE); count[row] gets each device's exchanges (more than capacity: the records stop there).
@@ -198,7 +242,12 @@ cdef class Run(Control):
         if n_threads < 1:
             raise ParameterError(f"n_threads must be >= 1, got {n_threads}")
         with nogil:
-            if self.keys != NULL:
+            if self.buildings:
+                status = alt_emu_run_buildings(&self.p, self.keys, self.sides, self.n, self.order,
+                                               self.group_start, self.n_groups, self.han_channel,
+                                               self.bridge_channel, self.han_per, self.bridge_per, &self.out,
+                                               n_threads, self.ctl)
+            elif self.keys != NULL:
                 status = alt_emu_run_units(&self.p, self.keys, self.sides, self.n, self.han_per,
                                            self.bridge_per, &self.out, n_threads, self.ctl)
             else:

@@ -17,6 +17,16 @@ cdef extern from "emu.h" nogil:
         double per_bad
         double mean_good_len
         double mean_bad_len
+    ctypedef struct alt_emu_shared_access:
+        int access
+        int64_t cca
+        int64_t cca_to_tx
+        int64_t unit
+        uint32_t min_be
+        uint32_t max_be
+        uint32_t max_backoffs
+        uint32_t max_slots
+        uint32_t max_deferrals
     ctypedef struct alt_emu_params:
         alt_emu_link link[2]
         alt_emu_hop_timing frame[3][2][2]
@@ -40,6 +50,10 @@ cdef extern from "emu.h" nogil:
         size_t n_scheduled[3]
         uint64_t seed
         int step_every_exchange
+        alt_emu_shared_access shared[2]
+        double capture_margin_db
+        double rssi_sigma_db
+        uint32_t building_cap
     ctypedef struct alt_emu_exchange_record:
         int64_t t_request
         int64_t t_response
@@ -84,6 +98,12 @@ cdef extern from "emu.h" nogil:
     void alt_emu_control_stop(alt_emu_control *ctl)
     uint64_t alt_emu_control_done(const alt_emu_control *ctl)
     int alt_emu_check(const alt_emu_params *p)
+    int alt_emu_check_shared(const alt_emu_params *p)
+    int alt_emu_run_buildings(const alt_emu_params *p, const uint64_t *keys, const uint8_t *sides, size_t n,
+                              const uint64_t *order, const uint64_t *group_start, size_t n_groups,
+                              const uint32_t *han_channel, const uint32_t *bridge_channel, const double *han_per,
+                              const double *bridge_per, const alt_emu_outputs *out, int n_threads,
+                              alt_emu_control *ctl)
     int alt_emu_run(const alt_emu_params *p, uint64_t first, size_t n, const double *han_per,
                     const double *bridge_per, const alt_emu_outputs *out, int n_threads,
                     alt_emu_control *ctl)

@@ -20,7 +20,8 @@ from ..stage_profile import stage
 from .outcomes import FAILED, emulator_rows, outcome
 from .plan import CampaignPlan, WavePlan
 from .store_tables import DEVICES, EVENTS, TRANSFERS
-from .building_places import BuildingPlaces
+from ..errors import ParameterError
+from .building_places import NO_BUILDING, BuildingPlaces
 from .slots import RequestBook, retry_times
 from .states import State
 
@@ -165,6 +166,7 @@ def _emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePla
                       reason=np.zeros((n, 2), np.uint8), attempts=np.zeros((n, 2), np.int32),
                       t_final=np.full((n, 2), np.nan), sums={k: np.zeros((n, 2)) for k in _TRANSFER_SUMS},
                       download_s=np.zeros((n, 2)))
+    buildings = _shared_air_buildings(params, places, n)
     due = np.full((n, 2), np.nan)              # when each side's next attempt may go (its back-off)
     pending = present.copy()
     attempt = 1
@@ -177,13 +179,30 @@ def _emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePla
             start = retry_times(book, pending[units], due[units])
         result = emulate({"han_per": han_per[units], "bridge_per": bridge_per[units]}, plan.image_size, params,
                          seed=attempt_seed(seed, attempt), installation_keys=keys[units], sides=sides,
-                         n_threads=n_threads)
+                         n_threads=n_threads, buildings=None if buildings is None else buildings[units])
         requested = start
         if places is not None and places.cap is not None and waves.building is not None:
             start = _held(places, waves.building[lo:hi][units], start, pending[units], result)
         _record_attempt(out, plan, units, start, pending, result, attempt, due, requested)
         attempt += 1
     return out
+
+
+def _shared_air_buildings(params: EmulationParams, places: BuildingPlaces | None, n: int) -> np.ndarray | None:
+    """With shared air (params.contention), who shares it in the engine. A building cap of 1 holds a
+    building's units so that their downloads never overlap: each then has the air of its building to itself,
+    which the engine gives exactly with every unit a building of its own. With a larger cap (or none) the
+    engine would have to be given the held start times, which it does not take yet: refused, not guessed."""
+    if not params.contention:
+        return None
+    if params.building_cap is not None:
+        raise ParameterError("a campaign caps buildings with its plan's building_concurrency, not the emulation's "
+                             "building_cap")
+    if places is None or places.cap != 1:
+        raise ParameterError("a campaign with shared air (contention=True) needs building_concurrency=1 for now: "
+                             "the per-building engine does not yet take the start times a larger cap holds "
+                             "units to (emulate() and plan block model larger caps)")
+    return np.full(n, NO_BUILDING, np.int64)
 
 
 def _held(places: BuildingPlaces, building: np.ndarray, requested: np.ndarray, sides: np.ndarray,

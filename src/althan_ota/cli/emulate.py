@@ -17,6 +17,17 @@ def register(sub) -> None:
                                                    "frame (CCM*, FCS) and check its SHA-256 on each device")
     p.add_argument("--corrupt-image-prob", type=fraction, default=0.0,
                    help="with --image: probability that a CH serves a corrupted copy (default 0)")
+    p.add_argument("--contention", action="store_true",
+                   help="shared air: the installations sit in blocks of flats drawn as `fleet generate` draws "
+                        "them (1 to 80 a building), and each building's installations share their channels "
+                        "(the per-building engine)")
+    p.add_argument("--han-channels", type=positive, default=1,
+                   help="with --contention: 2.4 GHz HAN channels per building (default 1)")
+    p.add_argument("--bridge-channels", type=positive, default=1,
+                   help="with --contention: sub-GHz bridge channels per building (default 1)")
+    p.add_argument("--building-cap", type=positive, default=None,
+                   help="with --contention: at most this many installations of a building download at once "
+                        "(the others wait for a place; default: no cap)")
     p.add_argument("--parquet", metavar="FILE", help="write the per-device table to a Parquet file")
     p.add_argument("--json", action="store_true", help="print the fleet summary as JSON")
     p.set_defaults(handler=run)
@@ -27,8 +38,12 @@ def run(args) -> int:
 
     from rich.progress import Progress
 
-    from ..emulate import emulate
+    import numpy as np
+
+    from ..emulate import EmulationParams, emulate
     from ..emulate.bytes import ByteParams
+    from ..errors import ParameterError
+    from ..fleet.synthetic import _buildings as draw_buildings   # the building sizes `fleet generate` draws
 
     if args.image:
         with open(args.image, "rb") as f:
@@ -37,6 +52,12 @@ def run(args) -> int:
         kw = dict(fidelity="bytes", image=image, byte_params=ByteParams(corrupt_image_prob=args.corrupt_image_prob))
     else:
         kw = dict(image_size=args.image_size)
+    if args.contention:
+        kw["params"] = EmulationParams(contention=True, han_channels=args.han_channels,
+                                       bridge_channels=args.bridge_channels, building_cap=args.building_cap)
+        kw["buildings"] = draw_buildings(np.random.default_rng(args.seed), args.installations).astype(np.int64)
+    elif args.han_channels != 1 or args.bridge_channels != 1 or args.building_cap is not None:
+        raise ParameterError("--han-channels, --bridge-channels and --building-cap need --contention")
     with Progress(transient=True) as bar:
         task = bar.add_task("emulating", total=args.installations)
         result = emulate(args.installations, seed=args.seed, n_threads=args.threads,

@@ -11,9 +11,13 @@ The rules are stated in csrc/emu.h; the parameters and the sources of their defa
 bytes-to-airtime frame model in airtime.py; a SimPy model of the same rules in althan_ota.testing.simpy_emulator;
 the bytes fidelity (real frames, CCM*, FCS, SHA-256 of the reassembled image) in bytes.py and csrc/emu_bytes.h;
 per-exchange traces of a few installations (``emulate(..., trace=True)``) in trace.py; one shared channel of a
-building (802.15.4 CSMA-CA, EN 300 220 listen-before-talk, collisions, capture) in channel.py.
+building (802.15.4 CSMA-CA, EN 300 220 listen-before-talk, collisions, capture) in channel.py; installations of
+a building sharing those channels (``EmulationParams(contention=True)``, ``emulate(..., buildings=...)``: the
+per-building engine, "Shared air" in csrc/emu.h) with who shares what in buildings.py, and its SimPy model in
+althan_ota.testing.simpy_building.
 """
 
+from .buildings import ChannelAssignment, assign_channels
 from .bytes import ByteParams
 from .engine import FIDELITIES, emulate
 from .airtime import MAX_BLOCK
@@ -21,6 +25,6 @@ from .params import (BridgeLink, Csma802154, EmulationParams, GilbertElliott, Ha
                      OutageParams)
 from .result import DEVICE_COLUMNS, OUTCOMES, SIDES, EmulationResult, FleetSummary
 
-__all__ = ["BridgeLink", "ByteParams", "Csma802154", "DEVICE_COLUMNS", "EmulationParams", "EmulationResult",
+__all__ = ["BridgeLink", "ByteParams", "ChannelAssignment", "Csma802154", "DEVICE_COLUMNS", "EmulationParams", "EmulationResult",
            "FIDELITIES", "FleetSummary", "GilbertElliott", "HanLink", "ListenBeforeTalk", "MAX_BLOCK", "OUTCOMES",
-           "OtaParams", "OutageParams", "SIDES", "emulate"]
+           "OtaParams", "OutageParams", "SIDES", "assign_channels", "emulate"]

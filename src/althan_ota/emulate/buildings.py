@@ -57,7 +57,7 @@ def _building_codes(building_id) -> np.ndarray:
     return codes
 
 
-def _round_robin(building: np.ndarray, count: int) -> np.ndarray:
+def round_robin(building: np.ndarray, count: int) -> np.ndarray:
     """Each installation's position among its building's installations (fleet order), modulo count."""
     order = np.argsort(building, kind="stable")
     sorted_b = building[order]
@@ -98,5 +98,5 @@ def assign_channels(building_id, params: EmulationParams, channel=None) -> Chann
             row = int(np.flatnonzero(values < 0)[0])
             raise ParameterError(f"channel[{row}] = {values[row]}: a channel is an integer >= 0")
         return ChannelAssignment(building, values.copy(), values.copy())
-    return ChannelAssignment(building, _round_robin(building, params.han_channels),
-                             _round_robin(building, params.bridge_channels))
+    return ChannelAssignment(building, round_robin(building, params.han_channels),
+                             round_robin(building, params.bridge_channels))

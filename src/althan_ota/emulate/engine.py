@@ -13,10 +13,14 @@ from ..errors import ParameterError
 from . import bytes as bytes_fidelity
 from . import airtime
 from . import trace as tracing
+from .buildings import NO_BUILDING, ChannelAssignment, assign_channels, round_robin
 from .params import EmulationParams
 from .result import EmulationResult
 
 FIDELITIES = ("timing", "bytes")
+# installations in one building (one event loop, one thread, ~15 KB of state each): the largest blocks of flats
+# hold a few thousand; a column with one value for the whole fleet would make one huge loop
+MAX_BUILDING = 20_000
 _NS = 1_000_000_000
 
 
@@ -66,6 +70,87 @@ def engine_config(image_size: int, params: EmulationParams, seed: int) -> dict:
     }
 
 
+def shared_config(params: EmulationParams) -> dict:
+    """The per-building engine's channel access per link (ns) and capture figures."""
+    csma = params.han.csma
+    lbt = params.bridge.lbt
+    none = {"min_be": 0, "max_be": 0, "max_backoffs": 0, "max_slots": 0, "max_deferrals": 0}
+    han = {**none, "access": "csma_802154", "cca": _ns(csma.cca_s), "cca_to_tx": _ns(csma.cca_to_tx_s),
+           "unit": _ns(csma.unit_backoff_s), "min_be": csma.min_be, "max_be": csma.max_be,
+           "max_backoffs": csma.max_backoffs}
+    if lbt is None:     # no listening: frames go on air tx_delay after they are ready (pure ALOHA)
+        bridge = {**none, "access": "aloha", "cca": 0, "cca_to_tx": 0, "unit": 0}
+    else:
+        bridge = {**none, "access": "lbt", "cca": _ns(lbt.listen_s), "cca_to_tx": _ns(lbt.listen_to_tx_s),
+                  "unit": _ns(lbt.slot_s), "max_slots": lbt.max_slots, "max_deferrals": lbt.max_deferrals}
+    return {"han": han, "bridge": bridge,
+            "capture_margin_db": float("nan") if params.capture_margin_db is None
+            else float(params.capture_margin_db),
+            "rssi_sigma_db": float(params.rssi_sigma_db),
+            "building_cap": params.building_cap or 0}
+
+
+def building_groups(assignment: ChannelAssignment, keys: np.ndarray) -> dict:
+    """The per-building engine's grouping: units sorted by (building, key) — so neither the input order nor
+    the building codes change a result — with each group's offsets, and each unit's channel numbered
+    0, 1, ... within its building. An installation without a building is a group of its own."""
+    n = keys.shape[0]
+    group = assignment.building.astype(np.int64, copy=True)
+    alone = group == NO_BUILDING
+    group[alone] = (group.max(initial=-1) + 1) + np.arange(int(alone.sum()), dtype=np.int64)
+    order = np.lexsort((keys, group))
+    sorted_group = group[order]
+    bounds = np.flatnonzero(sorted_group[1:] != sorted_group[:-1]) + 1 if n else np.zeros(0, np.int64)
+    group_start = np.r_[0, bounds, n].astype(np.uint64) if n else np.zeros(1, np.uint64)
+
+    def local(channel: np.ndarray) -> np.ndarray:
+        o = np.lexsort((channel, group))
+        g, c = group[o], channel[o]
+        new_group = np.r_[True, g[1:] != g[:-1]] if n else np.zeros(0, bool)
+        new_channel = new_group | (np.r_[True, c[1:] != c[:-1]] if n else np.zeros(0, bool))
+        rank = np.cumsum(new_channel) - 1
+        first = np.maximum.accumulate(np.where(new_group, np.arange(n), 0)) if n else np.zeros(0, np.int64)
+        out = np.empty(n, dtype=np.uint32)
+        out[o] = rank - rank[first]
+        return out
+
+    return {"order": order.astype(np.uint64), "group_start": group_start,
+            "han_channel": local(assignment.han_channel), "bridge_channel": local(assignment.bridge_channel)}
+
+
+def _assignment(buildings, fleet, n: int, params: EmulationParams) -> ChannelAssignment | None:
+    """Who shares the air, from ``buildings`` or the fleet mapping's ``building_id`` (and ``channel``)."""
+    in_fleet = isinstance(fleet, Mapping) and fleet.get("building_id") is not None
+    if buildings is not None and in_fleet:
+        raise ParameterError("give building ids either in the fleet mapping (building_id) or as buildings=, "
+                             "not both")
+    if buildings is None and in_fleet:
+        buildings = assign_channels(fleet["building_id"], params, fleet.get("channel"))
+    elif buildings is None and isinstance(fleet, Mapping) and fleet.get("channel") is not None:
+        raise ParameterError("a fleet channel column needs building_id beside it")
+    if buildings is None:
+        if params.contention:
+            raise ParameterError("contention=True needs the per-building engine's input, who shares the air: pass "
+                                 "buildings= (building ids or integer codes, one per installation, or a "
+                                 "ChannelAssignment from assign_channels) or a fleet mapping with building_id")
+        return None
+    if not params.contention:
+        raise ParameterError("buildings only matter with shared air: set EmulationParams(contention=True)")
+    if isinstance(buildings, np.ndarray) and buildings.dtype.kind in "iu":
+        codes = buildings.astype(np.int64)
+        if codes.shape != (n,):
+            raise ParameterError(f"buildings has {codes.shape[0] if codes.ndim else 0} installations, the fleet {n}")
+        codes = np.where(codes < 0, NO_BUILDING, codes)
+        buildings = ChannelAssignment(codes, round_robin(codes, params.han_channels),
+                                      round_robin(codes, params.bridge_channels))
+    elif not isinstance(buildings, ChannelAssignment):
+        buildings = assign_channels(buildings, params)
+    if buildings.building.shape != (n,) or buildings.han_channel.shape != (n,) or \
+            buildings.bridge_channel.shape != (n,):
+        raise ParameterError(f"buildings has {buildings.building.shape[0]} installations, the fleet {n}")
+    return buildings
+
+
 def _per_array(fleet: Mapping, name: str, n: int | None) -> np.ndarray | None:
     if name not in fleet or fleet[name] is None:
         return None
@@ -86,27 +171,33 @@ def _fleet(fleet) -> tuple[int, np.ndarray | None, np.ndarray | None]:
             raise ParameterError(f"n_installations must be >= 0, got {fleet}")
         return int(fleet), None, None
     if isinstance(fleet, Mapping):
-        unknown = set(fleet) - {"han_per", "bridge_per"}
+        unknown = set(fleet) - {"han_per", "bridge_per", "building_id", "channel"}
         if unknown:
-            raise ParameterError(f"unknown per-installation arrays {sorted(unknown)}; known: han_per, bridge_per")
+            raise ParameterError(f"unknown per-installation arrays {sorted(unknown)}; known: han_per, bridge_per, "
+                                 f"building_id, channel")
         han = _per_array(fleet, "han_per", None)
         bridge = _per_array(fleet, "bridge_per", None if han is None else han.shape[0])
         if han is None and bridge is None:
-            raise ParameterError("give han_per and/or bridge_per arrays, or a number of installations")
+            if fleet.get("building_id") is not None:
+                return len(fleet["building_id"]), None, None
+            raise ParameterError("give han_per and/or bridge_per arrays (or building_id), or a number of "
+                                 "installations")
         return (han if han is not None else bridge).shape[0], han, bridge
     raise ParameterError(f"fleet must be a number of installations or a mapping of per-installation arrays "
-                         f"(han_per, bridge_per), got {type(fleet).__name__}")
+                         f"(han_per, bridge_per, building_id, channel), got {type(fleet).__name__}")
 
 
 def emulate(fleet, image_size: int | None = None, params: EmulationParams | None = None, seed: int = 0,
             fidelity: str = "timing", n_threads: int | None = None,
             progress: Callable[[int, int], object] | None = None,
             first_installation: int = 0, installation_keys=None, sides=None, image=None,
-            byte_params: "bytes_fidelity.ByteParams | None" = None, trace: bool = False) -> EmulationResult:
+            byte_params: "bytes_fidelity.ByteParams | None" = None, trace: bool = False,
+            buildings=None) -> EmulationResult:
     """Emulate an OTA rollout of an ``image_size``-byte image to a fleet of P2P Alt HAN installations.
 
     ``fleet`` is a number of installations, or a mapping with per-installation ``han_per`` and/or
-    ``bridge_per`` arrays (PER of one link-layer attempt; missing links use ``params``). Installations are
+    ``bridge_per`` arrays (PER of one link-layer attempt; missing links use ``params``) and, for shared air,
+    ``building_id`` (text per installation, null or blank: alone) and optionally ``channel``. Installations are
     numbered from ``first_installation`` (or keyed by ``installation_keys``, one uint64 per installation, when
     a campaign emulates a scattered set); ``sides`` (uint8 per installation: 1 hub-side, 2 meter-side, 3 both)
     chooses which bridges download, the others reporting "not_requested". Emulating installations 0..999 then 1000..1999 gives exactly the
@@ -117,6 +208,12 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
     ``fidelity="bytes"`` takes the real ``image`` (bytes or any buffer; ``image_size`` is then its length) and
     optional ``byte_params`` (:class:`~althan_ota.emulate.bytes.ByteParams`): after the timing run every block
     exchange travels as a real frame, and devices check the reassembled image's SHA-256 (see emulate/bytes.py).
+
+    ``params.contention=True`` runs the per-building engine (csrc/emu.h, "Shared air"): installations of one
+    building share their HAN and bridge channels. Who shares comes from the fleet mapping's ``building_id``
+    (and ``channel``) or from ``buildings`` (building ids, one per installation, or a
+    :class:`~althan_ota.emulate.buildings.ChannelAssignment`). Results depend only on the seed: not on
+    ``n_threads``, nor on the order of the installations.
 
     ``trace=True`` (at most MAX_TRACED_INSTALLATIONS installations) also records every exchange of every device
     (``result.trace``, an :class:`~althan_ota.emulate.trace.ExchangeTrace`); the results are the same as without.
@@ -131,10 +228,6 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
     if not isinstance(params, EmulationParams):
         raise ParameterError(f"params must be an EmulationParams, got {type(params).__name__}")
     params.validate(airtime.MAX_BLOCK)
-    if params.contention:
-        # refused rather than ignored: results without contention would be silently optimistic for blocks
-        raise ParameterError("contention=True needs the per-building engine, which is not built yet (issue 17); "
-                             "althan_ota.emulate.channel models one shared channel meanwhile")
     if not isinstance(image_size, (int, np.integer)) or isinstance(image_size, bool) or not \
             0 < image_size < 2**32:
         raise ParameterError(f"image_size must be a positive number of bytes below 4 GiB, got {image_size!r}")
@@ -149,6 +242,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
     if not isinstance(trace, bool):
         raise ParameterError(f"trace must be True or False, got {trace!r}")
     n, han_per, bridge_per = _fleet(fleet)
+    assignment = _assignment(buildings, fleet, n, params)
     if trace and n > tracing.MAX_TRACED_INSTALLATIONS:
         raise ParameterError(f"trace=True is for a few installations (at most "
                              f"{tracing.MAX_TRACED_INSTALLATIONS}), got {n}")
@@ -163,14 +257,28 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
     side_mask = _unit_array(sides, n, np.uint8, "sides")
     if side_mask is not None and not np.all((side_mask >= 1) & (side_mask <= 3)):
         raise ParameterError("sides must be 1 (hub-side), 2 (meter-side) or 3 (both) for every installation")
-    if side_mask is not None and keys is None:
+    if (side_mask is not None or assignment is not None) and keys is None:
         keys = np.arange(first_installation, first_installation + n, dtype=np.uint64)
+    if assignment is not None and installation_keys is not None and np.unique(keys).shape[0] != n:
+        # a building's canonical order is by key: equal keys would leave ties to the input order
+        raise ParameterError("installation_keys must be unique with shared air (contention=True)")
+    groups = building_groups(assignment, keys) if assignment is not None else None
+    if groups is not None and n:
+        largest = int(np.diff(groups["group_start"].astype(np.int64)).max())
+        if largest > MAX_BUILDING:
+            raise ParameterError(f"a building of {largest:,} installations: the per-building engine steps a "
+                                 f"building's downloads together and takes at most {MAX_BUILDING:,} (is "
+                                 f"building_id filled with one value for the whole fleet?)")
+    shared = shared_config(params) if assignment is not None else None
     phases = 2 if fidelity == "bytes" else 1
 
     def timing_run(capacity):
         out = {name: np.empty(2 * n, dtype=dt) for name, dt in _emu.DEVICE_COLUMNS.items()}
         out.update({name: np.empty(n, dtype=dt) for name, dt in _emu.INSTALLATION_COLUMNS.items()})
         run = _emu.Run(cfg, int(first_installation), n, han_per, bridge_per, out, keys, side_mask)
+        if groups is not None:
+            run.set_buildings(shared, groups["order"], groups["group_start"], groups["han_channel"],
+                              groups["bridge_channel"])
         trace_buffers = None
         if capacity is not None:
             trace_buffers = tracing.buffers(capacity)

@@ -97,8 +97,8 @@ class Csma802154:
 class ListenBeforeTalk:
     """ETSI EN 300 220-1 V3.1.1 §5.21 polite spectrum access on the bridge link when channels are shared:
     listen for ``listen_s``; idle: transmit ``listen_to_tx_s`` later; busy: defer a random 1 .. ``max_slots``
-    deferral periods of ``slot_s`` and listen again, giving the attempt up after ``max_deferrals`` busy
-    listens. The duty cycle still applies per transmitter on top."""
+    deferral periods of ``slot_s`` and listen again, giving the attempt up after ``max_deferrals`` + 1
+    busy listens. The duty cycle still applies per transmitter on top."""
 
     listen_s: float = 160e-6
     listen_to_tx_s: float = 100e-6
@@ -290,7 +290,10 @@ class EmulationParams:
     ``han_channels`` 2.4 GHz channels (installations assigned round-robin, or by a fleet ``channel`` column);
     frames overlapping at a receiver are lost unless the stronger is ``capture_margin_db`` above the other
     (None: no capture). Per-link received powers for capture are drawn per installation around a common mean
-    with ``rssi_sigma_db`` spread. Off (the default): every installation has the air to itself, as before."""
+    with ``rssi_sigma_db`` spread. Off (the default): every installation has the air to itself, as before.
+    ``building_cap`` (with contention): at most this many installations of a building download at once; the
+    others wait for a place, first come first served, from the moment their image reaches the CH (None: no
+    cap)."""
 
     han: HanLink = field(default_factory=HanLink)
     bridge: BridgeLink = field(default_factory=BridgeLink)
@@ -308,6 +311,7 @@ class EmulationParams:
     bridge_channels: int = 1
     capture_margin_db: float | None = None
     rssi_sigma_db: float = 6.0
+    building_cap: int | None = None
 
     def validate(self, max_block: int) -> None:
         for name, cls in (("han", HanLink), ("bridge", BridgeLink), ("ota", OtaParams),
@@ -331,6 +335,10 @@ class EmulationParams:
         if self.capture_margin_db is not None:
             _finite("capture_margin_db", self.capture_margin_db, 0.0, 100.0)
         _finite("rssi_sigma_db", self.rssi_sigma_db, 0.0, 40.0)
+        if self.building_cap is not None:
+            _count("building_cap", self.building_cap, 1, 2**31 - 1)
+            _check(self.contention, "building_cap is a rule of the per-building engine: set contention=True "
+                                    "(and give the buildings)")
 
 
 def describe(params: EmulationParams) -> dict:
