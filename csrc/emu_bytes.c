@@ -276,7 +276,7 @@ static int device_pass(device *d, buffers *w, sequence *s, const uint8_t *served
         w->seqs[m] = (uint8_t)d->next_frame;
         w->corrupt[m] = (uint8_t)corrupt;
         w->block[m] = block;
-        memcpy(w->data + 65 * m, served + block * p->block_size, len);
+        copy_short(w->data + 65 * m, served + block * p->block_size, len);
         m++;
         d->next_frame++;
     }
