@@ -327,8 +327,10 @@ static int run_unit(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *i
         if (rc)
             return rc;
         sequence_init(&s, p, in, row);
+        /* The buffer is not cleared of the previous unit's bytes: it is hashed only when every block was
+         * taken uncorrupted at its own offset (a device's sequence delivers each block once), and then every
+         * byte of it has been written during this device's pass. */
         if (s.delivered + s.repeats > 0) {
-            memset(image, 0, p->image_size);     /* no leftovers from the previous unit */
             rc = device_pass(&d, w, &s, served, receive_sink, NULL);
             if (rc)
                 return rc;
