@@ -170,8 +170,9 @@ typedef struct buffers {
     rx_work rx;
     uint8_t verdict[CHUNK];             /* enum alt_emu_bytes_verdict per frame */
     uint8_t *served;                    /* the CH's (possibly corrupted) copy of the image */
-    uint8_t *image;                     /* reassembly buffers of the unit's two devices, image_size bytes each,
-                                         * back to back so that both are hashed in one two-lane call */
+    uint8_t *image;                     /* reassembly buffers of the devices of UNITS_PER_HASH units,
+                                         * image_size bytes each, back to back so that they are hashed in
+                                         * one multi-message call */
 } buffers;
 
 static void frame_template(alt_frames_frame *t, const alt_emu_bytes_params *p, uint64_t installation, int side)
@@ -313,50 +314,82 @@ static const uint8_t *served_image(const alt_emu_bytes_params *p, uint64_t inst,
     return w->served;
 }
 
-static int run_unit(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *in, size_t unit, buffers *w,
-                    const alt_emu_bytes_outputs *out)
+/* Units are run in pairs so that their four devices' images can be hashed together; one at a time when the
+ * image is so large that four reassembly buffers a thread would cost more memory than the hash saves time. */
+#define UNITS_PER_HASH 2
+#define DEVICES_PER_HASH (2 * UNITS_PER_HASH)
+#define PAIRED_IMAGE_MAX ((uint64_t)8 << 20)
+
+static size_t units_per_hash(const alt_emu_bytes_params *p)
 {
-    int corrupted, complete[2] = {0, 0};
-    const uint8_t *served = served_image(p, in->installation[unit], w, &corrupted);
-    for (int side = 0; side < 2; side++) {
-        size_t row = 2 * unit + (size_t)side;
-        uint8_t *image = w->image + (size_t)side * p->image_size;
-        device d;
-        sequence s;
-        int rc = device_init(&d, p, in, row, image);
+    return p->image_size <= PAIRED_IMAGE_MAX ? UNITS_PER_HASH : 1;
+}
+
+/* Hashes the devices' reassembled images (device k's at images + k * size) that are complete, writing their
+ * digests: runs of complete devices go to the multi-message SHA-256 (SHA-NI keeps several messages in flight,
+ * so four images cost little more than one), the others are not hashed. */
+static int hash_complete(const uint8_t *images, uint64_t size, const int *complete, int devices,
+                         uint8_t digest[][32])
+{
+    for (int k = 0; k < devices;) {
+        if (!complete[k]) {
+            k++;
+            continue;
+        }
+        int run = 1;
+        while (k + run < devices && complete[k + run])
+            run++;
+        int rc = alt_sha256_blocks(images + (size_t)k * size, (size_t)run * size, size, &digest[k][0]);
         if (rc)
             return rc;
-        sequence_init(&s, p, in, row);
-        /* The buffer is not cleared of the previous unit's bytes: it is hashed only when every block was
-         * taken uncorrupted at its own offset (a device's sequence delivers each block once), and then every
-         * byte of it has been written during this device's pass. */
-        if (s.delivered + s.repeats > 0) {
-            rc = device_pass(&d, w, &s, served, receive_sink, NULL);
+        k += run;
+    }
+    return ALT_OK;
+}
+
+/* Units first .. first + count - 1 (count <= UNITS_PER_HASH): every device's pass, then the hash checks. */
+static int run_units(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *in, size_t first, size_t count,
+                     buffers *w, const alt_emu_bytes_outputs *out)
+{
+    int complete[DEVICES_PER_HASH] = {0};
+    for (size_t k = 0; k < count; k++) {
+        size_t unit = first + k;
+        int corrupted;
+        const uint8_t *served = served_image(p, in->installation[unit], w, &corrupted);
+        for (int side = 0; side < 2; side++) {
+            size_t row = 2 * unit + (size_t)side;
+            uint8_t *image = w->image + (2 * k + (size_t)side) * p->image_size;
+            device d;
+            sequence s;
+            int rc = device_init(&d, p, in, row, image);
             if (rc)
                 return rc;
-            complete[side] = d.rx.blocks_received == s.blocks;
+            sequence_init(&s, p, in, row);
+            /* The buffer is not cleared of an earlier device's bytes: it is hashed only when every block was
+             * taken uncorrupted at its own offset (a device's sequence delivers each block once), and then
+             * every byte of it has been written during this device's pass. */
+            if (s.delivered + s.repeats > 0) {
+                rc = device_pass(&d, w, &s, served, receive_sink, NULL);
+                if (rc)
+                    return rc;
+                complete[2 * k + (size_t)side] = d.rx.blocks_received == s.blocks;
+            }
+            out->frames_built[row] = (uint32_t)d.next_frame;
+            out->frames_rejected_fcs[row] = d.rx.rejected_fcs;
+            out->frames_rejected_mic[row] = d.rx.rejected_mic;
+            out->undetected_errors[row] = d.rx.undetected;
+            out->image_corrupted[row] = (uint8_t)corrupted;
         }
-        out->frames_built[row] = (uint32_t)d.next_frame;
-        out->frames_rejected_fcs[row] = d.rx.rejected_fcs;
-        out->frames_rejected_mic[row] = d.rx.rejected_mic;
-        out->undetected_errors[row] = d.rx.undetected;
-        out->image_corrupted[row] = (uint8_t)corrupted;
     }
-    /* Each device that holds every block checks the SHA-256 of what it reassembled; when both do, the two
-     * images are hashed side by side (SHA-NI runs two messages in the time of little more than one). */
-    uint8_t digest[2][32];
-    if (complete[0] && complete[1]) {
-        int rc = alt_sha256_blocks(w->image, 2 * p->image_size, p->image_size, &digest[0][0]);
-        if (rc)
-            return rc;
-    } else {
-        for (int side = 0; side < 2; side++)
-            if (complete[side])
-                alt_sha256(w->image + (size_t)side * p->image_size, p->image_size, digest[side]);
-    }
-    for (int side = 0; side < 2; side++)
-        out->hash_ok[2 * unit + (size_t)side] =
-            (uint8_t)(complete[side] && memcmp(digest[side], p->expected_hash, 32) == 0);
+    /* Each device that holds every block checks the SHA-256 of what it reassembled. */
+    uint8_t digest[DEVICES_PER_HASH][32];
+    int devices = (int)(2 * count);
+    int rc = hash_complete(w->image, p->image_size, complete, devices, digest);
+    if (rc)
+        return rc;
+    for (int k = 0; k < devices; k++)
+        out->hash_ok[2 * first + (size_t)k] =
+            (uint8_t)(complete[k] && memcmp(digest[k], p->expected_hash, 32) == 0);
     return ALT_OK;
 }
 
@@ -366,7 +399,7 @@ static buffers *buffers_new(const alt_emu_bytes_params *p)
     if (!w)
         return NULL;
     w->served = malloc(p->image_size);
-    w->image = malloc(2 * p->image_size);
+    w->image = malloc(2 * units_per_hash(p) * p->image_size);
     if (!w->served || !w->image) {
         free(w->served);
         free(w->image);
@@ -413,8 +446,10 @@ static void *worker(void *arg)
             atomic_load_explicit(&j->status, memory_order_relaxed))
             break;
         size_t hi = lo + UNITS_PER_GRAB < j->n ? lo + UNITS_PER_GRAB : j->n;
-        for (size_t unit = lo; unit < hi; unit++) {
-            int rc = run_unit(j->p, j->in, unit, w, j->out);
+        size_t per_hash = units_per_hash(j->p);
+        for (size_t unit = lo; unit < hi; unit += per_hash) {
+            size_t count = hi - unit < per_hash ? hi - unit : per_hash;
+            int rc = run_units(j->p, j->in, unit, count, w, j->out);
             if (rc) {
                 atomic_store(&j->status, rc);
                 break;
