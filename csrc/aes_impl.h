@@ -25,7 +25,7 @@ extern const alt_aes_impl alt_aes_impl_portable;
 extern const alt_aes_impl alt_aes_impl_aesni;
 extern const alt_aes_impl alt_aes_impl_vaes;
 extern const alt_aes_impl alt_aes_impl_vaes512;
-/* Shared by the vaes tiers, which has nothing wider to offer for a single key schedule, the sequential MMO
+/* Shared by the vaes tiers, which have nothing wider to offer for a single key schedule, the sequential MMO
  * or CCM* frames of mixed shapes. */
 void alt_aes_aesni_expand(const uint8_t key[16], alt_aes128_key *ks);
 void alt_aes_aesni_mmo(uint8_t h[16], const uint8_t *blocks, size_t nblocks);
