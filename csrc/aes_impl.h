@@ -16,7 +16,8 @@ typedef struct alt_aes_impl {
     void (*mmo)(uint8_t h[16], const uint8_t *blocks, size_t nblocks);
     /* Runs prepared CCM* jobs (ccm_job.h); several frames' AES streams may be interleaved. */
     void (*ccm)(alt_ccm_job *jobs, size_t n, bool decrypt);
-    /* Optional: runs frames [0, k) of a uniform batch (k <= u->safe) and returns k. */
+    /* Optional: runs frames [0, k) of a uniform batch (k <= u->safe, or k <= u->n for a kernel that reads
+     * nothing past a frame's fields) and returns k. */
     size_t (*ccm_uniform)(const alt_ccm_uniform *u, bool decrypt);
 } alt_aes_impl;
 

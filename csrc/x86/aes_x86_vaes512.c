@@ -76,7 +76,8 @@ static void vaes512_ecb(const alt_aes128_key *ks, const uint8_t *in, uint8_t *ou
 
 /* The kernel three times: sixteen frames a group, then eight and four for what is left of the batch, which
  * would otherwise go to the mixed-shape kernel at a fraction of the speed (a batch of 256 frames leaves up to
- * fifteen). */
+ * fifteen). With masked loads for the fields shorter than a block, no frame is left out for fear of reading
+ * past the caller's buffers. */
 #define UK_VEC __m512i
 #define UK_W 4
 #define UK_GATHER(p) load4(p)
@@ -90,10 +91,13 @@ static void vaes512_ecb(const alt_aes128_key *ks, const uint8_t *in, uint8_t *ou
 #define UK_KEYSTEP keystep4
 #define UK_ZERO _mm512_setzero_si512
 #define PARTIAL_STORE(dst, v, n) _mm_mask_storeu_epi8((dst), (__mmask16)((1u << (n)) - 1), (v))
+/* Masked loads read no byte outside the field (and fault on none), so every frame of a batch runs here. */
+#define PARTIAL_LOAD(src, n) _mm_maskz_loadu_epi8((__mmask16)((1u << (n)) - 1), (src))
 
 #define UK_NAME uniform16
 #define UK_NVEC 4
 #define UK_STORE_PARTIAL PARTIAL_STORE
+#define UK_LOAD_PARTIAL PARTIAL_LOAD
 #include "x86/ccm_x86_uniform_kernel.inc"
 #undef UK_NAME
 #undef UK_NVEC
@@ -101,6 +105,7 @@ static void vaes512_ecb(const alt_aes128_key *ks, const uint8_t *in, uint8_t *ou
 #define UK_NAME uniform8
 #define UK_NVEC 2
 #define UK_STORE_PARTIAL PARTIAL_STORE
+#define UK_LOAD_PARTIAL PARTIAL_LOAD
 #include "x86/ccm_x86_uniform_kernel.inc"
 #undef UK_NAME
 #undef UK_NVEC
@@ -108,6 +113,7 @@ static void vaes512_ecb(const alt_aes128_key *ks, const uint8_t *in, uint8_t *ou
 #define UK_NAME uniform4
 #define UK_NVEC 1
 #define UK_STORE_PARTIAL PARTIAL_STORE
+#define UK_LOAD_PARTIAL PARTIAL_LOAD
 #include "x86/ccm_x86_uniform_kernel.inc"
 
 /* The same batch from frame k on. */
@@ -124,18 +130,19 @@ static alt_ccm_uniform from_frame(const alt_ccm_uniform *u, size_t k)
     rest.in += k * rest.in_stride;
     rest.out += k * rest.out_stride;
     rest.ok += k;
-    rest.safe -= k;
+    rest.n -= k;
+    rest.safe = rest.safe > k ? rest.safe - k : 0;
     return rest;
 }
 
 static size_t vaes512_ccm_uniform(const alt_ccm_uniform *u, bool decrypt)
 {
     size_t done = uniform16(u, decrypt);
-    if (u->safe - done >= 8) {
+    if (u->n - done >= 8) {
         alt_ccm_uniform rest = from_frame(u, done);
         done += uniform8(&rest, decrypt);
     }
-    if (u->safe - done >= 4) {
+    if (u->n - done >= 4) {
         alt_ccm_uniform rest = from_frame(u, done);
         done += uniform4(&rest, decrypt);
     }
