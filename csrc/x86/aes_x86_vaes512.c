@@ -90,6 +90,7 @@ static void vaes512_ecb(const alt_aes128_key *ks, const uint8_t *in, uint8_t *ou
 #define UK_ENCLAST _mm512_aesenclast_epi128
 #define UK_KEYSTEP keystep4
 #define UK_ZERO _mm512_setzero_si512
+#define UK_WIDE_REGISTERS
 #define PARTIAL_STORE(dst, v, n) _mm_mask_storeu_epi8((dst), (__mmask16)((1u << (n)) - 1), (v))
 /* Masked loads read no byte outside the field (and fault on none), so every frame of a batch runs here. */
 #define PARTIAL_LOAD(src, n) _mm_maskz_loadu_epi8((__mmask16)((1u << (n)) - 1), (src))
