@@ -189,6 +189,8 @@ void alt_aes_list_tiers(alt_tier_list *tiers)
         add(tiers, &alt_aes_impl_aesni);
         if (f->vaes && f->avx2)
             add(tiers, &alt_aes_impl_vaes);
+        if (f->vaes && f->avx512f && f->avx512bw && f->avx512vl)
+            add(tiers, &alt_aes_impl_vaes512);
     }
 #endif
 }

@@ -19,8 +19,8 @@ typedef struct alt_aes128_key {
     _Alignas(16) uint8_t rk[ALT_AES128_ROUNDS + 1][ALT_AES_BLOCK];
 } alt_aes128_key;
 
-/* Kernel family "aes" (tiers.h): "portable" (T-tables), "aes-ni", "vaes" (256-bit VAES, AVX2 encoding), as
- * the CPU allows. */
+/* Kernel family "aes" (tiers.h): "portable" (T-tables), "aes-ni", "vaes" (256-bit VAES, AVX2 encoding),
+ * "vaes-avx512" (VAES on 512-bit registers, with AVX-512 F/BW/VL), as the CPU allows. */
 
 int alt_aes128_expand_key(const uint8_t key[16], alt_aes128_key *ks);
 

@@ -16,7 +16,8 @@ typedef struct alt_aes_impl {
     void (*mmo)(uint8_t h[16], const uint8_t *blocks, size_t nblocks);
     /* Runs prepared CCM* jobs (ccm_job.h); several frames' AES streams may be interleaved. */
     void (*ccm)(alt_ccm_job *jobs, size_t n, bool decrypt);
-    /* Optional: runs frames [0, k) of a uniform batch (k <= u->safe) and returns k. */
+    /* Optional: runs frames [0, k) of a uniform batch (k <= u->safe, or k <= u->n for a kernel that reads
+     * nothing past a frame's fields) and returns k. */
     size_t (*ccm_uniform)(const alt_ccm_uniform *u, bool decrypt);
 } alt_aes_impl;
 
@@ -24,7 +25,8 @@ extern const alt_aes_impl alt_aes_impl_portable;
 #if defined(ALT_X86_TIERS)
 extern const alt_aes_impl alt_aes_impl_aesni;
 extern const alt_aes_impl alt_aes_impl_vaes;
-/* Shared by the vaes tier, which has nothing wider to offer for a single key schedule, the sequential MMO
+extern const alt_aes_impl alt_aes_impl_vaes512;
+/* Shared by the vaes tiers, which have nothing wider to offer for a single key schedule, the sequential MMO
  * or CCM* frames of mixed shapes. */
 void alt_aes_aesni_expand(const uint8_t key[16], alt_aes128_key *ks);
 void alt_aes_aesni_mmo(uint8_t h[16], const uint8_t *blocks, size_t nblocks);

@@ -170,6 +170,7 @@ static void uniform_init(alt_ccm_uniform *u, const alt_ccm_batch *b, bool decryp
     u->out_stride = decrypt ? len : len + mic;
     u->ok = b->ok;
     u->len = len;
+    u->n = b->n;
     u->mic_len = (unsigned)mic;
     u->full_blocks = len / 16;
     u->nblocks = (len + 15) / 16;
@@ -387,10 +388,8 @@ static int run_batch(const alt_ccm_batch *b, bool decrypt)
     if (impl->ccm_uniform && !b->in.offsets && !b->aad.offsets && (!decrypt || b->in.stride >= mic)) {
         alt_ccm_uniform u;
         uniform_init(&u, b, decrypt, table ? table : b->key_count == 1 && !b->key_index ? &single : NULL);
-        if (u.safe) {
-            done = impl->ccm_uniform(&u, decrypt);
-            out_pos = done * u.out_stride;
-        }
+        done = impl->ccm_uniform(&u, decrypt);     /* 0 when the batch is too short for the tier's groups */
+        out_pos = done * u.out_stride;
     }
 
     /* Mixed shapes: the common ones go through the uniform kernel by way of fixed-stride staging. */

@@ -119,9 +119,9 @@ static inline void alt_ccm_finish(alt_ccm_job *j, bool decrypt)
 #define ALT_CCM_UNIFORM_DEFINED
 /* A batch whose frames all have one shape (message, AAD, nonce and MIC lengths) and fixed strides: the
  * step schedule is then the same for every frame, so a tier can run it without per-frame bookkeeping,
- * building B0, the counter block and the padded AAD and message blocks with byte shuffles. Its kernels may
- * read up to 16 bytes past the start of any block they load, so the batch driver gives them only frames
- * whose over-reads stay inside the caller's buffers (alt_ccm_uniform.safe). */
+ * building B0, the counter block and the padded AAD and message blocks with byte shuffles. A kernel that
+ * reads up to 16 bytes past the start of any block it loads runs only frames whose over-reads stay inside
+ * the caller's buffers (alt_ccm_uniform.safe); one with masked loads may run all n. */
 typedef struct alt_ccm_uniform {
     const uint8_t *keys;        /* frame i's key: keys + 16 * (key_index ? key_index[i] : i * key_step) */
     size_t key_step;            /* 0: one key for all, 1: a key per frame */
@@ -137,6 +137,7 @@ typedef struct alt_ccm_uniform {
     size_t out_stride;
     uint8_t *ok;
     size_t len;                 /* message bytes per frame */
+    size_t n;                   /* frames in the batch */
     size_t safe;                /* frames [0, safe) may be over-read by 16 bytes */
     unsigned mic_len;
     size_t full_blocks, nblocks, aad_blocks, prefix_len, mac_steps, steps;

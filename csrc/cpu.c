@@ -37,6 +37,8 @@ static void detect(alt_cpu_features *f)
     f->bmi2 = (b >> 8) & 1;
     f->sha = (b >> 29) & 1;
     f->avx512f = zmm_saved && ((b >> 16) & 1);
+    f->avx512bw = f->avx512f && ((b >> 30) & 1);
+    f->avx512vl = f->avx512f && ((b >> 31) & 1);
     f->vaes = f->avx2 && ((c >> 9) & 1);
     f->vpclmul = f->avx2 && ((c >> 10) & 1);
 }

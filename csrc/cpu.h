@@ -15,6 +15,8 @@ typedef struct alt_cpu_features {
     bool vpclmul;   /* 256-bit VPCLMULQDQ: needs avx2 as well */
     bool sha;
     bool avx512f;   /* includes the OS saving ZMM state */
+    bool avx512bw;  /* byte and word instructions on 512-bit registers (and byte-masked stores) */
+    bool avx512vl;  /* the AVX-512 encodings on 128- and 256-bit registers */
 } alt_cpu_features;
 
 /* Returns the features of the running CPU; detected on the first call and cached. */

@@ -61,16 +61,21 @@ typedef struct sequence {
     uint64_t spread, final;
     uint64_t slot, repeats_left;
     int delivery_left;
+    /* floor(slot * spread / (delivered + 1)) kept as quotient and remainder, stepped slot by slot without a
+     * division: each slot adds spread / (delivered + 1) and spread % (delivered + 1) to them */
+    uint64_t before_q, before_r, step_q, step_r;
 } sequence;
-
-static uint64_t repeats_before(const sequence *s, uint64_t b)
-{
-    return (uint64_t)((unsigned __int128)b * s->spread / (s->delivered + 1));
-}
 
 static void enter_slot(sequence *s)
 {
-    s->repeats_left = repeats_before(s, s->slot + 1) - repeats_before(s, s->slot);
+    uint64_t slots = s->delivered + 1, q = s->before_q + s->step_q, r = s->before_r + s->step_r;
+    if (r >= slots) {
+        r -= slots;
+        q++;
+    }
+    s->repeats_left = q - s->before_q;     /* repeats spread up to slot + 1, minus those up to slot */
+    s->before_q = q;
+    s->before_r = r;
     if (s->slot == s->delivered)
         s->repeats_left += s->final;
     s->delivery_left = s->slot < s->delivered;
@@ -89,6 +94,9 @@ static void sequence_init(sequence *s, const alt_emu_bytes_params *p, const alt_
                                                                                  : p->max_consecutive_failures) : 0;
     s->spread = s->repeats - s->final;
     s->slot = 0;
+    s->before_q = s->before_r = 0;
+    s->step_q = s->spread / (s->delivered + 1);
+    s->step_r = s->spread % (s->delivered + 1);
     enter_slot(s);
 }
 
@@ -162,7 +170,9 @@ typedef struct buffers {
     rx_work rx;
     uint8_t verdict[CHUNK];             /* enum alt_emu_bytes_verdict per frame */
     uint8_t *served;                    /* the CH's (possibly corrupted) copy of the image */
-    uint8_t *image;                     /* the device's reassembly buffer */
+    uint8_t *image;                     /* reassembly buffers of the devices of UNITS_PER_HASH units,
+                                         * image_size bytes each, back to back so that they are hashed in
+                                         * one multi-message call */
 } buffers;
 
 static void frame_template(alt_frames_frame *t, const alt_emu_bytes_params *p, uint64_t installation, int side)
@@ -267,7 +277,7 @@ static int device_pass(device *d, buffers *w, sequence *s, const uint8_t *served
         w->seqs[m] = (uint8_t)d->next_frame;
         w->corrupt[m] = (uint8_t)corrupt;
         w->block[m] = block;
-        memcpy(w->data + 65 * m, served + block * p->block_size, len);
+        copy_short(w->data + 65 * m, served + block * p->block_size, len);
         m++;
         d->next_frame++;
     }
@@ -304,38 +314,82 @@ static const uint8_t *served_image(const alt_emu_bytes_params *p, uint64_t inst,
     return w->served;
 }
 
-static int run_unit(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *in, size_t unit, buffers *w,
-                    const alt_emu_bytes_outputs *out)
+/* Units are run in pairs so that their four devices' images can be hashed together; one at a time when the
+ * image is so large that four reassembly buffers a thread would cost more memory than the hash saves time. */
+#define UNITS_PER_HASH 2
+#define DEVICES_PER_HASH (2 * UNITS_PER_HASH)
+#define PAIRED_IMAGE_MAX ((uint64_t)8 << 20)
+
+static size_t units_per_hash(const alt_emu_bytes_params *p)
 {
-    int corrupted;
-    const uint8_t *served = served_image(p, in->installation[unit], w, &corrupted);
-    for (int side = 0; side < 2; side++) {
-        size_t row = 2 * unit + (size_t)side;
-        device d;
-        sequence s;
-        int rc = device_init(&d, p, in, row, w->image);
+    return p->image_size <= PAIRED_IMAGE_MAX ? UNITS_PER_HASH : 1;
+}
+
+/* Hashes the devices' reassembled images (device k's at images + k * size) that are complete, writing their
+ * digests: runs of complete devices go to the multi-message SHA-256 (SHA-NI keeps several messages in flight,
+ * so four images cost little more than one), the others are not hashed. */
+static int hash_complete(const uint8_t *images, uint64_t size, const int *complete, int devices,
+                         uint8_t digest[][32])
+{
+    for (int k = 0; k < devices;) {
+        if (!complete[k]) {
+            k++;
+            continue;
+        }
+        int run = 1;
+        while (k + run < devices && complete[k + run])
+            run++;
+        int rc = alt_sha256_blocks(images + (size_t)k * size, (size_t)run * size, size, &digest[k][0]);
         if (rc)
             return rc;
-        sequence_init(&s, p, in, row);
-        int hash_ok = 0;
-        if (s.delivered + s.repeats > 0) {
-            memset(w->image, 0, p->image_size);     /* no leftovers from the previous device */
-            rc = device_pass(&d, w, &s, served, receive_sink, NULL);
+        k += run;
+    }
+    return ALT_OK;
+}
+
+/* Units first .. first + count - 1 (count <= UNITS_PER_HASH): every device's pass, then the hash checks. */
+static int run_units(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *in, size_t first, size_t count,
+                     buffers *w, const alt_emu_bytes_outputs *out)
+{
+    int complete[DEVICES_PER_HASH] = {0};
+    for (size_t k = 0; k < count; k++) {
+        size_t unit = first + k;
+        int corrupted;
+        const uint8_t *served = served_image(p, in->installation[unit], w, &corrupted);
+        for (int side = 0; side < 2; side++) {
+            size_t row = 2 * unit + (size_t)side;
+            uint8_t *image = w->image + (2 * k + (size_t)side) * p->image_size;
+            device d;
+            sequence s;
+            int rc = device_init(&d, p, in, row, image);
             if (rc)
                 return rc;
-            if (d.rx.blocks_received == s.blocks) {
-                uint8_t digest[32];
-                alt_sha256(w->image, p->image_size, digest);
-                hash_ok = memcmp(digest, p->expected_hash, 32) == 0;
+            sequence_init(&s, p, in, row);
+            /* The buffer is not cleared of an earlier device's bytes: it is hashed only when every block was
+             * taken uncorrupted at its own offset (a device's sequence delivers each block once), and then
+             * every byte of it has been written during this device's pass. */
+            if (s.delivered + s.repeats > 0) {
+                rc = device_pass(&d, w, &s, served, receive_sink, NULL);
+                if (rc)
+                    return rc;
+                complete[2 * k + (size_t)side] = d.rx.blocks_received == s.blocks;
             }
+            out->frames_built[row] = (uint32_t)d.next_frame;
+            out->frames_rejected_fcs[row] = d.rx.rejected_fcs;
+            out->frames_rejected_mic[row] = d.rx.rejected_mic;
+            out->undetected_errors[row] = d.rx.undetected;
+            out->image_corrupted[row] = (uint8_t)corrupted;
         }
-        out->frames_built[row] = (uint32_t)d.next_frame;
-        out->frames_rejected_fcs[row] = d.rx.rejected_fcs;
-        out->frames_rejected_mic[row] = d.rx.rejected_mic;
-        out->undetected_errors[row] = d.rx.undetected;
-        out->hash_ok[row] = (uint8_t)hash_ok;
-        out->image_corrupted[row] = (uint8_t)corrupted;
     }
+    /* Each device that holds every block checks the SHA-256 of what it reassembled. */
+    uint8_t digest[DEVICES_PER_HASH][32];
+    int devices = (int)(2 * count);
+    int rc = hash_complete(w->image, p->image_size, complete, devices, digest);
+    if (rc)
+        return rc;
+    for (int k = 0; k < devices; k++)
+        out->hash_ok[2 * first + (size_t)k] =
+            (uint8_t)(complete[k] && memcmp(digest[k], p->expected_hash, 32) == 0);
     return ALT_OK;
 }
 
@@ -345,7 +399,7 @@ static buffers *buffers_new(const alt_emu_bytes_params *p)
     if (!w)
         return NULL;
     w->served = malloc(p->image_size);
-    w->image = malloc(p->image_size);
+    w->image = malloc(2 * units_per_hash(p) * p->image_size);
     if (!w->served || !w->image) {
         free(w->served);
         free(w->image);
@@ -392,8 +446,10 @@ static void *worker(void *arg)
             atomic_load_explicit(&j->status, memory_order_relaxed))
             break;
         size_t hi = lo + UNITS_PER_GRAB < j->n ? lo + UNITS_PER_GRAB : j->n;
-        for (size_t unit = lo; unit < hi; unit++) {
-            int rc = run_unit(j->p, j->in, unit, w, j->out);
+        size_t per_hash = units_per_hash(j->p);
+        for (size_t unit = lo; unit < hi; unit += per_hash) {
+            size_t count = hi - unit < per_hash ? hi - unit : per_hash;
+            int rc = run_units(j->p, j->in, unit, count, w, j->out);
             if (rc) {
                 atomic_store(&j->status, rc);
                 break;

@@ -158,7 +158,7 @@ int main(void)
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int key_mode = 0; key_mode < 3; key_mode++)
-            for (size_t n = 0; n < 40; n += 13) {
+            for (size_t n = 0; n < 80; n += 13) {   /* up to 4 groups of the widest kernel (16 frames) */
                 batch(tiers, n, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], FIXED, key_mode);
                 batch(tiers, n, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], RAGGED, key_mode);
             }
