@@ -32,21 +32,26 @@ E_DEVICE_STATUS = "E5"      # 8.2 for a suspended / not commissioned / CAD-joine
 E_DEVICE_TYPE = "E11"       # 8.2 for a device that is not a PPMID
 
 
-def when(t: float) -> datetime:
-    return EPOCH + timedelta(seconds=float(t))
+def when(t: float, epoch: datetime = EPOCH, time_scale: float = 1.0) -> datetime:
+    """Emulated second ``t`` as a message's timestamp: ``epoch + t`` in deterministic mode; in wall-clock mode
+    (``epoch`` the clock's origin, ``time_scale`` S) the real time at which the stand-in's clock shows ``t``,
+    as a DCC stamps what it sends."""
+    return epoch + timedelta(seconds=float(t) / time_scale)
 
 
-def alert(kind: str, fields: dict, t: float, dsp_id: str, user_id: str, counter: int):
-    """One DCC alert (unsigned root): ``kind`` csp, ch or ppmid."""
+def alert(kind: str, fields: dict, t: float, dsp_id: str, user_id: str, counter: int, epoch: datetime = EPOCH,
+          time_scale: float = 1.0):
+    """One DCC alert (unsigned root): ``kind`` csp, ch or ppmid, stamped ``when(t, epoch, time_scale)``."""
+    stamp = when(t, epoch, time_scale)
     if kind == "csp":
-        body, code = responses.csp_firmware_delivery_status(timestamp=when(t), **fields), CSP_ALERT
+        body, code = responses.csp_firmware_delivery_status(timestamp=stamp, **fields), CSP_ALERT
     elif kind == "ch":
-        body, code = responses.comms_hub_firmware_transfer(alert_code=CH_GBCS_CODE, timestamp=when(t),
+        body, code = responses.comms_hub_firmware_transfer(alert_code=CH_GBCS_CODE, timestamp=stamp,
                                                             **fields), CH_ALERT
     else:
-        body, code = responses.ppmid_firmware_activation(alert_code=PPMID_GBCS_CODE, timestamp=when(t),
+        body, code = responses.ppmid_firmware_activation(alert_code=PPMID_GBCS_CODE, timestamp=stamp,
                                                          **fields), PPMID_ALERT
-    return responses.dcc_alert(code, body, when(t), dsp_id=dsp_id, user_id=user_id, counter=counter)
+    return responses.dcc_alert(code, body, stamp, dsp_id=dsp_id, user_id=user_id, counter=counter)
 
 
 def device_alerts(run: DeviceRun, t0: float, request_id: RequestId, ch_id: str, old_version: int,

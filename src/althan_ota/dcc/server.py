@@ -5,7 +5,8 @@
 Time: in deterministic mode a request's emulated time is its ``X-Althan-Emulated-Time`` header (seconds from
 the campaign start; 0 without one) and messages go out as fast as the user takes them, earliest first; with
 ``time_scale`` S the stand-in's own clock runs, emulated seconds = wall seconds since its first start x S, and
-a message goes when its time comes.
+a message goes when its time comes, as a DCC's would: no emulated-time header, its ResponseDateTime the real
+time at which the clock showed its emulated time (so a user dates it on its own clock, ``live.clock``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,12 +77,19 @@ class StandIn:
         self.signer = Signer(config.key, config.certificate)
         self.bulk = BulkSigner(config.key, config.certificate, workers=config.sign_workers)
         self.origin = self.state.wall_origin()
+        # deterministic: emulated seconds after 2026-01-01; wall clock: the real time the clock shows t at
+        self._stamping = ((msg.EPOCH, 1.0) if config.time_scale is None else
+                          (datetime.fromtimestamp(self.origin, timezone.utc), config.time_scale))
         self._accepting = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stopping = False
         self.stats = {"requests": 0, "refused": 0, "delivered": 0, "delivery_failures": 0}
 
     # -- time
+    def when(self, t: float):
+        """Emulated second ``t`` as the timestamp of what the stand-in sends (messages.when)."""
+        return msg.when(t, *self._stamping)
+
     def emulated_now(self) -> float:
         if self.config.time_scale is None:
             return math.inf
@@ -117,7 +126,7 @@ class StandIn:
         except Refused as exc:
             self.stats["refused"] += 1
             srv = root.findtext(f"{sr('Header')}/{sr('ServiceReference')}") or "8.2"
-            reply = service_response(request_id, srv.strip(), exc.code, msg.when(t0))
+            reply = service_response(request_id, srv.strip(), exc.code, self.when(t0))
             return _xml(self.signer.sign(reply), reason=exc.reason)
         return _xml(await loop.run_in_executor(None, self.signer.sign, reply))
 
@@ -149,7 +158,7 @@ class StandIn:
         if isinstance(record, rec.DevicePrenotificationRequest):
             self._check_dsp_target(request_id)
             self.state.accept(user, request_id.counter)
-            return service_response(request_id, "12.2", "I99", msg.when(t0))
+            return service_response(request_id, "12.2", "I99", self.when(t0))
         raise Refused(msg.E_SERVICE, f"SRV {message.service_reference_variant} is not offered by this stand-in")
 
     def _check_dsp_target(self, request_id: RequestId) -> None:
@@ -188,13 +197,14 @@ class StandIn:
                 versions.append((run.device_id, new_version, t0 + run.times["t_activation"]))
         first = self.state.reserve_responses(len(alerts))
         jobs = [(msg.alert, dict(kind=kind, fields=fields, t=t, dsp_id=self.config.dsp_id, user_id=user,
-                                 counter=first + i)) for i, (t, kind, fields) in enumerate(alerts)]
+                                 counter=first + i, epoch=self._stamping[0], time_scale=self._stamping[1]))
+                for i, (t, kind, fields) in enumerate(alerts)]
         bodies = await loop.run_in_executor(None, self.bulk.sign, jobs)
         rows = [(str(RequestId.make(self.config.dsp_id, user, first + i)), t, body)
                 for i, ((t, _, _), body) in enumerate(zip(alerts, bodies))]
         self.state.accept(user, request_id.counter, accepted, rows, versions)
         self._wake.set()
-        return service_response(request_id, "11.4", "I0", msg.when(t0), warnings=warnings)
+        return service_response(request_id, "11.4", "I0", self.when(t0), warnings=warnings)
 
     def _read_inventory(self, request_id: RequestId, record, t0: float):
         self._check_dsp_target(request_id)
@@ -216,7 +226,7 @@ class StandIn:
                                model=str(index.model[row]), device_status=str(index.status[row]),
                                firmware_version=int(index.version[row]) if version is None else version)
         self.state.accept(request_id.originator, request_id.counter)
-        return read_inventory_response(request_id, [entry], msg.when(t0))
+        return read_inventory_response(request_id, [entry], self.when(t0))
 
     # -- delivery
     async def deliver_forever(self) -> None:
@@ -241,8 +251,10 @@ class StandIn:
 
     async def _post(self, session, url: str, row) -> bool:
         message_id, due, body, _ = row
-        headers = {"Content-Type": "application/xml", EMULATED_TIME_HEADER: repr(due),
-                   "X-Althan-Message-ID": message_id}
+        headers = {"Content-Type": "application/xml", "X-Althan-Message-ID": message_id}
+        if self.config.time_scale is None:
+            # deterministic mode only: on the wall clock the stand-in is dated as a DCC is, by ResponseDateTime
+            headers[EMULATED_TIME_HEADER] = repr(due)
         try:
             async with session.post(url, data=body, headers=headers) as response:
                 await response.read()
