@@ -1,6 +1,9 @@
 """The DCC stand-in's HTTP side: ``POST /duis`` takes one signed DUIS request and answers it synchronously
-(signed); accepted SRV 11.4s schedule each device's alerts, which a background task delivers to the user's
-``POST {deliver_to}/duis`` at their emulated times, retrying with capped exponential back-off until a 2xx.
+(signed). An accepted SRV 11.4 is emulated and its alerts committed (state.py) before the acknowledgement
+goes out; a background task then signs them on the signing workers, earliest first, and another delivers
+each signed alert to the user's ``POST {deliver_to}/duis`` at its emulated time, retrying with capped
+exponential back-off until a 2xx. So the acknowledgement does not wait for signing, and signing, delivery
+and the user's verification run at once.
 
 Time: in deterministic mode a request's emulated time is its ``X-Althan-Emulated-Time`` header (seconds from
 the campaign start; 0 without one) and messages go out as fast as the user takes them, earliest first; with
@@ -39,6 +42,7 @@ from .state import StandInState
 
 EMULATED_TIME_HEADER = "X-Althan-Emulated-Time"
 DELIVERY_BATCH = 512            # messages taken from the outbox at a time
+SIGN_CHUNK = 256                # alerts signed at a time per signing worker
 BACKOFF_FIRST_S, BACKOFF_CAP_S = 0.2, 30.0
 
 
@@ -81,7 +85,8 @@ class StandIn:
         self._stamping = ((msg.EPOCH, 1.0) if config.time_scale is None else
                           (datetime.fromtimestamp(self.origin, timezone.utc), config.time_scale))
         self._accepting = asyncio.Lock()
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()            # the outbox has something new
+        self._signing = asyncio.Event()         # a job has alerts to sign
         self._stopping = False
         self.stats = {"requests": 0, "refused": 0, "delivered": 0, "delivery_failures": 0}
 
@@ -186,24 +191,20 @@ class StandIn:
         hub_before = self.state.attempts(hubs)
         runs = await loop.run_in_executor(None, emulation.run, {d: before[d] + 1 for d in accepted}, t0,
                                           lambda ids: {i: hub_before[i] for i in ids})
-        user, new_version = request_id.originator, record.firmware_version
+        new_version = record.firmware_version
         alerts, versions = [], []
         for run in runs:
             old = int(self.index.version[run.row])
             ch = self.index.ch_id[run.row]
-            for t, kind, fields in msg.device_alerts(run, t0, request_id, ch, old, new_version):
-                alerts.append((t, kind, fields))
+            alerts.extend(msg.device_alerts(run, t0, request_id, ch, old, new_version))
             if run.outcome == "completed":
                 versions.append((run.device_id, new_version, t0 + run.times["t_activation"]))
-        first = self.state.reserve_responses(len(alerts))
-        jobs = [(msg.alert, dict(kind=kind, fields=fields, t=t, dsp_id=self.config.dsp_id, user_id=user,
-                                 counter=first + i, epoch=self._stamping[0], time_scale=self._stamping[1]))
-                for i, (t, kind, fields) in enumerate(alerts)]
-        bodies = await loop.run_in_executor(None, self.bulk.sign, jobs)
-        rows = [(str(RequestId.make(self.config.dsp_id, user, first + i)), t, body)
-                for i, ((t, _, _), body) in enumerate(zip(alerts, bodies))]
-        self.state.accept(user, request_id.counter, accepted, rows, versions)
-        self._wake.set()
+        # earliest first, so that the chunks signed first are the ones due first
+        alerts.sort(key=lambda alert: alert[0])
+        # the alerts are signed after the acknowledgement, off the request path (sign_forever); what they will
+        # be, and their ResponseIDs, are committed with the request
+        self.state.accept(request_id.originator, request_id.counter, accepted, versions, alerts)
+        self._signing.set()
         return service_response(request_id, "11.4", "I0", self.when(t0), warnings=warnings)
 
     def _read_inventory(self, request_id: RequestId, record, t0: float):
@@ -227,6 +228,32 @@ class StandIn:
                                firmware_version=int(index.version[row]) if version is None else version)
         self.state.accept(request_id.originator, request_id.counter)
         return read_inventory_response(request_id, [entry], self.when(t0))
+
+    # -- signing
+    async def sign_forever(self) -> None:
+        """Sign the accepted 11.4s' alerts, oldest job first, a chunk per worker at a time; each chunk goes to
+        the outbox (and is then delivered) as soon as it is signed."""
+        loop = asyncio.get_running_loop()
+        step = max(1, self.bulk.workers) * SIGN_CHUNK
+        while not self._stopping:
+            job = self.state.next_job()
+            if job is None:
+                self._signing.clear()
+                await self._signing.wait()
+                continue
+            job_id, user, first, done, alerts = job
+            while done < len(alerts) and not self._stopping:
+                part = alerts[done:done + step]
+                jobs = [(msg.alert, dict(kind=kind, fields=fields, t=t, dsp_id=self.config.dsp_id, user_id=user,
+                                         counter=first + done + i, epoch=self._stamping[0],
+                                         time_scale=self._stamping[1]))
+                        for i, (t, kind, fields) in enumerate(part)]
+                bodies = await loop.run_in_executor(None, self.bulk.sign, jobs)
+                rows = [(str(RequestId.make(self.config.dsp_id, user, first + done + i)), t, body)
+                        for i, ((t, _, _), body) in enumerate(zip(part, bodies))]
+                done += len(part)
+                self.state.signed(job_id, done, rows, finished=done >= len(alerts))
+                self._wake.set()
 
     # -- delivery
     async def deliver_forever(self) -> None:
@@ -280,6 +307,7 @@ class StandIn:
     def close(self) -> None:
         self._stopping = True
         self._wake.set()
+        self._signing.set()
         self.bulk.close()
         self.state.close()
 
@@ -307,16 +335,19 @@ def make_app(stand_in: StandIn) -> web.Application:
     app.router.add_get("/status", lambda request: web.json_response({**stand_in.stats, **stand_in.state.counts()}))
 
     async def start_delivery(app):
+        app["signing"] = asyncio.create_task(stand_in.sign_forever())
         app["delivery"] = asyncio.create_task(stand_in.deliver_forever())
 
     async def stop_delivery(app):
         stand_in._stopping = True
         stand_in._wake.set()
-        app["delivery"].cancel()
-        try:
-            await app["delivery"]
-        except asyncio.CancelledError:
-            pass
+        stand_in._signing.set()
+        for name in ("signing", "delivery"):
+            app[name].cancel()
+            try:
+                await app[name]
+            except asyncio.CancelledError:
+                pass
 
     app.on_startup.append(start_delivery)
     app.on_cleanup.append(stop_delivery)
