@@ -21,7 +21,6 @@ from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 
 from ..campaign.plan import CampaignPlan
@@ -37,6 +36,7 @@ from ..errors import DuisError
 from ..fleet import Fleet
 from ..fleet.schema import JOINED_AS_CAD, PPMID, HUB_SIDE, METER_SIDE
 from . import messages as msg
+from .delivery import PipelinedClient
 from .emulated import Emulation, FleetIndex
 from .state import StandInState
 
@@ -61,7 +61,8 @@ class StandInConfig:
     schema: object | None = None            # a DuisSchema, or None: no schema validation
     time_scale: float | None = None         # None: deterministic
     sign_workers: int = 0                   # BulkSigner processes for alerts (0: in this process)
-    concurrency: int = 64                   # deliveries in flight
+    connections: int = 64                   # to the user's endpoint, each with deliveries pipelined: a receiver
+    # that answers each delivery once stored works on as many at once as there are connections
 
 
 class Refused(Exception):
@@ -259,35 +260,30 @@ class StandIn:
     async def deliver_forever(self) -> None:
         if self.config.deliver_to is None:
             return
-        url = self.config.deliver_to.rstrip("/") + "/duis"
-        connector = aiohttp.TCPConnector(limit=self.config.concurrency)
-        timeout = aiohttp.ClientTimeout(total=30)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        client = PipelinedClient(self.config.deliver_to.rstrip("/") + "/duis", connections=self.config.connections)
+        try:
             while not self._stopping:
                 batch = self.state.due(self.emulated_now(), time.time(), DELIVERY_BATCH)
                 if not batch:
                     await self._sleep_until_due()
                     continue
-                results = await asyncio.gather(*(self._post(session, url, row) for row in batch))
+                results = await client.post_all([(body, self._headers(message_id, due))
+                                                 for message_id, due, body, _ in batch])
                 done = [row[0] for row, ok in zip(batch, results) if ok]
                 again = [(row[0], time.time() + _backoff(row[3])) for row, ok in zip(batch, results) if not ok]
                 self.state.delivered(done)
                 self.state.failed(again)
                 self.stats["delivered"] += len(done)
                 self.stats["delivery_failures"] += len(again)
+        finally:
+            await client.close()
 
-    async def _post(self, session, url: str, row) -> bool:
-        message_id, due, body, _ = row
-        headers = {"Content-Type": "application/xml", "X-Althan-Message-ID": message_id}
+    def _headers(self, message_id: str, due: float) -> dict[str, str]:
+        headers = {"X-Althan-Message-ID": message_id}
         if self.config.time_scale is None:
             # deterministic mode only: on the wall clock the stand-in is dated as a DCC is, by ResponseDateTime
             headers[EMULATED_TIME_HEADER] = repr(due)
-        try:
-            async with session.post(url, data=body, headers=headers) as response:
-                await response.read()
-                return 200 <= response.status < 300
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
-            return False
+        return headers
 
     async def _sleep_until_due(self) -> None:
         nxt = self.state.next_due()

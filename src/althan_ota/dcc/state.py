@@ -148,12 +148,23 @@ class StandInState:
         return None if row[0] is None else (float(row[0]), float(row[1]))
 
     def delivered(self, message_ids) -> None:
-        self._db.executemany("UPDATE outbox SET delivered = 1 WHERE message_id = ?", ((m,) for m in message_ids))
+        self._in_one_transaction("UPDATE outbox SET delivered = 1 WHERE message_id = ?", [(m,) for m in message_ids])
 
     def failed(self, retries) -> None:
         """``retries``: (message_id, wall-clock time of its next try)."""
-        self._db.executemany("UPDATE outbox SET tries = tries + 1, not_before = ? WHERE message_id = ?",
-                             ((t, m) for m, t in retries))
+        self._in_one_transaction("UPDATE outbox SET tries = tries + 1, not_before = ? WHERE message_id = ?",
+                                 [(t, m) for m, t in retries])
+
+    def _in_one_transaction(self, sql: str, rows: list) -> None:
+        if not rows:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(sql, rows)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def counts(self) -> dict[str, int]:
         """pending: scheduled and not yet delivered (``unsigned`` of them not yet signed); delivered."""
