@@ -108,8 +108,9 @@ class BulkReader(_Pool):
         super().__init__(workers, _init_reader, (certificates, expected_signers, None if schema is None else str(schema),
                                                  targets, accept_unsigned_errors))
 
-    def read(self, messages) -> list:
-        return self.map_chunks(_read_chunk, [bytes(m) for m in messages], self.chunk)
+    def read(self, messages, chunk: int | None = None) -> list:
+        """``chunk``: messages per worker task for this call (default: the reader's)."""
+        return self.map_chunks(_read_chunk, [bytes(m) for m in messages], chunk or self.chunk)
 
 
 class BulkSigner(_Pool):
