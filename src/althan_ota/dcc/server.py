@@ -245,7 +245,7 @@ class StandIn:
             job_id, user, first, done, alerts = job
             while done < len(alerts) and not self._stopping:
                 part = alerts[done:done + step]
-                jobs = [(msg.alert, dict(kind=kind, fields=fields, t=t, dsp_id=self.config.dsp_id, user_id=user,
+                jobs = [(msg.alert_text, dict(kind=kind, fields=fields, t=t, dsp_id=self.config.dsp_id, user_id=user,
                                          counter=first + done + i, epoch=self._stamping[0],
                                          time_scale=self._stamping[1]))
                         for i, (t, kind, fields) in enumerate(part)]
