@@ -49,6 +49,7 @@ from .clock import WallClock
 from .listener import PATH, make_app
 from .options import EMULATED_TIME_HEADER, LiveOptions
 
+READ_AGAIN = 5          # times an 8.2 whose first POST failed is asked again under a new counter
 _SUMS = ("exchanges", "exchange_retries", "airtime_han", "airtime_bridge", "dc_wait")
 
 
@@ -288,27 +289,37 @@ class DccExecutor:
         if row is not None and row["response_code"] is not None:
             return t if row["sent_t"] is None else float(row["sent_t"])
         resent = row is not None and srv == "11.4"
-        if row is None or not resent:
-            # a read (8.2) that may not have gone out is asked again under a new counter: reading twice is
-            # harmless, and a DCC that refuses a counter it has seen would refuse the old one
-            counter = self.store.next_request_counters(self.user_id, 1)[0]
-            request_id = str(RequestId.make(self.user_id, self.options.dsp_id, counter))
-            if row is None:
-                self.journal.record_request(request_id, counter, srv, job.wave, attempt, t, ids)
+        for _ in range(READ_AGAIN):
+            if row is None or not resent:
+                # a read (8.2) that may not have gone out is asked again under a new counter: reading twice is
+                # harmless, and a DCC that refuses a counter it has seen would refuse the old one
+                counter = self.store.next_request_counters(self.user_id, 1)[0]
+                new_id = str(RequestId.make(self.user_id, self.options.dsp_id, counter))
+                if row is None:
+                    self.journal.record_request(new_id, counter, srv, job.wave, attempt, t, ids)
+                else:
+                    self.journal.renumber(row["request_id"], new_id, counter)
+                row, request_id = {"request_id": new_id}, new_id
             else:
-                self.journal.renumber(row["request_id"], request_id, counter)
-        else:
-            counter, request_id = int(row["counter"]), row["request_id"]
-        body = build(counter)
-        sent = None if self.clock is None else max(t, self.clock.now())
-        reply, reply_time = await self._post(body, t)
-        if self.clock is not None:
-            reply_time = max(sent, self.clock.now())    # a synchronous answer: it came now
-        try:
-            message = read_message(reply, self.verifier, schema=self.schema, targets=targets,
-                                   accept_unsigned_errors=True)
-        except DuisError as exc:
-            raise CampaignError(f"the DCC's answer to {request_id} does not verify: {exc}") from None
+                counter, request_id = int(row["counter"]), row["request_id"]
+            body = build(counter)
+            sent = None if self.clock is None else max(t, self.clock.now())
+            reply, reply_time, retried = await self._post(body, t)
+            if self.clock is not None:
+                reply_time = max(sent, self.clock.now())    # a synchronous answer: it came now
+            try:
+                message = read_message(reply, self.verifier, schema=self.schema, targets=targets,
+                                       accept_unsigned_errors=True)
+            except DuisError as exc:
+                raise CampaignError(f"the DCC's answer to {request_id} does not verify: {exc}") from None
+            if not (retried and message.response_code.is_error):
+                break
+            # the POST was sent again after the connection failed (a DCC restarting): the DCC may have taken the
+            # first one and refuse the repeat's counter. An 11.4 then counts as acknowledged (below); a read is
+            # asked again under a new counter
+            if srv == "11.4":
+                resent = True
+                break
         found = []
         if resent and message.response_code.is_error:
             # the same 11.4, signed as before, refused now: the DCC has its RequestID already (DCCs refuse a
@@ -321,8 +332,9 @@ class DccExecutor:
         self._heard_now([(d, k, when) for d, k in found])
         return t if sent is None else sent
 
-    async def _post(self, body: bytes, t: float) -> tuple[bytes, float | None]:
-        """POST a request to the DCC, retried with back-off while it cannot be reached (a DCC restarting)."""
+    async def _post(self, body: bytes, t: float) -> tuple[bytes, float | None, bool]:
+        """POST a request to the DCC, retried with back-off while it cannot be reached (a DCC restarting).
+        Returns the answer, its emulated time header, and whether the POST had to be sent more than once."""
         url = self.options.dcc_url.rstrip("/") + PATH
         headers = {"Content-Type": "application/xml"}
         if self.clock is None:
@@ -333,7 +345,7 @@ class DccExecutor:
                 async with self.client.post(url, data=body, headers=headers) as response:
                     text = await response.read()
                     if response.status == 200:
-                        return text, _emulated_time(response.headers.get(EMULATED_TIME_HEADER))
+                        return text, _emulated_time(response.headers.get(EMULATED_TIME_HEADER)), waited > 0
                     if response.status < 500:
                         raise CampaignError(f"the DCC at {url} refused a request ({response.status}): "
                                             f"{text[:300].decode('utf-8', 'replace')}")
