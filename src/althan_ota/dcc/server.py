@@ -289,10 +289,13 @@ class StandIn:
         nxt = self.state.next_due()
         wait = 1.0
         if nxt is not None:
-            due, not_before = nxt
-            wait = max(0.0, not_before - time.time())
+            # nothing is both due and out of its back-off: wake when the earliest message comes due (on the
+            # wall clock) or the earliest back-off ends, whichever is first (early is harmless: due() decides)
+            due, backoff_end = nxt
             if self.config.time_scale is not None:
-                wait = max(wait, (due - self.emulated_now()) / self.config.time_scale)
+                wait = max(0.0, (due - self.emulated_now()) / self.config.time_scale)
+            if backoff_end > 0:
+                wait = min(wait, max(0.0, backoff_end - time.time()))
             wait = min(max(wait, 0.01), 1.0)
         self._wake.clear()
         try:

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 -- a device's firmware after an emulated activation, from that emulated time on (what 8.2 reads back)
 CREATE TABLE IF NOT EXISTS versions (device_id TEXT PRIMARY KEY, version INTEGER NOT NULL, since REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (delivered, due);
+CREATE INDEX IF NOT EXISTS outbox_retrying ON outbox (not_before) WHERE delivered = 0 AND tries > 0;
 -- an accepted 11.4's alerts still to sign: alert i gets the DSP response counter first + i
 CREATE TABLE IF NOT EXISTS jobs (
     job_id INTEGER PRIMARY KEY,
@@ -48,8 +49,13 @@ class StandInState:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            # the counts /status gives, kept here as messages move (a scan of a big outbox per status is slow)
+            pending, done = self._db.execute(
+                "SELECT coalesce(sum(delivered = 0), 0), coalesce(sum(delivered), 0) FROM outbox").fetchone()
+            unsigned = self._db.execute("SELECT coalesce(sum(n - done), 0) FROM jobs").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise ParameterError(f"{self.path}: not a DCC stand-in state file ({exc})") from None
+        self._counts = {"signed_pending": int(pending), "unsigned": int(unsigned), "delivered": int(done)}
 
     def close(self) -> None:
         self._db.close()
@@ -110,6 +116,7 @@ class StandInState:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        self._counts["unsigned"] += len(alerts)
 
     def next_job(self) -> tuple[int, str, int, int, list] | None:
         """The oldest job with alerts left to sign: (job_id, user_id, first counter, done, alerts)."""
@@ -134,6 +141,8 @@ class StandInState:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        self._counts["unsigned"] -= len(messages)
+        self._counts["signed_pending"] += len(messages)
 
     def due(self, until: float, wall_now: float, limit: int) -> list[tuple[str, float, bytes, int]]:
         """Undelivered messages due at or before ``until`` (emulated seconds) and out of their back-off,
@@ -143,32 +152,39 @@ class StandInState:
             "ORDER BY due, message_id LIMIT ?", (until, wall_now, limit)).fetchall()
 
     def next_due(self) -> tuple[float, float] | None:
-        """(emulated due, wall-clock not-before) of the earliest undelivered message."""
-        row = self._db.execute("SELECT min(due), min(not_before) FROM outbox WHERE delivered = 0").fetchone()
-        return None if row[0] is None else (float(row[0]), float(row[1]))
+        """(emulated due of the earliest undelivered message, wall-clock end of the earliest back-off, or 0 when
+        none is backing off), both read from an index."""
+        due = self._db.execute("SELECT min(due) FROM outbox WHERE delivered = 0").fetchone()[0]
+        if due is None:
+            return None
+        retry = self._db.execute("SELECT min(not_before) FROM outbox WHERE delivered = 0 AND tries > 0").fetchone()[0]
+        return float(due), float(retry or 0.0)
 
     def delivered(self, message_ids) -> None:
-        self._in_one_transaction("UPDATE outbox SET delivered = 1 WHERE message_id = ?", [(m,) for m in message_ids])
+        changed = self._in_one_transaction("UPDATE outbox SET delivered = 1 WHERE message_id = ? AND delivered = 0",
+                                           [(m,) for m in message_ids])
+        self._counts["signed_pending"] -= changed
+        self._counts["delivered"] += changed
 
     def failed(self, retries) -> None:
         """``retries``: (message_id, wall-clock time of its next try)."""
         self._in_one_transaction("UPDATE outbox SET tries = tries + 1, not_before = ? WHERE message_id = ?",
                                  [(t, m) for m, t in retries])
 
-    def _in_one_transaction(self, sql: str, rows: list) -> None:
+    def _in_one_transaction(self, sql: str, rows: list) -> int:
+        """Run ``sql`` for each of ``rows`` in one transaction; the number of rows changed."""
         if not rows:
-            return
+            return 0
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.executemany(sql, rows)
+            changed = self._db.executemany(sql, rows).rowcount
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+        return changed
 
     def counts(self) -> dict[str, int]:
         """pending: scheduled and not yet delivered (``unsigned`` of them not yet signed); delivered."""
-        pending, done = self._db.execute(
-            "SELECT coalesce(sum(delivered = 0), 0), coalesce(sum(delivered), 0) FROM outbox").fetchone()
-        unsigned = self._db.execute("SELECT coalesce(sum(n - done), 0) FROM jobs").fetchone()[0]
-        return {"pending": int(pending) + int(unsigned), "unsigned": int(unsigned), "delivered": int(done)}
+        c = self._counts
+        return {"pending": c["signed_pending"] + c["unsigned"], "unsigned": c["unsigned"], "delivered": c["delivered"]}
