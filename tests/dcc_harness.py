@@ -36,14 +36,19 @@ def write_fleet(path: Path, installations: int, seed: int = 1, **shares) -> Path
 
 
 class StandIn:
-    """`althan-ota dcc serve` as a child process; ``url`` once it listens."""
+    """`althan-ota dcc serve` as a child process; ``url`` once it listens. ``extra``: more options (``--plan``,
+    ``--seed``, ``--time-scale``, ...); ``schema``: validate requests against the DUIS XSD; ``port``: listen
+    there (a restart on the same port), else on a free one."""
 
-    def __init__(self, fleet: Path, state: Path, deliver_to: str | None = None, *extra: str):
-        self.port = free_port()
+    def __init__(self, fleet: Path, state: Path, deliver_to: str | None = None, *extra: str, schema: bool = True,
+                 port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "althan_ota", "dcc", "serve", "--fleet", str(fleet), "--certs", str(CERTS),
                    "--state", str(state), "--key", str(DSP_KEY), "--cert", str(DSP_CERT), "--dsp-id", DSP,
-                   "--schema", str(SCHEMA_PATH), "--port", str(self.port), *extra]
+                   "--port", str(self.port), *extra]
+        if schema:
+            command += ["--schema", str(SCHEMA_PATH)]
         if deliver_to:
             command += ["--deliver-to", deliver_to]
         self.process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -52,6 +57,10 @@ class StandIn:
         if "listening" not in line:
             self.process.kill()
             raise RuntimeError(f"stand-in did not start: {line!r} {self.process.stderr.read()}")
+
+    def requests(self) -> int:
+        """How many requests the stand-in has answered since it started."""
+        return self.status()["requests"]
 
     def status(self) -> dict:
         import json

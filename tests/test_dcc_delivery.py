@@ -4,7 +4,10 @@ and servers on 127.0.0.1."""
 
 from __future__ import annotations
 
+import math
+import sqlite3
 import time
+from datetime import datetime
 
 import pytest
 
@@ -86,12 +89,42 @@ def test_wall_clock_mode_delivers_each_alert_when_its_time_comes(fleet_path, tmp
     try:
         assert post(stand_in.url, update_body(fleet_path))[0] == 200
         wait_pending(stand_in, 0)
-        arrivals = list(user.arrivals.values())
-        assert len(arrivals) == len(user.received) > 5
-        for wall, emulated in arrivals:
-            assert wall - started >= emulated / scale - 0.05
-        walls = [w for w, _ in arrivals]
+        assert len(user.arrivals) == len(user.received) > 5
+        for key, (wall, header) in user.arrivals.items():
+            assert math.isnan(header)       # no emulated-time header on the wall clock, as from a DCC ...
+            # ... but a ResponseDateTime at the real time the stand-in's clock reached the alert's time
+            stamped = datetime.fromisoformat(user.received[key].response_datetime.replace("Z", "+00:00"))
+            assert started - 0.01 <= stamped.timestamp() <= wall + 0.05
+        walls = [w for w, _ in user.arrivals.values()]
         assert max(walls) - min(walls) > 0.3             # spread out in time, not sent at once
+    finally:
+        stand_in.stop()
+        user.close()
+
+
+def test_kill_9_while_signing_then_restart_signs_the_rest_once(tmp_path):
+    # enough devices that signing their alerts takes far longer than the moment between the acknowledgement
+    # and the kill (one signing process: --sign-workers 0)
+    fleet_path = write_fleet(tmp_path / "big.parquet", 600)
+    state = tmp_path / "state.sqlite"
+    stand_in = StandIn(fleet_path, state, None, "--sign-workers", "0")
+    try:
+        assert post(stand_in.url, update_body(fleet_path), emulated_time=0)[0] == 200
+    finally:
+        stand_in.kill9()
+    with sqlite3.connect(state) as db:
+        (n, done), = db.execute("SELECT n, done FROM jobs").fetchall()
+        (first,), = db.execute("SELECT value FROM meta WHERE key = 'response_counter'").fetchall()
+    assert 0 <= done < n, "signing finished before the kill: the test did not kill it mid-way"
+    user = UserEndpoint()
+    stand_in = StandIn(fleet_path, state, user.url)
+    try:
+        wait_pending(stand_in, 0, timeout=180)
+        assert stand_in.status()["delivered"] == len(user.received) == n
+        assert user.duplicates == 0 and user.refused == 0
+        # the ResponseIDs reserved when the request was accepted, each once
+        counters = sorted(int(key.rsplit(":", 1)[1]) for key in user.received)
+        assert counters == list(range(int(first) - n, int(first)))
     finally:
         stand_in.stop()
         user.close()

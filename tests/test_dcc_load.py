@@ -22,6 +22,12 @@ def test_load_on_2000_installations_loses_and_duplicates_nothing(tmp_path):
     assert "lost 0, duplicated 0, refused 0" in lines
     received = next(line for line in lines if "alerts signed, delivered" in line)
     assert int(received.split()[0].replace(",", "")) > 2000 * 2      # every device hears at least one alert
+    if sys.platform == "linux":
+        # where the CPU went, per process group: each of them did part of the work
+        cpu = next(line for line in lines if line.startswith("CPU per message: "))
+        parts = dict(part.rsplit(" ", 2)[:2] for part in cpu.split(": ", 1)[1].split("; ")[0].split(", "))
+        assert parts.keys() == {"stand-in main", "stand-in signing", "listener main", "listener verifying"}
+        assert all(float(us) > 0 for us in parts.values()), cpu
 
 
 def test_some_identity_flags_without_the_rest_are_refused(tmp_path):

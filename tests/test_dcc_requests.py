@@ -90,7 +90,7 @@ def test_refused_request_gets_its_code_and_schedules_nothing(stand_in, fleet, ca
     code, _ = answer(stand_in, body)
     assert code == expected
     assert stand_in.status() | {"requests": 1} == {"requests": 1, "refused": 1, "delivered": 0,
-                                                      "delivery_failures": 0, "pending": 0}
+                                                      "delivery_failures": 0, "pending": 0, "unsigned": 0}
     # the refused request did not use up its counter
     assert answer(stand_in, update(fleet, 1))[0] == "I0"
 

@@ -22,20 +22,19 @@ IN_FLIGHT = 64
 
 
 async def _post_all(url: str, messages: list[bytes]) -> float:
-    import aiohttp
+    """Deliver as the stand-in does (dcc/delivery.py): IN_FLIGHT keep-alive connections, 512 at a time."""
+    from ..dcc.delivery import PipelinedClient
 
-    connector = aiohttp.TCPConnector(limit=IN_FLIGHT)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        async def one(body):
-            async with session.post(url, data=body, headers={"Content-Type": "application/xml"}) as r:
-                await r.read()
-                if r.status != 200:
-                    raise AssertionError(f"delivery answered {r.status}")
-
+    client = PipelinedClient(url, connections=IN_FLIGHT)
+    try:
         start = time.perf_counter()
         for i in range(0, len(messages), 512):
-            await asyncio.gather(*(one(m) for m in messages[i:i + 512]))
+            answered = await client.post_all([(m, {}) for m in messages[i:i + 512]])
+            if not all(answered):
+                raise AssertionError(f"{answered.count(False)} deliveries not answered 2xx")
         return time.perf_counter() - start
+    finally:
+        await client.close()
 
 
 async def _serve_and_post(handler, messages: list[bytes], before=None) -> float:

@@ -24,6 +24,7 @@ DUIS_REQUESTS = pa.schema([
     ("t", pa.float64()),                    # emulated seconds since the campaign start
     ("device_ids", pa.string()),            # comma separated
     ("response_code", pa.string()),         # the DCC's synchronous answer; NULL until it came
+    ("sent_t", pa.float64()),               # wall-clock mode: when it went out, on the run's clock (NULL else)
 ])
 
 # one row per (message, device it moves); a message that moves no device keeps one row with device_id ''
@@ -43,7 +44,16 @@ DUIS_REFUSED = pa.schema([
     ("reason", pa.string()),
 ])
 
-JOURNAL_TABLES = {"duis_requests": DUIS_REQUESTS, "duis_messages": DUIS_MESSAGES, "duis_refused": DUIS_REFUSED}
+# wall-clock mode: the run's clock (live/clock.py), kept so that a resumed run carries on the same clock; no row
+# for a campaign run in deterministic mode
+DUIS_CLOCK = pa.schema([
+    ("campaign_id", pa.string()),
+    ("origin", pa.float64()),               # POSIX seconds at emulated second 0
+    ("time_scale", pa.float64()),           # emulated seconds per wall second
+])
+
+JOURNAL_TABLES = {"duis_requests": DUIS_REQUESTS, "duis_messages": DUIS_MESSAGES, "duis_refused": DUIS_REFUSED,
+                  "duis_clock": DUIS_CLOCK}
 assert all(f.type in _DUCK_TYPES for s in JOURNAL_TABLES.values() for f in s)
 
 
@@ -59,6 +69,23 @@ class Journal:
         with store._writing():
             for name, schema in JOURNAL_TABLES.items():
                 store._run(_ddl(name, schema))
+            # a journal written before wall-clock mode existed lacks the column: every request was deterministic
+            store._run("ALTER TABLE duis_requests ADD COLUMN IF NOT EXISTS sent_t DOUBLE")
+
+    # -- the clock -------------------------------------------------------------------------------------
+    def clock(self) -> tuple[float, float] | None:
+        """(origin, time_scale) of the campaign's wall clock, or None (deterministic, or not run live yet)."""
+        rows = self.store.db.execute("SELECT origin, time_scale FROM duis_clock WHERE campaign_id = ?",
+                                     [self.campaign_id]).fetchall()
+        return (float(rows[0][0]), float(rows[0][1])) if rows else None
+
+    def start_clock(self, origin: float, time_scale: float) -> None:
+        with self.store._transaction():
+            self.store._run("INSERT INTO duis_clock VALUES (?, ?, ?)", [self.campaign_id, origin, time_scale])
+
+    def has_requests(self) -> bool:
+        return bool(self.store.db.execute("SELECT 1 FROM duis_requests WHERE campaign_id = ? LIMIT 1",
+                                          [self.campaign_id]).fetchall())
 
     # -- requests --------------------------------------------------------------------------------------
     def request_for(self, srv: str, wave: int, attempt: int, t: float, device_ids: str) -> dict | None:
@@ -71,7 +98,8 @@ class Journal:
     def record_request(self, request_id: str, counter: int, srv: str, wave: int, attempt: int, t: float,
                        device_ids: str) -> None:
         with self.store._transaction():
-            self.store._run("INSERT INTO duis_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            self.store._run("INSERT INTO duis_requests (campaign_id, request_id, counter, srv, wave, attempt, t, "
+                            "device_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             [self.campaign_id, request_id, counter, srv, wave, attempt, t, device_ids])
 
     def renumber(self, request_id: str, new_request_id: str, counter: int) -> None:
@@ -80,11 +108,13 @@ class Journal:
             self.store._run("UPDATE duis_requests SET request_id = ?, counter = ? WHERE campaign_id = ? AND "
                             "request_id = ?", [new_request_id, counter, self.campaign_id, request_id])
 
-    def record_answer(self, request_id: str, response_code: str, outcomes: list[tuple[str, str]], t: float) -> None:
-        """The DCC's synchronous answer to a request, and what it says of each device, in one transaction."""
+    def record_answer(self, request_id: str, response_code: str, outcomes: list[tuple[str, str]], t: float,
+                      sent_t: float | None = None) -> None:
+        """The DCC's synchronous answer to a request (``sent_t``: when the request went out, on the wall clock),
+        and what it says of each device, in one transaction."""
         with self.store._transaction():
-            self.store._run("UPDATE duis_requests SET response_code = ? WHERE campaign_id = ? AND request_id = ?",
-                            [response_code, self.campaign_id, request_id])
+            self.store._run("UPDATE duis_requests SET response_code = ?, sent_t = ? WHERE campaign_id = ? AND "
+                            "request_id = ?", [response_code, sent_t, self.campaign_id, request_id])
             self._insert_message(request_id, outcomes, t)
 
     # -- messages --------------------------------------------------------------------------------------

@@ -95,8 +95,13 @@ def _executor_args(p) -> None:
     g.add_argument("--schema", type=Path, help="DUIS XSD: validate received messages against it")
     g.add_argument("--firmware", type=Path, help="the image SRV 11.4 carries (default: --image)")
     g.add_argument("--dsp-id", help="the DSP's entity ID (default: DCC Boxed's 90-B3-D5-1F-30-00-00-02)")
+    g.add_argument("--time-scale", type=amount, metavar="S",
+                   help="wall-clock mode: hold each request until the run's clock reaches its request-book time, "
+                        "S emulated seconds per wall second (1 for a real DCC; default: deterministic mode, each "
+                        "request carrying its book time for `dcc serve`)")
     g.add_argument("--quiet-s", type=amount, default=5.0,
-                   help="wall-clock seconds without a message after which silent devices time out")
+                   help="deterministic mode: wall-clock seconds without a message after which silent devices time "
+                        "out; wall-clock mode: how long past a device's timeout late deliveries are waited for")
 
 
 def _executor(args):
@@ -115,7 +120,8 @@ def _executor(args):
         raise ParameterError(f"--executor dcc needs {', '.join(missing)}")
     return DccExecutor(LiveOptions(dcc_url=args.dcc_url, listen=parse_listen(args.listen), key=args.key,
                                    cert=args.cert, certs=args.certs, firmware=firmware, schema=args.schema,
-                                   dsp_id=args.dsp_id or DCC_BOXED_DSP, quiet_s=args.quiet_s))
+                                   dsp_id=args.dsp_id or DCC_BOXED_DSP, quiet_s=args.quiet_s,
+                                   time_scale=args.time_scale))
 
 
 def build_plan(args, fleet):

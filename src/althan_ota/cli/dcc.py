@@ -34,6 +34,8 @@ def register(sub) -> None:
                                              "order, timeout, activation time and image size the emulation uses "
                                              "(default: a default plan for each 11.4's image)")
     s.add_argument("--seed", type=seed, default=0, help="the campaign seed (same seed -> same outcomes)")
+    s.add_argument("--emulation", type=Path, help="emulation parameters as JSON, as `campaign` stores them "
+                                                  "(default: the emulator's defaults)")
     s.add_argument("--time-scale", type=number_in(0.0), help="wall-clock mode: emulated seconds per wall second "
                                                              "(default: deterministic, X-Althan-Emulated-Time)")
     s.add_argument("--schema", type=Path, help="DUIS Schema V5.4.xsd to validate requests against")
@@ -50,16 +52,31 @@ def _config(args):
     from ..duis import TrustStore, load_schema
     from ..fleet import read_fleet
     from ..dcc.server import StandInConfig
+    from ..emulate import EmulationParams
     from ._io import read_file
 
     if args.time_scale is not None and args.time_scale <= 0:
         raise ParameterError("--time-scale must be above 0")
     plan = CampaignPlan.from_json(read_file(args.plan).decode("utf-8")) if args.plan else None
+    emulation = _emulation(args.emulation) if args.emulation else EmulationParams()
     return StandInConfig(
         fleet=read_fleet(args.fleet), trust=TrustStore.from_directory(args.certs), key=read_file(args.key),
         certificate=read_file(args.cert), dsp_id=args.dsp_id, state_path=args.state, deliver_to=args.deliver_to,
         seed=args.seed, plan=plan, schema=load_schema(args.schema) if args.schema else None,
-        time_scale=args.time_scale, sign_workers=args.sign_workers)
+        time_scale=args.time_scale, sign_workers=args.sign_workers, emulation=emulation)
+
+
+def _emulation(path: Path):
+    import json
+
+    from ..campaign.emulation import dataclass_from_dict
+    from ..emulate import EmulationParams
+    from ._io import read_file
+
+    try:
+        return dataclass_from_dict(EmulationParams, json.loads(read_file(path).decode("utf-8")))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ParameterError(f"--emulation {path}: not emulation parameters as JSON ({exc})") from None
 
 
 def serve(args) -> int:

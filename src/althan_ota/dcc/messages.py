@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from ..duis import responses
-from ..duis.identifiers import RequestId
+from ..duis.identifiers import RequestId, eui, firmware_version
+from ..duis.requests import xml_datetime
+from ..duis.xmldsig import canonical
 from .emulated import DeviceRun
 
 # emulated second 0 (the campaign start) as the messages' timestamps give it
@@ -32,21 +34,76 @@ E_DEVICE_STATUS = "E5"      # 8.2 for a suspended / not commissioned / CAD-joine
 E_DEVICE_TYPE = "E11"       # 8.2 for a device that is not a PPMID
 
 
-def when(t: float) -> datetime:
-    return EPOCH + timedelta(seconds=float(t))
+def when(t: float, epoch: datetime = EPOCH, time_scale: float = 1.0) -> datetime:
+    """Emulated second ``t`` as a message's timestamp: ``epoch + t`` in deterministic mode; in wall-clock mode
+    (``epoch`` the clock's origin, ``time_scale`` S) the real time at which the stand-in's clock shows ``t``,
+    as a DCC stamps what it sends."""
+    return epoch + timedelta(seconds=float(t) / time_scale)
 
 
-def alert(kind: str, fields: dict, t: float, dsp_id: str, user_id: str, counter: int):
-    """One DCC alert (unsigned root): ``kind`` csp, ch or ppmid."""
+def alert(kind: str, fields: dict, t: float, dsp_id: str, user_id: str, counter: int, epoch: datetime = EPOCH,
+          time_scale: float = 1.0):
+    """One DCC alert (unsigned root): ``kind`` csp, ch or ppmid, stamped ``when(t, epoch, time_scale)``."""
+    stamp = when(t, epoch, time_scale)
     if kind == "csp":
-        body, code = responses.csp_firmware_delivery_status(timestamp=when(t), **fields), CSP_ALERT
+        body, code = responses.csp_firmware_delivery_status(timestamp=stamp, **fields), CSP_ALERT
     elif kind == "ch":
-        body, code = responses.comms_hub_firmware_transfer(alert_code=CH_GBCS_CODE, timestamp=when(t),
+        body, code = responses.comms_hub_firmware_transfer(alert_code=CH_GBCS_CODE, timestamp=stamp,
                                                             **fields), CH_ALERT
     else:
-        body, code = responses.ppmid_firmware_activation(alert_code=PPMID_GBCS_CODE, timestamp=when(t),
+        body, code = responses.ppmid_firmware_activation(alert_code=PPMID_GBCS_CODE, timestamp=stamp,
                                                          **fields), PPMID_ALERT
-    return responses.dcc_alert(code, body, when(t), dsp_id=dsp_id, user_id=user_id, counter=counter)
+    return responses.dcc_alert(code, body, stamp, dsp_id=dsp_id, user_id=user_id, counter=counter)
+
+
+# Alerts as text: the stand-in sends hundreds of thousands of them, and building each tree with lxml, then
+# canonicalising it for the digest, cost more than signing. Each variant of an alert (kind, and the value that
+# chooses its elements) is built once by alert() with stand-in values, canonicalised, and the values filled in
+# per message; Signer.sign_canonical signs that text. tests/test_dcc_alert_text.py checks the text equals the
+# canonical form of alert()'s tree for the same arguments.
+_PROBE_DSP, _PROBE_USER, _PROBE_COUNTER = "0A-0A-0A-0A-0A-0A-0A-01", "0A-0A-0A-0A-0A-0A-0A-02", 987_654_321_012
+_PROBE_UPDATE = RequestId.make("0B-0B-0B-0B-0B-0B-0B-01", "0B-0B-0B-0B-0B-0B-0B-02", 987_654_321_013)
+_PROBE_CH, _PROBE_DEVICE, _PROBE_VERSION = "0C-0C-0C-0C-0C-0C-0C-01", "0C-0C-0C-0C-0C-0C-0C-02", 0x0D0E0F07
+_PROBE_TIME = datetime(2001, 2, 3, 4, 5, 6, 789_000, tzinfo=timezone.utc)
+_templates: dict[tuple, tuple[str, tuple[str, ...]]] = {}
+
+
+def _slot(name: str) -> str:
+    return f"\0{name}\0"      # NUL cannot occur in XML text, so a slot cannot collide with the message's own text
+
+
+def _template(kind: str, fields: dict) -> tuple[str, tuple[str, ...]]:
+    """The canonical text of this variant of alert, with a slot for each value, and the slots' names."""
+    key = (kind, fields.get("delivered"), fields.get("result"), fields.get("activated"))
+    found = _templates.get(key)
+    if found is None:
+        probe = {k: v for k, v in fields.items() if k in ("delivered", "result", "activated")}
+        probe.update(version=_PROBE_VERSION, device_id=_PROBE_DEVICE)
+        if kind != "ppmid":
+            probe.update(ch_id=_PROBE_CH, update_request_id=_PROBE_UPDATE)
+        root = alert(kind, probe, 0.0, _PROBE_DSP, _PROBE_USER, _PROBE_COUNTER, epoch=_PROBE_TIME)
+        text = canonical(root.getroottree(), exclusive=False).decode("utf-8")
+        values = {"response_id": f"{_PROBE_DSP}:{_PROBE_USER}:{_PROBE_COUNTER}", "update": str(_PROBE_UPDATE),
+                  "ch": _PROBE_CH, "device": _PROBE_DEVICE, "version": firmware_version(_PROBE_VERSION),
+                  "time": xml_datetime(_PROBE_TIME)}
+        used = tuple(name for name, value in values.items() if value in text)
+        for name in used:
+            text = text.replace(values[name], _slot(name))
+        found = _templates[key] = (text, used)
+    return found
+
+
+def alert_text(kind: str, fields: dict, t: float, dsp_id: str, user_id: str, counter: int, epoch: datetime = EPOCH,
+               time_scale: float = 1.0) -> bytes:
+    """The C14N 1.0 text of ``alert(...)`` for the same arguments (for Signer.sign_canonical)."""
+    text, used = _template(kind, fields)
+    value = {"response_id": lambda: str(RequestId.make(dsp_id, user_id, counter)),
+             "update": lambda: str(fields["update_request_id"]), "ch": lambda: eui(fields["ch_id"]),
+             "device": lambda: eui(fields["device_id"]), "version": lambda: firmware_version(fields["version"]),
+             "time": lambda: xml_datetime(when(t, epoch, time_scale))}
+    for name in used:
+        text = text.replace(_slot(name), value[name]())
+    return text.encode("utf-8")
 
 
 def device_alerts(run: DeviceRun, t0: float, request_id: RequestId, ch_id: str, old_version: int,

@@ -1,11 +1,15 @@
 """The DCC stand-in's HTTP side: ``POST /duis`` takes one signed DUIS request and answers it synchronously
-(signed); accepted SRV 11.4s schedule each device's alerts, which a background task delivers to the user's
-``POST {deliver_to}/duis`` at their emulated times, retrying with capped exponential back-off until a 2xx.
+(signed). An accepted SRV 11.4 is emulated and its alerts committed (state.py) before the acknowledgement
+goes out; a background task then signs them on the signing workers, earliest first, and another delivers
+each signed alert to the user's ``POST {deliver_to}/duis`` at its emulated time, retrying with capped
+exponential back-off until a 2xx. So the acknowledgement does not wait for signing, and signing, delivery
+and the user's verification run at once.
 
 Time: in deterministic mode a request's emulated time is its ``X-Althan-Emulated-Time`` header (seconds from
 the campaign start; 0 without one) and messages go out as fast as the user takes them, earliest first; with
 ``time_scale`` S the stand-in's own clock runs, emulated seconds = wall seconds since its first start x S, and
-a message goes when its time comes.
+a message goes when its time comes, as a DCC's would: no emulated-time header, its ResponseDateTime the real
+time at which the clock showed its emulated time (so a user dates it on its own clock, ``live.clock``).
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 
 from ..campaign.plan import CampaignPlan
@@ -32,11 +36,13 @@ from ..errors import DuisError
 from ..fleet import Fleet
 from ..fleet.schema import JOINED_AS_CAD, PPMID, HUB_SIDE, METER_SIDE
 from . import messages as msg
+from .delivery import PipelinedClient
 from .emulated import Emulation, FleetIndex
 from .state import StandInState
 
 EMULATED_TIME_HEADER = "X-Althan-Emulated-Time"
 DELIVERY_BATCH = 512            # messages taken from the outbox at a time
+SIGN_CHUNK = 256                # alerts signed at a time per signing worker
 BACKOFF_FIRST_S, BACKOFF_CAP_S = 0.2, 30.0
 
 
@@ -55,7 +61,8 @@ class StandInConfig:
     schema: object | None = None            # a DuisSchema, or None: no schema validation
     time_scale: float | None = None         # None: deterministic
     sign_workers: int = 0                   # BulkSigner processes for alerts (0: in this process)
-    concurrency: int = 64                   # deliveries in flight
+    connections: int = 64                   # to the user's endpoint, each with deliveries pipelined: a receiver
+    # that answers each delivery once stored works on as many at once as there are connections
 
 
 class Refused(Exception):
@@ -75,12 +82,20 @@ class StandIn:
         self.signer = Signer(config.key, config.certificate)
         self.bulk = BulkSigner(config.key, config.certificate, workers=config.sign_workers)
         self.origin = self.state.wall_origin()
+        # deterministic: emulated seconds after 2026-01-01; wall clock: the real time the clock shows t at
+        self._stamping = ((msg.EPOCH, 1.0) if config.time_scale is None else
+                          (datetime.fromtimestamp(self.origin, timezone.utc), config.time_scale))
         self._accepting = asyncio.Lock()
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()            # the outbox has something new
+        self._signing = asyncio.Event()         # a job has alerts to sign
         self._stopping = False
         self.stats = {"requests": 0, "refused": 0, "delivered": 0, "delivery_failures": 0}
 
     # -- time
+    def when(self, t: float):
+        """Emulated second ``t`` as the timestamp of what the stand-in sends (messages.when)."""
+        return msg.when(t, *self._stamping)
+
     def emulated_now(self) -> float:
         if self.config.time_scale is None:
             return math.inf
@@ -117,7 +132,7 @@ class StandIn:
         except Refused as exc:
             self.stats["refused"] += 1
             srv = root.findtext(f"{sr('Header')}/{sr('ServiceReference')}") or "8.2"
-            reply = service_response(request_id, srv.strip(), exc.code, msg.when(t0))
+            reply = service_response(request_id, srv.strip(), exc.code, self.when(t0))
             return _xml(self.signer.sign(reply), reason=exc.reason)
         return _xml(await loop.run_in_executor(None, self.signer.sign, reply))
 
@@ -149,7 +164,7 @@ class StandIn:
         if isinstance(record, rec.DevicePrenotificationRequest):
             self._check_dsp_target(request_id)
             self.state.accept(user, request_id.counter)
-            return service_response(request_id, "12.2", "I99", msg.when(t0))
+            return service_response(request_id, "12.2", "I99", self.when(t0))
         raise Refused(msg.E_SERVICE, f"SRV {message.service_reference_variant} is not offered by this stand-in")
 
     def _check_dsp_target(self, request_id: RequestId) -> None:
@@ -177,24 +192,21 @@ class StandIn:
         hub_before = self.state.attempts(hubs)
         runs = await loop.run_in_executor(None, emulation.run, {d: before[d] + 1 for d in accepted}, t0,
                                           lambda ids: {i: hub_before[i] for i in ids})
-        user, new_version = request_id.originator, record.firmware_version
+        new_version = record.firmware_version
         alerts, versions = [], []
         for run in runs:
             old = int(self.index.version[run.row])
             ch = self.index.ch_id[run.row]
-            for t, kind, fields in msg.device_alerts(run, t0, request_id, ch, old, new_version):
-                alerts.append((t, kind, fields))
+            alerts.extend(msg.device_alerts(run, t0, request_id, ch, old, new_version))
             if run.outcome == "completed":
                 versions.append((run.device_id, new_version, t0 + run.times["t_activation"]))
-        first = self.state.reserve_responses(len(alerts))
-        jobs = [(msg.alert, dict(kind=kind, fields=fields, t=t, dsp_id=self.config.dsp_id, user_id=user,
-                                 counter=first + i)) for i, (t, kind, fields) in enumerate(alerts)]
-        bodies = await loop.run_in_executor(None, self.bulk.sign, jobs)
-        rows = [(str(RequestId.make(self.config.dsp_id, user, first + i)), t, body)
-                for i, ((t, _, _), body) in enumerate(zip(alerts, bodies))]
-        self.state.accept(user, request_id.counter, accepted, rows, versions)
-        self._wake.set()
-        return service_response(request_id, "11.4", "I0", msg.when(t0), warnings=warnings)
+        # earliest first, so that the chunks signed first are the ones due first
+        alerts.sort(key=lambda alert: alert[0])
+        # the alerts are signed after the acknowledgement, off the request path (sign_forever); what they will
+        # be, and their ResponseIDs, are committed with the request
+        self.state.accept(request_id.originator, request_id.counter, accepted, versions, alerts)
+        self._signing.set()
+        return service_response(request_id, "11.4", "I0", self.when(t0), warnings=warnings)
 
     def _read_inventory(self, request_id: RequestId, record, t0: float):
         self._check_dsp_target(request_id)
@@ -216,48 +228,74 @@ class StandIn:
                                model=str(index.model[row]), device_status=str(index.status[row]),
                                firmware_version=int(index.version[row]) if version is None else version)
         self.state.accept(request_id.originator, request_id.counter)
-        return read_inventory_response(request_id, [entry], msg.when(t0))
+        return read_inventory_response(request_id, [entry], self.when(t0))
+
+    # -- signing
+    async def sign_forever(self) -> None:
+        """Sign the accepted 11.4s' alerts, oldest job first, a chunk per worker at a time; each chunk goes to
+        the outbox (and is then delivered) as soon as it is signed."""
+        loop = asyncio.get_running_loop()
+        step = max(1, self.bulk.workers) * SIGN_CHUNK
+        while not self._stopping:
+            job = self.state.next_job()
+            if job is None:
+                self._signing.clear()
+                await self._signing.wait()
+                continue
+            job_id, user, first, done, alerts = job
+            while done < len(alerts) and not self._stopping:
+                part = alerts[done:done + step]
+                jobs = [(msg.alert_text, dict(kind=kind, fields=fields, t=t, dsp_id=self.config.dsp_id, user_id=user,
+                                         counter=first + done + i, epoch=self._stamping[0],
+                                         time_scale=self._stamping[1]))
+                        for i, (t, kind, fields) in enumerate(part)]
+                bodies = await loop.run_in_executor(None, self.bulk.sign, jobs)
+                rows = [(str(RequestId.make(self.config.dsp_id, user, first + done + i)), t, body)
+                        for i, ((t, _, _), body) in enumerate(zip(part, bodies))]
+                done += len(part)
+                self.state.signed(job_id, done, rows, finished=done >= len(alerts))
+                self._wake.set()
 
     # -- delivery
     async def deliver_forever(self) -> None:
         if self.config.deliver_to is None:
             return
-        url = self.config.deliver_to.rstrip("/") + "/duis"
-        connector = aiohttp.TCPConnector(limit=self.config.concurrency)
-        timeout = aiohttp.ClientTimeout(total=30)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        client = PipelinedClient(self.config.deliver_to.rstrip("/") + "/duis", connections=self.config.connections)
+        try:
             while not self._stopping:
                 batch = self.state.due(self.emulated_now(), time.time(), DELIVERY_BATCH)
                 if not batch:
                     await self._sleep_until_due()
                     continue
-                results = await asyncio.gather(*(self._post(session, url, row) for row in batch))
+                results = await client.post_all([(body, self._headers(message_id, due))
+                                                 for message_id, due, body, _ in batch])
                 done = [row[0] for row, ok in zip(batch, results) if ok]
                 again = [(row[0], time.time() + _backoff(row[3])) for row, ok in zip(batch, results) if not ok]
                 self.state.delivered(done)
                 self.state.failed(again)
                 self.stats["delivered"] += len(done)
                 self.stats["delivery_failures"] += len(again)
+        finally:
+            await client.close()
 
-    async def _post(self, session, url: str, row) -> bool:
-        message_id, due, body, _ = row
-        headers = {"Content-Type": "application/xml", EMULATED_TIME_HEADER: repr(due),
-                   "X-Althan-Message-ID": message_id}
-        try:
-            async with session.post(url, data=body, headers=headers) as response:
-                await response.read()
-                return 200 <= response.status < 300
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
-            return False
+    def _headers(self, message_id: str, due: float) -> dict[str, str]:
+        headers = {"X-Althan-Message-ID": message_id}
+        if self.config.time_scale is None:
+            # deterministic mode only: on the wall clock the stand-in is dated as a DCC is, by ResponseDateTime
+            headers[EMULATED_TIME_HEADER] = repr(due)
+        return headers
 
     async def _sleep_until_due(self) -> None:
         nxt = self.state.next_due()
         wait = 1.0
         if nxt is not None:
-            due, not_before = nxt
-            wait = max(0.0, not_before - time.time())
+            # nothing is both due and out of its back-off: wake when the earliest message comes due (on the
+            # wall clock) or the earliest back-off ends, whichever is first (early is harmless: due() decides)
+            due, backoff_end = nxt
             if self.config.time_scale is not None:
-                wait = max(wait, (due - self.emulated_now()) / self.config.time_scale)
+                wait = max(0.0, (due - self.emulated_now()) / self.config.time_scale)
+            if backoff_end > 0:
+                wait = min(wait, max(0.0, backoff_end - time.time()))
             wait = min(max(wait, 0.01), 1.0)
         self._wake.clear()
         try:
@@ -268,6 +306,7 @@ class StandIn:
     def close(self) -> None:
         self._stopping = True
         self._wake.set()
+        self._signing.set()
         self.bulk.close()
         self.state.close()
 
@@ -295,16 +334,19 @@ def make_app(stand_in: StandIn) -> web.Application:
     app.router.add_get("/status", lambda request: web.json_response({**stand_in.stats, **stand_in.state.counts()}))
 
     async def start_delivery(app):
+        app["signing"] = asyncio.create_task(stand_in.sign_forever())
         app["delivery"] = asyncio.create_task(stand_in.deliver_forever())
 
     async def stop_delivery(app):
         stand_in._stopping = True
         stand_in._wake.set()
-        app["delivery"].cancel()
-        try:
-            await app["delivery"]
-        except asyncio.CancelledError:
-            pass
+        stand_in._signing.set()
+        for name in ("signing", "delivery"):
+            app[name].cancel()
+            try:
+                await app[name]
+            except asyncio.CancelledError:
+                pass
 
     app.on_startup.append(start_delivery)
     app.on_cleanup.append(stop_delivery)

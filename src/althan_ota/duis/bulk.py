@@ -56,7 +56,12 @@ def _init_signer(key: bytes, certificate: bytes) -> None:
 
 def _sign_chunk(jobs: list) -> list[bytes]:
     signer = _worker["sign"]
-    return [signer.sign(build(**kwargs)) for build, kwargs in jobs]
+    return [_sign_one(signer, build(**kwargs)) for build, kwargs in jobs]
+
+
+def _sign_one(signer: Signer, message) -> bytes:
+    # a builder gives a tree, or (cheaper to sign) the message's C14N text (Signer.sign_canonical)
+    return signer.sign_canonical(message) if isinstance(message, bytes) else signer.sign(message)
 
 
 class _Pool:
@@ -108,14 +113,16 @@ class BulkReader(_Pool):
         super().__init__(workers, _init_reader, (certificates, expected_signers, None if schema is None else str(schema),
                                                  targets, accept_unsigned_errors))
 
-    def read(self, messages) -> list:
-        return self.map_chunks(_read_chunk, [bytes(m) for m in messages], self.chunk)
+    def read(self, messages, chunk: int | None = None) -> list:
+        """``chunk``: messages per worker task for this call (default: the reader's)."""
+        return self.map_chunks(_read_chunk, [bytes(m) for m in messages], chunk or self.chunk)
 
 
 class BulkSigner(_Pool):
     """``sign(jobs)`` -> signed message bytes, in order. A job is ``(builder, kwargs)``: a module-level function
-    returning an unsigned root element (one of :mod:`.requests`, :mod:`.responses` or the caller's own) and
-    its keyword arguments, which must pickle."""
+    returning an unsigned root element (one of :mod:`.requests`, :mod:`.responses` or the caller's own), or the
+    unsigned message's C14N 1.0 text as bytes (signed with :meth:`.Signer.sign_canonical`), and its keyword
+    arguments, which must pickle."""
 
     def __init__(self, private_key: str | Path | bytes, certificate: str | Path | bytes, *,
                  workers: int | None = None, chunk: int = DEFAULT_CHUNK):

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import hashlib
+import heapq
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -42,9 +45,11 @@ from ..duis import requests as rq
 from ..duis.names import MAX_DEVICE_IDS
 from ..duis.trust import entity_id_of
 from ..errors import CampaignError, DuisError, ParameterError
+from .clock import WallClock
 from .listener import PATH, make_app
 from .options import EMULATED_TIME_HEADER, LiveOptions
 
+READ_AGAIN = 5          # times an 8.2 whose first POST failed is asked again under a new counter
 _SUMS = ("exchanges", "exchange_retries", "airtime_han", "airtime_bridge", "dc_wait")
 
 
@@ -55,6 +60,7 @@ class _Heard:
     stages: list[tuple[float, State]] = field(default_factory=list)
     final: tuple[float, str] | None = None
     activated_at: float | None = None
+    sent_at: float | None = None        # wall-clock mode: when its 11.4 went out (the attempt's start)
 
 
 class DccExecutor:
@@ -112,6 +118,8 @@ class DccExecutor:
         by_time: dict[float, list[str]] = defaultdict(list)
         for _, _, t0, device in asked:
             by_time[t0].append(device)
+        if self.clock is not None:
+            return await self._attempt_on_the_clock(job, attempt, asked, by_time)
         for t0 in sorted(by_time):
             for i in range(0, len(by_time[t0]), MAX_DEVICE_IDS):
                 await self._update(job, attempt, t0, by_time[t0][i:i + MAX_DEVICE_IDS])
@@ -147,10 +155,80 @@ class DccExecutor:
             changed, self.changed = self.changed, set()
             look = sorted(open_.intersection(i for device in changed for i in index.get(device, ())))
 
-    def _heard(self, device: str, t0: float, timeout_s: float) -> _Heard:
-        """What the stored messages say of ``device``'s attempt requested at ``t0``."""
-        result = _Heard()
-        mine = sorted(((t, key) for t, key in self.messages.get(device, ()) if t0 <= t <= t0 + timeout_s),
+    async def _attempt_on_the_clock(self, job: WaveJob, attempt: int, asked: list,
+                                    by_time: dict[float, list[str]]) -> list[_Heard]:
+        """Wall-clock mode: each 11.4 is held until the clock reaches its request-book time, while what comes
+        back is read (and activated devices read back) as it arrives; a device hears its outcome by the time
+        its request went out plus the plan's timeout, on the clock, or times out (``quiet_s`` wall seconds
+        later, for deliveries still in flight)."""
+        timeout_s, grace_s = job.plan.device_timeout_s, self.options.quiet_s
+        index: dict[str, list[int]] = defaultdict(list)
+        for i, (_, _, _, device) in enumerate(asked):
+            index[device].append(i)
+        sent_at: dict[str, float] = {}
+        newly_sent: list[int] = []
+
+        async def send_on_time() -> None:
+            for t0 in sorted(by_time):
+                await asyncio.sleep(self.clock.wait_s(t0))
+                for k in range(0, len(by_time[t0]), MAX_DEVICE_IDS):
+                    devices = by_time[t0][k:k + MAX_DEVICE_IDS]
+                    when = await self._update(job, attempt, t0, devices)
+                    for device in devices:
+                        sent_at[device] = when
+                        newly_sent.extend(index[device])
+                    self.news.set()
+
+        results: list[_Heard | None] = [None] * len(asked)
+        open_ = set(range(len(asked)))
+        deadlines: list[tuple[float, int]] = []         # (wall time, asked index), a heap
+        sender = asyncio.create_task(send_on_time())
+        try:
+            while True:
+                changed, self.changed = self.changed, set()
+                look = {i for device in changed for i in index.get(device, ())}
+                for i in newly_sent:
+                    look.add(i)
+                    device = asked[i][3]
+                    heapq.heappush(deadlines, (self.clock.wall_at(sent_at[device] + timeout_s) + grace_s, i))
+                newly_sent.clear()
+                for i in sorted(look & open_):
+                    _, _, t0, device = asked[i]
+                    if device not in sent_at:
+                        continue
+                    result = results[i] = self._heard(device, t0, timeout_s, sent_at[device])
+                    if result.final is not None:
+                        open_.discard(i)
+                    elif result.activated_at is not None:
+                        await self._read_back(job, attempt, device, result.activated_at)
+                while deadlines and deadlines[0][0] <= time.time():
+                    _, i = heapq.heappop(deadlines)
+                    if i in open_:      # heard nothing conclusive in time: it times out
+                        _, _, t0, device = asked[i]
+                        results[i] = self._heard(device, t0, timeout_s, sent_at[device])
+                        open_.discard(i)
+                if sender.done():
+                    sender.result()     # a request that could not be sent stops the run (resumable)
+                    if not open_:
+                        return results
+                self.news.clear()
+                wait = 0.05 if not deadlines else min(0.05, max(0.0, deadlines[0][0] - time.time()))
+                try:
+                    await asyncio.wait_for(self.news.wait(), wait)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            if not sender.done():
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sender
+
+    def _heard(self, device: str, t0: float, timeout_s: float, sent_at: float | None = None) -> _Heard:
+        """What the stored messages say of ``device``'s attempt requested at ``t0`` (book time; ``sent_at``:
+        when it actually went out, wall-clock mode), within the plan's timeout of its start."""
+        result = _Heard(sent_at=sent_at)
+        end = (t0 if sent_at is None else max(t0, sent_at)) + timeout_s
+        mine = sorted(((t, key) for t, key in self.messages.get(device, ()) if t0 <= t <= end),
                       key=lambda m: (m[0], int(outcome(m[1]).state or 0)))
         for t, key in mine:
             row = outcome(key)
@@ -168,10 +246,11 @@ class DccExecutor:
                 attempt: int, pending: np.ndarray, due: np.ndarray) -> None:
         plan, slot = job.plan, np.array([2 * u + side])
         requested = outcome("requested")
-        out.events.append((slot, np.array([t0]), requested.state, np.uint8(requested.reason), attempt))
+        start = t0 if result.sent_at is None else max(t0, result.sent_at)     # held requests can go out late
+        out.events.append((slot, np.array([start]), requested.state, np.uint8(requested.reason), attempt))
         for t, state in result.stages:
             out.events.append((slot, np.array([t]), state, np.uint8(0), attempt))
-        t, key = result.final if result.final is not None else (t0 + plan.device_timeout_s, "duis_no_response")
+        t, key = result.final if result.final is not None else (start + plan.device_timeout_s, "duis_no_response")
         row = outcome(key)
         why = row.reason_on(side)
         out.events.append((slot, np.array([t]), row.state, np.uint8(why), attempt))
@@ -186,13 +265,13 @@ class DccExecutor:
             due[u, side] = t + plan.retry.backoff_s * 2 ** (attempt - 1)
 
     # -- requests --------------------------------------------------------------------------------------
-    async def _update(self, job: WaveJob, attempt: int, t0: float, devices: list[str]) -> None:
+    async def _update(self, job: WaveJob, attempt: int, t0: float, devices: list[str]) -> float:
         def build(counter: int) -> bytes:
             return self.signer.sign(rq.update_ppmid_firmware(
                 self.image, devices, user_id=self.user_id, dsp_id=self.options.dsp_id, counter=counter,
                 version=job.plan.target_version, image_base64=self.image_base64))
 
-        await self._request("11.4", job, attempt, t0, devices, build, targets=None)
+        return await self._request("11.4", job, attempt, t0, devices, build, targets=None)
 
     async def _read_back(self, job: WaveJob, attempt: int, device: str, t: float) -> None:
         def build(counter: int) -> bytes:
@@ -202,30 +281,45 @@ class DccExecutor:
         await self._request("8.2", job, attempt, t, [device], build, targets={device: job.plan.target_version})
 
     async def _request(self, srv: str, job: WaveJob, attempt: int, t: float, devices: list[str], build,
-                       targets) -> None:
-        """Journal (unless journalled before), send, and journal the DCC's answer (unless it came before)."""
+                       targets) -> float:
+        """Journal (unless journalled before), send, and journal the DCC's answer (unless it came before).
+        Returns when the request went out: ``t`` in deterministic mode, the clock's time in wall-clock mode."""
         ids = ",".join(devices)
         row = self.journal.request_for(srv, job.wave, attempt, t, ids)
         if row is not None and row["response_code"] is not None:
-            return
+            return t if row["sent_t"] is None else float(row["sent_t"])
         resent = row is not None and srv == "11.4"
-        if row is None or not resent:
-            # a read (8.2) that may not have gone out is asked again under a new counter: reading twice is
-            # harmless, and a DCC that refuses a counter it has seen would refuse the old one
-            counter = self.store.next_request_counters(self.user_id, 1)[0]
-            request_id = str(RequestId.make(self.user_id, self.options.dsp_id, counter))
-            if row is None:
-                self.journal.record_request(request_id, counter, srv, job.wave, attempt, t, ids)
+        for _ in range(READ_AGAIN):
+            if row is None or not resent:
+                # a read (8.2) that may not have gone out is asked again under a new counter: reading twice is
+                # harmless, and a DCC that refuses a counter it has seen would refuse the old one
+                counter = self.store.next_request_counters(self.user_id, 1)[0]
+                new_id = str(RequestId.make(self.user_id, self.options.dsp_id, counter))
+                if row is None:
+                    self.journal.record_request(new_id, counter, srv, job.wave, attempt, t, ids)
+                else:
+                    self.journal.renumber(row["request_id"], new_id, counter)
+                row, request_id = {"request_id": new_id}, new_id
             else:
-                self.journal.renumber(row["request_id"], request_id, counter)
-        else:
-            counter, request_id = int(row["counter"]), row["request_id"]
-        reply, reply_time = await self._post(build(counter), t)
-        try:
-            message = read_message(reply, self.verifier, schema=self.schema, targets=targets,
-                                   accept_unsigned_errors=True)
-        except DuisError as exc:
-            raise CampaignError(f"the DCC's answer to {request_id} does not verify: {exc}") from None
+                counter, request_id = int(row["counter"]), row["request_id"]
+            body = build(counter)
+            sent = None if self.clock is None else max(t, self.clock.now())
+            reply, reply_time, retried = await self._post(body, t)
+            if self.clock is not None:
+                reply_time = max(sent, self.clock.now())    # a synchronous answer: it came now
+            try:
+                message = read_message(reply, self.verifier, schema=self.schema, targets=targets,
+                                       accept_unsigned_errors=True)
+            except DuisError as exc:
+                raise CampaignError(f"the DCC's answer to {request_id} does not verify: {exc}") from None
+            if not (retried and message.response_code.is_error):
+                break
+            # the POST was sent again after the connection failed (a DCC restarting): the DCC may have taken the
+            # first one and refuse the repeat's counter. An 11.4 then counts as acknowledged (below); a read is
+            # asked again under a new counter
+            if srv == "11.4":
+                resent = True
+                break
         found = []
         if resent and message.response_code.is_error:
             # the same 11.4, signed as before, refused now: the DCC has its RequestID already (DCCs refuse a
@@ -234,20 +328,24 @@ class DccExecutor:
         for device, key in [] if found else message.outcomes():
             found.extend((d, key) for d in ([device] if device else devices))
         when = t if reply_time is None else reply_time
-        self.journal.record_answer(request_id, message.response_code.code, found, when)
+        self.journal.record_answer(request_id, message.response_code.code, found, when, sent_t=sent)
         self._heard_now([(d, k, when) for d, k in found])
+        return t if sent is None else sent
 
-    async def _post(self, body: bytes, t: float) -> tuple[bytes, float | None]:
-        """POST a request to the DCC, retried with back-off while it cannot be reached (a DCC restarting)."""
+    async def _post(self, body: bytes, t: float) -> tuple[bytes, float | None, bool]:
+        """POST a request to the DCC, retried with back-off while it cannot be reached (a DCC restarting).
+        Returns the answer, its emulated time header, and whether the POST had to be sent more than once."""
         url = self.options.dcc_url.rstrip("/") + PATH
-        headers = {EMULATED_TIME_HEADER: repr(t), "Content-Type": "application/xml"}
+        headers = {"Content-Type": "application/xml"}
+        if self.clock is None:
+            headers[EMULATED_TIME_HEADER] = repr(t)     # deterministic: the DCC stand-in answers at book time
         wait, waited = 0.05, 0.0
         while True:
             try:
                 async with self.client.post(url, data=body, headers=headers) as response:
                     text = await response.read()
                     if response.status == 200:
-                        return text, _emulated_time(response.headers.get(EMULATED_TIME_HEADER))
+                        return text, _emulated_time(response.headers.get(EMULATED_TIME_HEADER)), waited > 0
                     if response.status < 500:
                         raise CampaignError(f"the DCC at {url} refused a request ({response.status}): "
                                             f"{text[:300].decode('utf-8', 'replace')}")
@@ -266,9 +364,13 @@ class DccExecutor:
         identity = message.response_id or message.request_id
         if identity is None:
             raise DuisError("Response/Header: neither ResponseID nor RequestID: the message has no identity")
-        t = _emulated_time(time_header)
-        if t is None:
-            t = self._seconds_since_start(message.response_datetime)
+        if self.clock is not None:
+            # the DCC's time of the event, on the run's clock (a delivery may be late: retried, or resumed)
+            t = self.clock.of_datetime(message.response_datetime) if message.response_datetime else self.clock.now()
+        else:
+            t = _emulated_time(time_header)
+            if t is None:
+                t = self._seconds_since_start(message.response_datetime)
         found = [(d, k) for d, k in message.outcomes() if d]
         if not self.journal.store_message(str(identity), found, t):
             return False
@@ -319,6 +421,7 @@ class _Session:
                                  f"differs from {info['image_sha256']}")
         started = info["started_at"]
         ex.started_at = started if started.tzinfo else started.replace(tzinfo=dt.timezone.utc)
+        ex.clock = self._clock()
         ex.messages = defaultdict(list)
         for device, key, t in ex.journal.messages():
             ex.messages[device].append((t, key))
@@ -339,6 +442,27 @@ class _Session:
 
     def __exit__(self, *exc) -> None:
         self._close()
+
+    def _clock(self) -> WallClock | None:
+        """The run's clock: None in deterministic mode; in wall-clock mode the one the campaign's first live run
+        started (kept in the journal), so that a resumed run carries on the same clock."""
+        ex, scale = self.executor, self.executor.options.time_scale
+        kept = ex.journal.clock()
+        if scale is None:
+            if kept is not None:
+                raise ParameterError(f"campaign {self.campaign_id} runs on the wall clock at --time-scale "
+                                     f"{kept[1]:g}: resume it with the same --time-scale")
+            return None
+        if kept is None:
+            if ex.journal.has_requests():
+                raise ParameterError(f"campaign {self.campaign_id} was run in deterministic mode (requests dated "
+                                     "by the request book): resume it without --time-scale")
+            kept = (time.time(), scale)
+            ex.journal.start_clock(*kept)
+        elif kept[1] != scale:
+            raise ParameterError(f"campaign {self.campaign_id} runs on the wall clock at --time-scale {kept[1]:g}, "
+                                 f"not {scale:g}: resume it with the same --time-scale")
+        return WallClock(*kept)
 
     def _close(self) -> None:
         ex = self.executor

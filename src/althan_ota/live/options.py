@@ -23,8 +23,22 @@ class LiveOptions:
     firmware: Path                  # the image SRV 11.4 carries
     schema: Path | None = None      # the DUIS XSD: validate what is received against it when given
     dsp_id: str = DCC_BOXED_DSP     # the DSP's entity ID: SRV 11.4's target and the signer of what comes back
-    quiet_s: float = 5.0            # wall-clock seconds without any message after which silent devices time out
+    # deterministic mode: wall-clock seconds without any message after which silent devices time out;
+    # wall-clock mode: how long past a device's deadline deliveries still in flight are waited for
+    quiet_s: float = 5.0
     send_timeout_s: float = 60.0    # how long a request is retried while the DCC does not answer
+    # None: deterministic mode (each request carries its request-book time in EMULATED_TIME_HEADER, for the
+    # DCC stand-in); S: wall-clock mode, emulated seconds per wall second (1 for a real DCC): requests are held
+    # until the run's clock reaches their book time, messages dated by their ResponseDateTime (live/clock.py)
+    time_scale: float | None = None
+
+    def __post_init__(self):
+        if self.time_scale is not None and not (isinstance(self.time_scale, (int, float))
+                                                and 0 < self.time_scale < float("inf")):
+            raise ParameterError(f"time_scale must be a positive number of emulated seconds per wall second, "
+                                 f"got {self.time_scale!r}")
+        if not self.quiet_s >= 0:
+            raise ParameterError(f"quiet_s must be >= 0, got {self.quiet_s!r}")
 
 
 def parse_listen(text: str) -> tuple[str, int]:
