@@ -95,7 +95,7 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
     waves = make_waves(plan, fleet, targeting, seed)
     done = store.committed_waves(campaign_id)
     clock = done[-1]["t_end"] if done else 0.0
-    book, next_slot = _request_book(store, campaign_id, plan)
+    book, next_slot = _request_book(store, campaign_id, plan, fleet, waves)
     places = _building_places(store, campaign_id, plan, fleet)
     store.set_status(campaign_id, "running")
     ran = 0
@@ -114,8 +114,8 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
         lo, hi = waves.wave_bounds[w], waves.wave_bounds[w + 1]
         # a wave goes once the previous one has settled, after every first request of the earlier waves
         requests = requests_per_unit(waves.hub_row[lo:hi], waves.meter_row[lo:hi])
-        slots = book.take_in_order(requests, max(next_slot, first_slot_at(plan, clock)))
-        next_slot = int(slots[-1] + requests[-1]) if len(slots) else next_slot
+        slots = book.take_in_order(requests, max(next_slot, first_slot_at(plan, clock)), waves.quota_codes(lo, hi))
+        next_slot = int((slots + requests).max()) if len(slots) else next_slot
         release = book.times(slots)
         job = WaveJob(campaign_id, w, plan, emulation, seed, fleet, waves, lo, hi, release, book, places)
         outcome = executor.run_wave(job)
@@ -139,15 +139,40 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
     return _report(store, campaign_id, waves.n_waves)
 
 
-def _request_book(store: CampaignStore, campaign_id: str, plan: CampaignPlan) -> tuple[RequestBook, int]:
+def _request_book(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fleet: Fleet,
+                  waves: WavePlan) -> tuple[RequestBook, int]:
     """The request book as the committed waves left it, and the slot after their last first request."""
     book = RequestBook(plan)
-    sent = store.requests_sent(campaign_id)
+    if waves.quota_code is None:
+        sent = store.requests_sent(campaign_id)
+        supplier = None
+    else:
+        sent, supplier = _requests_sent_by_supplier(store, campaign_id, fleet, waves)
     t, attempt, count = (sent[name].to_numpy() for name in ("t", "attempt", "requests"))
-    book.mark_requested(t, count)
+    book.mark_requested(t, count, supplier)
     first = attempt == 1
     next_slot = int((book.slots_of(t[first]) + count[first]).max()) if first.any() else 0
     return book, next_slot
+
+
+def _requests_sent_by_supplier(store: CampaignStore, campaign_id: str, fleet: Fleet,
+                               waves: WavePlan) -> tuple[pa.Table, np.ndarray]:
+    """store.requests_sent, with the quota code each group of requests was charged to: its unit's (the
+    requests of one (t, attempt) are one unit's)."""
+    events = store.table("events", campaign_id).filter(pc.equal(pc.field("state"), int(State.REQUESTED)))
+    row = pc.index_in(events["device_id"], value_set=fleet.table["device_id"].combine_chunks()).to_numpy(
+        zero_copy_only=False)
+    unit_of_row = np.full(len(fleet), -1, np.int64)
+    for side in (waves.hub_row, waves.meter_row):
+        unit_of_row[side[side >= 0]] = np.flatnonzero(side >= 0)
+    unit = unit_of_row[np.nan_to_num(row.astype(np.float64), nan=0).astype(np.int64)]
+    if (np.isnan(row.astype(np.float64)) | (unit < 0)).any():
+        raise CampaignError(f"campaign {campaign_id!r}: the store holds requests of devices this plan does not "
+                            "request on this fleet: resume on the fleet file it was planned on")
+    grouped = pa.table({"t": events["t"], "attempt": events["attempt"], "code": waves.quota_code[unit]}).group_by(
+        ["t", "attempt"]).aggregate([("code", "min"), ("code", "count")]).sort_by("t")
+    return (pa.table({"t": grouped["t"], "attempt": grouped["attempt"], "requests": grouped["code_count"]}),
+            grouped["code_min"].to_numpy())
 
 
 def _building_places(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fleet: Fleet) -> BuildingPlaces:
