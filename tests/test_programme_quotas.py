@@ -250,10 +250,10 @@ def test_the_command_line_takes_a_quota_with_the_supplier(fleet, names, tmp_path
     stored = CampaignPlan.from_json(con.execute("SELECT plan_json FROM campaigns").fetchall()[0][0])
     con.close()
     assert stored.suppliers == (names[0], names[1]) and stored.supplier_quotas == {names[0]: 30}
-    for bad in ("X=lots", "X=0", "=5"):
-        with pytest.raises(SystemExit):
-            main(argv + ["--supplier", bad])
-        assert "--supplier: expected" in capsys.readouterr().err
+    for bad, message in (("X=lots", "X=lots: the quota: expected an integer"),
+                         ("X=0", "X=0: the quota: expected an integer >= 1"), ("=5", "=5: expected NAME or NAME=")):
+        assert main(argv + ["--supplier", bad]) == 1
+        assert f"ParameterError: --supplier {message}" in capsys.readouterr().err
     assert main(argv + ["--campaign-id", "y", "--supplier", f"{names[0]}=5"]) == 1
     assert f"--supplier {names[0]} given more than once" in capsys.readouterr().err
 

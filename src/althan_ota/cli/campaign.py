@@ -24,11 +24,19 @@ def _path(text: str) -> tuple[int, int]:
 
 
 def _supplier(text: str) -> tuple[str, int | None]:
-    """``NAME`` or ``NAME=N``: a supplier the campaign covers, with its daily quota of SRV 11.4 requests."""
+    """``--supplier NAME`` or ``NAME=N``: a supplier the campaign covers, with its daily quota of SRV 11.4
+    requests. (Parsed after argparse, as any text is a supplier name.)"""
+    from ..errors import ParameterError
+
     name, equals, quota = text.rpartition("=") if "=" in text else (text, "", "")
     if not name.strip():
-        raise argparse.ArgumentTypeError(f"expected NAME or NAME=REQUESTS_PER_DAY, not {text!r}")
-    return name, positive(quota) if equals else None
+        raise ParameterError(f"--supplier {text}: expected NAME or NAME=REQUESTS_PER_DAY")
+    if not equals:
+        return name, None
+    try:
+        return name, positive(quota)
+    except argparse.ArgumentTypeError as exc:
+        raise ParameterError(f"--supplier {text}: the quota: {exc}") from None
 
 
 def _plan_args(p) -> None:
@@ -45,7 +53,7 @@ def _plan_args(p) -> None:
     p.add_argument("--image-size", type=positive, help="bytes (taken from --image if given)")
     p.add_argument("--upgrade-path", type=_path, action="append", default=[], metavar="FROM:TO",
                    help="hex versions; repeat for each allowed running version")
-    p.add_argument("--supplier", action="append", type=_supplier, dest="suppliers", metavar="NAME[=N]",
+    p.add_argument("--supplier", action="append", dest="suppliers", metavar="NAME[=N]",
                    help="scope the campaign to this energy supplier's devices (the inventory's supplier column); "
                         "=N: at most N of its SRV 11.4 requests a day, first requests and retries, inside "
                         "--requests-per-day (unused quota is not given to another supplier); repeatable")
@@ -148,12 +156,13 @@ def _overrides(args) -> dict:
     if args.suppliers:
         from ..errors import ParameterError
 
-        names = [name for name, _ in args.suppliers]
+        suppliers = [_supplier(text) for text in args.suppliers]
+        names = [name for name, _ in suppliers]
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:
             raise ParameterError(f"--supplier {', '.join(twice)} given more than once")
         overrides["suppliers"] = names
-        quotas = {name: quota for name, quota in args.suppliers if quota is not None}
+        quotas = {name: quota for name, quota in suppliers if quota is not None}
         if quotas:
             overrides["supplier_quotas"] = quotas
     return overrides
