@@ -296,3 +296,84 @@ def test_the_dcc_executor_keeps_to_the_quotas_as_the_emulator_does(tmp_path):
     assert max(n for (_, mine), n in per_day.items() if mine) == 4
     for day in {d for d, _ in per_day}:
         assert per_day.get((day, True), 0) + per_day.get((day, False), 0) <= 12
+
+
+# -- the programme view ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def quota_store(fleet, names, tmp_path_factory):
+    """A store with a quota campaign run on its fleet file, and a later extract that moves a fifth of the
+    first (quota'd) supplier's devices to the third supplier."""
+    directory = tmp_path_factory.mktemp("quota-programme")
+    fleet_path = directory / "fleet.parquet"
+    fleet.write(fleet_path)
+    plan = _quota_plan(names)
+    store = directory / "q.duckdb"
+    with CampaignStore(store) as s:
+        create_campaign(s, plan, fleet, str(fleet_path), seed=7, emulation=dataclasses.replace(
+            FAST, wan_failure_prob=0.4), campaign_id="q")
+        assert run_campaign(s, "q", fleet=fleet).status == "finished"
+        events = s.table("events", "q")
+        in_store = set(s.table("devices", "q")["device_id"].to_pylist())
+    table = fleet.table
+    supplier = table["supplier"].to_pylist()
+    moved = [i for i, name in enumerate(supplier) if name == names[0]][::5]
+    for i in moved:
+        supplier[i] = names[2]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    later = directory / "later.parquet"
+    pq.write_table(table.set_column(table.schema.get_field_index("supplier"), "supplier", pa.array(supplier)), later)
+    return {"store": store, "plan": plan, "events": events, "later": later,
+            "moved": {table["device_id"][i].as_py() for i in moved} & in_store}
+
+
+def test_the_programme_view_charges_each_days_requests_to_the_supplier_that_requested(fleet, names, quota_store):
+    from althan_ota.report.programme import programme_views
+
+    plan = quota_store["plan"]
+    per, _ = _requests_per_day_and_supplier(quota_store["events"], fleet)
+    ev = quota_store["events"].to_pydict()
+    supplier_of = dict(zip(fleet.column("device_id").tolist(), fleet.column("supplier").tolist()))
+    retries: dict[tuple[int, str], int] = {}
+    for d, t, s, a in zip(ev["device_id"], ev["t"], ev["state"], ev["attempt"]):
+        if s == State.REQUESTED and a >= 2:
+            retries[int(t // 86400), supplier_of[d]] = retries.get((int(t // 86400), supplier_of[d]), 0) + 1
+    for latest in (None, quota_store["later"]):          # a later extract does not move past requests
+        views = programme_views([quota_store["store"]], latest)
+        rows = views.quota_days.to_pylist()
+        assert {(r["day"], r["supplier"]): r["requests"] for r in rows} == per
+        assert {(r["day"], r["supplier"]): r["retries"] for r in rows if r["retries"]} == retries
+        for r in rows:
+            assert r["quota"] == plan.supplier_quotas.get(r["supplier"]) and r["cap"] == plan.requests_per_day
+            assert r["quota"] is None or r["requests"] <= r["quota"]
+        assert views.summary["quota_days_over"] == 0 and views.summary["requests"] == sum(per.values())
+        assert any(r["requests"] == r["quota"] for r in rows)           # the quota bound on some day
+
+
+def test_a_device_that_moved_supplier_shows_who_requested_it(fleet, names, quota_store):
+    from althan_ota.report.programme import programme_views
+
+    views = programme_views([quota_store["store"]], quota_store["later"])
+    changes = views.supplier_changes.to_pylist()
+    assert {c["device_id"] for c in changes} == quota_store["moved"]
+    ev = quota_store["events"].to_pydict()
+    requests: dict[str, int] = {}
+    for d, s in zip(ev["device_id"], ev["state"]):
+        if s == State.REQUESTED:
+            requests[d] = requests.get(d, 0) + 1
+    assert any(c["requests"] for c in changes) and any(not c["requests"] for c in changes)
+    for c in changes:
+        assert (c["planned_supplier"], c["supplier"]) == (names[0], names[2])
+        assert c["requests"] == requests.get(c["device_id"], 0)
+        assert c["requested_by"] == (names[0] if c["requests"] else None)
+
+
+def test_the_programme_command_shows_each_quota_against_the_busiest_day(quota_store, names, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["report", "programme", str(quota_store["store"]), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"q / {names[0]}: at most 25 requests a day (quota 25)" in text
+    assert f"q / {names[1]}: at most 8 requests a day (quota 8)" in text
+    assert (out / "quota_days.csv").is_file()
