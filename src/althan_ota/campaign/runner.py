@@ -28,7 +28,7 @@ from .plan import CampaignPlan, WavePlan, make_waves, target
 from .building_places import BuildingPlaces, building_codes, busy_ends_from_store, unit_ids
 from .slots import RequestBook, first_slot_at, requests_per_unit
 from .store_tables import DEVICES, EVENTS
-from .outcomes import outcome
+from .outcomes import Reason, outcome
 from .states import State
 from .store import CampaignStore
 
@@ -94,6 +94,7 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
     targeting = target(plan, fleet)
     waves = make_waves(plan, fleet, targeting, seed)
     done = store.committed_waves(campaign_id)
+    _check_committed_waves(store, campaign_id, plan, fleet, targeting, waves, len(done))
     clock = done[-1]["t_end"] if done else 0.0
     book, next_slot = _request_book(store, campaign_id, plan, fleet, waves)
     places = _building_places(store, campaign_id, plan, fleet)
@@ -137,6 +138,43 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
     if store.status(campaign_id) == "running" and len(store.committed_waves(campaign_id)) == waves.n_waves:
         store.set_status(campaign_id, "finished")
     return _report(store, campaign_id, waves.n_waves)
+
+
+def _check_committed_waves(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fleet: Fleet,
+                           targeting, waves: WavePlan, committed: int) -> None:
+    """A resumed run must plan the waves it already ran as it did: the same devices in them. A fleet on which
+    the plan targets other devices (one moved to a supplier the plan does not cover, a status or version that
+    changed) would reshuffle every wave and silently skip or repeat devices: refuse it, naming one."""
+    if not committed:
+        return
+    stored = store.table("devices", campaign_id)
+    stored = stored.filter(pc.greater_equal(stored["wave"], 0))["device_id"]
+    hi = int(waves.wave_bounds[committed])
+    rows = np.concatenate([waves.hub_row[:hi], waves.meter_row[:hi]])
+    planned = fleet.table["device_id"].take(pa.array(rows[rows >= 0], pa.int64()))
+    missing = pc.filter(stored, pc.invert(pc.is_in(stored, value_set=planned.combine_chunks())))
+    extra = pc.filter(planned, pc.invert(pc.is_in(planned, value_set=stored.combine_chunks())))
+    if not len(missing) and not len(extra):
+        return
+    device = (missing if len(missing) else extra)[0].as_py()
+    row = pc.index(fleet.table["device_id"], device).as_py()
+    if row < 0:
+        why = "it is not in this fleet"
+    elif len(missing):
+        supplier = fleet.table["supplier"][row].as_py()
+        if plan.suppliers is not None and supplier not in plan.suppliers:
+            why = f"its supplier is now {supplier!r}, which the plan does not cover"
+        elif not targeting.in_scope[row]:
+            why = "it is outside the plan's target filter now"
+        else:
+            why = f"the plan no longer targets it (now {Reason(int(targeting.reason[row])).label})"
+    else:
+        why = "the plan now targets it in a wave already run without it"
+    raise CampaignError(
+        f"campaign {campaign_id!r}: on this fleet the plan would put other devices in its {committed} committed "
+        f"wave(s) ({len(missing)} run there no longer planned, {len(extra)} planned there never run; e.g. "
+        f"{device}: {why}). Resume on the fleet file the campaign was planned on ({store.campaign(campaign_id)['fleet_path']}); "
+        "report a device's new supplier with 'althan-ota report programme --fleet LATEST'")
 
 
 def _request_book(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fleet: Fleet,
