@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import InventoryError, ParameterError
+from ..fleet.ids import format_eui64, parse_eui64_column, parse_version_column
 from ..fleet.schema import HUB_SIDE, METER_SIDE
 from . import _duck
 from .export import write_table
@@ -92,26 +95,24 @@ def history_views(history: str | Path) -> History:
     if not files["fleet"]:
         raise InventoryError(f"{history}: no monthly fleet snapshot (write one with "
                              "'althan-ota report fleet --snapshot HISTORY')")
+    months = sorted(files["fleet"])
     con = _duck.connect()
     try:
-        for kind in KINDS:
-            _register(con, kind, files[kind])
-        return History(months=sorted(files["fleet"]), deltas=_deltas(con), out_of_sync=_out_of_sync(con),
-                       ahi_updates=_ahi_trail(con), summary=_summary(con, files))
+        snapshots = _MonthlySnapshots(months, [files["fleet"][m] for m in months])
+        _register(con, "ahi_updates", files["ahi_updates"])
+        return History(months=months, deltas=_deltas(con, snapshots), out_of_sync=_out_of_sync(con, snapshots),
+                       ahi_updates=_ahi_trail(con), summary=_summary(months, files))
     finally:
         con.close()
 
 
 def _register(con: duckdb.DuckDBPyConnection, kind: str, files: dict[str, Path]) -> None:
-    """Table ``kind``: every month's snapshot with its month, read by pyarrow (in parallel, only the columns
-    needed) and scanned by DuckDB in place."""
+    """Table ``kind``: every month's snapshot with its month, read by pyarrow (only the columns needed) and
+    scanned by DuckDB in place. (The AHI updates: a few rows a month.)"""
     schema = pa.schema([("month", pa.string())] + [(c, pa.string()) for c in NEEDED[kind]])
     parts = []
     for month, path in files.items():
-        try:
-            table = pq.read_table(path, columns=list(NEEDED[kind]))
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InventoryError(f"{path}: not a Parquet snapshot: {exc}") from None
+        table = _read(path, NEEDED[kind])
         try:
             table = table.cast(pa.schema([(c, pa.string()) for c in NEEDED[kind]]))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -120,46 +121,164 @@ def _register(con: duckdb.DuckDBPyConnection, kind: str, files: dict[str, Path])
     con.register(kind, pa.concat_tables(parts) if parts else schema.empty_table())
 
 
-def _deltas(con) -> pa.Table:
-    return _duck.arrow(con, """
-        WITH months AS (SELECT month, lead(month) OVER (ORDER BY month) AS next_month,
-                               lag(month) OVER (ORDER BY month) AS previous_month
-                        FROM (SELECT DISTINCT month FROM fleet)),
-             cur AS (SELECT f.*, m.previous_month FROM fleet f JOIN months m USING (month)),
-             prev AS (SELECT f.*, m.next_month FROM fleet f JOIN months m USING (month) WHERE m.next_month IS NOT NULL),
-             j AS (SELECT coalesce(cur.month, prev.next_month) AS month, cur.device_id AS now_id,
-                          prev.device_id AS before_id, cur.firmware_version AS now_v, prev.firmware_version AS before_v,
-                          cur.status AS now_s, prev.status AS before_s, cur.supplier AS now_sup,
-                          prev.supplier AS before_sup
-                   FROM cur FULL JOIN prev ON prev.next_month = cur.month AND prev.device_id = cur.device_id)
-        SELECT j.month, any_value(m.previous_month) AS previous_month, count(now_id)::BIGINT AS devices,
-               count(*) FILTER (WHERE before_id IS NULL)::BIGINT AS added,
-               count(*) FILTER (WHERE now_id IS NULL)::BIGINT AS removed,
-               -- versions are 0x-prefixed 8-digit upper-case hex: text order is numeric order
-               count(*) FILTER (WHERE now_v > before_v)::BIGINT AS upgraded,
-               count(*) FILTER (WHERE now_v < before_v)::BIGINT AS downgraded,
-               count(*) FILTER (WHERE now_s <> before_s)::BIGINT AS status_changes,
-               count(*) FILTER (WHERE now_sup IS DISTINCT FROM before_sup AND now_id IS NOT NULL
-                                AND before_id IS NOT NULL)::BIGINT AS supplier_changes
-        FROM j JOIN months m USING (month) GROUP BY j.month ORDER BY j.month""")
+def _read(path: Path, columns, dictionary=()) -> pa.Table:
+    try:
+        return pq.read_table(path, columns=list(columns), read_dictionary=list(dictionary))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InventoryError(f"{path}: not a Parquet snapshot: {exc}") from None
 
 
-def _out_of_sync(con) -> pa.Table:
+# the columns a fleet snapshot's deltas compare, as dictionary codes shared by every month
+_CODED = ("status", "supplier")
+
+
+class _MonthlySnapshots:
+    """The fleet snapshots, one compact Arrow table per month: ``device`` (the EUI-64 as uint64 when every
+    snapshot's IDs are EUI-64s, else their text, canonical where they parse), ``version`` (uint32, null where
+    the text is no version), and status and supplier as codes into one dictionary per column shared by every
+    month, so that months compare as integers. Low-cardinality text is read as Parquet dictionaries, never
+    decoded into strings; months are read in parallel (pyarrow and the ID kernel release the GIL)."""
+
+    def __init__(self, months: list[str], paths: list[Path]):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.months, self.paths = months, paths
+        self.dictionaries: dict[str, list] = {c: [] for c in _CODED}
+        with ThreadPoolExecutor() as pool:
+            read = list(pool.map(self._read_month, paths))
+        self.tables = [self._coded(table, path) for table, path in zip(read, paths)]
+        if not all(pa.types.is_uint64(t["device"].type) for t in self.tables):
+            self.tables = [t.set_column(t.schema.get_field_index("device"), "device", _as_text_ids(t["device"]))
+                           for t in self.tables]
+
+    @staticmethod
+    def _read_month(path: Path) -> pa.Table:
+        table = _read(path, ("device_id", "firmware_version", *_CODED), dictionary=_CODED)
+        for name in table.column_names:
+            value_type = table[name].type.value_type if pa.types.is_dictionary(table[name].type) else table[name].type
+            if not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type) or pa.types.is_null(value_type)):
+                raise InventoryError(f"{path}: column {name} of the fleet snapshot is not text ({value_type})")
+        device = parse_eui64_column(table["device_id"])
+        version = parse_version_column(table["firmware_version"], strict=False)
+        return pa.table({
+            "device": (pa.array(device.values) if device.valid.all()
+                       else _canonical_where_valid(table["device_id"], device)),
+            "version": pa.array(version.values, mask=~version.valid),
+            **{name: table[name] for name in _CODED}})
+
+    def _coded(self, table: pa.Table, path: Path) -> pa.Table:
+        """Status and supplier as int32 codes into the shared dictionaries (null stays null)."""
+        for name in _CODED:
+            column = table[name].combine_chunks()
+            if not pa.types.is_dictionary(column.type):
+                column = column.dictionary_encode()
+            values = self.dictionaries[name]
+            known = {v: i for i, v in enumerate(values)}
+            codes = []
+            for value in column.dictionary.to_pylist():
+                if value not in known:
+                    known[value] = len(values)
+                    values.append(value)
+                codes.append(known[value])
+            remap = pa.array(codes, pa.int32())
+            coded = pc.take(remap, column.indices) if len(remap) else pa.nulls(len(column), pa.int32())
+            table = table.set_column(table.schema.get_field_index(name), name, coded)
+        return table
+
+    def pair_rows(self, months: list[int], wanted: pa.Array | None = None) -> pa.Table:
+        """The hub-side and meter-side bridges of these months (month index n, installation, device, version,
+        supplier, as text), of the installations in ``wanted`` only when given."""
+        columns = ("installation_id", "ppmid_variant", "device_id", "firmware_version", "supplier")
+        empty = pa.table({"n": pa.array([], pa.int32()), **{c: pa.array([], pa.string()) for c in columns}})
+        if wanted is not None and not len(wanted):
+            return empty
+
+        def month(n_path):
+            n, path = n_path
+            table = _read(path, columns, dictionary=("ppmid_variant", "supplier"))
+            keep = pc.is_in(table["ppmid_variant"].cast(pa.string()), value_set=pa.array([HUB_SIDE, METER_SIDE]))
+            if wanted is not None:
+                keep = pc.and_(keep, pc.is_in(table["installation_id"], value_set=wanted))
+            table = table.filter(keep)
+            table = table.cast(pa.schema([(c, pa.string()) for c in columns]))
+            return table.add_column(0, "n", pa.array(np.full(table.num_rows, n, np.int32)))
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor() as pool:
+            return pa.concat_tables([empty, *pool.map(month, [(n, self.paths[n]) for n in months])])
+
+
+def _canonical_where_valid(text: pa.ChunkedArray, parsed) -> pa.Array:
+    """Device IDs as text: the canonical EUI-64 where the text is one, else the text as given."""
+    canonical = format_eui64(parsed.values, parsed.valid)
+    return pc.if_else(pa.array(parsed.valid), canonical, text.combine_chunks().cast(pa.string()))
+
+
+def _as_text_ids(device: pa.ChunkedArray) -> pa.Array:
+    if pa.types.is_uint64(device.type):
+        return format_eui64(device.to_numpy(), None)
+    return device.combine_chunks()
+
+
+def _deltas(con: duckdb.DuckDBPyConnection, snapshots: _MonthlySnapshots) -> pa.Table:
+    """Each month against the one before, one month pair at a time (two compact tables in memory, not all)."""
+    rows = []
+    for n, month in enumerate(snapshots.months):
+        con.register("now", snapshots.tables[n])
+        if n == 0:
+            devices = snapshots.tables[0].num_rows
+            rows.append({"month": month, "previous_month": None, "devices": devices, "added": devices, "removed": 0,
+                         "upgraded": 0, "downgraded": 0, "status_changes": 0, "supplier_changes": 0})
+            continue
+        con.register("before", snapshots.tables[n - 1])
+        counts = con.execute("""
+            SELECT count(now.device)::BIGINT, count(*) FILTER (WHERE before.device IS NULL)::BIGINT,
+                   count(*) FILTER (WHERE now.device IS NULL)::BIGINT,
+                   count(*) FILTER (WHERE now.version > before.version)::BIGINT,
+                   count(*) FILTER (WHERE now.version < before.version)::BIGINT,
+                   count(*) FILTER (WHERE now.status <> before.status)::BIGINT,
+                   count(*) FILTER (WHERE now.supplier IS DISTINCT FROM before.supplier AND now.device IS NOT NULL
+                                    AND before.device IS NOT NULL)::BIGINT
+            FROM now FULL JOIN before ON now.device = before.device""").fetchall()[0]
+        rows.append(dict(zip(("month", "previous_month", "devices", "added", "removed", "upgraded", "downgraded",
+                              "status_changes", "supplier_changes"), (month, snapshots.months[n - 1], *counts))))
+        con.unregister("before")
+    con.unregister("now")
+    return pa.Table.from_pylist(rows, schema=DELTAS)
+
+
+DELTAS = pa.schema([("month", pa.string()), ("previous_month", pa.string())]
+                   + [(c, pa.int64()) for c in ("devices", "added", "removed", "upgraded", "downgraded",
+                                                "status_changes", "supplier_changes")])
+
+
+def _out_of_sync(con: duckdb.DuckDBPyConnection, snapshots: _MonthlySnapshots) -> pa.Table:
+    """The pairs apart in the latest snapshot, and since when: only their installations are looked up in the
+    earlier months."""
+    latest = len(snapshots.months) - 1
+    con.register("latest_pairs", snapshots.pair_rows([latest]))
+    apart = _duck.arrow(con, f"""
+        SELECT DISTINCT h.installation_id FROM latest_pairs h JOIN latest_pairs m USING (installation_id)
+        WHERE h.ppmid_variant = '{HUB_SIDE}' AND m.ppmid_variant = '{METER_SIDE}'
+          AND h.firmware_version <> m.firmware_version""")["installation_id"]
+    con.unregister("latest_pairs")
+    months = pa.table({"n": pa.array(range(len(snapshots.months)), pa.int32()), "month": snapshots.months})
+    con.register("months", months)
+    con.register("pair_rows", snapshots.pair_rows(list(range(latest + 1)), apart.combine_chunks()))
     return _duck.arrow(con, f"""
-        WITH months AS (SELECT month, row_number() OVER (ORDER BY month) AS n FROM (SELECT DISTINCT month FROM fleet)),
-             apart AS (
-                 SELECT h.month, mo.n, h.installation_id, h.supplier, h.device_id AS hub_device_id,
+        WITH apart AS (
+                 SELECT h.n, mo.month, h.installation_id, h.supplier, h.device_id AS hub_device_id,
                         m.device_id AS meter_device_id, h.firmware_version AS hub_version,
                         m.firmware_version AS meter_version
-                 FROM fleet h JOIN fleet m ON m.month = h.month AND m.installation_id = h.installation_id
-                 JOIN months mo ON mo.month = h.month
+                 FROM pair_rows h JOIN pair_rows m ON m.n = h.n AND m.installation_id = h.installation_id
+                 JOIN months mo ON mo.n = h.n
                  WHERE h.ppmid_variant = '{HUB_SIDE}' AND m.ppmid_variant = '{METER_SIDE}'
                    AND h.firmware_version <> m.firmware_version),
              -- consecutive snapshots a pair was apart share n - row_number(): the run that reaches the latest
              -- snapshot is the current one (a snapshot in sync, or without the pair, breaks a run)
              runs AS (SELECT *, n - row_number() OVER (PARTITION BY installation_id ORDER BY n) AS run FROM apart),
-             latest AS (SELECT max(n) AS n FROM months),
-             current AS (SELECT installation_id, run FROM runs WHERE n = (SELECT n FROM latest)),
+             current AS (SELECT installation_id, run FROM runs WHERE n = {latest}),
              since AS (SELECT r.installation_id, min(r.n) AS first_n FROM runs r JOIN current c USING (installation_id, run)
                        GROUP BY r.installation_id)
         SELECT r.installation_id, r.supplier, r.hub_device_id, r.meter_device_id, r.hub_version, r.meter_version,
@@ -168,7 +287,7 @@ def _out_of_sync(con) -> pa.Table:
                (12 * left(r.month, 4)::INTEGER + right(r.month, 2)::INTEGER)
                - (12 * left(s.month, 4)::INTEGER + right(s.month, 2)::INTEGER) + 1 AS months_out_of_sync
         FROM runs r JOIN since USING (installation_id) JOIN months s ON s.n = since.first_n
-        WHERE r.n = (SELECT n FROM latest)
+        WHERE r.n = {latest}
         ORDER BY months_out_of_sync DESC, r.installation_id""")
 
 
@@ -189,7 +308,6 @@ def _ahi_trail(con) -> pa.Table:
         FROM trail t ORDER BY t.first_proposed, t.device_id""")
 
 
-def _summary(con, files) -> dict:
-    latest = con.execute("SELECT max(month), count(DISTINCT month) FROM fleet").fetchall()[0]
-    return {"months": len(files["fleet"]), "first_month": min(files["fleet"]), "latest_month": latest[0],
+def _summary(months: list[str], files) -> dict:
+    return {"months": len(months), "first_month": months[0], "latest_month": months[-1],
             "reconciliations": len(files["ahi_updates"])}
