@@ -116,3 +116,36 @@ def test_report_fleet_snapshots_feed_report_history(tmp_path, capsys):
     assert [int(r["added"]) for r in rows] == [int(rows[0]["devices"]), 0]
     assert int(rows[1]["upgraded"]) == int(rows[1]["removed"]) == 0
     assert month_of(dt.date(2027, 3, 9)) == "2027-03"
+
+
+def test_the_history_agrees_with_the_plain_pyarrow_peer_of_the_bench(tmp_path):
+    """On the bench's snapshots (devices arriving, leaving, upgraded, suspended, moving supplier), the DuckDB
+    history and the pyarrow peer (bench/programme.py) give the same deltas and out-of-sync pairs, so the bench
+    times the same work."""
+    from althan_ota.bench.programme import peer_history, write_history
+    from althan_ota.report import Session
+
+    report = Session(generate_fleet(3000, seed=9).table).fleet_report()
+    months = write_history(tmp_path, report, 5)
+    views = history_views(tmp_path)
+    deltas, apart = peer_history(tmp_path, months)
+    assert views.deltas.drop_columns(["previous_month"]).to_pylist() == deltas
+    assert all(r["added"] and r["removed"] and r["upgraded"] and r["status_changes"] and r["supplier_changes"]
+               for r in deltas[1:])
+    ours = views.out_of_sync.select(["installation_id", "supplier", "hub_device_id", "meter_device_id", "hub_version",
+                                     "meter_version", "out_of_sync_since", "months_out_of_sync"])
+    peer = apart.select(["installation_id", "supplier", "device_id_hub", "device_id_meter", "firmware_version_hub",
+                         "firmware_version_meter", "since", "months_out_of_sync"])
+    assert ours.num_rows > 100
+    assert sorted(zip(*ours.to_pydict().values())) == sorted(zip(*peer.to_pydict().values()))
+    assert {r["out_of_sync_since"] for r in ours.to_pylist()} != {months[0]}     # runs of several lengths
+
+
+def test_device_ids_that_are_not_eui64_are_compared_as_text(tmp_path):
+    """Snapshots whose IDs are EUI-64s in one month and other text in the next still join device to device
+    (an EUI-64 written two ways is one device)."""
+    h = tmp_path / "history"
+    append_snapshot(h, "fleet", _fleet_rows([("00-1B-C5-00-00-00-00-01", *JAN[0][1:]), JAN[1]]), "2027-01")
+    append_snapshot(h, "fleet", _fleet_rows([("001bc50000000001", *FEB[0][1:]), FEB[1]]), "2027-02")
+    feb = history_views(h).deltas.to_pylist()[1]
+    assert (feb["added"], feb["removed"], feb["upgraded"]) == (0, 0, 1)

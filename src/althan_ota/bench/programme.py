@@ -23,23 +23,38 @@ HUB, METER = "ALTHAN_P2P_HUB", "ALTHAN_P2P_METER"
 
 
 def write_history(directory: Path, report: pa.Table, months: int) -> list[str]:
-    """``months`` monthly snapshots of ``report``: each month a few devices leave, a few arrive (renamed
-    copies) and a growing share is upgraded, so every delta has work to do."""
-    from ..report.history import append_snapshot
+    """``months`` monthly snapshots of ``report`` in the history's layout (``fleet/month=YYYY-MM/data.parquet``):
+    each month some devices arrive and some leave, a growing share is upgraded, and some change status or
+    supplier, so every delta has work to do. Each month is the report with vectorised masks applied (a change
+    drawn once per device: the month it happens), written by pyarrow, months in parallel."""
+    from concurrent.futures import ThreadPoolExecutor
 
     rng = np.random.default_rng(18)
     n = report.num_rows
     upgrade_at = rng.integers(0, months * 2, n)          # the month each device is upgraded (many never)
+    arrive_at = np.where(rng.random(n) < 0.02, rng.integers(1, months + 1, n), 0)
     leave_at = np.where(rng.random(n) < 0.02, rng.integers(1, months + 1, n), months + 1)
-    versions = report["firmware_version"]
-    names = []
-    for m in range(months):
-        month = f"{2025 + m // 12}-{m % 12 + 1:02d}"
-        upgraded = pc.if_else(pa.array(upgrade_at <= m), "0x01040000", versions)
-        table = report.set_column(report.schema.get_field_index("firmware_version"), "firmware_version", upgraded)
-        table = table.filter(pa.array(leave_at > m))
-        append_snapshot(directory, "fleet", table, month)
-        names.append(month)
+    suspend_at = np.where(rng.random(n) < 0.01, rng.integers(1, months + 1, n), months + 1)
+    move_at = np.where(rng.random(n) < 0.01, rng.integers(1, months + 1, n), months + 1)
+    suppliers = report["supplier"]
+    moved_to = pc.take(suppliers, pa.array(rng.permutation(n)))      # another device's supplier
+    names = [f"{2025 + m // 12}-{m % 12 + 1:02d}" for m in range(months)]
+
+    def column(table: pa.Table, name: str, values) -> pa.Table:
+        return table.set_column(table.schema.get_field_index(name), name, values)
+
+    def month(m: int) -> None:
+        table = column(report, "firmware_version",
+                       pc.if_else(pa.array(upgrade_at <= m), "0x01040000", report["firmware_version"]))
+        table = column(table, "status", pc.if_else(pa.array(suspend_at <= m), "Suspended", report["status"]))
+        table = column(table, "supplier", pc.if_else(pa.array(move_at <= m), moved_to, suppliers))
+        table = table.filter(pa.array((arrive_at <= m) & (leave_at > m)))
+        path = directory / "fleet" / f"month={names[m]}" / "data.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(month, range(months)))
     return names
 
 
@@ -50,21 +65,33 @@ def ours_history(directory: Path):
 
 
 def peer_history(directory: Path, months: list[str]) -> tuple[list[dict], pa.Table]:
-    """Deltas between consecutive months and the latest month's out-of-sync pairs with their first month
-    out of sync, in plain pyarrow."""
+    """The same views in plain pyarrow, column for column: per month the devices, added, removed, upgraded,
+    downgraded, status and supplier changes against the month before (a full outer join of consecutive
+    months), and the latest month's out-of-sync pairs (installation, supplier, both devices and versions) with
+    the first month of their current unbroken run out of sync and its length in calendar months."""
     columns = ["device_id", "status", "firmware_version", "ppmid_variant", "installation_id", "supplier"]
     tables = [pq.read_table(directory / "fleet" / f"month={m}" / "data.parquet", columns=columns) for m in months]
-    deltas = []
-    for before, now in zip(tables, tables[1:]):
-        j = now.join(before, "device_id", join_type="full outer", left_suffix="_now", right_suffix="_before")
-        new, gone = pc.is_null(j["firmware_version_before"]), pc.is_null(j["firmware_version_now"])
-        deltas.append({"added": pc.sum(new).as_py(), "removed": pc.sum(gone).as_py(),
-                       "upgraded": pc.sum(pc.greater(j["firmware_version_now"], j["firmware_version_before"])).as_py(),
-                       "status_changes": pc.sum(pc.not_equal(j["status_now"], j["status_before"])).as_py()})
+    deltas = [{"month": months[0], "devices": tables[0].num_rows, "added": tables[0].num_rows, "removed": 0,
+               "upgraded": 0, "downgraded": 0, "status_changes": 0, "supplier_changes": 0}]
+    for month, before, now in zip(months[1:], tables, tables[1:]):
+        j = now.join(before, "device_id", join_type="full outer", left_suffix="_now", right_suffix="_before",
+                     coalesce_keys=False)
+        new, gone = pc.is_null(j["device_id_before"]), pc.is_null(j["device_id_now"])
+        both = pc.and_(pc.is_valid(j["device_id_now"]), pc.is_valid(j["device_id_before"]))
+        v_now, v_before = j["firmware_version_now"], j["firmware_version_before"]
+        supplier_changed = pc.and_(both, pc.fill_null(pc.not_equal(j["supplier_now"], j["supplier_before"]),
+                                                      pc.xor(pc.is_null(j["supplier_now"]),
+                                                             pc.is_null(j["supplier_before"]))))
+        deltas.append({"month": month, "devices": now.num_rows, "added": pc.sum(new).as_py(),
+                       "removed": pc.sum(gone).as_py(), "upgraded": pc.sum(pc.greater(v_now, v_before)).as_py() or 0,
+                       "downgraded": pc.sum(pc.less(v_now, v_before)).as_py() or 0,
+                       "status_changes": pc.sum(pc.not_equal(j["status_now"], j["status_before"])).as_py() or 0,
+                       "supplier_changes": pc.sum(supplier_changed).as_py() or 0})
 
     def apart(table: pa.Table) -> pa.Table:
-        hub = table.filter(pc.equal(table["ppmid_variant"], HUB)).select(["installation_id", "firmware_version"])
-        meter = table.filter(pc.equal(table["ppmid_variant"], METER)).select(["installation_id", "firmware_version"])
+        keep = ["installation_id", "device_id", "firmware_version", "supplier"]
+        hub = table.filter(pc.equal(table["ppmid_variant"], HUB)).select(keep)
+        meter = table.filter(pc.equal(table["ppmid_variant"], METER)).select(keep[:3])
         pairs = hub.join(meter, "installation_id", left_suffix="_hub", right_suffix="_meter")
         return pairs.filter(pc.not_equal(pairs["firmware_version_hub"], pairs["firmware_version_meter"]))
 
@@ -76,7 +103,13 @@ def peer_history(directory: Path, months: list[str]) -> tuple[list[dict], pa.Tab
             zero_copy_only=False)
         still &= was_apart
         since[still] = k
-    return deltas, latest.append_column("since", pa.array([months[i] for i in since]))
+
+    def calendar(month: str) -> int:
+        return 12 * int(month[:4]) + int(month[5:7])
+
+    months_apart = [calendar(months[-1]) - calendar(months[i]) + 1 for i in since]
+    return deltas, latest.append_column("since", pa.array([months[i] for i in since])).append_column(
+        "months_out_of_sync", pa.array(months_apart, pa.int32()))
 
 
 def run(quick: bool) -> list[Result]:

@@ -98,7 +98,7 @@ def history_views(history: str | Path) -> History:
     months = sorted(files["fleet"])
     con = _duck.connect()
     try:
-        snapshots = _MonthlySnapshots(months, [files["fleet"][m] for m in months])
+        snapshots = _MonthlySnapshots(con, months, [files["fleet"][m] for m in months])
         _register(con, "ahi_updates", files["ahi_updates"])
         return History(months=months, deltas=_deltas(con, snapshots), out_of_sync=_out_of_sync(con, snapshots),
                        ahi_updates=_ahi_trail(con), summary=_summary(months, files))
@@ -130,43 +130,77 @@ def _read(path: Path, columns, dictionary=()) -> pa.Table:
 
 # the columns a fleet snapshot's deltas compare, as dictionary codes shared by every month
 _CODED = ("status", "supplier")
+# read as Parquet dictionaries: few distinct values, never decoded into one string per row
+_DICTIONARY = (*_CODED, "ppmid_variant")
+_PAIR_TEXT = ("installation_id", "supplier", "device_id", "firmware_version")
 
 
 class _MonthlySnapshots:
-    """The fleet snapshots, one compact Arrow table per month: ``device`` (the EUI-64 as uint64 when every
-    snapshot's IDs are EUI-64s, else their text, canonical where they parse), ``version`` (uint32, null where
-    the text is no version), and status and supplier as codes into one dictionary per column shared by every
-    month, so that months compare as integers. Low-cardinality text is read as Parquet dictionaries, never
-    decoded into strings; months are read in parallel (pyarrow and the ID kernel release the GIL)."""
+    """The fleet snapshots, each file read once, months in parallel (pyarrow and the ID kernel release the GIL):
 
-    def __init__(self, months: list[str], paths: list[Path]):
+    - ``tables``: one compact table per month: ``device`` (the EUI-64 as uint64 when every snapshot's IDs are
+      EUI-64s, else their text, canonical where they parse), ``version`` (uint32, null where the text is no
+      version), status and supplier as codes into one dictionary per column shared by every month, so months
+      compare as integers;
+    - ``latest_pairs``: the latest month's hub-side and meter-side bridges, as text, and ``apart`` the
+      installations whose two are on different versions there;
+    - ``pair_rows``: every month's hub-side and meter-side bridges of those installations only (month index
+      n, installation, variant, version): all an out-of-sync age needs.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, months: list[str], paths: list[Path]):
         from concurrent.futures import ThreadPoolExecutor
 
         self.months, self.paths = months, paths
         self.dictionaries: dict[str, list] = {c: [] for c in _CODED}
+        latest = len(paths) - 1
+        table, self.latest_pairs = self._read_month(latest, None)
+        con.register("latest_pairs", self.latest_pairs)
+        self.apart = _duck.arrow(con, f"""
+            SELECT DISTINCT h.installation_id FROM latest_pairs h JOIN latest_pairs m USING (installation_id)
+            WHERE h.ppmid_variant = '{HUB_SIDE}' AND m.ppmid_variant = '{METER_SIDE}'
+              AND h.version <> m.version""")["installation_id"].combine_chunks()
+        con.unregister("latest_pairs")
         with ThreadPoolExecutor() as pool:
-            read = list(pool.map(self._read_month, paths))
-        self.tables = [self._coded(table, path) for table, path in zip(read, paths)]
+            earlier = list(pool.map(lambda n: self._read_month(n, self.apart), range(latest)))
+        compact = [t for t, _ in earlier] + [table]
+        self.pair_rows = pa.concat_tables([_pairs_of(self.latest_pairs, latest, self.apart),
+                                           *(pairs for _, pairs in earlier)])
+        self.tables = [self._coded(t) for t in compact]
         if not all(pa.types.is_uint64(t["device"].type) for t in self.tables):
             self.tables = [t.set_column(t.schema.get_field_index("device"), "device", _as_text_ids(t["device"]))
                            for t in self.tables]
 
-    @staticmethod
-    def _read_month(path: Path) -> pa.Table:
-        table = _read(path, ("device_id", "firmware_version", *_CODED), dictionary=_CODED)
+    def _read_month(self, n: int, apart: pa.Array | None) -> tuple[pa.Table, pa.Table]:
+        """Month n's compact table, and its pair rows: of the installations in ``apart`` (month index,
+        installation, variant, version), or, for the latest month (``apart`` None), every pair row as text."""
+        path = self.paths[n]
+        table = _read(path, ("device_id", "firmware_version", "installation_id", *_DICTIONARY), dictionary=_DICTIONARY)
         for name in table.column_names:
-            value_type = table[name].type.value_type if pa.types.is_dictionary(table[name].type) else table[name].type
-            if not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type) or pa.types.is_null(value_type)):
-                raise InventoryError(f"{path}: column {name} of the fleet snapshot is not text ({value_type})")
+            kind = table[name].type.value_type if pa.types.is_dictionary(table[name].type) else table[name].type
+            if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)):
+                raise InventoryError(f"{path}: column {name} of the fleet snapshot is not text ({kind})")
         device = parse_eui64_column(table["device_id"])
-        version = parse_version_column(table["firmware_version"], strict=False)
-        return pa.table({
+        parsed = parse_version_column(table["firmware_version"], strict=False)
+        version = pa.array(parsed.values, mask=~parsed.valid)
+        compact = pa.table({
             "device": (pa.array(device.values) if device.valid.all()
                        else _canonical_where_valid(table["device_id"], device)),
-            "version": pa.array(version.values, mask=~version.valid),
-            **{name: table[name] for name in _CODED}})
+            "version": version, **{name: table[name] for name in _CODED}})
+        bridge = pc.is_in(table["ppmid_variant"].cast(pa.string()), value_set=pa.array([HUB_SIDE, METER_SIDE]))
+        if apart is None:
+            pairs = table.select(_PAIR_TEXT).cast(pa.schema([(c, pa.string()) for c in _PAIR_TEXT]))
+            pairs = pairs.append_column("ppmid_variant", table["ppmid_variant"].cast(pa.string())).append_column(
+                "version", version).filter(bridge)
+        else:
+            keep = pc.and_(bridge, pc.is_in(table["installation_id"], value_set=apart)) if len(apart) else \
+                pa.array(np.zeros(table.num_rows, bool))
+            pairs = _pairs_of(pa.table({"installation_id": table["installation_id"].cast(pa.string()),
+                                        "ppmid_variant": table["ppmid_variant"].cast(pa.string()),
+                                        "version": version}).filter(keep), n, None)
+        return compact, pairs
 
-    def _coded(self, table: pa.Table, path: Path) -> pa.Table:
+    def _coded(self, table: pa.Table) -> pa.Table:
         """Status and supplier as int32 codes into the shared dictionaries (null stays null)."""
         for name in _CODED:
             column = table[name].combine_chunks()
@@ -180,33 +214,18 @@ class _MonthlySnapshots:
                     known[value] = len(values)
                     values.append(value)
                 codes.append(known[value])
-            remap = pa.array(codes, pa.int32())
-            coded = pc.take(remap, column.indices) if len(remap) else pa.nulls(len(column), pa.int32())
+            coded = pc.take(pa.array(codes, pa.int32()), column.indices) if codes else \
+                pa.nulls(len(column), pa.int32())
             table = table.set_column(table.schema.get_field_index(name), name, coded)
         return table
 
-    def pair_rows(self, months: list[int], wanted: pa.Array | None = None) -> pa.Table:
-        """The hub-side and meter-side bridges of these months (month index n, installation, device, version,
-        supplier, as text), of the installations in ``wanted`` only when given."""
-        columns = ("installation_id", "ppmid_variant", "device_id", "firmware_version", "supplier")
-        empty = pa.table({"n": pa.array([], pa.int32()), **{c: pa.array([], pa.string()) for c in columns}})
-        if wanted is not None and not len(wanted):
-            return empty
 
-        def month(n_path):
-            n, path = n_path
-            table = _read(path, columns, dictionary=("ppmid_variant", "supplier"))
-            keep = pc.is_in(table["ppmid_variant"].cast(pa.string()), value_set=pa.array([HUB_SIDE, METER_SIDE]))
-            if wanted is not None:
-                keep = pc.and_(keep, pc.is_in(table["installation_id"], value_set=wanted))
-            table = table.filter(keep)
-            table = table.cast(pa.schema([(c, pa.string()) for c in columns]))
-            return table.add_column(0, "n", pa.array(np.full(table.num_rows, n, np.int32)))
-
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor() as pool:
-            return pa.concat_tables([empty, *pool.map(month, [(n, self.paths[n]) for n in months])])
+def _pairs_of(rows: pa.Table, n: int, apart: pa.Array | None) -> pa.Table:
+    """Pair rows (n, installation_id, ppmid_variant, version), of the installations in ``apart`` when given."""
+    if apart is not None:
+        rows = rows.filter(pc.is_in(rows["installation_id"], value_set=apart)) if len(apart) else rows.slice(0, 0)
+    return pa.table({"n": pa.array(np.full(rows.num_rows, n, np.int32)), "installation_id": rows["installation_id"],
+                     "ppmid_variant": rows["ppmid_variant"], "version": rows["version"]})
 
 
 def _canonical_where_valid(text: pa.ChunkedArray, parsed) -> pa.Array:
@@ -222,15 +241,15 @@ def _as_text_ids(device: pa.ChunkedArray) -> pa.Array:
 
 
 def _deltas(con: duckdb.DuckDBPyConnection, snapshots: _MonthlySnapshots) -> pa.Table:
-    """Each month against the one before, one month pair at a time (two compact tables in memory, not all)."""
+    """Each month against the one before, one month pair at a time (a hash join of two compact tables)."""
     rows = []
     for n, month in enumerate(snapshots.months):
-        con.register("now", snapshots.tables[n])
         if n == 0:
             devices = snapshots.tables[0].num_rows
             rows.append({"month": month, "previous_month": None, "devices": devices, "added": devices, "removed": 0,
                          "upgraded": 0, "downgraded": 0, "status_changes": 0, "supplier_changes": 0})
             continue
+        con.register("now", snapshots.tables[n])
         con.register("before", snapshots.tables[n - 1])
         counts = con.execute("""
             SELECT count(now.device)::BIGINT, count(*) FILTER (WHERE before.device IS NULL)::BIGINT,
@@ -241,10 +260,9 @@ def _deltas(con: duckdb.DuckDBPyConnection, snapshots: _MonthlySnapshots) -> pa.
                    count(*) FILTER (WHERE now.supplier IS DISTINCT FROM before.supplier AND now.device IS NOT NULL
                                     AND before.device IS NOT NULL)::BIGINT
             FROM now FULL JOIN before ON now.device = before.device""").fetchall()[0]
-        rows.append(dict(zip(("month", "previous_month", "devices", "added", "removed", "upgraded", "downgraded",
-                              "status_changes", "supplier_changes"), (month, snapshots.months[n - 1], *counts))))
+        rows.append(dict(zip(DELTAS.names, (month, snapshots.months[n - 1], *counts))))
+        con.unregister("now")
         con.unregister("before")
-    con.unregister("now")
     return pa.Table.from_pylist(rows, schema=DELTAS)
 
 
@@ -254,41 +272,36 @@ DELTAS = pa.schema([("month", pa.string()), ("previous_month", pa.string())]
 
 
 def _out_of_sync(con: duckdb.DuckDBPyConnection, snapshots: _MonthlySnapshots) -> pa.Table:
-    """The pairs apart in the latest snapshot, and since when: only their installations are looked up in the
-    earlier months."""
+    """The pairs apart in the latest snapshot (as its text gives them), and since which snapshot without a
+    break: only their installations were kept from the earlier months."""
     latest = len(snapshots.months) - 1
-    con.register("latest_pairs", snapshots.pair_rows([latest]))
-    apart = _duck.arrow(con, f"""
-        SELECT DISTINCT h.installation_id FROM latest_pairs h JOIN latest_pairs m USING (installation_id)
-        WHERE h.ppmid_variant = '{HUB_SIDE}' AND m.ppmid_variant = '{METER_SIDE}'
-          AND h.firmware_version <> m.firmware_version""")["installation_id"]
-    con.unregister("latest_pairs")
-    months = pa.table({"n": pa.array(range(len(snapshots.months)), pa.int32()), "month": snapshots.months})
-    con.register("months", months)
-    con.register("pair_rows", snapshots.pair_rows(list(range(latest + 1)), apart.combine_chunks()))
+    con.register("months", pa.table({"n": pa.array(range(latest + 1), pa.int32()), "month": snapshots.months}))
+    con.register("pair_rows", snapshots.pair_rows)
+    con.register("latest_pairs", snapshots.latest_pairs)
     return _duck.arrow(con, f"""
         WITH apart AS (
-                 SELECT h.n, mo.month, h.installation_id, h.supplier, h.device_id AS hub_device_id,
-                        m.device_id AS meter_device_id, h.firmware_version AS hub_version,
-                        m.firmware_version AS meter_version
+                 SELECT DISTINCT h.n, h.installation_id
                  FROM pair_rows h JOIN pair_rows m ON m.n = h.n AND m.installation_id = h.installation_id
-                 JOIN months mo ON mo.n = h.n
-                 WHERE h.ppmid_variant = '{HUB_SIDE}' AND m.ppmid_variant = '{METER_SIDE}'
-                   AND h.firmware_version <> m.firmware_version),
+                 WHERE h.ppmid_variant = '{HUB_SIDE}' AND m.ppmid_variant = '{METER_SIDE}' AND h.version <> m.version),
              -- consecutive snapshots a pair was apart share n - row_number(): the run that reaches the latest
              -- snapshot is the current one (a snapshot in sync, or without the pair, breaks a run)
              runs AS (SELECT *, n - row_number() OVER (PARTITION BY installation_id ORDER BY n) AS run FROM apart),
-             current AS (SELECT installation_id, run FROM runs WHERE n = {latest}),
-             since AS (SELECT r.installation_id, min(r.n) AS first_n FROM runs r JOIN current c USING (installation_id, run)
-                       GROUP BY r.installation_id)
-        SELECT r.installation_id, r.supplier, r.hub_device_id, r.meter_device_id, r.hub_version, r.meter_version,
-               s.month AS out_of_sync_since,
+             since AS (SELECT r.installation_id, min(r.n) AS first_n
+                       FROM runs r JOIN runs c ON c.installation_id = r.installation_id AND c.run = r.run
+                       WHERE c.n = {latest} GROUP BY r.installation_id),
+             now AS (SELECT h.installation_id, h.supplier, h.device_id AS hub_device_id,
+                            m.device_id AS meter_device_id, h.firmware_version AS hub_version,
+                            m.firmware_version AS meter_version
+                     FROM latest_pairs h JOIN latest_pairs m USING (installation_id)
+                     WHERE h.ppmid_variant = '{HUB_SIDE}' AND m.ppmid_variant = '{METER_SIDE}'
+                       AND h.version <> m.version)
+        SELECT now.*, s.month AS out_of_sync_since,
                -- calendar months from the first out-of-sync snapshot to the latest, both counted
-               (12 * left(r.month, 4)::INTEGER + right(r.month, 2)::INTEGER)
+               (12 * left(l.month, 4)::INTEGER + right(l.month, 2)::INTEGER)
                - (12 * left(s.month, 4)::INTEGER + right(s.month, 2)::INTEGER) + 1 AS months_out_of_sync
-        FROM runs r JOIN since USING (installation_id) JOIN months s ON s.n = since.first_n
-        WHERE r.n = {latest}
-        ORDER BY months_out_of_sync DESC, r.installation_id""")
+        FROM now JOIN since USING (installation_id) JOIN months s ON s.n = since.first_n
+        JOIN months l ON l.n = {latest}
+        ORDER BY months_out_of_sync DESC, now.installation_id""")
 
 
 def _ahi_trail(con) -> pa.Table:
