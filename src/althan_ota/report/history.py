@@ -130,8 +130,9 @@ def _read(path: Path, columns, dictionary=()) -> pa.Table:
 
 # the columns a fleet snapshot's deltas compare, as dictionary codes shared by every month
 _CODED = ("status", "supplier")
-# read as Parquet dictionaries: few distinct values, never decoded into one string per row
-_DICTIONARY = (*_CODED, "ppmid_variant")
+# read as Parquet dictionaries: few distinct values, never decoded into one string per row (a version is
+# parsed once per distinct value)
+_DICTIONARY = (*_CODED, "ppmid_variant", "firmware_version")
 _PAIR_TEXT = ("installation_id", "supplier", "device_id", "firmware_version")
 
 
@@ -175,14 +176,15 @@ class _MonthlySnapshots:
         """Month n's compact table, and its pair rows: of the installations in ``apart`` (month index,
         installation, variant, version), or, for the latest month (``apart`` None), every pair row as text."""
         path = self.paths[n]
-        table = _read(path, ("device_id", "firmware_version", "installation_id", *_DICTIONARY), dictionary=_DICTIONARY)
+        table = _read(path, ("device_id", "installation_id", *_DICTIONARY), dictionary=_DICTIONARY)
         for name in table.column_names:
             kind = table[name].type.value_type if pa.types.is_dictionary(table[name].type) else table[name].type
             if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)):
                 raise InventoryError(f"{path}: column {name} of the fleet snapshot is not text ({kind})")
         device = parse_eui64_column(table["device_id"])
-        parsed = parse_version_column(table["firmware_version"], strict=False)
-        version = pa.array(parsed.values, mask=~parsed.valid)
+        versions = table["firmware_version"].combine_chunks()
+        parsed = parse_version_column(versions.dictionary, strict=False)
+        version = pc.take(pa.array(parsed.values, mask=~parsed.valid), versions.indices)
         compact = pa.table({
             "device": (pa.array(device.values) if device.valid.all()
                        else _canonical_where_valid(table["device_id"], device)),
