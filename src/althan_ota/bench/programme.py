@@ -20,6 +20,7 @@ from .report import fleet_table, ours_fleet_report
 QUICK_MONTHS = 6
 FULL_MONTHS = 24
 HUB, METER = "ALTHAN_P2P_HUB", "ALTHAN_P2P_METER"
+SNAPSHOT_ROW_GROUP = 122_880        # DuckDB's COPY ... (FORMAT parquet) row group
 
 
 def write_history(directory: Path, report: pa.Table, months: int) -> list[str]:
@@ -51,7 +52,8 @@ def write_history(directory: Path, report: pa.Table, months: int) -> list[str]:
         table = table.filter(pa.array((arrive_at <= m) & (leave_at > m)))
         path = directory / "fleet" / f"month={names[m]}" / "data.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path)
+        # row groups of DuckDB's size, as 'report fleet --snapshot' writes them (readers decode them in parallel)
+        pq.write_table(table, path, row_group_size=SNAPSHOT_ROW_GROUP)
 
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(month, range(months)))

@@ -143,10 +143,10 @@ class _MonthlySnapshots:
       EUI-64s, else their text, canonical where they parse), ``version`` (uint32, null where the text is no
       version), status and supplier as codes into one dictionary per column shared by every month, so months
       compare as integers;
-    - ``latest_pairs``: the latest month's hub-side and meter-side bridges, as text, and ``apart`` the
-      installations whose two are on different versions there;
-    - ``pair_rows``: every month's hub-side and meter-side bridges of those installations only (month index
-      n, installation, variant, version): all an out-of-sync age needs.
+    - ``apart_now``: the pairs apart in the latest month, as its text gives them (installation, supplier, both
+      devices and versions), and ``apart`` their installations;
+    - ``pair_codes``: every month's hub-side and meter-side bridges of those installations only, as integers
+      (month index n, the installation's index in ``apart``, hub side or not, version): all an age needs.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, months: list[str], paths: list[Path]):
@@ -155,26 +155,28 @@ class _MonthlySnapshots:
         self.months, self.paths = months, paths
         self.dictionaries: dict[str, list] = {c: [] for c in _CODED}
         latest = len(paths) - 1
-        table, self.latest_pairs = self._read_month(latest, None)
-        con.register("latest_pairs", self.latest_pairs)
-        self.apart = _duck.arrow(con, f"""
-            SELECT DISTINCT h.installation_id FROM latest_pairs h JOIN latest_pairs m USING (installation_id)
-            WHERE h.ppmid_variant = '{HUB_SIDE}' AND m.ppmid_variant = '{METER_SIDE}'
-              AND h.version <> m.version""")["installation_id"].combine_chunks()
+        table, latest_pairs = self._read_month(latest, None)
+        con.register("latest_pairs", latest_pairs)
+        self.apart_now = _duck.arrow(con, f"""
+            SELECT h.installation_id, h.supplier, h.device_id AS hub_device_id, m.device_id AS meter_device_id,
+                   h.firmware_version AS hub_version, m.firmware_version AS meter_version
+            FROM latest_pairs h JOIN latest_pairs m USING (installation_id)
+            WHERE h.ppmid_variant = '{HUB_SIDE}' AND m.ppmid_variant = '{METER_SIDE}' AND h.version <> m.version""")
         con.unregister("latest_pairs")
+        self.apart = pc.unique(self.apart_now["installation_id"].combine_chunks())
         with ThreadPoolExecutor() as pool:
             earlier = list(pool.map(lambda n: self._read_month(n, self.apart), range(latest)))
         compact = [t for t, _ in earlier] + [table]
-        self.pair_rows = pa.concat_tables([_pairs_of(self.latest_pairs, latest, self.apart),
-                                           *(pairs for _, pairs in earlier)])
+        self.pair_codes = pa.concat_tables([*(codes for _, codes in earlier),
+                                            _pair_codes(latest_pairs, latest, self.apart)])
         self.tables = [self._coded(t) for t in compact]
         if not all(pa.types.is_uint64(t["device"].type) for t in self.tables):
             self.tables = [t.set_column(t.schema.get_field_index("device"), "device", _as_text_ids(t["device"]))
                            for t in self.tables]
 
     def _read_month(self, n: int, apart: pa.Array | None) -> tuple[pa.Table, pa.Table]:
-        """Month n's compact table, and its pair rows: of the installations in ``apart`` (month index,
-        installation, variant, version), or, for the latest month (``apart`` None), every pair row as text."""
+        """Month n's compact table, and its pair codes for the installations in ``apart``; for the latest month
+        (``apart`` None: not known yet) every hub-side and meter-side row as text instead."""
         path = self.paths[n]
         table = _read(path, ("device_id", "installation_id", *_DICTIONARY), dictionary=_DICTIONARY)
         for name in table.column_names:
@@ -189,18 +191,16 @@ class _MonthlySnapshots:
             "device": (pa.array(device.values) if device.valid.all()
                        else _canonical_where_valid(table["device_id"], device)),
             "version": version, **{name: table[name] for name in _CODED}})
-        bridge = pc.is_in(table["ppmid_variant"].cast(pa.string()), value_set=pa.array([HUB_SIDE, METER_SIDE]))
-        if apart is None:
-            pairs = table.select(_PAIR_TEXT).cast(pa.schema([(c, pa.string()) for c in _PAIR_TEXT]))
-            pairs = pairs.append_column("ppmid_variant", table["ppmid_variant"].cast(pa.string())).append_column(
-                "version", version).filter(bridge)
-        else:
-            keep = pc.and_(bridge, pc.is_in(table["installation_id"], value_set=apart)) if len(apart) else \
-                pa.array(np.zeros(table.num_rows, bool))
-            pairs = _pairs_of(pa.table({"installation_id": table["installation_id"].cast(pa.string()),
-                                        "ppmid_variant": table["ppmid_variant"].cast(pa.string()),
-                                        "version": version}).filter(keep), n, None)
-        return compact, pairs
+        variant = table["ppmid_variant"].cast(pa.string())
+        rows = pa.table({"installation_id": table["installation_id"], "ppmid_variant": variant, "version": version})
+        bridge = pc.is_in(variant, value_set=pa.array([HUB_SIDE, METER_SIDE]))
+        if apart is not None:
+            return compact, _pair_codes(rows.filter(bridge), n, apart)
+        text = table.select(("supplier", "device_id", "firmware_version")).cast(
+            pa.schema([(c, pa.string()) for c in ("supplier", "device_id", "firmware_version")]))
+        for name in text.column_names:
+            rows = rows.append_column(name, text[name])
+        return compact, rows.set_column(0, "installation_id", rows["installation_id"].cast(pa.string())).filter(bridge)
 
     def _coded(self, table: pa.Table) -> pa.Table:
         """Status and supplier as int32 codes into the shared dictionaries (null stays null)."""
@@ -222,12 +222,14 @@ class _MonthlySnapshots:
         return table
 
 
-def _pairs_of(rows: pa.Table, n: int, apart: pa.Array | None) -> pa.Table:
-    """Pair rows (n, installation_id, ppmid_variant, version), of the installations in ``apart`` when given."""
-    if apart is not None:
-        rows = rows.filter(pc.is_in(rows["installation_id"], value_set=apart)) if len(apart) else rows.slice(0, 0)
-    return pa.table({"n": pa.array(np.full(rows.num_rows, n, np.int32)), "installation_id": rows["installation_id"],
-                     "ppmid_variant": rows["ppmid_variant"], "version": rows["version"]})
+def _pair_codes(rows: pa.Table, n: int, apart: pa.Array) -> pa.Table:
+    """Hub-side and meter-side ``rows`` of the installations in ``apart``, as (n, installation index, hub,
+    version)."""
+    inst = pc.index_in(rows["installation_id"], value_set=apart) if len(apart) else \
+        pa.nulls(rows.num_rows, pa.int32())
+    rows = pa.table({"n": pa.array(np.full(rows.num_rows, n, np.int32)), "inst": inst,
+                     "hub": pc.equal(rows["ppmid_variant"], HUB_SIDE), "version": rows["version"]})
+    return rows.filter(pc.is_valid(rows["inst"]))
 
 
 def _canonical_where_valid(text: pa.ChunkedArray, parsed) -> pa.Array:
@@ -275,35 +277,36 @@ DELTAS = pa.schema([("month", pa.string()), ("previous_month", pa.string())]
 
 def _out_of_sync(con: duckdb.DuckDBPyConnection, snapshots: _MonthlySnapshots) -> pa.Table:
     """The pairs apart in the latest snapshot (as its text gives them), and since which snapshot without a
-    break: only their installations were kept from the earlier months."""
+    break (a snapshot in sync, or without the pair, breaks a run)."""
     latest = len(snapshots.months) - 1
-    con.register("months", pa.table({"n": pa.array(range(latest + 1), pa.int32()), "month": snapshots.months}))
-    con.register("pair_rows", snapshots.pair_rows)
-    con.register("latest_pairs", snapshots.latest_pairs)
-    return _duck.arrow(con, f"""
-        WITH apart AS (
-                 SELECT DISTINCT h.n, h.installation_id
-                 FROM pair_rows h JOIN pair_rows m ON m.n = h.n AND m.installation_id = h.installation_id
-                 WHERE h.ppmid_variant = '{HUB_SIDE}' AND m.ppmid_variant = '{METER_SIDE}' AND h.version <> m.version),
-             -- consecutive snapshots a pair was apart share n - row_number(): the run that reaches the latest
-             -- snapshot is the current one (a snapshot in sync, or without the pair, breaks a run)
-             runs AS (SELECT *, n - row_number() OVER (PARTITION BY installation_id ORDER BY n) AS run FROM apart),
-             since AS (SELECT r.installation_id, min(r.n) AS first_n
-                       FROM runs r JOIN runs c ON c.installation_id = r.installation_id AND c.run = r.run
-                       WHERE c.n = {latest} GROUP BY r.installation_id),
-             now AS (SELECT h.installation_id, h.supplier, h.device_id AS hub_device_id,
-                            m.device_id AS meter_device_id, h.firmware_version AS hub_version,
-                            m.firmware_version AS meter_version
-                     FROM latest_pairs h JOIN latest_pairs m USING (installation_id)
-                     WHERE h.ppmid_variant = '{HUB_SIDE}' AND m.ppmid_variant = '{METER_SIDE}'
-                       AND h.version <> m.version)
-        SELECT now.*, s.month AS out_of_sync_since,
-               -- calendar months from the first out-of-sync snapshot to the latest, both counted
-               (12 * left(l.month, 4)::INTEGER + right(l.month, 2)::INTEGER)
-               - (12 * left(s.month, 4)::INTEGER + right(s.month, 2)::INTEGER) + 1 AS months_out_of_sync
-        FROM now JOIN since USING (installation_id) JOIN months s ON s.n = since.first_n
-        JOIN months l ON l.n = {latest}
-        ORDER BY months_out_of_sync DESC, now.installation_id""")
+    con.register("pair_codes", snapshots.pair_codes)
+    # apart: some hub-side and some meter-side version differ (as the latest month's pair join); versions
+    # missing or not versions do not count
+    apart = con.execute("""
+        SELECT n, inst FROM pair_codes GROUP BY n, inst
+        HAVING count(version) FILTER (WHERE hub) > 0 AND count(version) FILTER (WHERE NOT hub) > 0
+           AND NOT (min(version) FILTER (WHERE hub) = max(version) FILTER (WHERE hub)
+                    AND min(version) FILTER (WHERE NOT hub) = max(version) FILTER (WHERE NOT hub)
+                    AND min(version) FILTER (WHERE hub) = min(version) FILTER (WHERE NOT hub))""").fetchnumpy()
+    con.unregister("pair_codes")
+    was_apart = np.zeros((latest + 1, len(snapshots.apart)), dtype=bool)
+    was_apart[apart["n"].astype(np.int64), apart["inst"].astype(np.int64)] = True
+    since = np.full(len(snapshots.apart), latest)
+    still = was_apart[latest].copy()
+    for k in range(latest - 1, -1, -1):
+        still &= was_apart[k]
+        since[still] = k
+    first = since[pc.index_in(snapshots.apart_now["installation_id"], value_set=snapshots.apart).to_numpy()]
+
+    def calendar(month: str) -> int:
+        return 12 * int(month[:4]) + int(month[5:7])
+
+    calendars = np.array([calendar(m) for m in snapshots.months])
+    table = snapshots.apart_now.append_column(
+        "out_of_sync_since", pa.array(np.asarray(snapshots.months, dtype=object)[first], pa.string())).append_column(
+        # calendar months from the first out-of-sync snapshot to the latest, both counted
+        "months_out_of_sync", pa.array((calendars[latest] - calendars[first] + 1).astype(np.int32)))
+    return table.sort_by([("months_out_of_sync", "descending"), ("installation_id", "ascending")])
 
 
 def _ahi_trail(con) -> pa.Table:
