@@ -26,15 +26,26 @@ SNAPSHOT_ROW_GROUP = 122_880        # DuckDB's COPY ... (FORMAT parquet) row gro
 
 
 def write_history(directory: Path, report: pa.Table, months: int) -> list[str]:
-    """``months`` monthly snapshots of ``report`` in the history's layout (``fleet/month=YYYY-MM/data.parquet``):
-    each month some devices arrive and some leave, a growing share is upgraded, and some change status or
-    supplier, so every delta has work to do. Each month is the report with vectorised masks applied (a change
+    """``months`` monthly snapshots of ``report`` (the columns the history reads) in the history's layout
+    (``fleet/month=YYYY-MM/data.parquet``):
+    each month some devices arrive and some leave, a growing share is upgraded (mostly a pair at once, some a side
+    late: the out-of-sync pairs), and some change status or supplier, so every delta has work to do. Each month is the report with vectorised masks applied (a change
     drawn once per device: the month it happens), written by pyarrow, months in parallel."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from ..report.history import NEEDED
+
+    # the columns the history reads (neither it nor the peer reads the others, which would only slow the set-up)
+    report = report.select(list(NEEDED["fleet"]))
     rng = np.random.default_rng(18)
     n = report.num_rows
-    upgrade_at = rng.integers(0, months * 2, n)          # the month each device is upgraded (many never)
+    # the month each device is upgraded (many never): a pair's two bridges go in the same wave (campaign/plan.py),
+    # so in the same month, but one side in twenty lags one to six months (a failure, then a retry or a visit)
+    installation = pc.dictionary_encode(report["installation_id"]).combine_chunks()
+    unit = pc.fill_null(installation.indices, -1).to_numpy().astype(np.int64)
+    unit = np.where(unit >= 0, unit, len(installation.dictionary) + np.arange(n))      # a plain PPMID: its own
+    upgrade_at = rng.integers(0, months * 2, unit.max() + 1)[unit]
+    upgrade_at += np.where(rng.random(n) < 0.05, rng.integers(1, 7, n), 0)
     arrive_at = np.where(rng.random(n) < 0.02, rng.integers(1, months + 1, n), 0)
     leave_at = np.where(rng.random(n) < 0.02, rng.integers(1, months + 1, n), months + 1)
     suspend_at = np.where(rng.random(n) < 0.01, rng.integers(1, months + 1, n), months + 1)
