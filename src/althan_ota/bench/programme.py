@@ -85,10 +85,24 @@ def peer_history(directory: Path, months: list[str]) -> tuple[list[dict], pa.Tab
     months), and the latest month's out-of-sync pairs (installation, supplier, both devices and versions) with
     the first month of their current unbroken run out of sync and its length in calendar months."""
     columns = ["device_id", "status", "firmware_version", "ppmid_variant", "installation_id", "supplier"]
-    tables = [pq.read_table(directory / "fleet" / f"month={m}" / "data.parquet", columns=columns) for m in months]
-    deltas = [{"month": months[0], "devices": tables[0].num_rows, "added": tables[0].num_rows, "removed": 0,
+
+    def read(month: str) -> pa.Table:
+        return pq.read_table(directory / "fleet" / f"month={month}" / "data.parquet", columns=columns)
+
+    def apart(table: pa.Table) -> pa.Table:
+        keep = ["installation_id", "device_id", "firmware_version", "supplier"]
+        hub = table.filter(pc.equal(table["ppmid_variant"], HUB)).select(keep)
+        meter = table.filter(pc.equal(table["ppmid_variant"], METER)).select(keep[:3])
+        pairs = hub.join(meter, "installation_id", left_suffix="_hub", right_suffix="_meter")
+        return pairs.filter(pc.not_equal(pairs["firmware_version_hub"], pairs["firmware_version_meter"]))
+
+    # month by month: two months in memory at a time, and each month's installations apart
+    now = read(months[0])
+    apart_in = [apart(now)["installation_id"]]
+    deltas = [{"month": months[0], "devices": now.num_rows, "added": now.num_rows, "removed": 0,
                "upgraded": 0, "downgraded": 0, "status_changes": 0, "supplier_changes": 0}]
-    for month, before, now in zip(months[1:], tables, tables[1:]):
+    for month in months[1:]:
+        before, now = now, read(month)
         j = now.join(before, "device_id", join_type="full outer", left_suffix="_now", right_suffix="_before",
                      coalesce_keys=False)
         new, gone = pc.is_null(j["device_id_before"]), pc.is_null(j["device_id_now"])
@@ -102,20 +116,13 @@ def peer_history(directory: Path, months: list[str]) -> tuple[list[dict], pa.Tab
                        "downgraded": pc.sum(pc.less(v_now, v_before)).as_py() or 0,
                        "status_changes": pc.sum(pc.not_equal(j["status_now"], j["status_before"])).as_py() or 0,
                        "supplier_changes": pc.sum(supplier_changed).as_py() or 0})
+        apart_in.append(apart(now)["installation_id"])
 
-    def apart(table: pa.Table) -> pa.Table:
-        keep = ["installation_id", "device_id", "firmware_version", "supplier"]
-        hub = table.filter(pc.equal(table["ppmid_variant"], HUB)).select(keep)
-        meter = table.filter(pc.equal(table["ppmid_variant"], METER)).select(keep[:3])
-        pairs = hub.join(meter, "installation_id", left_suffix="_hub", right_suffix="_meter")
-        return pairs.filter(pc.not_equal(pairs["firmware_version_hub"], pairs["firmware_version_meter"]))
-
-    latest = apart(tables[-1])
+    latest = apart(now)
     since = np.full(latest.num_rows, len(months) - 1)
     still = np.ones(latest.num_rows, dtype=bool)
     for k in range(len(months) - 2, -1, -1):
-        was_apart = pc.is_in(latest["installation_id"], apart(tables[k])["installation_id"]).to_numpy(
-            zero_copy_only=False)
+        was_apart = pc.is_in(latest["installation_id"], apart_in[k]).to_numpy(zero_copy_only=False)
         still &= was_apart
         since[still] = k
 
