@@ -198,13 +198,13 @@ def _requests_sent_by_supplier(store: CampaignStore, campaign_id: str, fleet: Fl
     """store.requests_sent, with the quota code each group of requests was charged to: its unit's (the
     requests of one (t, attempt) are one unit's)."""
     events = store.table("events", campaign_id).filter(pc.equal(pc.field("state"), int(State.REQUESTED)))
-    row = pc.index_in(events["device_id"], value_set=fleet.table["device_id"].combine_chunks()).to_numpy(
-        zero_copy_only=False)
-    unit_of_row = np.full(len(fleet), -1, np.int64)
+    row = pc.fill_null(pc.index_in(events["device_id"], value_set=fleet.table["device_id"].combine_chunks()),
+                       -1).to_numpy().astype(np.int64)
+    unit_of_row = np.full(len(fleet) + 1, -1, np.int64)         # the last entry: a device not in the fleet
     for side in (waves.hub_row, waves.meter_row):
         unit_of_row[side[side >= 0]] = np.flatnonzero(side >= 0)
-    unit = unit_of_row[np.nan_to_num(row.astype(np.float64), nan=0).astype(np.int64)]
-    if (np.isnan(row.astype(np.float64)) | (unit < 0)).any():
+    unit = unit_of_row[row]
+    if (unit < 0).any():
         raise CampaignError(f"campaign {campaign_id!r}: the store holds requests of devices this plan does not "
                             "request on this fleet: resume on the fleet file it was planned on")
     grouped = pa.table({"t": events["t"], "attempt": events["attempt"], "code": waves.quota_code[unit]}).group_by(
