@@ -149,3 +149,16 @@ def test_device_ids_that_are_not_eui64_are_compared_as_text(tmp_path):
     append_snapshot(h, "fleet", _fleet_rows([("001bc50000000001", *FEB[0][1:]), FEB[1]]), "2027-02")
     feb = history_views(h).deltas.to_pylist()[1]
     assert (feb["added"], feb["removed"], feb["upgraded"]) == (0, 0, 1)
+
+
+def test_a_snapshot_column_that_is_not_text_is_named(tmp_path):
+    h = tmp_path / "history"
+    append_snapshot(h, "fleet", _fleet_rows(JAN), "2027-01")
+    table = _fleet_rows(FEB)
+    table = table.set_column(table.schema.get_field_index("firmware_version"), "firmware_version",
+                             pa.array([0x01030000] * table.num_rows, pa.uint32()))
+    (h / "fleet" / "month=2027-02").mkdir(parents=True)
+    pq.write_table(table, h / "fleet" / "month=2027-02" / "data.parquet")
+    with pytest.raises(InventoryError, match=r"month=2027-02.data\.parquet: column firmware_version of the fleet "
+                                             r"snapshot is not text \(uint32\)"):
+        history_views(h)

@@ -12,6 +12,10 @@ updates (``report reconcile --snapshot HISTORY``) kept in a Parquet dataset part
   none has run since (``pending``).
 
 A month's snapshot replaces an earlier one of the same month, so re-running a month's report is harmless.
+
+Versions compare as numbers and device IDs as EUI-64s where they are ones (``_MonthlySnapshots``): each
+snapshot is read once into a compact table of integers, so 24 months of a national fleet stay in memory and
+each month joins the one before as integers.
 """
 
 from __future__ import annotations
@@ -133,7 +137,6 @@ _CODED = ("status", "supplier")
 # read as Parquet dictionaries: few distinct values, never decoded into one string per row (a version is
 # parsed once per distinct value)
 _DICTIONARY = (*_CODED, "ppmid_variant", "firmware_version")
-_PAIR_TEXT = ("installation_id", "supplier", "device_id", "firmware_version")
 
 
 class _MonthlySnapshots:
