@@ -118,15 +118,19 @@ def test_report_fleet_snapshots_feed_report_history(tmp_path, capsys):
     assert month_of(dt.date(2027, 3, 9)) == "2027-03"
 
 
-def test_the_history_agrees_with_the_plain_pyarrow_peer_of_the_bench(tmp_path):
+def test_the_history_agrees_with_the_plain_pyarrow_peer_of_the_bench(tmp_path, monkeypatch):
     """On the bench's snapshots (devices arriving, leaving, upgraded, suspended, moving supplier), the DuckDB
     history and the pyarrow peer (bench/programme.py) give the same deltas and out-of-sync pairs, so the bench
-    times the same work."""
+    times the same work. Small row groups: each brings its own Parquet dictionaries, which must agree."""
+    from althan_ota.bench import programme
     from althan_ota.bench.programme import peer_history, write_history
     from althan_ota.report import Session
 
+    monkeypatch.setattr(programme, "SNAPSHOT_ROW_GROUP", 1000)
+
     report = Session(generate_fleet(3000, seed=9).table).fleet_report()
     months = write_history(tmp_path, report, 5)
+    assert pq.ParquetFile(tmp_path / "fleet" / f"month={months[-1]}" / "data.parquet").metadata.num_row_groups > 3
     views = history_views(tmp_path)
     deltas, apart = peer_history(tmp_path, months)
     assert views.deltas.drop_columns(["previous_month"]).to_pylist() == deltas
