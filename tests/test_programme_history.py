@@ -116,3 +116,53 @@ def test_report_fleet_snapshots_feed_report_history(tmp_path, capsys):
     assert [int(r["added"]) for r in rows] == [int(rows[0]["devices"]), 0]
     assert int(rows[1]["upgraded"]) == int(rows[1]["removed"]) == 0
     assert month_of(dt.date(2027, 3, 9)) == "2027-03"
+
+
+def test_the_history_agrees_with_the_plain_pyarrow_peer_of_the_bench(tmp_path, monkeypatch):
+    """On the bench's snapshots (devices arriving, leaving, upgraded, suspended, moving supplier), the DuckDB
+    history and the pyarrow peer (bench/programme.py) give the same deltas and out-of-sync pairs, so the bench
+    times the same work. Small row groups: each brings its own Parquet dictionaries, which must agree."""
+    from althan_ota.bench import programme
+    from althan_ota.bench.programme import peer_history, write_history
+    from althan_ota.report import Session
+
+    monkeypatch.setattr(programme, "SNAPSHOT_ROW_GROUP", 1000)
+
+    report = Session(generate_fleet(3000, seed=9).table).fleet_report()
+    months = write_history(tmp_path, report, 5)
+    assert pq.ParquetFile(tmp_path / "fleet" / f"month={months[-1]}" / "data.parquet").metadata.num_row_groups > 3
+    views = history_views(tmp_path)
+    deltas, apart = peer_history(tmp_path, months)
+    assert views.deltas.drop_columns(["previous_month"]).to_pylist() == deltas
+    assert all(r["added"] and r["removed"] and r["upgraded"] and r["status_changes"] and r["supplier_changes"]
+               for r in deltas[1:])
+    ours = views.out_of_sync.select(["installation_id", "supplier", "hub_device_id", "meter_device_id", "hub_version",
+                                     "meter_version", "out_of_sync_since", "months_out_of_sync"])
+    peer = apart.select(["installation_id", "supplier", "device_id_hub", "device_id_meter", "firmware_version_hub",
+                         "firmware_version_meter", "since", "months_out_of_sync"])
+    assert ours.num_rows > 100
+    assert sorted(zip(*ours.to_pydict().values())) == sorted(zip(*peer.to_pydict().values()))
+    assert {r["out_of_sync_since"] for r in ours.to_pylist()} != {months[0]}     # runs of several lengths
+
+
+def test_device_ids_that_are_not_eui64_are_compared_as_text(tmp_path):
+    """Snapshots whose IDs are EUI-64s in one month and other text in the next still join device to device
+    (an EUI-64 written two ways is one device)."""
+    h = tmp_path / "history"
+    append_snapshot(h, "fleet", _fleet_rows([("00-1B-C5-00-00-00-00-01", *JAN[0][1:]), JAN[1]]), "2027-01")
+    append_snapshot(h, "fleet", _fleet_rows([("001bc50000000001", *FEB[0][1:]), FEB[1]]), "2027-02")
+    feb = history_views(h).deltas.to_pylist()[1]
+    assert (feb["added"], feb["removed"], feb["upgraded"]) == (0, 0, 1)
+
+
+def test_a_snapshot_column_that_is_not_text_is_named(tmp_path):
+    h = tmp_path / "history"
+    append_snapshot(h, "fleet", _fleet_rows(JAN), "2027-01")
+    table = _fleet_rows(FEB)
+    table = table.set_column(table.schema.get_field_index("firmware_version"), "firmware_version",
+                             pa.array([0x01030000] * table.num_rows, pa.uint32()))
+    (h / "fleet" / "month=2027-02").mkdir(parents=True)
+    pq.write_table(table, h / "fleet" / "month=2027-02" / "data.parquet")
+    with pytest.raises(InventoryError, match=r"month=2027-02.data\.parquet: column firmware_version of the fleet "
+                                             r"snapshot is not text \(uint32\)"):
+        history_views(h)

@@ -62,3 +62,36 @@ def test_the_command_line_scopes_a_run_to_the_suppliers_given(fleet, tmp_path, c
     assert stored.suppliers == tuple(names[:2])
     supplier_of = dict(zip(fleet.column("device_id").tolist(), fleet.column("supplier").tolist()))
     assert in_waves and {supplier_of[d] for d in in_waves} <= set(names[:2])
+
+
+def test_a_resume_on_a_fleet_where_devices_moved_to_another_supplier_is_refused_by_name(fleet, tmp_path):
+    """Targets are re-derived from the fleet a run is given: a device of a committed wave that moved to a
+    supplier the plan does not cover would reshuffle every wave. The run refuses it, naming the device, and
+    resumes on the fleet it was planned on."""
+    import pyarrow as pa
+
+    from althan_ota.campaign import CampaignStore, create_campaign, run_campaign
+    from althan_ota.errors import CampaignError
+    from althan_ota.fleet import Fleet
+
+    names = sorted(set(fleet.column("supplier").tolist()))
+    plan = plan_for(suppliers=tuple(names[:2]), pause_failure_rate=1.0, abort_failure_rate=1.0)
+    with CampaignStore(tmp_path / "s.duckdb") as store:
+        create_campaign(store, plan, fleet, str(tmp_path / "fleet.parquet"), seed=1, campaign_id="m")
+        run_campaign(store, "m", fleet=fleet, max_waves=1)
+        requested = set(store.table("devices", "m").filter(pa.compute.greater_equal(
+            pa.compute.field("wave"), 0))["device_id"].to_pylist())
+        device_ids = fleet.column("device_id")
+        moved = sorted(requested)[0]
+        supplier = [names[2] if d == moved else s for d, s in zip(device_ids.tolist(), fleet.column("supplier").tolist())]
+        later = Fleet(table=fleet.table.set_column(fleet.table.schema.get_field_index("supplier"), "supplier",
+                                                   pa.array(supplier, pa.string())), source="later")
+        with pytest.raises(CampaignError, match=f"{moved}: its supplier is now '{names[2]}', which the plan does "
+                                                "not cover.*Resume on the fleet file the campaign was planned on"):
+            run_campaign(store, "m", fleet=later)
+        assert len(store.committed_waves("m")) == 1                  # nothing was run on the other fleet
+        assert run_campaign(store, "m", fleet=fleet).status == "finished"
+        devices = store.table("devices", "m")
+    assert devices.num_rows == len(set(devices["device_id"].to_pylist()))
+    assert set(devices.filter(pa.compute.greater_equal(pa.compute.field("wave"), 0))["device_id"].to_pylist()) == \
+        set(device_ids[target(plan, fleet).eligible].tolist())

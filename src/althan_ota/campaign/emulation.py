@@ -176,7 +176,7 @@ def _emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePla
         if attempt == 1:
             start = release[units]
         else:
-            start = retry_times(book, pending[units], due[units])
+            start = retry_times(book, pending[units], due[units], waves.quota_codes(lo, hi, units))
         result = emulate({"han_per": han_per[units], "bridge_per": bridge_per[units]}, plan.image_size, params,
                          seed=attempt_seed(seed, attempt), installation_keys=keys[units], sides=sides,
                          n_threads=n_threads, buildings=None if buildings is None else buildings[units])

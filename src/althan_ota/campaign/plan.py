@@ -15,13 +15,14 @@ from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..fleet.links import installation_link_per
 from ..errors import ParameterError
 from ..fleet import BRIDGE_VARIANTS, HUB_SIDE, JOINED_AS_CAD, METER_SIDE, Fleet
 from .building_places import NO_BUILDING, building_codes
-from .slots import request_times, requests_per_unit
+from .slots import request_times, requests_per_unit, supplier_codes
 from .outcomes import FAILURE_CLASSES, Reason, outcome
 
 PAIR_ORDERS = ("meter_first", "hub_first", "concurrent")
@@ -51,6 +52,9 @@ class CampaignPlan:
     manufacturers: tuple[str, ...] | None = None
     models: tuple[str, ...] | None = None
     suppliers: tuple[str, ...] | None = None    # energy suppliers whose devices the campaign covers (programme.md)
+    # SRV 11.4 requests a day each named supplier may send, inside requests_per_day (None: no quotas); a
+    # ceiling, not a reservation, and never lent to another supplier (slots.py)
+    supplier_quotas: dict[str, int] | None = None
     hardware_min: int | None = None
     hardware_max: int | None = None
     # upgrade-path table: (running version, target version) pairs that are allowed
@@ -101,6 +105,7 @@ class CampaignPlan:
         check(self.suppliers is None or (len(self.suppliers) > 0 and all(
             isinstance(s, str) and s.strip() for s in self.suppliers)),
               f"suppliers must be None (every supplier) or non-empty names, got {self.suppliers!r}")
+        self._check_quotas(check)
         check(self.site_visit_cost >= 0, "site_visit_cost must be >= 0")
         check(self.building_concurrency is None or (isinstance(self.building_concurrency, int)
                                                     and not isinstance(self.building_concurrency, bool)
@@ -115,6 +120,22 @@ class CampaignPlan:
             check(failure_class in FAILURE_CLASSES,
                   f"unknown failure class {failure_class!r} in the retry policy; known: {FAILURE_CLASSES}")
         check(self.retry.backoff_s >= 0, "retry backoff must be >= 0")
+
+    def _check_quotas(self, check) -> None:
+        quotas = self.supplier_quotas
+        if quotas is None:
+            return
+        check(isinstance(quotas, Mapping) and len(quotas) > 0,
+              f"supplier_quotas must be None or a non-empty mapping of supplier to requests a day, got {quotas!r}")
+        for name, quota in quotas.items():
+            check(isinstance(name, str) and name.strip() != "", f"supplier_quotas: {name!r} is no supplier name")
+            check(isinstance(quota, int) and not isinstance(quota, bool) and quota >= 1,
+                  f"supplier_quotas: the quota of {name!r} must be a whole number of requests a day >= 1, "
+                  f"got {quota!r}")
+        if self.suppliers is not None:
+            outside = sorted(set(quotas) - set(self.suppliers))
+            check(not outside, f"supplier_quotas names {', '.join(map(repr, outside))}, which the plan is not "
+                               f"scoped to (suppliers: {', '.join(self.suppliers)})")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -154,6 +175,8 @@ class CampaignPlan:
                 data[key] = tuple(data[key])
         if "upgrade_paths" in data:
             data["upgrade_paths"] = tuple(tuple(p) for p in data["upgrade_paths"])
+        if isinstance(data.get("supplier_quotas"), Mapping):
+            data["supplier_quotas"] = dict(data["supplier_quotas"])
         return data
 
 
@@ -234,6 +257,16 @@ class WavePlan:
     request_offset_s: np.ndarray   # float64 per unit: SRV 11.4 release time from the campaign start
     # int64 building code per unit, with a building cap (building_places.NO_BUILDING: none, or no cap)
     building: np.ndarray | None = None
+    # int64 quota code per unit (slots.supplier_codes: the supplier of its first targeted bridge), with
+    # supplier quotas; None without
+    quota_code: np.ndarray | None = None
+
+    def quota_codes(self, lo: int, hi: int, units: np.ndarray | None = None) -> np.ndarray | None:
+        """The quota codes of units lo:hi (of ``units`` among them), or None when the plan has no quotas."""
+        if self.quota_code is None:
+            return None
+        codes = self.quota_code[lo:hi]
+        return codes if units is None else codes[units]
 
     @property
     def n_waves(self) -> int:
@@ -269,8 +302,15 @@ def make_waves(plan: CampaignPlan, fleet: Fleet, targeting: Targeting, seed: int
     while bounds[-1] < len(unit_hub):
         bounds.append(min(len(unit_hub), bounds[-1] + int(size)))
         size = min(plan.max_wave_installations, math.ceil(size * plan.wave_growth))
+    quota_code = None
+    if plan.supplier_quotas:
+        # a unit is charged to the supplier of its first targeted bridge (a pair's two have one supplier: one
+        # premises)
+        quota_code = supplier_codes(plan, fleet.table["supplier"].take(pa.array(key_row, pa.int64()))
+                                    .to_numpy(zero_copy_only=False))
     return WavePlan(hub_row=unit_hub.astype(np.int64), meter_row=unit_meter.astype(np.int64),
                     unit_key=key_row.astype(np.uint64), han_per=links["han_per"],
                     bridge_per=links["bridge_per"], wave_bounds=np.asarray(bounds, dtype=np.int64),
-                    request_offset_s=request_times(plan, requests_per_unit(unit_hub, unit_meter)),
-                    building=building.astype(np.int64))
+                    request_offset_s=request_times(plan, requests_per_unit(unit_hub, unit_meter),
+                                                   supplier=quota_code),
+                    building=building.astype(np.int64), quota_code=quota_code)

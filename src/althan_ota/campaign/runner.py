@@ -28,7 +28,7 @@ from .plan import CampaignPlan, WavePlan, make_waves, target
 from .building_places import BuildingPlaces, building_codes, busy_ends_from_store, unit_ids
 from .slots import RequestBook, first_slot_at, requests_per_unit
 from .store_tables import DEVICES, EVENTS
-from .outcomes import outcome
+from .outcomes import Reason, outcome
 from .states import State
 from .store import CampaignStore
 
@@ -94,8 +94,9 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
     targeting = target(plan, fleet)
     waves = make_waves(plan, fleet, targeting, seed)
     done = store.committed_waves(campaign_id)
+    _check_committed_waves(store, campaign_id, plan, fleet, targeting, waves, len(done))
     clock = done[-1]["t_end"] if done else 0.0
-    book, next_slot = _request_book(store, campaign_id, plan)
+    book, next_slot = _request_book(store, campaign_id, plan, fleet, waves)
     places = _building_places(store, campaign_id, plan, fleet)
     store.set_status(campaign_id, "running")
     ran = 0
@@ -114,8 +115,8 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
         lo, hi = waves.wave_bounds[w], waves.wave_bounds[w + 1]
         # a wave goes once the previous one has settled, after every first request of the earlier waves
         requests = requests_per_unit(waves.hub_row[lo:hi], waves.meter_row[lo:hi])
-        slots = book.take_in_order(requests, max(next_slot, first_slot_at(plan, clock)))
-        next_slot = int(slots[-1] + requests[-1]) if len(slots) else next_slot
+        slots = book.take_in_order(requests, max(next_slot, first_slot_at(plan, clock)), waves.quota_codes(lo, hi))
+        next_slot = int((slots + requests).max()) if len(slots) else next_slot
         release = book.times(slots)
         job = WaveJob(campaign_id, w, plan, emulation, seed, fleet, waves, lo, hi, release, book, places)
         outcome = executor.run_wave(job)
@@ -139,15 +140,77 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
     return _report(store, campaign_id, waves.n_waves)
 
 
-def _request_book(store: CampaignStore, campaign_id: str, plan: CampaignPlan) -> tuple[RequestBook, int]:
+def _check_committed_waves(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fleet: Fleet,
+                           targeting, waves: WavePlan, committed: int) -> None:
+    """A resumed run must plan the waves it already ran as it did: the same devices in them. A fleet on which
+    the plan targets other devices (one moved to a supplier the plan does not cover, a status or version that
+    changed) would reshuffle every wave and silently skip or repeat devices: refuse it, naming one."""
+    if not committed:
+        return
+    stored = store.table("devices", campaign_id)
+    stored = stored.filter(pc.greater_equal(stored["wave"], 0))["device_id"]
+    hi = int(waves.wave_bounds[committed])
+    rows = np.concatenate([waves.hub_row[:hi], waves.meter_row[:hi]])
+    planned = fleet.table["device_id"].take(pa.array(rows[rows >= 0], pa.int64()))
+    missing = pc.filter(stored, pc.invert(pc.is_in(stored, value_set=planned.combine_chunks())))
+    extra = pc.filter(planned, pc.invert(pc.is_in(planned, value_set=stored.combine_chunks())))
+    if not len(missing) and not len(extra):
+        return
+    device = (missing if len(missing) else extra)[0].as_py()
+    row = pc.index(fleet.table["device_id"], device).as_py()
+    if row < 0:
+        why = "it is not in this fleet"
+    elif len(missing):
+        supplier = fleet.table["supplier"][row].as_py()
+        if plan.suppliers is not None and supplier not in plan.suppliers:
+            why = f"its supplier is now {supplier!r}, which the plan does not cover"
+        elif not targeting.in_scope[row]:
+            why = "it is outside the plan's target filter now"
+        else:
+            why = f"the plan no longer targets it (now {Reason(int(targeting.reason[row])).label})"
+    else:
+        why = "the plan now targets it in a wave already run without it"
+    raise CampaignError(
+        f"campaign {campaign_id!r}: on this fleet the plan would put other devices in its {committed} committed "
+        f"wave(s) ({len(missing)} run there no longer planned, {len(extra)} planned there never run; e.g. "
+        f"{device}: {why}). Resume on the fleet file the campaign was planned on ({store.campaign(campaign_id)['fleet_path']}); "
+        "report a device's new supplier with 'althan-ota report programme --fleet LATEST'")
+
+
+def _request_book(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fleet: Fleet,
+                  waves: WavePlan) -> tuple[RequestBook, int]:
     """The request book as the committed waves left it, and the slot after their last first request."""
     book = RequestBook(plan)
-    sent = store.requests_sent(campaign_id)
+    if waves.quota_code is None:
+        sent = store.requests_sent(campaign_id)
+        supplier = None
+    else:
+        sent, supplier = _requests_sent_by_supplier(store, campaign_id, fleet, waves)
     t, attempt, count = (sent[name].to_numpy() for name in ("t", "attempt", "requests"))
-    book.mark_requested(t, count)
+    book.mark_requested(t, count, supplier)
     first = attempt == 1
     next_slot = int((book.slots_of(t[first]) + count[first]).max()) if first.any() else 0
     return book, next_slot
+
+
+def _requests_sent_by_supplier(store: CampaignStore, campaign_id: str, fleet: Fleet,
+                               waves: WavePlan) -> tuple[pa.Table, np.ndarray]:
+    """store.requests_sent, with the quota code each group of requests was charged to: its unit's (the
+    requests of one (t, attempt) are one unit's)."""
+    events = store.table("events", campaign_id).filter(pc.equal(pc.field("state"), int(State.REQUESTED)))
+    row = pc.fill_null(pc.index_in(events["device_id"], value_set=fleet.table["device_id"].combine_chunks()),
+                       -1).to_numpy().astype(np.int64)
+    unit_of_row = np.full(len(fleet) + 1, -1, np.int64)         # the last entry: a device not in the fleet
+    for side in (waves.hub_row, waves.meter_row):
+        unit_of_row[side[side >= 0]] = np.flatnonzero(side >= 0)
+    unit = unit_of_row[row]
+    if (unit < 0).any():
+        raise CampaignError(f"campaign {campaign_id!r}: the store holds requests of devices this plan does not "
+                            "request on this fleet: resume on the fleet file it was planned on")
+    grouped = pa.table({"t": events["t"], "attempt": events["attempt"], "code": waves.quota_code[unit]}).group_by(
+        ["t", "attempt"]).aggregate([("code", "min"), ("code", "count")]).sort_by("t")
+    return (pa.table({"t": grouped["t"], "attempt": grouped["attempt"], "requests": grouped["code_count"]}),
+            grouped["code_min"].to_numpy())
 
 
 def _building_places(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fleet: Fleet) -> BuildingPlaces:

@@ -13,6 +13,14 @@ Requests are booked as the campaign learns of them: a wave's first requests, the
 attempt (each attempt's in order of due time), then the next wave's. A slot once booked is kept, so a
 retry due early but learnt of late (a third attempt) may find the slots it wanted taken by a second attempt
 due later; it then takes the next free ones, never earlier ones than its back-off allows.
+
+Supplier quotas (the plan's ``supplier_quotas``): a supplier with a quota sends at most that many requests a
+day, first requests and retries alike, inside the fleet-wide cap. A unit is charged to its supplier (its
+``supplier`` code: the index of the supplier in ``quota_names(plan)``, -1 for a supplier without a quota).
+A quota is a ceiling, never a reservation: slots a supplier leaves unused go to whoever is next in campaign
+order (a supplier without a quota, or one with quota left), and unused quota is never lent to another
+supplier. With quotas, first requests keep campaign order within each supplier only: a unit whose supplier
+has spent the day's quota waits for the next day while later units of other suppliers go ahead of it.
 """
 
 from __future__ import annotations
@@ -57,16 +65,34 @@ def first_slots_at(plan: CampaignPlan, t: np.ndarray) -> np.ndarray:
     return slot
 
 
-def request_times(plan: CampaignPlan, requests: np.ndarray, first_slot: int = 0) -> np.ndarray:
+def request_times(plan: CampaignPlan, requests: np.ndarray, first_slot: int = 0,
+                  supplier: np.ndarray | None = None) -> np.ndarray:
     """Release time of each unit, in campaign order, given how many SRV 11.4 requests it sends, on a book
     with nothing taken yet (see request_slots)."""
-    return slot_times(plan, request_slots(plan, requests, first_slot))
+    return slot_times(plan, request_slots(plan, requests, first_slot, supplier))
 
 
-def request_slots(plan: CampaignPlan, requests: np.ndarray, first_slot: int = 0) -> np.ndarray:
+def request_slots(plan: CampaignPlan, requests: np.ndarray, first_slot: int = 0,
+                  supplier: np.ndarray | None = None) -> np.ndarray:
     """The first request slot of each unit, in campaign order, from ``first_slot`` on, when no slot is
-    taken yet: a unit whose requests would not all fit in what is left of a day opens the next one."""
-    return RequestBook(plan).take_in_order(requests, first_slot)
+    taken yet: a unit whose requests would not all fit in what is left of a day (or of its supplier's
+    quota for the day) opens the next one."""
+    return RequestBook(plan).take_in_order(requests, first_slot, supplier)
+
+
+def quota_names(plan: CampaignPlan) -> tuple[str, ...]:
+    """The suppliers with a daily quota, in the order their codes number them (sorted by name)."""
+    return tuple(sorted(plan.supplier_quotas or {}))
+
+
+def supplier_codes(plan: CampaignPlan, supplier: np.ndarray) -> np.ndarray:
+    """The quota code of each supplier name: its index in quota_names(plan), -1 for one without a quota."""
+    names = quota_names(plan)
+    supplier = np.asarray(supplier, dtype=object)
+    codes = np.full(len(supplier), -1, dtype=np.int64)
+    for code, name in enumerate(names):
+        codes[supplier == name] = code
+    return codes
 
 
 def requests_per_unit(hub_row: np.ndarray, meter_row: np.ndarray) -> np.ndarray:
@@ -83,12 +109,19 @@ class RequestBook:
         self.cap = int(plan.requests_per_day)
         self._starts: list[int] = []
         self._ends: list[int] = []
+        names = quota_names(plan)
+        self.quota = np.array([plan.supplier_quotas[name] for name in names], dtype=np.int64)
+        # requests charged to each quota'd supplier, per day: {day: array over supplier codes}
+        self._charged: dict[int, np.ndarray] = {}
 
     # -- drawing ---------------------------------------------------------------------------------------
-    def take_in_order(self, requests: np.ndarray, from_slot: int) -> np.ndarray:
+    def take_in_order(self, requests: np.ndarray, from_slot: int, supplier: np.ndarray | None = None) -> np.ndarray:
         """First slot of each unit of a wave, in campaign order: unit i goes at or after unit i-1, on the
-        free slots from ``from_slot`` on. One step per free run of slots, not per unit."""
-        requests = self._checked(requests)
+        free slots from ``from_slot`` on. One step per free run of slots, not per unit. With supplier quotas
+        (``supplier``: each unit's quota code), the order holds within each supplier (see the module)."""
+        requests = self._checked(requests, supplier)
+        if self._quotas_apply(supplier):
+            return self._take_in_order_with_quotas(requests, int(from_slot), np.asarray(supplier, np.int64))
         sent = np.cumsum(requests)
         slot = np.empty(len(requests), dtype=np.int64)
         lo, sent_before, at = 0, 0, int(from_slot)
@@ -105,30 +138,85 @@ class RequestBook:
                 at = end
         return slot
 
-    def take_at_or_after(self, requests: np.ndarray, due_s: np.ndarray) -> np.ndarray:
+    def _take_in_order_with_quotas(self, requests: np.ndarray, from_slot: int, supplier: np.ndarray) -> np.ndarray:
+        """take_in_order under supplier quotas, a day at a time: the units admitted on a day are, per supplier,
+        the longest run of its waiting units (in campaign order) its quota left for the day covers; they fill
+        the day's free slots in campaign order, and what does not fit waits for the next day."""
+        slot = np.full(len(requests), -1, dtype=np.int64)
+        waiting = np.arange(len(requests))
+        at = from_slot
+        while len(waiting):
+            day = at // self.cap
+            day_end = (day + 1) * self.cap
+            code = supplier[waiting]
+            left = self.quota - self._charged_on(day)
+            within = np.zeros(len(waiting), dtype=np.int64)      # each unit's requests, summed over its supplier's
+            for c in np.unique(code[code >= 0]).tolist():        # waiting units up to it
+                mine = code == c
+                within[mine] = np.cumsum(requests[waiting[mine]])
+            admitted = waiting[(code < 0) | (within <= left[np.maximum(code, 0)])]
+            placed = self._fill_day(requests[admitted], at, day_end)
+            slot[admitted[:len(placed)]] = placed
+            self._charge(day, supplier[admitted[:len(placed)]], requests[admitted[:len(placed)]])
+            waiting = waiting[slot[waiting] < 0]
+            at = day_end
+        return slot
+
+    def _fill_day(self, requests: np.ndarray, at: int, day_end: int) -> np.ndarray:
+        """Place units in order on the free slots of [at, day_end), as take_in_order does; the first slots of
+        the units that fit (a prefix of them)."""
+        sent = np.cumsum(requests)
+        placed = np.empty(len(requests), dtype=np.int64)
+        lo, sent_before = 0, 0
+        while lo < len(requests):
+            at = self._first_free(at)
+            if at >= day_end:
+                break
+            end = self._free_run_end(at)
+            hi = int(np.searchsorted(sent, sent_before + end - at, side="right"))
+            if hi > lo:
+                placed[lo:hi] = at + sent[lo:hi] - requests[lo:hi] - sent_before
+                used = int(sent[hi - 1]) - sent_before
+                self._take(at, at + used)
+                sent_before, lo, at = int(sent[hi - 1]), hi, at + used
+            else:                    # a pair facing a single free slot: it goes to the next free run
+                at = end
+        return placed[:lo]
+
+    def take_at_or_after(self, requests: np.ndarray, due_s: np.ndarray,
+                         supplier: np.ndarray | None = None) -> np.ndarray:
         """First slot of each retrying unit: the first ``requests[i]`` consecutive free slots of one day at or
-        after ``due_s[i]`` (seconds from the campaign start). Units draw in order of due time, ties in the
-        order given."""
-        requests = self._checked(requests)
+        after ``due_s[i]`` (seconds from the campaign start), on a day its supplier's quota (``supplier``: each
+        unit's quota code) still covers them. Units draw in order of due time, ties in the order given."""
+        requests = self._checked(requests, supplier)
+        quotas = self._quotas_apply(supplier)
+        supplier = np.asarray(supplier, np.int64) if quotas else np.full(len(requests), -1, np.int64)
         due_s = np.asarray(due_s, dtype=np.float64)
         slot = np.empty(len(requests), dtype=np.int64)
         earliest = first_slots_at(self.plan, due_s)
         for i in np.lexsort((np.arange(len(requests)), due_s)).tolist():
-            slot[i] = self._take_one(int(requests[i]), int(earliest[i]))
+            slot[i] = self._take_one(int(requests[i]), int(earliest[i]), int(supplier[i]))
         return slot
+
+    def charged(self) -> dict[int, np.ndarray]:
+        """Requests charged to each supplier with a quota, per day: {day: counts in quota_names order}."""
+        return {day: counts.copy() for day, counts in sorted(self._charged.items())}
 
     def times(self, slots: np.ndarray) -> np.ndarray:
         return slot_times(self.plan, slots)
 
     # -- rebuilding ------------------------------------------------------------------------------------
-    def mark_requested(self, t: np.ndarray, count: np.ndarray) -> None:
+    def mark_requested(self, t: np.ndarray, count: np.ndarray, supplier: np.ndarray | None = None) -> None:
         """Take the slots of requests already sent: ``count[i]`` requests that went out together at ``t[i]``
-        (a unit's REQUESTED events of one attempt), on a book where nothing is taken yet."""
-        if self._starts:
+        (a unit's REQUESTED events of one attempt), on a book where nothing is taken yet; with quotas,
+        ``supplier[i]`` is the quota code of the supplier they were charged to."""
+        if self._starts or self._charged:
             raise CampaignError("a request book is rebuilt from the store's requests only while empty")
         slots = self.slots_of(t)
         if not len(slots):
             return
+        if self._quotas_apply(supplier):
+            self._charge_rebuilt(slots, np.asarray(count, np.int64), np.asarray(supplier, np.int64))
         order = np.argsort(slots, kind="stable")
         start, end = slots[order], slots[order] + np.asarray(count, dtype=np.int64)[order]
         clash = np.concatenate([start[1:] < end[:-1], [False]]) | (start % self.cap + (end - start) > self.cap)
@@ -158,20 +246,61 @@ class RequestBook:
         """The taken slots as sorted runs [start, end): two books with the same runs draw the same slots."""
         return list(zip(self._starts, self._ends))
 
+    # -- the quotas ------------------------------------------------------------------------------------
+    def _quotas_apply(self, supplier) -> bool:
+        return supplier is not None and len(self.quota) > 0
+
+    def _charged_on(self, day: int) -> np.ndarray:
+        return self._charged.get(day, np.zeros(len(self.quota), dtype=np.int64))
+
+    def _charge(self, day: int, supplier: np.ndarray, requests: np.ndarray) -> None:
+        mine = supplier >= 0
+        if mine.any():
+            self._charged[day] = self._charged_on(day) + np.bincount(supplier[mine], weights=requests[mine],
+                                                                     minlength=len(self.quota)).astype(np.int64)
+
+    def _charge_rebuilt(self, slots: np.ndarray, count: np.ndarray, supplier: np.ndarray) -> None:
+        day = slots // self.cap
+        for d in np.unique(day).tolist():
+            self._charge(d, supplier[day == d], count[day == d])
+        over = [(d, c) for d, counts in self._charged.items() for c in np.flatnonzero(counts > self.quota).tolist()]
+        if over:
+            d, c = over[0]
+            raise CampaignError(f"the store holds {int(self._charged[d][c])} requests of supplier "
+                                f"{quota_names(self.plan)[c]!r} on day {d}, over its quota of {int(self.quota[c])}: "
+                                "they were not paced by this plan")
+
     # -- the runs --------------------------------------------------------------------------------------
-    def _checked(self, requests: np.ndarray) -> np.ndarray:
+    def _checked(self, requests: np.ndarray, supplier: np.ndarray | None = None) -> np.ndarray:
         requests = np.asarray(requests, dtype=np.int64)
         if len(requests) and requests.max() > self.cap:
             raise ParameterError(f"campaign plan: requests_per_day={self.cap} is below the "
                                  f"{int(requests.max())} requests of one installation, which go out together")
+        if self._quotas_apply(supplier) and len(requests):
+            supplier = np.asarray(supplier, np.int64)
+            if len(supplier) != len(requests):
+                raise ParameterError(f"request book: {len(supplier)} supplier codes for {len(requests)} units")
+            quota = np.where(supplier >= 0, self.quota[np.maximum(supplier, 0)], self.cap)
+            short = np.flatnonzero(requests > quota)
+            if len(short):
+                name = quota_names(self.plan)[int(supplier[short[0]])]
+                raise ParameterError(f"campaign plan: supplier {name!r} has a quota of {int(quota[short[0]])} "
+                                     f"requests a day, below the {int(requests[short[0]])} requests of one "
+                                     "installation, which go out together")
         return requests
 
-    def _take_one(self, n: int, at: int) -> int:
+    def _take_one(self, n: int, at: int, supplier: int = -1) -> int:
         while True:
             at = self._first_free(at)
+            day = at // self.cap
+            if supplier >= 0 and self._charged_on(day)[supplier] + n > self.quota[supplier]:
+                at = (day + 1) * self.cap          # the supplier's quota for the day is spent
+                continue
             end = self._free_run_end(at)
             if end - at >= n:
                 self._take(at, at + n)
+                if supplier >= 0:
+                    self._charge(day, np.array([supplier]), np.array([n]))
                 return at
             at = end
 
@@ -199,9 +328,11 @@ class RequestBook:
             self._starts.pop(i + 1)
 
 
-def retry_times(book: RequestBook, pending: np.ndarray, due: np.ndarray) -> np.ndarray:
+def retry_times(book: RequestBook, pending: np.ndarray, due: np.ndarray,
+                supplier: np.ndarray | None = None) -> np.ndarray:
     """When each retrying unit goes again: ``pending`` (units, 2) says which of its sides retry, ``due`` when
     each may (its back-off). A pair whose two bridges both retry goes together, once the later one is due,
-    on the first free slots of the book at or after that."""
+    on the first free slots of the book at or after that (within its supplier's quota: ``supplier``, each
+    unit's quota code)."""
     ready = np.nanmax(np.where(pending, due, np.nan), axis=1)
-    return book.times(book.take_at_or_after(pending.sum(axis=1), ready))
+    return book.times(book.take_at_or_after(pending.sum(axis=1), ready, supplier))

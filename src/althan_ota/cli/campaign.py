@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -22,6 +23,22 @@ def _path(text: str) -> tuple[int, int]:
     return _version(a), _version(b)
 
 
+def _supplier(text: str) -> tuple[str, int | None]:
+    """``--supplier NAME`` or ``NAME=N``: a supplier the campaign covers, with its daily quota of SRV 11.4
+    requests. (Parsed after argparse, as any text is a supplier name.)"""
+    from ..errors import ParameterError
+
+    name, equals, quota = text.rpartition("=") if "=" in text else (text, "", "")
+    if not name.strip():
+        raise ParameterError(f"--supplier {text}: expected NAME or NAME=REQUESTS_PER_DAY")
+    if not equals:
+        return name, None
+    try:
+        return name, positive(quota)
+    except argparse.ArgumentTypeError as exc:
+        raise ParameterError(f"--supplier {text}: the quota: {exc}") from None
+
+
 def _plan_args(p) -> None:
     p.add_argument("--fleet", type=Path, required=True, help="fleet file (Parquet or CSV)")
     p.add_argument("--name", default="campaign")
@@ -36,9 +53,10 @@ def _plan_args(p) -> None:
     p.add_argument("--image-size", type=positive, help="bytes (taken from --image if given)")
     p.add_argument("--upgrade-path", type=_path, action="append", default=[], metavar="FROM:TO",
                    help="hex versions; repeat for each allowed running version")
-    p.add_argument("--supplier", action="append", dest="suppliers", metavar="NAME",
+    p.add_argument("--supplier", action="append", dest="suppliers", metavar="NAME[=N]",
                    help="scope the campaign to this energy supplier's devices (the inventory's supplier column); "
-                        "repeatable")
+                        "=N: at most N of its SRV 11.4 requests a day, first requests and retries, inside "
+                        "--requests-per-day (unused quota is not given to another supplier); repeatable")
     p.add_argument("--environment", choices=("test", "production"))
     p.add_argument("--pair-order", choices=("meter_first", "hub_first", "concurrent"))
     p.add_argument("--canary", type=count, dest="canary_installations")
@@ -139,8 +157,21 @@ def build_plan(args, fleet):
 def _overrides(args) -> dict:
     keys = ("target_version", "image_size", "environment", "pair_order", "canary_installations",
             "requests_per_day", "pause_failure_rate", "abort_failure_rate", "site_visit_cost",
-            "building_concurrency", "suppliers")
-    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+            "building_concurrency")
+    overrides = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    if args.suppliers:
+        from ..errors import ParameterError
+
+        suppliers = [_supplier(text) for text in args.suppliers]
+        names = [name for name, _ in suppliers]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ParameterError(f"--supplier {', '.join(twice)} given more than once")
+        overrides["suppliers"] = names
+        quotas = {name: quota for name, quota in suppliers if quota is not None}
+        if quotas:
+            overrides["supplier_quotas"] = quotas
+    return overrides
 
 
 def _progress(label: str):

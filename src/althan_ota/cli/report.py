@@ -227,6 +227,17 @@ def _supplier_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+def _optional_reconciliation(args, session):
+    """The reconciliation of the session's fleet report with --ahi and --supplier-report files, or None
+    without --ahi (work-lists and the HTML page take it when given)."""
+    if not args.ahi:
+        return None
+    from ..report.reconcile import reconcile as run
+
+    return run(session.fleet_report(), args.ahi, _supplier_files(args.suppliers), stale_days=args.stale_days,
+               as_of=args.as_of)
+
+
 def reconcile(args) -> int:
     from ..report.export import format_of, write_table
     from ..report.reconcile import reconcile as run
@@ -318,22 +329,30 @@ def programme(args) -> int:
         f"targeted; wrote {args.out}/",
         *(f"  {row['supplier']}: targeted {row['targeted']:,}, verified {row['verified']:,}, failed {row['failed']:,},"
           f" visits avoided {row['visits_avoided']:,}" for row in views.suppliers.to_pylist()),
-        f"  {s['supplier_changes']:,} device(s) changed supplier during the programme"])
+        f"  {s['supplier_changes']:,} device(s) changed supplier during the programme",
+        *_quota_lines(views.quota_days)])
+
+
+def _quota_lines(quota_days) -> list[str]:
+    """Per campaign and supplier with a quota: the busiest day's requests against the quota."""
+    busiest: dict[tuple[str, str], tuple[int, int]] = {}
+    for row in quota_days.to_pylist():
+        if row["quota"] is not None:
+            key = (row["campaign_id"], row["supplier"])
+            busiest[key] = max(busiest.get(key, (0, row["quota"])), (row["requests"], row["quota"]))
+    return [f"  {cid} / {supplier}: at most {n:,} requests a day (quota {q:,})"
+            for (cid, supplier), (n, q) in sorted(busiest.items())]
 
 
 def work_lists(args) -> int:
     from ..report.export import format_of
-    from ..report.reconcile import reconcile as run
     from ..report.work_lists import work_lists as build, write_work_lists
     from .progress import status
 
     fmt = format_of(Path(f"x.{args.format or 'csv'}"), args.format)
     with status("building the work-lists"):
         session = _session(args)
-        reconciliation = None
-        if args.ahi:
-            reconciliation = run(session.fleet_report(), args.ahi, _supplier_files(args.suppliers),
-                                 stale_days=args.stale_days, as_of=args.as_of)
+        reconciliation = _optional_reconciliation(args, session)
         table = build(session.out_of_sync(args.compat), reconciliation)
         files = write_work_lists(table, args.out, fmt)
     counts = _counts(table["supplier"])
@@ -470,15 +489,11 @@ def history(args) -> int:
 
 def html(args) -> int:
     from ..report.html import write_html
-    from ..report.reconcile import reconcile as run
     from .progress import status
 
     with status("building the HTML report"):
         session = _session(args)
-        reconciliation = None
-        if args.ahi:
-            reconciliation = run(session.fleet_report(), args.ahi, _supplier_files(args.suppliers),
-                                 stale_days=args.stale_days, as_of=args.as_of)
+        reconciliation = _optional_reconciliation(args, session)
         programme = None
         if args.programme:
             from ..report.programme import programme_views

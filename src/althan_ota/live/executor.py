@@ -105,7 +105,7 @@ class DccExecutor:
             if attempt == 1:
                 start = job.release[units]
             else:
-                start = retry_times(job.book, pending[units], due[units])
+                start = retry_times(job.book, pending[units], due[units], waves.quota_codes(lo, hi, units))
             asked = [(int(u), side, float(t0), str(device_ids[rows[u, side]]))
                      for u, t0 in zip(units.tolist(), start.tolist()) for side in (0, 1) if pending[u, side]]
             heard = await self._attempt(job, attempt, asked)

@@ -6,6 +6,12 @@ extract given (``fleet``: the latest one), else the file each campaign was plann
 both are there and a device's supplier differs, the device moved supplier during the programme: it is counted
 under its new supplier (its requests continue under that supplier's plan) and listed in ``supplier_changes``.
 Site visits follow the one definition (``campaign.site_visits``), one per premises per campaign.
+
+Requests are charged to the supplier that requested them: the one the campaign's own fleet file names (the
+file its run read, so the one the request book charged against the plan's ``supplier_quotas``), whatever a
+later extract says. ``quota_days`` gives, per campaign, day and requesting supplier, the SRV 11.4 requests sent
+(first requests and retries) beside the supplier's quota and the fleet-wide cap; ``supplier_changes`` gives,
+for each device that moved, the supplier its requests were charged to (``requested_by``) and how many.
 """
 
 from __future__ import annotations
@@ -13,11 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import json
+
 import duckdb
 import pyarrow as pa
 
 from ..campaign.outcomes import CATEGORIES, STATE_CATEGORY
 from ..campaign.site_visits import SITE_VISIT_COLUMNS, site_visits_query
+from ..campaign.states import State
 from ..errors import InventoryError
 from . import _duck
 from .inputs import load_fleet
@@ -35,13 +44,15 @@ class Programme:
     suppliers: pa.Table          # supplier, then the counts below
     models: pa.Table             # manufacturer, model, then the counts
     months: pa.Table             # month (YYYY-MM of the device's last state change), then the counts
-    supplier_changes: pa.Table   # store, campaign_id, device_id, planned_supplier, supplier
+    supplier_changes: pa.Table   # store, campaign_id, device_id, planned_supplier, supplier, requested_by, requests
+    quota_days: pa.Table         # store, campaign_id, day, date, supplier (requesting), requests, retries, quota, cap
     summary: dict
     tables: dict = field(init=False)
 
     def __post_init__(self):
         self.tables = {"campaigns": self.campaigns, "suppliers": self.suppliers, "models": self.models,
-                       "months": self.months, "supplier_changes": self.supplier_changes}
+                       "months": self.months, "supplier_changes": self.supplier_changes,
+                       "quota_days": self.quota_days}
 
 
 def programme_views(stores, fleet=None, *, visit_cost: float = DEFAULT_VISIT_COST) -> Programme:
@@ -64,6 +75,11 @@ def _load_stores(con: duckdb.DuckDBPyConnection, stores: list[Path]) -> None:
                    status VARCHAR, started_at TIMESTAMPTZ, devices BIGINT, fleet_path VARCHAR)""")
     con.execute("""CREATE TEMP TABLE programme_devices (store VARCHAR, campaign_id VARCHAR, device_id VARCHAR,
                    installation_id VARCHAR, wave INTEGER, state UTINYINT, reason UTINYINT, entered_at TIMESTAMPTZ)""")
+    # every SRV 11.4 request sent: its campaign day (the request book's: day 0 starts 00:00 UTC of the start)
+    con.execute("""CREATE TEMP TABLE programme_requests (store VARCHAR, campaign_id VARCHAR, device_id VARCHAR,
+                   day BIGINT, date DATE, attempt INTEGER)""")
+    con.execute("""CREATE TEMP TABLE programme_caps (store VARCHAR, campaign_id VARCHAR, supplier VARCHAR,
+                   quota BIGINT, cap BIGINT)""")
     for path in stores:
         open_store(path, con)      # attaches it as CATALOG, checking its tables and the outcomes they record
         try:
@@ -82,8 +98,27 @@ def _load_stores(con: duckdb.DuckDBPyConnection, stores: list[Path]) -> None:
                 SELECT {name}, d.campaign_id, d.device_id, d.installation_id, d.wave, d.state, d.reason,
                        coalesce(c.started_at, c.created_at) + to_seconds(d.t)
                 FROM {CATALOG}.devices d JOIN {CATALOG}.campaigns c USING (campaign_id)""")
+            con.execute(f"""INSERT INTO programme_requests
+                SELECT {name}, e.campaign_id, e.device_id, floor(e.t / 86400)::BIGINT,
+                       coalesce(c.started_at, c.created_at)::DATE + floor(e.t / 86400)::INTEGER, e.attempt
+                FROM {CATALOG}.events e JOIN {CATALOG}.campaigns c USING (campaign_id)
+                WHERE e.state = {int(State.REQUESTED)}""")
+            for campaign_id, plan_json in con.execute(f"SELECT campaign_id, plan_json FROM {CATALOG}.campaigns").fetchall():
+                _load_caps(con, str(path), campaign_id, plan_json)
         finally:
             con.execute(f"DETACH {CATALOG}")
+
+
+def _load_caps(con: duckdb.DuckDBPyConnection, store: str, campaign_id: str, plan_json: str) -> None:
+    """The campaign's fleet-wide cap and supplier quotas, from its plan (NULL supplier: the cap alone)."""
+    try:
+        plan = json.loads(plan_json)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise InventoryError(f"{store}: campaign {campaign_id!r} holds a plan that is not JSON: {exc}") from None
+    cap = plan.get("requests_per_day")
+    rows = [(store, campaign_id, None, None, cap)]
+    rows += [(store, campaign_id, name, quota, cap) for name, quota in (plan.get("supplier_quotas") or {}).items()]
+    con.executemany("INSERT INTO programme_caps VALUES (?, ?, ?, ?, ?)", rows)
 
 
 def _load_fleets(con: duckdb.DuckDBPyConnection, fleet) -> None:
@@ -136,14 +171,37 @@ def _views(con: duckdb.DuckDBPyConnection, visit_cost: float) -> Programme:
             SELECT devices.*, {", ".join(f"coalesce(visits.{c}, 0)::BIGINT AS visits_{c}" for c in SITE_VISIT_COLUMNS)},
                    round(coalesce(visits.avoided, 0) * {float(visit_cost)}, 2) AS cost_avoided
             FROM devices LEFT JOIN visits USING ({keys}) ORDER BY {keys}""")
+    # the supplier each request was charged to: the campaign's fleet file's (else the latest extract's)
+    con.execute(f"""CREATE TEMP TABLE charged AS
+        SELECT r.*, coalesce(p.supplier, l.supplier, '{UNKNOWN}') AS supplier
+        FROM programme_requests r JOIN programme_campaigns c USING (store, campaign_id)
+        LEFT JOIN planned p ON p.fleet_path = c.fleet_path AND p.device_id = r.device_id
+        LEFT JOIN latest l ON l.device_id = r.device_id""")
     changes = _duck.arrow(con, """
-        SELECT store, campaign_id, device_id, planned_supplier, supplier FROM programme
-        WHERE planned_supplier IS NOT NULL AND supplier <> planned_supplier ORDER BY store, campaign_id, device_id""")
+        SELECT p.store, p.campaign_id, p.device_id, p.planned_supplier, p.supplier,
+               CASE WHEN count(r.device_id) > 0 THEN p.planned_supplier END AS requested_by,
+               count(r.device_id)::BIGINT AS requests
+        FROM programme p LEFT JOIN charged r USING (store, campaign_id, device_id)
+        WHERE p.planned_supplier IS NOT NULL AND p.supplier <> p.planned_supplier
+        GROUP BY p.store, p.campaign_id, p.device_id, p.planned_supplier, p.supplier
+        ORDER BY p.store, p.campaign_id, p.device_id""")
+    quota_days = _duck.arrow(con, """
+        WITH caps AS (SELECT store, campaign_id, cap FROM programme_caps WHERE supplier IS NULL)
+        SELECT r.store, r.campaign_id, r.day, r.date, r.supplier, count(*)::BIGINT AS requests,
+               count(*) FILTER (WHERE r.attempt > 1)::BIGINT AS retries, q.quota, k.cap
+        FROM charged r JOIN caps k USING (store, campaign_id)
+        LEFT JOIN programme_caps q ON q.store = r.store AND q.campaign_id = r.campaign_id AND q.supplier = r.supplier
+        GROUP BY r.store, r.campaign_id, r.day, r.date, r.supplier, q.quota, k.cap
+        ORDER BY r.store, r.campaign_id, r.day, r.supplier""")
     campaigns = _duck.arrow(con, "SELECT * FROM programme_campaigns ORDER BY started_at, store, campaign_id")
     totals = {c: int(sum(views["suppliers"][c].to_pylist())) for c in ("devices", "targeted", *CATEGORIES,
                                                                        "visits_avoided", "visits_still_needed")}
     summary = {"stores": campaigns["store"].unique().to_pylist(), "campaigns": campaigns.num_rows, **totals,
                "visit_cost": visit_cost, "cost_avoided": round(totals["visits_avoided"] * visit_cost, 2),
-               "suppliers": views["suppliers"].num_rows, "supplier_changes": changes.num_rows}
+               "suppliers": views["suppliers"].num_rows, "supplier_changes": changes.num_rows,
+               "requests": int(sum(quota_days["requests"].to_pylist())),
+               # days a supplier sent more than its quota: none for a store its plans paced
+               "quota_days_over": int(sum(q is not None and n > q for n, q in zip(
+                   quota_days["requests"].to_pylist(), quota_days["quota"].to_pylist())))}
     return Programme(campaigns=campaigns, suppliers=views["suppliers"], models=views["models"],
-                     months=views["months"], supplier_changes=changes, summary=summary)
+                     months=views["months"], supplier_changes=changes, quota_days=quota_days, summary=summary)
