@@ -28,3 +28,22 @@ def quote(text: str) -> str:
 
 def in_list(values) -> str:
     return "(" + ", ".join(quote(v) for v in values) + ")"
+
+
+# What a report session lets DuckDB hold before its sorts, joins and aggregates spill to disk. DuckDB's own
+# default is 80% of the machine's memory, which a national fleet's sorted report would take (2.5 GB at 4 M
+# devices) on top of whatever the process already holds; past this limit it spills and the results are
+# the same.
+REPORT_MEMORY_LIMIT = "1GB"
+
+
+def bound_memory(con: duckdb.DuckDBPyConnection, limit: str = REPORT_MEMORY_LIMIT) -> None:
+    """Cap DuckDB's memory on ``con`` at ``limit`` and let it spill to a directory of its own under the
+    system's temporary folder (DuckDB creates it only when it spills, and removes it when ``con`` closes;
+    its default would be ``.tmp`` in whatever folder the command was started from)."""
+    import os
+    import tempfile
+
+    spill = os.path.join(tempfile.gettempdir(), f"althan-ota-duckdb-{os.getpid()}-{id(con):x}")
+    con.execute(f"SET memory_limit = {quote(limit)}")
+    con.execute(f"SET temp_directory = {quote(spill)}")
