@@ -76,23 +76,41 @@ def fleet_report(session) -> pa.Table:
 def fleet_overview(session) -> dict:
     """What the HTML page shows of the fleet report, aggregated in DuckDB (the rows are never materialised):
     ``cards`` (bridges, installations, commissioned, joined as CAD, confirmed by a campaign) and the device
-    counts per ``model``/``firmware_version`` and per ``supplier``/``manufacturer``, largest first."""
+    counts per ``model``/``firmware_version`` and per ``supplier``/``manufacturer``, largest first.
+
+    One pass over the report's rows (grouping sets) gives all three: each pass joins the fleet with the
+    store's verified read-backs, seconds at national scale."""
     rows = fleet_report_sql(session, order=False)
-    bridges, installations, commissioned, cad, confirmed = session.con.execute(f"""
-        SELECT count(*), count(DISTINCT installation_id), count(*) FILTER (WHERE status = 'Commissioned'),
-               count(*) FILTER (WHERE join_mode = 'CAD'),
-               count(*) FILTER (WHERE starts_with(coalesce(confirmed_by, ''), 'campaign'))
-        FROM ({rows})""").fetchall()[0]
+    con = session.con
+    # grouping() sets a bit per column the row is NOT grouped by: (model, firmware_version) -> 0b0011,
+    # (supplier, manufacturer) -> 0b1100, the whole report -> 0b1111
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE fleet_overview_groups AS
+        SELECT grouping(model, firmware_version, supplier, manufacturer) AS grouping_set,
+               model, firmware_version, supplier, manufacturer, count(*)::BIGINT AS devices,
+               count(DISTINCT installation_id) AS installations,
+               count(*) FILTER (WHERE status = 'Commissioned') AS commissioned,
+               count(*) FILTER (WHERE join_mode = 'CAD') AS cad,
+               count(*) FILTER (WHERE starts_with(coalesce(confirmed_by, ''), 'campaign')) AS confirmed
+        FROM ({rows})
+        GROUP BY GROUPING SETS ((model, firmware_version), (supplier, manufacturer), ())""")
+    try:
+        bridges, installations, commissioned, cad, confirmed = con.execute(
+            "SELECT devices, installations, commissioned, cad, confirmed FROM fleet_overview_groups "
+            "WHERE grouping_set = 15").fetchall()[0]
 
-    def counts(a: str, b: str) -> pa.Table:
-        return _duck.arrow(session.con, f"""
-            SELECT {a}, {b}, count(*)::BIGINT AS devices FROM ({rows}) GROUP BY ALL
-            ORDER BY devices DESC, {a} ASC NULLS LAST, {b} ASC NULLS LAST""")
+        def counts(a: str, b: str, grouping_set: int) -> pa.Table:
+            return _duck.arrow(con, f"""
+                SELECT {a}, {b}, devices FROM fleet_overview_groups WHERE grouping_set = {grouping_set}
+                ORDER BY devices DESC, {a} ASC NULLS LAST, {b} ASC NULLS LAST""")
 
+        by_version, by_supplier = counts("model", "firmware_version", 3), counts("supplier", "manufacturer", 12)
+    finally:
+        con.execute("DROP TABLE IF EXISTS fleet_overview_groups")
     return {"cards": [("Alt HAN bridges", bridges), ("installations", installations),
                       ("commissioned", commissioned), ("joined as CAD", cad),
                       ("confirmed by a campaign", confirmed)],
-            "by_version": counts("model", "firmware_version"), "by_supplier": counts("supplier", "manufacturer")}
+            "by_version": by_version, "by_supplier": by_supplier}
 
 
 def supplier_reports(report: pa.Table) -> dict[str, pa.Table]:
