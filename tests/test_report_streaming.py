@@ -72,3 +72,11 @@ def test_a_session_bounds_duckdb_memory_and_spills_to_its_own_folder(demo, tmp_p
     assert tight.write_fleet_report(tmp_path / "tight.csv").read_bytes() == expected
     tight.con.close()
     assert not Path(spill).exists()
+
+
+@pytest.mark.parametrize("limit", ["lots", "-1GB", ""])
+def test_a_memory_limit_that_is_not_a_size_is_refused_by_name(demo, limit):
+    from althan_ota.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="memory limit"):
+        Session(demo / "fleet.parquet", memory_limit=limit)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pyarrow as pa
 
@@ -44,6 +46,11 @@ def bound_memory(con: duckdb.DuckDBPyConnection, limit: str = REPORT_MEMORY_LIMI
     import os
     import tempfile
 
+    from ..errors import ParameterError
+
     spill = os.path.join(tempfile.gettempdir(), f"althan-ota-duckdb-{os.getpid()}-{id(con):x}")
+    # checked here: DuckDB itself reads a negative size as "no limit"
+    if not isinstance(limit, str) or not re.fullmatch(r"\s*\d+(\.\d+)?\s*([KMGT]i?B|B)\s*", limit, re.IGNORECASE):
+        raise ParameterError(f"a report's memory limit is a size such as '1GB' or '512MB', got {limit!r}")
     con.execute(f"SET memory_limit = {quote(limit)}")
     con.execute(f"SET temp_directory = {quote(spill)}")
