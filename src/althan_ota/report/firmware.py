@@ -78,35 +78,34 @@ def fleet_overview(session) -> dict:
     ``cards`` (bridges, installations, commissioned, joined as CAD, confirmed by a campaign) and the device
     counts per ``model``/``firmware_version`` and per ``supplier``/``manufacturer``, largest first.
 
-    One pass over the report's rows (grouping sets) gives all three: each pass joins the fleet with the
-    store's verified read-backs, seconds at national scale."""
+    One pass over the report's rows, grouped by all four columns at once (a few dozen groups), gives both
+    tables and every card but the distinct installations (one count more): each pass joins the fleet with
+    the store's verified read-backs, seconds at national scale, and grouping sets or a query per table
+    would make one per grouping."""
     rows = fleet_report_sql(session, order=False)
     con = session.con
-    # grouping() sets a bit per column the row is NOT grouped by: (model, firmware_version) -> 0b0011,
-    # (supplier, manufacturer) -> 0b1100, the whole report -> 0b1111
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE fleet_overview_groups AS
-        SELECT grouping(model, firmware_version, supplier, manufacturer) AS grouping_set,
-               model, firmware_version, supplier, manufacturer, count(*)::BIGINT AS devices,
-               count(DISTINCT installation_id) AS installations,
+        SELECT model, firmware_version, supplier, manufacturer, count(*)::BIGINT AS devices,
                count(*) FILTER (WHERE status = 'Commissioned') AS commissioned,
                count(*) FILTER (WHERE join_mode = 'CAD') AS cad,
                count(*) FILTER (WHERE starts_with(coalesce(confirmed_by, ''), 'campaign')) AS confirmed
-        FROM ({rows})
-        GROUP BY GROUPING SETS ((model, firmware_version), (supplier, manufacturer), ())""")
+        FROM ({rows}) GROUP BY ALL""")
     try:
-        bridges, installations, commissioned, cad, confirmed = con.execute(
-            "SELECT devices, installations, commissioned, cad, confirmed FROM fleet_overview_groups "
-            "WHERE grouping_set = 15").fetchall()[0]
+        bridges, commissioned, cad, confirmed = con.execute(
+            "SELECT coalesce(sum(devices), 0)::BIGINT, coalesce(sum(commissioned), 0)::BIGINT, "
+            "coalesce(sum(cad), 0)::BIGINT, coalesce(sum(confirmed), 0)::BIGINT FROM fleet_overview_groups"
+        ).fetchall()[0]
 
-        def counts(a: str, b: str, grouping_set: int) -> pa.Table:
+        def counts(a: str, b: str) -> pa.Table:
             return _duck.arrow(con, f"""
-                SELECT {a}, {b}, devices FROM fleet_overview_groups WHERE grouping_set = {grouping_set}
+                SELECT {a}, {b}, sum(devices)::BIGINT AS devices FROM fleet_overview_groups GROUP BY ALL
                 ORDER BY devices DESC, {a} ASC NULLS LAST, {b} ASC NULLS LAST""")
 
-        by_version, by_supplier = counts("model", "firmware_version", 3), counts("supplier", "manufacturer", 12)
+        by_version, by_supplier = counts("model", "firmware_version"), counts("supplier", "manufacturer")
     finally:
         con.execute("DROP TABLE IF EXISTS fleet_overview_groups")
+    installations = con.execute(f"SELECT count(DISTINCT installation_id) FROM ({rows})").fetchall()[0][0]
     return {"cards": [("Alt HAN bridges", bridges), ("installations", installations),
                       ("commissioned", commissioned), ("joined as CAD", cad),
                       ("confirmed by a campaign", confirmed)],
