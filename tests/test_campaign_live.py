@@ -143,6 +143,26 @@ def test_every_committed_batch_of_events_is_published(tmp_path):
     assert not Path(str(store.path) + ".snapshot").exists()
 
 
+@pytest.mark.parametrize("by_file_copy", [True, False])
+def test_a_published_snapshot_holds_the_store_and_the_writer_keeps_its_lock(tmp_path, monkeypatch, by_file_copy):
+    """Publishing copies the checkpointed file (or, failing that, copies through DuckDB): either way the
+    snapshot holds what the store holds, and the writer still holds the store's lock afterwards (a copy made
+    by this process would have dropped it: POSIX locks go with any descriptor of the file closing)."""
+    if not by_file_copy:
+        monkeypatch.setattr(snapshot_module.Publisher, "_copy_checkpointed_file", lambda self, partial: False)
+    store, cid = _small_store(tmp_path, budget=1.0)
+    store.insert_devices(cid, *_event_batch(cid, 1000, 40))
+    store.snapshots.publish()
+    assert store.snapshots.last_error is None and _snapshot_events(store) == 40
+    probe = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1], read_only=True)",
+                            str(store.path)], capture_output=True, text=True)
+    assert probe.returncode != 0 and "Conflicting lock" in probe.stderr
+    with duckdb.connect(str(store.path) + ".snapshot", read_only=True) as reader:
+        published = reader.execute("SELECT * FROM devices ORDER BY ALL").fetchall()
+    assert published == store.db.execute("SELECT * FROM devices ORDER BY ALL").fetchall()
+    store.close()
+
+
 def test_publishing_is_paced_to_a_share_of_the_writers_time(tmp_path, monkeypatch):
     clock = [100.0]
     monkeypatch.setattr(snapshot_module.time, "monotonic", lambda: clock[0])

@@ -54,3 +54,29 @@ def test_fleet_overview_matches_the_table(demo):
             .sort_by([("devices", "descending")] + [(k, "ascending") for k in keys])
         assert overview[name].to_pylist() == expected.to_pylist()
         assert overview[name].num_rows > 1
+
+
+def test_a_session_bounds_duckdb_memory_and_spills_to_its_own_folder(demo, tmp_path):
+    import tempfile
+    from pathlib import Path
+
+    unbounded = Session(demo / "fleet.parquet", store=demo / "campaigns.duckdb", memory_limit="8GB")
+    tight = Session(demo / "fleet.parquet", store=demo / "campaigns.duckdb", memory_limit="24MB")
+    limit, spill = tight.con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchall()[0]
+    assert limit.replace(" ", "") in ("22.8MiB", "24.0MB", "22.8MB")
+    # not DuckDB's default ".tmp" in whatever folder the command runs from
+    assert Path(spill).parent == Path(tempfile.gettempdir())
+    assert unbounded.con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0] != spill
+    expected = unbounded.write_fleet_report(tmp_path / "unbounded.csv").read_bytes()
+    assert tight.write_fleet_report(tmp_path / "tight.csv").read_bytes() == expected
+    tight.con.close()
+    assert not Path(spill).exists()
+
+
+@pytest.mark.parametrize("limit", ["lots", "-1GB", ""])
+def test_a_memory_limit_that_is_not_a_size_is_refused_by_name(demo, limit):
+    from althan_ota.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="memory limit"):
+        Session(demo / "fleet.parquet", memory_limit=limit)

@@ -58,15 +58,20 @@ def _run(args) -> int:
     args.out.mkdir(parents=True)
     with status("generating the fleet"), stage("fleet generation"):
         fleet = generate_fleet(args.installations, seed=args.seed)
+        _return_freed_memory()
     fleet_path = args.out / "fleet.parquet"
     # the file is for the reports (and a person); nothing before them reads it, so it is written on a
-    # second core while the release, the plan and the campaign run
+    # second core while the release, the plan and the campaign run; then that thread readies matplotlib for
+    # the HTML page (a second of imports and fonts otherwise spent while the page is drawn)
     with ThreadPoolExecutor(1, thread_name_prefix="fleet-write") as writer:
         fleet_written = writer.submit(_write_fleet, fleet, fleet_path)
+        plots_ready = writer.submit(_warm_up_plots)
         summary, bundle, release, store_path = _campaign(args, fleet, fleet_path, say)
         del fleet
         fleet_written.result()
+        plots_ready.result()
     summary["outputs"] = {"fleet": str(fleet_path), "release": str(bundle.path), "store": str(store_path)}
+    _return_freed_memory()      # the fleet, the plan and the waves' tables: the reports start from less
     with status("writing the reports"):
         summary["outputs"].update(_reports(args.out, fleet_path, store_path, release))
     if args.json:
@@ -76,6 +81,29 @@ def _run(args) -> int:
         for name, path in summary["outputs"].items():
             print(f"  {name}: {path}")
     return 0
+
+
+def _return_freed_memory() -> None:
+    """Hand the pages of freed temporaries back to the system: Arrow's allocator and glibc's keep them for
+    reuse, so a stage that drew many (fleet generation, the campaign's wave tables) would otherwise hold the
+    process's resident memory up through every later stage (370 -> 170 MB before the reports at 300,000
+    installations). Results do not change; the next allocations fetch fresh pages."""
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    libc = ctypes.util.find_library("c")
+    trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
+    if trim is not None:        # glibc only; other C libraries return freed memory by themselves or not at all
+        trim(0)
+
+
+def _warm_up_plots() -> None:
+    from ..report import plots
+
+    plots.warm_up()
 
 
 def _write_fleet(fleet, path: Path) -> None:

@@ -68,9 +68,12 @@ def campaign_views(store: Store, campaign_id: str | None = None, *, visit_cost: 
     # devices per state over time: +1 when a device enters a state, -1 when its next event moves it on
     t_max = con.execute(f"SELECT coalesce(max(t), 0) FROM {CATALOG}.events WHERE {where}").fetchall()[0][0]
     width = max(float(t_max), 1.0) / bins
+    # partitioned by the device ID's hash first: the IDs share their first bytes (the manufacturer's OUI),
+    # which makes sorting on them alone slow; the ID itself keeps devices whose hashes collide apart
     progress = _duck.arrow(con, f"""
         WITH e AS (
-            SELECT state, t, lead(t) OVER (PARTITION BY device_id ORDER BY t, attempt, state) AS t_next
+            SELECT state, t,
+                   lead(t) OVER (PARTITION BY hash(device_id), device_id ORDER BY t, attempt, state) AS t_next
             FROM {CATALOG}.events WHERE {where}),
         changes AS (
             SELECT state, least(floor(t / {width}), {bins - 1})::INTEGER AS bin, 1 AS delta FROM e
@@ -78,8 +81,8 @@ def campaign_views(store: Store, campaign_id: str | None = None, *, visit_cost: 
             SELECT state, least(floor(t_next / {width}), {bins - 1})::INTEGER, -1 FROM e WHERE t_next IS NOT NULL),
         grid AS (SELECT s.state, b.bin FROM (SELECT DISTINCT state FROM changes) s,
                                             range({bins}) AS b(bin)),
-        per_bin AS (SELECT g.state, g.bin, coalesce(sum(c.delta), 0) AS delta
-                    FROM grid g LEFT JOIN changes c USING (state, bin) GROUP BY g.state, g.bin)
+        summed AS (SELECT state, bin, sum(delta) AS delta FROM changes GROUP BY state, bin),
+        per_bin AS (SELECT g.state, g.bin, coalesce(c.delta, 0) AS delta FROM grid g LEFT JOIN summed c USING (state, bin))
         SELECT ((bin + 1) * {width})::DOUBLE AS t_s, l.label AS state,
                sum(delta) OVER (PARTITION BY per_bin.state ORDER BY bin)::BIGINT AS devices
         FROM per_bin JOIN {_labels(State).format('l')} ON l.code = per_bin.state
@@ -97,13 +100,21 @@ def campaign_views(store: Store, campaign_id: str | None = None, *, visit_cost: 
         SELECT (r.bin * {c_width})::DOUBLE AS lower_s, ((r.bin + 1) * {c_width})::DOUBLE AS upper_s, coalesce(n, 0)::BIGINT AS devices
         FROM range(60) AS r(bin) LEFT JOIN counts USING (bin) ORDER BY r.bin""")
 
-    airtime = pa.concat_tables([_duck.arrow(con, f"""
-        SELECT coalesce(d.ppmid_variant, 'unknown') AS ppmid_variant, '{link}' AS link, count(*)::BIGINT AS devices,
-               sum(x.{column})::DOUBLE AS total_s, avg(x.{column})::DOUBLE AS mean_s,
-               quantile_cont(x.{column}, 0.5)::DOUBLE AS p50_s, quantile_cont(x.{column}, 0.9)::DOUBLE AS p90_s,
-               quantile_cont(x.{column}, 0.99)::DOUBLE AS p99_s
-        FROM {CATALOG}.transfers x LEFT JOIN {CATALOG}.devices d USING (campaign_id, device_id)
-        WHERE x.{where} GROUP BY ALL ORDER BY ppmid_variant""") for link, column in LINKS])
+    # every link from one join of the transfers with the devices (a join per link cost seconds at national
+    # scale): each transfer row once per link, its value picked by the link's number
+    value = "CASE l.k " + " ".join(f"WHEN {k} THEN x.{column}" for k, (_, column) in enumerate(LINKS)) + " END"
+    links = "(VALUES " + ", ".join(f"({k}, '{link}')" for k, (link, _) in enumerate(LINKS)) + ") AS l(k, link)"
+    airtime = _duck.arrow(con, f"""
+        SELECT ppmid_variant, link, devices, total_s, mean_s, p50_s, p90_s, p99_s FROM (
+            SELECT k, coalesce(ppmid_variant, 'unknown') AS ppmid_variant, link, count(*)::BIGINT AS devices,
+                   sum(v)::DOUBLE AS total_s, avg(v)::DOUBLE AS mean_s, quantile_cont(v, 0.5)::DOUBLE AS p50_s,
+                   quantile_cont(v, 0.9)::DOUBLE AS p90_s, quantile_cont(v, 0.99)::DOUBLE AS p99_s
+            FROM (SELECT l.k, l.link, d.ppmid_variant, {value} AS v
+                  FROM {CATALOG}.transfers x LEFT JOIN {CATALOG}.devices d USING (campaign_id, device_id)
+                  CROSS JOIN {links}
+                  WHERE x.{where}) AS per_link(k, link, ppmid_variant, v)
+            GROUP BY ALL)
+        ORDER BY k, ppmid_variant""")
 
     ended = sorted(int(s) for s, category in STATE_CATEGORY.items() if category not in ("verified", "in_progress"))
     failures = _duck.arrow(con, f"""

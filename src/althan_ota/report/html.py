@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -68,10 +69,41 @@ def _figure(svg: str, caption: str = "") -> str:
     return f"<figure>{svg}{cap}</figure>"
 
 
+class _Figures:
+    """Draws the page's figures on a second thread while this one runs the next section's queries: drawing
+    is Python under the GIL (seconds for the page, whatever the fleet's size), DuckDB releases the GIL while
+    it works, so the two overlap. One drawing thread: matplotlib objects are never shared between threads."""
+
+    def __init__(self):
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="html-figures")
+
+    def figure(self, draw, *args, caption: str = "") -> Future:
+        """A placeholder for ``_figure(draw(*args), caption)`` in the page's parts."""
+        return self._pool.submit(lambda: _figure(draw(*args), caption))
+
+    def __enter__(self) -> "_Figures":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
+
+
 def render_html(session, *, compatibility=None, reconciliation=None, campaign_id: str | None = None,
                 visit_cost: float = DEFAULT_VISIT_COST, programme=None,
                 title: str = "Alt HAN fleet firmware report") -> str:
     """``programme``: a report.programme.Programme, shown as the programme section when given."""
+    with _Figures() as figures:
+        parts = _sections(session, figures, compatibility=compatibility, reconciliation=reconciliation,
+                          campaign_id=campaign_id, visit_cost=visit_cost, programme=programme, title=title)
+        body = "".join(part.result() if isinstance(part, Future) else part for part in parts)
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
+            f"<style>{_CSS}</style></head><body><main>{body}</main></body></html>")
+
+
+def _sections(session, figures: _Figures, *, compatibility, reconciliation, campaign_id, visit_cost, programme,
+              title) -> list:
+    """The page's parts in order: HTML text, or a figure still being drawn."""
     overview = session.fleet_overview()
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p class='meta'>Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by althan-ota"
@@ -80,8 +112,8 @@ def render_html(session, *, compatibility=None, reconciliation=None, campaign_id
     parts += ["<h2>Fleet firmware</h2>", _cards(overview["cards"])]
     by_version = overview["by_version"]
     if by_version.num_rows:
-        parts.append(_figure(plots.versions_by_model(by_version.slice(0, 24)),
-                             "Devices per model and running firmware version (largest 24 groups)."))
+        parts.append(figures.figure(plots.versions_by_model, by_version.slice(0, 24),
+                                    caption="Devices per model and running firmware version (largest 24 groups)."))
     parts.append(_table(overview["by_supplier"], caption="Bridges per supplier and manufacturer"))
 
     pairs = session.out_of_sync(compatibility)
@@ -92,8 +124,8 @@ def render_html(session, *, compatibility=None, reconciliation=None, campaign_id
               "Urgent: the release's compatibility table marks the pair incompatible; benign: compatible; "
               "unknown: not listed" + ("" if compatibility is not None else " (no compatibility table given)") + ".</p>"]
     if summary["pairs"]:
-        parts.append(_figure(plots.horizontal_bars(list(summary["cause"]), list(summary["cause"].values()),
-                                                   "Out-of-sync pairs by likely cause", "pairs")))
+        parts.append(figures.figure(plots.horizontal_bars, list(summary["cause"]), list(summary["cause"].values()),
+                                    "Out-of-sync pairs by likely cause", "pairs"))
         parts.append(_table(pairs.select(["installation_id", "supplier", "hub_version", "meter_version", "urgency",
                                           "side", "cause", "next_action"]), limit=25))
 
@@ -105,8 +137,8 @@ def render_html(session, *, compatibility=None, reconciliation=None, campaign_id
                   f"<p class='note'>Stale: last confirmed more than {rs['stale_days']} days before "
                   f"{rs['as_of'][:10]}. Sources: DCC report {html.escape(rs['sources']['dcc'])}; "
                   f"{len(rs['sources']['suppliers'])} supplier report(s); AHI {html.escape(rs['sources']['ahi'])}.</p>",
-                  _figure(plots.horizontal_bars(list(rs["class"]), list(rs["class"].values()),
-                                                "Devices per reconciliation class", "devices"))]
+                  figures.figure(plots.horizontal_bars, list(rs["class"]), list(rs["class"].values()),
+                                 "Devices per reconciliation class", "devices")]
         problems = reconciliation.devices.filter(pc.not_equal(reconciliation.devices["class"], "agree"))
         parts.append(_table(problems.select(["device_id", "class", "issues", "missing_from", "dcc_version",
                                              "supplier_version", "ahi_version", "dcc_status", "ahi_status",
@@ -128,28 +160,29 @@ def render_html(session, *, compatibility=None, reconciliation=None, campaign_id
             parts.append("<p class='note'>No devices in this campaign yet.</p>")
         else:
             airtime = views.airtime.filter(pc.is_in(views.airtime["link"], pa.array([k for k, _ in AIRTIME_LINKS])))
-            parts += [_figure(plots.before_after(views.versions)), _figure(plots.progress(views.progress)),
-                      _figure(plots.completion(views.completion, s["completion_s"])), _figure(plots.airtime(airtime)),
+            parts += [figures.figure(plots.before_after, views.versions),
+                      figures.figure(plots.progress, views.progress),
+                      figures.figure(plots.completion, views.completion, s["completion_s"]),
+                      figures.figure(plots.airtime, airtime),
                       _table(views.airtime, caption="Airtime per link, seconds per device")]
             by_size = non_empty(views.buildings)
             if by_size.num_rows:
-                parts += [_figure(plots.building_completion(by_size),
-                                  "Buildings by how many installations the campaign requested in them: time from "
-                                  "a building's first request to its last device's final state."),
+                parts += [figures.figure(plots.building_completion, by_size,
+                                         caption="Buildings by how many installations the campaign requested in "
+                                                 "them: time from a building's first request to its last device's "
+                                                 "final state."),
                           _table(by_size, caption="Completion time by building size (seconds)")]
         if views.failures.num_rows:
             labels = [f"{r['state']}: {r['reason']}" for r in views.failures.to_pylist()]
-            parts.append(_figure(plots.horizontal_bars(labels, views.failures["devices"].to_pylist(),
-                                                       "Devices that did not upgrade, by end state and reason",
-                                                       "devices", plots._PALETTE[3])))
+            parts.append(figures.figure(plots.horizontal_bars, labels, views.failures["devices"].to_pylist(),
+                                        "Devices that did not upgrade, by end state and reason", "devices",
+                                        plots._PALETTE[3]))
     if programme is not None:
-        parts += _programme_section(programme)
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
-            f"<style>{_CSS}</style></head><body><main>{''.join(parts)}</main></body></html>")
+        parts += _programme_section(programme, figures)
+    return parts
 
 
-def _programme_section(programme) -> list[str]:
+def _programme_section(programme, figures: _Figures) -> list:
     s = programme.summary
     parts = ["<h2>Programme</h2>",
              _cards([("campaigns", s["campaigns"]), ("stores", len(s["stores"])), ("devices targeted", s["targeted"]),
@@ -161,9 +194,9 @@ def _programme_section(programme) -> list[str]:
              "per premises per campaign. A device that changed supplier counts under its new supplier.</p>"]
     suppliers = programme.suppliers
     if suppliers.num_rows:
-        parts.append(_figure(plots.horizontal_bars(suppliers["supplier"].to_pylist(),
-                                                   suppliers["visits_avoided"].to_pylist(),
-                                                   "Site visits avoided per supplier", "visits")))
+        parts.append(figures.figure(plots.horizontal_bars, suppliers["supplier"].to_pylist(),
+                                    suppliers["visits_avoided"].to_pylist(), "Site visits avoided per supplier",
+                                    "visits"))
     columns = ["targeted", "verified", "in_progress", "failed", "visits_avoided", "visits_still_needed", "cost_avoided"]
     parts.append(_table(suppliers.select(["supplier", *columns]), caption="Per supplier"))
     parts.append(_table(programme.models.select(["manufacturer", "model", *columns]), caption="Per manufacturer and model"))

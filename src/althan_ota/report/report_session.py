@@ -16,12 +16,14 @@ from .store_reader import Store, open_store
 class Session:
     """``fleet``: a fleet file (Parquet from ``althan-ota fleet``, or any CSV/Parquet extract), a Fleet or
     a validated fleet table. ``store``: a campaign store path or Store. ``extract_date``: when the
-    inventory was extracted, the ``last_confirmed`` of devices no campaign has verified."""
+    inventory was extracted, the ``last_confirmed`` of devices no campaign has verified. ``memory_limit``:
+    what DuckDB may hold before its sorts and joins spill to disk (e.g. "1GB"; results do not change)."""
 
     def __init__(self, fleet, store: Store | str | Path | None = None,
-                 extract_date: dt.date | dt.datetime | None = None):
+                 extract_date: dt.date | dt.datetime | None = None, memory_limit: str = _duck.REPORT_MEMORY_LIMIT):
         self.store = open_store(store) if isinstance(store, (str, Path)) else store
         self.con = self.store.con if self.store is not None else _duck.connect()
+        _duck.bound_memory(self.con, memory_limit)
         self.extract_date = extract_date
         self.fleet = fleet          # as given: the campaign views read its building references
         self.devices = load_fleet(self.con, fleet)
