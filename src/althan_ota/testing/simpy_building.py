@@ -19,7 +19,7 @@ import numpy as np
 from ..emulate.engine import engine_config, shared_config
 from ..emulate.params import EmulationParams
 from . import simpy_emulator as single
-from .simpy_emulator import ACTIVATION_FAILED, BRIDGE, COMPLETED, HAN, HUB, METER, NS, WAN_FAILED
+from .simpy_emulator import BRIDGE, HAN, HUB, METER
 
 
 class _Channel:
@@ -158,48 +158,12 @@ def _installation(env, cfg, shared, params, building, inst, key, row, out, chann
     access = [random.Random(f"{cfg['seed']}:{key}:access{side}") for side in (HUB, METER)]
     power_rnd = random.Random(f"{cfg['seed']}:{key}:power")
     power = (params.rssi_sigma_db * power_rnd.gauss(0.0, 1.0), params.rssi_sigma_db * power_rnd.gauss(0.0, 1.0))
-    per = []
-    for link in (params.han, params.bridge):
-        c = link.per_concentration
-        per.append(min(rnd.betavariate(c * link.per, c * (1 - link.per)), 0.999999)
-                   if c and link.per > 0 else link.per)
-    wan_failed = rnd.random() < cfg["wan_failure_prob"]
-    image_at = int(cfg["wan_delay_median_s"] * math.exp(cfg["wan_delay_sigma"] * rnd.gauss(0.0, 1.0)) * NS)
+    per, wan_failed, image_at = single.draw_installation(rnd, cfg, params)
     path = [single._Entity(env)]                     # never goes down: no outages in this model
     dls = [_SharedDownload(env, cfg, shared, building, inst, side, path, tuple(per), rnd, access[side], channels,
                            power) for side in (HUB, METER)]
-    if not wan_failed:
-        if cfg["order"] == "concurrent":
-            yield env.all_of([env.process(dls[0].run(image_at)), env.process(dls[1].run(image_at))])
-        else:
-            first = METER if cfg["order"] == "meter_first" else HUB
-            yield env.process(dls[first].run(image_at))
-            nxt = dls[first].t_service_end
-            yield env.process(dls[1 - first].run(nxt if nxt is not None else 2**62))
-    out["han_per"][row], out["bridge_per"][row] = per
-    for side, dl in enumerate(dls):
-        i = 2 * row + side
-        outcome = WAN_FAILED if wan_failed else dl.outcome
-        act = read = None
-        if outcome == COMPLETED:
-            act = dl.t_service_end if cfg["activation_time"] < 0 else max(dl.t_service_end, cfg["activation_time"])
-            read = act + cfg["readback_delay"]
-            if rnd.random() < cfg["activation_failure_prob"]:
-                outcome = ACTIVATION_FAILED
-        sec = (lambda t: np.nan if t is None or wan_failed else t / NS)
-        out["outcome"][i] = outcome
-        out["new_version"][i] = outcome == COMPLETED
-        out["t_image"][i] = np.nan if wan_failed else image_at / NS
-        out["t_download_start"][i] = sec(dl.t_start)
-        out["t_download_end"][i] = sec(dl.t_end)
-        out["t_activation"][i] = sec(act)
-        out["t_readback"][i] = sec(read)
-        out["exchanges"][i] = dl.exchanges
-        out["exchange_retries"][i] = dl.exchange_retries
-        out["link_retries_han"][i], out["link_retries_bridge"][i] = dl.link_retries
-        out["frames_han"][i], out["frames_bridge"][i] = dl.frames
-        out["airtime_han"][i], out["airtime_bridge"][i] = (a / NS for a in dl.airtime)
-        out["dc_wait"][i] = dl.dc_wait / NS
+    yield from single.run_pair(env, cfg, dls, image_at, wan_failed)
+    single.write_rows(out, row, cfg, dls, per, rnd, wan_failed, image_at)
 
 
 def reference_building(n: int, image_size: int, params: EmulationParams, seed: int = 0, first_key: int = 0,

@@ -199,13 +199,7 @@ class _Download:
 
 def _installation(env, cfg: dict, params: EmulationParams, inst: int, row: int, out: dict):
     rnd = random.Random(f"{cfg['seed']}:{inst}")
-    per = []
-    for link in (params.han, params.bridge):
-        c = link.per_concentration
-        per.append(min(rnd.betavariate(c * link.per, c * (1 - link.per)), 0.999999)
-                   if c and link.per > 0 else link.per)
-    wan_failed = rnd.random() < cfg["wan_failure_prob"]
-    image_at = int(cfg["wan_delay_median_s"] * math.exp(cfg["wan_delay_sigma"] * rnd.gauss(0.0, 1.0)) * NS)
+    per, wan_failed, image_at = draw_installation(rnd, cfg, params)
     ch, hub, meter = (_Entity(env) for _ in range(3))
     planned = [_Entity(env) for _ in range(3)]      # scheduled windows, per entity
     for entity, k in ((ch, 0), (hub, 1), (meter, 2)):
@@ -215,14 +209,37 @@ def _installation(env, cfg: dict, params: EmulationParams, inst: int, row: int, 
             env.process(_scheduled_outages(env, planned[k], cfg["scheduled"][k]))
     dls = [_Download(env, cfg, HUB, [ch, planned[0], hub, planned[1]], tuple(per), rnd),
            _Download(env, cfg, METER, [ch, planned[0], hub, planned[1], meter, planned[2]], tuple(per), rnd)]
-    if not wan_failed:
-        if cfg["order"] == "concurrent":
-            yield env.all_of([env.process(dls[0].run(image_at)), env.process(dls[1].run(image_at))])
-        else:
-            first = METER if cfg["order"] == "meter_first" else HUB
-            yield env.process(dls[first].run(image_at))
-            nxt = dls[first].t_service_end
-            yield env.process(dls[1 - first].run(nxt if nxt is not None else 2**62))
+    yield from run_pair(env, cfg, dls, image_at, wan_failed)
+    write_rows(out, row, cfg, dls, per, rnd, wan_failed, image_at)
+
+
+def draw_installation(rnd: random.Random, cfg: dict, params: EmulationParams):
+    """An installation's first draws: each link's PER, whether the image reaches its CH, and when."""
+    per = []
+    for link in (params.han, params.bridge):
+        c = link.per_concentration
+        per.append(min(rnd.betavariate(c * link.per, c * (1 - link.per)), 0.999999)
+                   if c and link.per > 0 else link.per)
+    wan_failed = rnd.random() < cfg["wan_failure_prob"]
+    image_at = int(cfg["wan_delay_median_s"] * math.exp(cfg["wan_delay_sigma"] * rnd.gauss(0.0, 1.0)) * NS)
+    return per, wan_failed, image_at
+
+
+def run_pair(env, cfg: dict, dls, image_at: int, wan_failed: bool):
+    """Both bridges' downloads in the plan's order (a SimPy process body)."""
+    if wan_failed:
+        return
+    if cfg["order"] == "concurrent":
+        yield env.all_of([env.process(dls[0].run(image_at)), env.process(dls[1].run(image_at))])
+    else:
+        first = METER if cfg["order"] == "meter_first" else HUB
+        yield env.process(dls[first].run(image_at))
+        nxt = dls[first].t_service_end
+        yield env.process(dls[1 - first].run(nxt if nxt is not None else 2**62))
+
+
+def write_rows(out: dict, row: int, cfg: dict, dls, per, rnd: random.Random, wan_failed: bool, image_at: int):
+    """The installation's row and its two devices' rows, activation drawn per device."""
     out["han_per"][row], out["bridge_per"][row] = per
     for side, dl in enumerate(dls):
         i = 2 * row + side
