@@ -122,21 +122,7 @@ class RequestBook:
         requests = self._checked(requests, supplier)
         if self._quotas_apply(supplier):
             return self._take_in_order_with_quotas(requests, int(from_slot), np.asarray(supplier, np.int64))
-        sent = np.cumsum(requests)
-        slot = np.empty(len(requests), dtype=np.int64)
-        lo, sent_before, at = 0, 0, int(from_slot)
-        while lo < len(requests):
-            at = self._first_free(at)
-            end = self._free_run_end(at)
-            hi = int(np.searchsorted(sent, sent_before + end - at, side="right"))
-            if hi > lo:
-                slot[lo:hi] = at + sent[lo:hi] - requests[lo:hi] - sent_before
-                used = int(sent[hi - 1]) - sent_before
-                self._take(at, at + used)
-                sent_before, lo, at = int(sent[hi - 1]), hi, at + used
-            else:                    # a pair facing a single free slot: it goes to the next free run
-                at = end
-        return slot
+        return self._place_in_order(requests, int(from_slot))
 
     def _take_in_order_with_quotas(self, requests: np.ndarray, from_slot: int, supplier: np.ndarray) -> np.ndarray:
         """take_in_order under supplier quotas, a day at a time: the units admitted on a day are, per supplier,
@@ -155,22 +141,22 @@ class RequestBook:
                 mine = code == c
                 within[mine] = np.cumsum(requests[waiting[mine]])
             admitted = waiting[(code < 0) | (within <= left[np.maximum(code, 0)])]
-            placed = self._fill_day(requests[admitted], at, day_end)
+            placed = self._place_in_order(requests[admitted], at, day_end)
             slot[admitted[:len(placed)]] = placed
             self._charge(day, supplier[admitted[:len(placed)]], requests[admitted[:len(placed)]])
             waiting = waiting[slot[waiting] < 0]
             at = day_end
         return slot
 
-    def _fill_day(self, requests: np.ndarray, at: int, day_end: int) -> np.ndarray:
-        """Place units in order on the free slots of [at, day_end), as take_in_order does; the first slots of
-        the units that fit (a prefix of them)."""
+    def _place_in_order(self, requests: np.ndarray, at: int, day_end: int | None = None) -> np.ndarray:
+        """Places units in order on the free slots from ``at`` on (before ``day_end`` if given), one step per
+        free run of slots: the first slots of the units that fit (a prefix of them; all without day_end)."""
         sent = np.cumsum(requests)
         placed = np.empty(len(requests), dtype=np.int64)
         lo, sent_before = 0, 0
         while lo < len(requests):
             at = self._first_free(at)
-            if at >= day_end:
+            if day_end is not None and at >= day_end:
                 break
             end = self._free_run_end(at)
             hi = int(np.searchsorted(sent, sent_before + end - at, side="right"))
