@@ -39,10 +39,13 @@ class WallClock:
 
     def of_datetime(self, text: str | None) -> float:
         """An xs:dateTime (a message's ResponseDateTime) in emulated seconds on this clock."""
-        try:
-            when = dt.datetime.fromisoformat((text or "").replace("Z", "+00:00"))
-        except ValueError:
-            raise DuisError(f"Response/Header/ResponseDateTime: {text!r} is not a date and time") from None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.timezone.utc)
-        return (when.timestamp() - self.origin) * self.time_scale
+        return (response_datetime(text).timestamp() - self.origin) * self.time_scale
+
+
+def response_datetime(text: str | None) -> dt.datetime:
+    """A message's ResponseDateTime (xs:dateTime; UTC when it names no zone)."""
+    try:
+        when = dt.datetime.fromisoformat((text or "").replace("Z", "+00:00"))
+    except ValueError:
+        raise DuisError(f"Response/Header/ResponseDateTime: {text!r} is not a date and time") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.timezone.utc)

@@ -45,7 +45,7 @@ from ..duis import requests as rq
 from ..duis.names import MAX_DEVICE_IDS
 from ..duis.trust import entity_id_of
 from ..errors import CampaignError, DuisError, ParameterError
-from .clock import WallClock
+from .clock import WallClock, response_datetime
 from .listener import PATH, make_app
 from .options import EMULATED_TIME_HEADER, LiveOptions
 
@@ -385,13 +385,7 @@ class DccExecutor:
         self.news.set()
 
     def _seconds_since_start(self, text: str | None) -> float:
-        try:
-            when = dt.datetime.fromisoformat((text or "").replace("Z", "+00:00"))
-        except ValueError:
-            raise DuisError(f"Response/Header/ResponseDateTime: {text!r} is not a date and time") from None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.timezone.utc)
-        return (when - self.started_at).total_seconds()
+        return (response_datetime(text) - self.started_at).total_seconds()
 
 
 def _emulated_time(text: str | None) -> float | None:
