@@ -276,7 +276,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
         out = {name: np.empty(2 * n, dtype=dt) for name, dt in _emu.DEVICE_COLUMNS.items()}
         out.update({name: np.empty(n, dtype=dt) for name, dt in _emu.INSTALLATION_COLUMNS.items()})
         run = _emu.Run(cfg, int(first_installation), n, han_per, bridge_per, out, keys, side_mask)
-        if groups is not None:
+        if groups is not None and n:        # no installations: no air to share
             run.set_buildings(shared, groups["order"], groups["group_start"], groups["han_channel"],
                               groups["bridge_channel"])
         trace_buffers = None
