@@ -146,6 +146,70 @@ def test_the_lone_shortcut_is_exact(cap):
     assert runs[0]["link_retries_han"].sum() > 0 and runs[0]["exchange_retries"].sum() > 0
 
 
+# ---------------------------------------------------------------- unit start times (a campaign's requests)
+
+DAY_NS = 86_400 * 10**9
+
+
+def test_units_requested_apart_get_exactly_their_lone_results():
+    # a block of 30 flats requested 8 days apart (past the 7-day deadline): no two ever overlap, so each gets
+    # exactly its lone results, on its own clock, with outages and WAN trouble on
+    p = EmulationParams(outages=OutageParams(meter_mean_up_s=4000, meter_mean_down_s=50))
+    n = 30
+    alone = emulate(n, IMAGE, p, seed=5)
+    starts = (np.arange(n)[::-1] * 8 * DAY_NS).astype(np.int64)      # later installations requested first
+    apart = emulate(n, IMAGE, shared(p), seed=5, buildings=["BLOCK"] * n, unit_start_ns=starts)
+    assert apart.to_arrow().equals(alone.to_arrow())
+    together = emulate(n, IMAGE, shared(p), seed=5, buildings=["BLOCK"] * n)
+    assert together.exchange_retries.sum() > alone.exchange_retries.sum()     # the premise: together they contend
+
+
+def test_only_the_starts_relative_to_each_other_matter():
+    p = clean(wan_delay_sigma=0.02)
+    n = 20
+    starts = (np.arange(n) * 7 * 10**9).astype(np.int64)     # one every 7 s: downloads of minutes overlap
+    base = emulate(n, IMAGE, shared(p), seed=3, buildings=["B"] * n, unit_start_ns=starts)
+    moved = emulate(n, IMAGE, shared(p), seed=3, buildings=["B"] * n, unit_start_ns=starts + 5 * DAY_NS)
+    assert moved.to_arrow().equals(base.to_arrow())
+    zero = emulate(n, IMAGE, shared(p), seed=3, buildings=["B"] * n, unit_start_ns=np.zeros(n, np.int64))
+    assert zero.to_arrow().equals(emulate(n, IMAGE, shared(p), seed=3, buildings=["B"] * n).to_arrow())
+    assert not base.to_arrow().equals(zero.to_arrow())        # staggered requests overlap differently
+    # the input order changes nothing either
+    perm = np.random.default_rng(1).permutation(n)
+    shuffled = emulate(n, IMAGE, shared(p), seed=3, buildings=["B"] * n, unit_start_ns=starts[perm],
+                       installation_keys=np.arange(n, dtype=np.uint64)[perm])
+    assert np.array_equal(shuffled.exchange_retries.reshape(-1, 2), base.exchange_retries.reshape(-1, 2)[perm])
+
+
+def test_a_cap_gives_places_in_order_of_request():
+    # cap 1, five flats requested in reverse order a second apart: they download one at a time on the common
+    # clock, in the order they were requested, each exactly as alone (only later)
+    p = clean(wan_delay_sigma=0.0)
+    n = 5
+    starts = ((n - 1 - np.arange(n)) * 10**9).astype(np.int64)
+    r = emulate(n, IMAGE, shared(p, building_cap=1), seed=6, buildings=["B"] * n, unit_start_ns=starts)
+    alone = emulate(n, IMAGE, p, seed=6)
+    assert np.array_equal(r.exchange_retries, alone.exchange_retries)
+    common = _busy_spans(r) + (starts / 1e9)[:, None]
+    assert _most_at_once(common) == 1
+    assert np.all(np.diff(common[::-1, 0]) > 0)                  # the first requested downloads first
+    assert r.t_download_start[2 * (n - 1)] == alone.t_download_start[2 * (n - 1)]   # it never waited
+
+
+def test_start_times_are_checked():
+    ok = dict(params=shared(clean()), buildings=["B"] * 3)
+    with pytest.raises(ParameterError, match=r"unit_start_ns\[1\] = -1"):
+        emulate(3, IMAGE, **ok, unit_start_ns=np.array([0, -1, 2]))
+    with pytest.raises(ParameterError, match="integer nanoseconds"):
+        emulate(3, IMAGE, **ok, unit_start_ns=np.array([0.0, 1.0, 2.0]))
+    with pytest.raises(ParameterError, match="one entry per installation"):
+        emulate(3, IMAGE, **ok, unit_start_ns=np.array([0, 1]))
+    with pytest.raises(ParameterError, match="needs shared air"):
+        emulate(3, IMAGE, clean(), unit_start_ns=np.array([0, 1, 2]))
+    with pytest.raises(ParameterError, match=r"\[0, 2\*\*61\]"):
+        emulate(3, IMAGE, **ok, unit_start_ns=np.array([0, 1, 2**62]))
+
+
 # ---------------------------------------------------------------- independent of threads and input order
 
 def test_results_depend_on_neither_threads_nor_input_order():
