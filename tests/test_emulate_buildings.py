@@ -15,6 +15,7 @@ import pytest
 from althan_ota.emulate import OUTCOMES, EmulationParams, OutageParams, emulate
 from althan_ota.emulate.buildings import assign_channels
 from althan_ota.emulate.params import BridgeLink, GilbertElliott
+from althan_ota.campaign.states import State
 from althan_ota.errors import ParameterError
 
 from test_emulate import ks_pvalue
@@ -387,11 +388,40 @@ def test_a_campaign_with_shared_air_and_a_cap_of_one_runs_as_without(tmp_path):
     store.close()
     assert together[0].equals(plain[0]) and together[1].equals(plain[1])
     store = CampaignStore(tmp_path / "refused.duckdb")
-    create_campaign(store, block_plan(building_concurrency=5, image_size=8_000), block, "mem", seed=3,
+    create_campaign(store, block_plan(building_concurrency=None, image_size=8_000), block, "mem", seed=3,
                     emulation=shared(FAST), campaign_id="c")
-    with pytest.raises(ParameterError, match="needs building_concurrency=1"):
+    with pytest.raises(ParameterError, match="needs a building_concurrency cap"):
         run_campaign(store, "c", fleet=block)
     store.close()
+
+
+def test_a_campaign_with_shared_air_and_a_larger_cap(tmp_path):
+    # five flats of a block at once: they contend (more retries than the same campaign without shared air),
+    # never more than five download at once, and a rerun from the same seed gives the same store
+    from test_building_concurrency import FAST, block_plan, final
+    from althan_ota.campaign import CampaignStore, create_campaign, run_campaign
+    from althan_ota.fleet import Fleet, generate_fleet
+
+    fleet = generate_fleet(40, seed=5)
+    table = fleet.table.drop_columns(["building_id"]) if "building_id" in fleet.table.column_names else fleet.table
+    block = Fleet(table=table.append_column("building_id", pa.array(["BLOCK-1"] * len(table), pa.string())),
+                  source="block")
+    plan = block_plan(building_concurrency=5, image_size=8_000)
+    results = {}
+    for name, emulation in (("alone", FAST), ("shared", shared(FAST)), ("again", shared(FAST))):
+        with CampaignStore(tmp_path / f"{name}.duckdb") as store:
+            create_campaign(store, plan, block, "mem", seed=3, emulation=emulation, campaign_id="c")
+            run_campaign(store, "c", fleet=block)
+            results[name] = (final(store), store.db.execute(
+                "SELECT sum(retries) FROM transfers WHERE campaign_id = 'c'").fetchone()[0],
+                store.db.execute(f"""SELECT device_id, attempt, min(t) FILTER (WHERE state = {int(State.DOWNLOADING)}),
+                    max(t) FILTER (WHERE state = {int(State.DOWNLOADED)}) FROM events WHERE campaign_id = 'c'
+                    GROUP BY device_id, attempt""").fetchall())
+    assert results["again"][0][0].equals(results["shared"][0][0])
+    assert results["shared"][1] > results["alone"][1]
+    # within one engine call (the first attempt) the engine holds the cap
+    spans = np.array([(a, b) for _, k, a, b in results["shared"][2] if k == 1 and a is not None and b is not None])
+    assert _most_at_once(spans) == 5          # pairs download one bridge after the other: one device a flat
 
 
 def test_the_command_runs_with_shared_air():
