@@ -207,3 +207,12 @@ def test_the_command_sweeps_channels_over_an_inventory(tmp_path):
     bare = subprocess.run([sys.executable, "-m", "althan_ota", "plan", "sweep", "--installations", "10", "--grid",
                            "channel=1", "--serial"], capture_output=True, text=True)
     assert bare.returncode == 1 and "needs the installations' buildings" in bare.stderr
+
+
+def test_one_links_channels_as_an_axis():
+    # the bridge link's channels alone: the meter rooms' sub-GHz channel is the crowded one
+    rows = sweep({"bridge_channels": [1, 4]}, 60, IMAGE, replications=2, seed=4, client="serial",
+                 buildings=BUILDINGS).points.to_pylist()
+    assert rows[0]["exchange_retries_per_device_mean"] > rows[1]["exchange_retries_per_device_mean"]
+    params, _ = grids.apply({"han_channels": 2}, EmulationParams(), 1000)
+    assert (params.contention, params.han_channels, params.bridge_channels) == (True, 2, 1)
