@@ -209,6 +209,18 @@ def test_start_times_are_checked():
         emulate(3, IMAGE, clean(), unit_start_ns=np.array([0, 1, 2]))
     with pytest.raises(ParameterError, match=r"\[0, 2\*\*61\]"):
         emulate(3, IMAGE, **ok, unit_start_ns=np.array([0, 1, 2**62]))
+    # the engine's own check (ALT_EINVAL), past the Python one
+    from althan_ota._native import _emu
+    from althan_ota.emulate.engine import engine_config, shared_config
+    for bad in (-1, 2**61 + 1):
+        out = {k: np.empty(4, dtype=dt) for k, dt in _emu.DEVICE_COLUMNS.items()}
+        out |= {k: np.empty(2, dtype=dt) for k, dt in _emu.INSTALLATION_COLUMNS.items()}
+        params = shared(clean())
+        run = _emu.Run(engine_config(IMAGE, params, 1), 0, 2, None, None, out, np.arange(2, dtype=np.uint64))
+        run.set_buildings(shared_config(params), np.arange(2, dtype=np.uint64), np.array([0, 2], np.uint64),
+                          np.zeros(2, np.uint32), np.zeros(2, np.uint32), np.array([0, bad], np.int64))
+        with pytest.raises(ParameterError):
+            run.execute(1)
 
 
 # ---------------------------------------------------------------- independent of threads and input order
