@@ -68,6 +68,11 @@
  *    (ties: canonical order); it keeps the place until every download it makes has ended, and a waiting
  *    installation starts its downloads the moment a place frees. With a cap of 1 every download of the
  *    building runs alone: the lone results, moved later.
+ *  - Unit start times (unit_start): each installation lives on its own clock, 0 at its request, as alone (its
+ *    image delay, outages, scheduled windows and deadline are on that clock, and its results are written on
+ *    it); the building's common clock is the unit's own plus its start. Only what the units share is on the
+ *    common clock: frames on air, assessments, the order of events and the building's places. A unit that
+ *    never overlaps another thus gets exactly its lone results (on its own clock).
  *  - Speed: a download alone in its building (no other installation active) runs the closed-form loop up to
  *    the next start of another installation's download, pausing at the last exchange boundary from which every
  *    frame of the next exchange surely ends before it; everything else is stepped one event per access,
@@ -179,7 +184,13 @@ typedef struct alt_emu_params {
     double rssi_sigma_db;                /* spread of the per-installation received power (capture only) */
     uint32_t building_cap;               /* at most this many installations of a building downloading at once
                                           * (0: no cap); see "Shared air" */
+    const int64_t *unit_start;           /* alt_emu_run_buildings only, per unit row: when the unit was requested
+                                          * (ns, 0 .. ALT_EMU_MAX_UNIT_START) on the building's common clock; NULL:
+                                          * all at 0. See "Shared air" */
 } alt_emu_params;
+
+/* The latest unit start: a unit's own times (up to its deadline) stay far from overflowing on the common clock. */
+#define ALT_EMU_MAX_UNIT_START (INT64_C(1) << 61)
 
 /* Caller-owned outputs. Device rows are 2 * installation + side; the per-installation arrays have one row
  * per installation. Times are seconds from the campaign start, NaN when the stage was never reached. */

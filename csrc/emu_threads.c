@@ -125,6 +125,10 @@ int alt_emu_run_buildings(const alt_emu_params *p, const uint64_t *keys, const u
         seen[order[i]] = 1;
     }
     free(seen);
+    if (p->unit_start)
+        for (size_t i = 0; i < n; i++)
+            if (p->unit_start[i] < 0 || p->unit_start[i] > ALT_EMU_MAX_UNIT_START)
+                return ALT_EINVAL;
     const alt_emu_trace *trace = out->trace;
     if (trace && n && (!trace->records || !trace->first || !trace->capacity || !trace->count))
         return ALT_EINVAL;

@@ -15,6 +15,7 @@ import pytest
 from althan_ota.emulate import OUTCOMES, EmulationParams, OutageParams, emulate
 from althan_ota.emulate.buildings import assign_channels
 from althan_ota.emulate.params import BridgeLink, GilbertElliott
+from althan_ota.campaign.states import State
 from althan_ota.errors import ParameterError
 
 from test_emulate import ks_pvalue
@@ -144,6 +145,82 @@ def test_the_lone_shortcut_is_exact(cap):
     for k in runs[0]:
         assert np.array_equal(runs[0][k], runs[1][k], equal_nan=runs[0][k].dtype.kind == "f"), k
     assert runs[0]["link_retries_han"].sum() > 0 and runs[0]["exchange_retries"].sum() > 0
+
+
+# ---------------------------------------------------------------- unit start times (a campaign's requests)
+
+DAY_NS = 86_400 * 10**9
+
+
+def test_units_requested_apart_get_exactly_their_lone_results():
+    # a block of 30 flats requested 8 days apart (past the 7-day deadline): no two ever overlap, so each gets
+    # exactly its lone results, on its own clock, with outages and WAN trouble on
+    p = EmulationParams(outages=OutageParams(meter_mean_up_s=4000, meter_mean_down_s=50))
+    n = 30
+    alone = emulate(n, IMAGE, p, seed=5)
+    starts = (np.arange(n)[::-1] * 8 * DAY_NS).astype(np.int64)      # later installations requested first
+    apart = emulate(n, IMAGE, shared(p), seed=5, buildings=["BLOCK"] * n, unit_start_ns=starts)
+    assert apart.to_arrow().equals(alone.to_arrow())
+    together = emulate(n, IMAGE, shared(p), seed=5, buildings=["BLOCK"] * n)
+    assert together.exchange_retries.sum() > alone.exchange_retries.sum()     # the premise: together they contend
+
+
+def test_only_the_starts_relative_to_each_other_matter():
+    p = clean(wan_delay_sigma=0.02)
+    n = 20
+    starts = (np.arange(n) * 7 * 10**9).astype(np.int64)     # one every 7 s: downloads of minutes overlap
+    base = emulate(n, IMAGE, shared(p), seed=3, buildings=["B"] * n, unit_start_ns=starts)
+    moved = emulate(n, IMAGE, shared(p), seed=3, buildings=["B"] * n, unit_start_ns=starts + 5 * DAY_NS)
+    assert moved.to_arrow().equals(base.to_arrow())
+    zero = emulate(n, IMAGE, shared(p), seed=3, buildings=["B"] * n, unit_start_ns=np.zeros(n, np.int64))
+    assert zero.to_arrow().equals(emulate(n, IMAGE, shared(p), seed=3, buildings=["B"] * n).to_arrow())
+    assert not base.to_arrow().equals(zero.to_arrow())        # staggered requests overlap differently
+    # the input order changes nothing either
+    perm = np.random.default_rng(1).permutation(n)
+    shuffled = emulate(n, IMAGE, shared(p), seed=3, buildings=["B"] * n, unit_start_ns=starts[perm],
+                       installation_keys=np.arange(n, dtype=np.uint64)[perm])
+    assert np.array_equal(shuffled.exchange_retries.reshape(-1, 2), base.exchange_retries.reshape(-1, 2)[perm])
+
+
+def test_a_cap_gives_places_in_order_of_request():
+    # cap 1, five flats requested in reverse order a second apart: they download one at a time on the common
+    # clock, in the order they were requested, each exactly as alone (only later)
+    p = clean(wan_delay_sigma=0.0)
+    n = 5
+    starts = ((n - 1 - np.arange(n)) * 10**9).astype(np.int64)
+    r = emulate(n, IMAGE, shared(p, building_cap=1), seed=6, buildings=["B"] * n, unit_start_ns=starts)
+    alone = emulate(n, IMAGE, p, seed=6)
+    assert np.array_equal(r.exchange_retries, alone.exchange_retries)
+    common = _busy_spans(r) + (starts / 1e9)[:, None]
+    assert _most_at_once(common) == 1
+    assert np.all(np.diff(common[::-1, 0]) > 0)                  # the first requested downloads first
+    assert r.t_download_start[2 * (n - 1)] == alone.t_download_start[2 * (n - 1)]   # it never waited
+
+
+def test_start_times_are_checked():
+    ok = dict(params=shared(clean()), buildings=["B"] * 3)
+    with pytest.raises(ParameterError, match=r"unit_start_ns\[1\] = -1"):
+        emulate(3, IMAGE, **ok, unit_start_ns=np.array([0, -1, 2]))
+    with pytest.raises(ParameterError, match="integer nanoseconds"):
+        emulate(3, IMAGE, **ok, unit_start_ns=np.array([0.0, 1.0, 2.0]))
+    with pytest.raises(ParameterError, match="one entry per installation"):
+        emulate(3, IMAGE, **ok, unit_start_ns=np.array([0, 1]))
+    with pytest.raises(ParameterError, match="needs shared air"):
+        emulate(3, IMAGE, clean(), unit_start_ns=np.array([0, 1, 2]))
+    with pytest.raises(ParameterError, match=r"\[0, 2\*\*61\]"):
+        emulate(3, IMAGE, **ok, unit_start_ns=np.array([0, 1, 2**62]))
+    # the engine's own check (ALT_EINVAL), past the Python one
+    from althan_ota._native import _emu
+    from althan_ota.emulate.engine import engine_config, shared_config
+    for bad in (-1, 2**61 + 1):
+        out = {k: np.empty(4, dtype=dt) for k, dt in _emu.DEVICE_COLUMNS.items()}
+        out |= {k: np.empty(2, dtype=dt) for k, dt in _emu.INSTALLATION_COLUMNS.items()}
+        params = shared(clean())
+        run = _emu.Run(engine_config(IMAGE, params, 1), 0, 2, None, None, out, np.arange(2, dtype=np.uint64))
+        run.set_buildings(shared_config(params), np.arange(2, dtype=np.uint64), np.array([0, 2], np.uint64),
+                          np.zeros(2, np.uint32), np.zeros(2, np.uint32), np.array([0, bad], np.int64))
+        with pytest.raises(ParameterError):
+            run.execute(1)
 
 
 # ---------------------------------------------------------------- independent of threads and input order
@@ -323,11 +400,40 @@ def test_a_campaign_with_shared_air_and_a_cap_of_one_runs_as_without(tmp_path):
     store.close()
     assert together[0].equals(plain[0]) and together[1].equals(plain[1])
     store = CampaignStore(tmp_path / "refused.duckdb")
-    create_campaign(store, block_plan(building_concurrency=5, image_size=8_000), block, "mem", seed=3,
+    create_campaign(store, block_plan(building_concurrency=None, image_size=8_000), block, "mem", seed=3,
                     emulation=shared(FAST), campaign_id="c")
-    with pytest.raises(ParameterError, match="needs building_concurrency=1"):
+    with pytest.raises(ParameterError, match="needs a building_concurrency cap"):
         run_campaign(store, "c", fleet=block)
     store.close()
+
+
+def test_a_campaign_with_shared_air_and_a_larger_cap(tmp_path):
+    # five flats of a block at once: they contend (more retries than the same campaign without shared air),
+    # never more than five download at once, and a rerun from the same seed gives the same store
+    from test_building_concurrency import FAST, block_plan, final
+    from althan_ota.campaign import CampaignStore, create_campaign, run_campaign
+    from althan_ota.fleet import Fleet, generate_fleet
+
+    fleet = generate_fleet(40, seed=5)
+    table = fleet.table.drop_columns(["building_id"]) if "building_id" in fleet.table.column_names else fleet.table
+    block = Fleet(table=table.append_column("building_id", pa.array(["BLOCK-1"] * len(table), pa.string())),
+                  source="block")
+    plan = block_plan(building_concurrency=5, image_size=8_000)
+    results = {}
+    for name, emulation in (("alone", FAST), ("shared", shared(FAST)), ("again", shared(FAST))):
+        with CampaignStore(tmp_path / f"{name}.duckdb") as store:
+            create_campaign(store, plan, block, "mem", seed=3, emulation=emulation, campaign_id="c")
+            run_campaign(store, "c", fleet=block)
+            results[name] = (final(store), store.db.execute(
+                "SELECT sum(retries) FROM transfers WHERE campaign_id = 'c'").fetchone()[0],
+                store.db.execute(f"""SELECT device_id, attempt, min(t) FILTER (WHERE state = {int(State.DOWNLOADING)}),
+                    max(t) FILTER (WHERE state = {int(State.DOWNLOADED)}) FROM events WHERE campaign_id = 'c'
+                    GROUP BY device_id, attempt""").fetchall())
+    assert results["again"][0][0].equals(results["shared"][0][0])
+    assert results["shared"][1] > results["alone"][1]
+    # within one engine call (the first attempt) the engine holds the cap
+    spans = np.array([(a, b) for _, k, a, b in results["shared"][2] if k == 1 and a is not None and b is not None])
+    assert _most_at_once(spans) == 5          # pairs download one bridge after the other: one device a flat
 
 
 def test_the_command_runs_with_shared_air():

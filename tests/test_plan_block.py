@@ -51,3 +51,18 @@ def test_the_command_prints_and_writes_the_table(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "althan_ota", "plan", "block", "--concurrency", "0"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "whole numbers >= 1" in bad.stderr
+
+
+def test_shared_air_for_every_cap():
+    # channels on: the block's flats contend, so more at once means more retries per device, and fewer
+    # channels a longer block at the same cap
+    rows = plan_block(16, [1, 4, None], channels=[1, 4], image_size=12_000, seeds=1, seed=2).to_pylist()
+    assert [(r["channels"], r["building_concurrency"]) for r in rows] == \
+        [(1, 1), (1, 4), (1, None), (4, 1), (4, 4), (4, None)]
+    assert all(r["block_median_s"] > 0 and 0 <= r["failure_share"] <= 1 for r in rows)
+    one = {r["building_concurrency"]: r for r in rows if r["channels"] == 1}
+    four = {r["building_concurrency"]: r for r in rows if r["channels"] == 4}
+    assert one[1]["block_median_s"] == four[1]["block_median_s"]      # a cap of one: every flat alone
+    assert one[1]["block_median_s"] > one[4]["block_median_s"]
+    assert one[None]["block_median_s"] >= four[None]["block_median_s"] or \
+        one[None]["failure_share"] > four[None]["failure_share"]

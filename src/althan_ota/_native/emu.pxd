@@ -54,6 +54,7 @@ cdef extern from "emu.h" nogil:
         double capture_margin_db
         double rssi_sigma_db
         uint32_t building_cap
+        const int64_t *unit_start
     ctypedef struct alt_emu_exchange_record:
         int64_t t_request
         int64_t t_response

@@ -166,7 +166,7 @@ def _emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePla
                       reason=np.zeros((n, 2), np.uint8), attempts=np.zeros((n, 2), np.int32),
                       t_final=np.full((n, 2), np.nan), sums={k: np.zeros((n, 2)) for k in _TRANSFER_SUMS},
                       download_s=np.zeros((n, 2)))
-    buildings = _shared_air_buildings(params, places, n)
+    buildings = _shared_air_buildings(params, places, waves.building, lo, hi)
     due = np.full((n, 2), np.nan)              # when each side's next attempt may go (its back-off)
     pending = present.copy()
     attempt = 1
@@ -177,32 +177,68 @@ def _emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePla
             start = release[units]
         else:
             start = retry_times(book, pending[units], due[units], waves.quota_codes(lo, hi, units))
-        result = emulate({"han_per": han_per[units], "bridge_per": bridge_per[units]}, plan.image_size, params,
-                         seed=attempt_seed(seed, attempt), installation_keys=keys[units], sides=sides,
-                         n_threads=n_threads, buildings=None if buildings is None else buildings[units])
         requested = start
-        if places is not None and places.cap is not None and waves.building is not None:
-            start = _held(places, waves.building[lo:hi][units], start, pending[units], result)
+        fleet_part = {"han_per": han_per[units], "bridge_per": bridge_per[units]}
+        if buildings is None or places.cap == 1:
+            # a cap of 1 never lets a building's units overlap: each has the air to itself, which the engine
+            # gives exactly with every unit alone, held afterwards as without shared air
+            result = emulate(fleet_part, plan.image_size, params, seed=attempt_seed(seed, attempt),
+                             installation_keys=keys[units], sides=sides, n_threads=n_threads,
+                             buildings=None if buildings is None else np.full(len(units), NO_BUILDING, np.int64))
+            if places is not None and places.cap is not None and waves.building is not None:
+                start = _held(places, waves.building[lo:hi][units], start, pending[units], result)
+        else:
+            start, result = _shared_air_attempt(params, places, buildings[units], requested, fleet_part, plan,
+                                                attempt_seed(seed, attempt), keys[units], sides, n_threads,
+                                                pending[units])
         _record_attempt(out, plan, units, start, pending, result, attempt, due, requested)
         attempt += 1
     return out
 
 
-def _shared_air_buildings(params: EmulationParams, places: BuildingPlaces | None, n: int) -> np.ndarray | None:
-    """With shared air (params.contention), who shares it in the engine. A building cap of 1 holds a
-    building's units so that their downloads never overlap: each then has the air of its building to itself,
-    which the engine gives exactly with every unit a building of its own. With a larger cap (or none) the
-    engine would have to be given the held start times, which it does not take yet: refused, not guessed."""
+def _shared_air_buildings(params: EmulationParams, places: BuildingPlaces | None, building: np.ndarray | None,
+                          lo: int, hi: int) -> np.ndarray | None:
+    """With shared air (params.contention), each unit's building code for the engine (NO_BUILDING: alone).
+    The wave plan knows the buildings only under a building cap (plan.building_concurrency), so shared air
+    needs one: without it every unit would silently have the air to itself."""
     if not params.contention:
         return None
     if params.building_cap is not None:
         raise ParameterError("a campaign caps buildings with its plan's building_concurrency, not the emulation's "
                              "building_cap")
-    if places is None or places.cap != 1:
-        raise ParameterError("a campaign with shared air (contention=True) needs building_concurrency=1 for now: "
-                             "the per-building engine does not yet take the start times a larger cap holds "
-                             "units to (emulate() and plan block model larger caps)")
-    return np.full(n, NO_BUILDING, np.int64)
+    if places is None or places.cap is None or building is None:
+        raise ParameterError("a campaign with shared air (contention=True) needs a building_concurrency cap, "
+                             "which groups its units by building (for no practical cap, give the largest "
+                             "building's size)")
+    return building[lo:hi]
+
+
+def _shared_air_attempt(params: EmulationParams, places: BuildingPlaces, building: np.ndarray,
+                        requested: np.ndarray, fleet_part: dict, plan: CampaignPlan, seed: int, keys: np.ndarray,
+                        sides: np.ndarray, n_threads: int | None, pending: np.ndarray):
+    """One attempt of the units with shared air: (each unit's start on the campaign clock, the engine result on
+    each unit's own clock). Places still busy from earlier engine calls (earlier waves and attempts, as the
+    store gives them back) hold a unit until one frees; the engine then runs the units of this call together,
+    each from its start, under the building cap (csrc/emu.h "Shared air": unit starts and building_cap), and
+    the busy ends it gives are booked for later calls."""
+    latest = places.latest_ends()
+    start = requested.astype(np.float64, copy=True)
+    for i in np.flatnonzero(building != NO_BUILDING).tolist():
+        ends = latest.get(int(building[i]), [])
+        if len(ends) >= places.cap:          # every place taken by an earlier call: the first to free
+            start[i] = max(start[i], ends[0])
+    origin = float(start.min()) if len(start) else 0.0
+    unit_start_ns = np.rint((start - origin) * 1e9).astype(np.int64)
+    capped = dataclasses.replace(params, building_cap=places.cap)
+    result = emulate(fleet_part, plan.image_size, capped, seed=seed, installation_keys=keys, sides=sides,
+                     n_threads=n_threads, buildings=building, unit_start_ns=unit_start_ns)
+    busy = np.full(pending.shape, -np.inf)
+    for side in (0, 1):
+        r = 2 * np.arange(len(start)) + side
+        done = result.t_download_end[r]
+        busy[:, side] = np.where(pending[:, side], np.where(np.isfinite(done), done, result.t_end[r]), -np.inf)
+    places.mark_busy(building, start + busy.max(axis=1))
+    return start, result
 
 
 def _held(places: BuildingPlaces, building: np.ndarray, requested: np.ndarray, sides: np.ndarray,

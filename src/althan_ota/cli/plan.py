@@ -19,8 +19,9 @@ def register(sub) -> None:
                     "point, completion-time quantiles, airtime, duty-cycle waits and outcome rates with their "
                     "mean and confidence interval across seeds. Axes: image_size, band, block_size, "
                     "min_block_period, pair_order, ch_concurrency, han_per, bridge_per, duty_cycle, "
-                    "bridge_bit_rate, channel (channels per building; the contention engine), building_concurrency "
-                    "(installations of one building downloading at once; needs --fleet), or any dotted path "
+                    "bridge_bit_rate, channel (channels per building: shared air, needs --fleet), "
+                    "building_concurrency (installations of one building downloading at once; needs --fleet), or "
+                    "any dotted path "
                     "into EmulationParams (e.g. bridge.per_concentration).")
     s.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="one axis of the grid (repeat for more axes)")
@@ -168,7 +169,7 @@ def run_sweep(args) -> int:
         for name, k in filled.items():
             if k:
                 print(f"{args.fleet}: {k:,} installations have no {name}; using the default link PER")
-        if "building_concurrency" in grid:       # a building's installations go to one worker, together
+        if _needs_buildings(grid):       # a building's installations go to one worker, together
             fleet, buildings = by_building(fleet, installation_buildings(inventory))
     with Progress(transient=True) as bar:
         task = bar.add_task("sweeping", total=None)
@@ -190,6 +191,14 @@ def run_sweep(args) -> int:
     else:
         _print(result)
     return 0
+
+
+def _needs_buildings(grid: dict) -> bool:
+    """Whether the sweep caps buildings or shares the air (some axis sets the contention engine's fields): the
+    installations are then grouped by building. Otherwise not, as grouping reorders them."""
+    from ..distributed.grid import CHANNEL_FIELDS, target
+
+    return any(target(name) in ("building_concurrency", "channel", *CHANNEL_FIELDS) for name in grid)
 
 
 def _print(result) -> None:

@@ -4,7 +4,9 @@ Each point (cap, channels per building, seed) is a campaign dry-run (create_camp
 in-memory store) over one synthetic building of ``flats`` installations, all eligible, released in one wave
 whose requests go out within seconds, so the cap alone paces the building. The block's completion time
 runs from its first SRV 11.4 request to its last device's final state (as report/building_sizes.py times a
-building). Channels per building: as the sweep axis ``channel`` (grid.with_channels).
+building). Channels per building: as the sweep axis ``channel`` (grid.with_channels). With shared air a
+campaign needs a cap to know its buildings, so "no cap" is then a cap of ``flats`` (which never binds within
+one engine call: the block has no more flats).
 """
 
 from __future__ import annotations
@@ -50,11 +52,12 @@ def plan_block(flats: int, caps: list[int | None], channels: list[int | None] = 
     for channel_count in channels:
         emulation = params if channel_count is None else with_channels(params, channel_count)
         for cap in caps:
+            held = flats if cap is None and emulation.contention else cap
             plan = CampaignPlan(name="block", target_version=TARGET_VERSION, image_size=image_size,
                                 upgrade_paths=tuple((v, TARGET_VERSION) for v in versions),
                                 canary_installations=flats, max_wave_installations=flats,
                                 requests_per_day=200_000, pause_failure_rate=1.0, abort_failure_rate=1.0,
-                                building_concurrency=cap)
+                                building_concurrency=held)
             runs = [_one_run(plan, fleet, emulation, seed + k) for k in range(seeds)]
             block = np.array([r[0] for r in runs])
             rows.append({"building_concurrency": cap, "channels": channel_count, "seeds": seeds,

@@ -5,7 +5,8 @@ An axis is ``image_size``, ``band``, one of the short ALIASES, or any dotted pat
 (``bridge.per``, ``ota.response_timeout_s``, ``outages.ch_mean_down_s``, ``wan_failure_prob``, ...).
 ``band`` names a sub-GHz band and sets the bridge's duty-cycle limit from BANDS. ``channel`` is the number
 of channels each building's installations share on each link (the contention engine's ``han_channels`` and
-``bridge_channels``, contention on). ``building_concurrency`` caps the installations of one building
+``bridge_channels``, contention on; ``han_channels`` and ``bridge_channels`` alone turn it on too).
+``building_concurrency`` caps the installations of one building
 downloading at once, as a campaign plan does (campaign/building_places.py; the sweep needs the buildings).
 Setting ``pair_order`` (without sweeping ``ch_concurrency`` too) sets ``ota.ch_concurrency`` to match: 1 for
 'meter_first' and 'hub_first', 2 for 'concurrent'.
@@ -155,6 +156,8 @@ def apply(point: dict, params: EmulationParams, image_size: int) -> tuple[Emulat
             building_cap(point)
             continue
         params = _set(params, path.split("."), _frozen(value), name)
+        if path in CHANNEL_FIELDS[1:]:        # channels per building mean shared air, as ``channel`` does
+            params = dataclasses.replace(params, contention=True)
     if "ota.pair_order" in paths and "ota.ch_concurrency" not in paths:
         concurrency = 2 if params.ota.pair_order == "concurrent" else 1
         params = dataclasses.replace(params, ota=dataclasses.replace(params.ota, ch_concurrency=concurrency))

@@ -22,6 +22,29 @@ def normalize_fleet(fleet) -> tuple[int, dict[str, np.ndarray]]:
     return n, arrays
 
 
+def fleet_buildings(fleet, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(a building code per installation, the fleet's channel per installation) from a fleet mapping's
+    ``building_id`` (text) and ``channel`` columns, each None when not given. An installation without a
+    building (null or blank) gets a code of its own: a building of one, which never shares the air."""
+    from collections.abc import Mapping
+
+    from ..emulate.buildings import NO_BUILDING, assign_channels
+    from ..emulate.params import EmulationParams
+
+    if not isinstance(fleet, Mapping) or fleet.get("building_id") is None:
+        if isinstance(fleet, Mapping) and fleet.get("channel") is not None:
+            raise ParameterError("a fleet channel column needs building_id beside it")
+        return None, None
+    assignment = assign_channels(fleet["building_id"], EmulationParams(), fleet.get("channel"))
+    codes = assignment.building.copy()
+    if codes.shape != (n,):
+        raise ParameterError(f"building_id has {codes.shape[0]} installations, the fleet {n}")
+    alone = codes == NO_BUILDING
+    codes[alone] = codes.max(initial=-1) + 1 + np.arange(int(alone.sum()))
+    channels = assignment.han_channel if fleet.get("channel") is not None else None
+    return codes, channels
+
+
 def bounds(n: int, partitions: int) -> list[tuple[int, int]]:
     """``partitions`` contiguous [start, stop) ranges covering 0..n as evenly as possible, empty ones left
     out (so asking for more partitions than installations is harmless)."""

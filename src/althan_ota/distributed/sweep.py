@@ -8,6 +8,7 @@ uses the same seeds (common random numbers), so differences between grid points 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,15 +32,32 @@ SERIAL = "serial"
 
 def partition_summary(fleet_part, image_size: int, params: EmulationParams, seed: int, first: int,
                       engine_threads: int, bits: int, version: str, building_cap: int | None = None,
-                      buildings=None) -> RunSummary:
-    """Worker task: emulate one partition of one run and reduce it to its summary. With ``building_cap``, the
-    partition's whole buildings (``buildings``: a code per installation) start their installations as a
-    campaign plan's building_concurrency would, all requested at once in installation order."""
+                      buildings=None, channels=None) -> RunSummary:
+    """Worker task: emulate one partition of one run and reduce it to its summary. ``buildings``: a code per
+    installation of the partition's whole buildings (``channels``: the fleet's channel per installation, if
+    it gives one). With shared air (``params.contention``) the engine is given who shares it; with
+    ``building_cap`` (and no shared air) the buildings start their installations as a campaign plan's
+    building_concurrency would, all requested at once in installation order."""
     check_worker_version(version)
-    result = emulate(fleet_part, image_size, params, seed, n_threads=engine_threads, first_installation=first)
+    shared = shared_air(buildings, channels) if params.contention else None
+    result = emulate(fleet_part, image_size, params, seed, n_threads=engine_threads, first_installation=first,
+                     buildings=shared)
     if building_cap is None:
         return RunSummary.of(result, bits)
     return RunSummary.of(result, bits, start_s=np.repeat(held_starts(result, buildings, building_cap), 2))
+
+
+def shared_air(buildings, channels):
+    """What emulate() takes as ``buildings=`` for installations in whole buildings: the codes (channels then
+    assigned round-robin within each building, in installation order, as emulate() does for the whole fleet)
+    or, with the fleet's own channels, the assignment they give."""
+    from ..emulate.buildings import ChannelAssignment
+
+    codes = np.asarray(buildings, dtype=np.int64)
+    if channels is None:
+        return codes
+    channels = np.asarray(channels, dtype=np.int64)
+    return ChannelAssignment(codes, channels, channels.copy())
 
 
 def held_starts(result, buildings, cap: int):
@@ -96,8 +114,12 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
     whose worker died is rescheduled by Dask regardless). Completion-time quantiles come from merged
     histograms, within 2**-(histogram_bits + 1) of the exact value (relative); everything else is exact.
     ``progress(done, total)`` counts finished runs (grid point × seed). ``buildings``: a building code per
-    installation, each building's installations contiguous; needed to sweep ``building_concurrency``
-    (partitions then hold whole buildings).
+    installation, each building's installations contiguous (or the fleet mapping's ``building_id`` text
+    column, and optionally its ``channel`` column); needed to sweep ``building_concurrency`` and for shared
+    air (the ``channel`` axis, or ``params.contention``). Partitions then hold whole buildings, so results do
+    not depend on them. With shared air, ``building_concurrency`` is the engine's ``building_cap`` (who
+    overlaps whom changes the results); without, the cap holds each building's installations after the
+    engine ran, as a campaign does.
     """
     from .. import __version__
 
@@ -108,13 +130,28 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
     grid_points = grids.points(axes)
     settings = [grids.apply(point, params, image_size) for point in grid_points]
     caps = [grids.building_cap(point) for point in grid_points]
+    shares_air = any(p.contention for p, _ in settings)
+    for g, (p, size) in enumerate(settings):
+        if p.contention and caps[g] is not None:     # the engine holds the building's units itself
+            settings[g], caps[g] = (dataclasses.replace(p, building_cap=caps[g]), size), None
     n, arrays = partition.normalize_fleet(fleet)
     _check(axes, n, arrays, replications, seed, retries, histogram_bits, confidence)
-    buildings = _checked_buildings(buildings, n, "building_concurrency" in axes)
+    in_fleet, channels = partition.fleet_buildings(fleet, n)
+    if in_fleet is not None and buildings is not None:
+        raise ParameterError("give the buildings either in the fleet mapping (building_id) or as buildings=, "
+                             "not both")
+    buildings = _checked_buildings(in_fleet if buildings is None else buildings, n,
+                                   "building_concurrency" in axes, shares_air)
+    if channels is not None:
+        swept = [name for name in axes if grids.target(name) in ("channel", "han_channels", "bridge_channels")]
+        if swept:
+            raise ParameterError(f"the fleet gives each installation's channel, so sweeping {swept[0]!r} would "
+                                 "change nothing; drop the fleet's channel column or the axis")
     if partitions is not None:
         partition.bounds(n, partitions)                  # checked before a cluster is started
     for p, size in settings:                             # the engine's own checks, on the client
-        emulate(partition.fleet_slice(arrays, 0, 0) if arrays else 0, size, p, seed, n_threads=engine_threads)
+        emulate(partition.fleet_slice(arrays, 0, 0) if arrays else 0, size, p, seed, n_threads=engine_threads,
+                buildings=np.zeros(0, np.int64) if p.contention else None)
     seeds = [seed + r for r in range(replications)]
     runs = [(g, s) for g in range(len(grid_points)) for s in seeds]
 
@@ -125,7 +162,9 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
 
     def tasks_args(g: int, s: int, span, fleet_part):
         p, size = settings[g]
-        held = () if caps[g] is None else (caps[g], buildings[span[0]:span[1]])
+        held = ()
+        if caps[g] is not None or p.contention:
+            held = (caps[g], buildings[span[0]:span[1]], None if channels is None else channels[span[0]:span[1]])
         return (fleet_part, size, p, s, span[0], engine_threads, histogram_bits, __version__, *held)
 
     if client == SERIAL:
@@ -138,7 +177,7 @@ def sweep(grid: dict, fleet, image_size: int = 240_000, params: EmulationParams 
             spans = plan(worker_threads(dask_client))
             metrics = _on_dask(dask_client, runs, spans, arrays, tasks_args, retries, progress,
                                token=task_token(axes, arrays, image_size, params, seeds, histogram_bits, spans,
-                                                buildings))
+                                                buildings, channels))
     meta = {"installations": n, "devices": 2 * n, "image_size": image_size, "grid": axes, "seeds": seeds,
             "confidence": confidence, "histogram_bits": histogram_bits,
             "quantile_relative_error": 2.0 ** -(histogram_bits + 1), "partitions": len(spans),
@@ -164,11 +203,16 @@ def _check(axes: dict, n: int, arrays: dict, replications, seed, retries, histog
     mean_ci([0.0, 1.0], confidence)                      # checks the confidence level
 
 
-def _checked_buildings(buildings, n: int, needed: bool):
+def _checked_buildings(buildings, n: int, capped: bool, shares_air: bool):
     if buildings is None:
-        if needed:
+        if capped:
             raise ParameterError("sweeping building_concurrency needs the installations' buildings: a fleet "
                                  "inventory with building_id (plan sweep --fleet FILE), or buildings=")
+        if shares_air:
+            raise ParameterError("a sweep with shared air (the channel axis, or contention=True) needs the "
+                                 "installations' buildings, who shares the air: a fleet inventory with "
+                                 "building_id (plan sweep --fleet FILE), a fleet mapping with building_id, or "
+                                 "buildings=")
         return None
     buildings = np.asarray(buildings)
     if buildings.shape != (n,) or not np.issubdtype(buildings.dtype, np.integer):

@@ -192,7 +192,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
             progress: Callable[[int, int], object] | None = None,
             first_installation: int = 0, installation_keys=None, sides=None, image=None,
             byte_params: "bytes_fidelity.ByteParams | None" = None, trace: bool = False,
-            buildings=None) -> EmulationResult:
+            buildings=None, unit_start_ns=None) -> EmulationResult:
     """Emulate an OTA rollout of an ``image_size``-byte image to a fleet of P2P Alt HAN installations.
 
     ``fleet`` is a number of installations, or a mapping with per-installation ``han_per`` and/or
@@ -214,6 +214,12 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
     (and ``channel``) or from ``buildings`` (building ids, one per installation, or a
     :class:`~althan_ota.emulate.buildings.ChannelAssignment`). Results depend only on the seed: not on
     ``n_threads``, nor on the order of the installations.
+
+    ``unit_start_ns`` (shared air only): when each installation was requested, integer nanoseconds >= 0 on a
+    clock common to the run (a campaign's request times). Each installation still lives on its own clock, 0 at
+    its request, and its results are given on it; the start only places its downloads among the others of its
+    building (who overlaps whom, and who gets a place first under ``building_cap``). An installation that
+    overlaps no other gets exactly the results it gets alone.
 
     ``trace=True`` (at most MAX_TRACED_INSTALLATIONS installations) also records every exchange of every device
     (``result.trace``, an :class:`~althan_ota.emulate.trace.ExchangeTrace`); the results are the same as without.
@@ -263,6 +269,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
         # a building's canonical order is by key: equal keys would leave ties to the input order
         raise ParameterError("installation_keys must be unique with shared air (contention=True)")
     groups = building_groups(assignment, keys) if assignment is not None else None
+    unit_start = _unit_start(unit_start_ns, n, assignment is not None)
     if groups is not None and n:
         largest = int(np.diff(groups["group_start"].astype(np.int64)).max())
         if largest > MAX_BUILDING:
@@ -276,9 +283,9 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
         out = {name: np.empty(2 * n, dtype=dt) for name, dt in _emu.DEVICE_COLUMNS.items()}
         out.update({name: np.empty(n, dtype=dt) for name, dt in _emu.INSTALLATION_COLUMNS.items()})
         run = _emu.Run(cfg, int(first_installation), n, han_per, bridge_per, out, keys, side_mask)
-        if groups is not None:
+        if groups is not None and n:        # no installations: no air to share
             run.set_buildings(shared, groups["order"], groups["group_start"], groups["han_channel"],
-                              groups["bridge_channel"])
+                              groups["bridge_channel"], unit_start)
         trace_buffers = None
         if capacity is not None:
             trace_buffers = tracing.buffers(capacity)
@@ -325,6 +332,28 @@ def _phase(progress, k: int, phases: int):
     if progress is None or phases == 1:
         return progress
     return lambda done, n: progress(k * n + done, phases * n)
+
+
+# the engine's ALT_EMU_MAX_UNIT_START (csrc/emu.h): about 73 years in ns
+MAX_UNIT_START_NS = 2**61
+
+
+def _unit_start(values, n: int, shared_air: bool) -> np.ndarray | None:
+    if values is None:
+        return None
+    if not shared_air:
+        raise ParameterError("unit_start_ns places installations among the others of their building: it needs "
+                             "shared air (contention=True); alone, an installation's results do not depend on "
+                             "when it starts")
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ParameterError(f"unit_start_ns must have one entry per installation ({n}), got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ParameterError(f"unit_start_ns must be integer nanoseconds, got {arr.dtype}")
+    if arr.size and (arr.min() < 0 or arr.max() > MAX_UNIT_START_NS):
+        bad = int(np.flatnonzero((arr < 0) | (arr > MAX_UNIT_START_NS))[0])
+        raise ParameterError(f"unit_start_ns[{bad}] = {arr[bad]}: a start is in [0, 2**61] ns")
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def _unit_array(values, n: int, dtype, name: str) -> np.ndarray | None:
