@@ -4,7 +4,6 @@
 #include "emu_bytes.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -478,34 +477,14 @@ int alt_emu_bytes_run(const alt_emu_bytes_params *p, const alt_emu_bytes_timing 
     if (alt_emu_bytes_check(p) != ALT_OK || !timing_ok(in, n) || !outputs_ok(out, n) || n_threads < 1)
         return ALT_EINVAL;
     alt_emu_control local;
-    if (!ctl) {
-        atomic_init(&local.stop, 0);
-        atomic_init(&local.done, 0);
-        ctl = &local;
-    }
+    ctl = alt_emu_control_or_local(ctl, &local);
     job j = {.p = p, .in = in, .n = n, .out = out, .ctl = ctl};
     atomic_init(&j.next, 0);
     atomic_init(&j.status, ALT_OK);
-    size_t grabs = (n + UNITS_PER_GRAB - 1) / UNITS_PER_GRAB;
-    if ((size_t)n_threads > grabs)
-        n_threads = grabs ? (int)grabs : 1;
-    pthread_t *tids = n_threads > 1 ? malloc(sizeof(pthread_t) * (size_t)(n_threads - 1)) : NULL;
-    if (n_threads > 1 && !tids)
-        return ALT_ENOMEM;
-    int started = 0;
-    for (; started < n_threads - 1; started++)
-        if (pthread_create(&tids[started], NULL, worker, &j) != 0)
-            break;                   /* fewer threads: slower, never different */
-    worker(&j);
-    for (int i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    free(tids);
-    int status = atomic_load(&j.status);
-    if (status)
-        return status;
-    if (atomic_load(&ctl->stop) && atomic_load(&ctl->done) < n)
-        return ALT_EINTR;
-    return ALT_OK;
+    int status = alt_emu_run_workers(n_threads, (n + UNITS_PER_GRAB - 1) / UNITS_PER_GRAB, worker, &j);
+    if (status == ALT_OK)
+        status = atomic_load(&j.status);
+    return status != ALT_OK ? status : alt_emu_control_outcome(ctl, n);
 }
 
 /* ---- one device's frames, for inspection ---------------------------------------------------------------- */

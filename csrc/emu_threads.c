@@ -27,6 +27,39 @@ int alt_emu_control_stopped(const alt_emu_control *ctl)
     return ctl && atomic_load_explicit(&((alt_emu_control *)ctl)->stop, memory_order_relaxed);
 }
 
+alt_emu_control *alt_emu_control_or_local(alt_emu_control *ctl, alt_emu_control *local)
+{
+    if (ctl)
+        return ctl;
+    atomic_init(&local->stop, 0);
+    atomic_init(&local->done, 0);
+    return local;
+}
+
+int alt_emu_run_workers(int n_threads, size_t tasks, void *(*worker)(void *), void *arg)
+{
+    if ((size_t)n_threads > tasks)
+        n_threads = tasks ? (int)tasks : 1;
+    pthread_t *tids = n_threads > 1 ? malloc(sizeof(pthread_t) * (size_t)(n_threads - 1)) : NULL;
+    if (n_threads > 1 && !tids)
+        return ALT_ENOMEM;
+    int started = 0;
+    for (; started < n_threads - 1; started++)
+        if (pthread_create(&tids[started], NULL, worker, arg) != 0)
+            break;
+    worker(arg);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    free(tids);
+    return ALT_OK;
+}
+
+int alt_emu_control_outcome(const alt_emu_control *ctl, uint64_t n)
+{
+    alt_emu_control *c = (alt_emu_control *)ctl;
+    return atomic_load(&c->stop) && atomic_load(&c->done) < n ? ALT_EINTR : ALT_OK;
+}
+
 uint64_t alt_emu_control_done(const alt_emu_control *ctl)
 {
     return atomic_load(&((alt_emu_control *)ctl)->done);
@@ -133,35 +166,16 @@ int alt_emu_run_buildings(const alt_emu_params *p, const uint64_t *keys, const u
     if (trace && n && (!trace->records || !trace->first || !trace->capacity || !trace->count))
         return ALT_EINVAL;
     alt_emu_control local;
-    if (!ctl) {
-        atomic_init(&local.stop, 0);
-        atomic_init(&local.done, 0);
-        ctl = &local;
-    }
+    ctl = alt_emu_control_or_local(ctl, &local);
     alt_rng_tables_init();
     building_job j = {p, keys, order, group_start, sides, han_channel, bridge_channel, han_per, bridge_per,
                       n_groups, out, ctl, 0, ALT_OK};
     atomic_init(&j.next, 0);
     atomic_init(&j.status, ALT_OK);
-    if ((size_t)n_threads > n_groups)
-        n_threads = n_groups ? (int)n_groups : 1;
-    pthread_t *tids = n_threads > 1 ? malloc(sizeof(pthread_t) * (size_t)(n_threads - 1)) : NULL;
-    if (n_threads > 1 && !tids)
-        return ALT_ENOMEM;
-    int started = 0;
-    for (; started < n_threads - 1; started++)
-        if (pthread_create(&tids[started], NULL, building_worker, &j) != 0)
-            break;                   /* fewer threads: slower, never different */
-    building_worker(&j);
-    for (int i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    free(tids);
-    int status = atomic_load(&j.status);
-    if (status != ALT_OK)
-        return status;
-    if (atomic_load(&ctl->stop) && atomic_load(&ctl->done) < n)
-        return ALT_EINTR;
-    return ALT_OK;
+    int status = alt_emu_run_workers(n_threads, n_groups, building_worker, &j);
+    if (status == ALT_OK)
+        status = atomic_load(&j.status);
+    return status != ALT_OK ? status : alt_emu_control_outcome(ctl, n);
 }
 
 int alt_emu_run(const alt_emu_params *p, uint64_t first, size_t n, const double *han_per,
@@ -190,28 +204,9 @@ static int run_job(job *j, int n_threads)
     if (trace && n && (!trace->records || !trace->first || !trace->capacity || !trace->count))
         return ALT_EINVAL;
     alt_emu_control local;
-    if (!j->ctl) {
-        atomic_init(&local.stop, 0);
-        atomic_init(&local.done, 0);
-        j->ctl = &local;
-    }
-    alt_emu_control *ctl = j->ctl;
+    j->ctl = alt_emu_control_or_local(j->ctl, &local);
     alt_rng_tables_init();
     atomic_init(&j->next, 0);
-    if ((size_t)n_threads > (n + CHUNK - 1) / CHUNK)
-        n_threads = n ? (int)((n + CHUNK - 1) / CHUNK) : 1;
-    pthread_t *tids = n_threads > 1 ? malloc(sizeof(pthread_t) * (size_t)(n_threads - 1)) : NULL;
-    if (n_threads > 1 && !tids)
-        return ALT_ENOMEM;
-    int started = 0;
-    for (; started < n_threads - 1; started++)
-        if (pthread_create(&tids[started], NULL, worker, j) != 0)
-            break;                   /* fewer threads: slower, never different */
-    worker(j);
-    for (int i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    free(tids);
-    if (atomic_load(&ctl->stop) && atomic_load(&ctl->done) < n)
-        return ALT_EINTR;
-    return ALT_OK;
+    int status = alt_emu_run_workers(n_threads, (n + CHUNK - 1) / CHUNK, worker, j);
+    return status != ALT_OK ? status : alt_emu_control_outcome(j->ctl, n);
 }
