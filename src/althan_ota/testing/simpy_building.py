@@ -175,7 +175,6 @@ def reference_building(n: int, image_size: int, params: EmulationParams, seed: i
     import simpy
 
     from ..emulate.airtime import MAX_BLOCK
-    from ..emulate.result import DEVICE_COLUMNS
 
     params.validate(MAX_BLOCK)
     if not params.contention:
@@ -190,11 +189,7 @@ def reference_building(n: int, image_size: int, params: EmulationParams, seed: i
     bridge_channel = np.zeros(n, np.int64) if bridge_channel is None else np.asarray(bridge_channel)
     han_channels = {c: _Channel(shared["han"]["cca"]) for c in set(han_channel.tolist())}
     bridge_channels = {c: _Channel(shared["bridge"]["cca"]) for c in set(bridge_channel.tolist())}
-    dtypes = {"outcome": np.uint8, "new_version": np.uint8}
-    out = {name: np.zeros(2 * n, dtype=dtypes.get(name, np.float64 if name.startswith(("t_", "air", "dc"))
-                                                   else np.uint32)) for name in DEVICE_COLUMNS}
-    out["han_per"] = np.zeros(n)
-    out["bridge_per"] = np.zeros(n)
+    out = single.result_arrays(n)
     env = simpy.Environment()
     building = object()
     procs = [env.process(_installation(env, cfg, shared, params, building, row, first_key + row, row, out,

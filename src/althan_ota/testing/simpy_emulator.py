@@ -213,6 +213,18 @@ def _installation(env, cfg: dict, params: EmulationParams, inst: int, row: int, 
     write_rows(out, row, cfg, dls, per, rnd, wan_failed, image_at)
 
 
+def result_arrays(n: int) -> dict[str, np.ndarray]:
+    """Zeroed result columns for n installations (their 2n devices), as EmulationResult holds them."""
+    from ..emulate.result import DEVICE_COLUMNS
+
+    dtypes = {"outcome": np.uint8, "new_version": np.uint8}
+    out = {name: np.zeros(2 * n, dtype=dtypes.get(name, np.float64 if name.startswith(("t_", "air", "dc"))
+                                                   else np.uint32)) for name in DEVICE_COLUMNS}
+    out["han_per"] = np.zeros(n)
+    out["bridge_per"] = np.zeros(n)
+    return out
+
+
 def draw_installation(rnd: random.Random, cfg: dict, params: EmulationParams):
     """An installation's first draws: each link's PER, whether the image reaches its CH, and when."""
     per = []
@@ -273,16 +285,11 @@ def reference_emulate(n: int, image_size: int, params: EmulationParams | None = 
     import simpy
 
     from ..emulate.airtime import MAX_BLOCK
-    from ..emulate.result import DEVICE_COLUMNS
 
     params = params or EmulationParams()
     params.validate(MAX_BLOCK)
     cfg = engine_config(image_size, params, seed)
-    dtypes = {"outcome": np.uint8, "new_version": np.uint8}
-    out = {name: np.zeros(2 * n, dtype=dtypes.get(name, np.float64 if name.startswith(("t_", "air", "dc"))
-                                                   else np.uint32)) for name in DEVICE_COLUMNS}
-    out["han_per"] = np.zeros(n)
-    out["bridge_per"] = np.zeros(n)
+    out = result_arrays(n)
     env = simpy.Environment()
     procs = [env.process(_installation(env, cfg, params, first_installation + row, row, out)) for row in range(n)]
     env.run(until=env.all_of(procs))
