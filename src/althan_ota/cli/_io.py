@@ -1,5 +1,6 @@
 """What the command modules share: number options range-checked by the parser (integers with ``0x`` hex
-allowed), and reading and writing the files they are given, with a clear error instead of a traceback."""
+allowed), reading and writing the files they are given with a clear error instead of a traceback, and the
+HTTPS options of the commands that speak DUIS over the network."""
 
 from __future__ import annotations
 
@@ -70,3 +71,20 @@ def write_file(path, data: bytes) -> None:
             partial.write_bytes(data)
     except OSError as exc:
         raise ParameterError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def add_tls_options(group, server: str, peer: str) -> None:
+    """--tls-cert / --tls-key / --tls-ca, for a command that serves HTTPS (``server``) and calls ``peer``."""
+    group.add_argument("--tls-cert", type=Path, help=f"PEM certificate (chain): {server} serves HTTPS with it, and "
+                                                     f"it is presented to {peer} as client certificate")
+    group.add_argument("--tls-key", type=Path, help="the private key of --tls-cert (PEM)")
+    group.add_argument("--tls-ca", type=Path, help=f"PEM certificates that {peer}'s certificate must chain to (its "
+                                                   f"server certificate, and the client certificate {server} then "
+                                                   "requires); default: the system's roots, no client certificate")
+
+
+def tls_config(args):
+    """The TlsConfig of add_tls_options' flags."""
+    from .._tls import TlsConfig
+
+    return TlsConfig(cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca)

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._io import amount, count, fraction, positive, seed
+from ._io import add_tls_options, amount, count, fraction, positive, seed, tls_config
 
 EXECUTORS = ("emulator", "dcc")
 
@@ -120,6 +120,7 @@ def _executor_args(p) -> None:
     g.add_argument("--quiet-s", type=amount, default=5.0,
                    help="deterministic mode: wall-clock seconds without a message after which silent devices time "
                         "out; wall-clock mode: how long past a device's timeout late deliveries are waited for")
+    add_tls_options(g, server="the listener", peer="the DCC")
 
 
 def _executor(args):
@@ -139,7 +140,7 @@ def _executor(args):
     return DccExecutor(LiveOptions(dcc_url=args.dcc_url, listen=parse_listen(args.listen), key=args.key,
                                    cert=args.cert, certs=args.certs, firmware=firmware, schema=args.schema,
                                    dsp_id=args.dsp_id or DCC_BOXED_DSP, quiet_s=args.quiet_s,
-                                   time_scale=args.time_scale))
+                                   time_scale=args.time_scale, tls=tls_config(args)))
 
 
 def build_plan(args, fleet):

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import ParameterError
-from ._io import integer_in, number_in, positive, seed
+from ._io import add_tls_options, integer_in, number_in, positive, seed, tls_config
 
 # DCC Boxed's public test material, as vendored in the repository (tests/data/duis)
 TEST_DATA = Path("tests/data/duis")
@@ -43,6 +43,7 @@ def register(sub) -> None:
     s.add_argument("--port", type=integer_in(0, 65535), default=0, help="0: any free port (printed)")
     s.add_argument("--sign-workers", type=integer_in(0), default=0,
                    help="processes signing alerts (0: in the server process)")
+    add_tls_options(s, server="the stand-in", peer="the user's endpoint (--deliver-to)")
     s.set_defaults(handler=serve)
     register_load(cmds)
 
@@ -63,7 +64,7 @@ def _config(args):
         fleet=read_fleet(args.fleet), trust=TrustStore.from_directory(args.certs), key=read_file(args.key),
         certificate=read_file(args.cert), dsp_id=args.dsp_id, state_path=args.state, deliver_to=args.deliver_to,
         seed=args.seed, plan=plan, schema=load_schema(args.schema) if args.schema else None,
-        time_scale=args.time_scale, sign_workers=args.sign_workers, emulation=emulation)
+        time_scale=args.time_scale, sign_workers=args.sign_workers, emulation=emulation, tls=tls_config(args))
 
 
 def _emulation(path: Path):

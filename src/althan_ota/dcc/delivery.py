@@ -24,11 +24,14 @@ MAX_LINE = 8192
 class PipelinedClient:
     """POSTs to one URL over up to ``connections`` keep-alive connections."""
 
-    def __init__(self, url: str, connections: int = 4, timeout_s: float = 30.0):
+    def __init__(self, url: str, connections: int = 4, timeout_s: float = 30.0,
+                 ssl_context: ssl_module.SSLContext | None = None):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ParameterError(f"--deliver-to {url!r}: give an http:// or https:// URL")
-        self.host, self.ssl = parts.hostname, parts.scheme == "https"
+        self.host = parts.hostname
+        # https: ssl_context (the stand-in's TlsConfig) or the system's defaults
+        self.ssl = (ssl_context or ssl_module.create_default_context()) if parts.scheme == "https" else None
         self.port = parts.port or (443 if self.ssl else 80)
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         netloc = self.host if parts.port is None else f"{self.host}:{parts.port}"
@@ -51,8 +54,7 @@ class PipelinedClient:
     async def _exchange(self, share: list[int], messages, results: list[bool]) -> None:
         try:
             connection = self._idle.pop() if self._idle else await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, ssl=ssl_module.create_default_context()
-                                        if self.ssl else None), self.timeout_s)
+                asyncio.open_connection(self.host, self.port, ssl=self.ssl), self.timeout_s)
         except (OSError, asyncio.TimeoutError):
             return
         reader, writer = connection

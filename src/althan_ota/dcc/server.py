@@ -23,6 +23,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .._tls import TlsConfig
 from ..campaign.plan import CampaignPlan
 from ..duis import RequestId, Signer, TrustStore, Verifier, parse_bytes
 from ..duis import records as rec
@@ -63,6 +64,7 @@ class StandInConfig:
     sign_workers: int = 0                   # BulkSigner processes for alerts (0: in this process)
     connections: int = 64                   # to the user's endpoint, each with deliveries pipelined: a receiver
     # that answers each delivery once stored works on as many at once as there are connections
+    tls: TlsConfig = field(default_factory=TlsConfig)   # HTTPS for requests, and to an https:// deliver_to
 
 
 class Refused(Exception):
@@ -260,7 +262,8 @@ class StandIn:
     async def deliver_forever(self) -> None:
         if self.config.deliver_to is None:
             return
-        client = PipelinedClient(self.config.deliver_to.rstrip("/") + "/duis", connections=self.config.connections)
+        client = PipelinedClient(self.config.deliver_to.rstrip("/") + "/duis", connections=self.config.connections,
+                                 ssl_context=self.config.tls.client_context())
         try:
             while not self._stopping:
                 batch = self.state.due(self.emulated_now(), time.time(), DELIVERY_BATCH)
@@ -358,10 +361,11 @@ async def serve(config: StandInConfig, host: str, port: int, ready=print) -> Non
     stand_in = StandIn(config)
     runner = web.AppRunner(make_app(stand_in), handle_signals=True)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    tls = config.tls
+    site = web.TCPSite(runner, host, port, ssl_context=tls.server_context() if tls.serves else None)
     await site.start()
     bound = site._server.sockets[0].getsockname()[1]
-    ready(f"DCC stand-in listening on http://{host}:{bound}")
+    ready(f"DCC stand-in listening on {'https' if tls.serves else 'http'}://{host}:{bound}")
     try:
         await asyncio.Event().wait()
     finally:

@@ -349,6 +349,9 @@ class DccExecutor:
                     if response.status < 500:
                         raise CampaignError(f"the DCC at {url} refused a request ({response.status}): "
                                             f"{text[:300].decode('utf-8', 'replace')}")
+            except aiohttp.ClientSSLError as exc:
+                # a certificate the other side will not accept, or one we do not trust: retrying cannot help
+                raise CampaignError(f"TLS with the DCC at {url} failed: {exc}") from None
             except (aiohttp.ClientConnectionError, asyncio.TimeoutError):
                 pass
             if waited > self.options.send_timeout_s:
@@ -427,11 +430,13 @@ class _Session:
         host, port = ex.options.listen
         try:
             ex.loop.run_until_complete(self.runner.setup())
-            ex.loop.run_until_complete(web.TCPSite(self.runner, host, port).start())
+            tls = ex.options.tls
+            ex.loop.run_until_complete(web.TCPSite(self.runner, host, port, ssl_context=tls.server_context()
+                                                   if tls.serves else None).start())
         except OSError as exc:
             self._close()
             raise CampaignError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-        ex.client = ex.loop.run_until_complete(_client())
+        ex.client = ex.loop.run_until_complete(_client(ex.options))
         return ex
 
     def __exit__(self, *exc) -> None:
@@ -467,5 +472,7 @@ class _Session:
         ex.loop.close()
 
 
-async def _client() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+async def _client(options: LiveOptions) -> aiohttp.ClientSession:
+    https = options.dcc_url.lower().startswith("https://")
+    connector = aiohttp.TCPConnector(ssl=options.tls.client_context()) if https else None
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), connector=connector)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._tls import TlsConfig
 from ..errors import ParameterError
 
 # the request's (or a delivery's) emulated time, seconds since the campaign start: a DCC stand-in in its
@@ -31,6 +32,9 @@ class LiveOptions:
     # DCC stand-in); S: wall-clock mode, emulated seconds per wall second (1 for a real DCC): requests are held
     # until the run's clock reaches their book time, messages dated by their ResponseDateTime (live/clock.py)
     time_scale: float | None = None
+    # HTTPS: the listener serves tls.cert (asking the DCC for a certificate chaining to tls.ca when given), and
+    # an https:// dcc_url is reached presenting tls.cert and trusting tls.ca (or the system's roots)
+    tls: TlsConfig = field(default_factory=TlsConfig)
 
     def __post_init__(self):
         if self.time_scale is not None and not (isinstance(self.time_scale, (int, float))
