@@ -184,4 +184,6 @@ def test_the_html_page_has_a_programme_section(programme, capsys):
     assert f"<b>{views.summary['targeted']:,}</b><span>devices targeted</span>" in section
     for name in views.suppliers["supplier"].to_pylist():
         assert f"<td>{html.escape(name)}</td>" in section
-    assert "Devices that changed supplier</caption>" in section
+    assert "Devices that changed supplier (requested_by" in section
+    if views.quota_days.num_rows:
+        assert "the busiest day against each supplier quota</caption>" in section

@@ -4,6 +4,7 @@ first requests and retries, for the request book and a whole campaign, resumed o
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 
 import duckdb
@@ -377,3 +378,29 @@ def test_the_programme_command_shows_each_quota_against_the_busiest_day(quota_st
     assert f"q / {names[0]}: at most 25 requests a day (quota 25)" in text
     assert f"q / {names[1]}: at most 8 requests a day (quota 8)" in text
     assert (out / "quota_days.csv").is_file()
+
+
+def test_quota_use_sums_each_suppliers_days_and_the_page_shows_it(quota_store, names, fleet, tmp_path, capsys):
+    from althan_ota.report.programme import programme_views
+
+    views = programme_views([quota_store["store"]])
+    days = views.quota_days.to_pylist()
+    use = views.quota_use().to_pylist()
+    assert {(u["campaign_id"], u["supplier"]) for u in use} == {(d["campaign_id"], d["supplier"]) for d in days}
+    for u in use:
+        mine = [d for d in days if (d["campaign_id"], d["supplier"]) == (u["campaign_id"], u["supplier"])]
+        assert u["days"] == len(mine) and u["requests"] == sum(d["requests"] for d in mine)
+        assert u["retries"] == sum(d["retries"] for d in mine)
+        assert u["busiest_day"] == max(d["requests"] for d in mine) and u["quota"] == mine[0]["quota"]
+    assert {u["supplier"]: u["busiest_day"] for u in use if u["quota"]} == {names[0]: 25, names[1]: 8}
+    page = tmp_path / "page.html"
+    fleet_path = tmp_path / "fleet.parquet"
+    fleet.write(fleet_path)
+    assert main(["report", "html", "--fleet", str(fleet_path), "--programme", str(quota_store["store"]),
+                 "--out", str(page)]) == 0
+    capsys.readouterr()
+    section = page.read_text()
+    section = section[section.index("<h2>Programme</h2>"):]
+    assert "the busiest day against each supplier quota</caption>" in section
+    for u in use:
+        assert f"<td>{html.escape(u['supplier'])}</td>" in section

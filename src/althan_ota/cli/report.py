@@ -330,18 +330,8 @@ def programme(args) -> int:
         *(f"  {row['supplier']}: targeted {row['targeted']:,}, verified {row['verified']:,}, failed {row['failed']:,},"
           f" visits avoided {row['visits_avoided']:,}" for row in views.suppliers.to_pylist()),
         f"  {s['supplier_changes']:,} device(s) changed supplier during the programme",
-        *_quota_lines(views.quota_days)])
-
-
-def _quota_lines(quota_days) -> list[str]:
-    """Per campaign and supplier with a quota: the busiest day's requests against the quota."""
-    busiest: dict[tuple[str, str], tuple[int, int]] = {}
-    for row in quota_days.to_pylist():
-        if row["quota"] is not None:
-            key = (row["campaign_id"], row["supplier"])
-            busiest[key] = max(busiest.get(key, (0, row["quota"])), (row["requests"], row["quota"]))
-    return [f"  {cid} / {supplier}: at most {n:,} requests a day (quota {q:,})"
-            for (cid, supplier), (n, q) in sorted(busiest.items())]
+        *(f"  {row['campaign_id']} / {row['supplier']}: at most {row['busiest_day']:,} requests a day "
+          f"(quota {row['quota']:,})" for row in views.quota_use().to_pylist() if row["quota"] is not None)])
 
 
 def work_lists(args) -> int:

@@ -201,8 +201,12 @@ def _programme_section(programme, figures: _Figures) -> list:
     parts.append(_table(suppliers.select(["supplier", *columns]), caption="Per supplier"))
     parts.append(_table(programme.models.select(["manufacturer", "model", *columns]), caption="Per manufacturer and model"))
     parts.append(_table(programme.months.select(["month", *columns]), caption="Per month"))
+    if programme.quota_days.num_rows:
+        parts.append(_table(programme.quota_use(), caption="SRV 11.4 requests per campaign and requesting supplier: "
+                                                          "the busiest day against each supplier quota"))
     if programme.supplier_changes.num_rows:
-        parts.append(_table(programme.supplier_changes, limit=25, caption="Devices that changed supplier"))
+        parts.append(_table(programme.supplier_changes, limit=25, caption="Devices that changed supplier (requested_by: "
+                                                                          "the supplier its requests were charged to)"))
     return parts
 
 

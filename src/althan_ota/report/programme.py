@@ -23,6 +23,7 @@ import json
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from ..campaign.outcomes import CATEGORIES, STATE_CATEGORY
 from ..campaign.site_visits import SITE_VISIT_COLUMNS, site_visits_query
@@ -53,6 +54,20 @@ class Programme:
         self.tables = {"campaigns": self.campaigns, "suppliers": self.suppliers, "models": self.models,
                        "months": self.months, "supplier_changes": self.supplier_changes,
                        "quota_days": self.quota_days}
+
+    def quota_use(self) -> pa.Table:
+        """Per campaign and requesting supplier: days with requests, requests and retries in all, the busiest
+        day's requests, the supplier's daily quota (null: none) and the fleet-wide cap."""
+        grouped = self.quota_days.group_by(["campaign_id", "supplier"], use_threads=False).aggregate(
+            [("day", "count"), ("requests", "sum"), ("retries", "sum"), ("requests", "max"), ("quota", "max"),
+             ("cap", "max")])
+        # the aggregates' names (and where pyarrow puts the keys) vary between versions: rename by name
+        names = {"day_count": "days", "requests_sum": "requests", "retries_sum": "retries",
+                 "requests_max": "busiest_day", "quota_max": "quota", "cap_max": "cap"}
+        grouped = grouped.rename_columns([names.get(c, c) for c in grouped.column_names])
+        order = pa.compute.sort_indices(grouped, [("campaign_id", "ascending"), ("supplier", "ascending")])
+        return grouped.take(order).select(["campaign_id", "supplier", "days", "requests", "retries", "busiest_day",
+                                           "quota", "cap"])
 
 
 def programme_views(stores, fleet=None, *, visit_cost: float = DEFAULT_VISIT_COST) -> Programme:
