@@ -138,6 +138,8 @@ class TrustStore:
 
     def __init__(self, certificates=()):
         self._by_key: dict[tuple[NameKey, int], TrustedCertificate] = {}
+        # bumped by every add(): a verifier's cache of lookups is only good for the generation it was filled in
+        self.generation = 0
         for cert in certificates:
             self.add(cert)
 
@@ -170,6 +172,7 @@ class TrustStore:
         trusted = TrustedCertificate(certificate, key, name_key(certificate.issuer), certificate.serial_number,
                                      entity_id_of(certificate), source)
         self._by_key[(trusted.issuer, trusted.serial)] = trusted
+        self.generation += 1
         return trusted
 
     def lookup(self, issuer_name: str, serial: int) -> TrustedCertificate:

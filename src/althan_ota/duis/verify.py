@@ -32,6 +32,11 @@ from .trust import TrustedCertificate, TrustStore
 from .xmldsig import b64decode, canonical, children, detach, expect
 
 _EXC_NS = "http://www.w3.org/2001/10/xml-exc-c14n#"
+_INCLUSIVE_NAMESPACES = f"{{{_EXC_NS}}}InclusiveNamespaces"
+_SIGNATURE, _X509_DATA, _X509_ISSUER_SERIAL = ds("Signature"), ds("X509Data"), ds("X509IssuerSerial")
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())       # immutable: built once, not per message
+# distinct (issuer, serial) texts remembered per verifier; a message naming more is looked up each time
+_MAX_CACHED_SIGNERS = 256
 # C14N algorithms allowed for SignedInfo and after the enveloped transform -> exclusive?
 _C14N = {names.EXC_C14N: True, names.EXC_C14N_WITH_COMMENTS: True,
          names.C14N_10: False, names.C14N_10_WITH_COMMENTS: False}
@@ -61,7 +66,10 @@ class Verifier:
         if not isinstance(trust, TrustStore):
             raise TypeError("Verifier needs a TrustStore")
         self.trust = trust
-        self._signers: dict[int, SignerInfo] = {}   # one shared SignerInfo per certificate
+        # (X509IssuerName text, X509SerialNumber text) -> (certificate, its SignerInfo), valid for one trust-store
+        # generation: parsing the issuer name and building a SignerInfo is done once per signer, not per message
+        self._signers: dict[tuple[str, str], tuple[TrustedCertificate, SignerInfo]] = {}
+        self._signers_generation = trust.generation
         self.expected_signers = None if expected_signers is None else \
             frozenset(eui(e, "expected signer") for e in ([expected_signers] if isinstance(expected_signers, str)
                                                           else expected_signers))
@@ -75,7 +83,7 @@ class Verifier:
         doc_exclusive, doc_prefixes = self._transforms(transforms)
         digest = b64decode(digest_value.text, "ds:DigestValue", 32)
         raw_signature = b64decode(signature_value.text, "ds:SignatureValue", 64)
-        issuer, trusted = self._certificate(key_info)
+        trusted, info = self._certificate(key_info)
         self._check_signer(root, trusted)
 
         # SignedInfo is canonicalised where it stands (its in-scope namespaces matter to C14N)
@@ -88,20 +96,16 @@ class Verifier:
         der = encode_dss_signature(int.from_bytes(raw_signature[:32], "big"),
                                    int.from_bytes(raw_signature[32:], "big"))
         try:
-            trusted.public_key.verify(der, signed_bytes, ec.ECDSA(hashes.SHA256()))
+            trusted.public_key.verify(der, signed_bytes, _ECDSA_SHA256)
         except InvalidSignature:
             raise DuisError(f"ds:SignatureValue: does not verify with the certificate {trusted.subject} "
                             f"(serial {trusted.serial}, {trusted.source})") from None
-        info = self._signers.get(id(trusted))
-        if info is None or info.issuer != issuer:
-            info = self._signers[id(trusted)] = SignerInfo(issuer, trusted.serial, trusted.entity_id,
-                                                           trusted.subject, trusted.source)
         return info
 
     # -- structure --------------------------------------------------------------------------------------
     @staticmethod
     def _the_signature(root) -> etree._Element:
-        found = list(root.iter(ds("Signature")))
+        found = list(root.iter(_SIGNATURE))
         if not found:
             raise DuisError(f"{names.local_name(root.tag)}: unsigned (no ds:Signature)")
         if len(found) > 1:
@@ -153,18 +157,31 @@ class Verifier:
         raise DuisError(f"ds:Transforms: {algorithms}; DUIS allows the enveloped-signature transform, optionally "
                         f"followed by one C14N 1.0 or exclusive C14N transform")
 
-    def _certificate(self, key_info) -> tuple[str, TrustedCertificate]:
-        data = [c for c in children(key_info) if c.tag == ds("X509Data")]
-        serials = [s for d in data for s in children(d) if s.tag == ds("X509IssuerSerial")]
+    def _certificate(self, key_info) -> tuple[TrustedCertificate, SignerInfo]:
+        # (a list comprehension over the children costs less than lxml's iterchildren(tag) here: callgrind)
+        data = [c for c in key_info if c.tag == _X509_DATA]
+        serials = [s for d in data for s in d if s.tag == _X509_ISSUER_SERIAL]
         if len(serials) != 1:
             raise DuisError(f"ds:KeyInfo: {len(serials)} X509IssuerSerial elements; DUIS names the signer's "
                             f"certificate by exactly one")
         name, number = _parts(serials[0], ("X509IssuerName", "X509SerialNumber"))
         issuer = name.text or ""
-        serial_text = (number.text or "").strip()
+        key = (issuer, number.text or "")
+        if self._signers_generation != self.trust.generation:   # a certificate was added or replaced since
+            self._signers.clear()
+            self._signers_generation = self.trust.generation
+        found = self._signers.get(key)
+        if found is not None:
+            return found
+        serial_text = key[1].strip()
         if not serial_text.isascii() or not serial_text.isdigit() or len(serial_text) > 50:
             raise DuisError(f"ds:X509SerialNumber: {serial_text[:60]!r} is not a certificate serial number")
-        return issuer.strip(), self.trust.lookup(issuer, int(serial_text))
+        trusted = self.trust.lookup(issuer, int(serial_text))
+        found = (trusted, SignerInfo(issuer.strip(), trusted.serial, trusted.entity_id, trusted.subject,
+                                     trusted.source))
+        if len(self._signers) < _MAX_CACHED_SIGNERS:    # bounded: a flood of made-up names cannot grow it
+            self._signers[key] = found
+        return found
 
     def _check_signer(self, root, trusted: TrustedCertificate) -> None:
         if self.expected_signers is not None and trusted.entity_id not in self.expected_signers:
@@ -180,17 +197,25 @@ class Verifier:
                                     f"by {trusted.entity_id}")
 
 
+_EXPECTED_TAGS: dict[tuple[str, ...], list[str]] = {}
+
+
 def _parts(element, expected: tuple[str, ...]) -> list:
     """The child elements of ``element``, which must be exactly ds:``expected`` in that order."""
-    where = f"ds:{names.local_name(element.tag)}"
     parts = children(element)
+    tags = _EXPECTED_TAGS.get(expected)
+    if tags is None:
+        tags = _EXPECTED_TAGS[expected] = [ds(name) for name in expected]
+    if [part.tag for part in parts] == tags:        # the usual case, checked without building messages
+        return parts
+    where = f"ds:{names.local_name(element.tag)}"
     if len(parts) != len(expected):
         raise DuisError(f"{where}: {len(parts)} child elements; expected {', '.join(expected)}")
     return [expect(part, ds(name), where) for part, name in zip(parts, expected)]
 
 
 def _prefix_list(method) -> list[str] | None:
-    found = method.find(f"{{{_EXC_NS}}}InclusiveNamespaces")
+    found = method.find(_INCLUSIVE_NAMESPACES)
     if found is None:
         return None
     return [p if p != "#default" else None for p in (found.get("PrefixList") or "").split()] or None
