@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sys
 
 from lxml import etree
 
@@ -13,6 +14,14 @@ from ..errors import DuisError
 from . import names
 
 _DELETE = b" \t\r\n"
+
+if sys.version_info >= (3, 11):
+    def _strict_b64decode(data: bytes) -> bytes:
+        # binascii's strict mode (3.11+) refuses what base64.b64decode(validate=True) refuses, without its regex
+        return binascii.a2b_base64(data, strict_mode=True)
+else:
+    def _strict_b64decode(data: bytes) -> bytes:
+        return base64.b64decode(data, validate=True)
 
 
 def canonical(node, exclusive: bool, inclusive_prefixes=None) -> bytes:
@@ -32,8 +41,7 @@ def b64decode(text: str | None, element: str, length: int | None = None) -> byte
     anything else must be canonical base64 (so no two encodings of one value are accepted)."""
     data = (text or "").encode("ascii", errors="replace").translate(None, _DELETE)
     try:
-        # binascii's strict mode refuses what base64.b64decode(validate=True) refuses, without its regex pass
-        value = binascii.a2b_base64(data, strict_mode=True)
+        value = _strict_b64decode(data)
     except (binascii.Error, ValueError):
         raise DuisError(f"{element}: not base64") from None
     if base64.b64encode(value) != data:
