@@ -169,3 +169,31 @@ def test_a_resume_of_a_store_without_planned_targets_refuses_a_fleet_that_reshuf
     assert devices.num_rows == len(set(devices["device_id"].to_pylist()))
     assert set(devices.filter(pa.compute.greater_equal(pa.compute.field("wave"), 0))["device_id"].to_pylist()) == \
         set(fleet.column("device_id")[target(plan, fleet).eligible].tolist())
+
+
+def test_a_device_that_left_the_target_filter_is_withdrawn_and_an_abort_then_cancels_only_the_rest(fleet, tmp_path):
+    """Leaving the plan's target filter (here its model) withdraws a device with reason left_targets; aborting
+    the campaign afterwards cancels the devices not run yet but keeps the withdrawn one withdrawn: one row
+    per device."""
+    from althan_ota.campaign import CampaignStore, Reason, State, abort_campaign, create_campaign, run_campaign
+
+    models = sorted(set(fleet.column("model").tolist()))
+    plan = plan_for(models=tuple(models[:2]), canary_installations=5, wave_growth=2.0, max_wave_installations=10,
+                    pause_failure_rate=1.0, abort_failure_rate=1.0)
+    device_ids = fleet.column("device_id").tolist()
+    eligible = set(np.asarray(device_ids, dtype=object)[target(plan, fleet).eligible].tolist())
+    with CampaignStore(tmp_path / "s.duckdb") as store:
+        create_campaign(store, plan, fleet, str(tmp_path / "fleet.parquet"), seed=2, campaign_id="f")
+        run_campaign(store, "f", fleet=fleet, max_waves=1)
+        left = sorted(eligible - _waves_run(store, "f"))[0]
+        later = _later_extract(fleet, {"model": {left: models[-1]}})
+        run_campaign(store, "f", fleet=later, max_waves=1)
+        abort_campaign(store, "f", fleet=later)
+        assert store.status("f") == "aborted"
+        devices = store.table("devices", "f")
+    assert devices.num_rows == len(set(devices["device_id"].to_pylist()))
+    rows = {r["device_id"]: r for r in devices.to_pylist()}
+    assert (rows[left]["state"], rows[left]["reason"]) == (State.WITHDRAWN, Reason.LEFT_TARGETS)
+    cancelled = {d for d, r in rows.items() if r["state"] == State.CANCELLED}
+    assert cancelled and left not in cancelled
+    assert set(rows) >= eligible                                   # every device of the plan has its row
