@@ -84,7 +84,7 @@ def _waves_run(store, campaign_id):
     return set(devices.filter(pc.greater_equal(devices["wave"], 0))["device_id"].to_pylist())
 
 
-def test_a_resume_on_a_fleet_where_devices_left_the_plans_scope_goes_on_without_them(fleet, tmp_path):
+def test_a_resume_on_a_fleet_where_devices_left_the_plans_scope_goes_on_without_them(fleet, tmp_path, capsys):
     """A resumed run plans its waves on the rows the campaign was planned with (kept in the store), so devices
     that left the plan's scope on a later extract reshuffle nothing. One of a wave already run keeps its
     outcome; one of a wave not run yet is withdrawn before it is requested (state withdrawn, reason
@@ -137,6 +137,17 @@ def test_a_resume_on_a_fleet_where_devices_left_the_plans_scope_goes_on_without_
         {d: (planned_supplier[d], names[2], "supplier_changed") for d in (alone, *both)}
     assert views.summary["withdrawn"] == 3
     assert {r["supplier"]: r["withdrawn"] for r in views.suppliers.to_pylist()}[names[2]] == 3
+
+    import csv
+
+    import pyarrow.parquet as pq
+
+    pq.write_table(later.table, tmp_path / "later.parquet")
+    out = tmp_path / "report"
+    assert main(["report", "programme", str(tmp_path / "s.duckdb"), "--fleet", str(tmp_path / "later.parquet"),
+                 "--out", str(out)]) == 0
+    assert "3 device(s) withdrawn from a campaign after leaving its scope (withdrawn.csv)" in capsys.readouterr().out
+    assert {r["device_id"] for r in csv.DictReader(open(out / "withdrawn.csv"))} == {alone, *both}
 
 
 def test_a_resume_of_a_store_without_planned_targets_refuses_a_fleet_that_reshuffles_its_waves(fleet, tmp_path):
