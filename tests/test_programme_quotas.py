@@ -277,6 +277,14 @@ def test_a_device_that_moved_between_two_planned_suppliers_keeps_its_requests_ch
     assert whole.equals(resumed)
     charged = dict(zip(records["device_id"].to_pylist(), records["supplier"].to_pylist()))
     assert {charged[d] for d in moved if d in charged} == {names[0]}
+    # the programme view, given the later extract, charges each day's requests as the uninterrupted run's
+    from althan_ota.report.programme import programme_views
+
+    def days(path, latest):
+        return sorted((r["day"], r["supplier"], r["requests"], r["retries"])
+                      for r in programme_views([path], latest).quota_days.to_pylist())
+
+    assert days(tmp_path / "moved.duckdb", later) == days(tmp_path / "whole.duckdb", fleet)
 
 
 def test_a_store_without_request_records_still_resumes_charging_by_the_fleet(fleet, names, tmp_path):
@@ -296,6 +304,12 @@ def test_a_store_without_request_records_still_resumes_charging_by_the_fleet(fle
     with CampaignStore.for_reading(path) as store:                  # read-only, as the reports open it
         assert store.requests_charged("q").num_rows and not any(store.requests_charged("q")["recorded"].to_pylist())
         assert store.planned_targets("q") is None
+        events = store.table("events", "q")
+    from althan_ota.report.programme import programme_views
+
+    per, _ = _requests_per_day_and_supplier(events, fleet)               # charged by the fleet's suppliers
+    rows = programme_views([path], fleet).quota_days.to_pylist()
+    assert {(r["day"], r["supplier"]): r["requests"] for r in rows} == per
     with CampaignStore(path) as store:
         assert run_campaign(store, "q", fleet=fleet).status == "finished"
         resumed = store.table("events", "q").sort_by([("t", "ascending"), ("device_id", "ascending"),
