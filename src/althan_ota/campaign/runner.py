@@ -180,17 +180,19 @@ def _withdraw_out_of_scope(store: CampaignStore, campaign_id: str, plan: Campaig
     if len(new):
         supplier = fleet.column("supplier").astype(object)[new]
         left_suppliers = np.array([plan.suppliers is not None and s not in plan.suppliers for s in supplier], bool)
-        withdrawn_supplier, withdrawn_targets = outcome("withdrawn_supplier_changed"), outcome("withdrawn_left_targets")
         out_of_scope = ~targeting.in_scope[new]
-        for rows, row in ((new[out_of_scope & left_suppliers], withdrawn_supplier),
-                          (new[out_of_scope & ~left_suppliers], withdrawn_targets)):
-            if len(rows):
-                store.insert_devices(campaign_id, *_final_rows(campaign_id, fleet, rows, row.state,
-                                                               np.full(len(rows), row.reason, np.uint8), t=t, wave=-1))
+        parts = []
+        for rows, key in ((new[out_of_scope & left_suppliers], "withdrawn_supplier_changed"),
+                          (new[out_of_scope & ~left_suppliers], "withdrawn_left_targets")):
+            row = outcome(key)
+            parts.append(_final_rows(campaign_id, fleet, rows, row.state, np.full(len(rows), row.reason, np.uint8),
+                                     t=t, wave=-1))
         ineligible = new[~out_of_scope]
-        if len(ineligible):
-            store.insert_devices(campaign_id, *_final_rows(campaign_id, fleet, ineligible, State.NOT_ELIGIBLE,
-                                                           targeting.reason[ineligible], t=t, wave=-1))
+        parts.append(_final_rows(campaign_id, fleet, ineligible, State.NOT_ELIGIBLE, targeting.reason[ineligible],
+                                 t=t, wave=-1))
+        # in one transaction: a run stopped here records them all or none (the next resume records the rest)
+        store.insert_devices(campaign_id, pa.concat_tables([d for d, _ in parts]),
+                             pa.concat_tables([e for _, e in parts]))
     keep = (hub >= 0) | (meter >= 0)
     keep[:lo] = True
     bounds = np.concatenate([[0], np.cumsum(keep)])[waves.wave_bounds]
