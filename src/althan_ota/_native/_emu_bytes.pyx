@@ -21,7 +21,7 @@ UNIT_COLUMNS = {"installation": "u8", "han_per": "f8", "bridge_per": "f8"}
 OUTPUT_COLUMNS = {"frames_built": "u4", "frames_rejected_fcs": "u4", "frames_rejected_mic": "u4",
                   "undetected_errors": "u4", "hash_ok": "u1", "image_corrupted": "u1"}
 DEF_STRIDE = 128
-NO_RUNS = np.zeros(2, dtype=np.uint32)
+_NO_RUNS = np.zeros(2, dtype=np.uint32)
 cdef size_t STRIDE = DEF_STRIDE
 
 
@@ -91,7 +91,7 @@ cdef class Pass(Control):
         if lost_first[0] != 0 or (steps.size and steps.min() < 0) or lost_runs.shape != (2 * runs,):
             raise ParameterError(f"lost_first does not index the {lost_runs.shape[0] // 2} runs of lost_runs")
         # an empty array may have no buffer behind it: the C pass reads no run then, but wants a pointer
-        self.t.lost_runs = <const uint32_t *>array_data(lost_runs if runs else NO_RUNS, "u4",
+        self.t.lost_runs = <const uint32_t *>array_data(lost_runs if runs else _NO_RUNS, "u4",
                                                         2 * runs if runs else 2, "lost_runs", False)
         self.out.frames_built = <uint32_t *>column(out, "frames_built", rows, True)
         self.out.frames_rejected_fcs = <uint32_t *>column(out, "frames_rejected_fcs", rows, True)
