@@ -29,9 +29,10 @@
  * segments): runs are rare, as lost exchanges are (0.46 per device on the defaults), so the national fleet
  * (4,000,000 devices) needs about 32 MB of index and some 16 MB of runs. The cost grows with the runs, at most
  * one per block a device asked for: a fleet losing one exchange in a thousand (ten times the defaults' rate)
- * needs about 150 MB (300 MB while the engine runs), well under the 2 GB budget; only a fleet losing a large
- * share of its exchanges would go past it, and that fleet's byte pass builds that many frames too. The engine
- * appends a device's run only when it moves to another block, so delivered exchanges cost nothing.
+ * needs about 150 MB (some 500 MB at the peak, while the engine's segments and the ordered copy coexist), well
+ * under the 2 GB budget; only a fleet losing a large share of its exchanges would go past it, and that fleet's
+ * byte pass builds that many frames too. The engine appends a device's run only when it moves to another
+ * block, so delivered exchanges cost nothing.
  *
  * Randomness (Philox, rng.h, keyed by (seed, installation), so nothing depends on threads):
  *   stream ALT_EMU_BYTES_STREAM_KEY + side      the device's 128-bit NWK key: the stream's first two words,
