@@ -86,6 +86,8 @@ cdef class Pass(Control):
         self.t.han_per = <const double *>column(timing, "han_per", self.n, False)
         self.t.bridge_per = <const double *>column(timing, "bridge_per", self.n, False)
         self.t.lost_first = <const uint64_t *>array_data(lost_first, "u8", rows + 1, "lost_first", False)
+        if not isinstance(lost_runs, np.ndarray) or lost_runs.ndim != 1:
+            raise ParameterError("lost_runs must be a 1-d uint32 array of (slot, count) pairs")
         runs = int(lost_first[rows])
         steps = np.diff(lost_first.astype(np.int64))
         if lost_first[0] != 0 or (steps.size and steps.min() < 0) or lost_runs.shape != (2 * runs,):
