@@ -115,33 +115,39 @@ def test_every_tier_places_and_builds_the_same_frames(traced, image, aes_tier, c
         assert frames == ref[0] and np.array_equal(corrupted, ref[1]) and np.array_equal(offsets, ref[2])
 
 
-def _pass_inputs(result, image):
-    cols = {name: getattr(result, name).copy() for name in ("outcome", "exchanges", "exchange_retries")}
-    cols["han_per"], cols["bridge_per"] = result.han_per, result.bridge_per
-    return cols, np.unique(result.installation).astype(np.uint64)
-
-
 def test_lost_runs_that_disagree_with_the_counts_are_refused(traced, image):
-    cols, units = _pass_inputs(traced, image)
-    rows = 2 * units.shape[0]
+    """The byte pass made by hand from one device's traced exchanges: the exact runs are taken (and place its
+    corrupted frames as the run did), runs one repeat short and a misshapen index are refused."""
+    block_size = traced.params.ota.block_size
+    cols = {name: getattr(traced, name).copy() for name in ("outcome", "exchanges", "exchange_retries")}
+    cols["han_per"], cols["bridge_per"] = traced.han_per, traced.bridge_per
+    units = np.arange(len(traced) // 2, dtype=np.uint64)
     row = int(np.flatnonzero(traced.exchange_retries)[0])
-    # the runs of this one device, as the log would hold them, but one repeat short
+    others = np.arange(len(traced)) != row
+    cols["exchanges"][others] = cols["exchange_retries"][others] = 0    # only row's losses are in the log
+    # row's runs as the timing run logs them: (block asked for, lost exchanges there), the Upgrade End's block
+    # being the number of blocks
     ex = traced.trace.device(row)
     lost = ex[ex["result"] != DELIVERED]
-    slots = np.where(lost["kind"] == UPGRADE_END, -(-IMAGE_SIZE // 50), lost["offset"] // 50)
+    slots = np.where(lost["kind"] == UPGRADE_END, -(-IMAGE_SIZE // block_size), lost["offset"] // block_size)
     values, counts = np.unique(slots, return_counts=True)
-    counts[-1] -= 1
-    keep = counts > 0
-    runs = np.stack([values[keep], counts[keep]], axis=1).astype(np.uint32).ravel()
-    first = np.zeros(rows + 1, dtype=np.uint64)
-    first[row + 1:] = runs.shape[0] // 2
-    for other in np.flatnonzero(cols["exchange_retries"]):
-        if other != row:
-            cols["exchange_retries"][other] = 0    # only row's repeats are in the log
-            cols["exchanges"][other] = 0
-    p = make_pass(cols, units, memoryview(image), traced.params.ota, traced.seed, ByteParams(), (first, runs))
-    with pytest.raises(ParameterError, match="disagree"):
+
+    def attempt(counts):
+        keep = counts > 0
+        runs = np.stack([values[keep], counts[keep]], axis=1).astype(np.uint32).ravel()
+        first = np.zeros(len(traced) + 1, dtype=np.uint64)
+        first[row + 1:] = runs.shape[0] // 2
+        p = make_pass({k: v.copy() for k, v in cols.items()}, units, memoryview(image), traced.params.ota,
+                      traced.seed, ByteParams(), (first, runs))
         p.execute(1)
+        return p, first, runs
+
+    exact, first, runs = attempt(counts)
+    n = int(traced.frames_built[row])
+    assert np.array_equal(exact.device_frames(row, 0, n)[1], traced.device_frames(row, 0, n)[1])
+    short = counts.copy()
+    short[-1] -= 1
+    with pytest.raises(ParameterError, match="disagree"):
+        attempt(short)
     with pytest.raises(ParameterError, match="lost_first"):
-        make_pass(cols, units, memoryview(image), traced.params.ota, traced.seed, ByteParams(),
-                  (first, runs[:-2]))
+        make_pass(cols, units, memoryview(image), traced.params.ota, traced.seed, ByteParams(), (first, runs[:-2]))

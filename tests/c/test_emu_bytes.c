@@ -2,7 +2,9 @@
  * every device that got its blocks holds the image (SHA-256 checked here against alt_sha256 of the image);
  * a corrupted CH copy always ends as a hash failure; results do not depend on threads or tiers; exported
  * frames parse with the device key and carry the image bytes at their offset; the batch receiver agrees with
- * alt_frames_parse on forged frames; bad parameters are refused. */
+ * alt_frames_parse on forged frames; every corrupted frame sits where its device's lost-exchange run says, and
+ * runs that disagree with the counts are refused; the timing engine's log orders runs by device; bad parameters
+ * are refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
