@@ -138,7 +138,7 @@ ALT_ALWAYS_INLINE int after_exchange(download *d, loop_state *ls, int r)
         return 0;
     }
     d->exchange_retries++;
-    if (d->lost_log)
+    if (d->lost_log && ls->kind <= ALT_EMU_UPGRADE_END)   /* the kinds whose repeats the byte pass sends */
         lost_note(d, ls->done);
     if (r == 0 && ++ls->failures >= p->max_consecutive_failures) {
         d->outcome = ALT_EMU_ABORTED;

@@ -4,7 +4,10 @@
  * A device's lost exchanges are kept as runs (slot, count): `count` exchanges that did not deliver (lost, or
  * cut by an outage: every exchange the timing run counts in exchange_retries) while the device held `slot`
  * blocks, i.e. while it was asking for block `slot` (slot == the number of blocks: the Upgrade End exchange).
- * A device's runs have strictly increasing slots and their counts add up to its exchange_retries.
+ * A device's runs have strictly increasing slots and their counts add up to its exchange_retries. Only the
+ * exchanges whose repeats the byte pass sends are logged: kinds up to ALT_EMU_UPGRADE_END (emu.h); a kind added
+ * later that carries no image data is left out, and if the engine counts its losses as exchange retries the
+ * byte pass refuses the log rather than send Image Block Responses for them.
  *
  * The engine appends a device's run when the device moves on to another slot or ends (alt_emu_outputs.lost);
  * the threads share one log under a mutex, which costs nothing measurable: appends happen only at lost
