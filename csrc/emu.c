@@ -107,6 +107,17 @@ ALT_ALWAYS_INLINE int boundary(download *d, loop_state *ls, const alt_emu_contro
     return 0;
 }
 
+/* Bytes fidelity: the exchange the device made while holding `slot` blocks did not deliver (emu_lost.h). */
+static void lost_note(download *d, uint64_t slot)
+{
+    if (d->lost_count && slot != d->lost_slot) {
+        alt_emu_lost_log_append(d->lost_log, d->lost_row, d->lost_slot, d->lost_count);
+        d->lost_count = 0;
+    }
+    d->lost_slot = (uint32_t)slot;
+    d->lost_count++;
+}
+
 /* The bookkeeping after an exchange returned r (1 delivered, 0 lost, -1 cut). Returns 1 when the download
  * ended (completed or aborted). */
 ALT_ALWAYS_INLINE int after_exchange(download *d, loop_state *ls, int r)
@@ -127,6 +138,8 @@ ALT_ALWAYS_INLINE int after_exchange(download *d, loop_state *ls, int r)
         return 0;
     }
     d->exchange_retries++;
+    if (d->lost_log && ls->kind <= ALT_EMU_UPGRADE_END)   /* the kinds whose repeats the byte pass sends */
+        lost_note(d, ls->done);
     if (r == 0 && ++ls->failures >= p->max_consecutive_failures) {
         d->outcome = ALT_EMU_ABORTED;
         d->t_service_end = d->t;
@@ -330,6 +343,8 @@ static void inst_prepare(inst_ctx *c, const alt_emu_params *p, uint64_t inst, un
     for (int side = 0; side < 2; side++) {
         init_download(&c->dl[side], p, inst, side, per);
         size_t i = 2 * row + (size_t)side;
+        c->dl[side].lost_log = out->lost;
+        c->dl[side].lost_row = i;
         c->traced[side] = NULL;
         if (trace && trace->capacity[i]) {
             memset(&c->cursor[side], 0, sizeof c->cursor[side]);
@@ -390,6 +405,8 @@ static void inst_write(inst_ctx *c, const alt_emu_params *p, const alt_emu_outpu
         out->dc_wait[i] = (double)d->dc_wait * 1e-9;
         if (trace)
             trace->count[i] = c->traced[side] ? c->traced[side]->count : 0;
+        if (d->lost_log && d->lost_count)
+            alt_emu_lost_log_append(d->lost_log, i, d->lost_slot, d->lost_count);
     }
 }
 

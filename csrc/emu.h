@@ -95,6 +95,7 @@
 
 #include "alt_status.h"
 #include "emu_channel.h"
+#include "emu_lost.h"
 
 /* How a device's download ended. The numbers are stored in results and campaign stores: append, never
  * renumber; give each a name in alt_emu_outcome_name (emu.c), which the Python layer takes its list from. */
@@ -229,6 +230,8 @@ typedef struct alt_emu_outputs {
                                           * may be NULL */
     double *han_per, *bridge_per;        /* per installation: the PER actually used */
     const alt_emu_trace *trace;          /* NULL: no device traced */
+    alt_emu_lost_log *lost;              /* bytes fidelity: where each device lost exchanges (emu_lost.h);
+                                          * NULL: not recorded */
 } alt_emu_outputs;
 
 typedef struct alt_emu_control alt_emu_control;

@@ -2,6 +2,8 @@
 
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
+from .emu_lost cimport alt_emu_lost_log
+
 cdef extern from "emu.h" nogil:
     ctypedef struct alt_emu_hop_timing:
         int64_t airtime
@@ -89,6 +91,7 @@ cdef extern from "emu.h" nogil:
         double *han_per
         double *bridge_per
         const alt_emu_trace *trace
+        alt_emu_lost_log *lost
     enum:
         ALT_EMU_OUTCOMES
     const char *alt_emu_outcome_name(int outcome)

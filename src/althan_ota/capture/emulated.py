@@ -14,9 +14,9 @@ than that one (the counts are checked; a mismatch raises :class:`CaptureError`; 
 rare, has the corrupted Image Block Response the byte pass counts for it). A response is stamped when
 its exchange's last link-layer attempt ended: when it arrived, or for a lost exchange when the last attempt
 failed (the client then waits out the response timeout), or for an exchange an outage cut, when the path went
-down. Caveat: the byte pass places its corrupted repeats evenly over the download (csrc/emu_bytes.h), not at
-the exchanges the timing run lost, so the counts agree but a corrupted frame may carry a delivered exchange's
-time and an intact one a lost exchange's.
+down. The byte pass corrupts exactly the responses of the exchanges the timing run lost (or an outage cut), at
+their block (it reads where from the timing run's log: csrc/emu_bytes.h, csrc/emu_lost.h), so a corrupted frame
+always carries a lost exchange's time and offset, and an intact one a delivered exchange's.
 
 With ``requests`` (the default) the bridges' side is there too, built with the same frame builders
 (``althan_ota.frames``): each exchange's request from the bridge (NWK short BRIDGE_SHORT + side) to the CH at
