@@ -149,6 +149,14 @@ def test_a_resume_on_a_fleet_where_devices_left_the_plans_scope_goes_on_without_
     assert "3 device(s) withdrawn from a campaign after leaving its scope (withdrawn.csv)" in capsys.readouterr().out
     assert {r["device_id"] for r in csv.DictReader(open(out / "withdrawn.csv"))} == {alone, *both}
 
+    page = tmp_path / "page.html"
+    assert main(["report", "html", "--fleet", str(tmp_path / "later.parquet"), "--programme", str(tmp_path / "s.duckdb"),
+                 "--out", str(page)]) == 0
+    html = page.read_text()
+    assert "withdrawn (left the plan&#x27;s scope)" in html or "withdrawn (left the plan's scope)" in html
+    assert "Devices a resumed run withdrew" in html
+    assert all(d in html for d in (alone, *both))
+
 
 def test_a_resume_of_a_store_without_planned_targets_refuses_a_fleet_that_reshuffles_its_waves(fleet, tmp_path):
     """A store written before the planned targets were kept plans a resumed run's waves on the fleet given: a

@@ -221,7 +221,8 @@ def _programme_section(programme, figures: Figures) -> list:
                      ("verified", s["verified"]), ("failed", s["failed"]), ("in progress", s["in_progress"]),
                      ("site visits avoided", s["visits_avoided"]),
                      (f"cost avoided (£{s['visit_cost']:,.0f}/visit)", f"£{s['cost_avoided']:,.0f}"),
-                     ("devices that changed supplier", s["supplier_changes"])]),
+                     ("devices that changed supplier", s["supplier_changes"]),
+                     ("withdrawn (left the plan's scope)", s["withdrawn"])]),
              "<p class='note'>Every campaign of the stores, per energy supplier, model and month; site visits one "
              "per premises per campaign. A device that changed supplier counts under its new supplier.</p>"]
     suppliers = programme.suppliers
@@ -229,7 +230,8 @@ def _programme_section(programme, figures: Figures) -> list:
         parts.append(figures.figure(plots.horizontal_bars, suppliers["supplier"].to_pylist(),
                                     suppliers["visits_avoided"].to_pylist(), "Site visits avoided per supplier",
                                     "visits"))
-    columns = ["targeted", "verified", "in_progress", "failed", "visits_avoided", "visits_still_needed", "cost_avoided"]
+    columns = ["targeted", "verified", "in_progress", "failed", "withdrawn", "visits_avoided", "visits_still_needed",
+               "cost_avoided"]
     parts.append(_table(suppliers.select(["supplier", *columns]), caption="Per supplier"))
     parts.append(_table(programme.models.select(["manufacturer", "model", *columns]), caption="Per manufacturer and model"))
     parts.append(_table(programme.months.select(["month", *columns]), caption="Per month"))
@@ -239,6 +241,10 @@ def _programme_section(programme, figures: Figures) -> list:
     if programme.supplier_changes.num_rows:
         parts.append(_table(programme.supplier_changes, limit=25, caption="Devices that changed supplier (requested_by: "
                                                                           "the supplier its requests were charged to)"))
+    if programme.withdrawn.num_rows:
+        parts.append(_table(programme.withdrawn, limit=25, caption="Devices a resumed run withdrew because they left "
+                                                                   "the plan's scope (reason: supplier_changed or "
+                                                                   "left_targets)"))
     return parts
 
 
