@@ -167,3 +167,33 @@ def test_wait_for_data_parameters_are_checked():
         emulate(1, IMAGE, clean(ota=OtaParams(ch_ready_delay_s=-1.0)))
     with pytest.raises(ParameterError, match="wait_for_data_delay_s"):
         emulate(1, IMAGE, clean(ota=OtaParams(wait_for_data_delay_s=math.nan)))
+
+
+def test_shortcuts_and_the_building_engine_are_exact_with_wait_for_data():
+    """With WAIT_FOR_DATA, losses, bursts and outages: the lone engine's shortcuts give what stepping every
+    exchange gives, and buildings of one give the lone engine's results, bit for bit."""
+    from althan_ota._native import _emu
+    from althan_ota.emulate import GilbertElliott
+    from althan_ota.emulate.engine import engine_config
+
+    p = EmulationParams(bridge=BridgeLink(per_concentration=10.0, burst=GilbertElliott()),
+                        ota=OtaParams(ch_ready_delay_s=30.0, wait_for_data_delay_s=4.0),
+                        outages=OutageParams(ch_mean_up_s=3000, ch_mean_down_s=300, meter_mean_up_s=5000,
+                                             meter_mean_down_s=100))
+    runs = []
+    for stepped in (0, 1):
+        cfg = engine_config(20_000, p, seed=5) | {"step_every_exchange": stepped}
+        out = {k: np.empty(2 * 100, dtype=dt) for k, dt in _emu.DEVICE_COLUMNS.items()}
+        out |= {k: np.empty(100, dtype=dt) for k, dt in _emu.INSTALLATION_COLUMNS.items()}
+        _emu.Run(cfg, 0, 100, None, None, out).execute(2)
+        runs.append(out)
+    for k in runs[0]:
+        assert np.array_equal(runs[0][k], runs[1][k], equal_nan=runs[0][k].dtype.kind == "f"), k
+    lone = emulate(100, 20_000, p, seed=5)
+    assert np.array_equal(lone.t_download_end, runs[0]["t_download_end"], equal_nan=True)
+    building = emulate(100, 20_000, dataclasses.replace(p, contention=True), seed=5,
+                       buildings=[f"b{i}" for i in range(100)])
+    assert building.to_arrow().equals(lone.to_arrow())
+    # the CH was not ready for some downloads: they took longer than the same run without WAIT_FOR_DATA
+    plain = emulate(100, 20_000, dataclasses.replace(p, ota=OtaParams()), seed=5)
+    assert np.nanmax(lone.t_download_end - plain.t_download_end) > 30.0 - 5.0
