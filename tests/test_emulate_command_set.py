@@ -60,7 +60,8 @@ def test_one_notify_and_one_query_per_download_and_their_airtime_in_closed_form(
         # every HAN frame of a hub-side download and its acknowledgement, by hand
         ack = airtime.han_ack_ns(p.han)
         want = han_ns(p, airtime.IMAGE_NOTIFY_PAYLOAD) + ack
-        want += han_ns(p, airtime.QUERY_NEXT_IMAGE_REQUEST_PAYLOAD) + han_ns(p, airtime.QUERY_NEXT_IMAGE_RESPONSE_PAYLOAD)
+        want += han_ns(p, airtime.QUERY_NEXT_IMAGE_REQUEST_PAYLOAD) + \
+            han_ns(p, airtime.QUERY_NEXT_IMAGE_RESPONSE_PAYLOAD)
         want += 40 * (han_ns(p, airtime.BLOCK_REQUEST_PAYLOAD) + han_ns(p, airtime.BLOCK_RESPONSE_PAYLOAD + 50))
         want += han_ns(p, airtime.UPGRADE_END_REQUEST_PAYLOAD) + han_ns(p, airtime.UPGRADE_END_RESPONSE_PAYLOAD)
         want += (2 + 2 * 41) * ack

@@ -15,7 +15,8 @@ successful Upgrade End exchange (the counts are checked; a mismatch raises :clas
 Upgrade End exchange, rare, has the corrupted Image Block Response the byte pass counts for it). A response is
 stamped when its exchange's last link-layer attempt ended: when it arrived, or for a lost exchange when the
 last attempt failed (the client then waits out the response timeout), or for an exchange an outage cut, when
-the path went down. Caveat: the byte pass places its corrupted repeats evenly over the download (csrc/emu_bytes.h), not at
+the path went down.
+Caveat: the byte pass places its corrupted repeats evenly over the download (csrc/emu_bytes.h), not at
 the exchanges the timing run lost, so the counts agree but a corrupted frame may carry a delivered exchange's
 time and an intact one a lost exchange's.
 
