@@ -113,22 +113,40 @@ ALT_ALWAYS_INLINE int boundary(download *d, loop_state *ls, const alt_emu_contro
     return 0;
 }
 
-/* The bookkeeping after an exchange of kind ls->kind returned r (1 delivered, 0 lost, -1 cut). Returns 1 when
- * the download ended (completed or aborted). Only data exchanges (blocks and Upgrade End, not answered
- * WAIT_FOR_DATA) are counted in exchanges / exchange_retries (emu.h, "The command set"). */
-ALT_ALWAYS_INLINE int after_exchange(download *d, loop_state *ls, int r)
+/* after_exchange for the exchanges that carry no data: the notify, the query, a WAIT_FOR_DATA answer. They are
+ * not counted in exchanges / exchange_retries (emu.h, "The command set"). Kept out of line: the block loop
+ * never calls it. */
+static ALT_NOINLINE int after_control_exchange(download *d, loop_state *ls, int r)
 {
     const alt_emu_params *p = d->p;
-    const int counted = ls->kind <= ALT_EMU_UPGRADE_END && !d->waited;
-    d->exchanges += (uint32_t)counted;
-    if (r == 1 && !counted) {
+    const int waited = d->waited;
+    d->waited = 0;
+    if (r == 1) {
         ls->failures = 0;
-        if (d->waited)          /* come back later: the delay the CH asked for, at least its block period */
+        if (waited)             /* come back later: the delay the CH asked for, at least its block period */
             d->t += max64(p->wait_for_data_delay, p->min_block_period);
         else                    /* the notify or the QNI response arrived: the next step follows at once */
             ls->preamble++;
         return 0;
     }
+    if (r == 0 && ++ls->failures >= p->max_consecutive_failures) {
+        d->outcome = ALT_EMU_ABORTED;
+        d->t_service_end = d->t;
+        return 1;
+    }
+    if (r < 0)
+        d->t = max64(d->t, ls->cut);
+    return 0;
+}
+
+/* The bookkeeping after an exchange of kind ls->kind returned r (1 delivered, 0 lost, -1 cut). Returns 1 when
+ * the download ended (completed or aborted). */
+ALT_ALWAYS_INLINE int after_exchange(download *d, loop_state *ls, int r)
+{
+    const alt_emu_params *p = d->p;
+    if (ls->kind > ALT_EMU_UPGRADE_END || d->waited)
+        return after_control_exchange(d, ls, r);
+    d->exchanges++;
     if (r == 1) {
         ls->done++;
         ls->failures = 0;
@@ -142,7 +160,7 @@ ALT_ALWAYS_INLINE int after_exchange(download *d, loop_state *ls, int r)
         d->t += p->min_block_period;
         return 0;
     }
-    d->exchange_retries += (uint32_t)counted;
+    d->exchange_retries++;
     if (r == 0 && ++ls->failures >= p->max_consecutive_failures) {
         d->outcome = ALT_EMU_ABORTED;
         d->t_service_end = d->t;
