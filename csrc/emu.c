@@ -226,10 +226,10 @@ ALT_ALWAYS_INLINE int download_loop(download *d, loop_state *ls, int64_t horizon
             cut - d->t > ls->reach + max64(before.free[0], before.free[1]))
             r = patterned_exchange(d, &ls->patterns, before);
         else if (!trace)
-            r = exchange(d, kind, cut, NULL, NULL);
+            r = command_exchange(d, kind, cut, NULL);
         else {
             int64_t attempts_end = -1;
-            r = exchange(d, kind, cut, NULL, &attempts_end);
+            r = command_exchange(d, kind, cut, &attempts_end);
             trace_exchange(trace, d, kind, kind == ALT_EMU_UPGRADE_END ? (uint32_t)p->image_size
                                                                        : (uint32_t)(ls->done * p->block_size),
                            t0, attempts_end, cut, r);
