@@ -6,8 +6,8 @@ when the CH answered the block request WAIT_FOR_DATA), the Upgrade End exchange 
 set"). Each record says when the client sent the request (for an Image Notify: when the CH sent it), when the
 response arrived (for an Image Notify: when it reached the client; or, for a lost exchange, when the client
 re-requested: the response timeout, or later if the link-layer attempts took longer; for an exchange an outage
-cut, when the path went down), when its last link-layer attempt ended (for a lost exchange usually well before the client gives up
-on it), the file offset, the attempt (0: first request of that offset, k: its k-th re-request) and what
+cut, when the path went down), when its last link-layer attempt ended (for a lost exchange usually well before
+the client gives up on it), the file offset, the attempt (0: first request of that offset, k: its k-th re-request) and what
 happened. The engine steps traced devices exchange by exchange instead of taking its exact shortcuts, so the
 result is bit for bit what an untraced run gives (tests compare them). A download's first record is its Image
 Notify (``t_download_start``); the offset of notify and Query Next Image records is 0.
