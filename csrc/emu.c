@@ -39,6 +39,8 @@ enum { ENT_CH = 0, ENT_HUB = 1, ENT_METER = 2 };
  * pause a download at an exchange boundary and go on with it attempt by attempt. */
 typedef struct loop_state {
     uint64_t full, blocks, done;    /* done: blocks received; blocks + 1 once the Upgrade End exchange succeeded */
+    uint32_t preamble;              /* exchanges before the blocks done: 0 Image Notify next, 1 Query Next Image
+                                     * next, 2 the blocks */
     uint32_t failures, steps;
     int kind;                       /* the kind of the exchange about to start (set by boundary) */
     int64_t cut;                    /* the path is up from d->t until cut */
@@ -73,6 +75,7 @@ static void loop_init(download *d, loop_state *ls, int64_t start)
     ls->full = p->image_size / p->block_size;
     ls->blocks = ls->full + (p->image_size % p->block_size != 0);
     ls->done = 0;
+    ls->preamble = 0;
     ls->failures = 0;
     ls->steps = 1;
     ls->kind = ALT_EMU_BLOCK;
@@ -102,8 +105,11 @@ ALT_ALWAYS_INLINE int boundary(download *d, loop_state *ls, const alt_emu_contro
     }
     if (d->t_start < 0)
         d->t_start = d->t;
-    ls->kind = ls->done < ls->full ? ALT_EMU_BLOCK : ls->done < ls->blocks ? ALT_EMU_LAST_BLOCK
-                                                                          : ALT_EMU_UPGRADE_END;
+    if (ls->preamble < 2)
+        ls->kind = ls->preamble == 0 ? ALT_EMU_IMAGE_NOTIFY : ALT_EMU_QUERY_NEXT_IMAGE;
+    else
+        ls->kind = ls->done < ls->full ? ALT_EMU_BLOCK : ls->done < ls->blocks ? ALT_EMU_LAST_BLOCK
+                                                                              : ALT_EMU_UPGRADE_END;
     return 0;
 }
 
@@ -118,11 +124,39 @@ static void lost_note(download *d, uint64_t slot)
     d->lost_count++;
 }
 
-/* The bookkeeping after an exchange returned r (1 delivered, 0 lost, -1 cut). Returns 1 when the download
- * ended (completed or aborted). */
+/* after_exchange for the exchanges that carry no data: the notify, the query, a WAIT_FOR_DATA answer. They are
+ * not counted in exchanges / exchange_retries (emu.h, "The command set"). Kept out of line: the block loop
+ * never calls it. */
+static ALT_NOINLINE int after_control_exchange(download *d, loop_state *ls, int r)
+{
+    const alt_emu_params *p = d->p;
+    const int waited = d->waited;
+    d->waited = 0;
+    if (r == 1) {
+        ls->failures = 0;
+        if (waited)             /* come back later: the delay the CH asked for, at least its block period */
+            d->t += max64(p->wait_for_data_delay, p->min_block_period);
+        else                    /* the notify or the QNI response arrived: the next step follows at once */
+            ls->preamble++;
+        return 0;
+    }
+    if (r == 0 && ++ls->failures >= p->max_consecutive_failures) {
+        d->outcome = ALT_EMU_ABORTED;
+        d->t_service_end = d->t;
+        return 1;
+    }
+    if (r < 0)
+        d->t = max64(d->t, ls->cut);
+    return 0;
+}
+
+/* The bookkeeping after an exchange of kind ls->kind returned r (1 delivered, 0 lost, -1 cut). Returns 1 when
+ * the download ended (completed or aborted). */
 ALT_ALWAYS_INLINE int after_exchange(download *d, loop_state *ls, int r)
 {
     const alt_emu_params *p = d->p;
+    if (ls->kind > ALT_EMU_UPGRADE_END || d->waited)
+        return after_control_exchange(d, ls, r);
     d->exchanges++;
     if (r == 1) {
         ls->done++;
@@ -170,7 +204,7 @@ ALT_ALWAYS_INLINE int download_loop(download *d, loop_state *ls, int64_t horizon
         rel_state before = relative(d);
         if (horizon < ALT_RNG_NEVER && d->t + ls->span + max64(before.free[0], before.free[1]) >= horizon)
             return RUN_PAUSED;
-        int shortcuts = kind == ALT_EMU_BLOCK && may_shortcut;
+        int shortcuts = kind == ALT_EMU_BLOCK && may_shortcut && d->t >= d->ready_at;   /* no WAIT_FOR_DATA */
         int loss_free = shortcuts && loss_free_exchanges(d) >= 1;
         const step_record *rec = loss_free ? cache_find(&ls->cache, before) : NULL;
         if (rec) {
@@ -205,10 +239,10 @@ ALT_ALWAYS_INLINE int download_loop(download *d, loop_state *ls, int64_t horizon
             cut - d->t > ls->reach + max64(before.free[0], before.free[1]))
             r = patterned_exchange(d, &ls->patterns, before);
         else if (!trace)
-            r = exchange(d, kind, cut, NULL, NULL);
+            r = command_exchange(d, kind, cut, NULL);
         else {
             int64_t attempts_end = -1;
-            r = exchange(d, kind, cut, NULL, &attempts_end);
+            r = command_exchange(d, kind, cut, &attempts_end);
             trace_exchange(trace, d, kind, kind == ALT_EMU_UPGRADE_END ? (uint32_t)p->image_size
                                                                        : (uint32_t)(ls->done * p->block_size),
                            t0, attempts_end, cut, r);
@@ -342,6 +376,7 @@ static void inst_prepare(inst_ctx *c, const alt_emu_params *p, uint64_t inst, un
     const alt_emu_trace *trace = out->trace;
     for (int side = 0; side < 2; side++) {
         init_download(&c->dl[side], p, inst, side, per);
+        c->dl[side].ready_at = p->ch_ready_delay > 0 ? c->image_at + p->ch_ready_delay : -1;
         size_t i = 2 * row + (size_t)side;
         c->dl[side].lost_log = out->lost;
         c->dl[side].lost_row = i;
@@ -440,6 +475,7 @@ int alt_emu_check(const alt_emu_params *p)
     if (!p || p->block_size == 0 || p->image_size == 0 || p->max_consecutive_failures == 0)
         return ALT_EINVAL;
     if (p->min_block_period < 0 || p->ch_response_delay < 0 || p->response_timeout < 0 || p->deadline < 0 ||
+        p->ch_ready_delay < 0 || p->wait_for_data_delay < 0 ||
         p->readback_delay < 0 || p->order < ALT_EMU_METER_FIRST || p->order > ALT_EMU_CONCURRENT)
         return ALT_EINVAL;
     if (!(p->wan_failure_prob >= 0.0 && p->wan_failure_prob <= 1.0) ||

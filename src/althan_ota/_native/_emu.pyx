@@ -38,7 +38,7 @@ OUTCOMES = tuple(alt_emu_outcome_name(o).decode() for o in range(ALT_EMU_OUTCOME
 ORDERS = {"meter_first": 0, "hub_first": 1, "concurrent": 2}
 #: channel access on shared air (enum alt_emu_access of csrc/emu_channel.h)
 SHARED_ACCESS = {"aloha": 0, "csma_802154": 2, "lbt": 3}
-KINDS = ("block", "last_block", "upgrade_end")
+KINDS = ("block", "last_block", "upgrade_end", "image_notify", "query_next_image", "wait_for_data")
 LINKS = ("han", "bridge")
 DEVICE_COLUMNS = {
     "outcome": "u1", "new_version": "u1", "t_image": "f8", "t_download_start": "f8",
@@ -124,6 +124,8 @@ cdef class Run(Control):
         self.p.min_block_period = cfg["min_block_period"]
         self.p.ch_response_delay = cfg["ch_response_delay"]
         self.p.response_timeout = cfg["response_timeout"]
+        self.p.ch_ready_delay = cfg["ch_ready_delay"]
+        self.p.wait_for_data_delay = cfg["wait_for_data_delay"]
         self.p.max_consecutive_failures = cfg["max_consecutive_failures"]
         self.p.order = ORDERS[cfg["order"]]
         self.p.wan_failure_prob = cfg["wan_failure_prob"]

@@ -31,12 +31,14 @@ cdef extern from "emu.h" nogil:
         uint32_t max_deferrals
     ctypedef struct alt_emu_params:
         alt_emu_link link[2]
-        alt_emu_hop_timing frame[3][2][2]
+        alt_emu_hop_timing frame[6][2][2]
         uint64_t image_size
         uint32_t block_size
         int64_t min_block_period
         int64_t ch_response_delay
         int64_t response_timeout
+        int64_t ch_ready_delay
+        int64_t wait_for_data_delay
         uint32_t max_consecutive_failures
         int order
         double wan_failure_prob

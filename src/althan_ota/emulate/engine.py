@@ -56,6 +56,7 @@ def engine_config(image_size: int, params: EmulationParams, seed: int) -> dict:
         "image_size": image_size, "block_size": ota.block_size,
         "min_block_period": _ns(ota.min_block_period_s), "ch_response_delay": _ns(ota.ch_response_delay_s),
         "response_timeout": _ns(ota.response_timeout_s), "max_consecutive_failures": ota.max_consecutive_failures,
+        "ch_ready_delay": _ns(ota.ch_ready_delay_s), "wait_for_data_delay": _ns(ota.wait_for_data_delay_s),
         "order": ota.pair_order,
         "wan_failure_prob": float(params.wan_failure_prob), "wan_delay_median_s": float(params.wan_delay_median_s),
         "wan_delay_sigma": float(params.wan_delay_sigma),
