@@ -15,6 +15,7 @@ from althan_ota.emulate.trace import KINDS, RESULTS
 from althan_ota.errors import ParameterError
 
 UPGRADE_END, DELIVERED = KINDS.index("upgrade_end"), RESULTS.index("delivered")
+DATA_KINDS = [KINDS.index(k) for k in ("block", "last_block", "upgrade_end")]   # the notify and query carry none
 # lossy links, random outages (cut exchanges) and a short abort rule: lost exchanges of every kind
 LOSSY = EmulationParams(han=HanLink(per=0.35, max_retries=2), bridge=BridgeLink(per=0.4, duty_cycle=1.0),
                         outages=OutageParams(ch_mean_up_s=20.0, ch_mean_down_s=5.0, hub_mean_down_s=0.0,
@@ -38,6 +39,7 @@ def expected_frames(trace: np.ndarray, block_size: int) -> tuple[np.ndarray, np.
     it did not deliver; a lost Upgrade End exchange as a corrupted repeat of the last block (it carries no
     image data); a delivered Upgrade End exchange no frame at all."""
     last_block = (IMAGE_SIZE - 1) // block_size * block_size
+    trace = trace[np.isin(trace["kind"], DATA_KINDS)]
     keep = (trace["kind"] != UPGRADE_END) | (trace["result"] != DELIVERED)
     ex = trace[keep]
     corrupted = (ex["result"] != DELIVERED).astype(np.uint8)
@@ -128,6 +130,7 @@ def test_lost_runs_that_disagree_with_the_counts_are_refused(traced, image):
     # row's runs as the timing run logs them: (block asked for, lost exchanges there), the Upgrade End's block
     # being the number of blocks
     ex = traced.trace.device(row)
+    ex = ex[np.isin(ex["kind"], DATA_KINDS)]
     lost = ex[ex["result"] != DELIVERED]
     slots = np.where(lost["kind"] == UPGRADE_END, -(-IMAGE_SIZE // block_size), lost["offset"] // block_size)
     values, counts = np.unique(slots, return_counts=True)
@@ -151,3 +154,16 @@ def test_lost_runs_that_disagree_with_the_counts_are_refused(traced, image):
         attempt(short)
     with pytest.raises(ParameterError, match="lost_first"):
         make_pass(cols, units, memoryview(image), traced.params.ota, traced.seed, ByteParams(), (first, runs[:-2]))
+
+
+def test_wait_for_data_answers_carry_no_frame_of_the_byte_pass(image):
+    """With the CH not ready at once (WAIT_FOR_DATA answers, lost ones included) the byte pass still corrupts
+    exactly the lost data exchanges: the log and the counts leave the control exchanges out alike."""
+    import dataclasses
+
+    params = dataclasses.replace(LOSSY, ota=dataclasses.replace(LOSSY.ota, ch_ready_delay_s=120.0,
+                                                                wait_for_data_delay_s=7.0))
+    r = emulate(12, params=params, seed=4, fidelity="bytes", image=image, trace=True)
+    kinds = np.concatenate([r.trace.device(row)["kind"] for row in range(len(r))])
+    assert np.count_nonzero(kinds == KINDS.index("wait_for_data")) > 10
+    assert check_against_trace(r) > 50
