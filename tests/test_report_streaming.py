@@ -74,6 +74,25 @@ def test_a_session_bounds_duckdb_memory_and_spills_to_its_own_folder(demo, tmp_p
     assert not Path(spill).exists()
 
 
+def test_the_fleet_report_is_in_the_device_id_text_order(demo):
+    # sorted by the IDs' 64-bit values, which must give the order of their text (prefixes 00-, 70-, hex
+    # letters in every position)
+    for store in (None, demo / "campaigns.duckdb"):
+        ids = Session(demo / "fleet.parquet", store=store).fleet_report()["device_id"].to_pylist()
+        assert len(ids) > 100 and len({i[:2] for i in ids}) > 1
+        assert ids == sorted(ids)
+
+
+def test_out_of_sync_under_a_memory_cap_matches_the_unbounded_run(demo):
+    unbounded = Session(demo / "fleet.parquet", store=demo / "campaigns.duckdb", memory_limit="8GB")
+    tight = Session(demo / "fleet.parquet", store=demo / "campaigns.duckdb", memory_limit="64MB")
+    expected = unbounded.out_of_sync()
+    assert expected.num_rows > 0
+    assert tight.out_of_sync().equals(expected)
+    bare = Session(demo / "fleet.parquet", memory_limit="64MB").out_of_sync()
+    assert bare.equals(Session(demo / "fleet.parquet", memory_limit="8GB").out_of_sync())
+
+
 @pytest.mark.parametrize("limit", ["lots", "-1GB", ""])
 def test_a_memory_limit_that_is_not_a_size_is_refused_by_name(demo, limit):
     from althan_ota.errors import ParameterError

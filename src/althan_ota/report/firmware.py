@@ -59,13 +59,22 @@ def current_sql(store: Store | None, extract_date: dt.datetime | None) -> str:
         WHERE f.ppmid_variant IN {_duck.in_list(BRIDGE_VARIANTS)} AND f.smi_status NOT IN {_duck.in_list(NOT_INSTALLED)}"""
 
 
+# The device ID's 64 bits as a sort key: fleet device IDs are canonical EUI-64 text (upper-case hex, fixed
+# width; checked when the fleet is loaded), which sorts as its value does, and sorting millions of 8-byte
+# integers takes a fraction of sorting their 23-character text (which shares its first bytes across a
+# manufacturer). The text breaks ties, so an ID that is not canonical (which loading refuses) still sorts
+# deterministically, after the canonical ones.
+DEVICE_SORT_KEY = "try_cast('0x' || replace(device_id, '-', '') AS UBIGINT), device_id"
+
+
 def fleet_report_sql(session, order: bool = True) -> str:
     """The REPORT_SCHEMA rows as SQL over the session's connection (ordered by device ID when ``order``)."""
     return f"""
         SELECT device_id, smi_status AS status, manufacturer, model, ppmid_variant,
                printf('0x%08X', version) AS firmware_version, ch_id, mpan, mprn, installation_id, supplier,
                join_mode, last_confirmed, confirmed_by
-        FROM ({current_sql(session.store, session.extract_date)})""" + (" ORDER BY device_id" if order else "")
+        FROM ({current_sql(session.store, session.extract_date)})""" + (
+        f" ORDER BY {DEVICE_SORT_KEY}" if order else "")
 
 
 def fleet_report(session) -> pa.Table:

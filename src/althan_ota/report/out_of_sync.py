@@ -101,8 +101,14 @@ def out_of_sync(session, compatibility=None) -> pa.Table:
                LEFT JOIN outcome_causes oc ON oc.state = lc.state AND oc.reason = lc.reason"""
     # Only installations whose bridges run different versions can be out of sync: found first with one
     # aggregate, so the causes, the store's latest rows and the pairing join touch thousands of devices, not
-    # every device of the fleet (which a national fleet's join held in 1.9 GB)
-    apart = f"""SELECT installation_id FROM cur WHERE ppmid_variant IN {_duck.in_list((HUB_SIDE, METER_SIDE))}
+    # every device of the fleet (which a national fleet's join held in 1.9 GB). The current versions are
+    # written out twice rather than as one CTE: DuckDB materialises a CTE read twice, and that copy of every
+    # column of every device (4 M at national scale) spilled past the session's memory cap and doubled the
+    # run; written twice, the aggregate reads only the columns it needs and the second scan keeps only the
+    # apart installations' devices.
+    current = current_sql(session.store, session.extract_date)
+    apart = f"""SELECT installation_id FROM ({current})
+                WHERE ppmid_variant IN {_duck.in_list((HUB_SIDE, METER_SIDE))}
                 GROUP BY installation_id HAVING min(version) <> max(version)"""
     verified = _duck.quote(VERIFIED_CAUSE)
     detail = f"""CASE WHEN {{s}}.cause_key = {verified} THEN {verified}
@@ -111,9 +117,8 @@ def out_of_sync(session, compatibility=None) -> pa.Table:
                       ELSE {{c}}.cause END"""
     try:
         table = _duck.arrow(con, f"""
-            WITH cur AS ({current_sql(session.store, session.extract_date)}),
-                 apart AS ({apart}),
-                 apart_devices AS (SELECT * FROM cur SEMI JOIN apart USING (installation_id)),
+            WITH apart AS ({apart}),
+                 apart_devices AS (SELECT * FROM ({current}) SEMI JOIN apart USING (installation_id)),
                  latest AS ({latest}),
                  sides AS ({side}),
                  pairs AS (

@@ -139,7 +139,7 @@ def _line_up(keys: list[np.ndarray], values: list[dict]) -> tuple[np.ndarray, li
     one entry per side: the side's keys and its arrays "version", "status", "supplier", "confirmed"."""
     runs = []        # per side: its keys sorted and the order that sorts them (None: already sorted)
     for k in keys:
-        order = None if _is_sorted(k) else np.argsort(k)
+        order = None if _is_sorted(k) else np.argsort(k, kind="stable")
         runs.append((k if order is None else k[order], order))
     # the sorted runs concatenated: a stable sort of them is a merge (timsort finds the runs)
     stacked = np.concatenate([run for run, _ in runs])
