@@ -39,6 +39,8 @@ enum { ENT_CH = 0, ENT_HUB = 1, ENT_METER = 2 };
  * pause a download at an exchange boundary and go on with it attempt by attempt. */
 typedef struct loop_state {
     uint64_t full, blocks, done;    /* done: blocks received; blocks + 1 once the Upgrade End exchange succeeded */
+    uint32_t preamble;              /* exchanges before the blocks done: 0 Image Notify next, 1 Query Next Image
+                                     * next, 2 the blocks */
     uint32_t failures, steps;
     int kind;                       /* the kind of the exchange about to start (set by boundary) */
     int64_t cut;                    /* the path is up from d->t until cut */
@@ -73,6 +75,7 @@ static void loop_init(download *d, loop_state *ls, int64_t start)
     ls->full = p->image_size / p->block_size;
     ls->blocks = ls->full + (p->image_size % p->block_size != 0);
     ls->done = 0;
+    ls->preamble = 0;
     ls->failures = 0;
     ls->steps = 1;
     ls->kind = ALT_EMU_BLOCK;
@@ -102,16 +105,58 @@ ALT_ALWAYS_INLINE int boundary(download *d, loop_state *ls, const alt_emu_contro
     }
     if (d->t_start < 0)
         d->t_start = d->t;
-    ls->kind = ls->done < ls->full ? ALT_EMU_BLOCK : ls->done < ls->blocks ? ALT_EMU_LAST_BLOCK
-                                                                          : ALT_EMU_UPGRADE_END;
+    if (ls->preamble < 2)
+        ls->kind = ls->preamble == 0 ? ALT_EMU_IMAGE_NOTIFY : ALT_EMU_QUERY_NEXT_IMAGE;
+    else
+        ls->kind = ls->done < ls->full ? ALT_EMU_BLOCK : ls->done < ls->blocks ? ALT_EMU_LAST_BLOCK
+                                                                              : ALT_EMU_UPGRADE_END;
     return 0;
 }
 
-/* The bookkeeping after an exchange returned r (1 delivered, 0 lost, -1 cut). Returns 1 when the download
- * ended (completed or aborted). */
+/* Bytes fidelity: the exchange the device made while holding `slot` blocks did not deliver (emu_lost.h). */
+static void lost_note(download *d, uint64_t slot)
+{
+    if (d->lost_count && slot != d->lost_slot) {
+        alt_emu_lost_log_append(d->lost_log, d->lost_row, d->lost_slot, d->lost_count);
+        d->lost_count = 0;
+    }
+    d->lost_slot = (uint32_t)slot;
+    d->lost_count++;
+}
+
+/* after_exchange for the exchanges that carry no data: the notify, the query, a WAIT_FOR_DATA answer. They are
+ * not counted in exchanges / exchange_retries (emu.h, "The command set"). Kept out of line: the block loop
+ * never calls it. */
+static ALT_NOINLINE int after_control_exchange(download *d, loop_state *ls, int r)
+{
+    const alt_emu_params *p = d->p;
+    const int waited = d->waited;
+    d->waited = 0;
+    if (r == 1) {
+        ls->failures = 0;
+        if (waited)             /* come back later: the delay the CH asked for, at least its block period */
+            d->t += max64(p->wait_for_data_delay, p->min_block_period);
+        else                    /* the notify or the QNI response arrived: the next step follows at once */
+            ls->preamble++;
+        return 0;
+    }
+    if (r == 0 && ++ls->failures >= p->max_consecutive_failures) {
+        d->outcome = ALT_EMU_ABORTED;
+        d->t_service_end = d->t;
+        return 1;
+    }
+    if (r < 0)
+        d->t = max64(d->t, ls->cut);
+    return 0;
+}
+
+/* The bookkeeping after an exchange of kind ls->kind returned r (1 delivered, 0 lost, -1 cut). Returns 1 when
+ * the download ended (completed or aborted). */
 ALT_ALWAYS_INLINE int after_exchange(download *d, loop_state *ls, int r)
 {
     const alt_emu_params *p = d->p;
+    if (ls->kind > ALT_EMU_UPGRADE_END || d->waited)
+        return after_control_exchange(d, ls, r);
     d->exchanges++;
     if (r == 1) {
         ls->done++;
@@ -127,6 +172,8 @@ ALT_ALWAYS_INLINE int after_exchange(download *d, loop_state *ls, int r)
         return 0;
     }
     d->exchange_retries++;
+    if (d->lost_log && ls->kind <= ALT_EMU_UPGRADE_END)   /* the kinds whose repeats the byte pass sends */
+        lost_note(d, ls->done);
     if (r == 0 && ++ls->failures >= p->max_consecutive_failures) {
         d->outcome = ALT_EMU_ABORTED;
         d->t_service_end = d->t;
@@ -241,7 +288,7 @@ ALT_ALWAYS_INLINE int download_loop(download *d, loop_state *ls, int64_t horizon
         rel_state before = relative(d);
         if (horizon < ALT_RNG_NEVER && d->t + ls->span + max64(before.free[0], before.free[1]) >= horizon)
             return RUN_PAUSED;
-        int shortcuts = kind == ALT_EMU_BLOCK && may_shortcut;
+        int shortcuts = kind == ALT_EMU_BLOCK && may_shortcut && d->t >= d->ready_at;   /* no WAIT_FOR_DATA */
         int loss_free = shortcuts && loss_free_exchanges(d) >= 1;
         const step_record *rec = loss_free ? cache_find(&ls->cache, before) : NULL;
         if (rec) {
@@ -262,10 +309,10 @@ ALT_ALWAYS_INLINE int download_loop(download *d, loop_state *ls, int64_t horizon
             cut - d->t > ls->reach + max64(before.free[0], before.free[1]))
             r = patterned_exchange(d, &ls->patterns, before);
         else if (!trace)
-            r = exchange(d, kind, cut, NULL, NULL);
+            r = command_exchange(d, kind, cut, NULL);
         else {
             int64_t attempts_end = -1;
-            r = exchange(d, kind, cut, NULL, &attempts_end);
+            r = command_exchange(d, kind, cut, &attempts_end);
             trace_exchange(trace, d, kind, kind == ALT_EMU_UPGRADE_END ? (uint32_t)p->image_size
                                                                        : (uint32_t)(ls->done * p->block_size),
                            t0, attempts_end, cut, r);
@@ -399,7 +446,10 @@ static void inst_prepare(inst_ctx *c, const alt_emu_params *p, uint64_t inst, un
     const alt_emu_trace *trace = out->trace;
     for (int side = 0; side < 2; side++) {
         init_download(&c->dl[side], p, inst, side, per);
+        c->dl[side].ready_at = p->ch_ready_delay > 0 ? c->image_at + p->ch_ready_delay : -1;
         size_t i = 2 * row + (size_t)side;
+        c->dl[side].lost_log = out->lost;
+        c->dl[side].lost_row = i;
         c->traced[side] = NULL;
         if (trace && trace->capacity[i]) {
             memset(&c->cursor[side], 0, sizeof c->cursor[side]);
@@ -460,6 +510,8 @@ static void inst_write(inst_ctx *c, const alt_emu_params *p, const alt_emu_outpu
         out->dc_wait[i] = (double)d->dc_wait * 1e-9;
         if (trace)
             trace->count[i] = c->traced[side] ? c->traced[side]->count : 0;
+        if (d->lost_log && d->lost_count)
+            alt_emu_lost_log_append(d->lost_log, i, d->lost_slot, d->lost_count);
     }
 }
 
@@ -493,6 +545,7 @@ int alt_emu_check(const alt_emu_params *p)
     if (!p || p->block_size == 0 || p->image_size == 0 || p->max_consecutive_failures == 0)
         return ALT_EINVAL;
     if (p->min_block_period < 0 || p->ch_response_delay < 0 || p->response_timeout < 0 || p->deadline < 0 ||
+        p->ch_ready_delay < 0 || p->wait_for_data_delay < 0 ||
         p->readback_delay < 0 || p->order < ALT_EMU_METER_FIRST || p->order > ALT_EMU_CONCURRENT)
         return ALT_EINVAL;
     if (!(p->wan_failure_prob >= 0.0 && p->wan_failure_prob <= 1.0) ||

@@ -33,6 +33,23 @@
  *    started complete normally. A cut exchange counts as an exchange retry, not as a consecutive failure.
  *  - A download that has not finished by the deadline ends as ALT_EMU_TIMEOUT.
  *
+ * The command set (ZigBee OTA Upgrade cluster, ZCL 11.13) of one download, each step an "exchange" above:
+ *  1. Image Notify: the CH's unsolicited frame to the client (hub side: one HAN hop; meter side: the HAN hop,
+ *     then the hub-side bridge relays it over the bridge link). Acknowledged by the MAC only; if a hop exhausts
+ *     its attempts the CH notifies again response_timeout after the first try (and gives up after
+ *     max_consecutive_failures notifications in a row: ALT_EMU_ABORTED).
+ *  2. Query Next Image request/response, as soon as the notify arrived: an exchange like a block's (lost: the
+ *     client re-queries after its response timeout; the consecutive-failure rule applies).
+ *  3. Image Block Request/Response exchanges, the first as soon as the QNI response arrived. A request that
+ *     reaches the CH before image_at + ch_ready_delay (the CH still verifying and storing the image) is
+ *     answered WAIT_FOR_DATA (frames of kind ALT_EMU_WAIT_FOR_DATA); the client re-requests the same offset
+ *     max(wait_for_data_delay, min_block_period) after that response arrives. A delivered WAIT_FOR_DATA
+ *     response resets the consecutive failures, a lost one is a failed exchange.
+ *  4. Upgrade End request/response.
+ * Only steps 3 (data) and 4 count in exchanges / exchange_retries (the byte pass sends one Image Block
+ * Response per counted exchange); every frame of every step counts in frames, airtime and duty cycle, and the
+ * trace records every step.
+ *
  * Shared air (alt_emu_run_buildings; EmulationParams.contention): installations are grouped by building, and
  * within a building each has a HAN channel (its CH and hub-side bridge) and a bridge channel (its two bridges).
  * One event loop per building runs its downloads in time order (ties: the earlier unit of the group's canonical
@@ -95,6 +112,7 @@
 
 #include "alt_status.h"
 #include "emu_channel.h"
+#include "emu_lost.h"
 
 /* How a device's download ended. The numbers are stored in results and campaign stores: append, never
  * renumber; give each a name in alt_emu_outcome_name (emu.c), which the Python layer takes its list from. */
@@ -116,8 +134,14 @@ const char *alt_emu_outcome_name(int outcome);
 enum alt_emu_side { ALT_EMU_HUB_SIDE = 0, ALT_EMU_METER_SIDE = 1 };
 enum alt_emu_link_id { ALT_EMU_HAN = 0, ALT_EMU_BRIDGE = 1 };
 enum alt_emu_order { ALT_EMU_METER_FIRST = 0, ALT_EMU_HUB_FIRST = 1, ALT_EMU_CONCURRENT = 2 };
-/* The frame kinds of the OTA exchanges; each has a request and a response size. */
-enum alt_emu_kind { ALT_EMU_BLOCK = 0, ALT_EMU_LAST_BLOCK = 1, ALT_EMU_UPGRADE_END = 2, ALT_EMU_KINDS = 3 };
+/* The frame kinds of the OTA exchanges; each has a request and a response size. Kinds are stored in traces:
+ * append, never renumber. IMAGE_NOTIFY is one frame from the CH (its "response" timings; the request timings
+ * are unused); WAIT_FOR_DATA is an Image Block Request answered by an Image Block Response with status
+ * WAIT_FOR_DATA (its kind is decided at the CH, see "The command set"). */
+enum alt_emu_kind {
+    ALT_EMU_BLOCK = 0, ALT_EMU_LAST_BLOCK = 1, ALT_EMU_UPGRADE_END = 2, ALT_EMU_IMAGE_NOTIFY = 3,
+    ALT_EMU_QUERY_NEXT_IMAGE = 4, ALT_EMU_WAIT_FOR_DATA = 5, ALT_EMU_KINDS = 6
+};
 
 /* Timing of one frame on one link, precomputed from its bytes (all nanoseconds). */
 typedef struct alt_emu_hop_timing {
@@ -162,6 +186,9 @@ typedef struct alt_emu_params {
     int64_t min_block_period;            /* ns between a response and the next request */
     int64_t ch_response_delay;           /* ns between a request reaching the CH and its response */
     int64_t response_timeout;            /* ns from a request to re-requesting after a loss */
+    int64_t ch_ready_delay;              /* ns from the image reaching the CH until the CH serves its blocks
+                                          * (before then: WAIT_FOR_DATA); 0: at once, no WAIT_FOR_DATA */
+    int64_t wait_for_data_delay;         /* ns the CH asks a client to wait in a WAIT_FOR_DATA response */
     uint32_t max_consecutive_failures;   /* abort after this many failed exchanges in a row (>= 1) */
     int order;                           /* enum alt_emu_order */
     double wan_failure_prob;
@@ -197,12 +224,13 @@ typedef struct alt_emu_params {
 /* One exchange of a traced device (alt_emu_outputs.trace). Times are ns from the campaign start. */
 enum alt_emu_exchange_result { ALT_EMU_LOST = 0, ALT_EMU_DELIVERED = 1, ALT_EMU_CUT = 2 };
 typedef struct alt_emu_exchange_record {
-    int64_t t_request;       /* the client sends the request (Image Block Request, or Upgrade End Request) */
+    int64_t t_request;       /* the client sends the request (Image Block Request, Upgrade End Request, Query
+                              * Next Image Request), or the CH its Image Notify */
     int64_t t_response;      /* DELIVERED: the response arrived; LOST: the client re-requests (the response
                               * timeout fired, or the last attempt ended later); CUT: the path went down */
     int64_t t_attempts_end;  /* the exchange's last link-layer attempt ended (DELIVERED: t_response; CUT with
                               * no attempt on air: t_request) */
-    uint32_t offset;         /* file offset requested (the image size for Upgrade End) */
+    uint32_t offset;         /* file offset requested (the image size for Upgrade End, 0 for notify/QNI) */
     uint32_t attempt;        /* 0: first request of this offset and kind; k: its k-th re-request */
     uint8_t kind;            /* enum alt_emu_kind */
     uint8_t result;          /* enum alt_emu_exchange_result */
@@ -229,6 +257,8 @@ typedef struct alt_emu_outputs {
                                           * may be NULL */
     double *han_per, *bridge_per;        /* per installation: the PER actually used */
     const alt_emu_trace *trace;          /* NULL: no device traced */
+    alt_emu_lost_log *lost;              /* bytes fidelity: where each device lost exchanges (emu_lost.h);
+                                          * NULL: not recorded */
 } alt_emu_outputs;
 
 typedef struct alt_emu_control alt_emu_control;

@@ -52,35 +52,27 @@ static uint64_t below(alt_rng *r, uint64_t n)
 
 /* ---- the device's frame sequence ----------------------------------------------------------------------- */
 
-/* Walks the frames of one device in order: slot b (0 .. D) holds the repeats spread onto it, then (b < D) the
- * delivery of block b. Spread repeats up to slot b: floor(b R / (D + 1)); an aborted download's last
- * max_consecutive_failures repeats (its final run of failures) all go to slot D, the block it gave up on. */
+/* Walks the frames of one device in order: slot b (0 .. D) holds the repeats the timing run lost while the
+ * device asked for block b (its lost run at b, if any), then (b < D) the delivery of block b. */
 typedef struct sequence {
-    uint64_t blocks, delivered, repeats;   /* repeats: all of them, spread and final */
-    uint64_t spread, final;
+    uint64_t blocks, delivered, repeats;
+    const uint32_t *run, *run_end;      /* the device's (slot, count) runs not yet entered */
     uint64_t slot, repeats_left;
     int delivery_left;
-    /* floor(slot * spread / (delivered + 1)) kept as quotient and remainder, stepped slot by slot without a
-     * division: each slot adds spread / (delivered + 1) and spread % (delivered + 1) to them */
-    uint64_t before_q, before_r, step_q, step_r;
 } sequence;
 
 static void enter_slot(sequence *s)
 {
-    uint64_t slots = s->delivered + 1, q = s->before_q + s->step_q, r = s->before_r + s->step_r;
-    if (r >= slots) {
-        r -= slots;
-        q++;
+    s->repeats_left = 0;
+    if (s->run < s->run_end && s->run[0] == s->slot) {
+        s->repeats_left = s->run[1];
+        s->run += 2;
     }
-    s->repeats_left = q - s->before_q;     /* repeats spread up to slot + 1, minus those up to slot */
-    s->before_q = q;
-    s->before_r = r;
-    if (s->slot == s->delivered)
-        s->repeats_left += s->final;
     s->delivery_left = s->slot < s->delivered;
 }
 
-static void sequence_init(sequence *s, const alt_emu_bytes_params *p, const alt_emu_bytes_timing *in, size_t row)
+/* ALT_EINVAL when the device's runs are not what a timing run logs for its counts (emu_bytes.h). */
+static int sequence_init(sequence *s, const alt_emu_bytes_params *p, const alt_emu_bytes_timing *in, size_t row)
 {
     s->blocks = (p->image_size + p->block_size - 1) / p->block_size;
     uint32_t ex = in->exchanges[row], rep = in->exchange_retries[row];
@@ -89,14 +81,22 @@ static void sequence_init(sequence *s, const alt_emu_bytes_params *p, const alt_
     uint64_t successes = started && ex > rep ? ex - rep : 0;
     s->delivered = successes < s->blocks ? successes : s->blocks;
     s->repeats = started ? rep : 0;
-    s->final = o == ALT_EMU_ABORTED ? (s->repeats < p->max_consecutive_failures ? s->repeats
-                                                                                 : p->max_consecutive_failures) : 0;
-    s->spread = s->repeats - s->final;
+    uint64_t lo = in->lost_first[row], hi = in->lost_first[row + 1];
+    if (hi < lo)
+        return ALT_EINVAL;
+    s->run = in->lost_runs + 2 * lo;
+    s->run_end = in->lost_runs + 2 * hi;
+    uint64_t total = 0;
+    for (const uint32_t *r = s->run; r < s->run_end; r += 2) {
+        if (r[1] == 0 || r[0] > s->delivered || (r > s->run && r[0] <= r[-2]))
+            return ALT_EINVAL;
+        total += r[1];
+    }
+    if (total != s->repeats)
+        return ALT_EINVAL;
     s->slot = 0;
-    s->before_q = s->before_r = 0;
-    s->step_q = s->spread / (s->delivered + 1);
-    s->step_r = s->spread % (s->delivered + 1);
     enter_slot(s);
+    return ALT_OK;
 }
 
 /* The next frame: its block and whether it is a corrupted repeat; 0 at the end. */
@@ -361,9 +361,8 @@ static int run_units(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *
             device d;
             sequence s;
             int rc = device_init(&d, p, in, row, image);
-            if (rc)
+            if (rc || (rc = sequence_init(&s, p, in, row)) != ALT_OK)
                 return rc;
-            sequence_init(&s, p, in, row);
             /* The buffer is not cleared of an earlier device's bytes: it is hashed only when every block was
              * taken uncorrupted at its own offset (a device's sequence delivers each block once), and then
              * every byte of it has been written during this device's pass. */
@@ -462,7 +461,8 @@ static void *worker(void *arg)
 
 static int timing_ok(const alt_emu_bytes_timing *in, size_t n)
 {
-    return in && (n == 0 || (in->installation && in->outcome && in->exchanges && in->exchange_retries));
+    return in && (n == 0 || (in->installation && in->outcome && in->exchanges && in->exchange_retries &&
+                             in->lost_first && in->lost_runs));
 }
 
 static int outputs_ok(const alt_emu_bytes_outputs *o, size_t n)
@@ -532,7 +532,8 @@ int alt_emu_bytes_device_frames(const alt_emu_bytes_params *p, const alt_emu_byt
     device d;
     sequence s;
     int rc = device_init(&d, p, in, row, w->image);
-    sequence_init(&s, p, in, row);
+    if (rc == ALT_OK)
+        rc = sequence_init(&s, p, in, row);
     export_ctx e = {.first = first, .cap = cap, .out = out, .stride = stride, .lens = lens, .corrupted = corrupted,
                     .offsets = offsets};
     if (rc == ALT_OK)
@@ -555,9 +556,10 @@ int alt_emu_bytes_receive(const alt_emu_bytes_params *p, uint64_t installation, 
             return ALT_EINVAL;
     uint64_t unit_key = installation;
     uint8_t outcome = ALT_EMU_COMPLETED;
-    uint32_t zero = 0;
+    uint32_t zero = 0, no_runs[2] = {0};
+    uint64_t run_index[3] = {0};
     alt_emu_bytes_timing in = {.installation = &unit_key, .outcome = &outcome, .exchanges = &zero,
-                               .exchange_retries = &zero};
+                               .exchange_retries = &zero, .lost_first = run_index, .lost_runs = no_runs};
     buffers *w = buffers_new(p);
     if (!w)
         return ALT_ENOMEM;

@@ -8,12 +8,31 @@
  * every frame, writes the data of the frames it accepts at their offset into the device's reassembly buffer,
  * and finally compares SHA-256 of the reassembled image with the expected hash.
  *
- * Which exchanges were repeated: the timing run counts them but does not record their position, so the
- * repeats are spread evenly over the offsets the download reached (repeat j of R goes before delivered block
- * floor(j (D + 1) / R) of D, those after the last delivery at the block the download stopped on), except that
- * an aborted download's last max_consecutive_failures repeats, the run of failures that made it give up, all
- * go to the block it gave up on. A repeat sends the response for that offset, corrupted. Upgrade End exchanges carry no image data and are not sent;
- * their repeats (rare) are counted as block repeats.
+ * Which exchanges were repeated: exactly those the timing run lost, at their block. The timing run logs, per
+ * device, runs (slot, count): count exchanges that did not deliver (lost, or cut by an outage) while the device
+ * was asking for block `slot` (emu_lost.h); the byte pass sends, for each slot b from 0 on, the repeats of b's
+ * run (the response for that block, corrupted) and then the delivery of block b. So a device's k-th frame is
+ * its k-th block exchange, the frame of a lost exchange sits at that exchange's place, and an aborted download's
+ * final run of failures is at the block it gave up on. A lost Upgrade End exchange (slot = the number of
+ * blocks) carries no image data; as before it is counted as a repeat of the last block, after its delivery.
+ *
+ * How the byte pass learns the positions (the choice, and why): the timing engine logs the runs only when the
+ * bytes fidelity asks for them (alt_emu_outputs.lost), and the byte pass reads them (alt_emu_bytes_timing
+ * lost_first / lost_runs). Alternatives considered:
+ *   - re-deriving the pattern in the byte pass from the same seeded streams: no memory at all, but it means
+ *     re-running the timing engine inside the byte pass (with shared air, whole buildings: the losses depend
+ *     on the neighbours' frames), coupling the two passes' parameters and threading;
+ *   - running the byte pass per chunk right after the chunk's timing: bounded by the chunk, but it splits the
+ *     two passes (progress, buildings that must not be split, the result's device_frames() needing the lists
+ *     afterwards anyway).
+ * The log costs 8 bytes per run and 8 bytes per device (while the engine runs, 16 bytes per run in 1 MiB
+ * segments): runs are rare, as lost exchanges are (0.46 per device on the defaults), so the national fleet
+ * (4,000,000 devices) needs about 32 MB of index and some 16 MB of runs. The cost grows with the runs, at most
+ * one per block a device asked for: a fleet losing one exchange in a thousand (ten times the defaults' rate)
+ * needs about 150 MB (some 500 MB at the peak, while the engine's segments and the ordered copy coexist), well
+ * under the 2 GB budget; only a fleet losing a large share of its exchanges would go past it, and that fleet's
+ * byte pass builds that many frames too. The engine appends a device's run only when it moves to another
+ * block, so delivered exchanges cost nothing.
  *
  * Randomness (Philox, rng.h, keyed by (seed, installation), so nothing depends on threads):
  *   stream ALT_EMU_BYTES_STREAM_KEY + side      the device's 128-bit NWK key: the stream's first two words,
@@ -54,7 +73,6 @@ typedef struct alt_emu_bytes_params {
     double corrupt_image_prob;           /* per installation: the CH's copy has corrupt_bytes bytes changed */
     uint32_t corrupt_bytes;              /* 1 .. 64 (a smaller image: all its bytes) */
     double ber;                          /* bit error rate of corrupted frames; 0: from the PERs (above) */
-    uint32_t max_consecutive_failures;   /* the timing run's: an aborted download's final run of repeats */
     /* the image's identity, as its OTA header gives it: every Image Block Response carries it and the
      * receiver checks it */
     uint16_t manufacturer, image_type;
@@ -67,6 +85,11 @@ typedef struct alt_emu_bytes_timing {
     const uint8_t *outcome;              /* per device: enum alt_emu_outcome */
     const uint32_t *exchanges, *exchange_retries;
     const double *han_per, *bridge_per;  /* per unit */
+    /* where each device lost exchanges (alt_emu_lost_log_finish): device row's (slot, count) runs are
+     * lost_runs[2 lost_first[row] .. 2 lost_first[row + 1]); their counts add up to its exchange_retries, their
+     * slots increase and are at most the blocks it delivered (a device that never started has none) */
+    const uint64_t *lost_first;
+    const uint32_t *lost_runs;
 } alt_emu_bytes_timing;
 
 typedef struct alt_emu_bytes_outputs {
@@ -79,8 +102,8 @@ typedef struct alt_emu_bytes_outputs {
 /* ALT_OK or ALT_EINVAL. */
 int alt_emu_bytes_check(const alt_emu_bytes_params *p);
 
-/* The byte pass over n units on n_threads threads (ctl may be NULL). ALT_OK, ALT_EINVAL, ALT_ENOMEM, or
- * ALT_EINTR when stopped. */
+/* The byte pass over n units on n_threads threads (ctl may be NULL). ALT_OK, ALT_EINVAL (also: a device's
+ * lost runs disagree with its counts), ALT_ENOMEM, or ALT_EINTR when stopped. */
 int alt_emu_bytes_run(const alt_emu_bytes_params *p, const alt_emu_bytes_timing *in, size_t n,
                       const alt_emu_bytes_outputs *out, int n_threads, alt_emu_control *ctl);
 

@@ -53,8 +53,8 @@ def make_fleet(specs: dict[str, dict]):
 
 def history(end_state: State, reason: Reason = Reason.NONE, t0: float = 100.0) -> list[tuple[float, int, int, int]]:
     """(t, state, reason, attempt) events of one device ending in ``end_state``."""
-    if end_state == State.NOT_ELIGIBLE:
-        return [(0.0, State.NOT_ELIGIBLE, reason, 1)]
+    if end_state in (State.NOT_ELIGIBLE, State.WITHDRAWN):        # never requested
+        return [(0.0, end_state, reason, 1)]
     path = [State.TARGETED, State.REQUESTED, State.IMAGE_AT_CH, State.DOWNLOADING, State.DOWNLOADED,
             State.ACTIVATED, State.VERIFIED]
     if end_state in path:

@@ -132,3 +132,26 @@ def test_without_building_references_every_premises_is_its_own_building(estate):
     bare = Fleet(table=fleet.table.drop_columns(["building_id"]))
     rows = non_empty(campaign_views(open_store(store_path), "E", fleet=bare).buildings)
     assert rows["building_size"].to_pylist() == ["1"]
+
+
+def test_a_fleet_file_is_read_inside_the_query_with_the_same_result(estate, tmp_path):
+    """A Parquet fleet file's building references are read by DuckDB in the completion query; a file
+    without them makes every premises its own building, one without device IDs is refused."""
+    import pyarrow.parquet as pq
+
+    from althan_ota.errors import InventoryError
+    from althan_ota.report.building_sizes import device_buildings
+
+    fleet, fleet_path, store_path = estate
+    from_file = device_buildings(fleet_path).sort_by("device_id")
+    from_table = device_buildings(fleet).sort_by("device_id")
+    assert from_file.equals(from_table) and from_file.num_rows == len(fleet)
+    bare = tmp_path / "bare.parquet"
+    pq.write_table(fleet.table.drop_columns(["building_id"]), bare)
+    assert device_buildings(bare).num_rows == 0
+    assert non_empty(campaign_views(open_store(store_path), "E", fleet=bare).buildings)["building_size"].to_pylist() \
+        == ["1"]
+    no_ids = tmp_path / "no-ids.parquet"
+    pq.write_table(fleet.table.select(["building_id"]), no_ids)
+    with pytest.raises(InventoryError, match="no device_id column"):
+        campaign_views(open_store(store_path), "E", fleet=no_ids)

@@ -7,6 +7,7 @@ campaign's unit keys."""
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from althan_ota import frames as F
 from althan_ota.checksum import crc
 from althan_ota.emulate import BridgeLink, EmulationParams, HanLink, emulate
 from althan_ota.emulate.bytes import device_key
+from althan_ota.emulate.trace import KINDS
 from althan_ota.errors import CaptureError, ParameterError
 
 # very lossy links, so repeated exchanges (corrupted frames) show up, and with this seed installations 6 and
@@ -60,8 +62,17 @@ def test_the_installations_devices_and_keys(emulated, image):
     counts = np.bincount([f.device for f in frames if f.command == "ImageBlockResponse"], minlength=4)
     assert counts.tolist() == [d.frames for d in devices] and all(counts)
     sent = np.bincount([f.device for f in frames if f.sender == "client"], minlength=4)
-    assert sent.tolist() == [d.requests for d in devices] == traced(image).exchanges.tolist()
-    assert all(f.sender == ("server" if f.command.endswith("Response") else "client") for f in frames)
+    result = traced(image)
+    # a request per exchange but the CH's notifies; the notify and the query come first
+    asked = [int(np.count_nonzero(result.trace.device(row)["kind"] != NOTIFY)) for row in range(4)]
+    assert sent.tolist() == [d.requests for d in devices] == asked
+    for row in range(4):
+        own = [f.command for f in frames if f.device == row]
+        first_query = own.index("QueryNextImageRequest")
+        assert own[0] == "ImageNotify" and set(own[:first_query]) == {"ImageNotify"}
+        assert "QueryNextImageResponse" in own and own.index("QueryNextImageResponse") < own.index("ImageBlockRequest")
+    assert all(f.sender == ("server" if f.command.endswith("Response") or f.command == "ImageNotify" else "client")
+               for f in frames)
     assert any(f.corrupted for f in frames) and not any(f.corrupted for f in frames if f.sender == "client")
     assert any(d.hash_ok for d in devices)
 
@@ -81,27 +92,55 @@ def responses(frames, row):
     return [f for f in frames if f.device == row and f.command == "ImageBlockResponse"]
 
 
+NOTIFY = KINDS.index("image_notify")
+
+
+def same_content(ours: bytes, theirs: bytes, key: bytes) -> bool:
+    """Two intact Image Block Responses carry the same command (their counters and sequence numbers aside)."""
+    a, b = (F.parse(p, F.Keys(nwk_key=key)).frame for p in (ours, theirs))
+    return a.ota == b.ota and a.nwk.sec_src == b.nwk.sec_src and (a.mac.dst_addr, a.nwk.dst) == (b.mac.dst_addr,
+                                                                                                    b.nwk.dst)
+
+
 def test_frames_are_the_emulators(emulated, image):
-    """Each device's responses are exactly device_frames() of the same emulation, in exchange order; each
-    request asks for the offset its response carries, with the same ZCL sequence number."""
+    """Each device's data responses are device_frames() of the same emulation, in exchange order (the intact
+    ones re-secured with the CH's counter over the whole command set, the corrupted ones byte for byte); each
+    request asks for the offset its response carries, with the same ZCL sequence number (the exchange's)."""
     frames, devices = emulated
     result = traced(image)
     for row, d in enumerate(devices):
-        mine = responses(frames, row)
+        mine = [f for f in responses(frames, row) if not is_wait(f, d)]
         sent, corrupted, offsets = result.device_frames(row, 0, d.frames + 1, offsets=True)
-        assert [f.psdu for f in mine] == sent and [f.corrupted for f in mine] == corrupted.astype(bool).tolist()
+        assert len(mine) == len(sent) and [f.corrupted for f in mine] == corrupted.astype(bool).tolist()
+        for f, theirs in zip(mine, sent):
+            assert f.psdu == theirs if f.corrupted else same_content(f.psdu, theirs, d.nwk_key)
         keys = F.Keys(nwk_key=d.nwk_key)
         own = [f for f in frames if f.device == row]
+        data_asked = [F.parse(f.psdu, keys).frame for f in own if f.sender == "client"
+                      and f.command in ("ImageBlockRequest", "UpgradeEndRequest")]
+        answered = [F.parse(f.psdu, keys).frame for f in own if f.command == "ImageBlockResponse" and not f.corrupted]
+        seq_offset = {a.zcl.seq: a.ota.file_offset for a in data_asked if isinstance(a.ota, F.ImageBlockRequest)}
+        assert all(seq_offset[r.zcl.seq] == r.ota.file_offset for r in answered if r.ota.status == F.SUCCESS)
+        assert set(seq_offset.values()) <= {int(o) for o in offsets}
         asked = [F.parse(f.psdu, keys).frame for f in own if f.sender == "client"]
-        assert [a.ota.file_offset for a in asked if isinstance(a.ota, F.ImageBlockRequest)] == \
-            [int(o) for o, a in zip(offsets, asked) if isinstance(a.ota, F.ImageBlockRequest)]
-        assert [a.zcl.seq for a in asked] == [k & 0xFF for k in range(len(asked))]
+        exchange = np.flatnonzero(result.trace.device(row)["kind"] != NOTIFY)
+        assert [a.zcl.seq for a in asked] == [int(k) & 0xFF for k in exchange]
         assert [a.nwk.frame_counter for a in asked] == list(range(1, len(asked) + 1))
         assert all(a.nwk.src == d.client and a.nwk.dst == 0 for a in asked)
+        # the CH's frames to the device count one NWK frame counter through the whole command set
+        told = [F.parse(f.psdu, keys).frame for f in own if f.sender == "server" and not f.corrupted]
+        counters = [t.nwk.frame_counter for t in told]
+        assert counters == sorted(set(counters)) and counters[0] == 1
         if d.outcome == "completed":
             assert [f.command for f in own[-2:]] == ["UpgradeEndRequest", "UpgradeEndResponse"]
             end = F.parse(own[-1].psdu, keys).frame
-            assert end.nwk.frame_counter == d.frames + 1 and end.zcl.seq == (len(asked) - 1) & 0xFF
+            assert end.nwk.frame_counter == sum(f.sender == "server" for f in own) and \
+                end.zcl.seq == asked[-1].zcl.seq
+
+
+def is_wait(f, d) -> bool:
+    return not f.corrupted and F.parse(f.psdu, F.Keys(nwk_key=d.nwk_key)).frame.ota.status == F.WAIT_FOR_DATA
+
 
 
 def test_timestamps_are_the_traced_exchanges(emulated, pcap, image):
@@ -116,16 +155,19 @@ def test_timestamps_are_the_traced_exchanges(emulated, pcap, image):
         own = [f for f in frames if f.device == row]
         t_all = np.array([f.time for f in own])
         assert np.all(np.diff(t_all) >= 0)
-        # every request at its exchange's request time
+        # every request at its exchange's request time, every notify when the CH sent it
         t_req = np.array([f.time for f in own if f.sender == "client"])
-        assert np.array_equal(t_req, start + rec["t_request"])
+        assert np.array_equal(t_req, start + rec["t_request"][rec["kind"] != NOTIFY])
+        t_notify = np.array([f.time for f in own if f.command == "ImageNotify"])
+        assert np.array_equal(t_notify, start + rec["t_request"][rec["kind"] == NOTIFY])
         # responses: strictly increasing, within the download
         mine = responses(frames, row)
         t = np.array([f.time for f in mine]) - start
         assert len(t) == d.frames and np.all(np.diff(t) > 0)
         assert t[0] >= d.t_download_start - EPS
-        carried = rec[:len(t)]
-        blocks = carried["kind"] != 2
+        data = np.isin(rec["kind"], [KINDS.index(k) for k in ("block", "last_block", "upgrade_end")])
+        carried = rec[data][:len(t)]
+        blocks = carried["kind"] != KINDS.index("upgrade_end")
         assert np.all(t[blocks] <= d.t_download_end + EPS)
         if d.outcome == "completed":
             assert t[blocks][-1] == pytest.approx(d.t_download_end, abs=EPS)
@@ -259,7 +301,10 @@ def test_frames_and_exchanges_that_do_not_match_are_an_error(image, monkeypatch)
     from althan_ota.emulate.trace import ExchangeTrace
 
     device = ExchangeTrace.device
-    monkeypatch.setattr(ExchangeTrace, "device", lambda self, row: device(self, row)[1:])
+    def one_data_exchange_less(self, row):
+        rec = device(self, row)
+        return np.delete(rec, np.flatnonzero(rec["kind"] == KINDS.index("block"))[:1])
+    monkeypatch.setattr(ExchangeTrace, "device", one_data_exchange_less)
     with pytest.raises(CaptureError, match="match one to one"):
         C.emulated_capture(image, INSTALLATIONS, seed=SEED, params=LOSSY)
 
@@ -326,6 +371,47 @@ def test_frames_carry_the_images_own_identity():
             continue
         ota = F.parse(f.psdu, F.Keys(nwk_key=devices[f.device].nwk_key)).frame.ota
         commands.add(f.command)
-        idents.add((ota.manufacturer, ota.image_type, ota.file_version))
-    assert {"ImageBlockRequest", "ImageBlockResponse", "UpgradeEndRequest"} <= commands
+        if f.command == "QueryNextImageRequest":     # the bridge's running version: the image's less one
+            assert (ota.manufacturer, ota.image_type, ota.file_version) == (0x1037, 0x0142, 0x01030200 - 1)
+        else:
+            idents.add((ota.manufacturer, ota.image_type, ota.file_version))
+    assert {"ImageNotify", "QueryNextImageRequest", "QueryNextImageResponse", "ImageBlockRequest",
+            "ImageBlockResponse", "UpgradeEndRequest"} <= commands
     assert idents == {(0x1037, 0x0142, 0x01030200)}
+
+
+def test_wait_for_data_answers_in_the_capture(image, tmp_path):
+    """A CH not ready for the first 2 s answers the first block requests WAIT_FOR_DATA: the capture has those
+    answers (current time, the time to come back, the block period in ms), our reader counts them, and tshark
+    decodes them as WAIT_FOR_DATA."""
+    from althan_ota.emulate import OtaParams
+
+    params = EmulationParams(ota=OtaParams(ch_ready_delay_s=2.0, wait_for_data_delay_s=0.5))
+    frames, devices = C.emulated_capture(image, [5], seed=1, params=params)
+    waits = {}
+    for f in frames:
+        if f.command == "ImageBlockResponse" and not f.corrupted:
+            parsed = F.parse(f.psdu, F.Keys(nwk_key=devices[f.device].nwk_key)).frame
+            if parsed.ota.status == F.WAIT_FOR_DATA:
+                waits.setdefault(f.device, []).append((f.time, parsed))
+    assert waits, "the CH should have answered WAIT_FOR_DATA"
+    for device, answers in waits.items():
+        for time, parsed in answers:
+            assert parsed.ota.current_time == int(time) - C.emulated.ZIGBEE_EPOCH
+            # UTCTime has whole seconds: the time to come back is rounded up, never earlier than asked
+            assert parsed.ota.request_time == math.ceil(time + 0.5) - C.emulated.ZIGBEE_EPOCH
+            assert parsed.ota.min_block_period == 100          # ms: the default 0.1 s
+    path = tmp_path / "wait.pcap"
+    C.write_pcap(path, [(f.time, f.psdu) for f in frames])
+    report = C.read_transfers(path, [F.Keys(nwk_key=d.nwk_key) for d in devices], image_size=len(image))
+    by_network = {t.network: t for t in report.transfers}
+    for device, answers in waits.items():
+        assert by_network[device].waits == len(answers)
+    if TSHARK is not None:
+        cmd = [TSHARK, "-r", str(path)]
+        for d in devices:
+            cmd += ["-o", f'uat:zigbee_pc_keys:"{d.nwk_key.hex()}","Normal","{d.side}"']
+        cmd += ["-T", "fields", "-e", "zbee_zcl_general.ota.status", "-e", "_ws.col.Info"]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()
+        assert sum(line.startswith("0x97") for line in out) == sum(len(a) for a in waits.values())
+        assert any("Image Notify" in line for line in out) and any("Query Next Image Response" in line for line in out)

@@ -67,6 +67,36 @@ def test_ota_payload_sizes_match_zigpy():
     assert len(server.upgrade_end.schema(status=0, **ids).serialize()) == airtime.UPGRADE_END_REQUEST_PAYLOAD
     assert len(client.upgrade_end_response.schema(current_time=0, upgrade_time=0, **ids).serialize()) == \
         airtime.UPGRADE_END_RESPONSE_PAYLOAD
+    short = dict(manufacturer_code=0x1234, image_type=1)
+    assert len(client.image_notify.schema(payload_type=3, query_jitter=100, new_file_version=2, **short)
+               .serialize()) == airtime.IMAGE_NOTIFY_PAYLOAD
+    assert len(server.query_next_image.schema(field_control=0, current_file_version=2, **short).serialize()) == \
+        airtime.QUERY_NEXT_IMAGE_REQUEST_PAYLOAD
+    assert len(client.query_next_image_response.schema(status=0, file_version=2, image_size=1000, **short)
+               .serialize()) == airtime.QUERY_NEXT_IMAGE_RESPONSE_PAYLOAD
+    wait = client.image_block_response.schema(status=0x97, current_time=1, request_time=2, minimum_block_period=3)
+    assert len(wait.serialize()) == airtime.WAIT_FOR_DATA_RESPONSE_PAYLOAD     # status 0x97: WAIT_FOR_DATA
+
+
+def test_ota_payload_sizes_match_our_frame_builder():
+    """The sizes the timing uses are the sizes althan_ota.frames builds (PSDU = MAC + NWK + ... + FCS)."""
+    from althan_ota import frames as F
+
+    def psdu(ota) -> int:
+        mac = F.MacHeader(seq=1, dst_pan=0x1A62, dst_addr=0x4C2E, src_addr=0, ack_request=True)
+        nwk = F.NwkHeader(dst=0x4C2E, src=0, seq=1, sec_src=0x00124B0000000001, frame_counter=1)
+        zcl = F.ZclHeader(seq=1, command=ota.COMMAND, server_to_client=ota.SERVER_TO_CLIENT)
+        return len(F.build(F.Frame(mac, nwk, F.ApsHeader(counter=1), zcl, ota), nwk_key=bytes(16)))
+
+    ids = dict(manufacturer=0x1234, image_type=1, file_version=2)
+    for ota, payload in ((F.ImageNotify(**ids), airtime.IMAGE_NOTIFY_PAYLOAD),
+                         (F.QueryNextImageRequest(**ids), airtime.QUERY_NEXT_IMAGE_REQUEST_PAYLOAD),
+                         (F.QueryNextImageResponse(image_size=1000, **ids), airtime.QUERY_NEXT_IMAGE_RESPONSE_PAYLOAD),
+                         (F.ImageBlockResponse(status=F.WAIT_FOR_DATA, current_time=1, request_time=2,
+                                               min_block_period=100), airtime.WAIT_FOR_DATA_RESPONSE_PAYLOAD),
+                         (F.ImageBlockRequest(file_offset=50, max_data_size=50, **ids), airtime.BLOCK_REQUEST_PAYLOAD),
+                         (F.UpgradeEndRequest(**ids), airtime.UPGRADE_END_REQUEST_PAYLOAD)):
+        assert psdu(ota) == airtime.psdu_bytes(payload), type(ota).__name__
 
 
 # ---------------------------------------------------------------- analytic checks
@@ -85,10 +115,18 @@ def exchange_ns(p: EmulationParams, req_payload: int, resp_payload: int, side: i
         return round(br.tx_delay_s * 1e9) + nbytes * 8 * 10**9 // br.bit_rate_bps + \
             round(br.turnaround_s * 1e9) + br.overhead_bytes * 8 * 10**9 // br.bit_rate_bps
 
+    if req_payload is None:             # an Image Notify: the CH's frame alone
+        return han_hop(resp_payload) + (br_hop(resp_payload) if side == 1 else 0)
     t = han_hop(req_payload) + round(p.ota.ch_response_delay_s * 1e9) + han_hop(resp_payload)
     if side == 1:
         t += br_hop(req_payload) + br_hop(resp_payload)
     return t
+
+
+def preamble_ns(p: EmulationParams, side: int) -> int:
+    """The loss-free Image Notify and Query Next Image exchange that start every download."""
+    return exchange_ns(p, None, airtime.IMAGE_NOTIFY_PAYLOAD, side) + \
+        exchange_ns(p, airtime.QUERY_NEXT_IMAGE_REQUEST_PAYLOAD, airtime.QUERY_NEXT_IMAGE_RESPONSE_PAYLOAD, side)
 
 
 @pytest.mark.parametrize("image_size", [5_000, 5_033])
@@ -104,6 +142,7 @@ def test_loss_free_transfer_time_is_exact(image_size):
         if last:
             want += exchange_ns(p, airtime.BLOCK_REQUEST_PAYLOAD, airtime.BLOCK_RESPONSE_PAYLOAD + last, side) + period
         want -= period                      # the download ends with the last response
+        want += preamble_ns(p, side)        # and starts with the notify and the query
         got = np.round((r.t_download_end[side::2] - r.t_download_start[side::2]) * 1e9)
         assert np.all(np.abs(got - want) <= 1), (side, got, want)
         assert np.all(r.exchanges[side::2] == full + (last > 0) + 1)
@@ -117,7 +156,7 @@ def test_link_retries_are_geometric():
     p = clean(han=HanLink(per=p_loss, max_retries=255), bridge=BridgeLink(per=0.0))
     r = emulate(4000, 2_000, p, seed=7)
     hub = r.link_retries_han[0::2].astype(float)
-    n_frames = 2 * (40 + 1)           # request + response for 40 blocks and Upgrade End
+    n_frames = 2 * (40 + 1) + 1 + 2   # request + response for 40 blocks and Upgrade End; notify; query
     mean = n_frames * p_loss / (1 - p_loss)
     var = n_frames * p_loss / (1 - p_loss) ** 2
     assert abs(hub.mean() - mean) < 5 * math.sqrt(var / hub.size)
@@ -151,11 +190,20 @@ def test_exchange_retries_are_geometric():
     assert abs(hub.mean() - mean) < 5 * math.sqrt(var / hub.size)
     assert abs(hub.var() / var - 1) < 0.1
     # every lost exchange costs exactly the response timeout from its request, so the whole service time is
-    # blocks x (exchange + period) + Upgrade End + retries x timeout, to the nanosecond
+    # notify + query + blocks x (exchange + period) + Upgrade End + retries x timeout, to the nanosecond; lost
+    # notifies and queries are not exchange retries (they carry no data), so a traced run counts them
+    from althan_ota.emulate.trace import KINDS, RESULTS
+    t = emulate(500, 2_000, p, seed=8, trace=True)
+    assert np.array_equal(t.exchange_retries, r.exchange_retries[:1000])
     block = exchange_ns(p, airtime.BLOCK_REQUEST_PAYLOAD, airtime.BLOCK_RESPONSE_PAYLOAD + 50, 0)
     end = exchange_ns(p, airtime.UPGRADE_END_REQUEST_PAYLOAD, airtime.UPGRADE_END_RESPONSE_PAYLOAD, 0)
-    want = 40 * (block + 100_000_000) + end + r.exchange_retries[0::2].astype(np.int64) * 500_000_000
-    got = np.round((r.t_activation[0::2] - r.t_download_start[0::2]) * 1e9)
+    preamble = [KINDS.index("image_notify"), KINDS.index("query_next_image")]
+    lost_preamble = np.array([np.sum(np.isin(x["kind"], preamble) & (x["result"] == RESULTS.index("lost")))
+                              for x in (t.trace.device(row) for row in range(0, 1000, 2))])
+    assert lost_preamble.sum() > 0
+    retries = t.exchange_retries[0::2].astype(np.int64) + lost_preamble
+    want = preamble_ns(p, 0) + 40 * (block + 100_000_000) + end + retries * 500_000_000
+    got = np.round((t.t_activation[0::2] - t.t_download_start[0::2]) * 1e9)
     assert np.all(np.abs(got - want) <= 2)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from althan_ota.emulate import OUTCOMES, EmulationParams, OutageParams, emulate
 from althan_ota.emulate.buildings import assign_channels
+from althan_ota.emulate.trace import KINDS
 from althan_ota.emulate.params import BridgeLink, GilbertElliott
 from althan_ota.campaign.states import State
 from althan_ota.errors import ParameterError
@@ -257,11 +258,17 @@ def test_tracing_a_shared_building_changes_nothing():
     p = shared(clean(wan_delay_sigma=0.02))
     traced = emulate(8, 3_000, p, seed=2, buildings=["B"] * 8, trace=True)
     assert traced.to_arrow().equals(emulate(8, 3_000, p, seed=2, buildings=["B"] * 8).to_arrow())
+    from test_emulate_trace import check_device
     for device in range(16):
-        records = traced.trace.device(device)
-        assert len(records) == traced.exchanges[device]
-        assert int((records["result"] != 1).sum()) == traced.exchange_retries[device]
+        check_device(traced, device)        # the command set's records add up to the device's row
     assert traced.exchange_retries.sum() > 0
+    # with WAIT_FOR_DATA too (a CH not ready for the first 2 s of each download), shared air and all
+    p = dataclasses.replace(p, ota=dataclasses.replace(p.ota, ch_ready_delay_s=2.0, wait_for_data_delay_s=0.3))
+    traced = emulate(8, 3_000, p, seed=2, buildings=["B"] * 8, trace=True)
+    assert traced.to_arrow().equals(emulate(8, 3_000, p, seed=2, buildings=["B"] * 8).to_arrow())
+    for device in range(16):
+        check_device(traced, device)
+    assert any((traced.trace.device(d)["kind"] == KINDS.index("wait_for_data")).any() for d in range(16))
 
 
 # ---------------------------------------------------------------- a block of flats starting together

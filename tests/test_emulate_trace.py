@@ -14,7 +14,8 @@ from althan_ota.emulate.trace import KINDS, MAX_TRACED_INSTALLATIONS, RESULTS
 from althan_ota.errors import ParameterError
 
 LOST, DELIVERED, CUT = (RESULTS.index(r) for r in ("lost", "delivered", "cut"))
-BLOCK, LAST_BLOCK, UPGRADE_END = (KINDS.index(k) for k in ("block", "last_block", "upgrade_end"))
+BLOCK, LAST_BLOCK, UPGRADE_END, NOTIFY, QUERY, WAIT = (
+    KINDS.index(k) for k in ("block", "last_block", "upgrade_end", "image_notify", "query_next_image", "wait_for_data"))
 
 
 def same_results(a, b) -> None:
@@ -28,43 +29,65 @@ def check_device(result, row: int) -> int:
     p = result.params
     ota = p.ota
     rec = result.trace.device(row)
-    assert len(rec) == result.trace.count(row) == result.exchanges[row]
+    assert len(rec) == result.trace.count(row)
     if len(rec) == 0:
+        assert result.exchanges[row] == 0
         return 0
+    # the command set: Image Notify until one arrives, Query Next Image until answered, then the data exchanges
+    notified = np.flatnonzero((rec["kind"] == NOTIFY) & (rec["result"] == DELIVERED))
+    queried = np.flatnonzero((rec["kind"] == QUERY) & (rec["result"] == DELIVERED))
+    n_notify = notified[0] + 1 if notified.size else len(rec)
+    n_preamble = queried[0] + 1 if queried.size else len(rec)
+    assert np.all(rec["kind"][:n_notify] == NOTIFY) and np.all(rec["kind"][n_notify:n_preamble] == QUERY)
+    assert np.all(rec["offset"][:n_preamble] == 0)
+    tail = rec[n_preamble:]
+    waited = tail["kind"] == WAIT
+    data = tail[~waited]
+    assert len(data) == result.exchanges[row]
     full, blocks = result.image_size // ota.block_size, -(-result.image_size // ota.block_size)
-    delivered = np.cumsum(rec["result"] == DELIVERED) - (rec["result"] == DELIVERED)   # before each exchange
+    delivered = np.cumsum(data["result"] == DELIVERED) - (data["result"] == DELIVERED)   # before each exchange
     want_offset = np.where(delivered < blocks, delivered * ota.block_size, result.image_size)
-    assert np.array_equal(rec["offset"], want_offset)
+    assert np.array_equal(data["offset"], want_offset)
     want_kind = np.where(delivered < full, BLOCK, np.where(delivered < blocks, LAST_BLOCK, UPGRADE_END))
-    assert np.array_equal(rec["kind"], want_kind)
-    assert np.count_nonzero(rec["result"] != DELIVERED) == result.exchange_retries[row]
+    assert np.array_equal(data["kind"], want_kind)
+    assert np.count_nonzero(data["result"] != DELIVERED) == result.exchange_retries[row]
+    if ota.ch_ready_delay_s == 0:
+        assert not waited.any()
+    # a WAIT_FOR_DATA answer is for the block the client asks for next
+    after_wait = np.flatnonzero(waited[:-1])
+    assert np.array_equal(tail["offset"][after_wait], tail["offset"][after_wait + 1])
     assert np.all(rec["t_request"] <= rec["t_attempts_end"]) and np.all(rec["t_attempts_end"] <= rec["t_response"])
     done = rec["result"] == DELIVERED
     assert np.array_equal(rec["t_attempts_end"][done], rec["t_response"][done])
     assert np.all(rec["t_attempts_end"][rec["result"] == LOST] > rec["t_request"][rec["result"] == LOST])
     prev, nxt = rec[:-1], rec[1:]
-    assert np.array_equal(nxt["attempt"], np.where(prev["result"] == DELIVERED, 0, prev["attempt"] + 1))
+    repeat = (prev["result"] != DELIVERED) & (prev["offset"] == nxt["offset"]) & (prev["kind"] == nxt["kind"])
+    assert np.array_equal(nxt["attempt"], np.where(repeat, prev["attempt"] + 1, 0))
     assert rec["attempt"][0] == 0
     eps = 1e-9
     assert np.all(nxt["t_request"] >= prev["t_response"] - eps)
-    ok = prev["result"] == DELIVERED
+    ok = (prev["result"] == DELIVERED) & np.isin(prev["kind"], [BLOCK, LAST_BLOCK])
     assert np.all(nxt["t_request"][ok] >= prev["t_response"][ok] + ota.min_block_period_s - eps)
+    ok_wait = (prev["result"] == DELIVERED) & (prev["kind"] == WAIT)
+    come_back = max(ota.wait_for_data_delay_s, ota.min_block_period_s)
+    assert np.all(nxt["t_request"][ok_wait] >= prev["t_response"][ok_wait] + come_back - eps)
     lost = prev["result"] == LOST
     assert np.all(nxt["t_request"][lost] >= prev["t_request"][lost] + ota.response_timeout_s - eps)
     assert rec["t_request"][0] == pytest.approx(result.t_download_start[row], abs=eps)
-    ends = np.flatnonzero((rec["result"] == DELIVERED) & (rec["offset"] == (blocks - 1) * ota.block_size))
+    ends = np.flatnonzero((data["result"] == DELIVERED) & (data["offset"] == (blocks - 1) * ota.block_size))
     if np.isfinite(result.t_download_end[row]):
-        assert rec["t_response"][ends[0]] == pytest.approx(result.t_download_end[row], abs=eps)
+        assert data["t_response"][ends[0]] == pytest.approx(result.t_download_end[row], abs=eps)
     else:
         assert ends.size == 0
-    return len(rec)
+    return len(data)
 
 
 params_strategy = st.builds(
-    lambda han, bridge, dc, burst, timeout, ch_down, meter_down, window, deadline: EmulationParams(
+    lambda han, bridge, dc, burst, timeout, ch_down, meter_down, window, deadline, ready: EmulationParams(
         han=HanLink(per=han), bridge=BridgeLink(per=bridge, duty_cycle=dc,
                                                 burst=GilbertElliott(0.6, 4.0, 80.0) if burst else None),
-        ota=OtaParams(response_timeout_s=timeout, max_consecutive_failures=6),
+        ota=OtaParams(response_timeout_s=timeout, max_consecutive_failures=6, ch_ready_delay_s=ready,
+                      wait_for_data_delay_s=1.5),
         outages=OutageParams(ch_mean_up_s=400.0, ch_mean_down_s=ch_down, hub_mean_down_s=0.0,
                              meter_mean_up_s=600.0, meter_mean_down_s=meter_down,
                              hub_windows=((window, window + 60.0),)),
@@ -72,7 +95,8 @@ params_strategy = st.builds(
     han=st.sampled_from([0.0, 0.02, 0.3]), bridge=st.sampled_from([0.0, 0.1, 0.5]),
     dc=st.sampled_from([1.0, 0.1]), burst=st.booleans(), timeout=st.sampled_from([0.5, 5.0]),
     ch_down=st.sampled_from([0.0, 30.0]), meter_down=st.sampled_from([0.0, 20.0]),
-    window=st.floats(0.0, 300.0), deadline=st.sampled_from([200.0, 7 * 86400.0]))
+    window=st.floats(0.0, 300.0), deadline=st.sampled_from([200.0, 7 * 86400.0]),
+    ready=st.sampled_from([0.0, 0.0, 20.0]))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

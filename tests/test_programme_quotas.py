@@ -226,6 +226,99 @@ def test_a_campaign_with_quotas_resumes_exactly(fleet, names, tmp_path):
     assert whole.equals(resumed)
 
 
+def _moved_installations(fleet, table, device_ids, source, to):
+    """``fleet`` with every device of the installations of ``device_ids`` whose supplier is ``source`` moved to
+    ``to`` (a premises changes supplier as a whole), and the devices moved."""
+    from althan_ota.fleet import Fleet
+
+    import pyarrow as pa
+
+    installation = dict(zip(fleet.column("device_id").tolist(), fleet.column("installation_id").tolist()))
+    sites = {installation[d] for d in device_ids}
+    supplier = fleet.column("supplier").tolist()
+    moved = [i for i, (site, name) in enumerate(zip(fleet.column("installation_id").tolist(), supplier))
+             if site in sites and name == source]
+    for i in moved:
+        supplier[i] = to
+    later = Fleet(table=table.set_column(table.schema.get_field_index("supplier"), "supplier",
+                                         pa.array(supplier, pa.string())), source="later")
+    return later, {fleet.column("device_id")[i] for i in moved}
+
+
+def test_a_device_that_moved_between_two_planned_suppliers_keeps_its_requests_charged_to_the_first(
+        fleet, names, tmp_path):
+    """The store records the supplier each request was charged to: a run resumed on an extract where devices of
+    the waves already run moved from one quota'd supplier of the plan to another rebuilds the book with their
+    requests still charged to the supplier that sent them, so it equals an uninterrupted run's book, and the
+    rest of the campaign goes exactly as it would have."""
+    from althan_ota.campaign.runner import request_book
+
+    plan = _quota_plan(names)
+    flaky = dataclasses.replace(FAST, wan_failure_prob=0.4)
+    whole = _run(fleet, tmp_path / "whole.duckdb", plan)
+    with CampaignStore(tmp_path / "moved.duckdb") as store:
+        create_campaign(store, plan, fleet, "mem", seed=7, emulation=flaky, campaign_id="q")
+        run_campaign(store, "q", fleet=fleet, max_waves=2)
+        requested = store.requests_charged("q")
+        assert requested["recorded"].to_pylist() and all(requested["recorded"].to_pylist())
+        first = sorted({d for d, s in zip(requested["device_id"].to_pylist(), requested["supplier"].to_pylist())
+                        if s == names[0]})[:6]
+        later, moved = _moved_installations(fleet, fleet.table, first, names[0], names[1])
+        assert len(moved) >= 6
+        before = request_book(store, "q", fleet)
+        after = request_book(store, "q", later)          # what the resumed run starts from
+        assert after.taken_runs() == before.taken_runs()
+        assert {d: c.tolist() for d, c in after.charged().items()} == \
+            {d: c.tolist() for d, c in before.charged().items()}
+        assert run_campaign(store, "q", fleet=later).status == "finished"
+        resumed = store.table("events", "q").sort_by([("t", "ascending"), ("device_id", "ascending"),
+                                                      ("state", "ascending")])
+        records = store.request_suppliers("q")
+    assert whole.equals(resumed)
+    charged = dict(zip(records["device_id"].to_pylist(), records["supplier"].to_pylist()))
+    assert {charged[d] for d in moved if d in charged} == {names[0]}
+    # the programme view, given the later extract, charges each day's requests as the uninterrupted run's
+    from althan_ota.report.programme import programme_views
+
+    def days(path, latest):
+        return sorted((r["day"], r["supplier"], r["requests"], r["retries"])
+                      for r in programme_views([path], latest).quota_days.to_pylist())
+
+    assert days(tmp_path / "moved.duckdb", later) == days(tmp_path / "whole.duckdb", fleet)
+
+
+def test_a_store_without_request_records_still_resumes_charging_by_the_fleet(fleet, names, tmp_path):
+    """A store written before request records (and planned targets) were kept opens, resumes, and ends as an
+    uninterrupted run: its requests are charged by the fleet's suppliers, and the new waves are recorded."""
+    plan = _quota_plan(names)
+    flaky = dataclasses.replace(FAST, wan_failure_prob=0.4)
+    whole = _run(fleet, tmp_path / "whole.duckdb", plan)
+    path = tmp_path / "old.duckdb"
+    with CampaignStore(path) as store:
+        create_campaign(store, plan, fleet, "mem", seed=7, emulation=flaky, campaign_id="q")
+        run_campaign(store, "q", fleet=fleet, max_waves=2)
+    con = duckdb.connect(str(path))
+    con.execute("DROP TABLE requests")
+    con.execute("DROP TABLE planned_targets")
+    con.close()
+    with CampaignStore.for_reading(path) as store:                  # read-only, as the reports open it
+        assert store.requests_charged("q").num_rows and not any(store.requests_charged("q")["recorded"].to_pylist())
+        assert store.planned_targets("q") is None
+        events = store.table("events", "q")
+    from althan_ota.report.programme import programme_views
+
+    per, _ = _requests_per_day_and_supplier(events, fleet)               # charged by the fleet's suppliers
+    rows = programme_views([path], fleet).quota_days.to_pylist()
+    assert {(r["day"], r["supplier"]): r["requests"] for r in rows} == per
+    with CampaignStore(path) as store:
+        assert run_campaign(store, "q", fleet=fleet).status == "finished"
+        resumed = store.table("events", "q").sort_by([("t", "ascending"), ("device_id", "ascending"),
+                                                      ("state", "ascending")])
+        recorded = store.requests_charged("q")["recorded"].to_pylist()
+    assert whole.equals(resumed)
+    assert any(recorded) and not all(recorded)                      # the waves run after the upgrade only
+
+
 def test_the_waves_first_requests_respect_the_quotas(fleet, names):
     plan = _quota_plan(names)
     waves = make_waves(plan, fleet, target(plan, fleet), seed=3)

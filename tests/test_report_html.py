@@ -10,6 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from althan_ota.errors import InventoryError
 from althan_ota.fleet import generate_fleet
 from althan_ota.report import Session, reconcile
 from althan_ota.report.html import render_html, write_html
@@ -92,3 +93,33 @@ def test_campaign_without_devices_yet(tmp_path):
     assert views.progress.num_rows == 0 and views.failures.num_rows == 0
     text = render_html(Session(make_fleet({"A": {}}), store=store))
     assert "No devices in this campaign yet" in text and text.count("<svg") == 1
+
+
+def test_a_campaign_section_built_on_another_thread_gives_the_same_page(tmp_path):
+    """What the demo does: the campaign section over its own connection on a second thread, drawn on the
+    page's drawing thread, handed to the page as a Future; the page is the one built in line (but for
+    matplotlib's random element ids and the generation minute)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from althan_ota.report.html import Figures, campaign_section
+    from althan_ota.report.store_reader import open_store
+
+    fleet = generate_fleet(300, seed=5)
+    store = tmp_path / "store.duckdb"
+    write_sample_store(store, fleet, seed=5, snapshot_s=30 * 3600)
+
+    def normalised(page: str) -> str:
+        page = re.sub(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC", "Generated X", page)
+        return re.sub(r"(id=\"|url\(#|href=\"#)[A-Za-z0-9_]+", r"\1ID", page)
+
+    in_line = render_html(Session(fleet, store=store))
+    with Figures() as figures, ThreadPoolExecutor(1) as beside:
+        section = beside.submit(lambda: campaign_section(open_store(store), fleet=fleet, figures=figures))
+        handed = render_html(Session(fleet, store=store), campaign=section, figures=figures)
+    assert "Campaign C-0001" in handed and handed.count("<svg") == in_line.count("<svg") >= 6
+    assert normalised(handed) == normalised(in_line)
+    # an error while building the section comes out of the page, not lost on the other thread
+    with Figures() as figures, ThreadPoolExecutor(1) as beside:
+        failing = beside.submit(lambda: campaign_section(open_store(store), "nope", figures=figures))
+        with pytest.raises(InventoryError, match="no campaign 'nope'"):
+            render_html(Session(fleet, store=store), campaign=failing, figures=figures)

@@ -96,9 +96,13 @@ def test_demo_profile_records_every_stage(tmp_path, capsys):
     assert main(["demo", "--installations", "1000", "--out", str(out), "--profile", str(profile_path)]) == 0
     data = json.loads(profile_path.read_text())
     names = [s["stage"] for s in data["stages"]]
-    # the fleet file is written on another thread while the release, plan and campaign run
-    assert names.count("fleet write") == 1
+    # the fleet file is written on another thread while the release, plan and campaign run, and the HTML
+    # page's campaign section is built on another while the fleet report and out-of-sync run
+    assert names.count("fleet write") == 1 and names.count("campaign section (beside)") == 1
+    assert names.index("campaign section (beside)") > names.index("summary")
+    assert names.index("campaign section (beside)") < names.index("html report")
     names.remove("fleet write")
+    names.remove("campaign section (beside)")
     assert names[:4] == ["fleet generation", "release", "plan", "campaign create"]
     assert names[-4:] == ["summary", "fleet report", "out-of-sync", "html report"]
     waves = [n for n in names if n.startswith("wave ")]
@@ -120,7 +124,7 @@ def test_e2e_bench_rows_group_the_waves(tmp_path):
     kernels = [r.kernel.split(": ", 1)[1] for r in results]
     assert kernels[0] == "end to end" and results[0].seconds == profile.total[0]
     for group in ("fleet generation", "fleet write", "plan", "emulate, all waves", "tables, all waves",
-                  "store, all waves", "fleet report", "out-of-sync", "html report"):
+                  "store, all waves", "fleet report", "out-of-sync", "campaign section (beside)", "html report"):
         assert kernels.count(group) == 1, group
     emulate = next(r for r in results if r.kernel.endswith("emulate, all waves"))
     assert emulate.seconds == pytest.approx(sum(r.wall_s for r in profile.rows if r.stage.endswith(" emulate")))

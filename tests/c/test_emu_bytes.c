@@ -2,7 +2,9 @@
  * every device that got its blocks holds the image (SHA-256 checked here against alt_sha256 of the image);
  * a corrupted CH copy always ends as a hash failure; results do not depend on threads or tiers; exported
  * frames parse with the device key and carry the image bytes at their offset; the batch receiver agrees with
- * alt_frames_parse on forged frames; bad parameters are refused. */
+ * alt_frames_parse on forged frames; every corrupted frame sits where its device's lost-exchange run says, and
+ * runs that disagree with the counts are refused; the timing engine's log orders runs by device; bad parameters
+ * are refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "crc.h"
 #include "emu.h"
 #include "emu_bytes.h"
+#include "emu_lost.h"
 #include "frames.h"
 #include "sha256.h"
 #include "tiers.h"
@@ -35,6 +38,8 @@ typedef struct outputs {
     uint8_t hash_ok[ROWS], corrupted[ROWS];
 } outputs;
 
+static void setup_runs(uint64_t blocks);
+
 static void setup_timing(void)
 {
     for (int i = 0; i < ROWS; i++) {
@@ -49,11 +54,47 @@ static void setup_timing(void)
     }
     retries[12] = 0;                 /* a loss-free download */
     exchanges[12] = BLOCKS + 1;
+    setup_runs(BLOCKS);
+}
+
+/* Where the devices lost their exchanges (emu_lost.h), as a timing run logs them for an image of `blocks`
+ * blocks: up to 20 runs spread over the blocks delivered, and an aborted download's final 10 at the block it
+ * gave up on. */
+static uint64_t lost_first[ROWS + 1];
+static uint32_t lost_runs[2 * ROWS * 21];
+
+static void setup_runs(uint64_t blocks)
+{
+    uint64_t k = 0;
+    for (int i = 0; i < ROWS; i++) {
+        lost_first[i] = k;
+        int o = outcome[i];
+        uint32_t rep = retries[i];
+        if (o == ALT_EMU_WAN_FAILED || o == ALT_EMU_NOT_REQUESTED || rep == 0)
+            continue;
+        uint64_t successes = exchanges[i] - rep, delivered = successes < blocks ? successes : blocks;
+        uint32_t final = o == ALT_EMU_ABORTED ? (delivered == 0 || rep < 10 ? rep : 10) : 0, spread = rep - final;
+        uint64_t slots = delivered + (final ? 0 : 1);          /* an aborted download's last slot is its final run's */
+        uint64_t runs = spread < slots ? spread : slots;
+        runs = runs < 20 ? runs : 20;
+        for (uint64_t j = 0; j < runs; j++) {
+            lost_runs[2 * k] = (uint32_t)(j * slots / runs);
+            lost_runs[2 * k + 1] = spread / (uint32_t)runs + (j < spread % runs);
+            k++;
+        }
+        if (final) {
+            lost_runs[2 * k] = (uint32_t)delivered;
+            lost_runs[2 * k + 1] = final;
+            k++;
+        }
+    }
+    lost_first[ROWS] = k;
 }
 
 static alt_emu_bytes_timing timing(void)
 {
-    return (alt_emu_bytes_timing){installation, outcome, exchanges, retries, han_per, bridge_per};
+    return (alt_emu_bytes_timing){installation, outcome, exchanges, retries, han_per, bridge_per, lost_first,
+                                  lost_runs};
 }
 
 static alt_emu_bytes_outputs out_of(outputs *o)
@@ -64,8 +105,7 @@ static alt_emu_bytes_outputs out_of(outputs *o)
 static alt_emu_bytes_params params(double corrupt, double ber)
 {
     alt_emu_bytes_params p = {.image = image, .image_size = IMAGE, .block_size = BLOCK, .seed = 42,
-                              .corrupt_image_prob = corrupt, .corrupt_bytes = 3, .ber = ber,
-                              .max_consecutive_failures = 10};
+                              .corrupt_image_prob = corrupt, .corrupt_bytes = 3, .ber = ber};
     alt_sha256(image, IMAGE, p.expected_hash);
     return p;
 }
@@ -224,6 +264,7 @@ static void check_tiny_image(void)
     alt_emu_bytes_params p = {.image = tiny, .image_size = 2, .block_size = BLOCK, .seed = 1,
                               .corrupt_image_prob = 1.0, .corrupt_bytes = 3};
     alt_sha256(tiny, 2, p.expected_hash);
+    setup_runs(1);
     alt_emu_bytes_timing in = timing();
     outputs o;
     alt_emu_bytes_outputs out = out_of(&o);
@@ -238,6 +279,7 @@ static void check_tiny_image(void)
               o.hash_ok[i]);
         CHECK(o.fcs[i] + o.mic[i] == retries[i] && o.undetected[i] == 0, "tiny image row %d: rejections", i);
     }
+    setup_runs(BLOCKS);
 }
 
 /* The aborted download (row 2) ends with its final run of 10 failed exchanges, all corrupted frames. */
@@ -254,6 +296,91 @@ static void check_abort_tail(const alt_emu_bytes_params *p)
     while (tail < count && corrupted[count - 1 - tail])
         tail++;
     CHECK(tail >= 10 && tail < 15, "aborted row: the last %zu frames corrupted, expected the final 10", tail);
+}
+
+/* Each corrupted frame sits where its run says: row 1's k-th run of c repeats at slot b gives c corrupted
+ * frames of block b right before the delivery of block b. */
+static void check_run_positions(const alt_emu_bytes_params *p)
+{
+    alt_emu_bytes_timing in = timing();
+    enum { CAP = 500 };
+    static uint8_t frames[CAP * 128];
+    uint16_t lens[CAP];
+    uint8_t corrupted[CAP];
+    uint32_t offsets[CAP];
+    for (size_t row = 0; row < ROWS; row++) {
+        size_t count = 0;
+        CHECK(alt_emu_bytes_device_frames(p, &in, row, 0, CAP, frames, 128, lens, corrupted, offsets, &count) ==
+              ALT_OK, "row %zu: device_frames failed", row);
+        /* replay the runs: slot by slot, the run's repeats then the delivery */
+        size_t f = 0;
+        uint64_t next_run = lost_first[row], delivered = 0;
+        for (size_t i = 0; i < count; i++)
+            delivered += !corrupted[i];
+        for (uint64_t slot = 0; slot <= delivered && f <= count; slot++) {
+            if (next_run < lost_first[row + 1] && lost_runs[2 * next_run] == slot) {
+                uint64_t block = slot < BLOCKS ? slot : BLOCKS - 1;
+                for (uint32_t c = 0; c < lost_runs[2 * next_run + 1]; c++, f++)
+                    CHECK(f < count && corrupted[f] && offsets[f] == block * BLOCK,
+                          "row %zu frame %zu: expected a repeat of block %llu", row, f, (unsigned long long)block);
+                next_run++;
+            }
+            if (slot < delivered) {
+                CHECK(f < count && !corrupted[f] && offsets[f] == slot * BLOCK,
+                      "row %zu frame %zu: expected the delivery of block %llu", row, f, (unsigned long long)slot);
+                f++;
+            }
+        }
+        CHECK(f == count && next_run == lost_first[row + 1], "row %zu: %zu of %zu frames placed, runs left %d",
+              row, f, count, (int)(lost_first[row + 1] - next_run));
+    }
+}
+
+/* Runs that are not what a timing run logs for the device's counts are refused. */
+static void check_bad_runs(const alt_emu_bytes_params *p)
+{
+    outputs o;
+    alt_emu_bytes_outputs out = out_of(&o);
+    uint64_t row = 1, at = 2 * lost_first[row];
+    CHECK(lost_first[row + 1] - lost_first[row] >= 2, "row 1 needs two runs for this check");
+    alt_emu_bytes_timing in = timing();
+    lost_runs[at + 1]++;                                   /* one repeat more than the device counted */
+    CHECK(alt_emu_bytes_run(p, &in, UNITS, &out, 1, NULL) == ALT_EINVAL, "a run count off by one accepted");
+    lost_runs[at + 1]--;
+    uint32_t slot = lost_runs[at + 2];
+    lost_runs[at + 2] = lost_runs[at];                     /* two runs at one slot */
+    CHECK(alt_emu_bytes_run(p, &in, UNITS, &out, 1, NULL) == ALT_EINVAL, "a repeated slot accepted");
+    lost_runs[at + 2] = slot;
+    uint64_t end = lost_first[row + 1] - 1;
+    slot = lost_runs[2 * end];
+    lost_runs[2 * end] = BLOCKS + 7;                       /* beyond the blocks the device reached */
+    CHECK(alt_emu_bytes_run(p, &in, UNITS, &out, 1, NULL) == ALT_EINVAL, "a slot beyond the download accepted");
+    lost_runs[2 * end] = slot;
+    in.lost_first = NULL;
+    CHECK(alt_emu_bytes_run(p, &in, UNITS, &out, 1, NULL) == ALT_EINVAL, "no lost runs accepted");
+    CHECK(run(p, &o, 1) == ALT_OK, "the restored runs refused");
+}
+
+/* The log the timing engine writes: runs appended in any order of devices come out by device, each device's
+ * in the order it appended them; rows out of range are refused. */
+static void check_lost_log(void)
+{
+    alt_emu_lost_log *log = alt_emu_lost_log_new(4);
+    CHECK(log != NULL, "lost log: no memory");
+    static const uint32_t appended[][3] = {{2, 5, 1}, {0, 0, 3}, {2, 9, 2}, {3, 1, 1}, {0, 4, 10}, {2, 11, 1}};
+    for (size_t i = 0; i < sizeof appended / sizeof appended[0]; i++)
+        alt_emu_lost_log_append(log, appended[i][0], appended[i][1], appended[i][2]);
+    uint64_t first[5];
+    uint32_t runs[12];
+    CHECK(alt_emu_lost_log_runs(log) == 6 && alt_emu_lost_log_finish(log, first, runs) == ALT_OK,
+          "lost log: finish failed");
+    static const uint64_t want_first[5] = {0, 2, 2, 5, 6};
+    static const uint32_t want_runs[12] = {0, 3, 4, 10, 5, 1, 9, 2, 11, 1, 1, 1};
+    CHECK(memcmp(first, want_first, sizeof first) == 0 && memcmp(runs, want_runs, sizeof runs) == 0,
+          "lost log: runs not ordered by device");
+    alt_emu_lost_log_append(log, 4, 0, 1);
+    CHECK(alt_emu_lost_log_finish(log, first, runs) == ALT_EINVAL, "lost log: a row out of range accepted");
+    alt_emu_lost_log_free(log);
 }
 
 static void check_errors(void)
@@ -319,6 +446,9 @@ int main(void)
         }
     check_tiny_image();
     check_abort_tail(&clean);
+    check_run_positions(&clean);
+    check_bad_runs(&clean);
+    check_lost_log();
     check_errors();
     if (failures)
         fprintf(stderr, "%d failure(s)\n", failures);

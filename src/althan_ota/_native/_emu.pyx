@@ -8,6 +8,8 @@ from ._status cimport check_rc
 from .emu cimport (ALT_EMU_OUTCOMES, alt_emu_check, alt_emu_check_shared, alt_emu_control_done, alt_emu_control_free, alt_emu_control_new,
                    alt_emu_control_stop, alt_emu_exchange_record, alt_emu_outcome_name, alt_emu_outputs,
                    alt_emu_params, alt_emu_run, alt_emu_run_buildings, alt_emu_run_units, alt_emu_trace)
+from .emu_lost cimport (alt_emu_lost_log, alt_emu_lost_log_finish, alt_emu_lost_log_free, alt_emu_lost_log_new,
+                       alt_emu_lost_log_runs)
 from .rng cimport alt_rng, alt_rng_init, alt_rng_next
 
 import numpy as np
@@ -36,7 +38,7 @@ OUTCOMES = tuple(alt_emu_outcome_name(o).decode() for o in range(ALT_EMU_OUTCOME
 ORDERS = {"meter_first": 0, "hub_first": 1, "concurrent": 2}
 #: channel access on shared air (enum alt_emu_access of csrc/emu_channel.h)
 SHARED_ACCESS = {"aloha": 0, "csma_802154": 2, "lbt": 3}
-KINDS = ("block", "last_block", "upgrade_end")
+KINDS = ("block", "last_block", "upgrade_end", "image_notify", "query_next_image", "wait_for_data")
 LINKS = ("han", "bridge")
 DEVICE_COLUMNS = {
     "outcome": "u1", "new_version": "u1", "t_image": "f8", "t_download_start": "f8",
@@ -78,6 +80,7 @@ cdef class Run(Control):
     cdef alt_emu_params p
     cdef alt_emu_outputs out
     cdef alt_emu_trace trace
+    cdef alt_emu_lost_log *lost   # bytes fidelity: where the devices lost exchanges (csrc/emu_lost.h)
     cdef object keep          # arrays the C structs point into
     cdef const double *han_per
     cdef const double *bridge_per
@@ -121,6 +124,8 @@ cdef class Run(Control):
         self.p.min_block_period = cfg["min_block_period"]
         self.p.ch_response_delay = cfg["ch_response_delay"]
         self.p.response_timeout = cfg["response_timeout"]
+        self.p.ch_ready_delay = cfg["ch_ready_delay"]
+        self.p.wait_for_data_delay = cfg["wait_for_data_delay"]
         self.p.max_consecutive_failures = cfg["max_consecutive_failures"]
         self.p.order = ORDERS[cfg["order"]]
         self.p.wan_failure_prob = cfg["wan_failure_prob"]
@@ -239,6 +244,36 @@ cdef class Run(Control):
         self.trace.capacity = &c[0] if rows else NULL
         self.trace.count = &k[0] if rows else NULL
         self.out.trace = &self.trace
+
+    def __dealloc__(self):
+        alt_emu_lost_log_free(self.lost)
+
+    def record_lost(self):
+        """Has execute() log where each device lost exchanges, for the byte pass (lost_runs())."""
+        if self.lost == NULL:
+            self.lost = alt_emu_lost_log_new(2 * self.n)
+            if self.lost == NULL:
+                raise MemoryError()
+        self.out.lost = self.lost
+
+    def lost_runs(self):
+        """After execute() with record_lost(): (first, runs), device row's (slot, count) runs being
+        runs[2 * first[row]:2 * first[row + 1]] (csrc/emu_lost.h); the log is released."""
+        if self.lost == NULL:
+            raise ParameterError("lost_runs() needs record_lost() before execute()")
+        cdef uint64_t total = alt_emu_lost_log_runs(self.lost)
+        first = np.empty(2 * self.n + 1, dtype=np.uint64)
+        runs = np.empty(max(2 * total, 2), dtype=np.uint32)
+        cdef uint64_t[::1] f = first
+        cdef uint32_t[::1] r = runs
+        cdef int rc
+        with nogil:
+            rc = alt_emu_lost_log_finish(self.lost, &f[0], &r[0])
+        alt_emu_lost_log_free(self.lost)
+        self.lost = NULL
+        self.out.lost = NULL
+        check_rc(rc, "the emulator engine's log of lost exchanges")
+        return first, runs[:2 * total]
 
     def execute(self, int n_threads):
         """Runs the whole emulation without the GIL; KeyboardInterrupt if stop() ended it early."""

@@ -20,7 +20,8 @@ class Pass(Control):
     @property
     def n(self) -> int: ...
     def __init__(self, image: Buffer, block_size: int, expected_hash: Buffer, seed: int, corrupt_image_prob: float,
-                 corrupt_bytes: int, ber: float, max_consecutive_failures: int, timing: dict[str, NDArray[Any]],
+                 corrupt_bytes: int, ber: float, lost_first: NDArray[np.uint64], lost_runs: NDArray[np.uint32],
+                 timing: dict[str, NDArray[Any]],
                  out: dict[str, NDArray[Any]], identity: tuple[int, int, int]) -> None: ...
     def execute(self, n_threads: int) -> None: ...
     def device_frames(self, row: int, first: int, count: int,

@@ -7,6 +7,7 @@ from libc.string cimport memcpy
 from ._buffers cimport Held, array_data, release, take
 from ._emu cimport Control
 from ._status cimport check_rc
+from .alt_status cimport ALT_EINVAL
 from .emu_bytes cimport (alt_emu_bytes_check, alt_emu_bytes_device_frames, alt_emu_bytes_device_key,
                          alt_emu_bytes_outputs, alt_emu_bytes_params, alt_emu_bytes_run, alt_emu_bytes_timing)
 
@@ -20,6 +21,7 @@ UNIT_COLUMNS = {"installation": "u8", "han_per": "f8", "bridge_per": "f8"}
 OUTPUT_COLUMNS = {"frames_built": "u4", "frames_rejected_fcs": "u4", "frames_rejected_mic": "u4",
                   "undetected_errors": "u4", "hash_ok": "u1", "image_corrupted": "u1"}
 DEF_STRIDE = 128
+_NO_RUNS = np.zeros(2, dtype=np.uint32)
 cdef size_t STRIDE = DEF_STRIDE
 
 
@@ -46,10 +48,11 @@ cdef class Pass(Control):
 
     def __init__(self, image, unsigned int block_size, expected_hash, unsigned long long seed,
                  double corrupt_image_prob, unsigned int corrupt_bytes, double ber,
-                 unsigned int max_consecutive_failures, dict timing, dict out, tuple identity):
-        """image: any contiguous buffer; expected_hash: 32 bytes; timing: TIMING_COLUMNS (2n rows) and
-        UNIT_COLUMNS (n rows); out: OUTPUT_COLUMNS arrays of 2n rows, filled by execute(); identity:
-        (manufacturer code, image type, file version) the frames carry."""
+                 lost_first, lost_runs, dict timing, dict out, tuple identity):
+        """image: any contiguous buffer; expected_hash: 32 bytes; lost_first, lost_runs: where the timing run
+        lost each device's exchanges (Run.lost_runs(): uint64, 2n + 1 entries; uint32 (slot, count) pairs);
+        timing: TIMING_COLUMNS (2n rows) and UNIT_COLUMNS (n rows); out: OUTPUT_COLUMNS arrays of 2n rows,
+        filled by execute(); identity: (manufacturer code, image type, file version) the frames carry."""
         release(&self.held)
         cdef Py_ssize_t image_size, digest_size
         self.p.image = take(&self.held, image, &image_size, "image")
@@ -59,7 +62,7 @@ cdef class Pass(Control):
         if digest_size != 32:
             raise ParameterError(f"expected_hash must be a 32-byte SHA-256 digest, got {digest_size} bytes")
         self.n = timing["installation"].shape[0]
-        self.keep = [image, expected_hash, timing, out]
+        self.keep = [image, expected_hash, timing, out, lost_first, lost_runs]
         self.p.image_size = image_size
         self.p.block_size = block_size
         memcpy(self.p.expected_hash, digest, 32)
@@ -67,7 +70,6 @@ cdef class Pass(Control):
         self.p.corrupt_image_prob = corrupt_image_prob
         self.p.corrupt_bytes = corrupt_bytes
         self.p.ber = ber
-        self.p.max_consecutive_failures = max_consecutive_failures
         manufacturer, image_type, file_version = identity
         if not (0 <= manufacturer <= 0xFFFF and 0 <= image_type <= 0xFFFF and 0 <= file_version <= 0xFFFFFFFF):
             raise ParameterError(f"image identity out of range: {identity}")
@@ -83,6 +85,16 @@ cdef class Pass(Control):
         self.t.exchange_retries = <const uint32_t *>column(timing, "exchange_retries", rows, False)
         self.t.han_per = <const double *>column(timing, "han_per", self.n, False)
         self.t.bridge_per = <const double *>column(timing, "bridge_per", self.n, False)
+        self.t.lost_first = <const uint64_t *>array_data(lost_first, "u8", rows + 1, "lost_first", False)
+        if not isinstance(lost_runs, np.ndarray) or lost_runs.ndim != 1:
+            raise ParameterError("lost_runs must be a 1-d uint32 array of (slot, count) pairs")
+        runs = int(lost_first[rows])
+        steps = np.diff(lost_first.astype(np.int64))
+        if lost_first[0] != 0 or (steps.size and steps.min() < 0) or lost_runs.shape != (2 * runs,):
+            raise ParameterError(f"lost_first does not index the {lost_runs.shape[0] // 2} runs of lost_runs")
+        # an empty array may have no buffer behind it: the C pass reads no run then, but wants a pointer
+        self.t.lost_runs = <const uint32_t *>array_data(lost_runs if runs else _NO_RUNS, "u4",
+                                                        2 * runs if runs else 2, "lost_runs", False)
         self.out.frames_built = <uint32_t *>column(out, "frames_built", rows, True)
         self.out.frames_rejected_fcs = <uint32_t *>column(out, "frames_rejected_fcs", rows, True)
         self.out.frames_rejected_mic = <uint32_t *>column(out, "frames_rejected_mic", rows, True)
@@ -97,6 +109,9 @@ cdef class Pass(Control):
             raise ParameterError(f"n_threads must be >= 1, got {n_threads}")
         with nogil:
             status = alt_emu_bytes_run(&self.p, &self.t, self.n, &self.out, n_threads, self.ctl)
+        if status == ALT_EINVAL:     # everything else was checked when the pass was made
+            raise ParameterError("the byte pass: a device's lost runs disagree with its timing counts (their "
+                                 "counts must add up to its exchange_retries, at increasing blocks it reached)")
         check_rc(status, "the byte pass")
 
     def device_frames(self, Py_ssize_t row, unsigned long long first, Py_ssize_t count, bint offsets=False):

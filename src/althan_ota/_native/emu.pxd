@@ -2,6 +2,8 @@
 
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
+from .emu_lost cimport alt_emu_lost_log
+
 cdef extern from "emu.h" nogil:
     ctypedef struct alt_emu_hop_timing:
         int64_t airtime
@@ -29,12 +31,14 @@ cdef extern from "emu.h" nogil:
         uint32_t max_deferrals
     ctypedef struct alt_emu_params:
         alt_emu_link link[2]
-        alt_emu_hop_timing frame[3][2][2]
+        alt_emu_hop_timing frame[6][2][2]
         uint64_t image_size
         uint32_t block_size
         int64_t min_block_period
         int64_t ch_response_delay
         int64_t response_timeout
+        int64_t ch_ready_delay
+        int64_t wait_for_data_delay
         uint32_t max_consecutive_failures
         int order
         double wan_failure_prob
@@ -89,6 +93,7 @@ cdef extern from "emu.h" nogil:
         double *han_per
         double *bridge_per
         const alt_emu_trace *trace
+        alt_emu_lost_log *lost
     enum:
         ALT_EMU_OUTCOMES
     const char *alt_emu_outcome_name(int outcome)

@@ -14,7 +14,6 @@ cdef extern from "emu_bytes.h" nogil:
         double corrupt_image_prob
         uint32_t corrupt_bytes
         double ber
-        uint32_t max_consecutive_failures
         uint16_t manufacturer
         uint16_t image_type
         uint32_t file_version
@@ -25,6 +24,8 @@ cdef extern from "emu_bytes.h" nogil:
         const uint32_t *exchange_retries
         const double *han_per
         const double *bridge_per
+        const uint64_t *lost_first
+        const uint32_t *lost_runs
     ctypedef struct alt_emu_bytes_outputs:
         uint32_t *frames_built
         uint32_t *frames_rejected_fcs

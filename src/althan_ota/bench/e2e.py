@@ -22,7 +22,8 @@ FULL_INSTALLATIONS = 2_000_000
 # profile stages -> the group a row reports ("wave 3 emulate" -> "emulate, all waves")
 _GROUPS = {"fleet generation": "fleet generation", "fleet write": "fleet write", "release": "release",
            "plan": "plan", "campaign create": "campaign create", "summary": "summary",
-           "fleet report": "fleet report", "out-of-sync": "out-of-sync", "html report": "html report"}
+           "fleet report": "fleet report", "out-of-sync": "out-of-sync",
+           "campaign section (beside)": "campaign section (beside)", "html report": "html report"}
 
 
 def _group(stage: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..emulate import EmulationParams, emulate
 from ..fleet import Fleet
@@ -104,7 +105,7 @@ class WaveOutcome:
         rows = self.rows.ravel()[slots]
         take = pa.array(rows)
         n = len(rows)
-        cid = pa.array([campaign_id] * n, pa.string())
+        cid = _repeated(campaign_id, n)
         device_id = fleet.table["device_id"].take(take)
         before = fleet.table["firmware_version"].take(take).to_numpy()
         state = self.state.ravel()[slots]
@@ -133,13 +134,23 @@ class WaveOutcome:
         state = np.concatenate([np.full(len(e[0]), int(e[2]), np.uint8) for e in self.events])
         reason = np.concatenate([np.broadcast_to(e[3], len(e[0])).astype(np.uint8) for e in self.events])
         attempt = np.concatenate([np.full(len(e[0]), e[4], np.int32) for e in self.events])
-        order = np.lexsort((state, t, slot))
+        # by device slot, then time, then state; Arrow's stable multi-column sort gives numpy's
+        # lexsort((state, t, slot)) order, ties in input order, in a third of its time (millions of
+        # events in a national wave)
+        order = pc.sort_indices(pa.table({"slot": slot, "t": t, "state": state}),
+                                sort_keys=[("slot", "ascending"), ("t", "ascending"), ("state", "ascending")]).to_numpy()
         rows = self.rows.ravel()[slot[order]]
         return pa.table({
-            "campaign_id": pa.array([campaign_id] * len(rows), pa.string()),
+            "campaign_id": _repeated(campaign_id, len(rows)),
             "device_id": fleet.table["device_id"].take(pa.array(rows)), "t": t[order], "state": state[order],
             "reason": reason[order], "wave": np.full(len(rows), wave, np.int32), "attempt": attempt[order]},
             schema=EVENTS)
+
+
+def _repeated(text: str, n: int) -> pa.Array:
+    """``n`` copies of ``text`` as a string array (a Python list of n references first cost a second per
+    ten million rows)."""
+    return pa.repeat(pa.scalar(text, pa.string()), n)
 
 
 def emulate_wave(plan: CampaignPlan, emulation: EmulationParams, waves: WavePlan, lo: int, hi: int,

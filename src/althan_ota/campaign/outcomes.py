@@ -56,6 +56,9 @@ class Reason(IntEnum):
     # operator actions
     ABORTED = 40               # the campaign was aborted (threshold or operator)
     RETRY_LIMIT = 41           # (no producer writes this today)
+    # why a device left a campaign before it was requested (a resumed run on a later fleet extract)
+    SUPPLIER_CHANGED = 42      # it moved to a supplier the plan does not cover
+    LEFT_TARGETS = 43          # it no longer matches the plan's target filter (variant, manufacturer, model)
 
     @property
     def label(self) -> str:
@@ -90,6 +93,8 @@ CAUSES = (
     Cause("failed_other", "transfer failed", "retry SRV 11.4 for {side}", shows_reason=True),
     Cause("stopped", "campaign stopped before the upgrade finished", "retry SRV 11.4 for {side} in the next campaign",
           shows_reason=True),
+    Cause("withdrawn", "withdrawn from the campaign: left its scope before it was requested",
+          "target {side} in a campaign of the supplier it has now (SRV 11.4)", shows_reason=True),
     Cause("suspended", "SMI status Suspended", "resolve the suspension with the supplier, then retry SRV 11.4 for {side}"),
     Cause("not_commissioned", "not commissioned in the SMI", "commission {side} in the SMI, then retry SRV 11.4"),
     Cause("not_eligible", "not eligible for the campaign", "review the eligibility of {side}, then retry SRV 11.4",
@@ -186,6 +191,10 @@ OUTCOME_ROWS = (
         ("activated",                S.ACTIVATED,         R.NONE,                      _,             "in_progress",      "in_progress",  False),
         # an abort (by a threshold or an operator) cancels what was not requested yet
         ("cancelled",                S.CANCELLED,         R.ABORTED,                   _,             "stopped",          "cancelled",    False),
+        # a resumed run on a later fleet extract withdraws, before requesting them, the devices that left the
+        # plan's scope since it was planned (the campaign goes on without them; counted with the cancelled)
+        ("withdrawn_supplier_changed", S.WITHDRAWN,       R.SUPPLIER_CHANGED,          _,             "withdrawn",        "cancelled",    False),
+        ("withdrawn_left_targets",   S.WITHDRAWN,         R.LEFT_TARGETS,              _,             "withdrawn",        "cancelled",    False),
     ),
 )
 del S, R, _

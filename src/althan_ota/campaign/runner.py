@@ -9,6 +9,7 @@ run of the same seed would.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from typing import Callable
@@ -24,10 +25,10 @@ from ..fleet import Fleet, read_fleet
 from . import control
 from .emulation import WaveOutcome, dataclass_from_dict
 from .executors import EmulatorExecutor, Executor, WaveJob
-from .plan import CampaignPlan, WavePlan, make_waves, target
+from .plan import CampaignPlan, Targeting, WavePlan, make_waves, target
 from .building_places import BuildingPlaces, building_codes, busy_ends_from_store, unit_ids
-from .slots import RequestBook, first_slot_at, requests_per_unit
-from .store_tables import DEVICES, EVENTS
+from .slots import RequestBook, first_slot_at, requests_per_unit, supplier_codes
+from .store_tables import DEVICES, EVENTS, REQUESTS
 from .outcomes import Reason, outcome
 from .states import State
 from .store import CampaignStore
@@ -56,7 +57,8 @@ def create_campaign(store: CampaignStore, plan: CampaignPlan, fleet: Fleet, flee
     devices, events = _final_rows(campaign_id, fleet, out, State.NOT_ELIGIBLE, targeting.reason[out], t=0.0,
                                   wave=-1)
     store.create(campaign_id, plan.name, plan.environment, plan.target_version, plan.image_sha256,
-                 plan.to_json(), seed, fleet_path, len(fleet), _params_json(emulation), devices, events)
+                 plan.to_json(), seed, fleet_path, len(fleet), _params_json(emulation), devices, events,
+                 eligible_rows=np.packbits(targeting.eligible).tobytes())
     return campaign_id
 
 
@@ -91,11 +93,11 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
                             f"{info['fleet_path']}, which now has {len(fleet)}: resume on the same fleet file")
     emulation = _params_from_json(info["emulation_json"])
     seed = int(info["seed"])
-    targeting = target(plan, fleet)
-    waves = make_waves(plan, fleet, targeting, seed)
+    targeting, waves = _planned_waves(store, campaign_id, plan, fleet, seed)
     done = store.committed_waves(campaign_id)
     _check_committed_waves(store, campaign_id, plan, fleet, targeting, waves, len(done))
     clock = done[-1]["t_end"] if done else 0.0
+    waves = _withdraw_out_of_scope(store, campaign_id, plan, fleet, targeting, waves, len(done), clock)
     book, next_slot = _request_book(store, campaign_id, plan, fleet, waves)
     places = _building_places(store, campaign_id, plan, fleet)
     store.set_status(campaign_id, "running")
@@ -125,7 +127,8 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
                     "failure_rate": outcome.failure_rate, "t_start": float(release[0]) if len(release) else clock,
                     "t_end": outcome.settle_time(WAVE_SETTLE_FRACTION, default=clock), "decision": decision}
         devices, events, transfers = outcome.tables(campaign_id, fleet, w)
-        store.commit_wave(campaign_id, wave_row, devices, events, transfers, status)
+        store.commit_wave(campaign_id, wave_row, devices, events, transfers, status,
+                          _request_records(campaign_id, fleet, waves, lo, hi, events))
         clock = wave_row["t_end"]
         ran += 1
         if progress is not None:
@@ -138,6 +141,90 @@ def _run(store: CampaignStore, campaign_id: str, fleet: Fleet | None, progress, 
     if store.status(campaign_id) == "running" and len(store.committed_waves(campaign_id)) == waves.n_waves:
         store.set_status(campaign_id, "finished")
     return _report(store, campaign_id, waves.n_waves)
+
+
+def _planned_waves(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fleet: Fleet,
+                   seed: int) -> tuple[Targeting, WavePlan]:
+    """The plan's targeting on ``fleet`` now, and the waves as the campaign was planned: on the eligible rows
+    the store kept when it was created (so a device that left the plan's scope since reshuffles nothing), or,
+    for a store written before those were kept, on the targeting now."""
+    targeting = target(plan, fleet)
+    packed = store.planned_targets(campaign_id)
+    if packed is None:
+        return targeting, make_waves(plan, fleet, targeting, seed)
+    eligible = np.unpackbits(np.frombuffer(packed, np.uint8), count=len(fleet)).astype(bool)
+    planned = Targeting(in_scope=eligible, reason=np.zeros(len(fleet), np.uint8))
+    return targeting, make_waves(plan, fleet, planned, seed)
+
+
+def _withdraw_out_of_scope(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fleet: Fleet,
+                           targeting: Targeting, waves: WavePlan, committed: int, t: float) -> WavePlan:
+    """The waves not run yet without the devices the plan no longer makes eligible on this fleet, each recorded
+    once in the store: a device that left the plan's scope (moved to a supplier the plan does not cover, or
+    out of its target filter) as withdrawn, one still in scope but no longer eligible (suspended, already
+    current, ...) as not eligible with its reason. A unit left with no device leaves its wave."""
+    lo = int(waves.wave_bounds[committed])
+    hub, meter = waves.hub_row.copy(), waves.meter_row.copy()
+    gone = []
+    for side in (hub, meter):
+        rest = side[lo:]
+        out = (rest >= 0) & ~targeting.eligible[np.maximum(rest, 0)]
+        gone.append(rest[out])
+        rest[out] = -1
+    gone = np.sort(np.concatenate(gone))
+    if not len(gone):
+        return waves
+    recorded = store.table("devices", campaign_id)["device_id"].combine_chunks()
+    new = gone[~pc.is_in(fleet.table["device_id"].take(pa.array(gone, pa.int64())),
+                         value_set=recorded).to_numpy(zero_copy_only=False)]
+    if len(new):
+        supplier = fleet.column("supplier").astype(object)[new]
+        left_suppliers = np.array([plan.suppliers is not None and s not in plan.suppliers for s in supplier], bool)
+        out_of_scope = ~targeting.in_scope[new]
+        parts = []
+        for rows, key in ((new[out_of_scope & left_suppliers], "withdrawn_supplier_changed"),
+                          (new[out_of_scope & ~left_suppliers], "withdrawn_left_targets")):
+            row = outcome(key)
+            parts.append(_final_rows(campaign_id, fleet, rows, row.state, np.full(len(rows), row.reason, np.uint8),
+                                     t=t, wave=-1))
+        ineligible = new[~out_of_scope]
+        parts.append(_final_rows(campaign_id, fleet, ineligible, State.NOT_ELIGIBLE, targeting.reason[ineligible],
+                                 t=t, wave=-1))
+        # in one transaction: a run stopped here records them all or none (the next resume records the rest)
+        store.insert_devices(campaign_id, pa.concat_tables([d for d, _ in parts]),
+                             pa.concat_tables([e for _, e in parts]))
+    keep = (hub >= 0) | (meter >= 0)
+    keep[:lo] = True
+    bounds = np.concatenate([[0], np.cumsum(keep)])[waves.wave_bounds]
+    quota_code = waves.quota_code
+    if quota_code is not None:       # a unit's requests are charged to the supplier of its first targeted bridge
+        key_row = np.where(hub >= 0, hub, meter)[lo:]
+        quota_code = quota_code.copy()
+        quota_code[lo:] = supplier_codes(plan, fleet.column("supplier").astype(object)[np.maximum(key_row, 0)])
+        quota_code = quota_code[keep]
+    building = None if waves.building is None else waves.building[keep]
+    return dataclasses.replace(waves, hub_row=hub[keep], meter_row=meter[keep], unit_key=waves.unit_key[keep],
+                               han_per=waves.han_per[keep], bridge_per=waves.bridge_per[keep],
+                               wave_bounds=bounds.astype(np.int64), request_offset_s=waves.request_offset_s[keep],
+                               building=building, quota_code=quota_code)
+
+
+def _request_records(campaign_id: str, fleet: Fleet, waves: WavePlan, lo: int, hi: int,
+                     events: pa.Table) -> pa.Table:
+    """The wave's SRV 11.4 requests (its REQUESTED events), each with the supplier the book charged it to: the
+    supplier of its unit's first targeted bridge, as the fleet the run reads names it now."""
+    requested = events.filter(pc.equal(events["state"], int(State.REQUESTED)))
+    hub, meter = waves.hub_row[lo:hi], waves.meter_row[lo:hi]
+    key_row = np.where(hub >= 0, hub, meter)
+    rows, charged = np.concatenate([hub, meter]), np.concatenate([key_row, key_row])
+    mine = rows >= 0
+    ids = fleet.table["device_id"].take(pa.array(rows[mine], pa.int64())).combine_chunks()
+    at = pc.index_in(requested["device_id"], value_set=ids)
+    if at.null_count:
+        raise CampaignError(f"campaign {campaign_id!r}: the wave's requests name devices outside its units")
+    supplier = fleet.table["supplier"].take(pa.array(charged[mine][at.to_numpy()], pa.int64()))
+    return pa.table({"campaign_id": requested["campaign_id"], "device_id": requested["device_id"],
+                     "t": requested["t"], "attempt": requested["attempt"], "supplier": supplier}, schema=REQUESTS)
 
 
 def _check_committed_waves(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fleet: Fleet,
@@ -177,6 +264,16 @@ def _check_committed_waves(store: CampaignStore, campaign_id: str, plan: Campaig
         "report a device's new supplier with 'althan-ota report programme --fleet LATEST'")
 
 
+def request_book(store: CampaignStore, campaign_id: str, fleet: Fleet | None = None) -> RequestBook:
+    """The campaign's request book as its committed waves left it (what a resumed run starts from), on
+    ``fleet`` (default: the fleet file it was planned on)."""
+    info = store.campaign(campaign_id)
+    plan = CampaignPlan.from_json(info["plan_json"])
+    fleet = fleet if fleet is not None else read_fleet(info["fleet_path"])
+    _, waves = _planned_waves(store, campaign_id, plan, fleet, int(info["seed"]))
+    return _request_book(store, campaign_id, plan, fleet, waves)[0]
+
+
 def _request_book(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fleet: Fleet,
                   waves: WavePlan) -> tuple[RequestBook, int]:
     """The request book as the committed waves left it, and the slot after their last first request."""
@@ -185,7 +282,7 @@ def _request_book(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fl
         sent = store.requests_sent(campaign_id)
         supplier = None
     else:
-        sent, supplier = _requests_sent_by_supplier(store, campaign_id, fleet, waves)
+        sent, supplier = _requests_sent_by_supplier(store, campaign_id, plan, fleet, waves)
     t, attempt, count = (sent[name].to_numpy() for name in ("t", "attempt", "requests"))
     book.mark_requested(t, count, supplier)
     first = attempt == 1
@@ -193,21 +290,26 @@ def _request_book(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fl
     return book, next_slot
 
 
-def _requests_sent_by_supplier(store: CampaignStore, campaign_id: str, fleet: Fleet,
+def _requests_sent_by_supplier(store: CampaignStore, campaign_id: str, plan: CampaignPlan, fleet: Fleet,
                                waves: WavePlan) -> tuple[pa.Table, np.ndarray]:
-    """store.requests_sent, with the quota code each group of requests was charged to: its unit's (the
-    requests of one (t, attempt) are one unit's)."""
-    events = store.table("events", campaign_id).filter(pc.equal(pc.field("state"), int(State.REQUESTED)))
-    row = pc.fill_null(pc.index_in(events["device_id"], value_set=fleet.table["device_id"].combine_chunks()),
-                       -1).to_numpy().astype(np.int64)
-    unit_of_row = np.full(len(fleet) + 1, -1, np.int64)         # the last entry: a device not in the fleet
-    for side in (waves.hub_row, waves.meter_row):
-        unit_of_row[side[side >= 0]] = np.flatnonzero(side >= 0)
-    unit = unit_of_row[row]
-    if (unit < 0).any():
-        raise CampaignError(f"campaign {campaign_id!r}: the store holds requests of devices this plan does not "
-                            "request on this fleet: resume on the fleet file it was planned on")
-    grouped = pa.table({"t": events["t"], "attempt": events["attempt"], "code": waves.quota_code[unit]}).group_by(
+    """store.requests_sent, with the quota code each group of requests was charged to (the requests of one
+    (t, attempt) are one unit's): the supplier its request records name, and for requests of a store written
+    before those were kept, the supplier of its unit's first targeted bridge on this fleet."""
+    sent = store.requests_charged(campaign_id)
+    recorded = sent["recorded"].to_numpy(zero_copy_only=False)
+    code = supplier_codes(plan, sent["supplier"].to_numpy(zero_copy_only=False))
+    if not recorded.all():
+        row = pc.fill_null(pc.index_in(sent["device_id"], value_set=fleet.table["device_id"].combine_chunks()),
+                           -1).to_numpy().astype(np.int64)
+        unit_of_row = np.full(len(fleet) + 1, -1, np.int64)     # the last entry: a device not in the fleet
+        for side in (waves.hub_row, waves.meter_row):
+            unit_of_row[side[side >= 0]] = np.flatnonzero(side >= 0)
+        unit = unit_of_row[row[~recorded]]
+        if (unit < 0).any():
+            raise CampaignError(f"campaign {campaign_id!r}: the store holds requests of devices this plan does "
+                                "not request on this fleet: resume on the fleet file it was planned on")
+        code[~recorded] = waves.quota_code[unit]
+    grouped = pa.table({"t": sent["t"], "attempt": sent["attempt"], "code": code}).group_by(
         ["t", "attempt"]).aggregate([("code", "min"), ("code", "count")]).sort_by("t")
     return (pa.table({"t": grouped["t"], "attempt": grouped["attempt"], "requests": grouped["code_count"]}),
             grouped["code_min"].to_numpy())
@@ -240,6 +342,9 @@ def _cancel_rest(store: CampaignStore, campaign_id: str, fleet: Fleet, waves: Wa
     lo = waves.wave_bounds[first_wave]
     rows = np.concatenate([waves.hub_row[lo:], waves.meter_row[lo:]])
     rows = np.sort(rows[rows >= 0])
+    recorded = store.table("devices", campaign_id)["device_id"].combine_chunks()   # e.g. withdrawn before
+    rows = rows[~pc.is_in(fleet.table["device_id"].take(pa.array(rows, pa.int64())),
+                          value_set=recorded).to_numpy(zero_copy_only=False)]
     cancelled = outcome("cancelled")
     devices, events = _final_rows(campaign_id, fleet, rows, cancelled.state,
                                   np.full(len(rows), cancelled.reason, np.uint8), t=t, wave=-1)
@@ -298,7 +403,7 @@ def abort_campaign(store: CampaignStore, campaign_id: str, fleet: Fleet | None =
         raise CampaignError(f"campaign {campaign_id!r} is {info['status']}; it cannot be aborted")
     plan = CampaignPlan.from_json(info["plan_json"])
     fleet = fleet if fleet is not None else read_fleet(info["fleet_path"])
-    waves = make_waves(plan, fleet, target(plan, fleet), int(info["seed"]))
+    _, waves = _planned_waves(store, campaign_id, plan, fleet, int(info["seed"]))
     done = store.committed_waves(campaign_id)
     store.set_status(campaign_id, "aborted")
     if len(done) < waves.n_waves:

@@ -27,6 +27,7 @@ class State(IntEnum):
     UNREACHABLE = 13
     NOT_ELIGIBLE = 14
     CANCELLED = 15
+    WITHDRAWN = 16          # left the campaign's scope before it was requested (e.g. changed supplier)
 
     @property
     def label(self) -> str:

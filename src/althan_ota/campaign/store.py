@@ -18,7 +18,7 @@ import pyarrow as pa
 from ..errors import CampaignError, CampaignStoreError
 from ..stage_profile import stage
 from .snapshot import Publisher, published_at, readable_snapshot
-from .store_tables import CAMPAIGNS, DEVICES, EVENTS, TRANSFERS
+from .store_tables import CAMPAIGNS, DEVICES, EVENTS, REQUESTS, TRANSFERS
 from .states import State
 
 WAVES = pa.schema([
@@ -40,6 +40,15 @@ RUN_STATE = pa.schema([
     ("emulation_json", pa.string()),
 ])
 
+# the fleet rows the plan made eligible when the campaign was created, one bit per row (numpy packbits): a
+# resumed run plans its waves on them, so a device that left the plan's scope since does not reshuffle them
+# (it is withdrawn instead). Stores written before it have no row: a resume there plans on the fleet given.
+PLANNED_TARGETS = pa.schema([
+    ("campaign_id", pa.string()),
+    ("fleet_rows", pa.int64()),
+    ("eligible_rows", pa.binary()),
+])
+
 # DUIS originator counters: the last counter each user (EUI-64) put in a RequestID. Not per campaign: the DCC
 # requires a user's counters to increase strictly across everything it sends.
 ORIGINATOR_COUNTERS = pa.schema([
@@ -48,13 +57,13 @@ ORIGINATOR_COUNTERS = pa.schema([
 ])
 
 TABLES = {"campaigns": CAMPAIGNS, "devices": DEVICES, "events": EVENTS, "transfers": TRANSFERS,
-          "waves": WAVES, "run_state": RUN_STATE}
+          "waves": WAVES, "run_state": RUN_STATE, "requests": REQUESTS, "planned_targets": PLANNED_TARGETS}
 STORE_TABLES = {"originator_counters": ORIGINATOR_COUNTERS}     # not per campaign
 MAX_ORIGINATOR_COUNTER = 2**64 - 1
 
 _DUCK_TYPES = {pa.string(): "VARCHAR", pa.uint8(): "UTINYINT", pa.int32(): "INTEGER", pa.int64(): "BIGINT",
                pa.uint32(): "UINTEGER", pa.uint64(): "UBIGINT", pa.float64(): "DOUBLE",
-               pa.timestamp("s", tz="UTC"): "TIMESTAMPTZ"}
+               pa.timestamp("s", tz="UTC"): "TIMESTAMPTZ", pa.binary(): "BLOB"}
 
 
 def _ddl(name: str, schema: pa.Schema) -> str:
@@ -116,7 +125,8 @@ class CampaignStore:
     # -- campaigns -------------------------------------------------------------------------------------
     def create(self, campaign_id: str, name: str, environment: str, target_version: int, image_sha256: str,
                plan_json: str, seed: int, fleet_path: str, fleet_rows: int, emulation_json: str,
-               devices: pa.Table | None = None, events: pa.Table | None = None) -> None:
+               devices: pa.Table | None = None, events: pa.Table | None = None,
+               eligible_rows: bytes | None = None) -> None:
         """Register a campaign, with the rows of ``devices`` it will never request (and their ``events``) in
         the same transaction: a campaign is in the store whole or not at all."""
         if self.campaign(campaign_id, missing_ok=True) is not None:
@@ -127,7 +137,9 @@ class CampaignStore:
                             [campaign_id, name, environment, target_version, image_sha256, now, now, "planned",
                              plan_json])
             self._run("INSERT INTO run_state VALUES (?, ?, ?, ?, ?)",
-                            [campaign_id, seed, fleet_path, fleet_rows, emulation_json])
+                      [campaign_id, seed, fleet_path, fleet_rows, emulation_json])
+            if eligible_rows is not None:
+                self._run("INSERT INTO planned_targets VALUES (?, ?, ?)", [campaign_id, fleet_rows, eligible_rows])
             if devices is not None:
                 self._insert_rows(devices, events)
 
@@ -157,9 +169,9 @@ class CampaignStore:
         return self._query("SELECT * FROM waves WHERE campaign_id = ? ORDER BY wave", [campaign_id]).to_pylist()
 
     def commit_wave(self, campaign_id: str, wave: dict, devices: pa.Table, events: pa.Table,
-                    transfers: pa.Table, status: str) -> None:
+                    transfers: pa.Table, status: str, requests: pa.Table | None = None) -> None:
         """Everything one wave produced, atomically: its devices' final rows, events, transfer costs, the
-        wave record and the campaign status."""
+        requests it sent with the supplier each was charged to, the wave record and the campaign status."""
         with stage(f"wave {wave['wave']} store"), self._transaction(publish_now=status != "running"):
             self.db.register("_devices", devices)
             self.db.register("_events", events)
@@ -169,6 +181,10 @@ class CampaignStore:
             self._run("INSERT INTO devices SELECT * FROM _devices")
             self._run("INSERT INTO events SELECT * FROM _events")
             self._run("INSERT INTO transfers SELECT * FROM _transfers")
+            if requests is not None and requests.num_rows:
+                self.db.register("_requests", requests)
+                self._run("INSERT INTO requests SELECT * FROM _requests")
+                self.db.unregister("_requests")
             self._run("INSERT INTO waves VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             [campaign_id, wave["wave"], wave["devices"], wave["failed"], wave["failure_rate"],
                              wave["t_start"], wave["t_end"], wave["decision"]])
@@ -232,6 +248,39 @@ class CampaignStore:
         how many went together (a unit's requests share their time): what the request book is rebuilt from."""
         return self._query("SELECT t, attempt, count(*) AS requests FROM events WHERE campaign_id = ? AND "
                            "state = ? GROUP BY t, attempt ORDER BY t", [campaign_id, int(State.REQUESTED)])
+
+    def requests_charged(self, campaign_id: str) -> pa.Table:
+        """Every SRV 11.4 request of the committed waves (device_id, t, attempt) with the supplier the book
+        charged it to (``supplier``) where the store keeps its request record (``recorded``); a store written
+        before request records were kept has none."""
+        where = f"e.campaign_id = ? AND e.state = {int(State.REQUESTED)}"
+        if not self._has_table("requests"):
+            return self._query("SELECT e.device_id, e.t, e.attempt, NULL::VARCHAR AS supplier, false AS recorded "
+                               f"FROM events e WHERE {where} ORDER BY e.t, e.device_id", [campaign_id])
+        return self._query("SELECT e.device_id, e.t, e.attempt, r.supplier, r.campaign_id IS NOT NULL AS recorded "
+                           "FROM events e LEFT JOIN requests r ON r.campaign_id = e.campaign_id AND "
+                           "r.device_id = e.device_id AND r.t = e.t AND r.attempt = e.attempt "
+                           f"WHERE {where} ORDER BY e.t, e.device_id", [campaign_id])
+
+    def request_suppliers(self, campaign_id: str) -> pa.Table:
+        """The store's request records (REQUESTS) of the campaign: each request with the supplier it was charged
+        to; empty for a store written before they were kept."""
+        if not self._has_table("requests"):
+            return REQUESTS.empty_table()
+        return self._query("SELECT * FROM requests WHERE campaign_id = ?", [campaign_id])
+
+    def planned_targets(self, campaign_id: str) -> bytes | None:
+        """The packed eligible-row bits the campaign was planned with (PLANNED_TARGETS), or None for a campaign
+        of a store written before they were kept."""
+        if not self._has_table("planned_targets"):
+            return None
+        row = self.db.execute("SELECT eligible_rows FROM planned_targets WHERE campaign_id = ?",
+                              [campaign_id]).fetchall()
+        return bytes(row[0][0]) if row else None
+
+    def _has_table(self, name: str) -> bool:
+        return bool(self.db.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND "
+                                    "table_catalog = current_database()", [name]).fetchall()[0][0])
 
     def state_counts(self, campaign_id: str) -> dict[int, int]:
         rows = self.db.execute("SELECT state, count(*) FROM devices WHERE campaign_id = ? GROUP BY state",

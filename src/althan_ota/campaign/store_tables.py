@@ -56,3 +56,15 @@ TRANSFERS = pa.schema([
     ("duty_cycle_wait_s", pa.float64()),
     ("download_s", pa.float64()),
 ])
+
+# every SRV 11.4 request sent (one row per device and attempt, as its REQUESTED event) with the supplier the
+# request book charged it to: the supplier of its unit's first targeted bridge when the wave ran. A resumed run
+# rebuilds the book's supplier quotas from it, and the programme view charges requests by it, whatever a
+# later fleet extract says. Stores written before it have no rows: their requests are charged by the fleet.
+REQUESTS = pa.schema([
+    ("campaign_id", pa.string()),
+    ("device_id", pa.string()),
+    ("t", pa.float64()),
+    ("attempt", pa.int32()),
+    ("supplier", pa.string()),             # null: the fleet named no supplier
+])

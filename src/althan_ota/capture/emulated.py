@@ -8,30 +8,43 @@ come from the exchange trace (``emulate/trace.py``): the timing engine's integer
 exchange of every traced device, so the gaps are the emulated ones: the block period after each response, the
 response timeout before a re-request, duty-cycle waits on the bridge link, outages.
 
-Matching: the byte pass sends one response per exchange, in exchange order, except for the successful Upgrade
-End exchange, which carries no image data: a device's k-th response belongs to its k-th traced exchange other
-than that one (the counts are checked; a mismatch raises :class:`CaptureError`; a failed Upgrade End exchange,
-rare, has the corrupted Image Block Response the byte pass counts for it). A response is stamped when
-its exchange's last link-layer attempt ended: when it arrived, or for a lost exchange when the last attempt
-failed (the client then waits out the response timeout), or for an exchange an outage cut, when the path went
-down. Caveat: the byte pass places its corrupted repeats evenly over the download (csrc/emu_bytes.h), not at
-the exchanges the timing run lost, so the counts agree but a corrupted frame may carry a delivered exchange's
-time and an intact one a lost exchange's.
+Matching: the byte pass sends one Image Block Response per data exchange, in exchange order: a device's
+k-th response belongs to its k-th traced block or Upgrade End exchange, leaving out the Image Notify, the Query
+Next Image exchange, exchanges the CH answered WAIT_FOR_DATA (none of which carry image data) and the
+successful Upgrade End exchange (the counts are checked; a mismatch raises :class:`CaptureError`; a failed
+Upgrade End exchange, rare, has the corrupted Image Block Response the byte pass counts for it). A response is
+stamped when its exchange's last link-layer attempt ended: when it arrived, or for a lost exchange when the
+last attempt failed (the client then waits out the response timeout), or for an exchange an outage cut, when
+the path went down.
+The byte pass corrupts exactly the responses of the exchanges the timing run lost (or an outage cut), at
+their block (it reads where from the timing run's log: csrc/emu_bytes.h, csrc/emu_lost.h), so a corrupted frame
+always carries a lost exchange's time and offset, and an intact one a delivered exchange's.
 
-With ``requests`` (the default) the bridges' side is there too, built with the same frame builders
-(``althan_ota.frames``): each exchange's request from the bridge (NWK short BRIDGE_SHORT + side) to the CH at
-the time it was sent, an Image Block Request for the offset its response carries (so that a request and its
-response always agree; the engine's own offsets are in ``result.trace``), or an Upgrade End Request once the
-image is complete, and the CH's Upgrade End Response when that exchange succeeded (ZCL UTCTime: the current
-time, and the emulated activation as the upgrade time). A bridge's frames
+The rest of the command set (csrc/emu.h, "The command set") is built here with the same frame builders
+(``althan_ota.frames``): each download starts with the CH's Image Notify (payload type 3: query jitter 100,
+the image's manufacturer code, type and version; one per notify the CH sent, lost or not, at the time it sent
+it), and with ``requests`` (the default) the bridge's Query Next Image Request (its current version: the
+image's less one) and, when that exchange succeeded, the CH's Query Next Image Response (SUCCESS, the image's
+identity and size); an exchange the CH answered WAIT_FOR_DATA has its Image Block Request and, when the
+answer arrived, that Image Block Response (ZCL UTCTime current time, the time to come back, and the minimum
+block period in milliseconds). The bridges' side: each exchange's request from the bridge (NWK short
+BRIDGE_SHORT + side) to the CH at the time it was sent, an Image Block Request for the offset its response
+carries (so that a request and its response always agree; the engine's own offsets are in ``result.trace``),
+or an Upgrade End Request once the image is complete, and the CH's Upgrade End Response when that exchange
+succeeded (ZCL UTCTime: the current time, and the emulated activation as the upgrade time). A bridge's frames
 are secured under the device's NWK key with the bridge's own EUI-64 (:func:`bridge_eui64`) and frame counters
-from 1; an exchange's request and response share their ZCL transaction sequence number. The emulator does not
-model Query Next Image, so there is none. Devices are merged in time order (a device's frames keep their
-exchange order); times are seconds since the epoch, the campaign starting at ``start``.
+from 1; an exchange's request and response share their ZCL transaction sequence number (the exchange's index).
+The CH's frames to a device count their NWK frame counter from 1 across all of them, so the byte pass's
+responses, which count their own frames only, are re-secured with the counter and sequence number they take
+in the whole sequence (their content unchanged); corrupted ones are kept as the byte pass sent them, bit errors
+and all (no receiver accepts them, so their counters never matter). ``requests=False`` keeps only the Image
+Block Responses (WAIT_FOR_DATA answers included). Devices are merged in time order (a device's frames keep
+their exchange order); times are seconds since the epoch, the campaign starting at ``start``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,11 +142,13 @@ def emulated_capture(image, installations, seed: int = 0, params=None, fleet=Non
         device = EmulatedDevice(
             installation=labels[unit], unit_key=int(keys[unit]), side=SIDES[side], client=BRIDGE_SHORT + side,
             nwk_key=nwk_key, outcome=str(reasons[row]), hash_ok=bool(result.hash_ok[row]), frames=n,
-            t_download_start=t0, t_download_end=t1, requests=len(exchanges) if requests else 0)
+            t_download_start=t0, t_download_end=t1,
+            requests=int(np.count_nonzero(exchanges["kind"] != _kind("image_notify"))) if requests else 0)
         devices.append(device)
         mine, offsets = _device_frames(result, row, n, exchanges, start)
-        if requests:
-            mine = _with_requests(mine, offsets, exchanges, device, row, result, start, identity)
+        mine = _command_set(mine, offsets, exchanges, device, row, result, start, identity)
+        if not requests:
+            mine = [f for f in mine if f.command == "ImageBlockResponse"]
         for position, frame in enumerate(mine):
             frame.device = row
             frames.append(frame)
@@ -142,15 +157,29 @@ def emulated_capture(image, installations, seed: int = 0, params=None, fleet=Non
     return [frames[i] for i in order], devices
 
 
+def _kind(name: str) -> int:
+    from ..emulate.trace import KINDS
+    return KINDS.index(name)
+
+
+def _carries_data(exchanges: np.ndarray) -> np.ndarray:
+    """The exchanges the byte pass sent an Image Block Response for: block and Upgrade End exchanges (not the
+    notify, the query, WAIT_FOR_DATA answers), less the successful Upgrade End exchange."""
+    from ..emulate.trace import RESULTS
+
+    kind = exchanges["kind"]
+    data = np.isin(kind, [_kind("block"), _kind("last_block"), _kind("upgrade_end")])
+    upgrade_end_done = (kind == _kind("upgrade_end")) & (exchanges["result"] == RESULTS.index("delivered"))
+    return data & ~upgrade_end_done
+
+
 def _device_frames(result, row: int, n: int, exchanges: np.ndarray, start: float
                    ) -> tuple[list[EmulatedFrame], np.ndarray]:
     """The device's Image Block Responses from the byte pass, stamped with their exchanges' times, and the
     file offset each carries."""
-    from ..emulate.trace import KINDS, RESULTS
+    from ..emulate.trace import RESULTS
 
-    upgrade_end_done = (exchanges["kind"] == KINDS.index("upgrade_end")) & \
-        (exchanges["result"] == RESULTS.index("delivered"))
-    carried = exchanges[~upgrade_end_done]
+    carried = exchanges[_carries_data(exchanges)]
     if carried.shape[0] != n:
         raise CaptureError(f"device row {row}: the byte pass sent {n} Image Block Responses but the timing run "
                            f"traced {carried.shape[0]} exchanges that carry one: they must match one to one")
@@ -170,39 +199,86 @@ def _device_frames(result, row: int, n: int, exchanges: np.ndarray, start: float
     return out, offsets
 
 
-def _with_requests(responses: list[EmulatedFrame], offsets: np.ndarray, exchanges: np.ndarray,
-                   device: EmulatedDevice, row: int, result, start: float, identity) -> list[EmulatedFrame]:
-    """The device's frames with each exchange's request before its response (a block request for the offset
-    its response carries), and the Upgrade End Response."""
-    from ..emulate.trace import KINDS, RESULTS
+def _resecured(frame: EmulatedFrame, nwk_key: bytes, seq: int, counter: int, row: int) -> EmulatedFrame:
+    """An intact byte-pass response with the CH's frame counter and the exchange's sequence number of the whole
+    command set (its content unchanged); a corrupted one as it was sent."""
+    if frame.corrupted:
+        return frame
+    parsed = F.parse(frame.psdu, F.Keys(nwk_key=nwk_key))
+    f = parsed.frame
+    if F.build(f, nwk_key=nwk_key) != frame.psdu:
+        raise CaptureError(f"device row {row}: a byte-pass response does not rebuild to its own bytes")
+    if f.nwk.frame_counter == counter and f.zcl.seq == seq:
+        return frame
+    f.mac.seq = f.nwk.seq = f.aps.counter = f.zcl.seq = seq
+    f.nwk.frame_counter = counter
+    return EmulatedFrame(frame.time, F.build(f, nwk_key=nwk_key), frame.device, False, frame.command, frame.sender)
 
-    upgrade_end, delivered = KINDS.index("upgrade_end"), RESULTS.index("delivered")
+
+def _command_set(responses: list[EmulatedFrame], offsets: np.ndarray, exchanges: np.ndarray,
+                 device: EmulatedDevice, row: int, result, start: float, identity) -> list[EmulatedFrame]:
+    """The device's whole command set in exchange order: the CH's Image Notify, each exchange's request from the
+    bridge (a block request for the offset its response carries) and its response (the byte pass's Image
+    Block Responses; the CH's Query Next Image Response, WAIT_FOR_DATA answer and Upgrade End Response when
+    that exchange succeeded)."""
+    from ..emulate.trace import RESULTS
+
+    delivered = RESULTS.index("delivered")
+    notify, query, wait = _kind("image_notify"), _kind("query_next_image"), _kind("wait_for_data")
+    upgrade_end = _kind("upgrade_end")
     side = 0 if device.side == "hub_side" else 1
     client_ieee = bridge_eui64(device.unit_key, side)
     server_ieee = CH_EUI64 | (device.unit_key & 0xFFFFFF)
     ident = dict(zip(("manufacturer", "image_type", "file_version"), identity))
-    block_size = result.params.ota.block_size
+    current = dict(ident, file_version=max(ident["file_version"] - 1, 0))      # what the bridge runs before
+    ota = result.params.ota
+    block_size = ota.block_size
+    carries = _carries_data(exchanges)
     out: list[EmulatedFrame] = []
+    sent = {"client": 0, "server": 0}         # NWK frame counters so far
+
+    def add(time: float, sender: str, seq: int, command) -> None:
+        sent[sender] += 1
+        src, dst, ieee = (device.client, 0x0000, client_ieee) if sender == "client" else \
+            (0x0000, device.client, server_ieee)
+        psdu = F.build(_frame(src, dst, ieee, seq, sent[sender], command), nwk_key=device.nwk_key)
+        out.append(EmulatedFrame(time, psdu, 0, False, type(command).__name__, sender))
+
+    j = 0                                     # the byte pass's responses used so far
     for k, x in enumerate(exchanges):
         seq = k & 0xFF
-        if x["kind"] == upgrade_end:
-            request = F.UpgradeEndRequest(F.SUCCESS, **ident)
+        kind, ok = int(x["kind"]), int(x["result"]) == delivered
+        t_request, t_response = start + float(x["t_request"]), start + float(x["t_response"])
+        if kind == notify:
+            add(t_request, "server", seq, F.ImageNotify(payload_type=3, query_jitter=100, **ident))
+            continue
+        if kind == query:
+            add(t_request, "client", seq, F.QueryNextImageRequest(**current))
+            if ok:
+                add(t_response, "server", seq, F.QueryNextImageResponse(F.SUCCESS, image_size=result.image_size,
+                                                                        **ident))
+            continue
+        if kind == upgrade_end:
+            add(t_request, "client", seq, F.UpgradeEndRequest(F.SUCCESS, **ident))
         else:
-            request = F.ImageBlockRequest(file_offset=int(offsets[k]), max_data_size=block_size, **ident)
-        psdu = F.build(_frame(device.client, 0x0000, client_ieee, seq, k + 1, request), nwk_key=device.nwk_key)
-        out.append(EmulatedFrame(start + float(x["t_request"]), psdu, 0, False, type(request).__name__, "client"))
-        if k < len(responses):
-            out.append(responses[k])
-        elif x["kind"] == upgrade_end and x["result"] == delivered:
-            now = start + float(x["t_response"])
+            offset = int(offsets[j]) if carries[k] else int(x["offset"])
+            add(t_request, "client", seq, F.ImageBlockRequest(file_offset=offset, max_data_size=block_size, **ident))
+        if carries[k]:
+            sent["server"] += 1
+            out.append(_resecured(responses[j], device.nwk_key, seq, sent["server"], row))
+            j += 1
+        elif kind == wait and ok:
+            # UTCTime counts whole seconds: come back no earlier than the CH asked
+            add(t_response, "server", seq, F.ImageBlockResponse(
+                F.WAIT_FOR_DATA, current_time=int(t_response) - ZIGBEE_EPOCH,
+                request_time=math.ceil(t_response + ota.wait_for_data_delay_s) - ZIGBEE_EPOCH,
+                min_block_period=round(ota.min_block_period_s * 1000)))
+        elif kind == upgrade_end and ok:
             activation = float(result.t_activation[row])
-            upgrade_at = start + activation if np.isfinite(activation) else now
-            response = F.UpgradeEndResponse(current_time=int(now) - ZIGBEE_EPOCH,
-                                            upgrade_time=int(upgrade_at) - ZIGBEE_EPOCH, **ident)
-            # the CH's frame counter for this device continues after its len(responses) block responses
-            psdu = F.build(_frame(0x0000, device.client, server_ieee, seq, len(responses) + 1, response),
-                           nwk_key=device.nwk_key)
-            out.append(EmulatedFrame(now, psdu, 0, False, type(response).__name__, "server"))
+            upgrade_at = start + activation if np.isfinite(activation) else t_response
+            add(t_response, "server", seq, F.UpgradeEndResponse(current_time=int(t_response) - ZIGBEE_EPOCH,
+                                                                upgrade_time=int(upgrade_at) - ZIGBEE_EPOCH,
+                                                                **ident))
     return out
 
 

@@ -74,8 +74,8 @@ def read_transfers(source, keys: F.Keys | Sequence[F.Keys], image_size: int | No
     ``keys``: one :class:`~althan_ota.frames.Keys`, or one per network (device) for a capture of several, e.g.
     an emulated one where every device has its own NWK key. Each frame is decrypted with the first key set
     whose MICs it passes; frame counters are checked per key set. ``image_size``: the size of the image for
-    transfers whose capture holds no Query Next Image Response (emulated captures carry only the Image Block
-    Responses), so that they can be complete and hashed."""
+    transfers whose capture holds no Query Next Image Response (e.g. an emulated capture with
+    ``requests=False``, or one whose query was lost), so that they can be complete and hashed."""
     cap = source if isinstance(source, Capture) else read_capture(source)
     key_sets = [keys] if isinstance(keys, F.Keys) else list(keys)
     if not key_sets or not all(isinstance(k, F.Keys) for k in key_sets):

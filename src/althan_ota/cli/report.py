@@ -330,6 +330,8 @@ def programme(args) -> int:
         *(f"  {row['supplier']}: targeted {row['targeted']:,}, verified {row['verified']:,}, failed {row['failed']:,},"
           f" visits avoided {row['visits_avoided']:,}" for row in views.suppliers.to_pylist()),
         f"  {s['supplier_changes']:,} device(s) changed supplier during the programme",
+        *([f"  {s['withdrawn']:,} device(s) withdrawn from a campaign after leaving its scope (withdrawn.{fmt})"]
+          if s["withdrawn"] else []),
         *(f"  {row['campaign_id']} / {row['supplier']}: at most {row['busiest_day']:,} requests a day "
           f"(quota {row['quota']:,})" for row in views.quota_use().to_pylist() if row["quota"] is not None)])
 

@@ -19,7 +19,12 @@ ZCL payloads (ZigBee OTA Upgrade cluster): Image Block Request 14 (field control
 type, file version, file offset, maximum data size); Image Block Response 14 + data (status, manufacturer
 code, image type, file version, file offset, data size, data); Upgrade End Request 9 (status, manufacturer
 code, image type, file version); Upgrade End Response 16 (manufacturer code, image type, file version,
-current time, upgrade time).
+current time, upgrade time); Image Notify 10 (payload type 0x03, query jitter, manufacturer code, image type,
+file version); Query Next Image Request 9 (field control, manufacturer code, image type, current file version;
+no hardware version); Query Next Image Response 13 (status SUCCESS, manufacturer code, image type, file
+version, image size); an Image Block Response with status WAIT_FOR_DATA 11 (status, current time, request
+time, minimum block period). ZCL 11.13.4 (ZigBee Cluster Library r7, 07-5123) defines the fields;
+``althan_ota.frames`` builds every one of them and the tests check these sizes against its output.
 
 On the HAN the PSDU (the MAC frame, at most 127 bytes) is preceded by 6 PHY bytes; a full frame is
 133 × 32 µs = 4.256 ms. The bridge link carries the NWK frame (MAC header and FCS dropped) in its own framing.
@@ -47,6 +52,10 @@ BLOCK_REQUEST_PAYLOAD = 14
 BLOCK_RESPONSE_PAYLOAD = 14          # + data bytes
 UPGRADE_END_REQUEST_PAYLOAD = 9
 UPGRADE_END_RESPONSE_PAYLOAD = 16
+IMAGE_NOTIFY_PAYLOAD = 10
+QUERY_NEXT_IMAGE_REQUEST_PAYLOAD = 9
+QUERY_NEXT_IMAGE_RESPONSE_PAYLOAD = 13
+WAIT_FOR_DATA_RESPONSE_PAYLOAD = 11
 
 NWK_OVERHEAD = NWK_HEADER + NWK_AUX_HEADER + APS_HEADER + ZCL_HEADER + NWK_MIC
 MAX_BLOCK = MAX_PSDU - MAC_HEADER - MAC_FCS - NWK_OVERHEAD - BLOCK_RESPONSE_PAYLOAD   # 65 data bytes
@@ -104,10 +113,16 @@ def bridge_ack_ns(bridge: BridgeLink) -> int:
 
 
 def kinds(han: HanLink, bridge: BridgeLink, image_size: int, block_size: int) -> dict[str, FrameTimes]:
-    """Frame airtimes of the three exchange kinds: full block, the shorter last block, Upgrade End."""
+    """Frame airtimes of the exchange kinds, in the order of enum alt_emu_kind (csrc/emu.h): full block, the
+    shorter last block, Upgrade End, Image Notify (one frame from the CH: its timings stand in the response;
+    the request's are the same, unused), Query Next Image, and a block request answered WAIT_FOR_DATA."""
     last = image_size % block_size or block_size
     return {
         "block": exchange_frames(han, bridge, BLOCK_REQUEST_PAYLOAD, BLOCK_RESPONSE_PAYLOAD + block_size),
         "last_block": exchange_frames(han, bridge, BLOCK_REQUEST_PAYLOAD, BLOCK_RESPONSE_PAYLOAD + last),
         "upgrade_end": exchange_frames(han, bridge, UPGRADE_END_REQUEST_PAYLOAD, UPGRADE_END_RESPONSE_PAYLOAD),
+        "image_notify": exchange_frames(han, bridge, IMAGE_NOTIFY_PAYLOAD, IMAGE_NOTIFY_PAYLOAD),
+        "query_next_image": exchange_frames(han, bridge, QUERY_NEXT_IMAGE_REQUEST_PAYLOAD,
+                                            QUERY_NEXT_IMAGE_RESPONSE_PAYLOAD),
+        "wait_for_data": exchange_frames(han, bridge, BLOCK_REQUEST_PAYLOAD, WAIT_FOR_DATA_RESPONSE_PAYLOAD),
     }

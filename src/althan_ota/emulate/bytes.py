@@ -1,9 +1,9 @@
 """The ``bytes`` fidelity: after the timing run, every block exchange travels as a real frame.
 
 For each device the C pass (csrc/emu_bytes.h states its rules) builds the Image Block Response of every block
-exchange the timing run counted, from the real image bytes: 802.15.4 MAC, ZigBee NWK protected with AES-CCM*
-(MIC 4) under the device's own key and an increasing frame counter, APS, ZCL OTA, FCS (CRC-16/KERMIT). Frames
-of repeated exchanges get bit errors; the receiver checks FCS, MIC and frame counter, writes accepted data at
+exchange the timing run made, in order, from the real image bytes: 802.15.4 MAC, ZigBee NWK protected with AES-CCM*
+(MIC 4) under the device's own key and an increasing frame counter, APS, ZCL OTA, FCS (CRC-16/KERMIT). The
+frames of the exchanges the timing run lost (it logs where: csrc/emu_lost.h) get bit errors, at their block; the receiver checks FCS, MIC and frame counter, writes accepted data at
 its offset, and checks SHA-256 of the reassembled image before it activates. A device whose hash fails ends
 as "hash_failure" (old version running, no activation, ``t_end`` at the end of its download): never as a
 wrong version reported running. Timing columns are the timing run's, unchanged.
@@ -64,9 +64,10 @@ def image_bytes(image) -> memoryview:
 
 
 def make_pass(columns: dict, installations: np.ndarray, image: memoryview, ota, seed: int,
-              byte_params: ByteParams):
-    """The C byte pass over a timing run's columns (``ota``: its OtaParams); it fills BYTES_COLUMNS, which it
-    adds to ``columns``, when executed."""
+              byte_params: ByteParams, lost: tuple[np.ndarray, np.ndarray]):
+    """The C byte pass over a timing run's columns (``ota``: its OtaParams) and ``lost``, where that run lost
+    each device's exchanges (``Run.lost_runs()`` of a run with ``record_lost()``): each corrupted frame goes
+    exactly where its exchange was lost. It fills BYTES_COLUMNS, which it adds to ``columns``, when executed."""
     from .._native import _emu_bytes
 
     n = installations.shape[0]
@@ -78,7 +79,7 @@ def make_pass(columns: dict, installations: np.ndarray, image: memoryview, ota, 
         columns[name] = np.zeros(2 * n, dtype=dtype)
     digest = hashlib.sha256(image).digest()
     return _emu_bytes.Pass(image, ota.block_size, digest, seed, float(byte_params.corrupt_image_prob),
-                           byte_params.corrupt_bytes, float(byte_params.ber or 0.0), ota.max_consecutive_failures,
+                           byte_params.corrupt_bytes, float(byte_params.ber or 0.0), lost[0], lost[1],
                            timing, columns, image_identity(image))
 
 

@@ -56,6 +56,7 @@ def engine_config(image_size: int, params: EmulationParams, seed: int) -> dict:
         "image_size": image_size, "block_size": ota.block_size,
         "min_block_period": _ns(ota.min_block_period_s), "ch_response_delay": _ns(ota.ch_response_delay_s),
         "response_timeout": _ns(ota.response_timeout_s), "max_consecutive_failures": ota.max_consecutive_failures,
+        "ch_ready_delay": _ns(ota.ch_ready_delay_s), "wait_for_data_delay": _ns(ota.wait_for_data_delay_s),
         "order": ota.pair_order,
         "wan_failure_prob": float(params.wan_failure_prob), "wan_delay_median_s": float(params.wan_delay_median_s),
         "wan_delay_sigma": float(params.wan_delay_sigma),
@@ -290,19 +291,21 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
         if capacity is not None:
             trace_buffers = tracing.buffers(capacity)
             run.set_trace(*trace_buffers)
+        if fidelity == "bytes":     # the byte pass puts each corrupted frame where its exchange was lost
+            run.record_lost()
         _execute(run, int(n_threads), n, _phase(progress, 0, phases))
-        return out, trace_buffers
+        return out, trace_buffers, run.lost_runs() if fidelity == "bytes" else None
 
-    out, trace_buffers = timing_run(tracing.initial_capacity(blocks, 2 * n) if trace and n else None)
+    out, trace_buffers, lost = timing_run(tracing.initial_capacity(blocks, 2 * n) if trace and n else None)
     if trace_buffers is not None and np.any(trace_buffers[3] > trace_buffers[2]):
         # some device made more exchanges than there was room for: the run is deterministic, so run it again
         # with room for exactly what each device made
-        out, trace_buffers = timing_run(np.maximum(trace_buffers[2], trace_buffers[3]))
+        out, trace_buffers, lost = timing_run(np.maximum(trace_buffers[2], trace_buffers[3]))
     byte_pass = None
     if fidelity == "bytes":
         units = keys if keys is not None else np.arange(first_installation, first_installation + n, dtype=np.uint64)
         byte_pass = bytes_fidelity.make_pass(out, units, bytes_fidelity.image_bytes(image), params.ota, int(seed),
-                                             byte_params or bytes_fidelity.ByteParams())
+                                             byte_params or bytes_fidelity.ByteParams(), lost)
         _execute(byte_pass, int(n_threads), n, _phase(progress, 1, phases))
         bytes_fidelity.apply_hash_check(out)
     result = EmulationResult(out, first_installation=int(first_installation), image_size=int(image_size),

@@ -13,9 +13,12 @@ Sources for the defaults:
   every figure is a parameter; these are a defensible middle.
 * PERs: 2% on the HAN, 10% on the bridge link (the edge-of-coverage installations Alt HAN serves; the design
   notes put 10–30% as normal there).
-* OTA: 50-byte blocks (ZigBee OTA devices use 40–64), a 100 ms minimum block period, 5 s response timeout,
+* OTA: every download is Image Notify, Query Next Image, the blocks, Upgrade End (frame sizes in
+  ``emulate/airtime.py``: ZCL 11.13.4 payloads built by ``althan_ota.frames``); 50-byte blocks (ZigBee OTA
+  devices use 40–64), a 100 ms minimum block period, 5 s response timeout,
   abort after 10 consecutive failed exchanges, one OTA client per CH at a time, meter-side bridge first (so
-  the relay keeps its proven firmware while the far end updates).
+  the relay keeps its proven firmware while the far end updates). WAIT_FOR_DATA off (``ch_ready_delay_s``
+  0); when on, the CH asks for 10 s (a value of our choosing: ZCL leaves RequestTime to the server).
 * Shared channels (``EmulationParams.contention``): the HAN's IEEE 802.15.4-2015 unslotted CSMA-CA (§6.2.5.1;
   2.4 GHz O-QPSK: aUnitBackoffPeriod 20 symbols = 320 µs, macMinBE 3, macMaxBE 5, macMaxCSMABackoffs 4, CCA 8
   symbols = 128 µs, aTurnaroundTime 12 symbols = 192 µs from CCA to transmission) and the bridge link's
@@ -205,7 +208,14 @@ class BridgeLink(_Link):
 
 @dataclass(frozen=True)
 class OtaParams:
-    """The ZigBee OTA block exchange as the bridges (clients) and the CH (server) run it."""
+    """The ZigBee OTA command set as the bridges (clients) and the CH (server) run it: Image Notify, Query Next
+    Image, Image Block Request/Response, Upgrade End (csrc/emu.h, "The command set"; docs/emulation.md).
+
+    WAIT_FOR_DATA: the CH announces the image when it reaches it but serves blocks only ``ch_ready_delay_s``
+    later (verifying and storing it); a block request reaching it before then is answered WAIT_FOR_DATA,
+    asking the client to come back in ``wait_for_data_delay_s`` (the client waits that, at least
+    ``min_block_period_s``, after the response). 0 (the default): the CH serves at once and never answers
+    WAIT_FOR_DATA, so results keep the meaning they had before it was modelled."""
 
     block_size: int = 50
     min_block_period_s: float = 0.1
@@ -214,6 +224,8 @@ class OtaParams:
     max_consecutive_failures: int = 10
     ch_concurrency: int = 1
     pair_order: str = "meter_first"
+    ch_ready_delay_s: float = 0.0
+    wait_for_data_delay_s: float = 10.0
 
     def validate(self, max_block: int) -> None:
         _count("ota.block_size", self.block_size, 1, 2**31 - 1)
@@ -223,6 +235,8 @@ class OtaParams:
         _finite("ota.min_block_period_s", self.min_block_period_s, 0.0, 3600.0)
         _finite("ota.ch_response_delay_s", self.ch_response_delay_s, 0.0, 3600.0)
         _finite("ota.response_timeout_s", self.response_timeout_s, 0.0, 3600.0)
+        _finite("ota.ch_ready_delay_s", self.ch_ready_delay_s, 0.0, 1e8)
+        _finite("ota.wait_for_data_delay_s", self.wait_for_data_delay_s, 0.0, 86400.0)
         _count("ota.max_consecutive_failures", self.max_consecutive_failures, 1, 1_000_000)
         _count("ota.ch_concurrency", self.ch_concurrency, 1)
         _check(self.pair_order in PAIR_ORDERS, f"ota.pair_order must be one of {PAIR_ORDERS}, got "

@@ -19,7 +19,8 @@ DEVICE_COLUMNS = {
     "t_download_end": "last Image Block Response received",
     "t_activation": "image activated (after Upgrade End)",
     "t_readback": "running version read back (SRV 11.2)",
-    "exchanges": "OTA exchanges started (blocks, repeats and Upgrade End)",
+    "exchanges": "OTA data exchanges started (blocks, repeats and Upgrade End; not the notify, the query or "
+                 "WAIT_FOR_DATA answers)",
     "exchange_retries": "exchanges repeated (lost, or cut by an outage)",
     "link_retries_han": "link-layer retransmissions on the HAN",
     "link_retries_bridge": "link-layer retransmissions on the bridge link",

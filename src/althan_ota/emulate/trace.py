@@ -1,14 +1,16 @@
 """Exchange traces: every OTA exchange of a few chosen devices, with the engine's own times.
 
 ``emulate(..., trace=True)`` records, for each device of a small run, every exchange its download made, in
-order: when the client sent the request (Image Block Request, or Upgrade End Request once the image is
-complete), when the response arrived (or, for a lost exchange, when the client re-requested: the response
-timeout, or later if the link-layer attempts took longer; for an exchange an outage cut, when the path went
-down), when its last link-layer attempt ended (for a lost exchange usually well before the client gives up
-on it), the file offset, the attempt (0: first request of that offset, k: its k-th re-request) and what
+order: the CH's Image Notify, the Query Next Image exchange, the Image Block exchanges (kind "wait_for_data"
+when the CH answered the block request WAIT_FOR_DATA), the Upgrade End exchange (csrc/emu.h, "The command
+set"). Each record says when the client sent the request (for an Image Notify: when the CH sent it), when the
+response arrived (for an Image Notify: when it reached the client; or, for a lost exchange, when the client
+re-requested: the response timeout, or later if the link-layer attempts took longer; for an exchange an outage
+cut, when the path went down), when its last link-layer attempt ended (for a lost exchange usually well before
+the client gives up on it), the file offset, the attempt (0: first request of that offset, k: its k-th re-request) and what
 happened. The engine steps traced devices exchange by exchange instead of taking its exact shortcuts, so the
-result is bit for bit what an untraced run gives (tests compare them). The engine does not model Query Next
-Image: a download's first record is its first Image Block Request (``t_download_start``).
+result is bit for bit what an untraced run gives (tests compare them). A download's first record is its Image
+Notify (``t_download_start``); the offset of notify and Query Next Image records is 0.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numpy as np
 
 from ..errors import ParameterError
 
-KINDS = ("block", "last_block", "upgrade_end")      # enum alt_emu_kind (csrc/emu.h)
+# enum alt_emu_kind (csrc/emu.h)
+KINDS = ("block", "last_block", "upgrade_end", "image_notify", "query_next_image", "wait_for_data")
 RESULTS = ("lost", "delivered", "cut")              # enum alt_emu_exchange_result
 MAX_TRACED_INSTALLATIONS = 1000
 MAX_RECORDS = 1 << 24                               # 512 MiB of records: far beyond any capture worth reading
@@ -58,9 +61,10 @@ class ExchangeTrace:
 
 
 def initial_capacity(blocks: int, devices: int) -> np.ndarray:
-    """Records to allow each device at first: every block and the Upgrade End, with room for a quarter of
-    them again as re-requests (a device that needs more is traced again with exactly what it needs)."""
-    return np.full(devices, (blocks + 1) * 5 // 4 + 64, dtype=np.uint64)
+    """Records to allow each device at first: the notify, the query, every block and the Upgrade End, with room
+    for a quarter of them again as re-requests or WAIT_FOR_DATA answers (a device that needs more is traced
+    again with exactly what it needs)."""
+    return np.full(devices, (blocks + 3) * 5 // 4 + 64, dtype=np.uint64)
 
 
 def buffers(capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

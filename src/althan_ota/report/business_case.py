@@ -12,8 +12,10 @@ one campaign a year (``campaigns_per_year``). Net benefit over ``device_life_yea
 with ``saving_per_fix = visit_cost + replacement_share * device_cost`` and ``one_off = dcc_change +
 csp_change + suppliers * supplier_change + device_adaptation``; the break-even defect rate makes it zero.
 
-Every figure is a default with its source stated, and every one can be overridden. No public source for the
-DCC's quoted cost was found in the material searched: the defaults are stated plainly as assumptions.
+Every figure is a default with its source stated, and every one can be overridden. The DCC's quoted cost in
+the MP170 responses was not found in the material searched (the SEC modification pages for MP170, its
+consultation responses and the DCC's impact assessment were not among it), so no cost default has a published
+source: each says so, and names the published figures it was checked against where there are any.
 """
 
 from __future__ import annotations
@@ -26,6 +28,24 @@ import pyarrow as pa
 from ..errors import ParameterError
 
 ASSUMPTION = "assumption (no public source found; override it)"
+# the published material the defaults were checked against (none gives the MP170 figures themselves)
+SECMP0007 = ("SECMP0007 'Firmware updates to IHDs and PPMIDs' (smartenergycodecompany.co.uk/modifications/"
+             "firmware-updates-to-ihds-and-ppmids/): the DCC change that gave PPMIDs over-the-air firmware; its "
+             "page cites the solution's 'high costs' in the DCC Preliminary Assessment but no figure")
+SECMP0007_CSP = ("SECMP0007 implementation approach (smartenergycodecompany.co.uk/latest-news/secmp0007-firmware-"
+                 "updates-to-ihds-and-ppmids-implementation-approach/, 30 March 2021): the CSP changes went in a "
+                 "later SEC release (June 2022) than the DSP's; no cost is published")
+ALT_HAN_CHARGES = ("SEC FAQ Q23 (smartenergycodecompany.co.uk/ufaqs/q23-are-the-costs-of-alt-han-socialised-to-all-"
+                   "sec-parties/): Alt HAN costs are recovered from suppliers through DCC charges, socialised "
+                   "(fixed) or per supplier (explicit); no figure for a supplier's own systems")
+INSTALL_COST = ("for comparison, an installation visit: £67 per single-meter installation in the Big Deal / ITV "
+                "analysis of BEIS's Smart Meter Roll-out Cost-Benefit Analysis (November 2016; blog.thebigdeal.com/"
+                "total-cost-smart-meter-rollout-massive-12-billion/), and installs in 2017 costing about 50% more "
+                "than BEIS assumed (National Audit Office, Rolling out smart meters, 2018, as reported by "
+                "computerweekly.com/news/252453010)")
+DEVICE_LIFE = ("DNV, 'Determining smart meter lifetimes' (dnv.com/article/determining-smart-meter-lifetimes-to-"
+               "support-investment-decisions-for-new-metering-infrastructures-180854/): smart metering "
+               "cost-benefit analyses assume a lifetime of at least 15 years")
 
 
 @dataclass(frozen=True)
@@ -38,20 +58,24 @@ class Figure:
 # the figures of the model and where each default comes from
 DEFAULTS = {
     "dcc_change": Figure(500_000.0, "GBP one-off", ASSUMPTION + ": the DCC's quoted cost in the MP170 responses "
-                         "was not found in the material searched"),
-    "csp_change": Figure(250_000.0, "GBP one-off", ASSUMPTION),
-    "supplier_change": Figure(50_000.0, "GBP one-off per supplier", ASSUMPTION),
-    "device_adaptation": Figure(100_000.0, "GBP one-off", ASSUMPTION + " (manufacturers adapting bridge firmware)"),
-    "campaign_cost": Figure(10_000.0, "GBP per campaign", ASSUMPTION),
+                         "was not found in the material searched; compare " + SECMP0007),
+    "csp_change": Figure(250_000.0, "GBP one-off", ASSUMPTION + "; compare " + SECMP0007_CSP),
+    "supplier_change": Figure(50_000.0, "GBP one-off per supplier", ASSUMPTION + "; compare " + ALT_HAN_CHARGES),
+    "device_adaptation": Figure(100_000.0, "GBP one-off", ASSUMPTION + " (manufacturers adapting bridge firmware; "
+                                "no published figure found)"),
+    "campaign_cost": Figure(10_000.0, "GBP per campaign", ASSUMPTION + " (no published figure found)"),
     "campaigns_per_year": Figure(1.0, "campaigns per year", ASSUMPTION + ": one fix a year"),
     "visit_cost": Figure(150.0, "GBP per site visit", "the project's default site-visit cost (CampaignPlan."
-                         "site_visit_cost, report campaign --visit-cost); an assumption, contracts differ"),
-    "device_cost": Figure(60.0, "GBP per replaced bridge", ASSUMPTION),
-    "replacement_share": Figure(0.2, "share of fixes needing a new device", ASSUMPTION),
+                         "site_visit_cost, report campaign --visit-cost); an assumption, contracts differ; "
+                         + INSTALL_COST),
+    "device_cost": Figure(60.0, "GBP per replaced bridge", ASSUMPTION + " (no published bridge price found)"),
+    "replacement_share": Figure(0.2, "share of fixes needing a new device", ASSUMPTION + " (no published figure "
+                                "found)"),
     "ota_success": Figure(0.95, "share of fixes delivered over the air", ASSUMPTION + "; report programme's "
                           "verified / targeted measures it for past campaigns"),
-    "defect_rate": Figure(0.05, "share of premises per year needing a fix", ASSUMPTION),
-    "device_life_years": Figure(15.0, "years", ASSUMPTION + " (a typical smart metering device design life)"),
+    "defect_rate": Figure(0.05, "share of premises per year needing a fix", ASSUMPTION + " (no published figure "
+                          "found)"),
+    "device_life_years": Figure(15.0, "years", "a typical smart metering device design life: " + DEVICE_LIFE),
 }
 SHARES = ("replacement_share", "ota_success", "defect_rate")
 

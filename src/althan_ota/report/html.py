@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import pyarrow as pa
@@ -69,10 +70,11 @@ def _figure(svg: str, caption: str = "") -> str:
     return f"<figure>{svg}{cap}</figure>"
 
 
-class _Figures:
+class Figures:
     """Draws the page's figures on a second thread while this one runs the next section's queries: drawing
     is Python under the GIL (seconds for the page, whatever the fleet's size), DuckDB releases the GIL while
-    it works, so the two overlap. One drawing thread: matplotlib objects are never shared between threads."""
+    it works, so the two overlap. One drawing thread: matplotlib objects are never shared between threads,
+    and a section built on another thread (``campaign_section``) hands its figures to the same one."""
 
     def __init__(self):
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="html-figures")
@@ -81,7 +83,7 @@ class _Figures:
         """A placeholder for ``_figure(draw(*args), caption)`` in the page's parts."""
         return self._pool.submit(lambda: _figure(draw(*args), caption))
 
-    def __enter__(self) -> "_Figures":
+    def __enter__(self) -> "Figures":
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -90,20 +92,37 @@ class _Figures:
 
 def render_html(session, *, compatibility=None, reconciliation=None, campaign_id: str | None = None,
                 visit_cost: float = DEFAULT_VISIT_COST, programme=None,
-                title: str = "Alt HAN fleet firmware report") -> str:
-    """``programme``: a report.programme.Programme, shown as the programme section when given."""
-    with _Figures() as figures:
+                title: str = "Alt HAN fleet firmware report", campaign=None, figures: Figures | None = None) -> str:
+    """``programme``: a report.programme.Programme, shown as the programme section when given.
+    ``campaign``: the campaign section already built or under way (``campaign_section``'s parts, or a Future
+    of them), e.g. on another thread while the other reports ran; by default it is built here from the
+    session's store. ``figures``: the drawing thread to use (the one the campaign section drew on); by
+    default the page starts its own."""
+    with ExitStack() as stack:
+        if figures is None:
+            figures = stack.enter_context(Figures())
         parts = _sections(session, figures, compatibility=compatibility, reconciliation=reconciliation,
-                          campaign_id=campaign_id, visit_cost=visit_cost, programme=programme, title=title)
-        body = "".join(part.result() if isinstance(part, Future) else part for part in parts)
+                          campaign_id=campaign_id, visit_cost=visit_cost, programme=programme, title=title,
+                          campaign=campaign)
+        body = _text(parts)
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
             f"<style>{_CSS}</style></head><body><main>{body}</main></body></html>")
 
 
-def _sections(session, figures: _Figures, *, compatibility, reconciliation, campaign_id, visit_cost, programme,
-              title) -> list:
-    """The page's parts in order: HTML text, or a figure still being drawn."""
+def _text(part) -> str:
+    """A part of the page as HTML: text as it is, a Future (a figure being drawn, a section being built) when
+    it is done, a list of parts in order."""
+    if isinstance(part, Future):
+        part = part.result()
+    if isinstance(part, str):
+        return part
+    return "".join(_text(p) for p in part)
+
+
+def _sections(session, figures: Figures, *, compatibility, reconciliation, campaign_id, visit_cost, programme,
+              title, campaign=None) -> list:
+    """The page's parts in order: HTML text, a figure still being drawn, or the campaign section."""
     overview = session.fleet_overview()
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p class='meta'>Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by althan-ota"
@@ -146,50 +165,64 @@ def _sections(session, figures: _Figures, *, compatibility, reconciliation, camp
         parts.append(_table(reconciliation.updates.select(["device_id", "action", "reason"]), limit=25,
                             caption="Proposed AHI updates"))
 
-    if session.store is not None:
-        views = campaign_views(session.store, campaign_id, visit_cost=visit_cost, fleet=session.fleet)
-        s = views.summary
-        visits = s["site_visits"]
-        parts += [f"<h2>Campaign {html.escape(s['campaign_id'])}: {html.escape(s['name'] or '')}</h2>",
-                  _cards([("status", s["status"]), ("target", s["target_version"]), ("devices", s["devices"]),
-                          ("verified", s["verified"]), ("in progress", s["in_progress"]), ("failed", s["failed"]),
-                          ("not eligible", s["not_eligible"]), ("site visits avoided", visits["avoided"]),
-                          (f"cost avoided (£{visit_cost:,.0f}/visit)", f"£{visits['cost_avoided']:,.0f}"),
-                          ("visits still needed", visits["still_needed"])])]
-        if not s["devices"]:
-            parts.append("<p class='note'>No devices in this campaign yet.</p>")
-        else:
-            airtime = views.airtime.filter(pc.is_in(views.airtime["link"], pa.array([k for k, _ in AIRTIME_LINKS])))
-            parts += [figures.figure(plots.before_after, views.versions),
-                      figures.figure(plots.progress, views.progress),
-                      figures.figure(plots.completion, views.completion, s["completion_s"]),
-                      figures.figure(plots.airtime, airtime),
-                      _table(views.airtime, caption="Airtime per link, seconds per device")]
-            by_size = non_empty(views.buildings)
-            if by_size.num_rows:
-                parts += [figures.figure(plots.building_completion, by_size,
-                                         caption="Buildings by how many installations the campaign requested in "
-                                                 "them: time from a building's first request to its last device's "
-                                                 "final state."),
-                          _table(by_size, caption="Completion time by building size (seconds)")]
-        if views.failures.num_rows:
-            labels = [f"{r['state']}: {r['reason']}" for r in views.failures.to_pylist()]
-            parts.append(figures.figure(plots.horizontal_bars, labels, views.failures["devices"].to_pylist(),
-                                        "Devices that did not upgrade, by end state and reason", "devices",
-                                        plots._PALETTE[3]))
+    if campaign is not None:
+        parts.append(campaign)
+    elif session.store is not None:
+        parts += campaign_section(session.store, campaign_id, visit_cost=visit_cost, fleet=session.fleet,
+                                  figures=figures)
     if programme is not None:
         parts += _programme_section(programme, figures)
     return parts
 
 
-def _programme_section(programme, figures: _Figures) -> list:
+def campaign_section(store, campaign_id: str | None = None, *, visit_cost: float = DEFAULT_VISIT_COST, fleet=None,
+                     figures: Figures) -> list:
+    """The page's campaign section for ``campaign_id`` of ``store`` (a report Store; by default its latest
+    campaign): its parts in order, HTML text or figures being drawn on ``figures``. It reads the store only
+    (and the fleet's building references: ``fleet`` as campaign_views takes it), so it can be built on
+    another connection while the fleet's reports run."""
+    views = campaign_views(store, campaign_id, visit_cost=visit_cost, fleet=fleet)
+    s = views.summary
+    visits = s["site_visits"]
+    parts = [f"<h2>Campaign {html.escape(s['campaign_id'])}: {html.escape(s['name'] or '')}</h2>",
+             _cards([("status", s["status"]), ("target", s["target_version"]), ("devices", s["devices"]),
+                     ("verified", s["verified"]), ("in progress", s["in_progress"]), ("failed", s["failed"]),
+                     ("not eligible", s["not_eligible"]), ("site visits avoided", visits["avoided"]),
+                     (f"cost avoided (£{visit_cost:,.0f}/visit)", f"£{visits['cost_avoided']:,.0f}"),
+                     ("visits still needed", visits["still_needed"])])]
+    if not s["devices"]:
+        parts.append("<p class='note'>No devices in this campaign yet.</p>")
+    else:
+        airtime = views.airtime.filter(pc.is_in(views.airtime["link"], pa.array([k for k, _ in AIRTIME_LINKS])))
+        parts += [figures.figure(plots.before_after, views.versions),
+                  figures.figure(plots.progress, views.progress),
+                  figures.figure(plots.completion, views.completion, s["completion_s"]),
+                  figures.figure(plots.airtime, airtime),
+                  _table(views.airtime, caption="Airtime per link, seconds per device")]
+        by_size = non_empty(views.buildings)
+        if by_size.num_rows:
+            parts += [figures.figure(plots.building_completion, by_size,
+                                     caption="Buildings by how many installations the campaign requested in "
+                                             "them: time from a building's first request to its last device's "
+                                             "final state."),
+                      _table(by_size, caption="Completion time by building size (seconds)")]
+    if views.failures.num_rows:
+        labels = [f"{r['state']}: {r['reason']}" for r in views.failures.to_pylist()]
+        parts.append(figures.figure(plots.horizontal_bars, labels, views.failures["devices"].to_pylist(),
+                                    "Devices that did not upgrade, by end state and reason", "devices",
+                                    plots._PALETTE[3]))
+    return parts
+
+
+def _programme_section(programme, figures: Figures) -> list:
     s = programme.summary
     parts = ["<h2>Programme</h2>",
              _cards([("campaigns", s["campaigns"]), ("stores", len(s["stores"])), ("devices targeted", s["targeted"]),
                      ("verified", s["verified"]), ("failed", s["failed"]), ("in progress", s["in_progress"]),
                      ("site visits avoided", s["visits_avoided"]),
                      (f"cost avoided (£{s['visit_cost']:,.0f}/visit)", f"£{s['cost_avoided']:,.0f}"),
-                     ("devices that changed supplier", s["supplier_changes"])]),
+                     ("devices that changed supplier", s["supplier_changes"]),
+                     ("withdrawn (left the plan's scope)", s["withdrawn"])]),
              "<p class='note'>Every campaign of the stores, per energy supplier, model and month; site visits one "
              "per premises per campaign. A device that changed supplier counts under its new supplier.</p>"]
     suppliers = programme.suppliers
@@ -197,7 +230,8 @@ def _programme_section(programme, figures: _Figures) -> list:
         parts.append(figures.figure(plots.horizontal_bars, suppliers["supplier"].to_pylist(),
                                     suppliers["visits_avoided"].to_pylist(), "Site visits avoided per supplier",
                                     "visits"))
-    columns = ["targeted", "verified", "in_progress", "failed", "visits_avoided", "visits_still_needed", "cost_avoided"]
+    columns = ["targeted", "verified", "in_progress", "failed", "withdrawn", "visits_avoided", "visits_still_needed",
+               "cost_avoided"]
     parts.append(_table(suppliers.select(["supplier", *columns]), caption="Per supplier"))
     parts.append(_table(programme.models.select(["manufacturer", "model", *columns]), caption="Per manufacturer and model"))
     parts.append(_table(programme.months.select(["month", *columns]), caption="Per month"))
@@ -207,6 +241,10 @@ def _programme_section(programme, figures: _Figures) -> list:
     if programme.supplier_changes.num_rows:
         parts.append(_table(programme.supplier_changes, limit=25, caption="Devices that changed supplier (requested_by: "
                                                                           "the supplier its requests were charged to)"))
+    if programme.withdrawn.num_rows:
+        parts.append(_table(programme.withdrawn, limit=25, caption="Devices a resumed run withdrew because they left "
+                                                                   "the plan's scope (reason: supplier_changed or "
+                                                                   "left_targets)"))
     return parts
 
 

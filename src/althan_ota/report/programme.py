@@ -7,11 +7,13 @@ both are there and a device's supplier differs, the device moved supplier during
 under its new supplier (its requests continue under that supplier's plan) and listed in ``supplier_changes``.
 Site visits follow the one definition (``campaign.site_visits``), one per premises per campaign.
 
-Requests are charged to the supplier that requested them: the one the campaign's own fleet file names (the
-file its run read, so the one the request book charged against the plan's ``supplier_quotas``), whatever a
-later extract says. ``quota_days`` gives, per campaign, day and requesting supplier, the SRV 11.4 requests sent
+Requests are charged to the supplier that requested them: the one the store's request records name (the
+supplier the request book charged when the wave ran, against the plan's ``supplier_quotas``); for a store
+written before those were kept, the one the campaign's own fleet file names; whatever a later extract says. ``quota_days`` gives, per campaign, day and requesting supplier, the SRV 11.4 requests sent
 (first requests and retries) beside the supplier's quota and the fleet-wide cap; ``supplier_changes`` gives,
 for each device that moved, the supplier its requests were charged to (``requested_by``) and how many.
+A device a resumed run withdrew because it left the plan's scope (state ``withdrawn``) is counted in the
+``withdrawn`` column (part of ``cancelled``) and listed in ``withdrawn`` with its reason.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
-from ..campaign.outcomes import CATEGORIES, STATE_CATEGORY
+from ..campaign.outcomes import CATEGORIES, STATE_CATEGORY, Reason
 from ..campaign.site_visits import SITE_VISIT_COLUMNS, site_visits_query
 from ..campaign.states import State
 from ..errors import InventoryError
@@ -47,13 +49,14 @@ class Programme:
     months: pa.Table             # month (YYYY-MM of the device's last state change), then the counts
     supplier_changes: pa.Table   # store, campaign_id, device_id, planned_supplier, supplier, requested_by, requests
     quota_days: pa.Table         # store, campaign_id, day, date, supplier (requesting), requests, retries, quota, cap
+    withdrawn: pa.Table          # store, campaign_id, device_id, planned_supplier, supplier, reason, month
     summary: dict
     tables: dict = field(init=False)
 
     def __post_init__(self):
         self.tables = {"campaigns": self.campaigns, "suppliers": self.suppliers, "models": self.models,
                        "months": self.months, "supplier_changes": self.supplier_changes,
-                       "quota_days": self.quota_days}
+                       "quota_days": self.quota_days, "withdrawn": self.withdrawn}
 
     def quota_use(self) -> pa.Table:
         """Per campaign and requesting supplier: days with requests, requests and retries in all, the busiest
@@ -91,16 +94,17 @@ def _load_stores(con: duckdb.DuckDBPyConnection, stores: list[Path]) -> None:
     con.execute("""CREATE TEMP TABLE programme_devices (store VARCHAR, campaign_id VARCHAR, device_id VARCHAR,
                    installation_id VARCHAR, wave INTEGER, state UTINYINT, reason UTINYINT, entered_at TIMESTAMPTZ)""")
     # every SRV 11.4 request sent: its campaign day (the request book's: day 0 starts 00:00 UTC of the start)
+    # recorded: the store's request record names the supplier it was charged to (recorded_supplier)
     con.execute("""CREATE TEMP TABLE programme_requests (store VARCHAR, campaign_id VARCHAR, device_id VARCHAR,
-                   day BIGINT, date DATE, attempt INTEGER)""")
+                   day BIGINT, date DATE, attempt INTEGER, recorded BOOLEAN, recorded_supplier VARCHAR)""")
     con.execute("""CREATE TEMP TABLE programme_caps (store VARCHAR, campaign_id VARCHAR, supplier VARCHAR,
                    quota BIGINT, cap BIGINT)""")
     for path in stores:
         open_store(path, con)      # attaches it as CATALOG, checking its tables and the outcomes they record
         try:
-            has_run_state = bool(con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_name = 'run_state'",
-                [CATALOG]).fetchall()[0][0])
+            has_run_state, has_requests = (bool(con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_name = ?",
+                [CATALOG, table]).fetchall()[0][0]) for table in ("run_state", "requests"))
             fleet_path = (f"(SELECT r.fleet_path FROM {CATALOG}.run_state r WHERE r.campaign_id = c.campaign_id)"
                           if has_run_state else "NULL")
             name = _duck.quote(str(path))
@@ -113,10 +117,13 @@ def _load_stores(con: duckdb.DuckDBPyConnection, stores: list[Path]) -> None:
                 SELECT {name}, d.campaign_id, d.device_id, d.installation_id, d.wave, d.state, d.reason,
                        coalesce(c.started_at, c.created_at) + to_seconds(d.t)
                 FROM {CATALOG}.devices d JOIN {CATALOG}.campaigns c USING (campaign_id)""")
+            records = (f"""LEFT JOIN {CATALOG}.requests r ON r.campaign_id = e.campaign_id AND r.device_id = e.device_id
+                           AND r.t = e.t AND r.attempt = e.attempt""" if has_requests else "")
+            recorded = ("r.campaign_id IS NOT NULL, r.supplier" if has_requests else "false, NULL")
             con.execute(f"""INSERT INTO programme_requests
                 SELECT {name}, e.campaign_id, e.device_id, floor(e.t / 86400)::BIGINT,
-                       coalesce(c.started_at, c.created_at)::DATE + floor(e.t / 86400)::INTEGER, e.attempt
-                FROM {CATALOG}.events e JOIN {CATALOG}.campaigns c USING (campaign_id)
+                       coalesce(c.started_at, c.created_at)::DATE + floor(e.t / 86400)::INTEGER, e.attempt, {recorded}
+                FROM {CATALOG}.events e JOIN {CATALOG}.campaigns c USING (campaign_id) {records}
                 WHERE e.state = {int(State.REQUESTED)}""")
             for campaign_id, plan_json in con.execute(f"SELECT campaign_id, plan_json FROM {CATALOG}.campaigns").fetchall():
                 _load_caps(con, str(path), campaign_id, plan_json)
@@ -157,6 +164,7 @@ def _load_fleets(con: duckdb.DuckDBPyConnection, fleet) -> None:
                                  + ": the fleet file is not there; give the latest fleet extract with --fleet")
         con.execute("CREATE TEMP TABLE latest AS SELECT device_id, supplier, manufacturer, model FROM planned LIMIT 0")
     else:
+        con.execute("DROP VIEW IF EXISTS fleet")    # the last planned file's: a Fleet or table registers its own
         load_fleet(con, fleet)
         con.execute("CREATE TEMP TABLE latest AS SELECT device_id, supplier, manufacturer, model FROM fleet")
 
@@ -174,6 +182,7 @@ def _views(con: duckdb.DuckDBPyConnection, visit_cost: float) -> Programme:
         LEFT JOIN planned p ON p.fleet_path = c.fleet_path AND p.device_id = d.device_id
         LEFT JOIN latest l ON l.device_id = d.device_id""")
     counts = ", ".join(f"count(*) FILTER (WHERE category = '{c}')::BIGINT AS {c}" for c in CATEGORIES)
+    counts += f", count(*) FILTER (WHERE state = {int(State.WITHDRAWN)})::BIGINT AS withdrawn"
     views = {}
     for name, groups in GROUPINGS.items():
         keys = ", ".join(groups)
@@ -186,15 +195,17 @@ def _views(con: duckdb.DuckDBPyConnection, visit_cost: float) -> Programme:
             SELECT devices.*, {", ".join(f"coalesce(visits.{c}, 0)::BIGINT AS visits_{c}" for c in SITE_VISIT_COLUMNS)},
                    round(coalesce(visits.avoided, 0) * {float(visit_cost)}, 2) AS cost_avoided
             FROM devices LEFT JOIN visits USING ({keys}) ORDER BY {keys}""")
-    # the supplier each request was charged to: the campaign's fleet file's (else the latest extract's)
+    # the supplier each request was charged to: its request record's; for a store without them, the campaign's
+    # fleet file's (else the latest extract's)
     con.execute(f"""CREATE TEMP TABLE charged AS
-        SELECT r.*, coalesce(p.supplier, l.supplier, '{UNKNOWN}') AS supplier
+        SELECT r.*, CASE WHEN r.recorded THEN coalesce(r.recorded_supplier, '{UNKNOWN}')
+                         ELSE coalesce(p.supplier, l.supplier, '{UNKNOWN}') END AS supplier
         FROM programme_requests r JOIN programme_campaigns c USING (store, campaign_id)
         LEFT JOIN planned p ON p.fleet_path = c.fleet_path AND p.device_id = r.device_id
         LEFT JOIN latest l ON l.device_id = r.device_id""")
     changes = _duck.arrow(con, """
         SELECT p.store, p.campaign_id, p.device_id, p.planned_supplier, p.supplier,
-               CASE WHEN count(r.device_id) > 0 THEN p.planned_supplier END AS requested_by,
+               min(r.supplier) AS requested_by,
                count(r.device_id)::BIGINT AS requests
         FROM programme p LEFT JOIN charged r USING (store, campaign_id, device_id)
         WHERE p.planned_supplier IS NOT NULL AND p.supplier <> p.planned_supplier
@@ -208,9 +219,15 @@ def _views(con: duckdb.DuckDBPyConnection, visit_cost: float) -> Programme:
         LEFT JOIN programme_caps q ON q.store = r.store AND q.campaign_id = r.campaign_id AND q.supplier = r.supplier
         GROUP BY r.store, r.campaign_id, r.day, r.date, r.supplier, q.quota, k.cap
         ORDER BY r.store, r.campaign_id, r.day, r.supplier""")
+    reasons = ", ".join(f"({int(r)}, '{r.label}')" for r in Reason)
+    withdrawn = _duck.arrow(con, f"""
+        SELECT p.store, p.campaign_id, p.device_id, p.planned_supplier, p.supplier, k.reason, p.month
+        FROM programme p JOIN (VALUES {reasons}) AS k(code, reason) ON k.code = p.reason
+        WHERE p.state = {int(State.WITHDRAWN)} ORDER BY p.store, p.campaign_id, p.device_id""")
     campaigns = _duck.arrow(con, "SELECT * FROM programme_campaigns ORDER BY started_at, store, campaign_id")
     totals = {c: int(sum(views["suppliers"][c].to_pylist())) for c in ("devices", "targeted", *CATEGORIES,
-                                                                       "visits_avoided", "visits_still_needed")}
+                                                                       "withdrawn", "visits_avoided",
+                                                                       "visits_still_needed")}
     summary = {"stores": campaigns["store"].unique().to_pylist(), "campaigns": campaigns.num_rows, **totals,
                "visit_cost": visit_cost, "cost_avoided": round(totals["visits_avoided"] * visit_cost, 2),
                "suppliers": views["suppliers"].num_rows, "supplier_changes": changes.num_rows,
@@ -219,4 +236,5 @@ def _views(con: duckdb.DuckDBPyConnection, visit_cost: float) -> Programme:
                "quota_days_over": int(sum(q is not None and n > q for n, q in zip(
                    quota_days["requests"].to_pylist(), quota_days["quota"].to_pylist())))}
     return Programme(campaigns=campaigns, suppliers=views["suppliers"], models=views["models"],
-                     months=views["months"], supplier_changes=changes, quota_days=quota_days, summary=summary)
+                     months=views["months"], supplier_changes=changes, quota_days=quota_days, withdrawn=withdrawn,
+                     summary=summary)

@@ -4,6 +4,10 @@ Gilbert-Elliott bursts), outages as processes that go down and up and tell the d
 No closed forms, no geometric skips, no step cache, a different random generator (Python's Mersenne
 Twister): the emulator must agree with it in distribution. Used by the tests and as the speed baseline.
 
+The command set is modelled from emu.h's "The command set": each download is the CH's Image Notify (its frame
+hops only), a Query Next Image exchange, the block exchanges (a block request reaching the CH before it is
+ready is answered WAIT_FOR_DATA, and the client comes back after the delay asked for) and Upgrade End.
+
 Needs ``simpy`` (in the ``test`` extra).
 """
 
@@ -98,6 +102,8 @@ class _Download:
         self.exchanges = self.exchange_retries = 0
         self.outcome = TIMEOUT
         self.t_start = self.t_end = self.t_service_end = None
+        self.ready_at = None                  # block requests reaching the CH before this get WAIT_FOR_DATA
+        self.waited = False                   # the exchange in progress was answered WAIT_FOR_DATA
         for e in path:
             e.listeners.append(self)
 
@@ -141,17 +147,26 @@ class _Download:
         return "lost"
 
     def exchange(self, kind: str):
+        """One exchange of `kind`: request hops (none for an Image Notify, the CH's frame alone), the CH, then
+        the response hops, whose frames the CH chooses on the request's arrival (WAIT_FOR_DATA or not)."""
         cfg, env = self.cfg, self.env
-        han, bridge = cfg["han"]["frames"][kind], cfg["bridge"]["frames"][kind]
         requested = env.now
-        hops = [(HAN, han[0], None), "delay", (HAN, han[1], None)]
-        if self.side == METER:
-            hops = [(BRIDGE, bridge[0], METER)] + hops + [(BRIDGE, bridge[1], HUB)]
-        for hop in hops:
-            if hop == "delay":
+        self.waited = False
+        request = [] if kind == "image_notify" else [(HAN, 0), "ch"]
+        if self.side == METER and kind != "image_notify":
+            request = [(BRIDGE, 0)] + request
+        response = [(HAN, 1)] + ([(BRIDGE, 1)] if self.side == METER else [])
+        answer = kind
+        for hop in request + response:
+            if hop == "ch":
+                if kind in ("block", "last_block") and self.ready_at is not None and env.now < self.ready_at:
+                    self.waited, answer = True, "wait_for_data"
                 yield env.timeout(cfg["ch_response_delay"])
                 continue
-            result = yield from self.send(*hop)
+            link, direction = hop
+            frame = cfg["han" if link == HAN else "bridge"]["frames"][answer if direction else kind][direction]
+            tx = None if link == HAN else (METER if direction == 0 else HUB)
+            result = yield from self.send(link, frame, tx)
             if result != "ok":
                 if result == "lost":
                     yield env.timeout(max(0, requested + cfg["response_timeout"] - env.now))
@@ -163,7 +178,7 @@ class _Download:
         yield env.timeout(max(0, start - env.now)) if start < 2**62 else env.timeout(cfg["deadline"] + 1)
         full, rest = divmod(cfg["image_size"], cfg["block_size"])
         blocks = full + (rest != 0)
-        done = failures = 0
+        done = failures = preamble = 0       # preamble: 0 notify next, 1 query next, 2 the blocks
         while done <= blocks:
             if env.now > cfg["deadline"]:
                 return
@@ -172,11 +187,23 @@ class _Download:
                 return
             if self.t_start is None:
                 self.t_start = env.now
-            kind = "block" if done < full else "last_block" if done < blocks else "upgrade_end"
+            if preamble < 2:
+                kind = ("image_notify", "query_next_image")[preamble]
+            else:
+                kind = "block" if done < full else "last_block" if done < blocks else "upgrade_end"
             self.cut, self.cut_event = False, env.event()
             result = yield from self.exchange(kind)
             self.cut_event = None
-            self.exchanges += 1
+            # only data exchanges count (blocks and Upgrade End not answered WAIT_FOR_DATA)
+            counted = kind in ("block", "last_block", "upgrade_end") and not self.waited
+            self.exchanges += counted
+            if result == "ok" and not counted:
+                failures = 0
+                if self.waited:
+                    yield env.timeout(max(cfg["wait_for_data_delay"], cfg["min_block_period"]))
+                else:
+                    preamble += 1
+                continue
             if result == "ok":
                 done += 1
                 failures = 0
@@ -188,7 +215,7 @@ class _Download:
                     return
                 yield env.timeout(cfg["min_block_period"])
             else:
-                self.exchange_retries += 1
+                self.exchange_retries += counted
                 if result == "lost":
                     failures += 1
                     if failures >= cfg["max_consecutive_failures"]:
@@ -241,6 +268,8 @@ def run_pair(env, cfg: dict, dls, image_at: int, wan_failed: bool):
     """Both bridges' downloads in the plan's order (a SimPy process body)."""
     if wan_failed:
         return
+    for dl in dls:
+        dl.ready_at = image_at + cfg["ch_ready_delay"] if cfg["ch_ready_delay"] > 0 else None
     if cfg["order"] == "concurrent":
         yield env.all_of([env.process(dls[0].run(image_at)), env.process(dls[1].run(image_at))])
     else:
