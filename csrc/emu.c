@@ -227,6 +227,8 @@ ALT_ALWAYS_INLINE int steady_blocks_side(download *d, loop_state *ls, int64_t ho
         cursors[l] = (loss_cursor){d->loss[l].pos, d->loss[l].next_loss};
     int status = STEADY_OTHER;
     do {
+        if (d->t < d->ready_at)       /* the CH may still answer WAIT_FOR_DATA: no shortcuts */
+            break;
         rel_state before = relative(d);
         int64_t busy = max64(before.free[0], before.free[1]);
         if (horizon < ALT_RNG_NEVER && d->t + ls->span + busy >= horizon)
