@@ -184,6 +184,86 @@ ALT_ALWAYS_INLINE int after_exchange(download *d, loop_state *ls, int r)
     return 0;
 }
 
+/* How many loss-free exchanges, each the recorded step `rec`, the download loop may replay now (0: none):
+ * all of the loss_free ones the loss processes allow if the step leaves its state unchanged, else one; each
+ * replayed exchange must start by the deadline and get its response before the path goes down (and,
+ * pausing, before the horizon). */
+ALT_ALWAYS_INLINE int64_t replayable(const download *d, const loop_state *ls, const step_record *rec,
+                                     int64_t loss_free, int64_t horizon)
+{
+    const alt_emu_params *p = d->p;
+    int64_t m = same_state(rec->in, rec->out) ? loss_free : 1;
+    m = min64(m, (int64_t)(ls->blocks - 1 - ls->done));
+    /* divide only when a bound actually bites (rarely) */
+    int64_t last_start = d->t + (m - 1) * rec->cycle;
+    if (m > 0 && last_start > p->deadline)
+        m = min64(m, (p->deadline - d->t) / rec->cycle + 1);
+    if (m > 0 && last_start + rec->response_at > ls->cut) {
+        int64_t room = ls->cut - d->t - rec->response_at;
+        m = min64(m, room < 0 ? 0 : room / rec->cycle + 1);
+    }
+    if (m > 0 && last_start + rec->response_at > horizon) {
+        int64_t room = horizon - d->t - rec->response_at;
+        m = min64(m, room < 0 ? 0 : room / rec->cycle + 1);
+    }
+    return m;
+}
+
+enum { STEADY_OTHER = 0, STEADY_FINISHED = 1 };
+
+/* The download loop's two common iterations, back to back: a replayed run of loss-free full-block
+ * exchanges and a patterned exchange (the one with the next loss), with `side` a constant so that the hops
+ * and their links are known at compile time. Called at an exchange boundary (boundary() applied) with
+ * shortcuts allowed and a full block next; every iteration is exactly the download loop's, boundary()
+ * included. At the first iteration that is neither it returns STEADY_OTHER (boundary() applied, nothing of
+ * that iteration done) and the download loop carries on with it; STEADY_FINISHED: the download ended. */
+ALT_ALWAYS_INLINE int steady_blocks_side(download *d, loop_state *ls, int64_t horizon, const alt_emu_control *ctl,
+                                         const int side)
+{
+    /* the loss cursors live in registers here; nothing this loop calls reads d->loss[].pos or next_loss
+     * (exchange() with a drawn pattern does not touch the loss processes) but the draws, which get pos */
+    loss_cursor cursors[2];
+    for (int l = 0; l < 2; l++)
+        cursors[l] = (loss_cursor){d->loss[l].pos, d->loss[l].next_loss};
+    int status = STEADY_OTHER;
+    do {
+        if (d->t < d->ready_at)       /* the CH may still answer WAIT_FOR_DATA: no shortcuts */
+            break;
+        rel_state before = relative(d);
+        int64_t busy = max64(before.free[0], before.free[1]);
+        if (horizon < ALT_RNG_NEVER && d->t + ls->span + busy >= horizon)
+            break;
+        int64_t loss_free = loss_free_side(cursors, side);
+        if (loss_free >= 1) {
+            const step_record *rec = cache_find(&ls->cache, before);
+            int64_t m = rec ? replayable(d, ls, rec, loss_free, horizon) : 0;
+            if (m <= 0)
+                break;
+            jump_side(d, cursors, rec, m, side);
+            ls->done += (uint64_t)m;
+            ls->failures = 0;
+        } else {
+            if (ls->cut - d->t <= ls->reach + busy)
+                break;
+            int r = patterned_exchange_side(d, cursors, &ls->patterns, before, side);
+            if (after_exchange(d, ls, r)) {
+                status = STEADY_FINISHED;
+                break;
+            }
+        }
+        ls->steps++;
+        if (boundary(d, ls, ctl)) {
+            status = STEADY_FINISHED;
+            break;
+        }
+    } while (ls->kind == ALT_EMU_BLOCK);
+    for (int l = 0; l < 2; l++) {
+        d->loss[l].pos = cursors[l].pos;
+        d->loss[l].next_loss = cursors[l].next;
+    }
+    return status;
+}
+
 /* The download loop, instantiated twice (below) so that the untraced one, with trace a constant NULL, carries
  * no tracing code at all. A traced download is stepped exchange by exchange: the shortcuts give exactly what
  * stepping gives, so its results are the untraced ones. It runs until the download ends (RUN_FINISHED) or,
@@ -194,11 +274,17 @@ ALT_ALWAYS_INLINE int download_loop(download *d, loop_state *ls, int64_t horizon
                                     trace_cursor *trace)
 {
     const alt_emu_params *p = d->p;
-    const uint64_t blocks = ls->blocks;
     const int may_shortcut = !p->step_every_exchange && !trace;
     for (;; ls->steps++) {
         if (boundary(d, ls, ctl))
             return RUN_FINISHED;
+        if (may_shortcut && ls->kind == ALT_EMU_BLOCK) {
+            int steady = d->side == ALT_EMU_METER_SIDE
+                             ? steady_blocks_side(d, ls, horizon, ctl, ALT_EMU_METER_SIDE)
+                             : steady_blocks_side(d, ls, horizon, ctl, ALT_EMU_HUB_SIDE);
+            if (steady == STEADY_FINISHED)
+                return RUN_FINISHED;
+        }
         const int64_t cut = ls->cut;
         int kind = ls->kind;
         rel_state before = relative(d);
@@ -210,21 +296,7 @@ ALT_ALWAYS_INLINE int download_loop(download *d, loop_state *ls, int64_t horizon
         if (rec) {
             /* a loss-free exchange from this state was seen before: replay it; if it left the state
              * unchanged, every following loss-free exchange repeats it, so replay as many as allowed */
-            int64_t m = same_state(rec->in, rec->out) ? loss_free_exchanges(d) : 1;
-            m = min64(m, (int64_t)(blocks - 1 - ls->done));
-            /* each replayed exchange must start by the deadline and get its response before the path goes
-             * down (and, pausing, before the horizon); divide only when a bound actually bites (rarely) */
-            int64_t last_start = d->t + (m - 1) * rec->cycle;
-            if (m > 0 && last_start > p->deadline)
-                m = min64(m, (p->deadline - d->t) / rec->cycle + 1);
-            if (m > 0 && last_start + rec->response_at > cut) {
-                int64_t room = cut - d->t - rec->response_at;
-                m = min64(m, room < 0 ? 0 : room / rec->cycle + 1);
-            }
-            if (m > 0 && last_start + rec->response_at > horizon) {
-                int64_t room = horizon - d->t - rec->response_at;
-                m = min64(m, room < 0 ? 0 : room / rec->cycle + 1);
-            }
+            int64_t m = replayable(d, ls, rec, loss_free_exchanges(d), horizon);
             if (m > 0) {
                 jump(d, rec, m);
                 ls->done += (uint64_t)m;
