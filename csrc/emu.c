@@ -124,6 +124,20 @@ static void lost_note(download *d, uint64_t slot)
     d->lost_count++;
 }
 
+/* An exchange that did not deliver (r 0: lost, -1: cut): the download aborts after max_consecutive_failures
+ * lost in a row; a cut one resumes when the path is up. Returns 1 when the download ended. */
+ALT_ALWAYS_INLINE int undelivered_exchange(download *d, loop_state *ls, int r)
+{
+    if (r == 0 && ++ls->failures >= d->p->max_consecutive_failures) {
+        d->outcome = ALT_EMU_ABORTED;
+        d->t_service_end = d->t;
+        return 1;
+    }
+    if (r < 0)
+        d->t = max64(d->t, ls->cut);
+    return 0;
+}
+
 /* after_exchange for the exchanges that carry no data: the notify, the query, a WAIT_FOR_DATA answer. They are
  * not counted in exchanges / exchange_retries (emu.h, "The command set"). Kept out of line: the block loop
  * never calls it. */
@@ -140,14 +154,7 @@ static ALT_NOINLINE int after_control_exchange(download *d, loop_state *ls, int 
             ls->preamble++;
         return 0;
     }
-    if (r == 0 && ++ls->failures >= p->max_consecutive_failures) {
-        d->outcome = ALT_EMU_ABORTED;
-        d->t_service_end = d->t;
-        return 1;
-    }
-    if (r < 0)
-        d->t = max64(d->t, ls->cut);
-    return 0;
+    return undelivered_exchange(d, ls, r);
 }
 
 /* The bookkeeping after an exchange of kind ls->kind returned r (1 delivered, 0 lost, -1 cut). Returns 1 when
@@ -172,16 +179,9 @@ ALT_ALWAYS_INLINE int after_exchange(download *d, loop_state *ls, int r)
         return 0;
     }
     d->exchange_retries++;
-    if (d->lost_log && ls->kind <= ALT_EMU_UPGRADE_END)   /* the kinds whose repeats the byte pass sends */
+    if (d->lost_log)          /* a data exchange: the byte pass sends its repeat (emu_lost.h) */
         lost_note(d, ls->done);
-    if (r == 0 && ++ls->failures >= p->max_consecutive_failures) {
-        d->outcome = ALT_EMU_ABORTED;
-        d->t_service_end = d->t;
-        return 1;
-    }
-    if (r < 0)
-        d->t = max64(d->t, ls->cut);
-    return 0;
+    return undelivered_exchange(d, ls, r);
 }
 
 /* How many loss-free exchanges, each the recorded step `rec`, the download loop may replay now (0: none):
