@@ -82,6 +82,7 @@ static void loop_init(download *d, loop_state *ls, int64_t start)
     ls->cut = -1;
     memset(&ls->cache, 0, sizeof ls->cache);
     memset(&ls->patterns, 0, sizeof ls->patterns);
+    ls->cache.gen = ls->patterns.gen = 1;
     ls->reach = exchange_reach(p, d->side);
     ls->span = exchange_span(p, d->side);
     d->t = start;
@@ -324,7 +325,7 @@ ALT_ALWAYS_INLINE int download_loop(download *d, loop_state *ls, int64_t horizon
             return RUN_FINISHED;
         if (r == 1 && loss_free) {
             step_record *s = cache_slot(&ls->cache, before);
-            s->valid = 1;
+            s->valid = ls->cache.gen;
             s->in = before;
             s->out = relative(d);
             s->cycle = d->t - t0;
@@ -541,6 +542,7 @@ void alt_emu_installation(const alt_emu_params *p, uint64_t inst, unsigned sides
 }
 
 #include "emu_building.inc"
+#include "emu_calibrate.inc"
 
 int alt_emu_check(const alt_emu_params *p)
 {
@@ -556,7 +558,7 @@ int alt_emu_check(const alt_emu_params *p)
         return ALT_EINVAL;
     for (int l = 0; l < 2; l++) {
         const alt_emu_link *L = &p->link[l];
-        if (L->tx_delay < 0 || L->turnaround < 0 || L->ack_timeout < 0 || L->ack.airtime < 0 ||
+        if (L->tx_delay < 0 || L->dc_access < 0 || L->turnaround < 0 || L->ack_timeout < 0 || L->ack.airtime < 0 ||
             L->ack.dc_span < L->ack.airtime || !(L->per >= 0.0 && L->per < 1.0) ||
             !(L->per_concentration >= 0.0) || !(L->mean_bad_len >= 0.0))
             return ALT_EINVAL;
@@ -590,6 +592,14 @@ int alt_emu_check_shared(const alt_emu_params *p)
     if (alt_emu_check(p) != ALT_OK || !(p->rssi_sigma_db >= 0.0) || isinf(p->rssi_sigma_db) ||
         isinf(p->capture_margin_db))
         return ALT_EINVAL;
+    if (p->contention_model != ALT_EMU_STEPPED && p->contention_model != ALT_EMU_STATISTICAL)
+        return ALT_EINVAL;
+    if (p->contention_model == ALT_EMU_STATISTICAL) {
+        const alt_emu_contention *T = p->contention;
+        if (p->statistical_step <= 0 || (T && (T->n_levels == 0 || !T->first[0] || !T->first[1] ||
+                                               !T->repeat[0] || !T->repeat[1] || !T->delay[0] || !T->delay[1])))
+            return ALT_EINVAL;
+    }
     for (int l = 0; l < 2; l++) {
         const alt_emu_shared_access *A = &p->shared[l];
         if (A->access < ALT_EMU_ALOHA || A->access > ALT_EMU_LBT || A->access == ALT_EMU_NONPERSISTENT ||

@@ -95,6 +95,28 @@
  *    frame of the next exchange surely ends before it; everything else is stepped one event per access,
  *    frame and acknowledgement. Both give the same results.
  *
+ * Statistical contention (contention_model ALT_EMU_STATISTICAL): the same buildings, places and unit clocks, but
+ * no frame is put on a channel. Stepping every frame of overlapping downloads costs about 58,000 events per
+ * installation, so a national fleet with shared air would take hours; instead each attempt sees its channel
+ * through the stepped model's own averages at its contention level k (the other installations' downloads
+ * active on the channel, as "contended" above counts them):
+ *  - a table per link and level (alt_emu_contention_calibrate) gives the probability that a contended attempt
+ *    fails for contention (channel access failure, its data frame or its acknowledgement collided), after an
+ *    attempt that did not (first[k]) and after one that did (repeat[k]: downloads that collided retry in step
+ *    and collide again), and the mean delay[k] from ready (and duty-cycle release) to on air. It is measured, not
+ *    assumed: the stepped engine runs synthetic buildings of every size up to the largest (or the cap) with
+ *    these very parameters and counts what its contended attempts met, level by level;
+ *  - a download at level k >= 1 then runs the closed-form loop with delay[k] in place of tx_delay (on air at
+ *    max(ready, duty-cycle release) + delay[k]) and a second loss process on each link, the two-state chain
+ *    of first[k] and repeat[k] on its own stream (24 + 2 x side + link), beside the link's own; at level 0 it
+ *    is exactly the lone download;
+ *  - a download's level is read when it resumes: downloads advance in time order, each by about
+ *    statistical_step at a time, so another download's start or end reaches it at most that much late.
+ * What this drops, by design: correlation beyond one attempt back and between downloads, the spread of the
+ * access delay (its mean is used), and airtime of attempts that never got on air (a
+ * contention failure counts as a lost attempt on air). tests/test_emulate_statistical.py measures how far
+ * its completion times, retries and aborts are from the stepped engine's for buildings of 10 and 100.
+ *
  * Simplifications (deliberate, for block-level timing): the PER is per attempt (the frame or its ack lost;
  * an ack's airtime counts only when the attempt succeeds); the two bridges' downloads of one installation have
  * independent loss processes and, when concurrent, do not contend with each other for the HAN channel or the
@@ -157,6 +179,8 @@ typedef struct alt_emu_link {
     int64_t turnaround;      /* end of data frame to start of its acknowledgement, ns */
     int64_t ack_timeout;     /* end of data frame to giving the attempt up, ns */
     alt_emu_hop_timing ack;
+    int64_t dc_access;       /* added to the duty-cycle release time (statistical contention's access delay;
+                              * 0 otherwise: callers leave it 0) */
     uint32_t max_retries;    /* link-layer retransmissions after the first attempt */
     double per;              /* default PER (good state) when no per-installation array is given */
     double per_concentration;/* > 0: per-installation PER ~ Beta(c*per, c*(1-per)); 0: everyone gets per */
@@ -214,7 +238,33 @@ typedef struct alt_emu_params {
     const int64_t *unit_start;           /* alt_emu_run_buildings only, per unit row: when the unit was requested
                                           * (ns, 0 .. ALT_EMU_MAX_UNIT_START) on the building's common clock; NULL:
                                           * all at 0. See "Shared air" */
+    int contention_model;                /* enum alt_emu_contention_model (alt_emu_run_buildings only) */
+    int64_t statistical_step;            /* ALT_EMU_STATISTICAL: how far a download runs before it reads its
+                                          * contention level again (ns, > 0) */
+    const struct alt_emu_contention *contention;   /* ALT_EMU_STATISTICAL: the table to use; NULL: calibrated
+                                          * by alt_emu_run_buildings for the run's largest building */
 } alt_emu_params;
+
+enum alt_emu_contention_model { ALT_EMU_STEPPED = 0, ALT_EMU_STATISTICAL = 1 };
+
+/* What a contended attempt meets on each link, by contention level (see "Statistical contention"): the
+ * probability that it fails for contention after an attempt (of the same download on the link) that did not,
+ * first, and after one that did, repeat; the mean delay to on air. Level 0 is the lone rule (no failures,
+ * delay tx_delay); levels past n_levels - 1 use the last. attempts[l][k]: how many contended attempts the
+ * calibration saw at level k (levels with too few are interpolated). */
+typedef struct alt_emu_contention {
+    uint32_t n_levels;
+    double *first[2], *repeat[2];
+    int64_t *delay[2];
+    uint64_t *attempts[2];
+} alt_emu_contention;
+
+/* Measures the table for buildings of up to max_installations installations (each with these parameters and
+ * shared-air rules) with the stepped engine, on n_threads threads. t is filled (free with
+ * alt_emu_contention_free). ALT_OK, ALT_EINVAL or ALT_ENOMEM. */
+int alt_emu_contention_calibrate(const alt_emu_params *p, uint32_t max_installations, int n_threads,
+                                 alt_emu_contention *t);
+void alt_emu_contention_free(alt_emu_contention *t);
 
 /* The latest unit start: a unit's own times (up to its deadline) stay far from overflowing on the common clock. */
 #define ALT_EMU_MAX_UNIT_START (INT64_C(1) << 61)

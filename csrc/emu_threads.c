@@ -168,6 +168,24 @@ int alt_emu_run_buildings(const alt_emu_params *p, const uint64_t *keys, const u
     alt_emu_control local;
     ctl = alt_emu_control_or_local(ctl, &local);
     alt_rng_tables_init();
+    /* statistical contention without a table: measured for the largest building (or the cap) of this run */
+    alt_emu_params with_table;
+    alt_emu_contention table = {0};
+    if (p->contention_model == ALT_EMU_STATISTICAL && !p->contention) {
+        uint64_t largest = 1;
+        for (size_t g = 0; g < n_groups; g++)
+            if (group_start[g + 1] - group_start[g] > largest)
+                largest = group_start[g + 1] - group_start[g];
+        if (p->building_cap && p->building_cap < largest)
+            largest = p->building_cap;
+        largest *= 2;       /* the calibration's buildings download one side each */
+        int rc = alt_emu_contention_calibrate(p, largest < 100000 ? (uint32_t)largest : 100000, n_threads, &table);
+        if (rc != ALT_OK)
+            return rc;
+        with_table = *p;
+        with_table.contention = &table;
+        p = &with_table;
+    }
     building_job j = {p, keys, order, group_start, sides, han_channel, bridge_channel, han_per, bridge_per,
                       n_groups, out, ctl, 0, ALT_OK};
     atomic_init(&j.next, 0);
@@ -175,6 +193,7 @@ int alt_emu_run_buildings(const alt_emu_params *p, const uint64_t *keys, const u
     int status = alt_emu_run_workers(n_threads, n_groups, building_worker, &j);
     if (status == ALT_OK)
         status = atomic_load(&j.status);
+    alt_emu_contention_free(&table);
     return status != ALT_OK ? status : alt_emu_control_outcome(ctl, n);
 }
 

@@ -48,6 +48,7 @@ static void ref_init(ref_loss *l, uint64_t seed, uint64_t inst, uint64_t stream,
     l->loss_k[0] = alt_rng_inv_log_q(per);
     l->loss_k[1] = alt_rng_inv_log_q(per_bad);
     l->bursty = mean_bad > 0.0;
+    l->state = 0;
     if (l->bursty) {
         l->leave_k[0] = mean_good > 1.0 ? alt_rng_inv_log_q(1.0 / mean_good) : 0.0;
         l->leave_k[1] = mean_bad > 1.0 ? alt_rng_inv_log_q(1.0 / mean_bad) : 0.0;

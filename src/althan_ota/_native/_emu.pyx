@@ -5,7 +5,9 @@ from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
 from ._buffers cimport array_data
 from ._status cimport check_rc
-from .emu cimport (ALT_EMU_OUTCOMES, alt_emu_check, alt_emu_check_shared, alt_emu_control_done, alt_emu_control_free, alt_emu_control_new,
+from .emu cimport (ALT_EMU_OUTCOMES, alt_emu_check, alt_emu_check_shared, alt_emu_contention,
+                   alt_emu_contention_calibrate, alt_emu_contention_free, alt_emu_control_done,
+                   alt_emu_control_free, alt_emu_control_new,
                    alt_emu_control_stop, alt_emu_exchange_record, alt_emu_outcome_name, alt_emu_outputs,
                    alt_emu_params, alt_emu_run, alt_emu_run_buildings, alt_emu_run_units, alt_emu_trace)
 from .emu_lost cimport (alt_emu_lost_log, alt_emu_lost_log_finish, alt_emu_lost_log_free, alt_emu_lost_log_new,
@@ -38,6 +40,8 @@ OUTCOMES = tuple(alt_emu_outcome_name(o).decode() for o in range(ALT_EMU_OUTCOME
 ORDERS = {"meter_first": 0, "hub_first": 1, "concurrent": 2}
 #: channel access on shared air (enum alt_emu_access of csrc/emu_channel.h)
 SHARED_ACCESS = {"aloha": 0, "csma_802154": 2, "lbt": 3}
+#: how shared air is emulated (enum alt_emu_contention_model of csrc/emu.h)
+CONTENTION_MODELS = {"stepped": 0, "statistical": 1}
 KINDS = ("block", "last_block", "upgrade_end", "image_notify", "query_next_image", "wait_for_data")
 LINKS = ("han", "bridge")
 DEVICE_COLUMNS = {
@@ -204,6 +208,11 @@ cdef class Run(Control):
         self.p.capture_margin_db = shared["capture_margin_db"]
         self.p.rssi_sigma_db = shared["rssi_sigma_db"]
         self.p.building_cap = shared["building_cap"]
+        model = shared.get("model", "stepped")
+        if model not in CONTENTION_MODELS:
+            raise ParameterError(f"contention model must be one of {sorted(CONTENTION_MODELS)}, got {model!r}")
+        self.p.contention_model = CONTENTION_MODELS[model]
+        self.p.statistical_step = shared.get("statistical_step", 30_000_000_000)
         check_rc(alt_emu_check_shared(&self.p), "the emulator engine",
                  "shared-air parameters rejected by the C engine (a validation gap: please report)")
         n_groups = len(group_start) - 1
@@ -219,6 +228,35 @@ cdef class Run(Control):
             self.p.unit_start = <const int64_t *>array_data(unit_start, "i8", self.n, "unit_start", False)
         self.n_groups = n_groups
         self.buildings = True
+
+    def contention_table(self, unsigned int max_installations, int n_threads):
+        """Statistical contention's table (csrc/emu.h alt_emu_contention_calibrate) for buildings of up to
+        max_installations, measured with these parameters (set_buildings first): per link ("han", "bridge") the
+        arrays first, repeat (probabilities), delay (ns) and attempts, indexed by contention level."""
+        if not self.buildings:
+            raise ParameterError("the contention table needs the shared-air parameters (set_buildings)")
+        cdef alt_emu_contention t
+        cdef int rc, l
+        with nogil:
+            rc = alt_emu_contention_calibrate(&self.p, max_installations, n_threads, &t)
+        check_rc(rc, "the contention calibration", "parameters rejected by the C engine")
+        cdef uint32_t k
+        table = {}
+        try:
+            for l, name in enumerate(LINKS):
+                first = np.empty(t.n_levels, dtype=np.float64)
+                repeat = np.empty(t.n_levels, dtype=np.float64)
+                delay = np.empty(t.n_levels, dtype=np.int64)
+                attempts = np.empty(t.n_levels, dtype=np.uint64)
+                for k in range(t.n_levels):
+                    first[k] = t.first[l][k]
+                    repeat[k] = t.repeat[l][k]
+                    delay[k] = t.delay[l][k]
+                    attempts[k] = t.attempts[l][k]
+                table[name] = {"first": first, "repeat": repeat, "delay": delay, "attempts": attempts}
+        finally:
+            alt_emu_contention_free(&t)
+        return table
 
     def set_trace(self, records, first, capacity, count):
         """Traces the devices with capacity[row] > 0 into records[first[row]:first[row] + capacity[row]]

@@ -29,6 +29,12 @@ cdef extern from "emu.h" nogil:
         uint32_t max_backoffs
         uint32_t max_slots
         uint32_t max_deferrals
+    ctypedef struct alt_emu_contention:
+        uint32_t n_levels
+        double *first[2]
+        double *repeat[2]
+        int64_t *delay[2]
+        uint64_t *attempts[2]
     ctypedef struct alt_emu_params:
         alt_emu_link link[2]
         alt_emu_hop_timing frame[6][2][2]
@@ -59,6 +65,12 @@ cdef extern from "emu.h" nogil:
         double rssi_sigma_db
         uint32_t building_cap
         const int64_t *unit_start
+        int contention_model
+        int64_t statistical_step
+        const alt_emu_contention *contention
+    int alt_emu_contention_calibrate(const alt_emu_params *p, uint32_t max_installations, int n_threads,
+                                     alt_emu_contention *t)
+    void alt_emu_contention_free(alt_emu_contention *t)
     ctypedef struct alt_emu_exchange_record:
         int64_t t_request
         int64_t t_response

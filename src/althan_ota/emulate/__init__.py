@@ -19,12 +19,12 @@ althan_ota.testing.simpy_building.
 
 from .buildings import ChannelAssignment, assign_channels
 from .bytes import ByteParams
-from .engine import FIDELITIES, emulate
+from .engine import FIDELITIES, contention_table, emulate
 from .airtime import MAX_BLOCK
 from .params import (BridgeLink, Csma802154, EmulationParams, GilbertElliott, HanLink, ListenBeforeTalk, OtaParams,
                      OutageParams)
 from .result import DEVICE_COLUMNS, OUTCOMES, SIDES, EmulationResult, FleetSummary
 
-__all__ = ["BridgeLink", "ByteParams", "ChannelAssignment", "Csma802154", "DEVICE_COLUMNS", "EmulationParams", "EmulationResult",
+__all__ = ["BridgeLink", "ByteParams", "ChannelAssignment", "contention_table", "Csma802154", "DEVICE_COLUMNS", "EmulationParams", "EmulationResult",
            "FIDELITIES", "FleetSummary", "GilbertElliott", "HanLink", "ListenBeforeTalk", "MAX_BLOCK", "OUTCOMES",
            "OtaParams", "OutageParams", "SIDES", "assign_channels", "emulate"]

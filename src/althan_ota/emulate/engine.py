@@ -88,7 +88,8 @@ def shared_config(params: EmulationParams) -> dict:
             "capture_margin_db": float("nan") if params.capture_margin_db is None
             else float(params.capture_margin_db),
             "rssi_sigma_db": float(params.rssi_sigma_db),
-            "building_cap": params.building_cap or 0}
+            "building_cap": params.building_cap or 0,
+            "model": params.contention_model, "statistical_step": _ns(params.statistical_step_s)}
 
 
 def building_groups(assignment: ChannelAssignment, keys: np.ndarray) -> dict:
@@ -316,6 +317,36 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
             (np.zeros(0, dtype=_emu.RECORD_DTYPE), np.zeros(0, dtype=np.uint64), None, np.zeros(0, dtype=np.uint64))
         result.trace = tracing.ExchangeTrace(records, first, count)
     return result
+
+
+def contention_table(max_installations: int, image_size: int, params: EmulationParams | None = None,
+                     seed: int = 0, n_threads: int | None = None) -> dict:
+    """The table statistical contention uses (csrc/emu.h "Statistical contention") for buildings of up to
+    ``max_installations``, measured by the stepped engine with these parameters: per link ("han", "bridge") the
+    arrays ``first`` and ``repeat`` (probability that a contended attempt fails for contention after an
+    attempt that did not / did), ``delay_s`` (mean ready-to-on-air) and ``attempts`` (contended attempts
+    measured), indexed by contention level (the other installations' downloads active on the channel).
+    ``emulate`` makes the same table itself (for twice its largest building, or its cap: the calibration's
+    buildings download one side each)."""
+    params = EmulationParams(contention=True) if params is None else params
+    if not isinstance(params, EmulationParams):
+        raise ParameterError(f"params must be an EmulationParams, got {type(params).__name__}")
+    params.validate(airtime.MAX_BLOCK)
+    if not isinstance(max_installations, (int, np.integer)) or not 1 <= max_installations <= 100_000:
+        raise ParameterError(f"max_installations must be 1 .. 100000, got {max_installations!r}")
+    from .._native import _emu
+
+    n = 1
+    out = {name: np.empty(2 * n, dtype=dt) for name, dt in _emu.DEVICE_COLUMNS.items()}
+    out.update({name: np.empty(n, dtype=dt) for name, dt in _emu.INSTALLATION_COLUMNS.items()})
+    run = _emu.Run(engine_config(int(image_size), params, int(seed)), 0, n, None, None, out,
+                   np.zeros(1, np.uint64), None)
+    run.set_buildings(shared_config(params), np.zeros(1, np.uint64), np.array([0, 1], np.uint64),
+                      np.zeros(1, np.uint32), np.zeros(1, np.uint32))
+    table = run.contention_table(int(max_installations), int(n_threads or os.cpu_count() or 1))
+    for link in table.values():
+        link["delay_s"] = link.pop("delay") * 1e-9
+    return table
 
 
 def _bytes_image_size(image, image_size, params, byte_params) -> int:

@@ -288,6 +288,10 @@ class OutageParams:
         return cls(ch_mean_down_s=0.0, hub_mean_down_s=0.0, meter_mean_down_s=0.0)
 
 
+#: How shared air is emulated (EmulationParams.contention_model).
+CONTENTION_MODELS = ("stepped", "statistical")
+
+
 @dataclass(frozen=True)
 class EmulationParams:
     """Everything the emulator needs besides the fleet, the image size and the seed.
@@ -307,7 +311,14 @@ class EmulationParams:
     with ``rssi_sigma_db`` spread. Off (the default): every installation has the air to itself, as before.
     ``building_cap`` (with contention): at most this many installations of a building download at once; the
     others wait for a place, first come first served, from the moment their image reaches the CH (None: no
-    cap)."""
+    cap).
+
+    ``contention_model`` (with contention): ``"stepped"`` puts every frame on its channel (exact, and slow when
+    many downloads overlap: about 58,000 events per installation); ``"statistical"`` gives each attempt the
+    failure probability and mean access delay the stepped model itself measured at the attempt's contention
+    level (the other installations' downloads active on the channel), so overlapping downloads keep the
+    closed-form loop (csrc/emu.h "Statistical contention"). A download reads its level again every
+    ``statistical_step_s`` of its time, so a start or an end reaches the others at most that late."""
 
     han: HanLink = field(default_factory=HanLink)
     bridge: BridgeLink = field(default_factory=BridgeLink)
@@ -326,6 +337,8 @@ class EmulationParams:
     capture_margin_db: float | None = None
     rssi_sigma_db: float = 6.0
     building_cap: int | None = None
+    contention_model: str = "stepped"
+    statistical_step_s: float = 30.0
 
     def validate(self, max_block: int) -> None:
         for name, cls in (("han", HanLink), ("bridge", BridgeLink), ("ota", OtaParams),
@@ -353,6 +366,9 @@ class EmulationParams:
             _count("building_cap", self.building_cap, 1, 2**31 - 1)
             _check(self.contention, "building_cap is a rule of the per-building engine: set contention=True "
                                     "(and give the buildings)")
+        _check(self.contention_model in CONTENTION_MODELS,
+               f"contention_model must be one of {CONTENTION_MODELS}, got {self.contention_model!r}")
+        _finite("statistical_step_s", self.statistical_step_s, 1e-3, 86400.0)
 
 
 def describe(params: EmulationParams) -> dict:
