@@ -102,17 +102,18 @@
  * active on the channel, as "contended" above counts them):
  *  - a table per link and level (alt_emu_contention_calibrate) gives the probability that a contended attempt
  *    fails for contention (channel access failure, its data frame or its acknowledgement collided), after an
- *    attempt that did not (first[k]) and after one that did (repeat[k]: downloads that collided retry in step
- *    and collide again), and the mean delay[k] from ready (and duty-cycle release) to on air. It is measured, not
+ *    attempt that did not (first[k]) and after a run of n that did (repeat[k][n]: downloads that collided retry
+ *    in step and collide again, the longer the run the likelier), and the mean delay[k] from ready (and
+ *    duty-cycle release) to on air. It is measured, not
  *    assumed: the stepped engine runs synthetic buildings of every size up to the largest (or the cap) with
  *    these very parameters and counts what its contended attempts met, level by level;
  *  - a download at level k >= 1 then runs the closed-form loop with delay[k] in place of tx_delay (on air at
- *    max(ready, duty-cycle release) + delay[k]) and a second loss process on each link, the two-state chain
- *    of first[k] and repeat[k] on its own stream (24 + 2 x side + link), beside the link's own; at level 0 it
- *    is exactly the lone download;
+ *    max(ready, duty-cycle release) + delay[k]) and a second loss process on each link, the chain of first[k]
+ *    and repeat[k][n] over the current run length n, on its own stream (24 + 2 x side + link), beside the
+ *    link's own; at level 0 it is exactly the lone download;
  *  - a download's level is read when it resumes: downloads advance in time order, each by about
  *    statistical_step at a time, so another download's start or end reaches it at most that much late.
- * What this drops, by design: correlation beyond one attempt back and between downloads, the spread of the
+ * What this drops, by design: correlation beyond the current run and between downloads, the spread of the
  * access delay (its mean is used), and airtime of attempts that never got on air (a
  * contention failure counts as a lost attempt on air). tests/test_emulate_statistical.py measures how far
  * its completion times, retries and aborts are from the stepped engine's for buildings of 10 and 100.
@@ -247,11 +248,16 @@ typedef struct alt_emu_params {
 
 enum alt_emu_contention_model { ALT_EMU_STEPPED = 0, ALT_EMU_STATISTICAL = 1 };
 
+/* Run lengths of contention failures the table tells apart: after a run of n in a row the next attempt fails
+ * with repeat[k * ALT_EMU_RUN_BINS + n - 1], the last bin serving every longer run. */
+#define ALT_EMU_RUN_BINS 8
+
 /* What a contended attempt meets on each link, by contention level (see "Statistical contention"): the
  * probability that it fails for contention after an attempt (of the same download on the link) that did not,
- * first, and after one that did, repeat; the mean delay to on air. Level 0 is the lone rule (no failures,
- * delay tx_delay); levels past n_levels - 1 use the last. attempts[l][k]: how many contended attempts the
- * calibration saw at level k (levels with too few are interpolated). */
+ * first[k], and after a run of n that did, repeat (n_levels x ALT_EMU_RUN_BINS, above); the mean delay to on
+ * air. Level 0 is the lone rule (no failures, delay tx_delay); levels past n_levels - 1 use the last.
+ * attempts[l][k]: how many contended attempts the calibration saw at level k (levels with too few are
+ * interpolated). */
 typedef struct alt_emu_contention {
     uint32_t n_levels;
     double *first[2], *repeat[2];

@@ -1,8 +1,8 @@
 """Statistical contention (csrc/emu.h "Statistical contention"): overlapping downloads of a building keep the
-closed-form loop, each attempt meeting the failure chain and access delay the stepped engine measured at its
-contention level. Checked: exactly the lone engine where nothing overlaps, independent of threads, its table
-against what the stepped model must show, and its fleet figures against the stepped engine's for buildings of
-10 and 100 (where it is close, and where it is not: see docs/emulator.md)."""
+closed-form loop, each attempt meeting the failure chain (by run length) and access delay the stepped engine
+measured at its contention level. Checked: exactly the lone engine where nothing overlaps, independent of
+threads, its table against what the stepped model must show, and its fleet figures against the stepped engine's
+for buildings of 10 and 100 (where it is close, and where it is not: see docs/emulation.md)."""
 
 from __future__ import annotations
 
@@ -52,16 +52,21 @@ def test_the_table_is_what_the_stepped_model_shows():
     p = EmulationParams(contention=True)
     table = contention_table(20, 8_000, p, seed=1)
     for name, link in table.items():
-        assert link["first"][0] == 0.0 and link["repeat"][0] == 0.0
-        assert np.all((link["first"] >= 0) & (link["first"] <= 1) & (link["repeat"] >= 0) & (link["repeat"] <= 1))
+        assert link["first"][0] == 0.0 and np.all(link["repeat"][0] == 0.0)
+        assert link["repeat"].shape == (link["first"].shape[0], 8)      # hazards after runs of 1 .. 8+
+        for column in ("first", "repeat"):
+            assert np.all((link[column] >= 0) & (link[column] <= 1))
         assert link["attempts"][1] > 1000 and link["attempts"][0] == 0
         # more downloads on the channel: more contention failures and a longer wait for it
         assert link["first"][15] > link["first"][1], name
     assert table["han"]["delay_s"][0] > 0      # level 0: the lone rule's mean CSMA delay
     # listen-before-talk defers while another is on air: a busy channel delays access
     assert table["bridge"]["delay_s"][30] > table["bridge"]["delay_s"][1]
-    # colliding downloads retry in step: a failure makes the next attempt likelier to fail
-    assert table["bridge"]["repeat"][10] > table["bridge"]["first"][10]
+    # colliding downloads retry in step: a failure makes the next attempt likelier to fail, and a longer run
+    # of them likelier still (on average over the busy levels)
+    bridge = table["bridge"]
+    assert bridge["repeat"][10, 0] > bridge["first"][10]
+    assert bridge["repeat"][2:20, 1].mean() > bridge["repeat"][2:20, 0].mean()
     # the same seed, the same table
     again = contention_table(20, 8_000, p, seed=1, n_threads=1)
     assert all(np.array_equal(again[k][c], table[k][c]) for k in table for c in table[k])
@@ -76,19 +81,19 @@ def _summary(result) -> dict:
 
 @pytest.mark.parametrize("size, buildings, cap", [(10, 20, None), (100, 2, 10)])
 def test_close_to_the_stepped_engine_below_saturation(size, buildings, cap):
-    """Ten flats at once, or a hundred with ten downloading at a time: bridge link retries within 15% (HAN 20%), completion
-    times within 20% (statistical is faster: it drops correlation beyond one attempt back, so whole exchanges
-    fail less often), the same share completed."""
+    """Ten flats at once, or a hundred with ten downloading at a time: link retries within 10%, completion
+    times within 12% and failed exchanges within 25% (statistical is faster and fails fewer whole exchanges:
+    it drops correlation beyond the current run), the same share completed."""
     codes = np.repeat(np.arange(buildings), size).astype(np.int64)
     image = 240_000
     stepped = _summary(emulate(size * buildings, image, EmulationParams(contention=True, building_cap=cap),
                                seed=1, buildings=codes))
     stat = _summary(emulate(size * buildings, image, statistical(building_cap=cap), seed=1, buildings=codes))
     assert stat["completed"] == pytest.approx(stepped["completed"], abs=0.01)
-    assert stat["t_end"] == pytest.approx(stepped["t_end"], rel=0.20)
-    assert stat["bridge"] == pytest.approx(stepped["bridge"], rel=0.15)
-    assert stat["han"] == pytest.approx(stepped["han"], rel=0.20)
-    assert stat["exchange_retries"] < stepped["exchange_retries"] * 1.1
+    assert stat["t_end"] == pytest.approx(stepped["t_end"], rel=0.12)
+    assert stat["bridge"] == pytest.approx(stepped["bridge"], rel=0.10)
+    assert stat["han"] == pytest.approx(stepped["han"], rel=0.10)
+    assert stat["exchange_retries"] == pytest.approx(stepped["exchange_retries"], rel=0.25)
 
 
 def test_bad_parameters_are_refused():

@@ -1,7 +1,9 @@
 /* The loss processes draw their exponentials ahead of use (csrc/emu_link.inc): check, attempt by attempt,
  * that they fail exactly the attempts a loss process drawing one value at a time straight from its stream
  * fails (the engine before the look-ahead), for plain and bursty links, over many streams: enough draws to
- * cross many refills and to take the ziggurat's slow path (about 1% of draws) many times. */
+ * cross many refills and to take the ziggurat's slow path (about 1% of draws) many times. And statistical
+ * contention's second loss process: its runs and gaps against the chain it is drawn from. */
+#include <math.h>
 #include <stdio.h>
 
 #include "emu_link.inc"
@@ -101,10 +103,76 @@ static void test_lookahead_matches_direct_draws(void)
     CHECK(losses > 500000, "too few losses (%ld) to exercise refills and the ziggurat's slow path", losses);
 }
 
+/* Statistical contention's loss process (alt_emu_extra_loss), drawn a run at a time, against the chain it
+ * stands for: runs of contention failures of length n with probability S(n) - S(n + 1), S the product of the
+ * hazards (the last one held for longer runs), and geometric gaps of `first` between runs. Counted over many
+ * attempts on a link that never fails by itself, each count within 5 standard deviations of its expectation. */
+static void test_contention_runs_follow_their_hazards(void)
+{
+    const double first = 0.08;
+    const double repeat[ALT_EMU_RUN_BINS] = {0.3, 0.5, 0.6, 0.6, 0.7, 0.7, 0.75, 0.8};
+    enum { MAX_LEN = 40, MAX_GAP = 60 };
+    long runs_of[MAX_LEN + 1] = {0}, gaps_of[MAX_GAP + 1] = {0}, runs = 0, gaps = 0;
+    for (uint64_t inst = 0; inst < 50; inst++) {
+        alt_emu_loss link;
+        alt_emu_extra_loss extra;
+        alt_emu_loss_init(&link, 3, inst, 8, 0.0, 0.0, 0.0, 0.0);
+        alt_rng_init(&extra.rng, 3, inst, 24);
+        alt_emu_loss_set_extra(&link, &extra, first, repeat);
+        long run = 0, gap = 0;
+        for (int a = 0; a < 200000; a++) {
+            if (alt_emu_loss_attempt(&link)) {
+                if (run == 0 && a > 0) {     /* a gap ended (the first one starts at attempt 0, not after a run) */
+                    gaps_of[gap < MAX_GAP ? gap : MAX_GAP]++;
+                    gaps++;
+                }
+                run++;
+                gap = 0;
+            } else {
+                if (run) {
+                    runs_of[run < MAX_LEN ? run : MAX_LEN]++;
+                    runs++;
+                }
+                run = 0;
+                gap++;
+            }
+        }
+    }
+    CHECK(runs > 100000, "too few runs (%ld)", runs);
+    double survive = 1.0;       /* S(n): a run lasts at least n */
+    for (int n = 1; n < MAX_LEN; n++) {
+        double hazard = repeat[(n < ALT_EMU_RUN_BINS ? n : ALT_EMU_RUN_BINS) - 1];
+        double expected = (double)runs * survive * (1.0 - hazard);
+        CHECK(fabs((double)runs_of[n] - expected) <= 5.0 * sqrt(expected) + 1.0,
+              "runs of %d: %ld, expected %.1f", n, runs_of[n], expected);
+        survive *= hazard;
+    }
+    /* a gap of g >= 1 attempts that did not fail: geometric from the attempt after the run */
+    for (int g = 1; g < MAX_GAP; g++) {
+        double expected = (double)gaps * pow(1.0 - first, g - 1) * first;
+        CHECK(fabs((double)gaps_of[g] - expected) <= 5.0 * sqrt(expected) + 1.0,
+              "gaps of %d: %ld, expected %.1f", g, gaps_of[g], expected);
+    }
+    /* level 0 again: no more contention failures */
+    alt_emu_loss link;
+    alt_emu_extra_loss extra;
+    alt_emu_loss_init(&link, 3, 99, 8, 0.0, 0.0, 0.0, 0.0);
+    alt_rng_init(&extra.rng, 3, 99, 24);
+    alt_emu_loss_set_extra(&link, &extra, first, repeat);
+    for (int a = 0; a < 1000; a++)
+        alt_emu_loss_attempt(&link);
+    alt_emu_loss_set_extra(&link, &extra, 0.0, NULL);
+    long after = 0;
+    for (int a = 0; a < 100000; a++)
+        after += alt_emu_loss_attempt(&link);
+    CHECK(after == 0, "%ld contention failures at level 0", after);
+}
+
 int main(void)
 {
     alt_rng_tables_init();
     test_lookahead_matches_direct_draws();
+    test_contention_runs_follow_their_hazards();
     if (failures)
         printf("%d check(s) failed\n", failures);
     else

@@ -5,7 +5,7 @@ from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
 from ._buffers cimport array_data
 from ._status cimport check_rc
-from .emu cimport (ALT_EMU_OUTCOMES, alt_emu_check, alt_emu_check_shared, alt_emu_contention,
+from .emu cimport (ALT_EMU_OUTCOMES, ALT_EMU_RUN_BINS, alt_emu_check, alt_emu_check_shared, alt_emu_contention,
                    alt_emu_contention_calibrate, alt_emu_contention_free, alt_emu_control_done,
                    alt_emu_control_free, alt_emu_control_new,
                    alt_emu_control_stop, alt_emu_exchange_record, alt_emu_outcome_name, alt_emu_outputs,
@@ -232,7 +232,8 @@ cdef class Run(Control):
     def contention_table(self, unsigned int max_installations, int n_threads):
         """Statistical contention's table (csrc/emu.h alt_emu_contention_calibrate) for buildings of up to
         max_installations, measured with these parameters (set_buildings first): per link ("han", "bridge") the
-        arrays first, repeat (probabilities), delay (ns) and attempts, indexed by contention level."""
+        arrays first, delay (ns) and attempts indexed by contention level, and repeat (probabilities) by level
+        and run length (ALT_EMU_RUN_BINS columns: after runs of 1, 2, ... contention failures)."""
         if not self.buildings:
             raise ParameterError("the contention table needs the shared-air parameters (set_buildings)")
         cdef alt_emu_contention t
@@ -241,16 +242,18 @@ cdef class Run(Control):
             rc = alt_emu_contention_calibrate(&self.p, max_installations, n_threads, &t)
         check_rc(rc, "the contention calibration", "parameters rejected by the C engine")
         cdef uint32_t k
+        cdef int r
         table = {}
         try:
             for l, name in enumerate(LINKS):
                 first = np.empty(t.n_levels, dtype=np.float64)
-                repeat = np.empty(t.n_levels, dtype=np.float64)
+                repeat = np.empty((t.n_levels, ALT_EMU_RUN_BINS), dtype=np.float64)
                 delay = np.empty(t.n_levels, dtype=np.int64)
                 attempts = np.empty(t.n_levels, dtype=np.uint64)
                 for k in range(t.n_levels):
                     first[k] = t.first[l][k]
-                    repeat[k] = t.repeat[l][k]
+                    for r in range(ALT_EMU_RUN_BINS):
+                        repeat[k, r] = t.repeat[l][k * ALT_EMU_RUN_BINS + r]
                     delay[k] = t.delay[l][k]
                     attempts[k] = t.attempts[l][k]
                 table[name] = {"first": first, "repeat": repeat, "delay": delay, "attempts": attempts}

@@ -29,6 +29,7 @@ cdef extern from "emu.h" nogil:
         uint32_t max_backoffs
         uint32_t max_slots
         uint32_t max_deferrals
+    enum: ALT_EMU_RUN_BINS
     ctypedef struct alt_emu_contention:
         uint32_t n_levels
         double *first[2]

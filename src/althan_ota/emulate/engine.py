@@ -323,9 +323,11 @@ def contention_table(max_installations: int, image_size: int, params: EmulationP
                      seed: int = 0, n_threads: int | None = None) -> dict:
     """The table statistical contention uses (csrc/emu.h "Statistical contention") for buildings of up to
     ``max_installations``, measured by the stepped engine with these parameters: per link ("han", "bridge") the
-    arrays ``first`` and ``repeat`` (probability that a contended attempt fails for contention after an
-    attempt that did not / did), ``delay_s`` (mean ready-to-on-air) and ``attempts`` (contended attempts
-    measured), indexed by contention level (the other installations' downloads active on the channel).
+    arrays ``first`` (probability that a contended attempt fails for contention after an attempt that did
+    not), ``delay_s`` (mean ready-to-on-air) and ``attempts`` (contended attempts measured), indexed by
+    contention level (the other installations' downloads active on the channel), and ``repeat``, by level and
+    run length: ``repeat[k, n - 1]`` is the probability of failing after a run of n contention failures (the
+    last column serves longer runs too).
     ``emulate`` makes the same table itself (for twice its largest building, or its cap: the calibration's
     buildings download one side each)."""
     params = EmulationParams(contention=True) if params is None else params
