@@ -85,6 +85,10 @@
  *    (ties: canonical order); it keeps the place until every download it makes has ended, and a waiting
  *    installation starts its downloads the moment a place frees. With a cap of 1 every download of the
  *    building runs alone: the lone results, moved later.
+ *  - Places held from before (held_until, held_start): places of a building that earlier runs' installations
+ *    still hold (a campaign's earlier waves and attempts). Each is taken from the start of the building's
+ *    common clock until its time, counts against building_cap like any other, and then frees for the first
+ *    installation waiting. Without them a run could put building_cap installations of its own beside those.
  *  - Unit start times (unit_start): each installation lives on its own clock, 0 at its request, as alone (its
  *    image delay, outages, scheduled windows and deadline are on that clock, and its results are written on
  *    it); the building's common clock is the unit's own plus its start. Only what the units share is on the
@@ -239,6 +243,11 @@ typedef struct alt_emu_params {
     const int64_t *unit_start;           /* alt_emu_run_buildings only, per unit row: when the unit was requested
                                           * (ns, 0 .. ALT_EMU_MAX_UNIT_START) on the building's common clock; NULL:
                                           * all at 0. See "Shared air" */
+    const int64_t *held_until;           /* alt_emu_run_buildings only, with building_cap: places held from
+                                          * before, each until this time of the common clock (ns, 0 ..
+                                          * ALT_EMU_MAX_UNIT_START); group g's are held_until[held_start[g] ..
+                                          * held_start[g + 1]). NULL: none. See "Shared air" */
+    const uint64_t *held_start;          /* n_groups + 1 offsets into held_until (with it) */
     int contention_model;                /* enum alt_emu_contention_model (alt_emu_run_buildings only) */
     int64_t statistical_step;            /* ALT_EMU_STATISTICAL: how far a download runs before it reads its
                                           * contention level again (ns, > 0) */
@@ -360,11 +369,12 @@ void alt_emu_installation(const alt_emu_params *p, uint64_t installation, unsign
                           const alt_emu_control *ctl);
 
 /* One building (the unit the threads share out with shared air): units rows[0 .. n) of the arrays of
- * alt_emu_run_buildings, in that order. ALT_OK, or ALT_ENOMEM. */
+ * alt_emu_run_buildings, in that order, with n_held places held from before until held[0 .. n_held) (its
+ * slice of p->held_until; p->held_until itself is not read here). ALT_OK, or ALT_ENOMEM. */
 int alt_emu_building(const alt_emu_params *p, const uint64_t *keys, const uint8_t *sides, const uint64_t *rows,
                      size_t n, const uint32_t *han_channel, const uint32_t *bridge_channel,
                      const double *han_per, const double *bridge_per, const alt_emu_outputs *out,
-                     const alt_emu_control *ctl);
+                     const alt_emu_control *ctl, const int64_t *held, size_t n_held);
 
 /* Checks the shared-air parameters alt_emu_run_buildings adds; ALT_OK or ALT_EINVAL. */
 int alt_emu_check_shared(const alt_emu_params *p);

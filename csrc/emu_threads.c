@@ -121,8 +121,11 @@ static void *building_worker(void *arg)
             atomic_load_explicit(&j->status, memory_order_relaxed) != ALT_OK)
             break;
         size_t lo = (size_t)j->group_start[g], hi = (size_t)j->group_start[g + 1];
-        int rc = alt_emu_building(j->p, j->keys, j->sides, j->order + lo, hi - lo, j->han_channel,
-                                  j->bridge_channel, j->han_per, j->bridge_per, j->out, j->ctl);
+        const alt_emu_params *p = j->p;
+        const int64_t *held = p->held_until ? p->held_until + p->held_start[g] : NULL;
+        size_t n_held = held ? (size_t)(p->held_start[g + 1] - p->held_start[g]) : 0;
+        int rc = alt_emu_building(p, j->keys, j->sides, j->order + lo, hi - lo, j->han_channel,
+                                  j->bridge_channel, j->han_per, j->bridge_per, j->out, j->ctl, held, n_held);
         if (rc != ALT_OK)
             atomic_store(&j->status, rc);
         atomic_fetch_add_explicit(&j->ctl->done, hi - lo, memory_order_relaxed);
@@ -162,6 +165,20 @@ int alt_emu_run_buildings(const alt_emu_params *p, const uint64_t *keys, const u
         for (size_t i = 0; i < n; i++)
             if (p->unit_start[i] < 0 || p->unit_start[i] > ALT_EMU_MAX_UNIT_START)
                 return ALT_EINVAL;
+    if (p->held_until) {
+        /* held places only count against a cap: held_start must run 0 .. its end, and each building can hold
+         * at most its cap (the heap has room for that many) */
+        if (!p->held_start || !p->building_cap || p->held_start[0] != 0)
+            return ALT_EINVAL;
+        for (size_t g = 0; g < n_groups; g++) {
+            if (p->held_start[g + 1] < p->held_start[g] ||
+                p->held_start[g + 1] - p->held_start[g] > p->building_cap)
+                return ALT_EINVAL;
+            for (uint64_t h = p->held_start[g]; h < p->held_start[g + 1]; h++)
+                if (p->held_until[h] < 0 || p->held_until[h] > ALT_EMU_MAX_UNIT_START)
+                    return ALT_EINVAL;
+        }
+    }
     const alt_emu_trace *trace = out->trace;
     if (trace && n && (!trace->records || !trace->first || !trace->capacity || !trace->count))
         return ALT_EINVAL;

@@ -198,6 +198,40 @@ def test_a_cap_gives_places_in_order_of_request():
     assert r.t_download_start[2 * (n - 1)] == alone.t_download_start[2 * (n - 1)]   # it never waited
 
 
+def test_places_held_from_before_count_against_the_cap():
+    """held_places: places of a building other runs' installations still hold. Each counts against the cap
+    until its time, then frees for the first flat waiting; places of buildings not in the run change nothing."""
+    p = clean(wan_delay_sigma=0.0)
+    n, cap = 12, 3
+    codes = np.zeros(n, dtype=np.int64)
+    free = emulate(n, IMAGE, shared(p, building_cap=cap), seed=5, buildings=codes)
+    spans = _busy_spans(free)
+    assert _most_at_once(spans) == cap
+    until = float(np.nanmedian(spans[:, 1]))            # held until half the block has finished alone
+    until_ns = np.full(cap, round(until * 1e9), dtype=np.int64)
+    elsewhere = emulate(n, IMAGE, shared(p, building_cap=cap), seed=5, buildings=codes,
+                        held_places=(np.full(cap, 7), until_ns))
+    assert elsewhere.to_arrow().equals(free.to_arrow())
+    for held in (1, 2, 3):
+        r = emulate(n, IMAGE, shared(p, building_cap=cap), seed=5, buildings=codes,
+                    held_places=(np.zeros(held, dtype=np.int64), until_ns[:held]))
+        spans = _busy_spans(r)
+        before = spans[:, 0] < until - 1e-6            # a place handed over at `until` is not before it
+        # before the held places free only the places left are used; after, the cap
+        assert _most_at_once(spans[before]) == cap - held if held < cap else not before.any()
+        assert _most_at_once(spans) == cap
+        assert np.array_equal(r.outcome, free.outcome)
+    with pytest.raises(ParameterError, match="more than building_cap"):
+        emulate(n, IMAGE, shared(p, building_cap=cap), seed=5, buildings=codes,
+                held_places=(np.zeros(4, dtype=np.int64), np.full(4, until_ns[0])))
+    with pytest.raises(ParameterError, match="need shared air"):
+        emulate(n, IMAGE, shared(p), seed=5, buildings=codes,
+                held_places=(np.zeros(1, np.int64), np.ones(1, np.int64)))
+    with pytest.raises(ParameterError, match="until_ns must be in"):
+        emulate(n, IMAGE, shared(p, building_cap=cap), seed=5, buildings=codes,
+                held_places=(np.zeros(1, dtype=np.int64), np.array([-1])))
+
+
 def test_start_times_are_checked():
     ok = dict(params=shared(clean()), buildings=["B"] * 3)
     with pytest.raises(ParameterError, match=r"unit_start_ns\[1\] = -1"):

@@ -184,13 +184,15 @@ cdef class Run(Control):
         self.out.han_per = <double *>column(out, "han_per", n)
         self.out.bridge_per = <double *>column(out, "bridge_per", n)
 
-    def set_buildings(self, dict shared, order, group_start, han_channel, bridge_channel, unit_start=None):
+    def set_buildings(self, dict shared, order, group_start, han_channel, bridge_channel, unit_start=None,
+                      held_until=None, held_start=None):
         """Runs with shared air (csrc/emu.h, alt_emu_run_buildings): shared holds per link ("han", "bridge")
         the access dict (access name, cca, cca_to_tx, unit, min_be, max_be, max_backoffs, max_slots,
         max_deferrals; ns) and capture_margin_db (NaN: none), rssi_sigma_db, building_cap (0: no cap). order (u8): units grouped by
         building, each group in canonical order; group_start (u8): n_groups + 1 offsets into order;
         han_channel, bridge_channel (u4): per unit, its channel within its building; unit_start (i8, optional):
-        per unit, when it was requested on the building's common clock (ns). Needs keys."""
+        per unit, when it was requested on the building's common clock (ns); held_until (i8) and held_start
+        (u8, n_groups + 1 offsets), optional: places of each group held from before, until then. Needs keys."""
         cdef int l
         if self.keys == NULL:
             raise ParameterError("shared air needs installation keys")
@@ -226,6 +228,13 @@ cdef class Run(Control):
         if unit_start is not None:
             self.keep.append(unit_start)
             self.p.unit_start = <const int64_t *>array_data(unit_start, "i8", self.n, "unit_start", False)
+        if (held_until is None) != (held_start is None):
+            raise ParameterError("held_until and held_start go together")
+        if held_until is not None:
+            self.keep.extend([held_until, held_start])
+            self.p.held_start = <const uint64_t *>array_data(held_start, "u8", n_groups + 1, "held_start", False)
+            self.p.held_until = <const int64_t *>array_data(held_until, "i8", len(held_until), "held_until",
+                                                            False)
         self.n_groups = n_groups
         self.buildings = True
 

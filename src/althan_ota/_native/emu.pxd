@@ -66,6 +66,8 @@ cdef extern from "emu.h" nogil:
         double rssi_sigma_db
         uint32_t building_cap
         const int64_t *unit_start
+        const int64_t *held_until
+        const uint64_t *held_start
         int contention_model
         int64_t statistical_step
         const alt_emu_contention *contention

@@ -16,9 +16,10 @@ The state is only the ``cap`` latest busy ends per building, which the store's e
 result does not depend on when it starts (its randomness is keyed on seed, attempt and unit), so the hold is
 applied to the emulated times after the engine call: results depend only on the seed. That holds while
 installations do not share the air. With shared air (``EmulationParams.contention``) who overlaps whom
-changes the results, so campaign/emulation.py instead gives the engine each unit's request time and the cap
-(``building_cap``), places still held from earlier calls holding units back; the engine takes a place when
-the image reaches the hub rather than at the request, so shared-air results at caps above 1 follow that rule.
+changes the results, so campaign/emulation.py instead gives the engine each unit's request time, the cap
+(``building_cap``) and the places still held from earlier calls (``held_places``: the booked ends, each
+counting against the cap until it frees); the engine takes a place when the image reaches the hub rather
+than at the request, so shared-air results at caps above 1 follow that rule.
 """
 
 from __future__ import annotations

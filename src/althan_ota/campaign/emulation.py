@@ -228,21 +228,22 @@ def _shared_air_attempt(params: EmulationParams, places: BuildingPlaces, buildin
                         requested: np.ndarray, fleet_part: dict, plan: CampaignPlan, seed: int, keys: np.ndarray,
                         sides: np.ndarray, n_threads: int | None, pending: np.ndarray):
     """One attempt of the units with shared air: (each unit's start on the campaign clock, the engine result on
-    each unit's own clock). Places still busy from earlier engine calls (earlier waves and attempts, as the
-    store gives them back) hold a unit until one frees; the engine then runs the units of this call together,
-    each from its start, under the building cap (csrc/emu.h "Shared air": unit starts and building_cap), and
-    the busy ends it gives are booked for later calls."""
-    latest = places.latest_ends()
+    each unit's own clock). The engine runs the units of this call together, each from its request, under the
+    building cap (csrc/emu.h "Shared air": unit starts, building_cap and places held from before), with the
+    places still busy from earlier engine calls (earlier waves and attempts, as the store gives them back)
+    held until they free, so that no instant has more than the cap of a building's units downloading, whichever
+    call they came from; the busy ends it gives are booked for later calls."""
     start = requested.astype(np.float64, copy=True)
-    for i in np.flatnonzero(building != NO_BUILDING).tolist():
-        ends = latest.get(int(building[i]), [])
-        if len(ends) >= places.cap:          # every place taken by an earlier call: the first to free
-            start[i] = max(start[i], ends[0])
     origin = float(start.min()) if len(start) else 0.0
     unit_start_ns = np.rint((start - origin) * 1e9).astype(np.int64)
+    here = set(np.unique(building[building != NO_BUILDING]).tolist())
+    held = [(b, end) for b, ends in places.latest_ends().items() if b in here for end in ends if end > origin]
+    held_places = (np.array([b for b, _ in held], dtype=np.int64),
+                   np.rint((np.array([e for _, e in held], dtype=np.float64) - origin) * 1e9).astype(np.int64))
     capped = dataclasses.replace(params, building_cap=places.cap)
     result = emulate(fleet_part, plan.image_size, capped, seed=seed, installation_keys=keys, sides=sides,
-                     n_threads=n_threads, buildings=building, unit_start_ns=unit_start_ns)
+                     n_threads=n_threads, buildings=building, unit_start_ns=unit_start_ns,
+                     held_places=held_places if held else None)
     busy = np.full(pending.shape, -np.inf)
     for side in (0, 1):
         r = 2 * np.arange(len(start)) + side

@@ -194,7 +194,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
             progress: Callable[[int, int], object] | None = None,
             first_installation: int = 0, installation_keys=None, sides=None, image=None,
             byte_params: "bytes_fidelity.ByteParams | None" = None, trace: bool = False,
-            buildings=None, unit_start_ns=None) -> EmulationResult:
+            buildings=None, unit_start_ns=None, held_places=None) -> EmulationResult:
     """Emulate an OTA rollout of an ``image_size``-byte image to a fleet of P2P Alt HAN installations.
 
     ``fleet`` is a number of installations, or a mapping with per-installation ``han_per`` and/or
@@ -222,6 +222,12 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
     its request, and its results are given on it; the start only places its downloads among the others of its
     building (who overlaps whom, and who gets a place first under ``building_cap``). An installation that
     overlaps no other gets exactly the results it gets alone.
+
+    ``held_places`` (shared air with ``building_cap``, integer ``buildings`` codes): places of buildings that
+    installations outside this run still hold (a campaign's earlier waves and attempts), as a pair of arrays
+    (building code, until in ns on the ``unit_start_ns`` clock). Each counts against the building's cap until
+    then, and then frees for the first installation waiting; at most ``building_cap`` per building. Places of
+    buildings with no installation in the run are ignored.
 
     ``trace=True`` (at most MAX_TRACED_INSTALLATIONS installations) also records every exchange of every device
     (``result.trace``, an :class:`~althan_ota.emulate.trace.ExchangeTrace`); the results are the same as without.
@@ -278,6 +284,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
             raise ParameterError(f"a building of {largest:,} installations: the per-building engine steps a "
                                  f"building's downloads together and takes at most {MAX_BUILDING:,} (is "
                                  f"building_id filled with one value for the whole fleet?)")
+    held = _held_places(held_places, assignment, groups, params)
     shared = shared_config(params) if assignment is not None else None
     phases = 2 if fidelity == "bytes" else 1
 
@@ -287,7 +294,7 @@ def emulate(fleet, image_size: int | None = None, params: EmulationParams | None
         run = _emu.Run(cfg, int(first_installation), n, han_per, bridge_per, out, keys, side_mask)
         if groups is not None and n:        # no installations: no air to share
             run.set_buildings(shared, groups["order"], groups["group_start"], groups["han_channel"],
-                              groups["bridge_channel"], unit_start)
+                              groups["bridge_channel"], unit_start, *held)
         trace_buffers = None
         if capacity is not None:
             trace_buffers = tracing.buffers(capacity)
@@ -390,6 +397,46 @@ def _unit_start(values, n: int, shared_air: bool) -> np.ndarray | None:
         bad = int(np.flatnonzero((arr < 0) | (arr > MAX_UNIT_START_NS))[0])
         raise ParameterError(f"unit_start_ns[{bad}] = {arr[bad]}: a start is in [0, 2**61] ns")
     return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _held_places(held_places, assignment: ChannelAssignment | None, groups: dict | None,
+                 params: EmulationParams) -> tuple:
+    """(held_until, held_start) for the engine from ``held_places`` (see emulate), or (None, None)."""
+    if held_places is None:
+        return None, None
+    if assignment is None or params.building_cap is None:
+        raise ParameterError("held_places are places of a building under a cap: they need shared air "
+                             "(contention=True) and building_cap")
+    try:
+        building, until = (np.asarray(a) for a in held_places)
+    except (TypeError, ValueError):
+        raise ParameterError("held_places must be a pair of arrays: (building codes, until_ns)") from None
+    if building.ndim != 1 or building.shape != until.shape or not np.issubdtype(building.dtype, np.integer) \
+            or not np.issubdtype(until.dtype, np.integer):
+        raise ParameterError("held_places must be a pair of equal-length integer arrays: (building codes, "
+                             "until_ns)")
+    if until.size and (until.min() < 0 or until.max() > MAX_UNIT_START_NS):
+        raise ParameterError(f"held_places: until_ns must be in [0, 2**61] ns, got {until.min()} .. {until.max()}")
+    order, group_start = groups["order"], groups["group_start"]
+    n_groups = group_start.shape[0] - 1
+    if not n_groups:
+        return None, None
+    group_code = assignment.building[order[group_start[:-1].astype(np.int64)].astype(np.int64)]
+    real = group_code != NO_BUILDING            # buildings' groups come first, in ascending code
+    codes = group_code[real]
+    g = np.searchsorted(codes, building)
+    found = (building != NO_BUILDING) & (g < codes.shape[0])
+    found[found] = codes[g[found]] == building[found]
+    g, until = g[found], until[found].astype(np.int64)
+    counts = np.bincount(g, minlength=n_groups)
+    if counts.size and counts.max() > params.building_cap:
+        worst = int(np.argmax(counts))
+        raise ParameterError(f"held_places: building {int(group_code[worst])} holds {int(counts[worst])} places, "
+                             f"more than building_cap ({params.building_cap})")
+    by_group = np.argsort(g, kind="stable")
+    held_start = np.zeros(n_groups + 1, dtype=np.uint64)
+    held_start[1:] = np.cumsum(counts)
+    return np.ascontiguousarray(until[by_group]), held_start
 
 
 def _unit_array(values, n: int, dtype, name: str) -> np.ndarray | None:
