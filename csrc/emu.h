@@ -299,7 +299,9 @@ typedef struct alt_emu_exchange_record {
     uint32_t attempt;        /* 0: first request of this offset and kind; k: its k-th re-request */
     uint8_t kind;            /* enum alt_emu_kind */
     uint8_t result;          /* enum alt_emu_exchange_result */
-    uint8_t pad[6];          /* (keeps the layout explicit for the Python side's dtype) */
+    uint8_t answered;        /* 1: the request reached the CH, so its response went on air (an Image Notify is
+                              * the CH's frame: always 1); 0: the request itself was lost (or cut) */
+    uint8_t pad[5];          /* (keeps the layout explicit for the Python side's dtype) */
 } alt_emu_exchange_record;
 
 /* Per-exchange records of chosen devices. A traced device is stepped exchange by exchange (no closed-form

@@ -59,6 +59,9 @@ def check_device(result, row: int) -> int:
     assert np.all(rec["t_request"] <= rec["t_attempts_end"]) and np.all(rec["t_attempts_end"] <= rec["t_response"])
     done = rec["result"] == DELIVERED
     assert np.array_equal(rec["t_attempts_end"][done], rec["t_response"][done])
+    # the CH answered every delivered exchange, sent every notify, and answered WAIT_FOR_DATA only to a request
+    # that reached it
+    assert rec["answered"][done | (rec["kind"] == NOTIFY) | (rec["kind"] == WAIT)].all()
     assert np.all(rec["t_attempts_end"][rec["result"] == LOST] > rec["t_request"][rec["result"] == LOST])
     prev, nxt = rec[:-1], rec[1:]
     repeat = (prev["result"] != DELIVERED) & (prev["offset"] == nxt["offset"]) & (prev["kind"] == nxt["kind"])

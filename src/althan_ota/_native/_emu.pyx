@@ -53,9 +53,9 @@ DEVICE_COLUMNS = {
 INSTALLATION_COLUMNS = {"han_per": "f8", "bridge_per": "f8"}
 # one alt_emu_exchange_record (csrc/emu.h): times in ns from the campaign start
 RECORD_DTYPE = np.dtype({"names": ["t_request", "t_response", "t_attempts_end", "offset", "attempt", "kind",
-                                   "result"],
-                         "formats": ["<i8", "<i8", "<i8", "<u4", "<u4", "u1", "u1"],
-                         "offsets": [0, 8, 16, 24, 28, 32, 33], "itemsize": sizeof(alt_emu_exchange_record)})
+                                   "result", "answered"],
+                         "formats": ["<i8", "<i8", "<i8", "<u4", "<u4", "u1", "u1", "u1"],
+                         "offsets": [0, 8, 16, 24, 28, 32, 33, 34], "itemsize": sizeof(alt_emu_exchange_record)})
 
 
 cdef class Control:

@@ -82,6 +82,7 @@ cdef extern from "emu.h" nogil:
         uint32_t attempt
         uint8_t kind
         uint8_t result
+        uint8_t answered
     ctypedef struct alt_emu_trace:
         alt_emu_exchange_record *records
         const uint64_t *first

@@ -11,8 +11,7 @@ response timeout before a re-request, duty-cycle waits on the bridge link, outag
 Matching: the byte pass sends one Image Block Response per data exchange, in exchange order: a device's
 k-th response belongs to its k-th traced block or Upgrade End exchange, leaving out the Image Notify, the Query
 Next Image exchange, exchanges the CH answered WAIT_FOR_DATA (none of which carry image data) and the
-successful Upgrade End exchange (the counts are checked; a mismatch raises :class:`CaptureError`; a failed
-Upgrade End exchange, rare, has the corrupted Image Block Response the byte pass counts for it). A response is
+successful Upgrade End exchange (the counts are checked; a mismatch raises :class:`CaptureError`). A response is
 stamped when its exchange's last link-layer attempt ended: when it arrived, or for a lost exchange when the
 last attempt failed (the client then waits out the response timeout), or for an exchange an outage cut, when
 the path went down.
@@ -20,18 +19,25 @@ The byte pass corrupts exactly the responses of the exchanges the timing run los
 their block (it reads where from the timing run's log: csrc/emu_bytes.h, csrc/emu_lost.h), so a corrupted frame
 always carries a lost exchange's time and offset, and an intact one a delivered exchange's.
 
+A response is in the capture exactly when the CH sent it, that is when the exchange's request reached the CH
+(the trace's ``answered``): the byte pass's corrupted repeat of an exchange whose request was lost is left out
+(that exchange shows its request and nothing else), and so is the repeat of the last block it counts for a lost
+Upgrade End exchange (the CH's Upgrade End Response stands there instead). Lost responses of the other commands
+are built here and corrupted as the byte pass corrupts its own (K >= 1 flipped bits, K ~ Binomial(N, ber) given
+K >= 1, the device's ber: ``emulate.bytes.frame_ber``; drawn from a generator keyed by the seed, the unit key
+and the side), so every command the CH answers with shows when it was lost.
+
 The rest of the command set (csrc/emu.h, "The command set") is built here with the same frame builders
 (``althan_ota.frames``): each download starts with the CH's Image Notify (payload type 3: query jitter 100,
 the image's manufacturer code, type and version; one per notify the CH sent, lost or not, at the time it sent
 it), and with ``requests`` (the default) the bridge's Query Next Image Request (its current version: the
-image's less one) and, when that exchange succeeded, the CH's Query Next Image Response (SUCCESS, the image's
-identity and size); an exchange the CH answered WAIT_FOR_DATA has its Image Block Request and, when the
-answer arrived, that Image Block Response (ZCL UTCTime current time, the time to come back, and the minimum
-block period in milliseconds). The bridges' side: each exchange's request from the bridge (NWK short
+image's less one) and the CH's Query Next Image Response (SUCCESS, the image's identity and size); an exchange
+the CH answered WAIT_FOR_DATA has its Image Block Request and that Image Block Response (ZCL UTCTime current
+time, the time to come back, and the minimum block period in milliseconds). The bridges' side: each exchange's request from the bridge (NWK short
 BRIDGE_SHORT + side) to the CH at the time it was sent, an Image Block Request for the offset its response
 carries (so that a request and its response always agree; the engine's own offsets are in ``result.trace``),
-or an Upgrade End Request once the image is complete, and the CH's Upgrade End Response when that exchange
-succeeded (ZCL UTCTime: the current time, and the emulated activation as the upgrade time). A bridge's frames
+or an Upgrade End Request once the image is complete, and the CH's Upgrade End Response (ZCL UTCTime: the
+current time, and the emulated activation as the upgrade time; for a lost one, its own time). A bridge's frames
 are secured under the device's NWK key with the bridge's own EUI-64 (:func:`bridge_eui64`) and frame counters
 from 1; an exchange's request and response share their ZCL transaction sequence number (the exchange's index).
 The CH's frames to a device count their NWK frame counter from 1 across all of them, so the byte pass's
@@ -82,7 +88,8 @@ class EmulatedDevice:
     nwk_key: bytes
     outcome: str
     hash_ok: bool        # the device reassembled the whole image and its SHA-256 matched
-    frames: int          # Image Block Responses the byte pass sent it (corrupted repeats included)
+    frames: int          # Image Block Responses the byte pass built for it (its repeats included; the capture
+                         # keeps those the CH sent)
     t_download_start: float    # seconds from the campaign start (NaN: no download): its first request
     t_download_end: float      # its last block's response; t_end for a download that did not finish
     requests: int = 0    # frames the bridge sent (requests == exchanges traced; 0 without requests)
@@ -105,7 +112,7 @@ def emulated_capture(image, installations, seed: int = 0, params=None, fleet=Non
     map to the campaign's unit keys (the row of the hub-side bridge) and use the fleet's han_per / bridge_per
     (missing values: the parameters' defaults)."""
     from ..emulate import EmulationParams, emulate
-    from ..emulate.bytes import device_key, image_identity
+    from ..emulate.bytes import ByteParams, device_key, image_identity
     from ..emulate.result import SIDES
 
     identity = image_identity(image)
@@ -146,7 +153,8 @@ def emulated_capture(image, installations, seed: int = 0, params=None, fleet=Non
             requests=int(np.count_nonzero(exchanges["kind"] != _kind("image_notify"))) if requests else 0)
         devices.append(device)
         mine, offsets = _device_frames(result, row, n, exchanges, start)
-        mine = _command_set(mine, offsets, exchanges, device, row, result, start, identity)
+        mine = _command_set(mine, offsets, exchanges, device, row, result, start, identity,
+                            byte_params or ByteParams())
         if not requests:
             mine = [f for f in mine if f.command == "ImageBlockResponse"]
         for position, frame in enumerate(mine):
@@ -216,14 +224,16 @@ def _resecured(frame: EmulatedFrame, nwk_key: bytes, seq: int, counter: int, row
 
 
 def _command_set(responses: list[EmulatedFrame], offsets: np.ndarray, exchanges: np.ndarray,
-                 device: EmulatedDevice, row: int, result, start: float, identity) -> list[EmulatedFrame]:
+                 device: EmulatedDevice, row: int, result, start: float, identity, byte_params
+                 ) -> list[EmulatedFrame]:
     """The device's whole command set in exchange order: the CH's Image Notify, each exchange's request from the
-    bridge (a block request for the offset its response carries) and its response (the byte pass's Image
-    Block Responses; the CH's Query Next Image Response, WAIT_FOR_DATA answer and Upgrade End Response when
-    that exchange succeeded)."""
+    bridge (a block request for the offset its response carries) and, when the request reached the CH, its
+    response (the byte pass's Image Block Responses; the CH's Query Next Image Response, WAIT_FOR_DATA answer
+    and Upgrade End Response), corrupted when it was lost."""
+    from ..emulate.bytes import frame_ber
     from ..emulate.trace import RESULTS
 
-    delivered = RESULTS.index("delivered")
+    delivered, cut = RESULTS.index("delivered"), RESULTS.index("cut")
     notify, query, wait = _kind("image_notify"), _kind("query_next_image"), _kind("wait_for_data")
     upgrade_end = _kind("upgrade_end")
     side = 0 if device.side == "hub_side" else 1
@@ -244,19 +254,32 @@ def _command_set(responses: list[EmulatedFrame], offsets: np.ndarray, exchanges:
         psdu = F.build(_frame(src, dst, ieee, seq, sent[sender], command), nwk_key=device.nwk_key)
         out.append(EmulatedFrame(time, psdu, 0, False, type(command).__name__, sender))
 
+    full_block = F.ImageBlockResponse(F.SUCCESS, file_offset=0, data=bytes(block_size), **ident)
+    full_bits = 8 * len(F.build(_frame(0x0000, device.client, server_ieee, 0, 1, full_block), nwk_key=device.nwk_key))
+    unit = row // 2
+    ber = frame_ber(byte_params, float(result.han_per[unit]), float(result.bridge_per[unit]), side, full_bits)
+    errors = np.random.default_rng([result.seed, device.unit_key, side])    # bit errors of lost responses built here
     j = 0                                     # the byte pass's responses used so far
     for k, x in enumerate(exchanges):
         seq = k & 0xFF
-        kind, ok = int(x["kind"]), int(x["result"]) == delivered
-        t_request, t_response = start + float(x["t_request"]), start + float(x["t_response"])
+        kind, ok, answered = int(x["kind"]), int(x["result"]) == delivered, bool(x["answered"])
+        t_request = start + float(x["t_request"])
+        # a response that arrived, at its arrival; one that did not, when its last attempt ended (or the path
+        # went down), as the byte pass's corrupted repeats are stamped (_device_frames)
+        t_response = start + float(x["t_response"] if ok or int(x["result"]) == cut else x["t_attempts_end"])
+
+        def respond(command) -> None:
+            add(t_response, "server", seq, command)
+            if not ok:
+                out[-1] = _corrupted(out[-1], ber, errors)
+
         if kind == notify:
             add(t_request, "server", seq, F.ImageNotify(payload_type=3, query_jitter=100, **ident))
             continue
         if kind == query:
             add(t_request, "client", seq, F.QueryNextImageRequest(**current))
-            if ok:
-                add(t_response, "server", seq, F.QueryNextImageResponse(F.SUCCESS, image_size=result.image_size,
-                                                                        **ident))
+            if answered:
+                respond(F.QueryNextImageResponse(F.SUCCESS, image_size=result.image_size, **ident))
             continue
         if kind == upgrade_end:
             add(t_request, "client", seq, F.UpgradeEndRequest(F.SUCCESS, **ident))
@@ -264,22 +287,44 @@ def _command_set(responses: list[EmulatedFrame], offsets: np.ndarray, exchanges:
             offset = int(offsets[j]) if carries[k] else int(x["offset"])
             add(t_request, "client", seq, F.ImageBlockRequest(file_offset=offset, max_data_size=block_size, **ident))
         if carries[k]:
-            sent["server"] += 1
-            out.append(_resecured(responses[j], device.nwk_key, seq, sent["server"], row))
             j += 1
-        elif kind == wait and ok:
+            # the byte pass's frame for a lost Upgrade End exchange is a repeat of the last block: the CH's
+            # Upgrade End Response stands for it below; nor did a CH the request never reached send anything
+            if kind != upgrade_end and answered:
+                sent["server"] += 1
+                out.append(_resecured(responses[j - 1], device.nwk_key, seq, sent["server"], row))
+        if kind == wait and answered:
             # UTCTime counts whole seconds: come back no earlier than the CH asked
-            add(t_response, "server", seq, F.ImageBlockResponse(
+            respond(F.ImageBlockResponse(
                 F.WAIT_FOR_DATA, current_time=int(t_response) - ZIGBEE_EPOCH,
                 request_time=math.ceil(t_response + ota.wait_for_data_delay_s) - ZIGBEE_EPOCH,
                 min_block_period=round(ota.min_block_period_s * 1000)))
-        elif kind == upgrade_end and ok:
+        elif kind == upgrade_end and answered:
             activation = float(result.t_activation[row])
-            upgrade_at = start + activation if np.isfinite(activation) else t_response
-            add(t_response, "server", seq, F.UpgradeEndResponse(current_time=int(t_response) - ZIGBEE_EPOCH,
-                                                                upgrade_time=int(upgrade_at) - ZIGBEE_EPOCH,
-                                                                **ident))
+            upgrade_at = start + activation if ok and np.isfinite(activation) else t_response
+            respond(F.UpgradeEndResponse(current_time=int(t_response) - ZIGBEE_EPOCH,
+                                         upgrade_time=int(upgrade_at) - ZIGBEE_EPOCH, **ident))
     return out
+
+
+def _corrupted(frame: EmulatedFrame, ber: float, rng: np.random.Generator) -> EmulatedFrame:
+    """The frame with the byte pass's bit errors (csrc/emu_bytes.h): K >= 1 flipped bits, K ~ Binomial(N, ber)
+    given K >= 1. Drawn as the first flipped bit (geometric, truncated to the frame) and independent flips after
+    it, which is the same distribution."""
+    bits = np.unpackbits(np.frombuffer(frame.psdu, dtype=np.uint8), bitorder="little")
+    n = bits.size
+    if ber <= 0.0:
+        first = int(rng.integers(n))
+        flips = np.zeros(n, dtype=bool)
+    else:
+        q = math.log1p(-ber)
+        any_flip = -math.expm1(n * q)
+        first = min(int(math.log1p(-rng.random() * any_flip) / q), n - 1)
+        flips = rng.random(n) < ber
+        flips[:first] = False
+    flips[first] = True
+    psdu = np.packbits(bits ^ flips, bitorder="little").tobytes()
+    return EmulatedFrame(frame.time, psdu, frame.device, True, frame.command, frame.sender)
 
 
 def _frame(src: int, dst: int, src_ieee: int, seq: int, counter: int, ota) -> F.Frame:

@@ -5,6 +5,7 @@ transfers it carried: blocks, gaps, retries and the image hash."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from ..errors import ParameterError
@@ -119,11 +120,13 @@ def write_emulated(args, image: bytes) -> int:
     for f in frames:
         commands[f.command] = commands.get(f.command, 0) + 1
     listed = ", ".join(f"{n:,} {name}" for name, n in sorted(commands.items(), key=lambda kv: -kv[1]))
-    print(f"wrote {len(frames):,} frames ({listed}; {corrupted:,} corrupted repeats) of {len(devices)} devices "
+    print(f"wrote {len(frames):,} frames ({listed}; {corrupted:,} corrupted: lost responses) of {len(devices)} devices "
           f"to {args.out}, at the times the emulator's exchange trace gives (see capture/emulated.py)")
-    for d in devices:
+    block_responses = Counter(f.device for f in frames if f.command == "ImageBlockResponse")
+    for row, d in enumerate(devices):
+        n = block_responses[row]
         print(f"  {d.installation} {d.side:10} client 0x{d.client:04x} nwk key {d.nwk_key.hex()}  "
-              f"{d.frames} frames, {d.outcome}{'' if d.hash_ok or not d.frames else ', no good image'}")
+              f"{n} block responses, {d.outcome}{'' if d.hash_ok or not d.frames else ', no good image'}")
     keys = " ".join(f"-o 'uat:zigbee_pc_keys:\"{d.nwk_key.hex()}\",\"Normal\",\"{d.installation} {d.side}\"'"
                     for d in devices if d.frames)
     print(f"open it: tshark -r {args.out} {keys}")

@@ -49,6 +49,17 @@ class ByteParams:
             raise ParameterError(f"ber must be None or a number in (0, 0.1], got {b!r}")
 
 
+def frame_ber(byte_params: ByteParams, han_per: float, bridge_per: float, side: int, full_frame_bits: int) -> float:
+    """The bit error rate the byte pass gives a device's corrupted frames (csrc/emu_bytes.c path_ber, which
+    this mirrors for the frames built in Python): the parameter's, or the rate at which a full-block frame of
+    ``full_frame_bits`` fails as often as the device's path (hub side: the HAN; meter side: HAN and bridge
+    link), at most 0.1."""
+    if byte_params.ber:
+        return float(byte_params.ber)
+    keep = math.log1p(-han_per) + (math.log1p(-bridge_per) if side else 0.0)
+    return min(-math.expm1(keep / full_frame_bits), 0.1)
+
+
 def image_bytes(image) -> memoryview:
     """The caller's image as a contiguous byte view, without copying."""
     try:

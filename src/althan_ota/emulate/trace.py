@@ -7,8 +7,10 @@ set"). Each record says when the client sent the request (for an Image Notify: w
 response arrived (for an Image Notify: when it reached the client; or, for a lost exchange, when the client
 re-requested: the response timeout, or later if the link-layer attempts took longer; for an exchange an outage
 cut, when the path went down), when its last link-layer attempt ended (for a lost exchange usually well before
-the client gives up on it), the file offset, the attempt (0: first request of that offset, k: its k-th re-request) and what
-happened. The engine steps traced devices exchange by exchange instead of taking its exact shortcuts, so the
+the client gives up on it), the file offset, the attempt (0: first request of that offset, k: its k-th re-request), what
+happened, and whether the request reached the CH (``answered``: the CH's response went on air, whether or not it
+arrived; an Image Notify is the CH's own frame, always answered; a lost exchange that was not answered lost its
+request). The engine steps traced devices exchange by exchange instead of taking its exact shortcuts, so the
 result is bit for bit what an untraced run gives (tests compare them). A download's first record is its Image
 Notify (``t_download_start``); the offset of notify and Query Next Image records is 0.
 """
@@ -27,7 +29,7 @@ MAX_RECORDS = 1 << 24                               # 512 MiB of records: far be
 _NS = 1e-9
 
 EXCHANGE_DTYPE = np.dtype([("t_request", "f8"), ("t_response", "f8"), ("t_attempts_end", "f8"), ("offset", "u4"),
-                           ("attempt", "u4"), ("kind", "u1"), ("result", "u1")])
+                           ("attempt", "u4"), ("kind", "u1"), ("result", "u1"), ("answered", "?")])
 
 
 class ExchangeTrace:
@@ -50,7 +52,7 @@ class ExchangeTrace:
         out = np.empty(raw.shape[0], dtype=EXCHANGE_DTYPE)
         for name in ("t_request", "t_response", "t_attempts_end"):
             out[name] = raw[name] * _NS
-        for name in ("offset", "attempt", "kind", "result"):
+        for name in ("offset", "attempt", "kind", "result", "answered"):
             out[name] = raw[name]
         return out
 
