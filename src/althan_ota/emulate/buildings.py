@@ -59,6 +59,8 @@ def _building_codes(building_id) -> np.ndarray:
 
 def round_robin(building: np.ndarray, count: int) -> np.ndarray:
     """Each installation's position among its building's installations (fleet order), modulo count."""
+    if count == 1:
+        return np.zeros_like(building)
     order = np.argsort(building, kind="stable")
     sorted_b = building[order]
     starts = np.r_[0, np.flatnonzero(sorted_b[1:] != sorted_b[:-1]) + 1]

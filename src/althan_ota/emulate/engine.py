@@ -106,6 +106,8 @@ def building_groups(assignment: ChannelAssignment, keys: np.ndarray) -> dict:
     group_start = np.r_[0, bounds, n].astype(np.uint64) if n else np.zeros(1, np.uint64)
 
     def local(channel: np.ndarray) -> np.ndarray:
+        if not channel.any():           # one channel per building (the default): no sort needed
+            return np.zeros(n, dtype=np.uint32)
         o = np.lexsort((channel, group))
         g, c = group[o], channel[o]
         new_group = np.r_[True, g[1:] != g[:-1]] if n else np.zeros(0, bool)
