@@ -33,10 +33,10 @@ the image's manufacturer code, type and version; one per notify the CH sent, los
 it), and with ``requests`` (the default) the bridge's Query Next Image Request (its current version: the
 image's less one) and the CH's Query Next Image Response (SUCCESS, the image's identity and size); an exchange
 the CH answered WAIT_FOR_DATA has its Image Block Request and that Image Block Response (ZCL UTCTime current
-time, the time to come back, and the minimum block period in milliseconds). The bridges' side: each exchange's request from the bridge (NWK short
-BRIDGE_SHORT + side) to the CH at the time it was sent, an Image Block Request for the offset its response
-carries (so that a request and its response always agree; the engine's own offsets are in ``result.trace``),
-or an Upgrade End Request once the image is complete, and the CH's Upgrade End Response (ZCL UTCTime: the
+time, the time to come back, and the minimum block period in milliseconds). The bridges' side: each exchange's
+request from the bridge (NWK short BRIDGE_SHORT + side) to the CH at the time it was sent, an Image Block
+Request for the offset its response carries (so that a request and its response always agree; the engine's own
+offsets are in ``result.trace``), or an Upgrade End Request once the image is complete, and the CH's Upgrade End Response (ZCL UTCTime: the
 current time, and the emulated activation as the upgrade time; for a lost one, its own time). A bridge's frames
 are secured under the device's NWK key with the bridge's own EUI-64 (:func:`bridge_eui64`) and frame counters
 from 1; an exchange's request and response share their ZCL transaction sequence number (the exchange's index).
