@@ -36,9 +36,9 @@ the CH answered WAIT_FOR_DATA has its Image Block Request and that Image Block R
 time, the time to come back, and the minimum block period in milliseconds). The bridges' side: each exchange's
 request from the bridge (NWK short BRIDGE_SHORT + side) to the CH at the time it was sent, an Image Block
 Request for the offset its response carries (so that a request and its response always agree; the engine's own
-offsets are in ``result.trace``), or an Upgrade End Request once the image is complete, and the CH's Upgrade End Response (ZCL UTCTime: the
-current time, and the emulated activation as the upgrade time; for a lost one, its own time). A bridge's frames
-are secured under the device's NWK key with the bridge's own EUI-64 (:func:`bridge_eui64`) and frame counters
+offsets are in ``result.trace``), or an Upgrade End Request once the image is complete, and the CH's Upgrade
+End Response (ZCL UTCTime: the current time, and the emulated activation as the upgrade time; for a lost one,
+its own time). A bridge's frames are secured under the device's NWK key with the bridge's own EUI-64 (:func:`bridge_eui64`) and frame counters
 from 1; an exchange's request and response share their ZCL transaction sequence number (the exchange's index).
 The CH's frames to a device count their NWK frame counter from 1 across all of them, so the byte pass's
 responses, which count their own frames only, are re-secured with the counter and sequence number they take
