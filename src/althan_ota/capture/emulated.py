@@ -28,24 +28,24 @@ K >= 1, the device's ber: ``emulate.bytes.frame_ber``; drawn from a generator ke
 and the side), so every command the CH answers with shows when it was lost.
 
 The rest of the command set (csrc/emu.h, "The command set") is built here with the same frame builders
-(``althan_ota.frames``): each download starts with the CH's Image Notify (payload type 3: query jitter 100,
-the image's manufacturer code, type and version; one per notify the CH sent, lost or not, at the time it sent
-it), and with ``requests`` (the default) the bridge's Query Next Image Request (its current version: the
-image's less one) and the CH's Query Next Image Response (SUCCESS, the image's identity and size); an exchange
-the CH answered WAIT_FOR_DATA has its Image Block Request and that Image Block Response (ZCL UTCTime current
-time, the time to come back, and the minimum block period in milliseconds). The bridges' side: each exchange's
-request from the bridge (NWK short BRIDGE_SHORT + side) to the CH at the time it was sent, an Image Block
-Request for the offset its response carries (so that a request and its response always agree; the engine's own
-offsets are in ``result.trace``), or an Upgrade End Request once the image is complete, and the CH's Upgrade
-End Response (ZCL UTCTime: the current time, and the emulated activation as the upgrade time; for a lost one,
-its own time). A bridge's frames are secured under the device's NWK key with the bridge's own EUI-64 (:func:`bridge_eui64`) and frame counters
-from 1; an exchange's request and response share their ZCL transaction sequence number (the exchange's index).
-The CH's frames to a device count their NWK frame counter from 1 across all of them, so the byte pass's
-responses, which count their own frames only, are re-secured with the counter and sequence number they take
-in the whole sequence (their content unchanged); corrupted ones are kept as the byte pass sent them, bit errors
-and all (no receiver accepts them, so their counters never matter). ``requests=False`` keeps only the Image
-Block Responses (WAIT_FOR_DATA answers included). Devices are merged in time order (a device's frames keep
-their exchange order); times are seconds since the epoch, the campaign starting at ``start``.
+(``althan_ota.frames``): each download starts with the CH's Image Notify (payload type 3: query jitter 100, the
+image's manufacturer code, type and version; one per notify the CH sent, lost or not, at the time it sent it), and
+with ``requests`` (the default) the bridge's Query Next Image Request (its current version: the image's less one)
+and the CH's Query Next Image Response (SUCCESS, the image's identity and size); an exchange the CH answered
+WAIT_FOR_DATA has its Image Block Request and that Image Block Response (ZCL UTCTime current time, the time to come
+back, and the minimum block period in milliseconds). The bridges' side: each exchange's request from the bridge
+(NWK short BRIDGE_SHORT + side) to the CH at the time it was sent, an Image Block Request for the offset its
+response carries (so that a request and its response always agree; the engine's own offsets are in
+``result.trace``), or an Upgrade End Request once the image is complete, and the CH's Upgrade End Response (ZCL
+UTCTime: the current time, and the emulated activation as the upgrade time; for a lost one, its own time). A
+bridge's frames are secured under the device's NWK key with the bridge's own EUI-64 (:func:`bridge_eui64`) and
+frame counters from 1; an exchange's request and response share their ZCL transaction sequence number (the
+exchange's index). The CH's frames to a device count their NWK frame counter from 1 across all of them, so the byte
+pass's responses, which count their own frames only, are re-secured with the counter and sequence number they take
+in the whole sequence (their content unchanged); corrupted ones are kept as the byte pass sent them, bit errors and
+all (no receiver accepts them, so their counters never matter). ``requests=False`` keeps only the Image Block
+Responses (WAIT_FOR_DATA answers included). Devices are merged in time order (a device's frames keep their exchange
+order); times are seconds since the epoch, the campaign starting at ``start``.
 """
 
 from __future__ import annotations
