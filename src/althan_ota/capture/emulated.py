@@ -247,12 +247,13 @@ def _command_set(responses: list[EmulatedFrame], offsets: np.ndarray, exchanges:
     out: list[EmulatedFrame] = []
     sent = {"client": 0, "server": 0}         # NWK frame counters so far
 
-    def add(time: float, sender: str, seq: int, command) -> None:
+    def add(time: float, sender: str, seq: int, command, lost: bool = False) -> None:
         sent[sender] += 1
         src, dst, ieee = (device.client, 0x0000, client_ieee) if sender == "client" else \
             (0x0000, device.client, server_ieee)
         psdu = F.build(_frame(src, dst, ieee, seq, sent[sender], command), nwk_key=device.nwk_key)
-        out.append(EmulatedFrame(time, psdu, 0, False, type(command).__name__, sender))
+        frame = EmulatedFrame(time, psdu, 0, False, type(command).__name__, sender)
+        out.append(_corrupted(frame, ber, errors) if lost else frame)
 
     full_block = F.ImageBlockResponse(F.SUCCESS, file_offset=0, data=bytes(block_size), **ident)
     full_bits = 8 * len(F.build(_frame(0x0000, device.client, server_ieee, 0, 1, full_block), nwk_key=device.nwk_key))
@@ -268,18 +269,14 @@ def _command_set(responses: list[EmulatedFrame], offsets: np.ndarray, exchanges:
         # went down), as the byte pass's corrupted repeats are stamped (_device_frames)
         t_response = start + float(x["t_response"] if ok or int(x["result"]) == cut else x["t_attempts_end"])
 
-        def respond(command) -> None:
-            add(t_response, "server", seq, command)
-            if not ok:
-                out[-1] = _corrupted(out[-1], ber, errors)
-
         if kind == notify:
             add(t_request, "server", seq, F.ImageNotify(payload_type=3, query_jitter=100, **ident))
             continue
         if kind == query:
             add(t_request, "client", seq, F.QueryNextImageRequest(**current))
             if answered:
-                respond(F.QueryNextImageResponse(F.SUCCESS, image_size=result.image_size, **ident))
+                add(t_response, "server", seq, F.QueryNextImageResponse(F.SUCCESS, image_size=result.image_size, **ident),
+                    lost=not ok)
             continue
         if kind == upgrade_end:
             add(t_request, "client", seq, F.UpgradeEndRequest(F.SUCCESS, **ident))
@@ -295,15 +292,16 @@ def _command_set(responses: list[EmulatedFrame], offsets: np.ndarray, exchanges:
                 out.append(_resecured(responses[j - 1], device.nwk_key, seq, sent["server"], row))
         if kind == wait and answered:
             # UTCTime counts whole seconds: come back no earlier than the CH asked
-            respond(F.ImageBlockResponse(
+            add(t_response, "server", seq, F.ImageBlockResponse(
                 F.WAIT_FOR_DATA, current_time=int(t_response) - ZIGBEE_EPOCH,
                 request_time=math.ceil(t_response + ota.wait_for_data_delay_s) - ZIGBEE_EPOCH,
-                min_block_period=round(ota.min_block_period_s * 1000)))
+                min_block_period=round(ota.min_block_period_s * 1000)), lost=not ok)
         elif kind == upgrade_end and answered:
             activation = float(result.t_activation[row])
             upgrade_at = start + activation if ok and np.isfinite(activation) else t_response
-            respond(F.UpgradeEndResponse(current_time=int(t_response) - ZIGBEE_EPOCH,
-                                         upgrade_time=int(upgrade_at) - ZIGBEE_EPOCH, **ident))
+            add(t_response, "server", seq, F.UpgradeEndResponse(
+                current_time=int(t_response) - ZIGBEE_EPOCH, upgrade_time=int(upgrade_at) - ZIGBEE_EPOCH, **ident),
+                lost=not ok)
     return out
 
 
